@@ -1,0 +1,28 @@
+// Chromium's command line, one reason per switch.
+
+export function chromiumFlags(): string[] {
+  return [
+    // Root in a container has no user namespace for the sandbox; the page only runs our own code.
+    '--no-sandbox',
+    // The machine may have no network: every background fetch would fail and retry.
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-default-apps',
+    '--mute-audio',
+    // Pages of a server must not be slowed down for being "in the background".
+    '--disable-background-timer-throttling',
+    '--disable-renderer-backgrounding',
+    '--disable-backgrounding-occluded-windows',
+    // WebGPU on Linux is behind this switch.
+    '--enable-unsafe-webgpu',
+    // A hardware adapter through Vulkan where there is a GPU (the setup public reports use on NVIDIA)...
+    '--enable-features=Vulkan',
+    '--use-angle=vulkan',
+    '--disable-vulkan-surface',
+    // ...and SwiftShader as the fallback adapter where there is none (asked for explicitly by the page).
+    '--enable-unsafe-swiftshader',
+  ];
+}

@@ -1,0 +1,92 @@
+// One Chromium page hosting one model version: its load, its runs, its health.
+
+import type { Browser, CDPSession, Page } from 'puppeteer-core';
+import { RUNTIME_GLOBAL, type InferResult, type LoadRequest, type ModelRuntimeInfo, type Reply } from '../../browser-runtime/protocol.js';
+import { log } from '../log.js';
+import { BridgeError, withDeadline } from './bridge-error.js';
+import type { InferOutput, WorkerState, WorkerStatus } from './inference-engine.js';
+
+export class PageWorker {
+  state: WorkerState = 'loading';
+  runtime: ModelRuntimeInfo | null = null;
+  error: string | null = null;
+  readonly startedAt = new Date();
+  private page: Page | null = null;
+  private cdp: CDPSession | null = null;
+
+  constructor(
+    readonly key: string,
+    private readonly runtimeOrigin: string,
+    private readonly request: LoadRequest,
+    private readonly loadTimeoutMs: number,
+  ) {}
+
+  async start(browser: Browser): Promise<ModelRuntimeInfo> {
+    try {
+      const page = await browser.newPage();
+      this.page = page;
+      page.on('error', () => this.fail('crashed', 'the page crashed'));
+      page.on('close', () => this.fail('closed', 'the page closed'));
+      page.on('pageerror', (e) => log.warn(`${this.key}: page error: ${e instanceof Error ? e.message : String(e)}`));
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warn') log.warn(`${this.key}: page console: ${m.text()}`);
+      });
+      // Runtime.evaluate on a session of our own: faster than page.evaluate for large inline strings.
+      this.cdp = await page.createCDPSession();
+      await page.goto(`${this.runtimeOrigin}/`, { waitUntil: 'load', timeout: this.loadTimeoutMs });
+      await page.waitForFunction(`globalThis.${RUNTIME_GLOBAL} !== undefined`, { timeout: this.loadTimeoutMs });
+      this.runtime = await this.call<ModelRuntimeInfo>(`globalThis.${RUNTIME_GLOBAL}.load(${JSON.stringify(this.request)})`, this.loadTimeoutMs, 'loading the model');
+      this.state = 'ready';
+      return this.runtime;
+    } catch (e) {
+      this.fail('model', e instanceof Error ? e.message : String(e));
+      throw e;
+    }
+  }
+
+  async infer(pixels: Uint8Array, batch: number, deadlineMs: number): Promise<InferOutput> {
+    if (this.state !== 'ready') throw new BridgeError('closed', `model ${this.key} is not ready (${this.error ?? this.state})`);
+    const b64 = Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength).toString('base64');
+    const t0 = performance.now();
+    const result = await this.call<InferResult>(`globalThis.${RUNTIME_GLOBAL}.infer("${b64}",${batch})`, deadlineMs, 'the prediction');
+    const roundTripMs = performance.now() - t0;
+    const bytes = Buffer.from(result.output, 'base64');
+    // Copy into an aligned buffer: a Buffer's offset into its pool need not be a multiple of 4.
+    const data = new Float32Array(bytes.length / 4);
+    new Uint8Array(data.buffer).set(bytes);
+    return { data, dims: result.dims, inferMs: result.inferMs, roundTripMs };
+  }
+
+  status(): WorkerStatus {
+    return { key: this.key, state: this.state, runtime: this.runtime, error: this.error, startedAt: this.startedAt };
+  }
+
+  fail(kind: 'crashed' | 'closed' | 'model', message: string): void {
+    if (this.state === 'failed' || this.state === 'closed') return;
+    this.state = kind === 'closed' ? 'closed' : 'failed';
+    this.error = message;
+    log.error(`${this.key}: ${message}`);
+  }
+
+  async close(): Promise<void> {
+    this.state = 'closed';
+    await this.page?.close().catch(() => undefined);
+  }
+
+  private async call<T>(expression: string, timeoutMs: number, what: string): Promise<T> {
+    if (!this.cdp) throw new BridgeError('closed', `the page for ${this.key} is not open`);
+    const evaluation = this.cdp
+      .send('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true })
+      .catch((e: unknown) => {
+        const closed = this.state === 'failed' ? 'crashed' : 'closed';
+        throw new BridgeError(closed, `the page for ${this.key} went away: ${e instanceof Error ? e.message : String(e)}`);
+      });
+    const res = await withDeadline(evaluation, timeoutMs, what, 'default_response_timeout');
+    if (res.exceptionDetails) {
+      throw new BridgeError('runtime', res.exceptionDetails.exception?.description ?? res.exceptionDetails.text);
+    }
+    const reply = res.result.value as Reply<T>;
+    if (!reply.ok) throw new BridgeError(reply.error.kind, reply.error.message);
+    return reply.value;
+  }
+}

@@ -1,0 +1,152 @@
+// Server configuration: defaults, then a TorchServe-style properties file, then TS_* environment
+// variables, then command-line flags, each overriding the one before. Pure: tested without I/O.
+
+import type { BackendPreference, OrtBuild } from '../browser-runtime/protocol.js';
+
+export interface ServerConfig {
+  inferenceAddress: URL;
+  managementAddress: URL;
+  modelStore: string;
+  /** null: not set, each model's config decides. */
+  backend: BackendPreference | null;
+  ortBuild: OrtBuild;
+  wasmThreads: number;
+  parityTolerance: number;
+  /** Seconds a prediction may take before the client gets 504. */
+  defaultResponseTimeout: number;
+  maxRequestSize: number;
+  maxImagePixels: number;
+  chromePath: string | null;
+}
+
+export class ConfigError extends Error {}
+
+export const CONFIG_KEYS = {
+  inference_address: 'address the Inference API binds, e.g. http://127.0.0.1:8080',
+  management_address: 'address the Management API binds, e.g. http://127.0.0.1:8081',
+  model_store: 'folder holding <model>/config.json and <model>/<version>/model.onnx',
+  backend: 'auto | webgpu | wasm: where every model runs (unset: each model\'s config, else auto)',
+  ort_build: 'webgpu | jsep: which onnxruntime-web WebGPU implementation the pages load',
+  wasm_threads: 'threads for the WASM backend in each page',
+  parity_tolerance: 'largest relative WebGPU-vs-WASM difference accepted at load',
+  default_response_timeout: 'seconds before a prediction answers 504',
+  max_request_size: 'largest request body in bytes (413 above it)',
+  max_image_pixels: 'largest image in pixels (width x height) that is decoded',
+  chrome_path: 'Chromium or Chrome executable (also the CHROME_PATH variable)',
+} as const;
+
+export type ConfigKey = keyof typeof CONFIG_KEYS;
+
+const DEFAULTS: Record<ConfigKey, string> = {
+  inference_address: 'http://127.0.0.1:8080',
+  management_address: 'http://127.0.0.1:8081',
+  model_store: 'models',
+  backend: '',
+  ort_build: 'webgpu',
+  wasm_threads: '0',
+  parity_tolerance: '0.001',
+  default_response_timeout: '120',
+  max_request_size: '6553500',
+  max_image_pixels: '40000000',
+  chrome_path: '',
+};
+
+function isKey(k: string): k is ConfigKey {
+  return Object.hasOwn(CONFIG_KEYS, k);
+}
+
+/** `key=value` lines, `#` comments: the format of TorchServe's config.properties. */
+export function parseProperties(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [n, raw] of text.split(/\r?\n/).entries()) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || line.startsWith('!')) continue;
+    const eq = line.search(/[=:]/);
+    if (eq <= 0) throw new ConfigError(`config line ${n + 1}: expected key=value, got "${line}"`);
+    out[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+/** `--model-store x`, `--model-store=x` to `{model_store: 'x'}`; `--ts-config` names the file. */
+export function parseArgs(argv: readonly string[]): { values: Record<string, string>; configFile: string | null } {
+  const values: Record<string, string> = {};
+  let configFile: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}"`);
+    const eq = arg.indexOf('=');
+    const name = (eq < 0 ? arg.slice(2) : arg.slice(2, eq)).replaceAll('-', '_');
+    const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw new ConfigError(`--${name.replaceAll('_', '-')} needs a value`);
+    if (name === 'ts_config' || name === 'config') configFile = value;
+    else values[name] = value;
+  }
+  return { values, configFile };
+}
+
+function oneOf<T extends string>(key: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new ConfigError(`${key} must be one of ${allowed.join(', ')}; got "${value}"`);
+}
+
+function number(key: string, value: string, min: number, integer: boolean): number {
+  const n = Number(value);
+  if (value === '' || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+    throw new ConfigError(`${key} must be ${integer ? 'an integer' : 'a number'} >= ${min}; got "${value}"`);
+  }
+  return n;
+}
+
+function address(key: string, value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value.includes('://') ? value : `http://${value}`);
+  } catch {
+    throw new ConfigError(`${key} must look like http://127.0.0.1:8080; got "${value}"`);
+  }
+  if (url.protocol !== 'http:') throw new ConfigError(`${key}: only http:// is served; got "${value}"`);
+  return url;
+}
+
+export interface ConfigSources {
+  file?: Record<string, string>;
+  env?: Record<string, string | undefined>;
+  args?: Record<string, string>;
+  cores?: number;
+}
+
+export function resolveConfig({ file = {}, env = {}, args = {}, cores = 2 }: ConfigSources): ServerConfig {
+  const merged: Record<ConfigKey, string> = { ...DEFAULTS };
+  const apply = (source: Record<string, string>, origin: string) => {
+    for (const [k, v] of Object.entries(source)) {
+      if (!isKey(k)) throw new ConfigError(`unknown setting "${k}" in ${origin}; known: ${Object.keys(CONFIG_KEYS).join(', ')}`);
+      merged[k] = v;
+    }
+  };
+  apply(file, 'the config file');
+  const fromEnv: Record<string, string> = {};
+  for (const k of Object.keys(CONFIG_KEYS)) {
+    const v = env[`TS_${k.toUpperCase()}`];
+    if (v !== undefined) fromEnv[k] = v;
+  }
+  if (env['CHROME_PATH'] && !fromEnv['chrome_path']) fromEnv['chrome_path'] = env['CHROME_PATH'];
+  apply(fromEnv, 'the environment');
+  apply(args, 'the command line');
+
+  const threads = number('wasm_threads', merged.wasm_threads, 0, true);
+  return {
+    inferenceAddress: address('inference_address', merged.inference_address),
+    managementAddress: address('management_address', merged.management_address),
+    modelStore: merged.model_store,
+    backend: merged.backend === '' ? null : oneOf('backend', merged.backend, ['auto', 'webgpu', 'wasm'] as const),
+    ortBuild: oneOf('ort_build', merged.ort_build, ['webgpu', 'jsep'] as const),
+    // 0 means one per core: the page's WASM threads are the only compute this server does.
+    wasmThreads: threads === 0 ? Math.max(1, cores) : threads,
+    parityTolerance: number('parity_tolerance', merged.parity_tolerance, 0, false),
+    defaultResponseTimeout: number('default_response_timeout', merged.default_response_timeout, 1, false),
+    maxRequestSize: number('max_request_size', merged.max_request_size, 1, true),
+    maxImagePixels: number('max_image_pixels', merged.max_image_pixels, 1, true),
+    chromePath: merged.chrome_path || null,
+  };
+}

@@ -1,0 +1,78 @@
+import type { ErrorRequestHandler } from 'express';
+import { BridgeError } from './bridge/bridge-error.js';
+import { log } from './log.js';
+
+/** An error a client may see: an HTTP status and TorchServe's error type. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+
+  toBody(): { code: number; type: string; message: string } {
+    return { code: this.status, type: this.type, message: this.message };
+  }
+}
+
+export const modelNotFound = (name: string) => new ApiError(404, 'ModelNotFoundException', `Model not found: ${name}`);
+export const versionNotFound = (name: string, version: string) =>
+  new ApiError(404, 'ModelVersionNotFoundException', `Model version: ${version} does not exist for model: ${name}`);
+export const resourceNotFound = () =>
+  new ApiError(404, 'ResourceNotFoundException', 'Requested resource is not found, please refer to API document.');
+export const methodNotAllowed = (allowed: readonly string[]) =>
+  new ApiError(405, 'MethodNotAllowedException', 'Requested method is not allowed, please refer to API document.', {
+    Allow: allowed.join(', '),
+  });
+export const badRequest = (message: string) => new ApiError(400, 'BadRequestException', message);
+export const payloadTooLarge = (limit: number) =>
+  new ApiError(413, 'RequestEntityTooLargeException', `Request body is larger than max_request_size (${limit} bytes).`);
+export const imageTooLarge = (width: number, height: number, limit: number) =>
+  new ApiError(413, 'RequestEntityTooLargeException', `The image is ${width}x${height} pixels, more than max_image_pixels (${limit}).`);
+export const serviceUnavailable = (message: string) => new ApiError(503, 'ServiceUnavailableException', message);
+export const timeout = (message: string) => new ApiError(504, 'RequestTimeoutException', message);
+export const internalError = () => new ApiError(500, 'InternalServerException', 'Internal server error; the server log has the details.');
+
+/** Browser-side failures: gone is 503 (retry later), late is 504, anything else is our 500. */
+export function fromBridgeError(err: BridgeError): ApiError {
+  switch (err.kind) {
+    case 'closed':
+    case 'crashed':
+      return serviceUnavailable(`The model is unavailable: ${err.message}.`);
+    case 'timeout':
+      return timeout(`The prediction timed out: ${err.message}.`);
+    default:
+      return new ApiError(500, 'InternalServerException', 'The model failed to run; the server log has the details.');
+  }
+}
+
+/**
+ * Everything a handler throws ends here. Known errors are answered as they say; anything
+ * else is logged in full and answered as a plain 500 without internals.
+ */
+export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
+  let apiError: ApiError;
+  if (err instanceof ApiError) {
+    apiError = err;
+  } else if (err instanceof BridgeError) {
+    apiError = fromBridgeError(err);
+    if (apiError.status === 500) log.error(`${req.method} ${req.originalUrl}: the runtime page failed (${err.kind})`, err);
+  } else if (isBodyParserError(err)) {
+    apiError = new ApiError(err.status, err.status === 413 ? 'RequestEntityTooLargeException' : 'BadRequestException', err.message);
+  } else {
+    log.error(`${req.method} ${req.originalUrl} failed`, err);
+    apiError = internalError();
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.status(apiError.status).set(apiError.headers).json(apiError.toBody());
+};
+
+function isBodyParserError(err: unknown): err is { status: number; message: string } {
+  return typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number' && err.status >= 400 && err.status < 500;
+}

@@ -1,0 +1,28 @@
+import express from 'express';
+import type { InferenceEngine } from './bridge/inference-engine.js';
+import { errorHandler, resourceNotFound } from './errors.js';
+import type { ModelStore } from './model-store.js';
+import { inferenceApiDescription } from './openapi.js';
+import { apiDescriptionRouter } from './routes/api-description.js';
+import { healthRouter } from './routes/health.js';
+import { predictionsRouter, type PredictionLimits } from './routes/predictions.js';
+
+export interface InferenceAppDeps {
+  store: ModelStore;
+  engine: InferenceEngine;
+  limits: PredictionLimits;
+  isHealthy: () => boolean;
+  version: string;
+}
+
+export function createInferenceApp({ store, engine, limits, isHealthy, version }: InferenceAppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(apiDescriptionRouter(inferenceApiDescription(version), true));
+  app.use(healthRouter(isHealthy));
+  app.use(predictionsRouter(store, engine, limits));
+  app.use((_req, _res, next) => next(resourceNotFound()));
+  app.use(errorHandler);
+  return app;
+}

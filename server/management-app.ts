@@ -1,0 +1,17 @@
+import express from 'express';
+import type { InferenceEngine } from './bridge/inference-engine.js';
+import { errorHandler, resourceNotFound } from './errors.js';
+import type { ModelStore } from './model-store.js';
+import { managementApiDescription } from './openapi.js';
+import { apiDescriptionRouter } from './routes/api-description.js';
+import { modelsRouter } from './routes/models.js';
+
+export function createManagementApp(store: ModelStore, engine: InferenceEngine, version: string): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(apiDescriptionRouter(managementApiDescription(version), false));
+  app.use(modelsRouter(store, engine));
+  app.use((_req, _res, next) => next(resourceNotFound()));
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,166 @@
+// OpenAPI 3.0.1 descriptions of the routes each listener actually serves. Built from the same
+// constants the routers use, so a route cannot be served without being described.
+
+const errorBody = {
+  type: 'object',
+  required: ['code', 'type', 'message'],
+  properties: {
+    code: { type: 'integer', description: 'HTTP status' },
+    type: { type: 'string', description: 'TorchServe error type, e.g. ModelNotFoundException' },
+    message: { type: 'string' },
+  },
+};
+
+const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+
+const describeOperation = (summary: string) => ({
+  options: {
+    operationId: 'apiDescription',
+    summary,
+    responses: { '200': { description: 'This document', content: { 'application/json': { schema: { type: 'object' } } } } },
+  },
+});
+
+const modelName = { name: 'model_name', in: 'path', required: true, schema: { type: 'string' }, description: 'Name of the model in the store' };
+const modelVersion = { name: 'model_version', in: 'path', required: true, schema: { type: 'string' }, description: 'Version folder name, e.g. 1.0' };
+
+function predictionOperation(id: string, withVersion: boolean) {
+  return {
+    operationId: id,
+    summary: withVersion ? 'Classify an image with one version of a model' : "Classify an image with a model's default version",
+    parameters: [
+      modelName,
+      ...(withVersion ? [modelVersion] : []),
+      { name: 'topk', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000 }, description: 'How many classes to answer (default: the model config, 5)' },
+    ],
+    requestBody: {
+      required: true,
+      description: 'The image: the raw body (JPEG, PNG, WebP, GIF, TIFF, AVIF), or a multipart form whose "data" (or "body", or first) file holds it',
+      content: {
+        'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+        'image/*': { schema: { type: 'string', format: 'binary' } },
+        'multipart/form-data': { schema: { type: 'object', properties: { data: { type: 'string', format: 'binary' } } } },
+      },
+    },
+    responses: {
+      '200': {
+        description: 'The top classes, highest probability first',
+        headers: { 'Server-Timing': { description: 'decode, transfer, infer, post and total durations in ms', schema: { type: 'string' } } },
+        content: {
+          'application/json': {
+            schema: {
+              oneOf: [
+                {
+                  type: 'array',
+                  description: 'output_format "classes" (default)',
+                  items: { type: 'object', required: ['class', 'probability'], properties: { class: { type: 'string' }, probability: { type: 'number' } } },
+                },
+                { type: 'object', description: 'output_format "torchserve": label to probability', additionalProperties: { type: 'number' } },
+              ],
+            },
+          },
+        },
+      },
+      '400': errorResponse('Empty, unsupported or undecodable image, or a bad topk'),
+      '404': errorResponse('Unknown model (ModelNotFoundException) or version (ModelVersionNotFoundException)'),
+      '413': errorResponse('Body larger than max_request_size, or image larger than max_image_pixels'),
+      '503': errorResponse('The model is not ready or its browser page is gone'),
+      '504': errorResponse('No answer within default_response_timeout'),
+    },
+  };
+}
+
+const predictions = (id: string, withVersion: boolean) => ({ post: predictionOperation(`${id}Post`, withVersion), put: predictionOperation(`${id}Put`, withVersion) });
+
+const healthSchema = {
+  type: 'object',
+  properties: { health: { type: 'string', enum: ['healthy!', 'unhealthy!'] }, status: { type: 'string', enum: ['Healthy', 'Unhealthy'] } },
+};
+
+export function inferenceApiDescription(version: string): object {
+  return {
+    openapi: '3.0.1',
+    info: { title: 'Inference API', description: 'TorchServe-compatible Inference API, models run by onnxruntime-web in headless Chromium', version },
+    paths: {
+      '/': describeOperation('OpenAPI description of the Inference API'),
+      '/api-description': {
+        get: {
+          operationId: 'apiDescriptionGet',
+          summary: 'OpenAPI description of the Inference API',
+          responses: { '200': { description: 'This document', content: { 'application/json': { schema: { type: 'object' } } } } },
+        },
+      },
+      '/ping': {
+        get: {
+          operationId: 'ping',
+          summary: 'Health of the browser and every model',
+          responses: {
+            '200': { description: 'Healthy', content: { 'application/json': { schema: healthSchema } } },
+            '500': { description: 'Unhealthy', content: { 'application/json': { schema: healthSchema } } },
+          },
+        },
+      },
+      '/predictions/{model_name}': predictions('predictions', false),
+      '/predictions/{model_name}/{model_version}': predictions('versionPredictions', true),
+    },
+    components: { schemas: { Error: errorBody } },
+  };
+}
+
+const describeResponse = {
+  '200': { description: 'Model description', content: { 'application/json': { schema: { type: 'array', items: { $ref: '#/components/schemas/ModelDescription' } } } } },
+  '404': errorResponse('Unknown model or version'),
+};
+
+export function managementApiDescription(version: string): object {
+  return {
+    openapi: '3.0.1',
+    info: { title: 'Management API', description: 'TorchServe-compatible model listing and description', version },
+    paths: {
+      '/': describeOperation('OpenAPI description of the Management API'),
+      '/models': {
+        get: {
+          operationId: 'listModels',
+          summary: 'The models in the store',
+          responses: {
+            '200': {
+              description: 'Model list',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: { models: { type: 'array', items: { type: 'object', properties: { modelName: { type: 'string' }, modelUrl: { type: 'string' } } } } },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+      '/models/{model_name}': { get: { operationId: 'describeModel', summary: "Describe a model's default version", parameters: [modelName], responses: describeResponse } },
+      '/models/{model_name}/{model_version}': {
+        get: { operationId: 'describeModelVersion', summary: 'Describe one version, or every version with "all"', parameters: [modelName, modelVersion], responses: describeResponse },
+      },
+    },
+    components: {
+      schemas: {
+        Error: errorBody,
+        ModelDescription: {
+          type: 'object',
+          properties: {
+            modelName: { type: 'string' },
+            modelVersion: { type: 'string' },
+            modelUrl: { type: 'string' },
+            runtime: { type: 'string' },
+            isDefault: { type: 'boolean' },
+            status: { type: 'string' },
+            backend: { type: 'string', description: 'webgpu or wasm: where the model runs' },
+            adapter: { type: 'object', nullable: true, description: 'The WebGPU adapter the page got' },
+            fallbackReason: { type: 'string', nullable: true, description: 'Why the model does not run on WebGPU' },
+            parity: { type: 'object', nullable: true, description: 'The WebGPU-vs-WASM check made at load' },
+          },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,87 @@
+// The image out of a prediction request: the raw body, or a multipart form's "data" field
+// (else "body", else the first file), as TorchServe reads it. The size limit holds for both.
+
+import type { Request } from 'express';
+import busboy from 'busboy';
+import { badRequest, payloadTooLarge } from './errors.js';
+
+const PREFERRED_FIELDS = ['data', 'body'];
+
+export async function readImageBody(req: Request, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) throw payloadTooLarge(limit);
+  const type = req.headers['content-type'] ?? '';
+  return /^multipart\/form-data/i.test(type) ? readMultipart(req, limit) : readRaw(req, limit);
+}
+
+function readRaw(req: Request, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const fail = (e: Error) => {
+      req.removeAllListeners('data');
+      req.resume(); // drain, so the response can still be written
+      reject(e);
+    };
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) fail(payloadTooLarge(limit));
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks, size)));
+    req.on('error', (e) => reject(badRequest(`The request body could not be read: ${e.message}`)));
+  });
+}
+
+function readMultipart(req: Request, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: req.headers, defCharset: 'latin1', limits: { fileSize: limit, fieldSize: limit, files: 16, fields: 64, parts: 80 } });
+    } catch (e) {
+      reject(badRequest(`The multipart request is malformed: ${(e as Error).message}.`));
+      return;
+    }
+    const parts = new Map<string, Buffer>();
+    let firstFile: Buffer | null = null;
+    let total = 0;
+    let failed = false;
+    const fail = (e: Error) => {
+      if (failed) return;
+      failed = true;
+      req.unpipe(parser);
+      req.resume();
+      reject(e);
+    };
+    const count = (n: number) => {
+      total += n;
+      if (total > limit) fail(payloadTooLarge(limit));
+    };
+    parser.on('file', (name, stream) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => {
+        count(c.length);
+        if (!failed) chunks.push(c);
+      });
+      stream.on('limit', () => fail(payloadTooLarge(limit)));
+      stream.on('close', () => {
+        const buf = Buffer.concat(chunks);
+        if (!parts.has(name)) parts.set(name, buf);
+        firstFile ??= buf;
+      });
+    });
+    parser.on('field', (name, value: string, info) => {
+      count(value.length);
+      // A form field (curl -F data=<file) arrives as text: keep its bytes as sent.
+      if (!parts.has(name) && !info.valueTruncated) parts.set(name, Buffer.from(value, 'latin1'));
+    });
+    parser.on('error', (e: Error) => fail(badRequest(`The multipart request is malformed: ${e.message}.`)));
+    parser.on('close', () => {
+      if (failed) return;
+      const chosen = PREFERRED_FIELDS.map((f) => parts.get(f)).find((b) => b !== undefined) ?? firstFile;
+      if (!chosen) fail(badRequest('The multipart request has no file; send the image in a field named "data".'));
+      else resolve(chosen);
+    });
+    req.pipe(parser);
+  });
+}

@@ -1,0 +1,63 @@
+import { Router, type Request, type Response } from 'express';
+import type { InferenceEngine } from '../bridge/inference-engine.js';
+import { badRequest } from '../errors.js';
+import type { ModelStore } from '../model-store.js';
+import { formatAnswer, softmax } from '../postprocess.js';
+import { preprocess } from '../preprocess.js';
+import { readImageBody } from '../request-body.js';
+import { rejectOtherMethods } from './method-guard.js';
+
+export interface PredictionLimits {
+  maxRequestSize: number;
+  maxImagePixels: number;
+  responseTimeoutMs: number;
+}
+
+export const MAX_TOPK = 1000;
+
+export function parseTopK(raw: unknown, fallback: number): number {
+  if (raw === undefined) return fallback;
+  if (typeof raw !== 'string' || !/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_TOPK) {
+    throw badRequest(`topk must be an integer from 1 to ${MAX_TOPK}.`);
+  }
+  return Number(raw);
+}
+
+const ms = (x: number) => x.toFixed(1);
+
+export function predictionsRouter(store: ModelStore, engine: InferenceEngine, limits: PredictionLimits): Router {
+  const router = Router();
+  const handle = async (req: Request, res: Response) => {
+    const t0 = performance.now();
+    const params = req.params as { model_name: string; model_version?: string };
+    const model = store.resolve(params.model_name, params.model_version);
+    const k = parseTopK(req.query['topk'], model.config.topk);
+    const body = await readImageBody(req, limits.maxRequestSize);
+    const tRead = performance.now();
+    const pixels = await preprocess(body, { resize: model.config.resize, crop: model.config.normalisation.size, maxPixels: limits.maxImagePixels });
+    const tDecode = performance.now();
+    const out = await engine.infer(model, pixels, 1, limits.responseTimeoutMs);
+    const tInfer = performance.now();
+    const probabilities = model.config.output === 'logits' ? softmax(out.data) : out.data;
+    const answer = formatAnswer(probabilities, model.labels, k, model.config.outputFormat);
+    const tPost = performance.now();
+    res.set(
+      'Server-Timing',
+      [
+        `read;dur=${ms(tRead - t0)}`,
+        `decode;dur=${ms(tDecode - tRead)}`,
+        `transfer;dur=${ms(out.roundTripMs - out.inferMs)}`,
+        `infer;dur=${ms(out.inferMs)}`,
+        `post;dur=${ms(tPost - tInfer)}`,
+        `total;dur=${ms(tPost - t0)}`,
+      ].join(', '),
+    );
+    res.json(answer);
+  };
+  for (const path of ['/predictions/:model_name', '/predictions/:model_name/:model_version']) {
+    router.post(path, handle);
+    router.put(path, handle);
+    rejectOtherMethods(router, path, ['POST', 'PUT']);
+  }
+  return router;
+}

@@ -1,0 +1,98 @@
+// Assembles the server. Start-up order matters:
+//   1. the model store is read (a bad config fails here, before a browser is launched);
+//   2. the loopback asset server starts, so pages have somewhere to load from;
+//   3. the HTTP listeners open at once (/ping says unhealthy until every model is ready);
+//   4. Chromium launches and every model version loads in its own page.
+
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ChromiumEngine } from './bridge/chromium-engine.js';
+import { findChromium } from './bridge/find-chromium.js';
+import type { InferenceEngine } from './bridge/inference-engine.js';
+import type { ServerConfig } from './config.js';
+import { createInferenceApp } from './inference-app.js';
+import { log } from './log.js';
+import { createManagementApp } from './management-app.js';
+import { ModelStore } from './model-store.js';
+import { PROJECT_ROOT } from './paths.js';
+import { startRuntimeAssets } from './runtime-assets.js';
+
+export const VERSION: string = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')).version;
+
+export interface RunningServer {
+  inferenceUrl: string;
+  managementUrl: string;
+  store: ModelStore;
+  engine: InferenceEngine;
+  /** Resolves when every model has loaded or failed. */
+  ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+function listen(app: import('express').Express, address: URL): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const host = address.hostname.replace(/^\[(.*)\]$/, '$1');
+    const server = app.listen(Number(address.port || 80), host, () => resolve(server));
+    server.on('error', reject);
+  });
+}
+
+const urlOf = (server: Server) => {
+  const a = server.address() as AddressInfo;
+  return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+};
+
+export async function startServer(config: ServerConfig, engineOverride?: InferenceEngine): Promise<RunningServer> {
+  const store = await ModelStore.open(config.modelStore);
+  log.info(`model store ${store.root}: ${store.allVersions().map((v) => v.key + (v.isDefault ? ' (default)' : '')).join(', ')}`);
+  const chromePath = engineOverride ? '' : findChromium(config.chromePath);
+  const assets = engineOverride ? null : await startRuntimeAssets(store);
+  const engine =
+    engineOverride ??
+    new ChromiumEngine({
+      chromePath,
+      runtimeOrigin: assets!.origin,
+      backend: config.backend,
+      ortBuild: config.ortBuild,
+      wasmThreads: config.wasmThreads,
+      parityTolerance: config.parityTolerance,
+      loadTimeoutMs: Math.max(config.defaultResponseTimeout * 1000, 120_000),
+    });
+
+  let closing = false;
+  const inference = await listen(
+    createInferenceApp({
+      store,
+      engine,
+      version: VERSION,
+      isHealthy: () => !closing && engine.healthy(),
+      limits: { maxRequestSize: config.maxRequestSize, maxImagePixels: config.maxImagePixels, responseTimeoutMs: config.defaultResponseTimeout * 1000 },
+    }),
+    config.inferenceAddress,
+  );
+  const management = await listen(createManagementApp(store, engine, VERSION), config.managementAddress);
+  log.info(`Inference API on ${urlOf(inference)}, Management API on ${urlOf(management)}`);
+
+  const t0 = performance.now();
+  const ready = engine.start(store.allVersions()).then(() => {
+    const state = engine.healthy() ? 'healthy' : 'UNHEALTHY (see the errors above)';
+    log.info(`${store.allVersions().length} model version(s) loaded in ${Math.round(performance.now() - t0)} ms; server ${state}`);
+  });
+
+  return {
+    inferenceUrl: urlOf(inference),
+    managementUrl: urlOf(management),
+    store,
+    engine,
+    ready,
+    async close() {
+      closing = true;
+      await Promise.all([inference, management].map((s) => new Promise<void>((r) => s.close(() => r()))).concat([engine.close()]));
+      inference.closeAllConnections();
+      management.closeAllConnections();
+      await assets?.close();
+    },
+  };
+}
