@@ -58,7 +58,7 @@ async function load(req: LoadRequest): Promise<ModelRuntimeInfo> {
   const choice = chooseBackend(req.backend, lookup.info, lookup.error);
 
   const makeRunner = async (provider: Ort.InferenceSession.ExecutionProviderConfig) => {
-    const session = await ort.InferenceSession.create(bytes, { executionProviders: [provider], graphOptimizationLevel: 'all' });
+    const session = await ort.InferenceSession.create(bytes, { executionProviders: [provider], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
     return new ModelRunner(ort, session, req.inputName, req.outputName, req.normalisation);
   };
   const wasm = await makeRunner('wasm').catch((e: unknown) => {

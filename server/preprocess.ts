@@ -39,7 +39,8 @@ export async function preprocess(body: Uint8Array, opts: PreprocessOptions): Pro
   const input = { failOn: 'error', limitInputPixels: opts.maxPixels, pages: 1 } as const;
   let meta: Metadata;
   try {
-    meta = await sharp(body, input).metadata();
+    // Header only, no pixel limit: the limit is checked below with a message that names it.
+    meta = await sharp(body, { ...input, limitInputPixels: false }).metadata();
   } catch (e) {
     throw badRequest(`The ${format.toUpperCase()} image could not be read: ${cleanSharpMessage(e)}.`);
   }

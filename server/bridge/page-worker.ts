@@ -29,7 +29,8 @@ export class PageWorker {
       page.on('close', () => this.fail('closed', 'the page closed'));
       page.on('pageerror', (e) => log.warn(`${this.key}: page error: ${e instanceof Error ? e.message : String(e)}`));
       page.on('console', (m) => {
-        if (m.type() === 'error' || m.type() === 'warn') log.warn(`${this.key}: page console: ${m.text()}`);
+        // onnxruntime colours its own log lines; a log file wants plain text.
+        if (m.type() === 'error' || m.type() === 'warn') log.warn(`${this.key}: page console: ${m.text().replace(/\x1b\[[0-9;]*m/g, '')}`);
       });
       // Runtime.evaluate on a session of our own: faster than page.evaluate for large inline strings.
       this.cdp = await page.createCDPSession();

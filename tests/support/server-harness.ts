@@ -1,0 +1,49 @@
+import os from 'node:os';
+import type { InferenceEngine } from '../../server/bridge/inference-engine.js';
+import { resolveConfig } from '../../server/config.js';
+import { startServer, type RunningServer } from '../../server/server.js';
+
+/**
+ * The real server, in this process, on free loopback ports. `settings` are the same keys as
+ * the command line (`{ backend: 'webgpu' }` is `--backend webgpu`).
+ */
+export async function startTestServer(settings: Record<string, string>, engine?: InferenceEngine): Promise<RunningServer> {
+  const config = resolveConfig({
+    args: { inference_address: 'http://127.0.0.1:0', management_address: 'http://127.0.0.1:0', ...settings },
+    env: { CHROME_PATH: process.env['CHROME_PATH'] },
+    cores: os.availableParallelism(),
+  });
+  const server = await startServer(config, engine);
+  await server.ready;
+  return server;
+}
+
+export interface Answer {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+export async function call(url: string, init: RequestInit = {}): Promise<Answer> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text, the test will say so
+  }
+  return { status: res.status, headers: res.headers, body };
+}
+
+/** POST (or PUT) an image as the raw body. */
+export const postImage = (url: string, bytes: Uint8Array, method = 'POST', contentType = 'application/octet-stream') =>
+  call(url, { method, body: bytes as Uint8Array<ArrayBuffer>, headers: { 'content-type': contentType } });
+
+/** POST a multipart form with the given file fields. */
+export function postForm(url: string, files: Record<string, Uint8Array>, fields: Record<string, string> = {}): Promise<Answer> {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  for (const [k, v] of Object.entries(files)) form.append(k, new Blob([v as Uint8Array<ArrayBuffer>]), `${k}.bin`);
+  return call(url, { method: 'POST', body: form });
+}

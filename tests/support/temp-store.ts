@@ -1,0 +1,31 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MODELS } from './paths.js';
+
+export interface TempModel {
+  /** Name in the temp store. */
+  name: string;
+  /** A model of the repo's store to take the .onnx, labels and config from. */
+  from: 'mobilenet_v2' | 'mobilenet_v2_int8';
+  versions?: string[];
+  config?: Record<string, unknown>;
+}
+
+/** A model store in a temp folder whose model files link to the repo's (no 14 MB copies). */
+export function tempStore(models: TempModel[]): { root: string; remove(): void } {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'model-store-'));
+  for (const m of models) {
+    const dir = path.join(root, m.name);
+    mkdirSync(dir);
+    const base = JSON.parse(readFileSync(path.join(MODELS, m.from, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const versions = m.versions ?? ['1.0'];
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...base, default_version: versions[0], ...m.config }));
+    copyFileSync(path.join(MODELS, m.from, 'labels.txt'), path.join(dir, 'labels.txt'));
+    for (const v of versions) {
+      mkdirSync(path.join(dir, v));
+      symlinkSync(path.join(MODELS, m.from, '1.0', 'model.onnx'), path.join(dir, v, 'model.onnx'));
+    }
+  }
+  return { root, remove: () => rmSync(root, { recursive: true, force: true }) };
+}

@@ -1,0 +1,312 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, CONFIG_KEYS, parseArgs, parseProperties, resolveConfig } from '../../server/config.js';
+
+describe('parseProperties', () => {
+  it('reads key=value and key:value lines, trimming around keys and values', () => {
+    const text = ['inference_address = http://0.0.0.0:9000', 'model_store:  /srv/models  ', '  backend=wasm'].join('\n');
+    assert.deepEqual(parseProperties(text), {
+      inference_address: 'http://0.0.0.0:9000',
+      model_store: '/srv/models',
+      backend: 'wasm',
+    });
+  });
+
+  it('splits at the first separator only, so values may hold = and :', () => {
+    assert.deepEqual(parseProperties('management_address=http://127.0.0.1:8081\nchrome_path: C:\\chrome=1'), {
+      management_address: 'http://127.0.0.1:8081',
+      chrome_path: 'C:\\chrome=1',
+    });
+  });
+
+  it('skips blank lines, # and ! comments, and accepts CRLF line ends', () => {
+    const text = '# a comment\r\n\r\n   \r\n! another comment\r\nwasm_threads=4\r\n  # indented comment=1\r\n';
+    assert.deepEqual(parseProperties(text), { wasm_threads: '4' });
+  });
+
+  it('keeps an empty value', () => {
+    assert.deepEqual(parseProperties('backend='), { backend: '' });
+  });
+
+  it('lets a later line override an earlier one', () => {
+    assert.deepEqual(parseProperties('backend=wasm\nbackend=webgpu'), { backend: 'webgpu' });
+  });
+
+  it('returns an empty object for empty text', () => {
+    assert.deepEqual(parseProperties(''), {});
+  });
+
+  it('rejects a line without a separator, naming its 1-based line number', () => {
+    assert.throws(
+      () => parseProperties('# ok\nbackend=wasm\njust some words'),
+      (e: unknown) => e instanceof ConfigError && /line 3/.test(e.message) && e.message.includes('just some words'),
+    );
+  });
+
+  it('rejects a line that starts with a separator (no key)', () => {
+    assert.throws(() => parseProperties('=value'), ConfigError);
+    assert.throws(() => parseProperties(': value'), ConfigError);
+  });
+});
+
+describe('parseArgs', () => {
+  it('turns --a-b x into a_b: x', () => {
+    assert.deepEqual(parseArgs(['--model-store', '/m', '--wasm-threads', '3']), {
+      values: { model_store: '/m', wasm_threads: '3' },
+      configFile: null,
+    });
+  });
+
+  it('accepts --a-b=x and keeps = inside the value', () => {
+    assert.deepEqual(parseArgs(['--inference-address=http://h:1', '--chrome-path=/a=b']), {
+      values: { inference_address: 'http://h:1', chrome_path: '/a=b' },
+      configFile: null,
+    });
+  });
+
+  it('accepts an empty value after =', () => {
+    assert.deepEqual(parseArgs(['--backend=']).values, { backend: '' });
+  });
+
+  it('takes --ts-config (and --config) as the config file, not as a value', () => {
+    assert.deepEqual(parseArgs(['--ts-config', 'config.properties', '--backend', 'wasm']), {
+      values: { backend: 'wasm' },
+      configFile: 'config.properties',
+    });
+    assert.deepEqual(parseArgs(['--ts-config=a.properties']), { values: {}, configFile: 'a.properties' });
+    assert.deepEqual(parseArgs(['--config', 'b.properties']), { values: {}, configFile: 'b.properties' });
+  });
+
+  it('returns nothing for no arguments', () => {
+    assert.deepEqual(parseArgs([]), { values: {}, configFile: null });
+  });
+
+  it('rejects a flag without a value, naming the flag with dashes', () => {
+    assert.throws(
+      () => parseArgs(['--backend', 'wasm', '--model-store']),
+      (e: unknown) => e instanceof ConfigError && e.message.includes('--model-store') && /needs a value/.test(e.message),
+    );
+  });
+
+  it('rejects a stray positional argument', () => {
+    assert.throws(
+      () => parseArgs(['serve']),
+      (e: unknown) => e instanceof ConfigError && e.message.includes('"serve"'),
+    );
+    assert.throws(() => parseArgs(['--backend', 'wasm', 'extra']), ConfigError);
+    assert.throws(() => parseArgs(['-b', 'wasm']), ConfigError);
+  });
+});
+
+describe('resolveConfig', () => {
+  it('has the documented defaults', () => {
+    const c = resolveConfig({ cores: 6 });
+    assert.equal(c.inferenceAddress.hostname, '127.0.0.1');
+    assert.equal(c.inferenceAddress.port, '8080');
+    assert.equal(c.inferenceAddress.protocol, 'http:');
+    assert.equal(c.managementAddress.hostname, '127.0.0.1');
+    assert.equal(c.managementAddress.port, '8081');
+    assert.equal(c.modelStore, 'models');
+    assert.equal(c.backend, null);
+    assert.equal(c.ortBuild, 'webgpu');
+    assert.equal(c.wasmThreads, 6, 'wasm_threads 0 (the default) means one per core');
+    assert.equal(c.parityTolerance, 0.001);
+    assert.equal(c.defaultResponseTimeout, 120);
+    assert.equal(c.maxRequestSize, 6553500);
+    assert.equal(c.maxImagePixels, 40_000_000);
+    assert.equal(c.chromePath, null);
+  });
+
+  it('defaults to 2 cores when none are given, and never uses fewer than 1 thread', () => {
+    assert.equal(resolveConfig({}).wasmThreads, 2);
+    assert.equal(resolveConfig({ cores: 0 }).wasmThreads, 1);
+    assert.equal(resolveConfig({ args: { wasm_threads: '0' }, cores: 12 }).wasmThreads, 12);
+  });
+
+  it('keeps an explicit wasm_threads regardless of cores', () => {
+    assert.equal(resolveConfig({ args: { wasm_threads: '3' }, cores: 16 }).wasmThreads, 3);
+  });
+
+  it('reads every kind of value', () => {
+    const c = resolveConfig({
+      file: {
+        model_store: '/srv/models',
+        backend: 'webgpu',
+        ort_build: 'jsep',
+        parity_tolerance: '0.05',
+        default_response_timeout: '2.5',
+        max_request_size: '1000',
+        max_image_pixels: '4096',
+        chrome_path: '/usr/bin/chromium',
+      },
+    });
+    assert.equal(c.modelStore, '/srv/models');
+    assert.equal(c.backend, 'webgpu');
+    assert.equal(c.ortBuild, 'jsep');
+    assert.equal(c.parityTolerance, 0.05);
+    assert.equal(c.defaultResponseTimeout, 2.5);
+    assert.equal(c.maxRequestSize, 1000);
+    assert.equal(c.maxImagePixels, 4096);
+    assert.equal(c.chromePath, '/usr/bin/chromium');
+  });
+
+  it('accepts each backend and each ort build', () => {
+    for (const backend of ['auto', 'webgpu', 'wasm'] as const) {
+      assert.equal(resolveConfig({ args: { backend } }).backend, backend);
+    }
+    for (const ortBuild of ['webgpu', 'jsep'] as const) {
+      assert.equal(resolveConfig({ args: { ort_build: ortBuild } }).ortBuild, ortBuild);
+    }
+  });
+
+  it('treats an empty backend as unset', () => {
+    assert.equal(resolveConfig({ args: { backend: '' } }).backend, null);
+  });
+
+  it('applies file < environment < command line', () => {
+    const file = { backend: 'wasm', model_store: 'from-file', wasm_threads: '1', max_request_size: '10' };
+    const env = { TS_BACKEND: 'webgpu', TS_MODEL_STORE: 'from-env', TS_WASM_THREADS: '2' };
+    const args = { backend: 'auto' };
+    const c = resolveConfig({ file, env, args });
+    assert.equal(c.backend, 'auto', 'args beat env and file');
+    assert.equal(c.modelStore, 'from-env', 'env beats file');
+    assert.equal(c.wasmThreads, 2, 'env beats file');
+    assert.equal(c.maxRequestSize, 10, 'file beats defaults');
+  });
+
+  it('reads TS_<KEY> for every key and ignores other variables', () => {
+    const c = resolveConfig({
+      env: {
+        TS_INFERENCE_ADDRESS: 'http://0.0.0.0:9090',
+        TS_MANAGEMENT_ADDRESS: 'http://0.0.0.0:9091',
+        TS_ORT_BUILD: 'jsep',
+        TS_MAX_IMAGE_PIXELS: '77',
+        TS_DEFAULT_RESPONSE_TIMEOUT: '5',
+        PATH: '/usr/bin',
+        TS_NOT_A_SETTING: 'x',
+        ts_backend: 'wasm',
+      },
+    });
+    assert.equal(c.inferenceAddress.port, '9090');
+    assert.equal(c.inferenceAddress.hostname, '0.0.0.0');
+    assert.equal(c.managementAddress.port, '9091');
+    assert.equal(c.ortBuild, 'jsep');
+    assert.equal(c.maxImagePixels, 77);
+    assert.equal(c.defaultResponseTimeout, 5);
+    assert.equal(c.backend, null, 'lower-case ts_backend is not read');
+  });
+
+  it('ignores environment variables whose value is undefined', () => {
+    assert.equal(resolveConfig({ env: { TS_BACKEND: undefined } }).backend, null);
+  });
+
+  it('takes CHROME_PATH when TS_CHROME_PATH is not set', () => {
+    assert.equal(resolveConfig({ env: { CHROME_PATH: '/opt/chrome' } }).chromePath, '/opt/chrome');
+  });
+
+  it('prefers TS_CHROME_PATH over CHROME_PATH, and the command line over both', () => {
+    const env = { CHROME_PATH: '/opt/chrome', TS_CHROME_PATH: '/opt/ts-chrome' };
+    assert.equal(resolveConfig({ env }).chromePath, '/opt/ts-chrome');
+    assert.equal(resolveConfig({ env, args: { chrome_path: '/cli/chrome' } }).chromePath, '/cli/chrome');
+  });
+
+  it('lets CHROME_PATH override the config file', () => {
+    assert.equal(resolveConfig({ file: { chrome_path: '/file/chrome' }, env: { CHROME_PATH: '/env/chrome' } }).chromePath, '/env/chrome');
+  });
+
+  it('rejects an unknown key from each source, naming the source', () => {
+    assert.throws(
+      () => resolveConfig({ file: { modelstore: 'x' } }),
+      (e: unknown) => e instanceof ConfigError && e.message.includes('"modelstore"') && e.message.includes('config file'),
+    );
+    assert.throws(
+      () => resolveConfig({ args: { model_stor: 'x' } }),
+      (e: unknown) => e instanceof ConfigError && e.message.includes('"model_stor"') && e.message.includes('command line'),
+    );
+  });
+
+  it('does not treat inherited object properties as keys', () => {
+    assert.throws(() => resolveConfig({ args: { toString: 'x' } }), ConfigError);
+    assert.throws(() => resolveConfig({ args: { constructor: 'x' } }), ConfigError);
+  });
+
+  it('lists the known keys in the unknown-key message', () => {
+    assert.throws(
+      () => resolveConfig({ args: { nope: '1' } }),
+      (e: unknown) => e instanceof ConfigError && Object.keys(CONFIG_KEYS).every((k) => e.message.includes(k)),
+    );
+  });
+
+  it('rejects an invalid backend and ort build', () => {
+    assert.throws(
+      () => resolveConfig({ args: { backend: 'cuda' } }),
+      (e: unknown) => e instanceof ConfigError && e.message.includes('backend') && e.message.includes('"cuda"'),
+    );
+    assert.throws(() => resolveConfig({ args: { backend: 'WASM' } }), ConfigError);
+    assert.throws(() => resolveConfig({ args: { ort_build: 'webgl' } }), ConfigError);
+  });
+
+  it('rejects invalid numbers', () => {
+    const bad: Array<[string, string]> = [
+      ['wasm_threads', '-1'],
+      ['wasm_threads', '1.5'],
+      ['wasm_threads', 'four'],
+      ['wasm_threads', ''],
+      ['parity_tolerance', '-0.1'],
+      ['parity_tolerance', 'NaN'],
+      ['parity_tolerance', 'Infinity'],
+      ['default_response_timeout', '0'],
+      ['default_response_timeout', '0.5'],
+      ['max_request_size', '0'],
+      ['max_request_size', '10.5'],
+      ['max_request_size', '10kb'],
+      ['max_image_pixels', '0'],
+      ['max_image_pixels', ''],
+    ];
+    for (const [key, value] of bad) {
+      assert.throws(
+        () => resolveConfig({ args: { [key]: value } }),
+        (e: unknown) => e instanceof ConfigError && e.message.includes(key) && e.message.includes(`"${value}"`),
+        `${key}=${JSON.stringify(value)} should be rejected`,
+      );
+    }
+  });
+
+  it('accepts the lowest allowed numbers', () => {
+    const c = resolveConfig({ args: { parity_tolerance: '0', default_response_timeout: '1', max_request_size: '1', max_image_pixels: '1' } });
+    assert.equal(c.parityTolerance, 0);
+    assert.equal(c.defaultResponseTimeout, 1);
+    assert.equal(c.maxRequestSize, 1);
+    assert.equal(c.maxImagePixels, 1);
+  });
+
+  it('accepts an address without a scheme as http', () => {
+    const c = resolveConfig({ args: { inference_address: '0.0.0.0:9000', management_address: 'localhost:9001' } });
+    assert.equal(c.inferenceAddress.protocol, 'http:');
+    assert.equal(c.inferenceAddress.hostname, '0.0.0.0');
+    assert.equal(c.inferenceAddress.port, '9000');
+    assert.equal(c.managementAddress.hostname, 'localhost');
+    assert.equal(c.managementAddress.port, '9001');
+  });
+
+  it('rejects an https address and an unparseable address', () => {
+    assert.throws(
+      () => resolveConfig({ args: { inference_address: 'https://127.0.0.1:8443' } }),
+      (e: unknown) => e instanceof ConfigError && e.message.includes('inference_address') && /only http/.test(e.message),
+    );
+    assert.throws(
+      () => resolveConfig({ args: { management_address: 'http://[::1' } }),
+      (e: unknown) => e instanceof ConfigError && e.message.includes('management_address'),
+    );
+    assert.throws(() => resolveConfig({ args: { inference_address: '127.0.0.1:99999' } }), ConfigError);
+  });
+
+  it('reads a properties file and command line together, end to end', () => {
+    const { values, configFile } = parseArgs(['--ts-config', 'x.properties', '--backend=wasm']);
+    assert.equal(configFile, 'x.properties');
+    const file = parseProperties('# server\nbackend=webgpu\nmodel_store=/m\n');
+    const c = resolveConfig({ file, args: values });
+    assert.equal(c.backend, 'wasm');
+    assert.equal(c.modelStore, '/m');
+  });
+});

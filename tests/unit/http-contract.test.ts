@@ -1,0 +1,186 @@
+// The HTTP contract with a fake engine behind the bridge interface: fast, and every status
+// and error type the API promises. The same behaviours run through Chromium in tests/integration.
+
+import { after, before, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { BridgeError } from '../../server/bridge/bridge-error.js';
+import type { RunningServer } from '../../server/server.js';
+import { FakeEngine } from '../support/fake-engine.js';
+import { readImage } from '../support/paths.js';
+import { call, postForm, postImage, startTestServer } from '../support/server-harness.js';
+
+const kitten = readImage('kitten.jpg');
+
+describe('HTTP contract (fake engine)', () => {
+  let server: RunningServer;
+  let engine: FakeEngine;
+  let api: string;
+
+  before(async () => {
+    engine = new FakeEngine();
+    server = await startTestServer({ max_request_size: '2000000' }, engine);
+    api = server.inferenceUrl;
+  });
+  after(() => server.close());
+  beforeEach(() => {
+    engine.healthyNow = true;
+    engine.failWith = null;
+    engine.calls = [];
+  });
+
+  it('GET /ping answers both health keys, 500 when unhealthy', async () => {
+    assert.deepEqual((await call(`${api}/ping`)).body, { health: 'healthy!', status: 'Healthy' });
+    engine.healthyNow = false;
+    const sick = await call(`${api}/ping`);
+    assert.equal(sick.status, 500);
+    assert.deepEqual(sick.body, { health: 'unhealthy!', status: 'Unhealthy' });
+  });
+
+  it('OPTIONS / and GET /api-description serve the same valid OpenAPI 3.0.1 document', async () => {
+    const options = await call(`${api}/`, { method: 'OPTIONS' });
+    assert.equal(options.status, 200);
+    assert.equal(options.body.openapi, '3.0.1');
+    assert.deepEqual((await call(`${api}/api-description`)).body, options.body);
+    await SwaggerParser.validate(structuredClone(options.body));
+    assert.deepEqual(Object.keys(options.body.paths).sort(), ['/', '/api-description', '/ping', '/predictions/{model_name}', '/predictions/{model_name}/{model_version}']);
+  });
+
+  it('the management OpenAPI document is valid too', async () => {
+    const doc = await call(`${server.managementUrl}/`, { method: 'OPTIONS' });
+    await SwaggerParser.validate(structuredClone(doc.body));
+  });
+
+  it('answers the top 5, highest first, in the classes format', async () => {
+    const res = await postImage(`${api}/predictions/mobilenet_v2`, kitten);
+    assert.equal(res.status, 200);
+    assert.equal(res.body.length, 5);
+    assert.equal(res.body[0].class, 'n02123045 tabby, tabby cat');
+    for (let i = 1; i < 5; i++) assert.ok(res.body[i - 1].probability >= res.body[i].probability);
+    assert.match(res.headers.get('server-timing') ?? '', /decode;dur=[\d.]+.*transfer;dur=.*infer;dur=.*post;dur=.*total;dur=/);
+    // What crossed to the engine: one 224x224 RGB image.
+    assert.equal(engine.calls[0]!.pixels.length, 224 * 224 * 3);
+    assert.equal(engine.calls[0]!.key, 'mobilenet_v2/1.0');
+  });
+
+  it('PUT, versioned and multipart requests reach the same model', async () => {
+    const put = await postImage(`${api}/predictions/mobilenet_v2`, kitten, 'PUT');
+    const versioned = await postImage(`${api}/predictions/mobilenet_v2/1.0`, kitten);
+    const form = await postForm(`${api}/predictions/mobilenet_v2`, { data: kitten });
+    const bodyField = await postForm(`${api}/predictions/mobilenet_v2`, { body: kitten });
+    const otherName = await postForm(`${api}/predictions/mobilenet_v2`, { picture: kitten }, { note: 'hello' });
+    const preferData = await postForm(`${api}/predictions/mobilenet_v2`, { other: Buffer.from('not an image at all'), data: kitten });
+    for (const r of [put, versioned, form, bodyField, otherName, preferData]) {
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.deepEqual(r.body, put.body);
+    }
+    const sent = engine.calls.map((c) => Buffer.from(c.pixels).toString('base64'));
+    assert.equal(new Set(sent).size, 1, 'every request sent the same pixels');
+  });
+
+  it('topk: 1 to 1000, anything else is 400', async () => {
+    assert.equal((await postImage(`${api}/predictions/mobilenet_v2?topk=1`, kitten)).body.length, 1);
+    assert.equal((await postImage(`${api}/predictions/mobilenet_v2?topk=1000`, kitten)).body.length, 1000);
+    for (const bad of ['0', '-1', 'abc', '1001', '100000', '2.5', '']) {
+      const r = await postImage(`${api}/predictions/mobilenet_v2?topk=${bad}`, kitten);
+      assert.equal(r.status, 400, `topk=${bad}`);
+      assert.equal(r.body.type, 'BadRequestException');
+      assert.match(r.body.message, /topk/);
+    }
+  });
+
+  it('unknown model, version and path answer TorchServe 404s', async () => {
+    const model = await postImage(`${api}/predictions/resnet-18`, kitten);
+    assert.deepEqual(model.body, { code: 404, type: 'ModelNotFoundException', message: 'Model not found: resnet-18' });
+    const version = await postImage(`${api}/predictions/mobilenet_v2/9.9`, kitten);
+    assert.equal(version.status, 404);
+    assert.equal(version.body.type, 'ModelVersionNotFoundException');
+    assert.match(version.body.message, /9\.9/);
+    const path = await call(`${api}/no/such/thing`);
+    assert.equal(path.status, 404);
+    assert.equal(path.body.type, 'ResourceNotFoundException');
+    for (const sneaky of ['..%2F..%2Fetc%2Fpasswd', '%252e%252e', 'mobilenet_v2%00', '.mobilenet_v2']) {
+      const r = await postImage(`${api}/predictions/${sneaky}`, kitten);
+      assert.equal(r.status, 404, sneaky);
+      assert.equal(r.body.type, 'ModelNotFoundException');
+    }
+  });
+
+  it('wrong methods answer 405 with Allow', async () => {
+    for (const [method, path, allow] of [
+      ['GET', '/predictions/mobilenet_v2', 'POST, PUT'],
+      ['DELETE', '/predictions/mobilenet_v2/1.0', 'POST, PUT'],
+      ['POST', '/ping', 'GET'],
+      ['POST', '/', 'OPTIONS'],
+    ] as const) {
+      const r = await call(`${api}${path}`, { method, body: method === 'GET' ? undefined : 'x' });
+      assert.equal(r.status, 405, `${method} ${path}`);
+      assert.equal(r.body.type, 'MethodNotAllowedException');
+      assert.equal(r.headers.get('allow'), allow);
+    }
+  });
+
+  it('empty, non-image and corrupt bodies answer 400 with what was wrong', async () => {
+    const cases: Array<[Uint8Array, RegExp]> = [
+      [new Uint8Array(0), /empty/],
+      [Buffer.from('hello, this is plain text and not a picture'), /not a supported image.*text/],
+      [Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><image href="file:///etc/passwd"/></svg>'), /SVG/],
+      [Buffer.from('%PDF-1.4 ...........'), /PDF/],
+      [kitten.subarray(0, 2000), /JPEG image could not be/],
+    ];
+    for (const [body, message] of cases) {
+      const r = await postImage(`${api}/predictions/mobilenet_v2`, body);
+      assert.equal(r.status, 400);
+      assert.equal(r.body.type, 'BadRequestException');
+      assert.match(r.body.message, message);
+      assert.doesNotMatch(r.body.message, /\/(usr|home|work|root)\//);
+    }
+    assert.equal(engine.calls.length, 0, 'nothing bad reached the engine');
+  });
+
+  it('multipart without a file is 400, a broken form is 400', async () => {
+    const none = await postForm(`${api}/predictions/mobilenet_v2`, {});
+    assert.equal(none.status, 400);
+    assert.match(none.body.message, /no file/);
+    const broken = await call(`${api}/predictions/mobilenet_v2`, {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data' },
+      body: 'whatever',
+    });
+    assert.equal(broken.status, 400);
+    assert.equal(broken.body.type, 'BadRequestException');
+  });
+
+  it('a body over max_request_size answers 413, raw or multipart', async () => {
+    const big = new Uint8Array(2_000_001);
+    const raw = await postImage(`${api}/predictions/mobilenet_v2`, big);
+    assert.equal(raw.status, 413);
+    assert.equal(raw.body.type, 'RequestEntityTooLargeException');
+    const form = await postForm(`${api}/predictions/mobilenet_v2`, { data: big });
+    assert.equal(form.status, 413);
+  });
+
+  it('a gone page is 503, a late one 504, a failed run 500 without internals; the next request still works', async () => {
+    engine.failWith = new BridgeError('crashed', 'the page crashed');
+    const gone = await postImage(`${api}/predictions/mobilenet_v2`, kitten);
+    assert.equal(gone.status, 503);
+    assert.equal(gone.body.type, 'ServiceUnavailableException');
+    engine.failWith = new BridgeError('timeout', 'the prediction took longer than 1 s');
+    assert.equal((await postImage(`${api}/predictions/mobilenet_v2`, kitten)).status, 504);
+    engine.failWith = new BridgeError('runtime', 'RuntimeError: at /work/secret/path.js:12');
+    const failed = await postImage(`${api}/predictions/mobilenet_v2`, kitten);
+    assert.equal(failed.status, 500);
+    assert.doesNotMatch(failed.body.message, /secret|path\.js/);
+    engine.failWith = null;
+    assert.equal((await postImage(`${api}/predictions/mobilenet_v2`, kitten)).status, 200);
+  });
+
+  it('the management API lists and describes the store', async () => {
+    const list = await call(`${server.managementUrl}/models`);
+    assert.deepEqual(list.body.models.map((m: { modelName: string }) => m.modelName), ['mobilenet_v2', 'mobilenet_v2_int8']);
+    const one = await call(`${server.managementUrl}/models/mobilenet_v2`);
+    assert.equal(one.body[0].modelVersion, '1.0');
+    assert.equal((await call(`${server.managementUrl}/models/nope`)).body.type, 'ModelNotFoundException');
+    assert.equal((await call(`${server.managementUrl}/models/mobilenet_v2/all`)).body.length, 1);
+  });
+});

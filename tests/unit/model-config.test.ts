@@ -1,0 +1,265 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { compareVersions, ModelConfigError, parseModelConfig, SAFE_NAME, shortLabel } from '../../server/model-config.js';
+import { PROJECT_ROOT } from '../../server/paths.js';
+
+const minimal = { input_name: 'in', output_name: 'out' };
+
+describe('parseModelConfig', () => {
+  it('fills every default from a minimal config', () => {
+    assert.deepEqual(parseModelConfig(minimal), {
+      description: '',
+      defaultVersion: null,
+      labels: null,
+      inputName: 'in',
+      outputName: 'out',
+      output: 'logits',
+      resize: 256,
+      normalisation: {
+        size: 224,
+        channelOrder: 'RGB',
+        layout: 'NCHW',
+        scale: 1 / 255,
+        mean: [0, 0, 0],
+        std: [1, 1, 1],
+      },
+      backend: null,
+      outputFormat: 'classes',
+      topk: 5,
+    });
+  });
+
+  it('derives the default resize from crop as round(crop * 256 / 224)', () => {
+    // 299 * 256 / 224 = 341.71..., rounds to 342; 112 * 256 / 224 = 128 exactly.
+    assert.equal(parseModelConfig({ ...minimal, preprocessing: { crop: 299 } }).resize, 342);
+    assert.equal(parseModelConfig({ ...minimal, preprocessing: { crop: 112 } }).resize, 128);
+    assert.equal(parseModelConfig({ ...minimal, preprocessing: { crop: 299 } }).normalisation.size, 299);
+  });
+
+  it('reads the bundled models/mobilenet_v2/config.json', () => {
+    const json: unknown = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'models', 'mobilenet_v2', 'config.json'), 'utf8'));
+    const c = parseModelConfig(json);
+    assert.equal(c.defaultVersion, '1.0');
+    assert.equal(c.labels, 'labels.txt');
+    assert.equal(c.inputName, 'input');
+    assert.equal(c.outputName, 'output');
+    assert.equal(c.output, 'logits');
+    assert.equal(c.resize, 256);
+    assert.equal(c.normalisation.size, 224);
+    assert.equal(c.normalisation.channelOrder, 'RGB');
+    assert.equal(c.normalisation.layout, 'NCHW');
+    assert.ok(Math.abs(c.normalisation.scale - 1 / 255) < 1e-15);
+    assert.deepEqual(c.normalisation.mean, [0.485, 0.456, 0.406]);
+    assert.deepEqual(c.normalisation.std, [0.229, 0.224, 0.225]);
+    assert.equal(c.backend, 'auto');
+    assert.equal(c.outputFormat, 'classes');
+    assert.equal(c.topk, 5);
+    assert.match(c.description, /MobileNetV2/);
+  });
+
+  it('reads every field when given', () => {
+    const c = parseModelConfig({
+      description: 'd',
+      default_version: '2.0',
+      labels: 'synset.txt',
+      input_name: 'data',
+      output_name: 'prob',
+      output: 'probabilities',
+      preprocessing: { resize: 300, crop: 256, channel_order: 'BGR', layout: 'NHWC', scale: 1, mean: [103.9, 116.8, -123.7], std: [1, 2, 3] },
+      backend: 'wasm',
+      output_format: 'torchserve',
+      topk: 3,
+    });
+    assert.deepEqual(c, {
+      description: 'd',
+      defaultVersion: '2.0',
+      labels: 'synset.txt',
+      inputName: 'data',
+      outputName: 'prob',
+      output: 'probabilities',
+      resize: 300,
+      normalisation: { size: 256, channelOrder: 'BGR', layout: 'NHWC', scale: 1, mean: [103.9, 116.8, -123.7], std: [1, 2, 3] },
+      backend: 'wasm',
+      outputFormat: 'torchserve',
+      topk: 3,
+    });
+  });
+
+  it('accepts resize equal to crop', () => {
+    const c = parseModelConfig({ ...minimal, preprocessing: { resize: 224, crop: 224 } });
+    assert.equal(c.resize, 224);
+  });
+
+  it('rejects resize smaller than crop', () => {
+    assert.throws(
+      () => parseModelConfig({ ...minimal, preprocessing: { resize: 200, crop: 224 } }),
+      (e: unknown) => e instanceof ModelConfigError && e.message.includes('200') && e.message.includes('224'),
+    );
+    assert.throws(() => parseModelConfig({ ...minimal, preprocessing: { resize: 223 } }), ModelConfigError);
+  });
+
+  it('rejects a config that is not an object', () => {
+    for (const json of [null, undefined, 'config', 42, [], [minimal], true]) {
+      assert.throws(() => parseModelConfig(json), ModelConfigError, `${JSON.stringify(json)} should be rejected`);
+    }
+  });
+
+  // Each case: a field and a bad value; the message must name the field.
+  const badTop: Array<[string, unknown]> = [
+    ['description', 42],
+    ['description', null],
+    ['default_version', ''],
+    ['default_version', 1],
+    ['default_version', null],
+    ['labels', ''],
+    ['labels', ['labels.txt']],
+    ['input_name', ''],
+    ['input_name', 3],
+    ['input_name', undefined],
+    ['output_name', ''],
+    ['output_name', undefined],
+    ['output', 'softmax'],
+    ['output', null],
+    ['backend', 'cuda'],
+    ['backend', ''],
+    ['backend', null],
+    ['output_format', 'json'],
+    ['output_format', 1],
+    ['topk', 0],
+    ['topk', -1],
+    ['topk', 2.5],
+    ['topk', '5'],
+    ['topk', null],
+    ['preprocessing', 'none'],
+    ['preprocessing', null],
+    ['preprocessing', [224]],
+  ];
+  for (const [key, value] of badTop) {
+    it(`rejects ${key}: ${JSON.stringify(value) ?? 'missing'}`, () => {
+      const json: Record<string, unknown> = { ...minimal, [key]: value };
+      if (value === undefined) delete json[key];
+      assert.throws(
+        () => parseModelConfig(json),
+        (e: unknown) => e instanceof ModelConfigError && e.message.includes(`"${key}"`),
+      );
+    });
+  }
+
+  const badPre: Array<[string, unknown]> = [
+    ['crop', 0],
+    ['crop', -224],
+    ['crop', 224.5],
+    ['crop', '224'],
+    ['crop', null],
+    ['resize', 0],
+    ['resize', 256.5],
+    ['resize', '256'],
+    ['channel_order', 'rgb'],
+    ['channel_order', 'RGBA'],
+    ['layout', 'nchw'],
+    ['layout', 'CHW'],
+    ['scale', '0.5'],
+    ['scale', null],
+    ['scale', Infinity],
+    ['mean', [0.5, 0.5]],
+    ['mean', [0.5, 0.5, 0.5, 0.5]],
+    ['mean', [0.5, '0.5', 0.5]],
+    ['mean', [0.5, NaN, 0.5]],
+    ['mean', 0.5],
+    ['std', [1, 1]],
+    ['std', [1, 0, 1]],
+    ['std', [1, -1, 1]],
+    ['std', [1, 1, '1']],
+    ['std', 1],
+  ];
+  for (const [key, value] of badPre) {
+    it(`rejects preprocessing.${key}: ${String(value)}`, () => {
+      assert.throws(
+        () => parseModelConfig({ ...minimal, preprocessing: { [key]: value } }),
+        (e: unknown) => e instanceof ModelConfigError && e.message.includes(`"${key}"`),
+      );
+    });
+  }
+
+  it('accepts negative means and a negative scale as plain numbers', () => {
+    const c = parseModelConfig({ ...minimal, preprocessing: { mean: [-1, 0, 1], scale: -0.5 } });
+    assert.deepEqual(c.normalisation.mean, [-1, 0, 1]);
+    assert.equal(c.normalisation.scale, -0.5);
+  });
+});
+
+describe('compareVersions', () => {
+  it('compares numeric parts as numbers', () => {
+    assert.ok(compareVersions('1.10', '1.9') > 0);
+    assert.ok(compareVersions('1.9', '1.10') < 0);
+    assert.ok(compareVersions('2.0', '1.0') > 0);
+    assert.ok(compareVersions('1.0', '2.0') < 0);
+    assert.ok(compareVersions('10', '9') > 0);
+    assert.ok(compareVersions('1.2.10', '1.2.9') > 0);
+  });
+
+  it('finds equal versions equal', () => {
+    assert.equal(compareVersions('1.0', '1.0'), 0);
+    assert.equal(compareVersions('3', '3'), 0);
+    assert.equal(compareVersions('1.01', '1.1'), 0, 'leading zeros do not matter in numeric parts');
+  });
+
+  it('treats -, _ and . alike as separators', () => {
+    assert.equal(compareVersions('1-2', '1.2'), 0);
+    assert.equal(compareVersions('1_2', '1.2'), 0);
+    assert.ok(compareVersions('1-10', '1_9') > 0);
+  });
+
+  it('orders a longer version after its prefix', () => {
+    assert.ok(compareVersions('1.0.1', '1.0') > 0);
+    assert.ok(compareVersions('1', '1.0') < 0);
+  });
+
+  it('sorts a list into the expected order', () => {
+    const sorted = ['1.10', '2.0', '1.9', '1.0', '1.2'].sort(compareVersions);
+    assert.deepEqual(sorted, ['1.0', '1.2', '1.9', '1.10', '2.0']);
+  });
+
+  it('is antisymmetric', () => {
+    const vs = ['1.0', '1.10', '1.9', '2', 'beta', '1.a'];
+    for (const a of vs) {
+      for (const b of vs) assert.equal(Math.sign(compareVersions(a, b)), -Math.sign(compareVersions(b, a)) || 0, `${a} vs ${b}`);
+    }
+  });
+});
+
+describe('SAFE_NAME', () => {
+  it('accepts plain model names and versions', () => {
+    for (const name of ['mobilenet_v2', '1.0', 'resnet-18', 'A', '9', 'model.v2_final-1', 'a'.repeat(128)]) {
+      assert.ok(SAFE_NAME.test(name), `${name} should be accepted`);
+    }
+  });
+
+  it('rejects names that could escape a folder or confuse a URL', () => {
+    for (const name of ['', '.', '..', '.hidden', 'a/b', '../a', 'a\\b', '%2e', '%2e%2e', 'a b', '-rf', '_x', 'a?b', 'a#b', 'é', 'a\nb', 'a'.repeat(129)]) {
+      assert.ok(!SAFE_NAME.test(name), `${JSON.stringify(name)} should be rejected`);
+    }
+  });
+});
+
+describe('shortLabel', () => {
+  it('takes the first synonym after the WordNet id, spaces as underscores', () => {
+    assert.equal(shortLabel('n02123045 tabby, tabby cat'), 'tabby');
+    assert.equal(shortLabel('n02123159 tiger cat'), 'tiger_cat');
+    assert.equal(shortLabel('n02124075 Egyptian cat'), 'Egyptian_cat');
+    assert.equal(shortLabel('n01484850 great white shark, white shark, man-eater'), 'great_white_shark');
+  });
+
+  it('works on a label with no WordNet id', () => {
+    assert.equal(shortLabel('tabby cat, domestic cat'), 'tabby_cat');
+    assert.equal(shortLabel('dog'), 'dog');
+    assert.equal(shortLabel('  padded  '), 'padded');
+  });
+
+  it('only strips an id of n plus exactly eight digits at the start', () => {
+    assert.equal(shortLabel('n0212304 short id'), 'n0212304_short_id');
+    assert.equal(shortLabel('cat n02123045'), 'cat_n02123045');
+  });
+});

@@ -1,0 +1,244 @@
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ModelStore, ModelStoreError } from '../../server/model-store.js';
+import { ApiError } from '../../server/errors.js';
+
+interface ModelSpec {
+  config?: Record<string, unknown> | string;
+  versions?: string[];
+  files?: Record<string, string>;
+}
+
+const baseConfig = { input_name: 'input', output_name: 'output' };
+
+const roots: string[] = [];
+afterEach(() => {
+  while (roots.length) rmSync(roots.pop()!, { recursive: true, force: true });
+});
+
+/** A store in a fresh temp folder; model.onnx files hold a few arbitrary bytes. */
+function makeStore(models: Record<string, ModelSpec>): string {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'model-store-test-'));
+  roots.push(root);
+  for (const [name, spec] of Object.entries(models)) {
+    const dir = path.join(root, name);
+    mkdirSync(dir, { recursive: true });
+    if (spec.config !== undefined) {
+      writeFileSync(path.join(dir, 'config.json'), typeof spec.config === 'string' ? spec.config : JSON.stringify(spec.config));
+    }
+    for (const v of spec.versions ?? []) {
+      mkdirSync(path.join(dir, v), { recursive: true });
+      writeFileSync(path.join(dir, v, 'model.onnx'), Buffer.from([0x08, 0x07, 0x12, 0x00]));
+    }
+    for (const [file, text] of Object.entries(spec.files ?? {})) writeFileSync(path.join(dir, file), text);
+  }
+  return root;
+}
+
+async function rejectsWith(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
+  await assert.rejects(promise, (e: unknown) => {
+    assert.ok(e instanceof ModelStoreError, `expected a ModelStoreError, got ${String(e)}`);
+    assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+describe('ModelStore.open', () => {
+  it('makes the highest version the default when default_version is absent', async () => {
+    const root = makeStore({ m: { config: baseConfig, versions: ['1.0', '1.10', '1.9'] } });
+    const store = await ModelStore.open(root);
+    const [model] = store.list();
+    assert.equal(model?.name, 'm');
+    assert.equal(model?.defaultVersion, '1.10');
+    assert.deepEqual([...model!.versions.keys()], ['1.0', '1.9', '1.10'], 'versions are kept in version order');
+    assert.equal(store.resolve('m').version, '1.10');
+    assert.equal(store.resolve('m').isDefault, true);
+    assert.equal(store.resolve('m', '1.9').isDefault, false);
+  });
+
+  it('honours default_version', async () => {
+    const root = makeStore({ m: { config: { ...baseConfig, default_version: '1.9' }, versions: ['1.0', '1.10', '1.9'] } });
+    const store = await ModelStore.open(root);
+    assert.equal(store.list()[0]?.defaultVersion, '1.9');
+    assert.equal(store.resolve('m').version, '1.9');
+    assert.deepEqual(
+      store.allVersions().filter((v) => v.isDefault).map((v) => v.version),
+      ['1.9'],
+    );
+  });
+
+  it('fills each version with its key, file path and the parsed config', async () => {
+    const root = makeStore({ m: { config: { ...baseConfig, topk: 3 }, versions: ['2.0'] } });
+    const store = await ModelStore.open(root);
+    const v = store.resolve('m', '2.0');
+    assert.equal(v.name, 'm');
+    assert.equal(v.version, '2.0');
+    assert.equal(v.key, 'm/2.0');
+    assert.equal(v.file, path.join(path.resolve(root), 'm', '2.0', 'model.onnx'));
+    assert.equal(v.config.topk, 3);
+    assert.equal(v.config.inputName, 'input');
+    assert.deepEqual(v.labels, []);
+    assert.equal(store.root, path.resolve(root));
+    assert.equal(store.byKey('m/2.0'), v);
+    assert.equal(store.byKey('m/9.9'), undefined);
+  });
+
+  it('throws when default_version names a version without model.onnx', async () => {
+    const root = makeStore({ m: { config: { ...baseConfig, default_version: '3.0' }, versions: ['1.0', '2.0'] } });
+    await rejectsWith(ModelStore.open(root), /default_version "3\.0"/);
+  });
+
+  it('skips a folder without config.json', async () => {
+    const root = makeStore({
+      good: { config: baseConfig, versions: ['1.0'] },
+      noconfig: { versions: ['1.0'] },
+    });
+    const store = await ModelStore.open(root);
+    assert.deepEqual(
+      store.list().map((m) => m.name),
+      ['good'],
+    );
+  });
+
+  it('skips plain files, hidden folders and unsafe names in the store', async () => {
+    const root = makeStore({
+      good: { config: baseConfig, versions: ['1.0'] },
+      '.hidden': { config: baseConfig, versions: ['1.0'] },
+      'has space': { config: baseConfig, versions: ['1.0'] },
+    });
+    writeFileSync(path.join(root, 'README'), 'not a model');
+    const store = await ModelStore.open(root);
+    assert.deepEqual(
+      store.list().map((m) => m.name),
+      ['good'],
+    );
+  });
+
+  it('skips version folders without model.onnx, with an unsafe name, or where model.onnx is a folder', async () => {
+    const root = makeStore({ m: { config: baseConfig, versions: ['1.0'] } });
+    mkdirSync(path.join(root, 'm', '5.0'));
+    mkdirSync(path.join(root, 'm', '.7.0'));
+    writeFileSync(path.join(root, 'm', '.7.0', 'model.onnx'), 'x');
+    mkdirSync(path.join(root, 'm', '6.0', 'model.onnx'), { recursive: true });
+    const store = await ModelStore.open(root);
+    assert.deepEqual([...store.list()[0]!.versions.keys()], ['1.0']);
+    assert.equal(store.resolve('m').version, '1.0');
+  });
+
+  it('throws for a store with no model', async () => {
+    const root = makeStore({ noconfig: { versions: ['1.0'] } });
+    await rejectsWith(ModelStore.open(root), /no model/);
+    const empty = makeStore({});
+    await rejectsWith(ModelStore.open(empty), /no model/);
+  });
+
+  it('throws for a store folder that does not exist', async () => {
+    const root = makeStore({});
+    await rejectsWith(ModelStore.open(path.join(root, 'missing')), /cannot read the model store.*ENOENT/);
+  });
+
+  it('throws for a model with a config but no version', async () => {
+    const root = makeStore({ m: { config: baseConfig } });
+    await rejectsWith(ModelStore.open(root), /^m: no <version>\/model\.onnx/);
+  });
+
+  it('throws for an invalid config.json, naming the model', async () => {
+    const root = makeStore({ m: { config: { input_name: 'input' }, versions: ['1.0'] } });
+    await rejectsWith(ModelStore.open(root), /^m\/config\.json: .*"output_name"/);
+    const root2 = makeStore({ m: { config: '{ not json', versions: ['1.0'] } });
+    await rejectsWith(ModelStore.open(root2), /^m\/config\.json: /);
+  });
+
+  it('reads labels, one per non-empty line, LF or CRLF', async () => {
+    const root = makeStore({
+      m: {
+        config: { ...baseConfig, labels: 'labels.txt' },
+        versions: ['1.0'],
+        files: { 'labels.txt': 'n01 zero\r\nn02 one\n\n   \nn03 two\n' },
+      },
+    });
+    const store = await ModelStore.open(root);
+    assert.deepEqual(store.resolve('m').labels, ['n01 zero', 'n02 one', 'n03 two']);
+  });
+
+  it('rejects a labels path that leaves the model folder', async () => {
+    const root = makeStore({ m: { config: { ...baseConfig, labels: '../x.txt' }, versions: ['1.0'] } });
+    writeFileSync(path.join(root, 'x.txt'), 'secret\n');
+    await rejectsWith(ModelStore.open(root), /"labels" must name a file in the model's folder/);
+  });
+
+  it('rejects a labels path in a sub-folder or an absolute path', async () => {
+    const root = makeStore({ m: { config: { ...baseConfig, labels: 'sub/labels.txt' }, versions: ['1.0'], files: {} } });
+    mkdirSync(path.join(root, 'm', 'sub'));
+    writeFileSync(path.join(root, 'm', 'sub', 'labels.txt'), 'a\n');
+    await rejectsWith(ModelStore.open(root), /"labels" must name a file/);
+    const root2 = makeStore({ m: { config: { ...baseConfig, labels: path.join(os.tmpdir(), 'x.txt') }, versions: ['1.0'] } });
+    await rejectsWith(ModelStore.open(root2), /"labels" must name a file/);
+  });
+
+  it('throws when the labels file is missing', async () => {
+    const root = makeStore({ m: { config: { ...baseConfig, labels: 'nope.txt' }, versions: ['1.0'] } });
+    await rejectsWith(ModelStore.open(root), /cannot read labels nope\.txt: ENOENT/);
+  });
+
+  it('lists models sorted by name', async () => {
+    const root = makeStore({
+      zeta: { config: baseConfig, versions: ['1.0'] },
+      alpha: { config: baseConfig, versions: ['1.0', '2.0'] },
+      mid: { config: baseConfig, versions: ['1.0'] },
+    });
+    const store = await ModelStore.open(root);
+    assert.deepEqual(
+      store.list().map((m) => m.name),
+      ['alpha', 'mid', 'zeta'],
+    );
+    assert.deepEqual(
+      store.allVersions().map((v) => v.key),
+      ['alpha/1.0', 'alpha/2.0', 'mid/1.0', 'zeta/1.0'],
+    );
+  });
+});
+
+describe('ModelStore.resolve', () => {
+  it('throws TorchServe 404s for an unknown model or version', async () => {
+    const root = makeStore({ m: { config: baseConfig, versions: ['1.0'] } });
+    const store = await ModelStore.open(root);
+
+    assert.throws(
+      () => store.resolve('resnet-18'),
+      (e: unknown) => {
+        assert.ok(e instanceof ApiError);
+        assert.equal(e.status, 404);
+        assert.equal(e.type, 'ModelNotFoundException');
+        assert.equal(e.message, 'Model not found: resnet-18');
+        return true;
+      },
+    );
+    assert.throws(
+      () => store.resolve('resnet-18', '1.0'),
+      (e: unknown) => e instanceof ApiError && e.type === 'ModelNotFoundException',
+    );
+    assert.throws(
+      () => store.resolve('m', '2.0'),
+      (e: unknown) => {
+        assert.ok(e instanceof ApiError);
+        assert.equal(e.status, 404);
+        assert.equal(e.type, 'ModelVersionNotFoundException');
+        assert.equal(e.message, 'Model version: 2.0 does not exist for model: m');
+        return true;
+      },
+    );
+  });
+
+  it('does not find a model under a path-like or prototype name', async () => {
+    const root = makeStore({ m: { config: baseConfig, versions: ['1.0'] } });
+    const store = await ModelStore.open(root);
+    for (const name of ['../m', 'm/1.0', 'constructor', '__proto__', 'M']) {
+      assert.throws(() => store.resolve(name), (e: unknown) => e instanceof ApiError && e.status === 404, name);
+    }
+    assert.throws(() => store.resolve('m', 'constructor'), (e: unknown) => e instanceof ApiError && e.type === 'ModelVersionNotFoundException');
+  });
+});
