@@ -1,0 +1,29 @@
+import { defineConfig } from '@playwright/test';
+import { findChromium } from './dist/server/bridge/find-chromium.js';
+
+// The system Chromium (scripts/ensure-chromium.sh installs it); Playwright never downloads one.
+const executablePath = findChromium(process.env['CHROME_PATH'] ?? null);
+const PORT = Number(process.env['E2E_PORT'] ?? 18380);
+
+export default defineConfig({
+  testDir: 'tests/e2e',
+  fullyParallel: false,
+  workers: 1,
+  forbidOnly: !!process.env['CI'],
+  reporter: [['list']],
+  timeout: 60_000,
+  use: {
+    baseURL: `http://127.0.0.1:${PORT}`,
+    launchOptions: { executablePath, args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'] },
+  },
+  projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
+  webServer: {
+    // The real server on WASM, as `npm start` runs it (built by `npm test`'s pretest).
+    command: `node dist/server/main.js --backend wasm --inference-address http://127.0.0.1:${PORT} --management-address http://127.0.0.1:${PORT + 1}`,
+    url: `http://127.0.0.1:${PORT}/ping`,
+    timeout: 120_000,
+    reuseExistingServer: false,
+    stdout: 'ignore',
+    stderr: 'pipe',
+  },
+});

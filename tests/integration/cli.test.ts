@@ -1,0 +1,92 @@
+// `node dist/server/main.js` as a user runs it: flags, the start-up log, TorchServe's output
+// format, default versions, and a clean stop on SIGTERM.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../server/paths.js';
+import { readImage } from '../support/paths.js';
+import { call, postImage } from '../support/server-harness.js';
+import { tempStore } from '../support/temp-store.js';
+
+const PORT = 18480;
+const api = `http://127.0.0.1:${PORT}`;
+const management = `http://127.0.0.1:${PORT + 1}`;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('the command line', () => {
+  const store = tempStore([
+    // No default_version: the highest version is the default.
+    { name: 'tabby_ts', from: 'mobilenet_v2_int8', versions: ['1.0', '2.0'], config: { default_version: undefined, output_format: 'torchserve' } },
+  ]);
+  let child: ChildProcess;
+  let output = '';
+
+  before(async () => {
+    child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/server/main.js'), '--model-store', store.root, '--backend=wasm', '--inference-address', api, '--management-address', management], {
+      env: { ...process.env, TS_WASM_THREADS: '1' },
+    });
+    child.stdout!.on('data', (d: Buffer) => (output += d));
+    child.stderr!.on('data', (d: Buffer) => (output += d));
+    const deadline = Date.now() + 60_000;
+    while (!/server healthy/.test(output)) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the server did not become healthy:\n${output}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  });
+  after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    store.remove();
+  });
+
+  it('logs, per model, the backend and the adapter it runs on', () => {
+    for (const v of ['1.0', '2.0']) {
+      assert.match(output, new RegExp(`model tabby_ts/${v} ready: backend wasm, onnxruntime-web webgpu build, (WebGPU adapter .*\\(fallback: (true|false)\\)|no WebGPU adapter), 1 WASM thread`));
+    }
+    assert.match(output, /launched over a pipe/);
+  });
+
+  it('answers in TorchServe format when the model config asks for it', async () => {
+    const res = await postImage(`${api}/predictions/tabby_ts?topk=3`, readImage('kitten.jpg'), 'PUT');
+    assert.equal(res.status, 200);
+    assert.deepEqual(Object.keys(res.body), ['tabby', 'tiger_cat', 'Egyptian_cat']);
+    assert.ok(res.body.tabby > res.body.tiger_cat);
+  });
+
+  it('takes the highest version as the default when the config names none', async () => {
+    const [d] = (await call(`${management}/models/tabby_ts`)).body;
+    assert.equal(d.modelVersion, '2.0');
+    assert.equal((await call(`${management}/models/tabby_ts/all`)).body.length, 2);
+  });
+
+  it('stops on SIGTERM with exit code 0 and takes Chromium with it', async () => {
+    const pid = Number(/\(pid (\d+)\) launched/.exec(output)?.[1]);
+    assert.ok(alive(pid), 'Chromium runs while the server does');
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0);
+    const until = Date.now() + 5000;
+    while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(alive(pid), false, 'no Chromium outlives the server');
+  });
+
+  it('a bad setting stops it with one line that says what to fix', async () => {
+    const bad = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/server/main.js'), '--backend', 'cuda']);
+    let err = '';
+    bad.stderr.on('data', (d: Buffer) => (err += d));
+    const [code] = await once(bad, 'exit');
+    assert.equal(code, 1);
+    assert.match(err, /backend must be one of auto, webgpu, wasm; got "cuda"/);
+    assert.equal(err.trim().split('\n').length, 1);
+  });
+});
