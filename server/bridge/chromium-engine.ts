@@ -56,12 +56,14 @@ export class ChromiumEngine implements InferenceEngine {
   }
 
   private async startWorker(model: ModelVersion): Promise<void> {
-    const worker = new PageWorker(model.key, this.opts.runtimeOrigin, this.loadRequest(model), this.opts.loadTimeoutMs);
+    const request = this.loadRequest(model);
+    const worker = new PageWorker(model.key, this.opts.runtimeOrigin, request, this.opts.loadTimeoutMs);
     this.workers.set(model.key, worker);
     try {
       const info = await worker.start(this.browser!);
       log.info(`model ${model.key} ready: ${describeRuntime(info)}`);
-      if (info.fallbackReason) log.warn(`model ${model.key} runs on ${info.backend}: ${info.fallbackReason}`);
+      // WASM on a machine without a GPU is expected under "auto"; WebGPU refused when asked for is not.
+      if (request.backend === 'webgpu' && info.backend !== 'webgpu') log.warn(`model ${model.key} was asked to run on WebGPU but runs on ${info.backend}: ${info.fallbackReason}`);
     } catch (e) {
       log.error(`model ${model.key} failed to load: ${e instanceof Error ? e.message : String(e)}`);
     }

@@ -17,6 +17,7 @@ export function describeRuntime(info: ModelRuntimeInfo): string {
   if (info.parity) {
     parts.push(`parity vs WASM ${info.parity.passed ? 'passed' : 'FAILED'} (relative diff ${info.parity.relativeDiff.toExponential(2)})`);
   }
+  if (info.fallbackReason) parts.push(`not on WebGPU: ${info.fallbackReason}`);
   parts.push(`loaded in ${Math.round(info.loadMs)} ms`);
   return parts.join(', ');
 }
