@@ -9,14 +9,16 @@ export function normalise(pixels: Uint8Array, batch: number, n: Normalisation): 
   if (pixels.length !== batch * plane * 3) {
     throw new RangeError(`expected ${batch * plane * 3} bytes for ${batch} image(s) of ${n.size}x${n.size}x3, got ${pixels.length}`);
   }
-  // (x * scale - mean) / std folded into x * a + b, per output channel.
+  const bgr = n.channelOrder === 'BGR';
+  // (x * scale - mean) / std folded into x * a + b, per output channel; mean and std are
+  // given in RGB order, so a BGR model's first channel takes the blue ones.
   const a = new Float32Array(3);
   const b = new Float32Array(3);
   for (let c = 0; c < 3; c++) {
-    a[c] = n.scale / n.std[c]!;
-    b[c] = -n.mean[c]! / n.std[c]!;
+    const src = bgr ? 2 - c : c;
+    a[c] = n.scale / n.std[src]!;
+    b[c] = -n.mean[src]! / n.std[src]!;
   }
-  const bgr = n.channelOrder === 'BGR';
   const out = new Float32Array(pixels.length);
   for (let img = 0; img < batch; img++) {
     const base = img * plane * 3;

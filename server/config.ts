@@ -78,7 +78,7 @@ export function parseArgs(argv: readonly string[]): { values: Record<string, str
     const eq = arg.indexOf('=');
     const name = (eq < 0 ? arg.slice(2) : arg.slice(2, eq)).replaceAll('-', '_');
     const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
-    if (value === undefined) throw new ConfigError(`--${name.replaceAll('_', '-')} needs a value`);
+    if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new ConfigError(`--${name.replaceAll('_', '-')} needs a value`);
     if (name === 'ts_config' || name === 'config') configFile = value;
     else values[name] = value;
   }

@@ -23,22 +23,25 @@ export function topK(values: ArrayLike<number>, k: number): number[] {
   return idx.slice(0, Math.min(k, values.length));
 }
 
-export type ClassesAnswer = Array<{ class: string; probability: number }>;
-export type TorchServeAnswer = Record<string, number>;
-
-export function formatAnswer(
-  probabilities: ArrayLike<number>,
-  labels: readonly string[],
-  k: number,
-  format: OutputFormat,
-): ClassesAnswer | TorchServeAnswer {
+/**
+ * The answer as JSON text, top k highest first. Serialised here rather than by res.json():
+ * a JS object would list integer-like keys (class indices, when there are no labels) in
+ * numeric order, and TorchServe's format is an object whose order is the ranking.
+ */
+export function formatAnswer(probabilities: ArrayLike<number>, labels: readonly string[], k: number, format: OutputFormat): string {
   const top = topK(probabilities, k);
   const label = (i: number) => labels[i] ?? String(i);
-  if (format === 'torchserve') {
-    // Insertion order is highest first, as TorchServe's image_classifier answers.
-    const out: TorchServeAnswer = {};
-    for (const i of top) out[shortLabel(label(i))] = probabilities[i]!;
-    return out;
+  if (format === 'classes') {
+    return JSON.stringify(top.map((i) => ({ class: label(i), probability: probabilities[i]! })));
   }
-  return top.map((i) => ({ class: label(i), probability: probabilities[i]! }));
+  // Two classes can share a short name ("crane", "maillot"): the first, higher one is kept.
+  const seen = new Set<string>();
+  const members: string[] = [];
+  for (const i of top) {
+    const name = shortLabel(label(i));
+    if (seen.has(name)) continue;
+    seen.add(name);
+    members.push(`${JSON.stringify(name)}:${JSON.stringify(probabilities[i]!)}`);
+  }
+  return `{${members.join(',')}}`;
 }

@@ -52,7 +52,7 @@ export function predictionsRouter(store: ModelStore, engine: InferenceEngine, li
         `total;dur=${ms(tPost - t0)}`,
       ].join(', '),
     );
-    res.json(answer);
+    res.type('application/json').send(answer);
   };
   for (const path of ['/predictions/:model_name', '/predictions/:model_name/:model_version']) {
     router.post(path, handle);

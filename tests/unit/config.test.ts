@@ -88,6 +88,13 @@ describe('parseArgs', () => {
     );
   });
 
+  it('rejects a flag whose value is the next flag', () => {
+    assert.throws(
+      () => parseArgs(['--backend', '--model-store', 'x']),
+      (e: unknown) => e instanceof ConfigError && /--backend needs a value/.test(e.message),
+    );
+  });
+
   it('rejects a stray positional argument', () => {
     assert.throws(
       () => parseArgs(['serve']),

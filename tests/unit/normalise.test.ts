@@ -77,17 +77,13 @@ describe('normalise', () => {
     assertClose(normalise(new Uint8Array(px), 1, n), expected);
   });
 
-  it(
-    'with BGR, applies mean and std by RGB channel, as protocol.ts documents',
-    { todo: 'normalise.ts indexes mean/std by output position, so BGR applies the R mean to B (see report)' },
-    () => {
+  it('with BGR, applies mean and std by RGB channel, as protocol.ts documents', () => {
       // Normalisation.mean/std are documented as "per channel (in RGB order)".
       const n = norm({ size: 1, layout: 'NCHW', channelOrder: 'BGR', mean: [10, 20, 30], std: [1, 2, 5] });
       const out = normalise(new Uint8Array([100, 100, 100]), 1, n);
       // Output is B, G, R; B uses mean[2]/std[2], R uses mean[0]/std[0].
       assertClose(out, [(100 - 30) / 5, (100 - 20) / 2, (100 - 10) / 1]);
-    },
-  );
+  });
 
   it('lays a batch of 2 out image after image', () => {
     const a = image2x2(0);
