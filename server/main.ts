@@ -26,6 +26,8 @@ async function main(): Promise<void> {
       },
     );
   };
+  // A bug in one request's path must not take every other request down with the process.
+  process.on('unhandledRejection', (reason) => log.error('unhandled rejection', reason));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   await server.ready;

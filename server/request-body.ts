@@ -30,6 +30,10 @@ function readRaw(req: Request, limit: number): Promise<Buffer> {
     });
     req.on('end', () => resolve(Buffer.concat(chunks, size)));
     req.on('error', (e) => reject(badRequest(`The request body could not be read: ${e.message}`)));
+    // A client that goes away mid-upload: settle now rather than hold the buffers forever.
+    req.on('close', () => {
+      if (!req.complete) reject(badRequest('The client closed the connection before the body was complete.'));
+    });
   });
 }
 
@@ -76,6 +80,9 @@ function readMultipart(req: Request, limit: number): Promise<Buffer> {
       if (!parts.has(name) && !info.valueTruncated) parts.set(name, Buffer.from(value, 'latin1'));
     });
     parser.on('error', (e: Error) => fail(badRequest(`The multipart request is malformed: ${e.message}.`)));
+    req.on('close', () => {
+      if (!req.complete) fail(badRequest('The client closed the connection before the body was complete.'));
+    });
     parser.on('close', () => {
       if (failed) return;
       const chosen = PREFERRED_FIELDS.map((f) => parts.get(f)).find((b) => b !== undefined) ?? firstFile;

@@ -4,6 +4,7 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import SwaggerParser from '@apidevtools/swagger-parser';
+import net from 'node:net';
 import { BridgeError } from '../../server/bridge/bridge-error.js';
 import type { RunningServer } from '../../server/server.js';
 import { FakeEngine } from '../support/fake-engine.js';
@@ -158,6 +159,22 @@ describe('HTTP contract (fake engine)', () => {
     assert.equal(raw.body.type, 'RequestEntityTooLargeException');
     const form = await postForm(`${api}/predictions/mobilenet_v2`, { data: big });
     assert.equal(form.status, 413);
+  });
+
+  it('a client that disconnects mid-upload, raw or multipart, leaves the server serving', async () => {
+    const { hostname, port } = new URL(api);
+    for (const type of ['image/jpeg', 'multipart/form-data; boundary=XYZ']) {
+      const socket = net.connect(Number(port), hostname);
+      await new Promise((r) => socket.once('connect', r));
+      socket.write(`POST /predictions/mobilenet_v2 HTTP/1.1\r\nHost: x\r\nContent-Type: ${type}\r\nContent-Length: 100000\r\n\r\n`);
+      socket.write(type.startsWith('multipart') ? '--XYZ\r\nContent-Disposition: form-data; name="data"; filename="a.jpg"\r\n\r\n' : '');
+      socket.write(kitten.subarray(0, 5000));
+      await new Promise((r) => setTimeout(r, 50));
+      socket.destroy();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(engine.calls.length, 0);
+    assert.equal((await postImage(`${api}/predictions/mobilenet_v2`, kitten)).status, 200);
   });
 
   it('a gone page is 503, a late one 504, a failed run 500 without internals; the next request still works', async () => {
