@@ -10,9 +10,10 @@ import type * as Ort from 'onnxruntime-web';
 import { findAdapter } from './adapter.js';
 import { chooseBackend } from './backend-choice.js';
 import { decodeBase64, encodeBase64 } from './base64.js';
-import { ModelRunner } from './model-runner.js';
+import { batchSizesFor, ModelRunner } from './model-runner.js';
 import { loadOrt, webgpuProvider } from './ort-loader.js';
 import { compareOutputs, parityImage } from './parity.js';
+import { softmaxInto, topK } from './top-k.js';
 import {
   RUNTIME_GLOBAL,
   type ErrorKind,
@@ -40,6 +41,7 @@ async function reply<T>(work: () => Promise<T>): Promise<Reply<T>> {
 }
 
 let active: ModelRunner | null = null;
+let outputKind: LoadRequest['output'] = 'logits';
 // Kept only so it is never released (see the note at the top).
 let reference: ModelRunner | null = null;
 
@@ -52,9 +54,19 @@ async function fetchModel(url: string): Promise<Uint8Array> {
 async function load(req: LoadRequest): Promise<ModelRuntimeInfo> {
   if (active) throw new RuntimeError('model', 'this page already holds a model');
   const t0 = performance.now();
+  const steps: Record<string, number> = {};
+  let last = t0;
+  const step = (name: string) => {
+    const now = performance.now();
+    steps[name] = Math.round(now - last);
+    last = now;
+  };
   const ort = await loadOrt(req.ortBuild, req.wasmThreads);
+  step('import onnxruntime-web');
   const bytes = await fetchModel(req.modelUrl);
+  step('fetch model');
   const lookup = req.backend === 'wasm' ? { adapter: null, info: null, error: null } : await findAdapter();
+  step('find adapter');
   const choice = chooseBackend(req.backend, lookup.info, lookup.error);
 
   const makeRunner = async (provider: Ort.InferenceSession.ExecutionProviderConfig) => {
@@ -64,8 +76,10 @@ async function load(req: LoadRequest): Promise<ModelRuntimeInfo> {
   const wasm = await makeRunner('wasm').catch((e: unknown) => {
     throw new RuntimeError('model', `the model does not load on WASM: ${e instanceof Error ? e.message : String(e)}`);
   });
+  step('WASM session');
   const probe = parityImage(req.normalisation.size);
   const expected = await wasm.run(probe, 1);
+  step('WASM first run');
 
   let backend = choice.backend;
   let fallbackReason = choice.reason;
@@ -75,7 +89,9 @@ async function load(req: LoadRequest): Promise<ModelRuntimeInfo> {
     let gpu: ModelRunner | null = null;
     try {
       gpu = await makeRunner(await webgpuProvider(ort, req.ortBuild, lookup.adapter));
+      step('WebGPU session');
       parity = compareOutputs((await gpu.run(probe, 1)).data, expected.data, req.parityTolerance);
+      step('WebGPU parity run');
       if (parity.passed) {
         active = gpu;
         reference = wasm;
@@ -92,8 +108,15 @@ async function load(req: LoadRequest): Promise<ModelRuntimeInfo> {
       await gpu?.session.release().catch(() => undefined);
     }
   }
-  // A second run on the chosen session, so the first request does not pay for lazy set-up.
-  await active.run(probe, 1);
+  // Every batch size the session will run, once, so no request pays for first-run set-up.
+  active.batchSizes = batchSizesFor(backend, Math.max(1, req.maxBatch));
+  for (const size of active.batchSizes) {
+    const batch = new Uint8Array(probe.length * size);
+    for (let i = 0; i < size; i++) batch.set(probe, i * probe.length);
+    await active.run(batch, size);
+  }
+  step('warm-up');
+  outputKind = req.output;
   return {
     backend,
     ortBuild: req.ortBuild,
@@ -102,11 +125,13 @@ async function load(req: LoadRequest): Promise<ModelRuntimeInfo> {
     parity,
     wasmThreads: ort.env.wasm.numThreads ?? 1,
     crossOriginIsolated: globalThis.crossOriginIsolated,
+    batchSizes: active.batchSizes,
     loadMs: performance.now() - t0,
+    loadSteps: steps,
   };
 }
 
-async function infer(pixels: string, batch: number): Promise<InferResult> {
+async function infer(pixels: string, batch: number, k: number): Promise<InferResult> {
   if (!active) throw new RuntimeError('model', 'no model is loaded in this page');
   let bytes: Uint8Array;
   try {
@@ -120,13 +145,35 @@ async function infer(pixels: string, batch: number): Promise<InferResult> {
   } catch (e) {
     throw new RuntimeError(e instanceof RangeError ? 'input' : 'runtime', e instanceof Error ? e.message : String(e));
   }
-  const raw = new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength);
-  return { output: encodeBase64(raw), dims: out.dims, inferMs: out.inferMs };
+  const t0 = performance.now();
+  const keep = Math.min(k, out.width);
+  const classes = new Int32Array(batch * keep);
+  const probabilities = new Float32Array(batch * keep);
+  const row = new Float64Array(out.width);
+  for (let b = 0; b < batch; b++) {
+    const raw = out.data.subarray(b * out.width, (b + 1) * out.width);
+    if (outputKind === 'logits') softmaxInto(raw, row);
+    else row.set(raw);
+    topK(row, keep).forEach((c, r) => {
+      classes[b * keep + r] = c;
+      probabilities[b * keep + r] = row[c]!;
+    });
+  }
+  const bytesOf = (a: Int32Array | Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  return {
+    classes: encodeBase64(bytesOf(classes)),
+    probabilities: encodeBase64(bytesOf(probabilities)),
+    k: keep,
+    ranBatch: out.ranBatch,
+    normaliseMs: out.normaliseMs,
+    runMs: out.runMs,
+    rankMs: performance.now() - t0,
+  };
 }
 
 const api: RuntimeApi = {
   load: (req) => reply(() => load(req)),
-  infer: (pixels, batch) => reply(() => infer(pixels, batch)),
+  infer: (pixels, batch, k) => reply(() => infer(pixels, batch, k)),
 };
 (globalThis as Record<string, unknown>)[RUNTIME_GLOBAL] = api;
 document.documentElement.dataset['runtime'] = 'ready';

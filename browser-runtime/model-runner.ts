@@ -4,17 +4,31 @@ import type { Normalisation } from './protocol.js';
 import { normalise, tensorDims } from './normalise.js';
 
 export interface RunOutput {
+  /** One row of `width` values per image asked for (padding dropped). */
   data: Float32Array;
-  dims: number[];
-  inferMs: number;
+  width: number;
+  ranBatch: number;
+  normaliseMs: number;
+  runMs: number;
+}
+
+/** The sizes a session runs: every size on WASM; on WebGPU, powers of two and the largest. */
+export function batchSizesFor(backend: 'wasm' | 'webgpu', maxBatch: number): number[] {
+  if (backend === 'wasm') return Array.from({ length: maxBatch }, (_, i) => i + 1);
+  const sizes = new Set<number>([maxBatch]);
+  for (let s = 1; s < maxBatch; s *= 2) sizes.add(s);
+  return [...sizes].sort((a, b) => a - b);
 }
 
 /**
  * One inference session and what it needs to turn pixels into output. onnxruntime-web
- * rejects overlapping run() calls on one session, so runs are chained.
+ * rejects overlapping run() calls on one session, so runs are chained. A batch whose size the
+ * session was not warmed up with is padded to the next size it was: on WebGPU a new input
+ * shape can mean new shader pipelines, far slower than the padding.
  */
 export class ModelRunner {
   private tail: Promise<unknown> = Promise.resolve();
+  batchSizes: number[] = [1];
 
   constructor(
     private readonly ort: OrtModule,
@@ -31,17 +45,26 @@ export class ModelRunner {
   }
 
   private async runNow(pixels: Uint8Array, batch: number): Promise<RunOutput> {
-    const input = new this.ort.Tensor('float32', normalise(pixels, batch, this.normalisation), tensorDims(batch, this.normalisation));
+    const ranBatch = this.batchSizes.find((s) => s >= batch);
+    if (ranBatch === undefined) throw new RangeError(`batch ${batch} is larger than the largest batch size ${this.batchSizes.at(-1)}`);
     const t0 = performance.now();
+    const image = pixels.length / batch;
+    let padded = pixels;
+    if (ranBatch !== batch && Number.isInteger(image)) {
+      padded = new Uint8Array(image * ranBatch);
+      padded.set(pixels);
+    }
+    const input = new this.ort.Tensor('float32', normalise(padded, ranBatch, this.normalisation), tensorDims(ranBatch, this.normalisation));
+    const t1 = performance.now();
     const results = await this.session.run({ [this.inputName]: input });
-    const inferMs = performance.now() - t0;
+    const t2 = performance.now();
     input.dispose();
     const output = results[this.outputName];
     if (!output) throw new Error(`the model has no output named "${this.outputName}"`);
-    const data = (await output.getData()) as Float32Array;
-    const dims = [...output.dims];
+    const all = (await output.getData()) as Float32Array;
     for (const t of Object.values(results)) t.dispose();
-    if (!(data instanceof Float32Array)) throw new Error(`output "${this.outputName}" is ${output.type}, expected float32`);
-    return { data, dims, inferMs };
+    if (!(all instanceof Float32Array)) throw new Error(`output "${this.outputName}" is ${output.type}, expected float32`);
+    const width = all.length / ranBatch;
+    return { data: all.subarray(0, width * batch), width, ranBatch, normaliseMs: t1 - t0, runMs: t2 - t1 };
   }
 }

@@ -53,6 +53,10 @@ export interface LoadRequest {
   normalisation: Normalisation;
   /** Largest accepted |webgpu - wasm| on the parity input, relative to the largest |wasm| output. */
   parityTolerance: number;
+  /** Whether the page applies a softmax before ranking ("logits") or ranks the output as is. */
+  output: 'logits' | 'probabilities';
+  /** The largest batch the gateway will send; every size it may use is warmed up at load. */
+  maxBatch: number;
 }
 
 export interface ParityReport {
@@ -73,14 +77,25 @@ export interface ModelRuntimeInfo {
   parity: ParityReport | null;
   wasmThreads: number;
   crossOriginIsolated: boolean;
+  /** Batch sizes the session runs (and was warmed up with); other sizes are padded up. */
+  batchSizes: number[];
   loadMs: number;
+  /** Where the load time went, in order. */
+  loadSteps: Record<string, number>;
 }
 
 export interface InferResult {
-  /** Raw model output, float32 little-endian, base64. */
-  output: string;
-  dims: number[];
-  inferMs: number;
+  /** The top k classes of each image, highest first: int32 little-endian, base64, batch x k. */
+  classes: string;
+  /** Their probabilities: float32 little-endian, base64, batch x k. */
+  probabilities: string;
+  k: number;
+  /** The batch size the session ran, padding included. */
+  ranBatch: number;
+  /** Page work: normalising, session.run, softmax and ranking. */
+  normaliseMs: number;
+  runMs: number;
+  rankMs: number;
 }
 
 export type ErrorKind = 'input' | 'model' | 'runtime';
@@ -89,6 +104,6 @@ export type Reply<T> = { ok: true; value: T } | { ok: false; error: { kind: Erro
 
 export interface RuntimeApi {
   load(request: LoadRequest): Promise<Reply<ModelRuntimeInfo>>;
-  /** pixels: uint8 HWC RGB images, `batch` of them back to back, base64. */
-  infer(pixels: string, batch: number): Promise<Reply<InferResult>>;
+  /** pixels: uint8 HWC RGB images, `batch` of them back to back, base64. Answers the top k of each. */
+  infer(pixels: string, batch: number, k: number): Promise<Reply<InferResult>>;
 }

@@ -17,7 +17,15 @@ export interface ServerConfig {
   maxRequestSize: number;
   maxImagePixels: number;
   chromePath: string | null;
+  /** Each null where not set: the model's config decides, else the defaults below. */
+  batchSize: number | null;
+  maxBatchDelayMs: number | null;
+  workers: number | null;
+  jobQueueSize: number;
 }
+
+/** Used where neither the server settings nor the model's config say. */
+export const MODEL_DEFAULTS = { batchSize: 1, maxBatchDelayMs: 0, workers: 1 } as const;
 
 export class ConfigError extends Error {}
 
@@ -33,6 +41,10 @@ export const CONFIG_KEYS = {
   max_request_size: 'largest request body in bytes (413 above it)',
   max_image_pixels: 'largest image in pixels (width x height) that is decoded',
   chrome_path: 'Chromium or Chrome executable (also the CHROME_PATH variable)',
+  batch_size: 'most requests run as one batch, for every model (unset: each model\'s config)',
+  max_batch_delay: 'ms a free worker waits for a batch to fill, for every model (unset: each model\'s config)',
+  workers: 'pages per model version, for every model (unset: each model\'s config)',
+  job_queue_size: 'requests queued per model version before 503',
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -49,6 +61,10 @@ const DEFAULTS: Record<ConfigKey, string> = {
   max_request_size: '6553500',
   max_image_pixels: '40000000',
   chrome_path: '',
+  batch_size: '',
+  max_batch_delay: '',
+  workers: '',
+  job_queue_size: '100',
 };
 
 function isKey(k: string): k is ConfigKey {
@@ -148,5 +164,9 @@ export function resolveConfig({ file = {}, env = {}, args = {}, cores = 2 }: Con
     maxRequestSize: number('max_request_size', merged.max_request_size, 1, true),
     maxImagePixels: number('max_image_pixels', merged.max_image_pixels, 1, true),
     chromePath: merged.chrome_path || null,
+    batchSize: merged.batch_size === '' ? null : number('batch_size', merged.batch_size, 1, true),
+    maxBatchDelayMs: merged.max_batch_delay === '' ? null : number('max_batch_delay', merged.max_batch_delay, 0, false),
+    workers: merged.workers === '' ? null : number('workers', merged.workers, 1, true),
+    jobQueueSize: number('job_queue_size', merged.job_queue_size, 1, true),
   };
 }

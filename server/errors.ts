@@ -44,6 +44,8 @@ export function fromBridgeError(err: BridgeError): ApiError {
       return serviceUnavailable(`The model is unavailable: ${err.message}.`);
     case 'timeout':
       return timeout(`The prediction timed out: ${err.message}.`);
+    case 'busy':
+      return new ApiError(503, 'ServiceUnavailableException', `The model is overloaded: ${err.message}; retry later.`, { 'Retry-After': '1' });
     default:
       return new ApiError(500, 'InternalServerException', 'The model failed to run; the server log has the details.');
   }

@@ -18,6 +18,10 @@ export interface ModelConfig {
   backend: BackendPreference | null;
   outputFormat: OutputFormat;
   topk: number;
+  /** null where the config leaves it to the server's defaults. */
+  batchSize: number | null;
+  maxBatchDelayMs: number | null;
+  workers: number | null;
 }
 
 export class ModelConfigError extends Error {}
@@ -34,6 +38,7 @@ function field<T>(obj: Json, key: string, check: (v: unknown) => v is T, what: s
 const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 const isPositiveInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isNonNegative = (v: unknown): v is number => isNumber(v) && v >= 0;
 const isTriple = (v: unknown): v is [number, number, number] => Array.isArray(v) && v.length === 3 && v.every(isNumber);
 const isPositiveTriple = (v: unknown): v is [number, number, number] => isTriple(v) && v.every((x) => x > 0);
 const isOneOf =
@@ -67,6 +72,9 @@ export function parseModelConfig(json: unknown): ModelConfig {
     backend: c['backend'] === undefined ? null : field(c, 'backend', isOneOf('auto', 'webgpu', 'wasm'), '"auto", "webgpu" or "wasm"'),
     outputFormat: field(c, 'output_format', isOneOf('classes', 'torchserve'), '"classes" or "torchserve"', 'classes'),
     topk: field(c, 'topk', isPositiveInt, 'a positive integer', 5),
+    batchSize: c['batch_size'] === undefined ? null : field(c, 'batch_size', isPositiveInt, 'a positive integer'),
+    maxBatchDelayMs: c['max_batch_delay'] === undefined ? null : field(c, 'max_batch_delay', isNonNegative, 'a number of milliseconds >= 0'),
+    workers: c['workers'] === undefined ? null : field(c, 'workers', isPositiveInt, 'a positive integer'),
   };
 }
 

@@ -2,8 +2,9 @@
 //   input, model, runtime: the page answered with an error (a bug, or a model that cannot run)
 //   closed, crashed: the page or the browser is gone; everything pending fails at once
 //   timeout: no answer before the deadline
+//   busy: the model's queue is full; the client should retry later
 
-export type BridgeErrorKind = 'input' | 'model' | 'runtime' | 'closed' | 'crashed' | 'timeout';
+export type BridgeErrorKind = 'input' | 'model' | 'runtime' | 'closed' | 'crashed' | 'timeout' | 'busy';
 
 export class BridgeError extends Error {
   constructor(

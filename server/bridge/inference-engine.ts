@@ -5,30 +5,45 @@ import type { ModelRuntimeInfo } from '../../browser-runtime/protocol.js';
 import type { ModelVersion } from '../model-store.js';
 
 export interface InferOutput {
-  data: Float32Array;
-  dims: number[];
-  /** Time spent in session.run in the page. */
+  /** The top k classes of the image, highest first, and their probabilities. */
+  classes: Int32Array;
+  probabilities: Float32Array;
+  /** How many requests ran in the same session.run. */
+  batch: number;
+  /** Waiting for a worker. */
+  queueMs: number;
+  /** The DevTools round trip less the page's own work. */
+  transferMs: number;
+  /** The page's work: normalising, session.run, softmax and ranking. */
   inferMs: number;
-  /** Round trip across the DevTools channel, including inferMs. */
-  roundTripMs: number;
 }
 
 export type WorkerState = 'loading' | 'ready' | 'failed' | 'closed';
 
 export interface WorkerStatus {
-  key: string;
+  id: number;
   state: WorkerState;
   runtime: ModelRuntimeInfo | null;
   error: string | null;
   startedAt: Date;
 }
 
+export interface ModelStatus {
+  /** ready only when every worker is. */
+  state: WorkerState;
+  workers: WorkerStatus[];
+  batchSize: number;
+  maxBatchDelayMs: number;
+  queueSize: number;
+  queued: number;
+}
+
 export interface InferenceEngine {
   /** Loads every version; resolves when all have loaded or failed. */
   start(models: readonly ModelVersion[]): Promise<void>;
-  /** `pixels`: `batch` uint8 RGB images of the model's input size, back to back. */
-  infer(model: ModelVersion, pixels: Uint8Array, batch: number, deadlineMs: number): Promise<InferOutput>;
-  status(model: ModelVersion): WorkerStatus | undefined;
+  /** One uint8 RGB image of the model's input size; answers its top k. */
+  infer(model: ModelVersion, pixels: Uint8Array, k: number, deadlineMs: number): Promise<InferOutput>;
+  status(model: ModelVersion): ModelStatus | undefined;
   /** True while the browser is up and every model is ready. */
   healthy(): boolean;
   close(): Promise<void>;

@@ -4,9 +4,10 @@ import type { Browser, CDPSession, Page } from 'puppeteer-core';
 import { RUNTIME_GLOBAL, type InferResult, type LoadRequest, type ModelRuntimeInfo, type Reply } from '../../browser-runtime/protocol.js';
 import { log } from '../log.js';
 import { BridgeError, withDeadline } from './bridge-error.js';
-import type { InferOutput, WorkerState, WorkerStatus } from './inference-engine.js';
+import type { BatchJob, BatchResult, BatchWorker } from './batch-scheduler.js';
+import type { WorkerState, WorkerStatus } from './inference-engine.js';
 
-export class PageWorker {
+export class PageWorker implements BatchWorker {
   state: WorkerState = 'loading';
   runtime: ModelRuntimeInfo | null = null;
   error: string | null = null;
@@ -15,10 +16,13 @@ export class PageWorker {
   private cdp: CDPSession | null = null;
 
   constructor(
+    readonly id: number,
     readonly key: string,
     private readonly runtimeOrigin: string,
     private readonly request: LoadRequest,
     private readonly loadTimeoutMs: number,
+    /** Told when this worker stops being ready, so queued requests do not wait for it. */
+    private readonly onFailure: () => void = () => {},
   ) {}
 
   async start(browser: Browser): Promise<ModelRuntimeInfo> {
@@ -45,28 +49,42 @@ export class PageWorker {
     }
   }
 
-  async infer(pixels: Uint8Array, batch: number, deadlineMs: number): Promise<InferOutput> {
+  get ready(): boolean {
+    return this.state === 'ready';
+  }
+
+  /** One DevTools message each way for the whole batch: pixels in, top k of each image out. */
+  async runBatch(jobs: BatchJob[], deadlineMs: number): Promise<BatchResult> {
     if (this.state !== 'ready') throw new BridgeError('closed', `model ${this.key} is not ready (${this.error ?? this.state})`);
+    const k = Math.max(...jobs.map((j) => j.k));
+    const pixels = jobs.length === 1 ? jobs[0]!.pixels : Buffer.concat(jobs.map((j) => j.pixels));
     const b64 = Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength).toString('base64');
     const t0 = performance.now();
-    const result = await this.call<InferResult>(`globalThis.${RUNTIME_GLOBAL}.infer("${b64}",${batch})`, deadlineMs, 'the prediction');
+    const r = await this.call<InferResult>(`globalThis.${RUNTIME_GLOBAL}.infer("${b64}",${jobs.length},${k})`, deadlineMs, 'the prediction');
     const roundTripMs = performance.now() - t0;
-    const bytes = Buffer.from(result.output, 'base64');
-    // Copy into an aligned buffer: a Buffer's offset into its pool need not be a multiple of 4.
-    const data = new Float32Array(bytes.length / 4);
-    new Uint8Array(data.buffer).set(bytes);
-    return { data, dims: result.dims, inferMs: result.inferMs, roundTripMs };
+    const classes = new Int32Array(aligned(r.classes).buffer);
+    const probabilities = new Float32Array(aligned(r.probabilities).buffer);
+    const inferMs = r.normaliseMs + r.runMs + r.rankMs;
+    return {
+      results: jobs.map((j, i) => ({
+        classes: classes.subarray(i * r.k, i * r.k + Math.min(j.k, r.k)),
+        probabilities: probabilities.subarray(i * r.k, i * r.k + Math.min(j.k, r.k)),
+      })),
+      transferMs: Math.max(0, roundTripMs - inferMs),
+      inferMs,
+    };
   }
 
   status(): WorkerStatus {
-    return { key: this.key, state: this.state, runtime: this.runtime, error: this.error, startedAt: this.startedAt };
+    return { id: this.id, state: this.state, runtime: this.runtime, error: this.error, startedAt: this.startedAt };
   }
 
   fail(kind: 'crashed' | 'closed' | 'model', message: string): void {
     if (this.state === 'failed' || this.state === 'closed') return;
     this.state = kind === 'closed' ? 'closed' : 'failed';
     this.error = message;
-    log.error(`${this.key}: ${message}`);
+    log.error(`${this.key} worker ${this.id}: ${message}`);
+    this.onFailure();
   }
 
   async close(): Promise<void> {
@@ -90,4 +108,12 @@ export class PageWorker {
     if (!reply.ok) throw new BridgeError(reply.error.kind, reply.error.message);
     return reply.value;
   }
+}
+
+/** Base64 to bytes in a fresh ArrayBuffer: a pooled Buffer's offset need not suit a typed array. */
+function aligned(b64: string): Uint8Array {
+  const bytes = Buffer.from(b64, 'base64');
+  const out = new Uint8Array(bytes.length);
+  out.set(bytes);
+  return out;
 }

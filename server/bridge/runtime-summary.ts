@@ -8,10 +8,11 @@ export function describeAdapter(a: AdapterInfo | null): string {
 
 /** The one-line account of where a model runs, for the start-up log. */
 export function describeRuntime(info: ModelRuntimeInfo): string {
-  const parts = [
+  const parts: Array<string | null> = [
     `backend ${info.backend}`,
     `onnxruntime-web ${info.ortBuild} build`,
-    describeAdapter(info.adapter),
+    // No adapter: either WASM was asked for (nothing probed) or the fallback reason says why.
+    info.adapter ? describeAdapter(info.adapter) : info.fallbackReason ? null : 'WebGPU not asked for',
     `${info.wasmThreads} WASM thread${info.wasmThreads === 1 ? '' : 's'}`,
   ];
   if (info.parity) {
@@ -19,5 +20,5 @@ export function describeRuntime(info: ModelRuntimeInfo): string {
   }
   if (info.fallbackReason) parts.push(`not on WebGPU: ${info.fallbackReason}`);
   parts.push(`loaded in ${Math.round(info.loadMs)} ms`);
-  return parts.join(', ');
+  return parts.filter((p) => p !== null).join(', ');
 }

@@ -6,7 +6,8 @@ import { rejectOtherMethods } from './method-guard.js';
 /** TorchServe's describe-model answer, with where and how the model actually runs. */
 function describe(v: ModelVersion, engine: InferenceEngine) {
   const status = engine.status(v);
-  const runtime = status?.runtime ?? null;
+  const first = status?.workers[0];
+  const runtime = first?.runtime ?? null;
   return {
     modelName: v.name,
     modelVersion: v.version,
@@ -15,15 +16,28 @@ function describe(v: ModelVersion, engine: InferenceEngine) {
     isDefault: v.isDefault,
     description: v.config.description,
     status: status?.state ?? 'unknown',
-    error: status?.error ?? null,
-    startTime: status?.startedAt.toISOString() ?? null,
+    error: status?.workers.find((w) => w.error)?.error ?? null,
+    startTime: first?.startedAt.toISOString() ?? null,
+    batchSize: status?.batchSize ?? null,
+    maxBatchDelay: status?.maxBatchDelayMs ?? null,
+    jobQueueSize: status?.queueSize ?? null,
+    queued: status?.queued ?? null,
+    workers: (status?.workers ?? []).map((w) => ({
+      id: w.id,
+      status: w.state,
+      startTime: w.startedAt.toISOString(),
+      backend: w.runtime?.backend ?? null,
+      error: w.error,
+    })),
     backend: runtime?.backend ?? null,
     ortBuild: runtime?.ortBuild ?? null,
     adapter: runtime?.adapter ?? null,
     fallbackReason: runtime?.fallbackReason ?? null,
     parity: runtime?.parity ?? null,
     wasmThreads: runtime?.wasmThreads ?? null,
+    batchSizes: runtime?.batchSizes ?? null,
     loadMs: runtime ? Math.round(runtime.loadMs) : null,
+    loadSteps: runtime?.loadSteps ?? null,
     input: { name: v.config.inputName, preprocessing: { resize: v.config.resize, ...v.config.normalisation } },
     output: { name: v.config.outputName, kind: v.config.output, format: v.config.outputFormat, topk: v.config.topk, classes: v.labels.length },
   };

@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { InferenceEngine } from '../bridge/inference-engine.js';
 import { badRequest } from '../errors.js';
 import type { ModelStore } from '../model-store.js';
-import { formatAnswer, softmax } from '../postprocess.js';
+import { formatRanked } from '../postprocess.js';
 import { preprocess } from '../preprocess.js';
 import { readImageBody } from '../request-body.js';
 import { rejectOtherMethods } from './method-guard.js';
@@ -36,22 +36,23 @@ export function predictionsRouter(store: ModelStore, engine: InferenceEngine, li
     const tRead = performance.now();
     const pixels = await preprocess(body, { resize: model.config.resize, crop: model.config.normalisation.size, maxPixels: limits.maxImagePixels });
     const tDecode = performance.now();
-    const out = await engine.infer(model, pixels, 1, limits.responseTimeoutMs);
+    const out = await engine.infer(model, pixels, k, limits.responseTimeoutMs);
     const tInfer = performance.now();
-    const probabilities = model.config.output === 'logits' ? softmax(out.data) : out.data;
-    const answer = formatAnswer(probabilities, model.labels, k, model.config.outputFormat);
+    const answer = formatRanked(out.classes, out.probabilities, model.labels, model.config.outputFormat);
     const tPost = performance.now();
     res.set(
       'Server-Timing',
       [
         `read;dur=${ms(tRead - t0)}`,
         `decode;dur=${ms(tDecode - tRead)}`,
-        `transfer;dur=${ms(out.roundTripMs - out.inferMs)}`,
+        `queue;dur=${ms(out.queueMs)}`,
+        `transfer;dur=${ms(out.transferMs)}`,
         `infer;dur=${ms(out.inferMs)}`,
         `post;dur=${ms(tPost - tInfer)}`,
         `total;dur=${ms(tPost - t0)}`,
       ].join(', '),
     );
+    res.set('X-Batch-Size', String(out.batch));
     res.type('application/json').send(answer);
   };
   for (const path of ['/predictions/:model_name', '/predictions/:model_name/:model_version']) {

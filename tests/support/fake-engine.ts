@@ -1,31 +1,40 @@
-import type { InferenceEngine, InferOutput, WorkerStatus } from '../../server/bridge/inference-engine.js';
+import type { InferenceEngine, InferOutput, ModelStatus } from '../../server/bridge/inference-engine.js';
 import { BridgeError } from '../../server/bridge/bridge-error.js';
 import type { ModelVersion } from '../../server/model-store.js';
+import { softmax, topK } from '../../browser-runtime/top-k.js';
 
 /**
- * Stands in for Chromium to test the HTTP contract fast. Answers logits that put class
- * `winner` first; records what it was sent so tests can check the pixels that crossed.
+ * Stands in for Chromium to test the HTTP contract fast. Ranks logits that put class `winner`
+ * first; records what it was sent so tests can check the pixels that crossed.
  */
 export class FakeEngine implements InferenceEngine {
   healthyNow = true;
   failWith: BridgeError | null = null;
-  calls: Array<{ key: string; pixels: Uint8Array; batch: number }> = [];
+  calls: Array<{ key: string; pixels: Uint8Array; k: number }> = [];
 
   constructor(private readonly winner = 281) {}
 
   async start(): Promise<void> {}
 
-  async infer(model: ModelVersion, pixels: Uint8Array, batch: number): Promise<InferOutput> {
-    this.calls.push({ key: model.key, pixels, batch });
+  async infer(model: ModelVersion, pixels: Uint8Array, k: number): Promise<InferOutput> {
+    this.calls.push({ key: model.key, pixels, k });
     if (this.failWith) throw this.failWith;
-    const data = new Float32Array(1000 * batch);
-    for (let i = 0; i < data.length; i++) data[i] = -(i % 1000) / 100;
-    for (let b = 0; b < batch; b++) data[b * 1000 + this.winner] = 10;
-    return { data, dims: [batch, 1000], inferMs: 1, roundTripMs: 2 };
+    const logits = Array.from({ length: 1000 }, (_, i) => (i === this.winner ? 10 : -i / 100));
+    const p = softmax(logits);
+    const top = topK(p, k);
+    return {
+      classes: Int32Array.from(top),
+      probabilities: Float32Array.from(top.map((i) => p[i]!)),
+      batch: 1,
+      queueMs: 0,
+      transferMs: 1,
+      inferMs: 1,
+    };
   }
 
-  status(model: ModelVersion): WorkerStatus {
-    return { key: model.key, state: this.healthyNow ? 'ready' : 'failed', runtime: null, error: null, startedAt: new Date(0) };
+  status(): ModelStatus {
+    const state = this.healthyNow ? 'ready' : 'failed';
+    return { state, workers: [{ id: 0, state, runtime: null, error: null, startedAt: new Date(0) }], batchSize: 1, maxBatchDelayMs: 0, queueSize: 100, queued: 0 };
   }
 
   healthy(): boolean {

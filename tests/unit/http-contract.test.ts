@@ -58,7 +58,7 @@ describe('HTTP contract (fake engine)', () => {
     assert.equal(res.body.length, 5);
     assert.equal(res.body[0].class, 'n02123045 tabby, tabby cat');
     for (let i = 1; i < 5; i++) assert.ok(res.body[i - 1].probability >= res.body[i].probability);
-    assert.match(res.headers.get('server-timing') ?? '', /decode;dur=[\d.]+.*transfer;dur=.*infer;dur=.*post;dur=.*total;dur=/);
+    assert.match(res.headers.get('server-timing') ?? '', /decode;dur=[\d.]+.*queue;dur=.*transfer;dur=.*infer;dur=.*post;dur=.*total;dur=/);
     // What crossed to the engine: one 224x224 RGB image.
     assert.equal(engine.calls[0]!.pixels.length, 224 * 224 * 3);
     assert.equal(engine.calls[0]!.key, 'mobilenet_v2/1.0');
@@ -184,6 +184,11 @@ describe('HTTP contract (fake engine)', () => {
     assert.equal(gone.body.type, 'ServiceUnavailableException');
     engine.failWith = new BridgeError('timeout', 'the prediction took longer than 1 s');
     assert.equal((await postImage(`${api}/predictions/mobilenet_v2`, kitten)).status, 504);
+    engine.failWith = new BridgeError('busy', 'the queue of this model is full (job_queue_size 100)');
+    const busy = await postImage(`${api}/predictions/mobilenet_v2`, kitten);
+    assert.equal(busy.status, 503);
+    assert.equal(busy.body.type, 'ServiceUnavailableException');
+    assert.equal(busy.headers.get('retry-after'), '1');
     engine.failWith = new BridgeError('runtime', 'RuntimeError: at /work/secret/path.js:12');
     const failed = await postImage(`${api}/predictions/mobilenet_v2`, kitten);
     assert.equal(failed.status, 500);

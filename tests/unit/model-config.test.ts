@@ -28,6 +28,9 @@ describe('parseModelConfig', () => {
       backend: null,
       outputFormat: 'classes',
       topk: 5,
+      batchSize: null,
+      maxBatchDelayMs: null,
+      workers: null,
     });
   });
 
@@ -71,6 +74,9 @@ describe('parseModelConfig', () => {
       backend: 'wasm',
       output_format: 'torchserve',
       topk: 3,
+      batch_size: 4,
+      max_batch_delay: 2.5,
+      workers: 2,
     });
     assert.deepEqual(c, {
       description: 'd',
@@ -84,7 +90,16 @@ describe('parseModelConfig', () => {
       backend: 'wasm',
       outputFormat: 'torchserve',
       topk: 3,
+      batchSize: 4,
+      maxBatchDelayMs: 2.5,
+      workers: 2,
     });
+  });
+
+  it('rejects bad batching and worker settings', () => {
+    for (const bad of [{ batch_size: 0 }, { batch_size: 1.5 }, { max_batch_delay: -1 }, { max_batch_delay: '5' }, { workers: 0 }]) {
+      assert.throws(() => parseModelConfig({ ...minimal, ...bad }), ModelConfigError, JSON.stringify(bad));
+    }
   });
 
   it('accepts resize equal to crop', () => {

@@ -1,0 +1,64 @@
+// The bench command line: a few flags of its own, everything else handed to the server untouched,
+// so the server's new settings (--workers, --batch-size, --backend webgpu...) need no change here.
+
+import os from 'node:os';
+
+export interface BenchArgs {
+  /** Whole sequences (server, bare page, native); figures are the medians across them. */
+  runs: number;
+  /** Recorded seconds per concurrency level. */
+  durationS: number;
+  /** Unrecorded seconds at each concurrency level before the recorded part. */
+  warmupS: number;
+  /** First of two consecutive ports for the server; null picks a free pair in 19000-19999. */
+  port: number | null;
+  /** The server's WASM thread count, mirrored by the bare page and the native run. */
+  threads: number;
+  /** Verbatim, in order, for the server's command line. */
+  serverArgs: string[];
+}
+
+const OWN = new Set(['runs', 'duration', 'warmup', 'port']);
+
+function positive(name: string, raw: string | undefined, integer: boolean): number {
+  const n = Number(raw);
+  if (raw === undefined || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new Error(`--${name} needs a positive ${integer ? 'integer' : 'number'}; got "${raw ?? ''}"`);
+  }
+  return n;
+}
+
+export function parseBenchArgs(argv: readonly string[]): BenchArgs {
+  const own: Record<string, string> = {};
+  const serverArgs: string[] = [];
+  let threadsRaw: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') ? (eq < 0 ? arg.slice(2) : arg.slice(2, eq)).replaceAll('_', '-') : '';
+    // A flag's value is the next word unless it is itself a flag (boolean-style pass-through).
+    const next = argv[i + 1];
+    const takesNext = eq < 0 && next !== undefined && !next.startsWith('--');
+    const value = eq >= 0 ? arg.slice(eq + 1) : takesNext ? next : undefined;
+    if (OWN.has(name)) {
+      if (value === undefined) throw new Error(`--${name} needs a value`);
+      own[name] = value;
+      if (takesNext) i++;
+      continue;
+    }
+    // The server uses this too, so it is both read here and passed on.
+    if (name === 'wasm-threads') threadsRaw = value;
+    serverArgs.push(arg);
+    if (takesNext) serverArgs.push(argv[++i]!);
+  }
+  // Same rule as the server's config: 0 or unset means one thread per core.
+  const t = threadsRaw === undefined ? 0 : Number(threadsRaw);
+  return {
+    runs: own['runs'] ? positive('runs', own['runs'], true) : 1,
+    durationS: own['duration'] ? positive('duration', own['duration'], false) : 12,
+    warmupS: own['warmup'] ? positive('warmup', own['warmup'], false) : 2,
+    port: own['port'] ? positive('port', own['port'], true) : null,
+    threads: Number.isInteger(t) && t > 0 ? t : Math.max(1, os.availableParallelism()),
+    serverArgs,
+  };
+}

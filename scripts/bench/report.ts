@@ -1,0 +1,121 @@
+// BENCHMARKS.md: the machine, the command, every figure (median across runs, then each run), and
+// the targets. Hand-written analysis between the notes markers is carried over from the old file.
+
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { fmt, median, type Figure } from './stats.js';
+
+export interface Row {
+  key: string;
+  label: string;
+  unit: string;
+  median: number;
+  values: number[];
+}
+
+export interface ReportContext {
+  machine: string[];
+  command: string;
+  date: string;
+  runs: Figure[][];
+}
+
+const NOTES_OPEN = '<!-- notes -->';
+const NOTES_CLOSE = '<!-- /notes -->';
+
+/** One row per figure key, in first-seen order; a figure missing from a run counts as NaN there. */
+export function aggregate(runs: Figure[][]): Row[] {
+  const rows = new Map<string, Row>();
+  for (const [i, figures] of runs.entries()) {
+    for (const f of figures) {
+      const row = rows.get(f.key) ?? { key: f.key, label: f.label, unit: f.unit, median: NaN, values: Array<number>(runs.length).fill(NaN) };
+      row.values[i] = f.value;
+      rows.set(f.key, row);
+    }
+  }
+  for (const row of rows.values()) row.median = median(row.values);
+  return [...rows.values()];
+}
+
+interface Target {
+  name: string;
+  value: number;
+  unit: string;
+  /** Which way is good, and the bound. */
+  op: '>=' | '<=' | '<';
+  bound: number;
+}
+
+function targets(rows: Row[]): Target[] {
+  const m = (key: string) => rows.find((r) => r.key === key)?.median ?? NaN;
+  return [
+    { name: '(a) server images/s at c=32 / bare page images/s at its best batch', value: m('server.c32.imagesPerS') / m('bare.best.imagesPerS'), unit: '', op: '>=', bound: 0.9 },
+    { name: '(b) server p50 at c=1 minus bare page session.run at batch 1', value: m('server.c1.p50') - m('bare.b1.ms'), unit: 'ms', op: '<=', bound: 8 },
+    { name: '(c) start to healthy', value: m('server.startToHealthy'), unit: 'ms', op: '<', bound: 5000 },
+    { name: '(d) max RSS of server + Chromium during c=32', value: m('server.c32.rssMax'), unit: 'MB', op: '<', bound: 800 },
+  ];
+}
+
+function verdict(t: Target): string {
+  if (Number.isNaN(t.value)) return 'n/a (not measured)';
+  const pass = t.op === '>=' ? t.value >= t.bound : t.op === '<=' ? t.value <= t.bound : t.value < t.bound;
+  const gap = Math.abs(t.value - t.bound);
+  const pct = t.bound !== 0 ? ` (${((gap / Math.abs(t.bound)) * 100).toFixed(0)}% of the target)` : '';
+  return `${pass ? 'PASS' : 'MISS'} by ${fmt(gap)}${t.unit ? ' ' + t.unit : ''}${pct}`;
+}
+
+export function tables(rows: Row[], runCount: number): string {
+  const runCols = runCount > 1 ? Array.from({ length: runCount }, (_, i) => ` run ${i + 1} |`).join('') : '';
+  const lines = [
+    `| figure | unit | ${runCount > 1 ? `median of ${runCount} runs` : 'value'} |${runCols}`,
+    `| --- | --- | ---: |${runCount > 1 ? ' ---: |'.repeat(runCount) : ''}`,
+    ...rows.map((r) => `| ${r.label} | ${r.unit} | ${fmt(r.median)} |${runCount > 1 ? r.values.map((v) => ` ${fmt(v)} |`).join('') : ''}`),
+    '',
+    '| target | value | goal | verdict |',
+    '| --- | ---: | --- | --- |',
+    ...targets(rows).map((t) => `| ${t.name} | ${fmt(t.value)}${t.unit ? ' ' + t.unit : ''} | ${t.op} ${t.bound}${t.unit ? ' ' + t.unit : ''} | ${verdict(t)} |`),
+  ];
+  return lines.join('\n');
+}
+
+function oldNotes(file: string): string | null {
+  if (!existsSync(file)) return null;
+  const text = readFileSync(file, 'utf8');
+  const a = text.indexOf(NOTES_OPEN);
+  const b = text.indexOf(NOTES_CLOSE, a + NOTES_OPEN.length);
+  return a >= 0 && b >= 0 ? text.slice(a + NOTES_OPEN.length, b) : null;
+}
+
+export function writeReport(file: string, ctx: ReportContext, rows: Row[]): void {
+  const notes = oldNotes(file) ?? '\n(Hand-written analysis goes here; `npm run bench` keeps it.)\n';
+  const text = [
+    '# Benchmarks',
+    '',
+    'Written by `npm run bench` (scripts/bench/). Everything outside the notes markers is regenerated.',
+    '',
+    '## Machine',
+    '',
+    ...ctx.machine.map((l) => `- ${l}`),
+    '',
+    '## Run',
+    '',
+    `- command: \`${ctx.command}\``,
+    `- date: ${ctx.date}`,
+    `- runs: ${ctx.runs.length}${ctx.runs.length > 1 ? ' (figures are medians across runs; each run follows)' : ''}`,
+    '- server: POST /predictions/mobilenet_v2 with tests/fixtures/images/dog_640x480.jpg (autocannon); latencies and Server-Timing stages over 2xx answers only;',
+    '  RSS sums VmRSS over the server process and all its descendants (Chromium included), sampled every 500 ms, so shared pages count more than once.',
+    '- bare page: onnxruntime-web WASM (the ort.webgpu build the server loads) in the same headless Chromium, random input made beforehand, only session.run timed.',
+    '',
+    '## Results',
+    '',
+    tables(rows, ctx.runs.length),
+    '',
+    'On a GPU host the same command with `-- --backend webgpu` (passed through to the server) measures the WebGPU path;',
+    'the bare-page and native rows stay WASM / CPU references.',
+    '',
+    '## Notes',
+    '',
+    `${NOTES_OPEN}${notes}${NOTES_CLOSE}`,
+    '',
+  ].join('\n');
+  writeFileSync(file, text);
+}

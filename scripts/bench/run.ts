@@ -1,0 +1,51 @@
+// `npm run bench [-- --runs N --duration S --warmup S --port P <server flags>]`: the server under
+// load, then the bare page, then native, one after another (never together: they share 2 cores),
+// N times; writes BENCHMARKS.md and prints the same tables.
+
+import os from 'node:os';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../server/paths.js';
+import { parseBenchArgs } from './args.js';
+import { benchBarePage } from './bare-page.js';
+import { benchNative } from './native.js';
+import { aggregate, tables, writeReport } from './report.js';
+import { benchServer } from './server-load.js';
+import type { Figure } from './stats.js';
+
+const argv = process.argv.slice(2);
+const args = parseBenchArgs(argv);
+const t0 = performance.now();
+const log = (line: string) => console.error(`[bench ${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+
+const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`);
+// How it was started, so the file says what to type to get the same figures again.
+const command = process.env['npm_lifecycle_event'] === 'bench' ? `npm run bench${argv.length ? ' -- ' + argv.map(quote).join(' ') : ''}` : `node dist/scripts/bench/run.js ${argv.map(quote).join(' ')}`.trim();
+
+const runs: Figure[][] = [];
+let chromium = 'unknown';
+for (let i = 0; i < args.runs; i++) {
+  log(`run ${i + 1} of ${args.runs}`);
+  const figures: Figure[] = [];
+  figures.push(...(await benchServer({ port: args.port, durationS: args.durationS, warmupS: args.warmupS, serverArgs: args.serverArgs, log })));
+  const bare = await benchBarePage(args.threads, log);
+  chromium = bare.chromium;
+  figures.push(...bare.figures);
+  figures.push(...(await benchNative(args.threads, log)));
+  runs.push(figures);
+}
+
+const cpus = os.cpus();
+const machine = [
+  `CPU: ${cpus[0]?.model.trim() ?? 'unknown'}, ${cpus.length} logical cores (availableParallelism ${os.availableParallelism()})`,
+  `memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+  `OS: ${os.type()} ${os.release()} ${os.arch()}`,
+  `Node ${process.version}, Chromium ${chromium}`,
+  `WASM / intra-op threads: ${args.threads}`,
+];
+const rows = aggregate(runs);
+const file = path.join(PROJECT_ROOT, 'BENCHMARKS.md');
+writeReport(file, { machine, command, date: new Date().toISOString(), runs }, rows);
+console.log(`\n${machine.join('\n')}\ncommand: ${command}\n\n${tables(rows, runs.length)}\n`);
+log(`done; wrote ${file}`);
+// puppeteer and autocannon can leave handles open for a moment; nothing more is to be done.
+process.exit(0);

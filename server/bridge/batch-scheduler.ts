@@ -1,0 +1,144 @@
+// Dynamic batching for one model version, with TorchServe's meaning: up to `batchSize` queued
+// requests run as one batch; a free worker waits at most `maxBatchDelayMs` for a batch to fill.
+// Requests that arrive while every worker is busy are batched together without any wait.
+// The queue is bounded: past `queueSize` a request is refused at once.
+
+import { BridgeError } from './bridge-error.js';
+
+export interface BatchJob {
+  pixels: Uint8Array;
+  k: number;
+}
+
+export interface JobResult {
+  classes: Int32Array;
+  probabilities: Float32Array;
+}
+
+export interface BatchResult {
+  results: JobResult[];
+  transferMs: number;
+  inferMs: number;
+}
+
+export interface BatchWorker {
+  readonly ready: boolean;
+  runBatch(jobs: BatchJob[], deadlineMs: number): Promise<BatchResult>;
+}
+
+export interface ScheduledResult extends JobResult {
+  batch: number;
+  queueMs: number;
+  transferMs: number;
+  inferMs: number;
+}
+
+export interface SchedulerOptions {
+  batchSize: number;
+  maxBatchDelayMs: number;
+  queueSize: number;
+}
+
+interface Pending extends BatchJob {
+  enqueuedAt: number;
+  deadlineAt: number;
+  timer: NodeJS.Timeout;
+  resolve(r: ScheduledResult): void;
+  reject(e: Error): void;
+}
+
+export class BatchScheduler {
+  private readonly queue: Pending[] = [];
+  private readonly busy = new Set<BatchWorker>();
+  private fillTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly workers: () => readonly BatchWorker[],
+    readonly options: SchedulerOptions,
+  ) {}
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  submit(job: BatchJob, deadlineMs: number): Promise<ScheduledResult> {
+    if (!this.workers().some((w) => w.ready)) {
+      return Promise.reject(new BridgeError('closed', 'no worker of this model is ready'));
+    }
+    if (this.queue.length >= this.options.queueSize) {
+      return Promise.reject(new BridgeError('busy', `the queue of this model is full (job_queue_size ${this.options.queueSize})`));
+    }
+    return new Promise<ScheduledResult>((resolve, reject) => {
+      const now = performance.now();
+      const pending: Pending = {
+        ...job,
+        enqueuedAt: now,
+        deadlineAt: now + deadlineMs,
+        resolve,
+        reject,
+        timer: setTimeout(() => this.expire(pending), deadlineMs),
+      };
+      this.queue.push(pending);
+      this.dispatch();
+    });
+  }
+
+  /** A worker stopped being ready: fail what is queued if none is left. */
+  workersChanged(): void {
+    this.dispatch();
+  }
+
+  /** Fails every queued request at once, e.g. when the browser is gone. */
+  failAll(error: BridgeError): void {
+    for (const p of this.queue.splice(0)) {
+      clearTimeout(p.timer);
+      p.reject(error);
+    }
+  }
+
+  private expire(p: Pending): void {
+    const i = this.queue.indexOf(p);
+    if (i < 0) return; // already running: the worker's own deadline covers it
+    this.queue.splice(i, 1);
+    p.reject(new BridgeError('timeout', `the request waited ${Math.round(performance.now() - p.enqueuedAt)} ms in the queue (raise default_response_timeout to allow more)`));
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      const worker = this.workers().find((w) => w.ready && !this.busy.has(w));
+      if (!worker) {
+        if (!this.workers().some((w) => w.ready)) this.failAll(new BridgeError('closed', 'no worker of this model is ready'));
+        return;
+      }
+      const waited = performance.now() - this.queue[0]!.enqueuedAt;
+      if (this.queue.length < this.options.batchSize && waited < this.options.maxBatchDelayMs) {
+        this.fillTimer ??= setTimeout(() => {
+          this.fillTimer = null;
+          this.dispatch();
+        }, this.options.maxBatchDelayMs - waited);
+        return;
+      }
+      this.run(worker, this.queue.splice(0, this.options.batchSize));
+    }
+  }
+
+  private run(worker: BatchWorker, jobs: Pending[]): void {
+    const started = performance.now();
+    for (const j of jobs) clearTimeout(j.timer);
+    const deadline = Math.max(1, Math.min(...jobs.map((j) => j.deadlineAt)) - started);
+    this.busy.add(worker);
+    worker
+      .runBatch(jobs, deadline)
+      .then(
+        (out) =>
+          jobs.forEach((j, i) =>
+            j.resolve({ ...out.results[i]!, batch: jobs.length, queueMs: started - j.enqueuedAt, transferMs: out.transferMs, inferMs: out.inferMs }),
+          ),
+        (e: Error) => jobs.forEach((j) => j.reject(e)),
+      )
+      .finally(() => {
+        this.busy.delete(worker);
+        this.dispatch();
+      });
+  }
+}

@@ -1,0 +1,150 @@
+// The batch scheduler with scripted workers: what runs together, when, and what is refused.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { BatchScheduler, type BatchJob, type BatchResult, type BatchWorker } from '../../server/bridge/batch-scheduler.js';
+import { BridgeError } from '../../server/bridge/bridge-error.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A worker whose batches finish when the test says so (or after `autoMs`). */
+class ScriptedWorker implements BatchWorker {
+  ready = true;
+  batches: number[][] = [];
+  private releases: Array<() => void> = [];
+  constructor(private readonly autoMs: number | null = null, private readonly failWith: Error | null = null) {}
+
+  runBatch(jobs: BatchJob[]): Promise<BatchResult> {
+    this.batches.push(jobs.map((j) => j.pixels[0]!));
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        if (this.failWith) reject(this.failWith);
+        else resolve({
+          results: jobs.map((j) => ({ classes: Int32Array.of(j.pixels[0]!), probabilities: Float32Array.of(j.k) })),
+          transferMs: 1,
+          inferMs: 2,
+        });
+      };
+      if (this.autoMs !== null) setTimeout(done, this.autoMs);
+      else this.releases.push(done);
+    });
+  }
+
+  release(): void {
+    this.releases.shift()?.();
+  }
+}
+
+const job = (id: number, k = 5): BatchJob => ({ pixels: Uint8Array.of(id), k });
+
+describe('BatchScheduler', () => {
+  it('runs at once when a worker is free and there is no batch delay', async () => {
+    const w = new ScriptedWorker(0);
+    const s = new BatchScheduler(() => [w], { batchSize: 8, maxBatchDelayMs: 0, queueSize: 10 });
+    const r = await s.submit(job(7, 3), 1000);
+    assert.deepEqual(w.batches, [[7]]);
+    assert.equal(r.batch, 1);
+    assert.equal(r.classes[0], 7, 'each request gets its own result back');
+    assert.equal(r.probabilities[0], 3);
+  });
+
+  it('batches what arrives while the worker is busy, up to batch_size, in arrival order', async () => {
+    const w = new ScriptedWorker();
+    const s = new BatchScheduler(() => [w], { batchSize: 3, maxBatchDelayMs: 0, queueSize: 10 });
+    const all = [1, 2, 3, 4, 5, 6].map((i) => s.submit(job(i), 1000));
+    assert.deepEqual(w.batches, [[1]]);
+    w.release();
+    await sleep(5);
+    assert.deepEqual(w.batches, [[1], [2, 3, 4]]);
+    w.release();
+    await sleep(5);
+    assert.deepEqual(w.batches, [[1], [2, 3, 4], [5, 6]]);
+    w.release();
+    const results = await Promise.all(all);
+    assert.deepEqual(results.map((r) => r.classes[0]), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(results.map((r) => r.batch), [1, 3, 3, 3, 2, 2]);
+    assert.ok(results[5]!.queueMs > 0);
+  });
+
+  it('waits up to max_batch_delay for a batch to fill, and no longer', async () => {
+    const w = new ScriptedWorker(0);
+    const s = new BatchScheduler(() => [w], { batchSize: 4, maxBatchDelayMs: 40, queueSize: 10 });
+    const first = s.submit(job(1), 1000);
+    await sleep(10);
+    const second = s.submit(job(2), 1000);
+    assert.deepEqual(w.batches, [], 'nothing runs before the delay');
+    await Promise.all([first, second]);
+    assert.deepEqual(w.batches, [[1, 2]]);
+    assert.ok((await first).queueMs >= 35, `waited ${(await first).queueMs} ms`);
+  });
+
+  it('a full batch does not wait for the delay', async () => {
+    const w = new ScriptedWorker(0);
+    const s = new BatchScheduler(() => [w], { batchSize: 2, maxBatchDelayMs: 10_000, queueSize: 10 });
+    const t0 = performance.now();
+    await Promise.all([s.submit(job(1), 20_000), s.submit(job(2), 20_000)]);
+    assert.ok(performance.now() - t0 < 1000);
+    assert.deepEqual(w.batches, [[1, 2]]);
+  });
+
+  it('spreads batches over free workers', async () => {
+    const a = new ScriptedWorker();
+    const b = new ScriptedWorker();
+    const s = new BatchScheduler(() => [a, b], { batchSize: 2, maxBatchDelayMs: 0, queueSize: 10 });
+    const all = [1, 2, 3].map((i) => s.submit(job(i), 1000));
+    assert.deepEqual(a.batches, [[1]]);
+    assert.deepEqual(b.batches, [[2]]);
+    b.release();
+    await sleep(5);
+    assert.deepEqual(b.batches, [[2], [3]]);
+    a.release();
+    b.release();
+    await Promise.all(all);
+  });
+
+  it('refuses at once with kind "busy" when the queue is full', async () => {
+    const w = new ScriptedWorker();
+    const s = new BatchScheduler(() => [w], { batchSize: 1, maxBatchDelayMs: 0, queueSize: 2 });
+    const running = s.submit(job(1), 1000); // on the worker, not in the queue
+    const queued = [s.submit(job(2), 1000), s.submit(job(3), 1000)];
+    await assert.rejects(s.submit(job(4), 1000), (e: unknown) => e instanceof BridgeError && e.kind === 'busy');
+    assert.equal(s.queued, 2);
+    for (let i = 0; i < 3; i++) {
+      w.release();
+      await sleep(2);
+    }
+    await Promise.all([running, ...queued]);
+  });
+
+  it('times out a request that waits too long in the queue, and drops it from the queue', async () => {
+    const w = new ScriptedWorker();
+    const s = new BatchScheduler(() => [w], { batchSize: 1, maxBatchDelayMs: 0, queueSize: 10 });
+    const running = s.submit(job(1), 1000);
+    await assert.rejects(s.submit(job(2), 20), (e: unknown) => e instanceof BridgeError && e.kind === 'timeout');
+    assert.equal(s.queued, 0);
+    w.release();
+    await running;
+    assert.deepEqual(w.batches, [[1]], 'the timed-out request never ran');
+  });
+
+  it('a failed batch fails each of its requests, and the next batch still runs', async () => {
+    const bad = new ScriptedWorker(0, new BridgeError('runtime', 'boom'));
+    const s = new BatchScheduler(() => [bad], { batchSize: 2, maxBatchDelayMs: 0, queueSize: 10 });
+    const results = await Promise.allSettled([s.submit(job(1), 1000), s.submit(job(2), 1000), s.submit(job(3), 1000)]);
+    assert.ok(results.every((r) => r.status === 'rejected'));
+    assert.deepEqual(bad.batches, [[1], [2, 3]]);
+  });
+
+  it('with no ready worker, refuses new requests and fails queued ones at once', async () => {
+    const w = new ScriptedWorker();
+    const s = new BatchScheduler(() => [w], { batchSize: 1, maxBatchDelayMs: 0, queueSize: 10 });
+    const running = s.submit(job(1), 5000);
+    const queued = s.submit(job(2), 5000);
+    w.ready = false;
+    s.workersChanged();
+    await assert.rejects(queued, (e: unknown) => e instanceof BridgeError && e.kind === 'closed');
+    await assert.rejects(s.submit(job(3), 5000), (e: unknown) => e instanceof BridgeError && e.kind === 'closed');
+    w.release();
+    await running;
+  });
+});
