@@ -73,6 +73,10 @@ async function load(req: LoadRequest): Promise<ModelRuntimeInfo> {
     const session = await ort.InferenceSession.create(bytes, { executionProviders: [provider], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
     return new ModelRunner(ort, session, req.inputName, req.outputName, req.normalisation);
   };
+  // A page that will only run WASM runs it in onnxruntime-web's proxy worker, so that this
+  // thread stays free to take the next batch off the channel while one runs (proxy mode
+  // cannot host WebGPU sessions).
+  ort.env.wasm.proxy = choice.backend === 'wasm' && req.wasmProxy;
   const wasm = await makeRunner('wasm').catch((e: unknown) => {
     throw new RuntimeError('model', `the model does not load on WASM: ${e instanceof Error ? e.message : String(e)}`);
   });

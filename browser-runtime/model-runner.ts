@@ -38,13 +38,20 @@ export class ModelRunner {
     private readonly normalisation: Normalisation,
   ) {}
 
+  /** Normalises at once (overlapping a run in progress), then queues the run itself. */
   run(pixels: Uint8Array, batch: number): Promise<RunOutput> {
-    const next = this.tail.then(() => this.runNow(pixels, batch));
+    let prepared: { input: Ort.Tensor; ranBatch: number; normaliseMs: number };
+    try {
+      prepared = this.prepare(pixels, batch);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const next = this.tail.then(() => this.runNow(prepared.input, batch, prepared.ranBatch, prepared.normaliseMs));
     this.tail = next.catch(() => undefined);
     return next;
   }
 
-  private async runNow(pixels: Uint8Array, batch: number): Promise<RunOutput> {
+  private prepare(pixels: Uint8Array, batch: number) {
     const ranBatch = this.batchSizes.find((s) => s >= batch);
     if (ranBatch === undefined) throw new RangeError(`batch ${batch} is larger than the largest batch size ${this.batchSizes.at(-1)}`);
     const t0 = performance.now();
@@ -55,6 +62,10 @@ export class ModelRunner {
       padded.set(pixels);
     }
     const input = new this.ort.Tensor('float32', normalise(padded, ranBatch, this.normalisation), tensorDims(ranBatch, this.normalisation));
+    return { input, ranBatch, normaliseMs: performance.now() - t0 };
+  }
+
+  private async runNow(input: Ort.Tensor, batch: number, ranBatch: number, normaliseMs: number): Promise<RunOutput> {
     const t1 = performance.now();
     const results = await this.session.run({ [this.inputName]: input });
     const t2 = performance.now();
@@ -65,6 +76,6 @@ export class ModelRunner {
     for (const t of Object.values(results)) t.dispose();
     if (!(all instanceof Float32Array)) throw new Error(`output "${this.outputName}" is ${output.type}, expected float32`);
     const width = all.length / ranBatch;
-    return { data: all.subarray(0, width * batch), width, ranBatch, normaliseMs: t1 - t0, runMs: t2 - t1 };
+    return { data: all.subarray(0, width * batch), width, ranBatch, normaliseMs, runMs: t2 - t1 };
   }
 }

@@ -57,6 +57,8 @@ export interface LoadRequest {
   output: 'logits' | 'probabilities';
   /** The largest batch the gateway will send; every size it may use is warmed up at load. */
   maxBatch: number;
+  /** Run WASM in onnxruntime-web's proxy worker (pages that run WASM only). */
+  wasmProxy: boolean;
 }
 
 export interface ParityReport {

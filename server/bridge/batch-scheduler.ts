@@ -23,6 +23,8 @@ export interface BatchResult {
 
 export interface BatchWorker {
   readonly ready: boolean;
+  /** Batches it may hold at once: more than one lets the next batch cross the channel while one runs. */
+  readonly capacity: number;
   runBatch(jobs: BatchJob[], deadlineMs: number): Promise<BatchResult>;
 }
 
@@ -49,7 +51,7 @@ interface Pending extends BatchJob {
 
 export class BatchScheduler {
   private readonly queue: Pending[] = [];
-  private readonly busy = new Set<BatchWorker>();
+  private readonly inFlight = new Map<BatchWorker, number>();
   private fillTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -105,13 +107,22 @@ export class BatchScheduler {
 
   private dispatch(): void {
     while (this.queue.length > 0) {
-      const worker = this.workers().find((w) => w.ready && !this.busy.has(w));
+      // The least loaded ready worker with room: an idle one before a busy one.
+      let worker: BatchWorker | undefined;
+      for (const w of this.workers()) {
+        const load = this.inFlight.get(w) ?? 0;
+        if (w.ready && load < w.capacity && (!worker || load < (this.inFlight.get(worker) ?? 0))) worker = w;
+      }
       if (!worker) {
         if (!this.workers().some((w) => w.ready)) this.failAll(new BridgeError('closed', 'no worker of this model is ready'));
         return;
       }
       const waited = performance.now() - this.queue[0]!.enqueuedAt;
-      if (this.queue.length < this.options.batchSize && waited < this.options.maxBatchDelayMs) {
+      // A batch that is not full waits for its delay; and a worker that is already running one
+      // takes a second only when it is full, so idle workers and fuller batches come first.
+      const full = this.queue.length >= this.options.batchSize;
+      if (!full && (this.inFlight.get(worker) ?? 0) > 0) return;
+      if (!full && waited < this.options.maxBatchDelayMs) {
         this.fillTimer ??= setTimeout(() => {
           this.fillTimer = null;
           this.dispatch();
@@ -126,7 +137,7 @@ export class BatchScheduler {
     const started = performance.now();
     for (const j of jobs) clearTimeout(j.timer);
     const deadline = Math.max(1, Math.min(...jobs.map((j) => j.deadlineAt)) - started);
-    this.busy.add(worker);
+    this.inFlight.set(worker, (this.inFlight.get(worker) ?? 0) + 1);
     worker
       .runBatch(jobs, deadline)
       .then(
@@ -137,7 +148,7 @@ export class BatchScheduler {
         (e: Error) => jobs.forEach((j) => j.reject(e)),
       )
       .finally(() => {
-        this.busy.delete(worker);
+        this.inFlight.set(worker, this.inFlight.get(worker)! - 1);
         this.dispatch();
       });
   }

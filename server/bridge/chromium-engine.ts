@@ -111,6 +111,7 @@ export class ChromiumEngine implements InferenceEngine {
       parityTolerance: this.opts.parityTolerance,
       output: model.config.output,
       maxBatch,
+      wasmProxy: process.env['WASM_PROXY'] === '1',
     };
   }
 

@@ -49,6 +49,9 @@ export class PageWorker implements BatchWorker {
     }
   }
 
+  // Two batches per page: the next one crosses the channel and is normalised while one runs.
+  readonly capacity = Number(process.env['PIPELINE'] ?? 2);
+
   get ready(): boolean {
     return this.state === 'ready';
   }

@@ -13,8 +13,10 @@ type Classes = Array<{ class: string; probability: number }>;
 
 describe('inference on forced WebGPU (the served onnxruntime-web build)', () => {
   const store = tempStore([
-    { name: 'mobilenet_v2', from: 'mobilenet_v2' },
-    { name: 'mobilenet_v2_int8', from: 'mobilenet_v2_int8' },
+    // SwiftShader takes about 5 s per fp32 image: warm up one batch size there. The int8 model
+    // (quantized nodes on the CPU) is quick enough to exercise batching and padding on WebGPU.
+    { name: 'mobilenet_v2', from: 'mobilenet_v2', config: { batch_size: 1 } },
+    { name: 'mobilenet_v2_int8', from: 'mobilenet_v2_int8', config: { batch_size: 3 } },
   ]);
   let gpu: RunningServer;
   let cpu: RunningServer;
@@ -54,8 +56,17 @@ describe('inference on forced WebGPU (the served onnxruntime-web build)', () => 
     assert.ok(worst < 1e-3, `max |webgpu - wasm| = ${worst}`);
   });
 
-  it('the int8 model answers correctly on WebGPU in this build', async () => {
+  it('the int8 model answers correctly on WebGPU in this build, alone and batched', async () => {
+    const [d] = (await call(`${gpu.managementUrl}/models/mobilenet_v2_int8`)).body;
+    assert.deepEqual(d.batchSizes, [1, 2, 3], 'WebGPU warms powers of two and the largest size');
     const answer = (await postImage(`${gpu.inferenceUrl}/predictions/mobilenet_v2_int8`, kitten)).body as Classes;
     assert.equal(answer[0]!.class, 'n02123045 tabby, tabby cat');
+    const together = await Promise.all([1, 2, 3, 4, 5].map(() => postImage(`${gpu.inferenceUrl}/predictions/mobilenet_v2_int8`, kitten)));
+    for (const t of together) {
+      assert.equal(t.status, 200);
+      assert.deepEqual((t.body as Classes).map((c) => c.class), answer.map((c) => c.class));
+      assert.ok(Math.abs((t.body as Classes)[0]!.probability - answer[0]!.probability) < 1e-5);
+    }
+    assert.ok(together.some((t) => Number(t.headers.get('x-batch-size')) > 1), 'some ran batched');
   });
 });

@@ -10,6 +10,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A worker whose batches finish when the test says so (or after `autoMs`). */
 class ScriptedWorker implements BatchWorker {
   ready = true;
+  capacity = 1;
   batches: number[][] = [];
   private releases: Array<() => void> = [];
   constructor(private readonly autoMs: number | null = null, private readonly failWith: Error | null = null) {}
@@ -99,6 +100,26 @@ describe('BatchScheduler', () => {
     assert.deepEqual(b.batches, [[2], [3]]);
     a.release();
     b.release();
+    await Promise.all(all);
+  });
+
+  it('a worker with room for two takes a second batch only when it is full', async () => {
+    const w = new ScriptedWorker();
+    w.capacity = 2;
+    const s = new BatchScheduler(() => [w], { batchSize: 2, maxBatchDelayMs: 0, queueSize: 10 });
+    const all = [s.submit(job(1), 1000), s.submit(job(2), 1000)];
+    assert.deepEqual(w.batches, [[1]], 'idle: the first runs alone at once');
+    await sleep(5);
+    assert.deepEqual(w.batches, [[1]], 'one queued request does not make a second batch');
+    all.push(s.submit(job(3), 1000));
+    assert.deepEqual(w.batches, [[1], [2, 3]], 'a full batch goes in while the first runs');
+    all.push(s.submit(job(4), 1000), s.submit(job(5), 1000));
+    assert.deepEqual(w.batches, [[1], [2, 3]], 'no third batch in flight');
+    for (let i = 0; i < 3; i++) {
+      w.release();
+      await sleep(5);
+    }
+    assert.deepEqual(w.batches, [[1], [2, 3], [4, 5]]);
     await Promise.all(all);
   });
 
