@@ -70,13 +70,16 @@ async function load(req: LoadRequest): Promise<ModelRuntimeInfo> {
   const choice = chooseBackend(req.backend, lookup.info, lookup.error);
 
   const makeRunner = async (provider: Ort.InferenceSession.ExecutionProviderConfig) => {
-    const session = await ort.InferenceSession.create(bytes, { executionProviders: [provider], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+    const session = await ort.InferenceSession.create(bytes, {
+      executionProviders: [provider],
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+      // Idle WASM threads would otherwise spin after each run, taking the CPU that sharp and
+      // the DevTools channel need for the next request.
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
+    });
     return new ModelRunner(ort, session, req.inputName, req.outputName, req.normalisation);
   };
-  // A page that will only run WASM runs it in onnxruntime-web's proxy worker, so that this
-  // thread stays free to take the next batch off the channel while one runs (proxy mode
-  // cannot host WebGPU sessions).
-  ort.env.wasm.proxy = choice.backend === 'wasm' && req.wasmProxy;
   const wasm = await makeRunner('wasm').catch((e: unknown) => {
     throw new RuntimeError('model', `the model does not load on WASM: ${e instanceof Error ? e.message : String(e)}`);
   });
@@ -170,6 +173,7 @@ async function infer(pixels: string, batch: number, k: number): Promise<InferRes
     k: keep,
     ranBatch: out.ranBatch,
     normaliseMs: out.normaliseMs,
+    waitMs: out.waitMs,
     runMs: out.runMs,
     rankMs: performance.now() - t0,
   };

@@ -9,6 +9,8 @@ export interface RunOutput {
   width: number;
   ranBatch: number;
   normaliseMs: number;
+  /** Waiting in this page for the run before it to finish. */
+  waitMs: number;
   runMs: number;
 }
 
@@ -38,7 +40,7 @@ export class ModelRunner {
     private readonly normalisation: Normalisation,
   ) {}
 
-  /** Normalises at once (overlapping a run in progress), then queues the run itself. */
+  /** Normalises at once, then queues the run itself behind any run in progress. */
   run(pixels: Uint8Array, batch: number): Promise<RunOutput> {
     let prepared: { input: Ort.Tensor; ranBatch: number; normaliseMs: number };
     try {
@@ -46,7 +48,8 @@ export class ModelRunner {
     } catch (e) {
       return Promise.reject(e);
     }
-    const next = this.tail.then(() => this.runNow(prepared.input, batch, prepared.ranBatch, prepared.normaliseMs));
+    const queuedAt = performance.now();
+    const next = this.tail.then(() => this.runNow(prepared.input, batch, prepared.ranBatch, prepared.normaliseMs, performance.now() - queuedAt));
     this.tail = next.catch(() => undefined);
     return next;
   }
@@ -65,7 +68,7 @@ export class ModelRunner {
     return { input, ranBatch, normaliseMs: performance.now() - t0 };
   }
 
-  private async runNow(input: Ort.Tensor, batch: number, ranBatch: number, normaliseMs: number): Promise<RunOutput> {
+  private async runNow(input: Ort.Tensor, batch: number, ranBatch: number, normaliseMs: number, waitMs: number): Promise<RunOutput> {
     const t1 = performance.now();
     const results = await this.session.run({ [this.inputName]: input });
     const t2 = performance.now();
@@ -76,6 +79,6 @@ export class ModelRunner {
     for (const t of Object.values(results)) t.dispose();
     if (!(all instanceof Float32Array)) throw new Error(`output "${this.outputName}" is ${output.type}, expected float32`);
     const width = all.length / ranBatch;
-    return { data: all.subarray(0, width * batch), width, ranBatch, normaliseMs, runMs: t2 - t1 };
+    return { data: all.subarray(0, width * batch), width, ranBatch, normaliseMs, waitMs, runMs: t2 - t1 };
   }
 }

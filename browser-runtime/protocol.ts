@@ -57,8 +57,6 @@ export interface LoadRequest {
   output: 'logits' | 'probabilities';
   /** The largest batch the gateway will send; every size it may use is warmed up at load. */
   maxBatch: number;
-  /** Run WASM in onnxruntime-web's proxy worker (pages that run WASM only). */
-  wasmProxy: boolean;
 }
 
 export interface ParityReport {
@@ -96,6 +94,8 @@ export interface InferResult {
   ranBatch: number;
   /** Page work: normalising, session.run, softmax and ranking. */
   normaliseMs: number;
+  /** Not work: waiting in the page for the batch before this one to finish its run. */
+  waitMs: number;
   runMs: number;
   rankMs: number;
 }

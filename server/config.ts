@@ -22,6 +22,8 @@ export interface ServerConfig {
   maxBatchDelayMs: number | null;
   workers: number | null;
   jobQueueSize: number;
+  /** Extra Chromium switches, after the built-in ones. */
+  chromiumArgs: string[];
 }
 
 /** Used where neither the server settings nor the model's config say. */
@@ -45,6 +47,7 @@ export const CONFIG_KEYS = {
   max_batch_delay: 'ms a free worker waits for a batch to fill, for every model (unset: each model\'s config)',
   workers: 'pages per model version, for every model (unset: each model\'s config)',
   job_queue_size: 'requests queued per model version before 503',
+  chromium_args: 'extra Chromium switches, space-separated (e.g. GPU selection on a GPU host)',
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -65,6 +68,7 @@ const DEFAULTS: Record<ConfigKey, string> = {
   max_batch_delay: '',
   workers: '',
   job_queue_size: '100',
+  chromium_args: '',
 };
 
 function isKey(k: string): k is ConfigKey {
@@ -168,5 +172,6 @@ export function resolveConfig({ file = {}, env = {}, args = {}, cores = 2 }: Con
     maxBatchDelayMs: merged.max_batch_delay === '' ? null : number('max_batch_delay', merged.max_batch_delay, 0, false),
     workers: merged.workers === '' ? null : number('workers', merged.workers, 1, true),
     jobQueueSize: number('job_queue_size', merged.job_queue_size, 1, true),
+    chromiumArgs: merged.chromium_args.split(/\s+/).filter(Boolean),
   };
 }

@@ -59,6 +59,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
       maxBatchDelayMs: config.maxBatchDelayMs,
       workers: config.workers,
       jobQueueSize: config.jobQueueSize,
+      chromiumArgs: config.chromiumArgs,
       ortBuild: config.ortBuild,
       wasmThreads: config.wasmThreads,
       parityTolerance: config.parityTolerance,

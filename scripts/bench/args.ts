@@ -14,11 +14,24 @@ export interface BenchArgs {
   port: number | null;
   /** The server's WASM thread count, mirrored by the bare page and the native run. */
   threads: number;
+  /** Which parts to run (--only server,bare,native); all by default, for iterating on one. */
+  parts: Set<Part>;
   /** Verbatim, in order, for the server's command line. */
   serverArgs: string[];
 }
 
-const OWN = new Set(['runs', 'duration', 'warmup', 'port']);
+export const PARTS = ['server', 'bare', 'native'] as const;
+export type Part = (typeof PARTS)[number];
+
+const OWN = new Set(['runs', 'duration', 'warmup', 'port', 'only']);
+
+function parts(raw: string | undefined): Set<Part> {
+  if (raw === undefined) return new Set(PARTS);
+  const chosen = raw.split(',').map((p) => p.trim());
+  const bad = chosen.filter((p) => !(PARTS as readonly string[]).includes(p));
+  if (bad.length || chosen.length === 0) throw new Error(`--only takes a comma list of ${PARTS.join(', ')}; got "${raw}"`);
+  return new Set(chosen as Part[]);
+}
 
 function positive(name: string, raw: string | undefined, integer: boolean): number {
   const n = Number(raw);
@@ -59,6 +72,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     warmupS: own['warmup'] ? positive('warmup', own['warmup'], false) : 2,
     port: own['port'] ? positive('port', own['port'], true) : null,
     threads: Number.isInteger(t) && t > 0 ? t : Math.max(1, os.availableParallelism()),
+    parts: parts(own['only']),
     serverArgs,
   };
 }

@@ -9,7 +9,7 @@ import { findChromium } from '../../server/bridge/find-chromium.js';
 import { ModelStore } from '../../server/model-store.js';
 import { PROJECT_ROOT } from '../../server/paths.js';
 import { startRuntimeAssets } from '../../server/runtime-assets.js';
-import { pageAddSession, pageSetup, pageThroughput, pageTimeBatch } from './bare-page-runtime.js';
+import { pageAddSession, pageSetup, pageThroughput, pageTimeBatch, pageWarmUp } from './bare-page-runtime.js';
 import { median, type Figure } from './stats.js';
 
 export const BATCHES = [1, 2, 4, 8, 16] as const;
@@ -24,13 +24,18 @@ export interface BarePageResult {
   chromium: string;
 }
 
-async function openPage(browser: Browser, origin: string, threads: number, log: (l: string) => void): Promise<Page> {
+/** A page with one session of the model, warmed up until its run times have settled. */
+async function openPage(browser: Browser, origin: string, threads: number, log: (l: string) => void): Promise<{ page: Page; session: number }> {
   const page = await browser.newPage();
   await page.goto(origin + '/', { waitUntil: 'load' });
   const info = await page.evaluate(pageSetup, origin, threads, MODEL_PATH);
   // Without isolation onnxruntime-web silently runs one thread, which would make this no ceiling at all.
   if (!info.crossOriginIsolated) log(`bare page: WARNING not crossOriginIsolated, WASM runs ${info.numThreads} thread(s)`);
-  return page;
+  const session = await page.evaluate(pageAddSession);
+  const t = performance.now();
+  const runs = await page.evaluate(pageWarmUp, session, 3000, 15_000);
+  log(`bare page: warmed up in ${runs} runs, ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  return { page, session };
 }
 
 /** Throughput of loops running at once: each entry is one page and the sessions it runs. */
@@ -42,6 +47,24 @@ async function concurrent(work: Array<{ page: Page; sessions: number[] }>, batch
   return rates.flat().reduce((a, b) => a + b, 0);
 }
 
+type Layout = [key: string, label: string, work: Array<{ page: Page; sessions: number[] }>];
+
+async function measureLayouts(layouts: Layout[], figures: Figure[], log: (l: string) => void): Promise<void> {
+  for (const batch of PARALLEL_BATCHES) {
+    for (const [key, label, work] of layouts) {
+      let value = NaN;
+      try {
+        value = await concurrent(work, batch);
+      } catch (e) {
+        // Two runs at once in one onnxruntime-web instance may be refused; that is itself the answer.
+        log(`bare page: ${label} at batch ${batch} failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+      }
+      figures.push({ key: `bare.workers.b${batch}.${key}`, label: `bare page b=${batch}, ${label}: images/s`, unit: 'img/s', value });
+      log(`bare page: batch ${batch}, ${label}: ${value.toFixed(1)} img/s`);
+    }
+  }
+}
+
 export async function benchBarePage(threads: number, log: (l: string) => void): Promise<BarePageResult> {
   const store = await ModelStore.open(path.join(PROJECT_ROOT, 'models'));
   const assets = await startRuntimeAssets(store);
@@ -49,8 +72,7 @@ export async function benchBarePage(threads: number, log: (l: string) => void): 
   const figures: Figure[] = [];
   try {
     const chromium = await browser.version();
-    const page = await openPage(browser, assets.origin, threads, log);
-    const first = await page.evaluate(pageAddSession);
+    const { page, session: first } = await openPage(browser, assets.origin, threads, log);
     let best = { batch: 0, imagesPerS: 0 };
     for (const batch of BATCHES) {
       const times = await page.evaluate(pageTimeBatch, first, batch, batch >= 8 ? 2 : 3, 40, 5, BATCH_BUDGET_MS);
@@ -58,7 +80,7 @@ export async function benchBarePage(threads: number, log: (l: string) => void): 
       const imagesPerS = (batch * 1000) / ms;
       if (imagesPerS > best.imagesPerS) best = { batch, imagesPerS };
       figures.push(
-        { key: `bare.b${batch}.ms`, label: `bare page b=${batch}: session.run median (${times.length} runs)`, unit: 'ms', value: ms },
+        { key: `bare.b${batch}.ms`, label: `bare page b=${batch}: session.run median`, unit: 'ms', value: ms },
         { key: `bare.b${batch}.imagesPerS`, label: `bare page b=${batch}: images/s`, unit: 'img/s', value: imagesPerS },
       );
       log(`bare page: batch ${batch} ${ms.toFixed(1)} ms/run, ${imagesPerS.toFixed(1)} img/s`);
@@ -68,27 +90,30 @@ export async function benchBarePage(threads: number, log: (l: string) => void): 
       { key: 'bare.best.imagesPerS', label: 'bare page: images/s at best batch', unit: 'img/s', value: best.imagesPerS },
     );
 
-    // Workers: one session vs two sessions in the page vs two pages, all with the same thread count each.
+    // Workers: one session vs two sessions in the page vs two pages with the full thread count
+    // each, then (with 2+ threads) two pages sharing the threads: pages only add compute if the
+    // cores are not already taken, so the fair comparison for a second page is the split one.
+    // A new page compiles onnxruntime's WASM again on background threads for a while: measure
+    // what needs only the first page before opening another.
     const second = await page.evaluate(pageAddSession);
-    const other = await openPage(browser, assets.origin, threads, log);
-    const otherSession = await other.evaluate(pageAddSession);
-    for (const batch of PARALLEL_BATCHES) {
-      const layouts: Array<[string, string, Array<{ page: Page; sessions: number[] }>]> = [
+    await measureLayouts(
+      [
         ['one', '1 page, 1 session', [{ page, sessions: [first] }]],
         ['twoSessions', '1 page, 2 sessions concurrently', [{ page, sessions: [first, second] }]],
-        ['twoPages', '2 pages, 1 session each, concurrently', [{ page, sessions: [first] }, { page: other, sessions: [otherSession] }]],
-      ];
-      for (const [key, label, work] of layouts) {
-        let value = NaN;
-        try {
-          value = await concurrent(work, batch);
-        } catch (e) {
-          // Two runs at once in one onnxruntime-web instance may be refused; that is itself the answer.
-          log(`bare page: ${label} at batch ${batch} failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
-        }
-        figures.push({ key: `bare.workers.b${batch}.${key}`, label: `bare page b=${batch}, ${label}: images/s`, unit: 'img/s', value });
-        log(`bare page: batch ${batch}, ${label}: ${value.toFixed(1)} img/s`);
-      }
+      ],
+      figures,
+      log,
+    );
+    const other = await openPage(browser, assets.origin, threads, log);
+    const both: Layout = ['twoPages', `2 pages, 1 session each, ${threads} threads each, concurrently`, [{ page, sessions: [first] }, { page: other.page, sessions: [other.session] }]];
+    await measureLayouts([both], figures, log);
+    if (threads >= 2) {
+      await other.page.close();
+      const half = Math.floor(threads / 2);
+      const a = await openPage(browser, assets.origin, half, log);
+      const b = await openPage(browser, assets.origin, half, log);
+      const split: Layout = ['twoPagesSplit', `2 pages, 1 session each, ${half} thread(s) each, concurrently`, [a, b].map((p) => ({ page: p.page, sessions: [p.session] }))];
+      await measureLayouts([split], figures, log);
     }
     return { figures, chromium };
   } finally {

@@ -32,7 +32,7 @@ export async function benchNative(threads: number, log: (l: string) => void): Pr
       );
       const ms = median(times);
       figures.push(
-        { key: `native.b${batch}.ms`, label: `onnxruntime-node CPU b=${batch}: run median (${times.length} runs)`, unit: 'ms', value: ms },
+        { key: `native.b${batch}.ms`, label: `onnxruntime-node CPU b=${batch}: run median`, unit: 'ms', value: ms },
         { key: `native.b${batch}.imagesPerS`, label: `onnxruntime-node CPU b=${batch}: images/s`, unit: 'img/s', value: (batch * 1000) / ms },
       );
       log(`native: batch ${batch} ${ms.toFixed(1)} ms/run, ${((batch * 1000) / ms).toFixed(1)} img/s`);

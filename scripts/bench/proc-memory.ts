@@ -39,24 +39,56 @@ export function descendantsAndSelf(root: number): number[] {
   return out;
 }
 
-/** Sum of VmRSS over the tree, in MB (MiB). Summing counts shared pages more than once: an upper bound. */
-export function treeRssMb(root: number): number {
-  let kb = 0;
-  for (const pid of descendantsAndSelf(root)) {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readOr(`/proc/${pid}/status`) ?? '');
-    if (m) kb += Number(m[1]);
-  }
-  return kb / 1024;
+/** What a process is, for the breakdown: the gateway itself or Chromium's process type. */
+function kind(pid: number, root: number): string {
+  if (pid === root) return 'gateway';
+  const cmdline = readOr(`/proc/${pid}/cmdline`) ?? '';
+  const type = /--type=([a-z-]+)/.exec(cmdline)?.[1];
+  return type ?? (cmdline.includes('chrom') ? 'browser' : 'other');
 }
 
-/** Samples the tree's RSS every `everyMs` until stopped; returns the samples. */
-export function sampleTreeRss(root: number, everyMs: number): { stop(): number[] } {
-  const samples: number[] = [treeRssMb(root)];
-  const timer = setInterval(() => samples.push(treeRssMb(root)), everyMs);
+export interface RssSample {
+  /** Sum of VmRSS over the tree, in MB (MiB). Summing counts shared pages more than once: an upper bound. */
+  totalMb: number;
+  /**
+   * Sum of Pss (proportional set size) over the tree: each shared page divided among the
+   * processes sharing it, so the sum is the tree's real resident memory.
+   */
+  pssMb: number;
+  byKind: Map<string, number>;
+  renderers: number;
+}
+
+export function treeRss(root: number): RssSample {
+  const byKind = new Map<string, number>();
+  let renderers = 0;
+  let pssKb = 0;
+  for (const pid of descendantsAndSelf(root)) {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readOr(`/proc/${pid}/status`) ?? '');
+    if (!m) continue;
+    pssKb += Number(/^Pss:\s+(\d+)\s+kB/m.exec(readOr(`/proc/${pid}/smaps_rollup`) ?? '')?.[1] ?? 0);
+    const k = kind(pid, root);
+    if (k === 'renderer') renderers++;
+    byKind.set(k, (byKind.get(k) ?? 0) + Number(m[1]) / 1024);
+  }
+  return { totalMb: [...byKind.values()].reduce((a, b) => a + b, 0), pssMb: pssKb / 1024, byKind, renderers };
+}
+
+/** Samples the tree's RSS every `everyMs` until stopped; returns the totals and the largest sample. */
+export function sampleTreeRss(root: number, everyMs: number): { stop(): { totals: number[]; pss: number[]; peak: RssSample } } {
+  let peak = treeRss(root);
+  const totals: number[] = [peak.totalMb];
+  const pss: number[] = [peak.pssMb];
+  const timer = setInterval(() => {
+    const s = treeRss(root);
+    totals.push(s.totalMb);
+    pss.push(s.pssMb);
+    if (s.totalMb > peak.totalMb) peak = s;
+  }, everyMs);
   return {
     stop() {
       clearInterval(timer);
-      return samples;
+      return { totals, pss, peak };
     },
   };
 }

@@ -1,12 +1,13 @@
-// `npm run bench [-- --runs N --duration S --warmup S --port P <server flags>]`: the server under
+// `npm run bench [-- --runs N --duration S --warmup S --port P --only parts <server flags>]`: the server under
 // load, then the bare page, then native, one after another (never together: they share 2 cores),
 // N times; writes BENCHMARKS.md and prints the same tables.
 
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../server/paths.js';
-import { parseBenchArgs } from './args.js';
+import { parseBenchArgs, type Part } from './args.js';
 import { benchBarePage } from './bare-page.js';
+import { startCpuNoise } from './cpu-noise.js';
 import { benchNative } from './native.js';
 import { aggregate, tables, writeReport } from './report.js';
 import { benchServer } from './server-load.js';
@@ -26,12 +27,21 @@ let chromium = 'unknown';
 for (let i = 0; i < args.runs; i++) {
   log(`run ${i + 1} of ${args.runs}`);
   const figures: Figure[] = [];
-  figures.push(...(await benchServer({ port: args.port, durationS: args.durationS, warmupS: args.warmupS, serverArgs: args.serverArgs, log })));
-  const bare = await benchBarePage(args.threads, log);
-  chromium = bare.chromium;
-  figures.push(...bare.figures);
-  figures.push(...(await benchNative(args.threads, log)));
-  runs.push(figures);
+  const noise: Figure[] = [];
+  const part = async (name: Part, work: () => Promise<Figure[]>) => {
+    if (!args.parts.has(name)) return;
+    const meter = startCpuNoise();
+    figures.push(...(await work()));
+    noise.push(...meter.stop(name));
+  };
+  await part('server', () => benchServer({ port: args.port, durationS: args.durationS, warmupS: args.warmupS, serverArgs: args.serverArgs, log }));
+  await part('bare', async () => {
+    const bare = await benchBarePage(args.threads, log);
+    chromium = bare.chromium;
+    return bare.figures;
+  });
+  await part('native', () => benchNative(args.threads, log));
+  runs.push([...figures, ...noise]);
 }
 
 const cpus = os.cpus();

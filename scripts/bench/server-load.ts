@@ -135,7 +135,7 @@ export async function benchServer(opts: ServerLoadOptions): Promise<Figure[]> {
       await load(url, c, opts.warmupS, body);
       const rss = c === CONCURRENCIES[CONCURRENCIES.length - 1] ? sampleTreeRss(child.pid!, 500) : null;
       const r = await load(url, c, opts.durationS, body);
-      const rssSamples = rss?.stop() ?? [];
+      const mem = rss?.stop();
       const k = `server.c${c}`;
       const l = `server c=${c}`;
       figures.push(
@@ -147,11 +147,17 @@ export async function benchServer(opts: ServerLoadOptions): Promise<Figure[]> {
       for (const [stage, durs] of r.stages.samples) {
         figures.push({ key: `${k}.stage.${stage}`, label: `${l}: Server-Timing ${stage} (median)`, unit: 'ms', value: median(durs) });
       }
-      if (rssSamples.length) {
+      if (mem) {
         figures.push(
-          { key: `${k}.rssMax`, label: `${l}: RSS of server + Chromium, max`, unit: 'MB', value: Math.max(...rssSamples) },
-          { key: `${k}.rssMedian`, label: `${l}: RSS of server + Chromium, median`, unit: 'MB', value: median(rssSamples) },
+          { key: `${k}.rssMax`, label: `${l}: RSS of server + Chromium, max`, unit: 'MB', value: Math.max(...mem.totals) },
+          { key: `${k}.rssMedian`, label: `${l}: RSS of server + Chromium, median`, unit: 'MB', value: median(mem.totals) },
+          { key: `${k}.pssMax`, label: `${l}: PSS of server + Chromium (shared pages counted once), max`, unit: 'MB', value: Math.max(...mem.pss) },
         );
+        // Where the peak sits says what to cut: the gateway, the browser, or the pages.
+        for (const [kind, mb] of [...mem.peak.byKind].sort((a, b) => b[1] - a[1])) {
+          figures.push({ key: `${k}.rssPeak.${kind}`, label: `${l}: RSS at the peak, ${kind} process(es)`, unit: 'MB', value: mb });
+        }
+        figures.push({ key: `${k}.renderers`, label: `${l}: renderer processes at the peak`, unit: 'count', value: mem.peak.renderers });
       }
       opts.log(`server: c=${c} ${r.imagesPerS.toFixed(1)} img/s, p50 ${percentile(r.latencies, 50).toFixed(1)} ms, ${r.failed} failed`);
     }

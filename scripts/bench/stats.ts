@@ -28,6 +28,8 @@ export function median(xs: readonly number[]): number {
 
 export function fmt(x: number): string {
   if (Number.isNaN(x)) return 'n/a';
+  // Counts and batch sizes read better without decimals.
+  if (Number.isInteger(x)) return String(x);
   const a = Math.abs(x);
   return a >= 100 ? x.toFixed(0) : a >= 10 ? x.toFixed(1) : x.toFixed(2);
 }

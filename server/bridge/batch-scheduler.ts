@@ -17,6 +17,8 @@ export interface JobResult {
 
 export interface BatchResult {
   results: JobResult[];
+  /** Time the batch waited inside the worker before it ran (counted as queueing). */
+  waitMs: number;
   transferMs: number;
   inferMs: number;
 }
@@ -143,7 +145,13 @@ export class BatchScheduler {
       .then(
         (out) =>
           jobs.forEach((j, i) =>
-            j.resolve({ ...out.results[i]!, batch: jobs.length, queueMs: started - j.enqueuedAt, transferMs: out.transferMs, inferMs: out.inferMs }),
+            j.resolve({
+              ...out.results[i]!,
+              batch: jobs.length,
+              queueMs: started - j.enqueuedAt + out.waitMs,
+              transferMs: out.transferMs,
+              inferMs: out.inferMs,
+            }),
           ),
         (e: Error) => jobs.forEach((j) => j.reject(e)),
       )

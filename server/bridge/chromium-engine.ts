@@ -27,6 +27,7 @@ export interface ChromiumEngineOptions {
   maxBatchDelayMs: number | null;
   workers: number | null;
   jobQueueSize: number;
+  chromiumArgs: string[];
   ortBuild: OrtBuild;
   wasmThreads: number;
   parityTolerance: number;
@@ -50,13 +51,15 @@ export class ChromiumEngine implements InferenceEngine {
       executablePath: this.opts.chromePath,
       headless: true,
       pipe: true,
-      args: chromiumFlags(),
+      args: [...chromiumFlags(), ...this.opts.chromiumArgs],
       // The gateway decides when the browser goes, on its own signal handling.
       handleSIGINT: false,
       handleSIGTERM: false,
       handleSIGHUP: false,
       protocolTimeout: Math.max(this.opts.loadTimeoutMs, 180_000) + 60_000,
     });
+    // The tab Chromium opens at start would be one more renderer process holding memory for nothing.
+    for (const blank of await this.browser.pages()) await blank.close();
     const version = await this.browser.version();
     log.info(`browser ${version} (pid ${this.browser.process()?.pid ?? '?'}) launched over a pipe`);
     this.browser.on('disconnected', () => {
@@ -111,7 +114,6 @@ export class ChromiumEngine implements InferenceEngine {
       parityTolerance: this.opts.parityTolerance,
       output: model.config.output,
       maxBatch,
-      wasmProxy: process.env['WASM_PROXY'] === '1',
     };
   }
 

@@ -49,8 +49,9 @@ export class PageWorker implements BatchWorker {
     }
   }
 
-  // Two batches per page: the next one crosses the channel and is normalised while one runs.
-  readonly capacity = Number(process.env['PIPELINE'] ?? 2);
+  // One batch at a time. Two in flight measured no faster on WASM (BENCHMARKS.md): the run
+  // blocks the page's main thread, so the next batch waits there instead of in the queue.
+  readonly capacity = 1;
 
   get ready(): boolean {
     return this.state === 'ready';
@@ -73,7 +74,8 @@ export class PageWorker implements BatchWorker {
         classes: classes.subarray(i * r.k, i * r.k + Math.min(j.k, r.k)),
         probabilities: probabilities.subarray(i * r.k, i * r.k + Math.min(j.k, r.k)),
       })),
-      transferMs: Math.max(0, roundTripMs - inferMs),
+      waitMs: r.waitMs,
+      transferMs: Math.max(0, roundTripMs - inferMs - r.waitMs),
       inferMs,
     };
   }

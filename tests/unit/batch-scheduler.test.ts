@@ -22,6 +22,7 @@ class ScriptedWorker implements BatchWorker {
         if (this.failWith) reject(this.failWith);
         else resolve({
           results: jobs.map((j) => ({ classes: Int32Array.of(j.pixels[0]!), probabilities: Float32Array.of(j.k) })),
+          waitMs: 0,
           transferMs: 1,
           inferMs: 2,
         });
