@@ -45,7 +45,10 @@ function predictionOperation(id: string, withVersion: boolean) {
     responses: {
       '200': {
         description: 'The top classes, highest probability first',
-        headers: { 'Server-Timing': { description: 'decode, transfer, infer, post and total durations in ms', schema: { type: 'string' } } },
+        headers: {
+          'Server-Timing': { description: 'read, decode, queue, transfer, infer, post and total durations in ms', schema: { type: 'string' } },
+          'X-Batch-Size': { description: 'How many requests shared the model run', schema: { type: 'integer' } },
+        },
         content: {
           'application/json': {
             schema: {
@@ -64,7 +67,7 @@ function predictionOperation(id: string, withVersion: boolean) {
       '400': errorResponse('Empty, unsupported or undecodable image, or a bad topk'),
       '404': errorResponse('Unknown model (ModelNotFoundException) or version (ModelVersionNotFoundException)'),
       '413': errorResponse('Body larger than max_request_size, or image larger than max_image_pixels'),
-      '503': errorResponse('The model is not ready or its browser page is gone'),
+      '503': errorResponse('The model queue is full (with Retry-After), or the model is not ready, or its browser page is gone'),
       '504': errorResponse('No answer within default_response_timeout'),
     },
   };
