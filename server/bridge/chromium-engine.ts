@@ -4,6 +4,10 @@
 // per model version, all loading at once -> each page picks its backend, checks WebGPU against
 // WASM, warms up every batch size -> ready. A model that fails to load is reported and the
 // others still serve. Requests reach the pages through one batch scheduler per model version.
+//
+// Recovery: a worker that fails after it has served (its page crashed, a run failed or hung)
+// is replaced by a fresh page; if the browser itself is gone, it is relaunched first and every
+// model reloaded. Retries back off from 1 s to 30 s. In-flight and queued requests fail at once.
 
 import puppeteer, { type Browser } from 'puppeteer-core';
 import type { BackendPreference, LoadRequest, OrtBuild } from '../../browser-runtime/protocol.js';
@@ -35,19 +39,33 @@ export interface ChromiumEngineOptions {
 }
 
 interface ModelSlot {
+  model: ModelVersion;
+  request: LoadRequest;
   workers: PageWorker[];
   scheduler: BatchScheduler;
+  /** Only a model that has loaded once is reloaded after a failure: a broken model would loop. */
+  loadedOnce: boolean;
 }
 
 export class ChromiumEngine implements InferenceEngine {
   private browser: Browser | null = null;
   private readonly slots = new Map<string, ModelSlot>();
   private closing = false;
+  private recovering = false;
+  private recoverAgain = false;
+  private recoveryTimer: NodeJS.Timeout | null = null;
+  private failedAttempts = 0;
 
   constructor(private readonly opts: ChromiumEngineOptions) {}
 
   async start(models: readonly ModelVersion[]): Promise<void> {
-    this.browser = await puppeteer.launch({
+    await this.launch();
+    for (const model of models) this.slots.set(model.key, this.makeSlot(model));
+    await Promise.all([...this.slots.values()].flatMap((slot) => slot.workers.map((w) => this.startWorker(slot, w))));
+  }
+
+  private async launch(): Promise<void> {
+    const browser = await puppeteer.launch({
       executablePath: this.opts.chromePath,
       headless: true,
       pipe: true,
@@ -58,46 +76,103 @@ export class ChromiumEngine implements InferenceEngine {
       handleSIGHUP: false,
       protocolTimeout: Math.max(this.opts.loadTimeoutMs, 180_000) + 60_000,
     });
+    this.browser = browser;
     // The tab Chromium opens at start would be one more renderer process holding memory for nothing.
-    for (const blank of await this.browser.pages()) await blank.close();
-    const version = await this.browser.version();
-    log.info(`browser ${version} (pid ${this.browser.process()?.pid ?? '?'}) launched over a pipe`);
-    this.browser.on('disconnected', () => {
-      if (this.closing) return;
-      log.error('the browser disconnected; every model is unavailable');
+    for (const blank of await browser.pages()) await blank.close();
+    log.info(`browser ${await browser.version()} (pid ${browser.process()?.pid ?? '?'}) launched over a pipe`);
+    browser.on('disconnected', () => {
+      if (this.closing || browser !== this.browser) return;
+      log.error('the browser disconnected; every model is unavailable until it is relaunched');
       for (const slot of this.slots.values()) for (const w of slot.workers) w.fail('crashed', 'the browser went away');
     });
-    await Promise.all(models.map((m) => this.startModel(m)));
   }
 
-  private async startModel(model: ModelVersion): Promise<void> {
+  private makeSlot(model: ModelVersion): ModelSlot {
     const batchSize = this.opts.batchSize ?? model.config.batchSize ?? MODEL_DEFAULTS.batchSize;
-    const request = this.loadRequest(model, batchSize);
     const count = this.opts.workers ?? model.config.workers ?? MODEL_DEFAULTS.workers;
-    const workers: PageWorker[] = [];
-    const scheduler = new BatchScheduler(() => workers, {
-      batchSize,
-      maxBatchDelayMs: this.opts.maxBatchDelayMs ?? model.config.maxBatchDelayMs ?? MODEL_DEFAULTS.maxBatchDelayMs,
-      queueSize: this.opts.jobQueueSize,
-    });
-    for (let id = 0; id < count; id++) {
-      workers.push(new PageWorker(id, model.key, this.opts.runtimeOrigin, request, this.opts.loadTimeoutMs, () => scheduler.workersChanged()));
-    }
-    this.slots.set(model.key, { workers, scheduler });
-    await Promise.all(
-      workers.map(async (worker) => {
-        try {
-          const info = await worker.start(this.browser!);
-          log.info(`model ${model.key} worker ${worker.id} ready: ${describeRuntime(info)}`);
-          // WASM on a machine without a GPU is expected under "auto"; WebGPU refused when asked for is not.
-          if (request.backend === 'webgpu' && info.backend !== 'webgpu') {
-            log.warn(`model ${model.key} was asked to run on WebGPU but runs on ${info.backend}: ${info.fallbackReason}`);
-          }
-        } catch (e) {
-          log.error(`model ${model.key} worker ${worker.id} failed to load: ${e instanceof Error ? e.message : String(e)}`);
-        }
+    const slot: ModelSlot = {
+      model,
+      request: this.loadRequest(model, batchSize),
+      workers: [],
+      loadedOnce: false,
+      scheduler: new BatchScheduler(() => slot.workers, {
+        batchSize,
+        maxBatchDelayMs: this.opts.maxBatchDelayMs ?? model.config.maxBatchDelayMs ?? MODEL_DEFAULTS.maxBatchDelayMs,
+        queueSize: this.opts.jobQueueSize,
       }),
-    );
+    };
+    for (let id = 0; id < count; id++) slot.workers.push(this.makeWorker(slot, id));
+    return slot;
+  }
+
+  private makeWorker(slot: ModelSlot, id: number): PageWorker {
+    return new PageWorker(id, slot.model.key, this.opts.runtimeOrigin, slot.request, this.opts.loadTimeoutMs, () => {
+      slot.scheduler.workersChanged();
+      if (slot.loadedOnce) this.scheduleRecovery(0);
+    });
+  }
+
+  private async startWorker(slot: ModelSlot, worker: PageWorker): Promise<void> {
+    const key = slot.model.key;
+    try {
+      const info = await worker.start(this.browser!);
+      slot.loadedOnce = true;
+      log.info(`model ${key} worker ${worker.id} ready: ${describeRuntime(info)}`);
+      // WASM on a machine without a GPU is expected under "auto"; WebGPU refused when asked for is not.
+      if (slot.request.backend === 'webgpu' && info.backend !== 'webgpu') {
+        log.warn(`model ${key} was asked to run on WebGPU but runs on ${info.backend}: ${info.fallbackReason}`);
+      }
+    } catch (e) {
+      log.error(`model ${key} worker ${worker.id} failed to load: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private scheduleRecovery(delayMs: number): void {
+    if (this.closing || this.recoveryTimer) return;
+    this.recoveryTimer = setTimeout(() => {
+      this.recoveryTimer = null;
+      void this.recover();
+    }, delayMs);
+  }
+
+  /** One pass at a time: relaunch the browser if it is gone, then replace every failed worker. */
+  private async recover(): Promise<void> {
+    if (this.recovering) {
+      this.recoverAgain = true;
+      return;
+    }
+    this.recovering = true;
+    const t0 = performance.now();
+    try {
+      if (!this.browser?.connected) {
+        await this.browser?.close().catch(() => undefined);
+        await this.launch();
+      }
+      const starts: Array<Promise<void>> = [];
+      for (const slot of this.slots.values()) {
+        if (!slot.loadedOnce) continue;
+        slot.workers.forEach((old, i) => {
+          if (old.state !== 'failed' && old.state !== 'closed') return;
+          const fresh = this.makeWorker(slot, old.id);
+          slot.workers[i] = fresh;
+          void old.close();
+          log.info(`model ${slot.model.key} worker ${old.id}: replacing it (${old.error ?? old.state})`);
+          starts.push(this.startWorker(slot, fresh));
+        });
+      }
+      await Promise.all(starts);
+      if (starts.length > 0 && this.healthy()) log.info(`recovered in ${Math.round(performance.now() - t0)} ms`);
+    } catch (e) {
+      log.error(`recovery failed: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      this.recovering = false;
+      const pending = [...this.slots.values()].some((s) => s.loadedOnce && s.workers.some((w) => w.state === 'failed' || w.state === 'closed'));
+      this.failedAttempts = pending ? this.failedAttempts + 1 : 0;
+      if (this.recoverAgain || pending) {
+        this.recoverAgain = false;
+        this.scheduleRecovery(pending ? Math.min(30_000, 1000 * 2 ** Math.max(0, this.failedAttempts - 1)) : 0);
+      }
+    }
   }
 
   private loadRequest(model: ModelVersion, maxBatch: number): LoadRequest {
@@ -138,8 +213,14 @@ export class ChromiumEngine implements InferenceEngine {
     return [...this.slots.values()].every((s) => s.workers.every((w) => w.ready));
   }
 
+  /** The Chromium browser process, for operators and for tests that kill it. */
+  browserPid(): number | undefined {
+    return this.browser?.process()?.pid;
+  }
+
   async close(): Promise<void> {
     this.closing = true;
+    if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
     for (const slot of this.slots.values()) slot.scheduler.failAll(new BridgeError('closed', 'the server is shutting down'));
     await Promise.all([...this.slots.values()].flatMap((s) => s.workers.map((w) => w.close())));
     await this.browser?.close().catch(() => undefined);

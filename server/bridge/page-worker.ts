@@ -64,7 +64,15 @@ export class PageWorker implements BatchWorker {
     const pixels = jobs.length === 1 ? jobs[0]!.pixels : Buffer.concat(jobs.map((j) => j.pixels));
     const b64 = Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength).toString('base64');
     const t0 = performance.now();
-    const r = await this.call<InferResult>(`globalThis.${RUNTIME_GLOBAL}.infer("${b64}",${jobs.length},${k})`, deadlineMs, 'the prediction');
+    let r: InferResult;
+    try {
+      r = await this.call<InferResult>(`globalThis.${RUNTIME_GLOBAL}.infer("${b64}",${jobs.length},${k})`, deadlineMs, 'the prediction');
+    } catch (e) {
+      // A failed or stuck run can leave onnxruntime-web unusable in this page: retire it, so the
+      // engine replaces it with a fresh one. An input the page refused says nothing of its health.
+      if (e instanceof BridgeError && e.kind !== 'input') this.fail('crashed', `retired after a failed batch (${e.kind}: ${e.message})`);
+      throw e;
+    }
     const roundTripMs = performance.now() - t0;
     const classes = new Int32Array(aligned(r.classes).buffer);
     const probabilities = new Float32Array(aligned(r.probabilities).buffer);

@@ -1,0 +1,68 @@
+// Faults the server must survive by itself: Chromium killed with requests in flight, and a
+// page that dies under one model while another keeps serving.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ChromiumEngine } from '../../server/bridge/chromium-engine.js';
+import type { RunningServer } from '../../server/server.js';
+import { readImage } from '../support/paths.js';
+import { call, postImage, startTestServer } from '../support/server-harness.js';
+import { tempStore } from '../support/temp-store.js';
+
+const kitten = readImage('kitten.jpg');
+const RECOVERY_BOUND_MS = 30_000;
+
+async function until(what: string, check: () => Promise<boolean>, limitMs: number): Promise<number> {
+  const t0 = performance.now();
+  while (!(await check())) {
+    if (performance.now() - t0 > limitMs) throw new Error(`${what}: not within ${limitMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return performance.now() - t0;
+}
+
+describe('recovery from browser faults', () => {
+  const store = tempStore([
+    { name: 'int8', from: 'mobilenet_v2_int8', config: { batch_size: 2 } },
+    { name: 'fp32', from: 'mobilenet_v2', config: { batch_size: 2 } },
+  ]);
+  let server: RunningServer;
+  let api: string;
+
+  before(async () => {
+    server = await startTestServer({ model_store: store.root, backend: 'wasm', wasm_threads: '1' });
+    api = server.inferenceUrl;
+  });
+  after(async () => {
+    await server?.close();
+    store.remove();
+  });
+
+  it('Chromium killed with requests in flight: they fail at once with 503, /ping says unhealthy, and it serves again by itself', async () => {
+    const engine = server.engine as ChromiumEngine;
+    const pid = engine.browserPid()!;
+    assert.ok(pid > 0);
+    const inFlight = Array.from({ length: 6 }, () => postImage(`${api}/predictions/fp32`, kitten));
+    await new Promise((r) => setTimeout(r, 30));
+    const killedAt = performance.now();
+    process.kill(pid, 'SIGKILL');
+    const answers = await Promise.all(inFlight);
+    const settledMs = performance.now() - killedAt;
+    for (const a of answers) {
+      assert.ok(a.status === 200 || a.status === 503, `status ${a.status}`);
+      if (a.status === 503) assert.equal(a.body.type, 'ServiceUnavailableException');
+    }
+    assert.ok(answers.some((a) => a.status === 503), 'some requests were caught by the kill');
+    assert.ok(settledMs < 5000, `in-flight requests settled ${Math.round(settledMs)} ms after the kill`);
+
+    await until('/ping unhealthy', async () => (await call(`${api}/ping`)).status === 500, 5000);
+    const recoveredMs = await until('/ping healthy again', async () => (await call(`${api}/ping`)).status === 200, RECOVERY_BOUND_MS);
+    console.log(`recovered ${Math.round(recoveredMs)} ms after /ping went unhealthy`);
+    assert.notEqual(engine.browserPid(), pid, 'a new browser');
+    for (const model of ['fp32', 'int8']) {
+      const res = await postImage(`${api}/predictions/${model}`, kitten);
+      assert.equal(res.status, 200);
+      assert.equal(res.body[0].class, 'n02123045 tabby, tabby cat');
+    }
+  });
+});
