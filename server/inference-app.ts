@@ -1,6 +1,6 @@
 import express from 'express';
 import type { InferenceEngine } from './bridge/inference-engine.js';
-import { errorHandler, resourceNotFound } from './errors.js';
+import { errorHandler, resourceNotFound, serviceUnavailable } from './errors.js';
 import type { ModelStore } from './model-store.js';
 import { inferenceApiDescription } from './openapi.js';
 import { apiDescriptionRouter } from './routes/api-description.js';
@@ -12,15 +12,28 @@ export interface InferenceAppDeps {
   engine: InferenceEngine;
   limits: PredictionLimits;
   isHealthy: () => boolean;
+  /** True once shutdown has begun: predictions are refused. */
+  isClosing: () => boolean;
+  /** Told of every prediction request, to wait for those in flight at shutdown. */
+  track: (res: express.Response) => void;
   version: string;
 }
 
-export function createInferenceApp({ store, engine, limits, isHealthy, version }: InferenceAppDeps): express.Express {
+export function createInferenceApp({ store, engine, limits, isHealthy, isClosing, track, version }: InferenceAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(apiDescriptionRouter(inferenceApiDescription(version), true));
   app.use(healthRouter(isHealthy));
+  app.use('/predictions', (_req, res, next) => {
+    if (isClosing()) {
+      res.set('Connection', 'close');
+      next(serviceUnavailable('The server is shutting down.'));
+      return;
+    }
+    track(res);
+    next();
+  });
   app.use(predictionsRouter(store, engine, limits));
   app.use((_req, _res, next) => next(resourceNotFound()));
   app.use(errorHandler);

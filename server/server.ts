@@ -67,17 +67,32 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     });
 
   let closing = false;
+  let inFlight = 0;
+  let drained: (() => void) | null = null;
   const inference = await listen(
     createInferenceApp({
       store,
       engine,
       version: VERSION,
       isHealthy: () => !closing && engine.healthy(),
+      isClosing: () => closing,
+      track: (res) => {
+        inFlight++;
+        res.on('close', () => {
+          if (--inFlight === 0) drained?.();
+        });
+      },
       limits: { maxRequestSize: config.maxRequestSize, maxImagePixels: config.maxImagePixels, responseTimeoutMs: config.defaultResponseTimeout * 1000 },
     }),
     config.inferenceAddress,
   );
   const management = await listen(createManagementApp(store, engine, VERSION), config.managementAddress);
+  for (const s of [inference, management]) {
+    // Slow clients may not hold a connection open forever: headers within 10 s, the whole
+    // request within the response timeout.
+    s.headersTimeout = 10_000;
+    s.requestTimeout = config.defaultResponseTimeout * 1000;
+  }
   log.info(`Inference API on ${urlOf(inference)}, Management API on ${urlOf(management)}`);
 
   const t0 = performance.now();
@@ -92,11 +107,21 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     store,
     engine,
     ready,
+    // Graceful: /ping says unhealthy and new predictions get 503 at once; the predictions in
+    // flight finish (up to the response timeout); then the listeners and Chromium close.
     async close() {
       closing = true;
-      await Promise.all([inference, management].map((s) => new Promise<void>((r) => s.close(() => r()))).concat([engine.close()]));
+      if (inFlight > 0) {
+        log.info(`waiting for ${inFlight} prediction(s) in flight`);
+        await new Promise<void>((resolve) => {
+          drained = resolve;
+          setTimeout(resolve, config.defaultResponseTimeout * 1000).unref();
+        });
+      }
+      const stopped = [inference, management].map((s) => new Promise<void>((r) => s.close(() => r())));
       inference.closeAllConnections();
       management.closeAllConnections();
+      await Promise.all([...stopped, engine.close()]);
       await assets?.close();
     },
   };

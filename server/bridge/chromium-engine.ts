@@ -213,6 +213,11 @@ export class ChromiumEngine implements InferenceEngine {
     return [...this.slots.values()].every((s) => s.workers.every((w) => w.ready));
   }
 
+  /** Fault injection for tests: crashes one worker's page. */
+  async crashWorker(modelKey: string, id = 0): Promise<void> {
+    await this.slots.get(modelKey)?.workers.find((w) => w.id === id)?.crash();
+  }
+
   /** The Chromium browser process, for operators and for tests that kill it. */
   browserPid(): number | undefined {
     return this.browser?.process()?.pid;

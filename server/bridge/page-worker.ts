@@ -100,6 +100,11 @@ export class PageWorker implements BatchWorker {
     this.onFailure();
   }
 
+  /** Fault injection for tests: crashes this page's renderer as a real crash would. */
+  async crash(): Promise<void> {
+    await this.cdp?.send('Page.crash').catch(() => undefined);
+  }
+
   async close(): Promise<void> {
     this.state = 'closed';
     await this.page?.close().catch(() => undefined);

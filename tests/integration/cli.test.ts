@@ -69,15 +69,38 @@ describe('the command line', () => {
     assert.equal((await call(`${management}/models/tabby_ts/all`)).body.length, 2);
   });
 
-  it('stops on SIGTERM with exit code 0 and takes Chromium with it', async () => {
+  it('on SIGTERM finishes the predictions in flight, refuses new ones, exits 0 and takes Chromium with it', async () => {
     const pid = Number(/\(pid (\d+)\) launched/.exec(output)?.[1]);
     assert.ok(alive(pid), 'Chromium runs while the server does');
+    const inFlight = Array.from({ length: 4 }, () => postImage(`${api}/predictions/tabby_ts`, readImage('kitten.jpg')));
+    await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGTERM');
-    const [code] = await once(child, 'exit');
+    const exited = once(child, 'exit');
+    await new Promise((r) => setTimeout(r, 5));
+    const late = await postImage(`${api}/predictions/tabby_ts`, readImage('kitten.jpg')).catch(() => null);
+    if (late) assert.equal(late.status, 503, 'a request after SIGTERM is refused (or the port is already closed)');
+    for (const a of await Promise.all(inFlight)) assert.equal(a.status, 200, 'accepted requests are answered');
+    const [code] = await exited;
     assert.equal(code, 0);
     const until = Date.now() + 5000;
     while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     assert.equal(alive(pid), false, 'no Chromium outlives the server');
+  });
+
+  it('killed with SIGKILL, it leaves no Chromium behind', async () => {
+    const port = PORT + 10;
+    const killed = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/server/main.js'), '--model-store', store.root, '--backend=wasm', '--inference-address', `http://127.0.0.1:${port}`, '--management-address', `http://127.0.0.1:${port + 1}`]);
+    let log = '';
+    killed.stdout.on('data', (d: Buffer) => (log += d));
+    const deadline = Date.now() + 60_000;
+    while (!/\(pid (\d+)\) launched/.test(log) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const pid = Number(/\(pid (\d+)\) launched/.exec(log)?.[1]);
+    assert.ok(alive(pid));
+    killed.kill('SIGKILL');
+    await once(killed, 'exit');
+    const until = Date.now() + 5000;
+    while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(alive(pid), false, 'Chromium exits when the pipe to the gateway closes');
   });
 
   it('a bad setting stops it with one line that says what to fix', async () => {

@@ -38,6 +38,18 @@ describe('recovery from browser faults', () => {
     store.remove();
   });
 
+  it('a crashed page is replaced alone; the other model keeps serving meanwhile', async () => {
+    const engine = server.engine as ChromiumEngine;
+    const pid = engine.browserPid();
+    await engine.crashWorker('int8/1.0');
+    await until('int8 unavailable', async () => (await postImage(`${api}/predictions/int8`, kitten)).status === 503, 5000);
+    const other = await postImage(`${api}/predictions/fp32`, kitten);
+    assert.equal(other.status, 200, 'the other model is untouched');
+    await until('/ping healthy again', async () => (await call(`${api}/ping`)).status === 200, RECOVERY_BOUND_MS);
+    assert.equal(engine.browserPid(), pid, 'the browser was not relaunched');
+    assert.equal((await postImage(`${api}/predictions/int8`, kitten)).body[0].class, 'n02123045 tabby, tabby cat');
+  });
+
   it('Chromium killed with requests in flight: they fail at once with 503, /ping says unhealthy, and it serves again by itself', async () => {
     const engine = server.engine as ChromiumEngine;
     const pid = engine.browserPid()!;
