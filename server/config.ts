@@ -24,6 +24,9 @@ export interface ServerConfig {
   jobQueueSize: number;
   /** Extra Chromium switches, after the built-in ones. */
   chromiumArgs: string[];
+  /** null: on exactly when an API is bound to an address other than loopback. */
+  tokenAuthorization: boolean | null;
+  keyFile: string;
 }
 
 /** Used where neither the server settings nor the model's config say. */
@@ -48,6 +51,10 @@ export const CONFIG_KEYS = {
   workers: 'pages per model version, for every model (unset: each model\'s config)',
   job_queue_size: 'requests queued per model version before 503',
   chromium_args: 'extra Chromium switches, space-separated (e.g. GPU selection on a GPU host)',
+  disable_token_authorization: 'true turns token authorization off (it is on when a non-loopback address is bound)',
+  enable_token_authorization: 'true turns token authorization on even on loopback',
+  key_file: 'where the API keys are written when token authorization is on',
+  disable_token_auth: 'the same as disable_token_authorization=true (command-line flag --disable-token-auth)',
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -69,6 +76,10 @@ const DEFAULTS: Record<ConfigKey, string> = {
   workers: '',
   job_queue_size: '100',
   chromium_args: '',
+  disable_token_authorization: 'false',
+  enable_token_authorization: 'false',
+  key_file: 'key_file.json',
+  disable_token_auth: 'false',
 };
 
 function isKey(k: string): k is ConfigKey {
@@ -97,7 +108,9 @@ export function parseArgs(argv: readonly string[]): { values: Record<string, str
     if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}"`);
     const eq = arg.indexOf('=');
     const name = (eq < 0 ? arg.slice(2) : arg.slice(2, eq)).replaceAll('-', '_');
-    const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
+    // A bare switch (the next word is another flag, or none) means true.
+    const isSwitch = eq < 0 && name.startsWith('disable_') && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--'));
+    const value = isSwitch ? 'true' : eq < 0 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new ConfigError(`--${name.replaceAll('_', '-')} needs a value`);
     if (name === 'ts_config' || name === 'config') configFile = value;
     else values[name] = value;
@@ -116,6 +129,11 @@ function number(key: string, value: string, min: number, integer: boolean): numb
     throw new ConfigError(`${key} must be ${integer ? 'an integer' : 'a number'} >= ${min}; got "${value}"`);
   }
   return n;
+}
+
+function bool(key: string, value: string): boolean {
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new ConfigError(`${key} must be true or false; got "${value}"`);
 }
 
 function address(key: string, value: string): URL {
@@ -173,5 +191,12 @@ export function resolveConfig({ file = {}, env = {}, args = {}, cores = 2 }: Con
     workers: merged.workers === '' ? null : number('workers', merged.workers, 1, true),
     jobQueueSize: number('job_queue_size', merged.job_queue_size, 1, true),
     chromiumArgs: merged.chromium_args.split(/\s+/).filter(Boolean),
+    tokenAuthorization:
+      bool('disable_token_authorization', merged.disable_token_authorization) || bool('disable_token_auth', merged.disable_token_auth)
+        ? false
+        : bool('enable_token_authorization', merged.enable_token_authorization)
+          ? true
+          : null,
+    keyFile: merged.key_file,
   };
 }

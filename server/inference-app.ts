@@ -17,12 +17,15 @@ export interface InferenceAppDeps {
   /** Told of every prediction request, to wait for those in flight at shutdown. */
   track: (res: express.Response) => void;
   version: string;
+  /** Token check, when authorization is on. */
+  auth?: express.RequestHandler;
 }
 
-export function createInferenceApp({ store, engine, limits, isHealthy, isClosing, track, version }: InferenceAppDeps): express.Express {
+export function createInferenceApp({ store, engine, limits, isHealthy, isClosing, track, version, auth }: InferenceAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  if (auth) app.use(auth);
   app.use(apiDescriptionRouter(inferenceApiDescription(version), true));
   app.use(healthRouter(isHealthy));
   app.use('/predictions', (_req, res, next) => {

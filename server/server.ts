@@ -12,6 +12,7 @@ import { ChromiumEngine } from './bridge/chromium-engine.js';
 import { findChromium } from './bridge/find-chromium.js';
 import type { InferenceEngine } from './bridge/inference-engine.js';
 import type { ServerConfig } from './config.js';
+import { isLoopback, makeKeys, requireKey, writeKeyFile, type ApiKeys } from './auth.js';
 import { createInferenceApp } from './inference-app.js';
 import { log } from './log.js';
 import { createManagementApp } from './management-app.js';
@@ -28,6 +29,8 @@ export interface RunningServer {
   engine: InferenceEngine;
   /** Resolves when every model has loaded or failed. */
   ready: Promise<void>;
+  /** The API keys, when token authorization is on. */
+  keys: ApiKeys | null;
   close(): Promise<void>;
 }
 
@@ -66,6 +69,10 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
       loadTimeoutMs: Math.max(config.defaultResponseTimeout * 1000, 120_000),
     });
 
+  const authOn = config.tokenAuthorization ?? !(isLoopback(config.inferenceAddress) && isLoopback(config.managementAddress));
+  const keys = authOn ? makeKeys() : null;
+  if (keys) writeKeyFile(config.keyFile, keys);
+
   let closing = false;
   let inFlight = 0;
   let drained: (() => void) | null = null;
@@ -74,6 +81,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
       store,
       engine,
       version: VERSION,
+      ...(keys ? { auth: requireKey(keys.inference, ['/ping']) } : {}),
       isHealthy: () => !closing && engine.healthy(),
       isClosing: () => closing,
       track: (res) => {
@@ -86,7 +94,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     }),
     config.inferenceAddress,
   );
-  const management = await listen(createManagementApp(store, engine, VERSION), config.managementAddress);
+  const management = await listen(createManagementApp(store, engine, VERSION, keys ? requireKey(keys.management, []) : undefined), config.managementAddress);
   for (const s of [inference, management]) {
     // Slow clients may not hold a connection open forever: headers within 10 s, the whole
     // request within the response timeout.
@@ -107,6 +115,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     store,
     engine,
     ready,
+    keys,
     // Graceful: /ping says unhealthy and new predictions get 503 at once; the predictions in
     // flight finish (up to the response timeout); then the listeners and Chromium close.
     async close() {

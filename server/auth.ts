@@ -1,0 +1,47 @@
+// Token authorization compatible with TorchServe's: at start a key_file.json with an
+// inference key and a management key; requests carry `Authorization: Bearer <key>`.
+// On by default whenever an API is bound to an address other than loopback.
+
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import type { RequestHandler } from 'express';
+import { ApiError } from './errors.js';
+import { log } from './log.js';
+
+export interface ApiKeys {
+  inference: string;
+  management: string;
+}
+
+export function isLoopback(address: URL): boolean {
+  const host = address.hostname.replace(/^\[(.*)\]$/, '$1');
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+export function makeKeys(): ApiKeys {
+  const key = () => randomBytes(18).toString('base64url');
+  return { inference: key(), management: key() };
+}
+
+/** TorchServe's key_file.json layout, so its tooling reads ours. Readable by the owner only. */
+export function writeKeyFile(file: string, keys: ApiKeys): void {
+  const body = { management: { key: keys.management }, inference: { key: keys.inference } };
+  writeFileSync(file, JSON.stringify(body, null, 2) + '\n', { mode: 0o600 });
+  log.info(`token authorization on: keys written to ${file} (send "Authorization: Bearer <key>")`);
+}
+
+/** Compares digests, so neither the key's content nor its length leaks through timing. */
+export function keyMatches(given: string, expected: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** Requires the key on every route but those listed (health probes carry no key). */
+export function requireKey(expected: string, open: readonly string[]): RequestHandler {
+  return (req, _res, next) => {
+    if (open.includes(req.path)) return next();
+    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    if (m && keyMatches(m[1]!, expected)) return next();
+    next(new ApiError(401, 'InvalidKeyException', 'Token Authorization failed. Token either incorrect, expired, or not provided correctly.', { 'WWW-Authenticate': 'Bearer' }));
+  };
+}
