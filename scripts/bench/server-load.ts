@@ -32,7 +32,7 @@ function portFree(port: number): Promise<boolean> {
 }
 
 /** Two consecutive free ports in 19000-19999 (the range this benchmark may use), from a random start. */
-async function freePortPair(): Promise<number> {
+export async function freePortPair(): Promise<number> {
   const start = 19000 + 2 * Math.floor(Math.random() * 499);
   for (let i = 0; i < 499; i++) {
     const p = 19000 + ((start - 19000 + 2 * i) % 998);
@@ -41,7 +41,7 @@ async function freePortPair(): Promise<number> {
   throw new Error('no free port pair in 19000-19999');
 }
 
-async function stopServer(child: ChildProcess): Promise<void> {
+export async function stopServer(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // SIGTERM lets the server close Chromium itself; SIGKILL only if it hangs.
@@ -51,7 +51,7 @@ async function stopServer(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function waitHealthy(url: string, child: ChildProcess, logTail: () => string, t0: number): Promise<number> {
+export async function waitHealthy(url: string, child: ChildProcess, logTail: () => string, t0: number): Promise<number> {
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode} before it was healthy:\n${logTail()}`);
     try {
