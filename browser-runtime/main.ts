@@ -42,6 +42,8 @@ async function reply<T>(work: () => Promise<T>): Promise<Reply<T>> {
 
 let active: ModelRunner | null = null;
 let outputKind: LoadRequest['output'] = 'logits';
+// Set when the WebGPU device is lost: every later run fails, so the gateway replaces this page.
+let deviceLost: string | null = null;
 // Kept only so it is never released (see the note at the top).
 let reference: ModelRunner | null = null;
 
@@ -95,7 +97,12 @@ async function load(req: LoadRequest): Promise<ModelRuntimeInfo> {
   if (choice.backend === 'webgpu' && lookup.adapter) {
     let gpu: ModelRunner | null = null;
     try {
-      gpu = await makeRunner(await webgpuProvider(ort, req.ortBuild, lookup.adapter));
+      const provider = await webgpuProvider(ort, req.ortBuild, lookup.adapter);
+      gpu = await makeRunner(provider);
+      const device = (typeof provider === 'object' && 'device' in provider ? provider.device : ort.env.webgpu.device) as GPUDevice | undefined;
+      void device?.lost.then((info) => {
+        if (active === gpu) deviceLost = `${info.reason}: ${info.message}`;
+      });
       step('WebGPU session');
       parity = compareOutputs((await gpu.run(probe, 1)).data, expected.data, req.parityTolerance);
       step('WebGPU parity run');
@@ -140,6 +147,7 @@ async function load(req: LoadRequest): Promise<ModelRuntimeInfo> {
 
 async function infer(pixels: string, batch: number, k: number): Promise<InferResult> {
   if (!active) throw new RuntimeError('model', 'no model is loaded in this page');
+  if (deviceLost) throw new RuntimeError('runtime', `the WebGPU device was lost (${deviceLost})`);
   let bytes: Uint8Array;
   try {
     bytes = decodeBase64(pixels);

@@ -22,6 +22,8 @@ export interface ModelConfig {
   batchSize: number | null;
   maxBatchDelayMs: number | null;
   workers: number | null;
+  /** Seconds a prediction may take, overriding the server's default_response_timeout. */
+  responseTimeout: number | null;
 }
 
 export class ModelConfigError extends Error {}
@@ -75,6 +77,7 @@ export function parseModelConfig(json: unknown): ModelConfig {
     batchSize: c['batch_size'] === undefined ? null : field(c, 'batch_size', isPositiveInt, 'a positive integer'),
     maxBatchDelayMs: c['max_batch_delay'] === undefined ? null : field(c, 'max_batch_delay', isNonNegative, 'a number of milliseconds >= 0'),
     workers: c['workers'] === undefined ? null : field(c, 'workers', isPositiveInt, 'a positive integer'),
+    responseTimeout: c['response_timeout'] === undefined ? null : field(c, 'response_timeout', (v): v is number => isNumber(v) && v > 0, 'a number of seconds > 0'),
   };
 }
 

@@ -36,7 +36,8 @@ export function predictionsRouter(store: ModelStore, engine: InferenceEngine, li
     const tRead = performance.now();
     const pixels = await preprocess(body, { resize: model.config.resize, crop: model.config.normalisation.size, maxPixels: limits.maxImagePixels });
     const tDecode = performance.now();
-    const out = await engine.infer(model, pixels, k, limits.responseTimeoutMs);
+    const deadlineMs = model.config.responseTimeout !== null ? model.config.responseTimeout * 1000 : limits.responseTimeoutMs;
+    const out = await engine.infer(model, pixels, k, deadlineMs);
     const tInfer = performance.now();
     const answer = formatRanked(out.classes, out.probabilities, model.labels, model.config.outputFormat);
     const tPost = performance.now();

@@ -25,6 +25,8 @@ describe('recovery from browser faults', () => {
   const store = tempStore([
     { name: 'int8', from: 'mobilenet_v2_int8', config: { batch_size: 2 } },
     { name: 'fp32', from: 'mobilenet_v2', config: { batch_size: 2 } },
+    // A deadline no run can meet: every prediction overruns it.
+    { name: 'hasty', from: 'mobilenet_v2_int8', config: { batch_size: 1, response_timeout: 0.001 } },
   ]);
   let server: RunningServer;
   let api: string;
@@ -76,5 +78,18 @@ describe('recovery from browser faults', () => {
       assert.equal(res.status, 200);
       assert.equal(res.body[0].class, 'n02123045 tabby, tabby cat');
     }
+  });
+
+  it('a run past its deadline answers 504 and its page is replaced', async () => {
+    const before = (await call(`${server.managementUrl}/models/hasty`)).body[0].workers[0].startTime;
+    const late = await postImage(`${api}/predictions/hasty`, kitten);
+    assert.equal(late.status, 504);
+    assert.equal(late.body.type, 'RequestTimeoutException');
+    assert.match(late.body.message, /response_timeout|default_response_timeout/);
+    await until('a fresh page for the model', async () => {
+      const [d] = (await call(`${server.managementUrl}/models/hasty`)).body;
+      return d.workers[0].startTime !== before && d.workers[0].status === 'ready';
+    }, RECOVERY_BOUND_MS);
+    assert.equal((await postImage(`${api}/predictions/fp32`, kitten)).status, 200, 'the other models were untouched');
   });
 });

@@ -31,6 +31,7 @@ describe('parseModelConfig', () => {
       batchSize: null,
       maxBatchDelayMs: null,
       workers: null,
+      responseTimeout: null,
     });
   });
 
@@ -77,6 +78,7 @@ describe('parseModelConfig', () => {
       batch_size: 4,
       max_batch_delay: 2.5,
       workers: 2,
+      response_timeout: 30,
     });
     assert.deepEqual(c, {
       description: 'd',
@@ -93,11 +95,12 @@ describe('parseModelConfig', () => {
       batchSize: 4,
       maxBatchDelayMs: 2.5,
       workers: 2,
+      responseTimeout: 30,
     });
   });
 
   it('rejects bad batching and worker settings', () => {
-    for (const bad of [{ batch_size: 0 }, { batch_size: 1.5 }, { max_batch_delay: -1 }, { max_batch_delay: '5' }, { workers: 0 }]) {
+    for (const bad of [{ batch_size: 0 }, { batch_size: 1.5 }, { max_batch_delay: -1 }, { max_batch_delay: '5' }, { workers: 0 }, { response_timeout: 0 }]) {
       assert.throws(() => parseModelConfig({ ...minimal, ...bad }), ModelConfigError, JSON.stringify(bad));
     }
   });
