@@ -6,6 +6,7 @@ import type { BackendPreference, OrtBuild } from '../browser-runtime/protocol.js
 export interface ServerConfig {
   inferenceAddress: URL;
   managementAddress: URL;
+  metricsAddress: URL;
   modelStore: string;
   /** null: not set, each model's config decides. */
   backend: BackendPreference | null;
@@ -37,6 +38,7 @@ export class ConfigError extends Error {}
 export const CONFIG_KEYS = {
   inference_address: 'address the Inference API binds, e.g. http://127.0.0.1:8080',
   management_address: 'address the Management API binds, e.g. http://127.0.0.1:8081',
+  metrics_address: 'address the Prometheus metrics bind, e.g. http://127.0.0.1:8082',
   model_store: 'folder holding <model>/config.json and <model>/<version>/model.onnx',
   backend: 'auto | webgpu | wasm: where every model runs (unset: each model\'s config, else auto)',
   ort_build: 'webgpu | jsep: which onnxruntime-web WebGPU implementation the pages load',
@@ -62,6 +64,7 @@ export type ConfigKey = keyof typeof CONFIG_KEYS;
 const DEFAULTS: Record<ConfigKey, string> = {
   inference_address: 'http://127.0.0.1:8080',
   management_address: 'http://127.0.0.1:8081',
+  metrics_address: 'http://127.0.0.1:8082',
   model_store: 'models',
   backend: '',
   ort_build: 'webgpu',
@@ -176,6 +179,7 @@ export function resolveConfig({ file = {}, env = {}, args = {}, cores = 2 }: Con
   return {
     inferenceAddress: address('inference_address', merged.inference_address),
     managementAddress: address('management_address', merged.management_address),
+    metricsAddress: address('metrics_address', merged.metrics_address),
     modelStore: merged.model_store,
     backend: merged.backend === '' ? null : oneOf('backend', merged.backend, ['auto', 'webgpu', 'wasm'] as const),
     ortBuild: oneOf('ort_build', merged.ort_build, ['webgpu', 'jsep'] as const),

@@ -1,6 +1,7 @@
 import express from 'express';
 import type { InferenceEngine } from './bridge/inference-engine.js';
 import { errorHandler, resourceNotFound, serviceUnavailable } from './errors.js';
+import type { Metrics } from './metrics.js';
 import type { ModelStore } from './model-store.js';
 import { inferenceApiDescription } from './openapi.js';
 import { apiDescriptionRouter } from './routes/api-description.js';
@@ -19,12 +20,19 @@ export interface InferenceAppDeps {
   version: string;
   /** Token check, when authorization is on. */
   auth?: express.RequestHandler;
+  metrics?: Metrics;
 }
 
-export function createInferenceApp({ store, engine, limits, isHealthy, isClosing, track, version, auth }: InferenceAppDeps): express.Express {
+export function createInferenceApp({ store, engine, limits, isHealthy, isClosing, track, version, auth, metrics }: InferenceAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  if (metrics) {
+    app.use((_req, res, next) => {
+      res.on('finish', () => metrics.observeHttp(res.statusCode));
+      next();
+    });
+  }
   if (auth) app.use(auth);
   app.use(apiDescriptionRouter(inferenceApiDescription(version), true));
   app.use(healthRouter(isHealthy));
@@ -37,7 +45,7 @@ export function createInferenceApp({ store, engine, limits, isHealthy, isClosing
     track(res);
     next();
   });
-  app.use(predictionsRouter(store, engine, limits));
+  app.use(predictionsRouter(store, engine, limits, metrics));
   app.use((_req, _res, next) => next(resourceNotFound()));
   app.use(errorHandler);
   return app;

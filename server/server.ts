@@ -16,6 +16,8 @@ import { isLoopback, makeKeys, requireKey, writeKeyFile, type ApiKeys } from './
 import { createInferenceApp } from './inference-app.js';
 import { log } from './log.js';
 import { createManagementApp } from './management-app.js';
+import { Metrics } from './metrics.js';
+import { createMetricsApp } from './metrics-app.js';
 import { ModelStore } from './model-store.js';
 import { PROJECT_ROOT } from './paths.js';
 import { startRuntimeAssets } from './runtime-assets.js';
@@ -25,6 +27,7 @@ export const VERSION: string = JSON.parse(readFileSync(path.join(PROJECT_ROOT, '
 export interface RunningServer {
   inferenceUrl: string;
   managementUrl: string;
+  metricsUrl: string;
   store: ModelStore;
   engine: InferenceEngine;
   /** Resolves when every model has loaded or failed. */
@@ -51,6 +54,13 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
   const store = await ModelStore.open(config.modelStore);
   log.info(`model store ${store.root}: ${store.allVersions().map((v) => v.key + (v.isDefault ? ' (default)' : '')).join(', ')}`);
   const chromePath = engineOverride ? '' : findChromium(config.chromePath);
+  // The engine reports restarts before the metrics exist; these late-bound hooks bridge that.
+  let metrics: Metrics | null = null;
+  const events = {
+    browserRelaunched: () => metrics?.browserRestarts.inc(),
+    workerReplaced: (m: { name: string; version: string }) => metrics?.pageRestarts.inc({ model_name: m.name, model_version: m.version }),
+    parityFailed: (m: { name: string; version: string }) => metrics?.parityFailures.inc({ model_name: m.name, model_version: m.version }),
+  };
   const assets = engineOverride ? null : await startRuntimeAssets(store);
   const engine =
     engineOverride ??
@@ -67,9 +77,11 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
       wasmThreads: config.wasmThreads,
       parityTolerance: config.parityTolerance,
       loadTimeoutMs: Math.max(config.defaultResponseTimeout * 1000, 120_000),
+      events,
     });
+  metrics = new Metrics(store, engine);
 
-  const authOn = config.tokenAuthorization ?? !(isLoopback(config.inferenceAddress) && isLoopback(config.managementAddress));
+  const authOn = config.tokenAuthorization ?? ![config.inferenceAddress, config.managementAddress, config.metricsAddress].every(isLoopback);
   const keys = authOn ? makeKeys() : null;
   if (keys) writeKeyFile(config.keyFile, keys);
 
@@ -82,6 +94,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
       engine,
       version: VERSION,
       ...(keys ? { auth: requireKey(keys.inference, ['/ping']) } : {}),
+      metrics,
       isHealthy: () => !closing && engine.healthy(),
       isClosing: () => closing,
       track: (res) => {
@@ -95,13 +108,14 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     config.inferenceAddress,
   );
   const management = await listen(createManagementApp(store, engine, VERSION, keys ? requireKey(keys.management, []) : undefined), config.managementAddress);
-  for (const s of [inference, management]) {
+  const metricsServer = await listen(createMetricsApp(metrics, keys ? requireKey(keys.management, []) : undefined), config.metricsAddress);
+  for (const s of [inference, management, metricsServer]) {
     // Slow clients may not hold a connection open forever: headers within 10 s, the whole
     // request within the response timeout.
     s.headersTimeout = 10_000;
     s.requestTimeout = config.defaultResponseTimeout * 1000;
   }
-  log.info(`Inference API on ${urlOf(inference)}, Management API on ${urlOf(management)}`);
+  log.info(`Inference API on ${urlOf(inference)}, Management API on ${urlOf(management)}, metrics on ${urlOf(metricsServer)}/metrics`);
 
   const t0 = performance.now();
   const ready = engine.start(store.allVersions()).then(() => {
@@ -112,6 +126,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
   return {
     inferenceUrl: urlOf(inference),
     managementUrl: urlOf(management),
+    metricsUrl: urlOf(metricsServer),
     store,
     engine,
     ready,
@@ -127,9 +142,9 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
           setTimeout(resolve, config.defaultResponseTimeout * 1000).unref();
         });
       }
-      const stopped = [inference, management].map((s) => new Promise<void>((r) => s.close(() => r())));
-      inference.closeAllConnections();
-      management.closeAllConnections();
+      const listeners = [inference, management, metricsServer];
+      const stopped = listeners.map((s) => new Promise<void>((r) => s.close(() => r())));
+      for (const s of listeners) s.closeAllConnections();
       await Promise.all([...stopped, engine.close()]);
       await assets?.close();
     },

@@ -113,7 +113,7 @@ async function load(url: string, connections: number, durationS: number, body: B
 export async function benchServer(opts: ServerLoadOptions): Promise<Figure[]> {
   const port = opts.port ?? (await freePortPair());
   const url = `http://127.0.0.1:${port}`;
-  const args = ['dist/server/main.js', '--backend', 'wasm', '--inference-address', url, '--management-address', `http://127.0.0.1:${port + 1}`, ...opts.serverArgs];
+  const args = ['dist/server/main.js', '--backend', 'wasm', '--inference-address', url, '--management-address', `http://127.0.0.1:${port + 1}`, '--metrics-address', 'http://127.0.0.1:0', ...opts.serverArgs];
   opts.log(`server: node ${args.join(' ')}`);
   const t0 = performance.now();
   const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

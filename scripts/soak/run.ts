@@ -24,7 +24,7 @@ const window = Math.min(2000, Math.floor(total / 4));
 
 const port = await freePortPair();
 const url = `http://127.0.0.1:${port}`;
-const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/server/main.js'), '--backend', 'wasm', '--inference-address', url, '--management-address', `http://127.0.0.1:${port + 1}`, ...argv], {
+const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/server/main.js'), '--backend', 'wasm', '--inference-address', url, '--management-address', `http://127.0.0.1:${port + 1}`, '--metrics-address', 'http://127.0.0.1:0', ...argv], {
   stdio: ['ignore', 'pipe', 'pipe'],
 });
 let log = '';

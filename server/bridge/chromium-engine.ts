@@ -36,6 +36,14 @@ export interface ChromiumEngineOptions {
   wasmThreads: number;
   parityTolerance: number;
   loadTimeoutMs: number;
+  /** Told of restarts and parity failures, for metrics. */
+  events?: EngineEvents;
+}
+
+export interface EngineEvents {
+  browserRelaunched(): void;
+  workerReplaced(model: ModelVersion): void;
+  parityFailed(model: ModelVersion): void;
 }
 
 interface ModelSlot {
@@ -118,6 +126,7 @@ export class ChromiumEngine implements InferenceEngine {
       const info = await worker.start(this.browser!);
       slot.loadedOnce = true;
       log.info(`model ${key} worker ${worker.id} ready: ${describeRuntime(info)}`);
+      if (info.parity && !info.parity.passed) this.opts.events?.parityFailed(slot.model);
       // WASM on a machine without a GPU is expected under "auto"; WebGPU refused when asked for is not.
       if (slot.request.backend === 'webgpu' && info.backend !== 'webgpu') {
         log.warn(`model ${key} was asked to run on WebGPU but runs on ${info.backend}: ${info.fallbackReason}`);
@@ -147,6 +156,7 @@ export class ChromiumEngine implements InferenceEngine {
       if (!this.browser?.connected) {
         await this.browser?.close().catch(() => undefined);
         await this.launch();
+        this.opts.events?.browserRelaunched();
       }
       const starts: Array<Promise<void>> = [];
       for (const slot of this.slots.values()) {
@@ -157,6 +167,7 @@ export class ChromiumEngine implements InferenceEngine {
           slot.workers[i] = fresh;
           void old.close();
           log.info(`model ${slot.model.key} worker ${old.id}: replacing it (${old.error ?? old.state})`);
+          this.opts.events?.workerReplaced(slot.model);
           starts.push(this.startWorker(slot, fresh));
         });
       }

@@ -5,6 +5,7 @@ import type { ModelStore } from '../model-store.js';
 import { formatRanked } from '../postprocess.js';
 import { preprocess } from '../preprocess.js';
 import { readImageBody } from '../request-body.js';
+import type { Metrics } from '../metrics.js';
 import { rejectOtherMethods } from './method-guard.js';
 
 export interface PredictionLimits {
@@ -25,7 +26,7 @@ export function parseTopK(raw: unknown, fallback: number): number {
 
 const ms = (x: number) => x.toFixed(1);
 
-export function predictionsRouter(store: ModelStore, engine: InferenceEngine, limits: PredictionLimits): Router {
+export function predictionsRouter(store: ModelStore, engine: InferenceEngine, limits: PredictionLimits, metrics?: Metrics): Router {
   const router = Router();
   const handle = async (req: Request, res: Response) => {
     const t0 = performance.now();
@@ -54,6 +55,7 @@ export function predictionsRouter(store: ModelStore, engine: InferenceEngine, li
       ].join(', '),
     );
     res.set('X-Batch-Size', String(out.batch));
+    metrics?.observePrediction(model, out, { decode: tDecode - tRead, post: tPost - tInfer }, tPost - t0);
     res.type('application/json').send(answer);
   };
   for (const path of ['/predictions/:model_name', '/predictions/:model_name/:model_version']) {

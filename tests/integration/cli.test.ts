@@ -33,7 +33,7 @@ describe('the command line', () => {
   let output = '';
 
   before(async () => {
-    child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/server/main.js'), '--model-store', store.root, '--backend=wasm', '--inference-address', api, '--management-address', management], {
+    child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/server/main.js'), '--model-store', store.root, '--backend=wasm', '--inference-address', api, '--management-address', management, '--metrics-address', 'http://127.0.0.1:0'], {
       env: { ...process.env, TS_WASM_THREADS: '1' },
     });
     child.stdout!.on('data', (d: Buffer) => (output += d));
@@ -89,7 +89,7 @@ describe('the command line', () => {
 
   it('killed with SIGKILL, it leaves no Chromium behind', async () => {
     const port = PORT + 10;
-    const killed = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/server/main.js'), '--model-store', store.root, '--backend=wasm', '--inference-address', `http://127.0.0.1:${port}`, '--management-address', `http://127.0.0.1:${port + 1}`]);
+    const killed = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/server/main.js'), '--model-store', store.root, '--backend=wasm', '--inference-address', `http://127.0.0.1:${port}`, '--management-address', `http://127.0.0.1:${port + 1}`, '--metrics-address', 'http://127.0.0.1:0']);
     let log = '';
     killed.stdout.on('data', (d: Buffer) => (log += d));
     const deadline = Date.now() + 60_000;

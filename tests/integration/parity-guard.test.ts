@@ -30,6 +30,9 @@ describe('parity guard: int8 model, JSEP build, forced WebGPU', () => {
     assert.ok(d.parity.relativeDiff > 1, `relative diff ${d.parity.relativeDiff}`);
     assert.match(d.fallbackReason, /WebGPU output differs from WASM on the parity input/);
     assert.ok(d.adapter, 'a WebGPU adapter was there: the model was refused it by the check, not for lack of one');
+    const metrics = await (await fetch(`${server.metricsUrl}/metrics`)).text();
+    assert.match(metrics, /^ts_parity_failures_total\{model_name="mobilenet_v2_int8",model_version="1.0"\} 1$/m);
+    assert.match(metrics, /^ts_model_backend_info\{[^}]*model_name="mobilenet_v2_int8"[^}]*backend="wasm"[^}]*fallback_adapter="true"/m);
   });
 
   it('the model still answers, correctly, and the server is healthy', async () => {

@@ -73,6 +73,9 @@ describe('recovery from browser faults', () => {
     const recoveredMs = await until('/ping healthy again', async () => (await call(`${api}/ping`)).status === 200, RECOVERY_BOUND_MS);
     console.log(`recovered ${Math.round(recoveredMs)} ms after /ping went unhealthy`);
     assert.notEqual(engine.browserPid(), pid, 'a new browser');
+    const metrics = await (await fetch(`${server.metricsUrl}/metrics`)).text();
+    assert.match(metrics, /^ts_browser_restarts_total 1$/m);
+    assert.match(metrics, /^ts_page_restarts_total\{model_name="fp32",model_version="1.0"\} [1-9]/m);
     for (const model of ['fp32', 'int8']) {
       const res = await postImage(`${api}/predictions/${model}`, kitten);
       assert.equal(res.status, 200);

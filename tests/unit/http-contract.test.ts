@@ -205,4 +205,25 @@ describe('HTTP contract (fake engine)', () => {
     assert.equal((await call(`${server.managementUrl}/models/nope`)).body.type, 'ModelNotFoundException');
     assert.equal((await call(`${server.managementUrl}/models/mobilenet_v2/all`)).body.length, 1);
   });
+
+  it('Prometheus metrics count predictions, status classes, stages and batch sizes', async () => {
+    await postImage(`${api}/predictions/mobilenet_v2`, kitten);
+    await postImage(`${api}/predictions/nope`, kitten);
+    const res = await fetch(`${server.metricsUrl}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
+    const text = await res.text();
+    const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
+    assert.ok(value(/^ts_inference_requests_total\{model_name="mobilenet_v2",model_version="1.0"\} (\d+)/m) >= 1);
+    assert.ok(value(/^ts_requests_total\{status_class="4xx"\} (\d+)/m) >= 1);
+    assert.ok(value(/^ts_requests_total\{status_class="2xx"\} (\d+)/m) >= 1);
+    assert.ok(value(/^ts_inference_latency_microseconds\{model_name="mobilenet_v2",model_version="1.0"\} ([\d.e+]+)/m) > 0);
+    for (const stage of ['decode', 'queue', 'transfer', 'infer', 'post']) {
+      assert.match(text, new RegExp(`^ts_stage_duration_seconds_count\\{model_name="mobilenet_v2",stage="${stage}"\\} \\d+`, 'm'), stage);
+    }
+    assert.match(text, /^ts_batch_size_count\{model_name="mobilenet_v2"\} \d+/m);
+    assert.match(text, /^ts_model_backend_info\{model_name="mobilenet_v2",model_version="1.0",worker="0"/m);
+    assert.match(text, /^process_resident_memory_bytes /m);
+    assert.equal((await fetch(`${server.metricsUrl}/metrics`, { method: 'POST' })).status, 405);
+  });
 });

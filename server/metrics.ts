@@ -1,0 +1,92 @@
+// Prometheus metrics: TorchServe's names where they exist, and what only this server can say
+// (stage times, batch sizes, where each model runs, restarts, parity failures). The only place
+// prom-client is used.
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { InferenceEngine, InferOutput } from './bridge/inference-engine.js';
+import type { ModelStore, ModelVersion } from './model-store.js';
+
+export interface StageTimes {
+  decode: number;
+  post: number;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'model_name' | 'model_version'>;
+  private readonly latency: Counter<'model_name' | 'model_version'>;
+  private readonly queueLatency: Counter<'model_name' | 'model_version'>;
+  private readonly httpRequests: Counter<'status_class'>;
+  private readonly stages: Histogram<'model_name' | 'stage'>;
+  private readonly batchSizes: Histogram<'model_name'>;
+  readonly browserRestarts: Counter;
+  readonly pageRestarts: Counter<'model_name' | 'model_version'>;
+  readonly parityFailures: Counter<'model_name' | 'model_version'>;
+
+  constructor(store: ModelStore, engine: InferenceEngine) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    const model = ['model_name', 'model_version'] as const;
+    this.requests = new Counter({ name: 'ts_inference_requests_total', help: 'Successful predictions', labelNames: model, registers });
+    this.latency = new Counter({ name: 'ts_inference_latency_microseconds', help: 'Cumulative prediction latency (TorchServe)', labelNames: model, registers });
+    this.queueLatency = new Counter({ name: 'ts_queue_latency_microseconds', help: 'Cumulative time predictions waited for a worker (TorchServe)', labelNames: model, registers });
+    this.httpRequests = new Counter({ name: 'ts_requests_total', help: 'HTTP requests by status class (2xx, 4xx, 5xx)', labelNames: ['status_class'], registers });
+    this.stages = new Histogram({
+      name: 'ts_stage_duration_seconds',
+      help: 'Time per prediction stage: decode, queue, transfer, infer, post',
+      labelNames: ['model_name', 'stage'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.batchSizes = new Histogram({ name: 'ts_batch_size', help: 'Requests per model run', labelNames: ['model_name'], buckets: [1, 2, 4, 8, 16, 32], registers });
+    this.browserRestarts = new Counter({ name: 'ts_browser_restarts_total', help: 'Chromium relaunches after it went away', registers });
+    this.pageRestarts = new Counter({ name: 'ts_page_restarts_total', help: 'Worker pages replaced after a crash, a failed or a hung run', labelNames: model, registers });
+    this.parityFailures = new Counter({ name: 'ts_parity_failures_total', help: 'Loads where WebGPU disagreed with WASM and the model fell back', labelNames: model, registers });
+    // Where each model runs is read from the engine at scrape time, so it is never stale.
+    new Gauge({
+      name: 'ts_model_backend_info',
+      help: 'One per worker: the backend and WebGPU adapter it runs on',
+      labelNames: ['model_name', 'model_version', 'worker', 'backend', 'adapter_vendor', 'adapter_architecture', 'fallback_adapter', 'status'],
+      registers,
+      collect() {
+        this.reset();
+        for (const v of store.allVersions()) {
+          for (const w of engine.status(v)?.workers ?? []) {
+            const a = w.runtime?.adapter;
+            this.set(
+              {
+                model_name: v.name,
+                model_version: v.version,
+                worker: String(w.id),
+                backend: w.runtime?.backend ?? 'none',
+                adapter_vendor: a?.vendor ?? '',
+                adapter_architecture: a?.architecture ?? '',
+                fallback_adapter: a ? String(a.isFallbackAdapter) : '',
+                status: w.state,
+              },
+              1,
+            );
+          }
+        }
+      },
+    });
+  }
+
+  observeHttp(status: number): void {
+    this.httpRequests.inc({ status_class: `${Math.floor(status / 100)}xx` });
+  }
+
+  observePrediction(model: ModelVersion, out: InferOutput, times: StageTimes, totalMs: number): void {
+    const labels = { model_name: model.name, model_version: model.version };
+    this.requests.inc(labels);
+    this.latency.inc(labels, totalMs * 1000);
+    this.queueLatency.inc(labels, out.queueMs * 1000);
+    const stage = (name: string, ms: number) => this.stages.observe({ model_name: model.name, stage: name }, ms / 1000);
+    stage('decode', times.decode);
+    stage('queue', out.queueMs);
+    stage('transfer', out.transferMs);
+    stage('infer', out.inferMs);
+    stage('post', times.post);
+    this.batchSizes.observe({ model_name: model.name }, out.batch);
+  }
+}
