@@ -25,6 +25,9 @@ export interface ServerConfig {
   jobQueueSize: number;
   /** Extra Chromium switches, after the built-in ones. */
   chromiumArgs: string[];
+  /** Model names to load, or null for every model in the store. */
+  loadModels: string[] | null;
+  cors: { origin: string; methods: string; headers: string } | null;
   /** null: on exactly when an API is bound to an address other than loopback. */
   tokenAuthorization: boolean | null;
   keyFile: string;
@@ -51,6 +54,12 @@ export const CONFIG_KEYS = {
   batch_size: 'most requests run as one batch, for every model (unset: each model\'s config)',
   max_batch_delay: 'ms a free worker waits for a batch to fill, for every model (unset: each model\'s config)',
   workers: 'pages per model version, for every model (unset: each model\'s config)',
+  default_workers_per_model: 'TorchServe\'s name for workers',
+  load_models: 'all, or comma-separated model names to load from the store',
+  models: 'the same as load_models (TorchServe\'s --models flag)',
+  cors_allowed_origin: 'origin allowed to call the APIs from a browser (* for any); unset: CORS off',
+  cors_allowed_methods: 'methods allowed cross-origin',
+  cors_allowed_headers: 'request headers allowed cross-origin',
   job_queue_size: 'requests queued per model version before 503',
   chromium_args: 'extra Chromium switches, space-separated (e.g. GPU selection on a GPU host)',
   disable_token_authorization: 'true turns token authorization off (it is on when a non-loopback address is bound)',
@@ -61,7 +70,7 @@ export const CONFIG_KEYS = {
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
 
-const DEFAULTS: Record<ConfigKey, string> = {
+export const DEFAULTS: Record<ConfigKey, string> = {
   inference_address: 'http://127.0.0.1:8080',
   management_address: 'http://127.0.0.1:8081',
   metrics_address: 'http://127.0.0.1:8082',
@@ -77,6 +86,12 @@ const DEFAULTS: Record<ConfigKey, string> = {
   batch_size: '',
   max_batch_delay: '',
   workers: '',
+  default_workers_per_model: '',
+  load_models: 'all',
+  models: '',
+  cors_allowed_origin: '',
+  cors_allowed_methods: 'GET, POST, PUT, OPTIONS',
+  cors_allowed_headers: 'Content-Type, Authorization',
   job_queue_size: '100',
   chromium_args: '',
   disable_token_authorization: 'false',
@@ -192,7 +207,9 @@ export function resolveConfig({ file = {}, env = {}, args = {}, cores = 2 }: Con
     chromePath: merged.chrome_path || null,
     batchSize: merged.batch_size === '' ? null : number('batch_size', merged.batch_size, 1, true),
     maxBatchDelayMs: merged.max_batch_delay === '' ? null : number('max_batch_delay', merged.max_batch_delay, 0, false),
-    workers: merged.workers === '' ? null : number('workers', merged.workers, 1, true),
+    workers: merged.workers !== '' ? number('workers', merged.workers, 1, true) : merged.default_workers_per_model !== '' ? number('default_workers_per_model', merged.default_workers_per_model, 1, true) : null,
+    loadModels: ((m) => (m === 'all' ? null : m.split(',').map((x) => x.trim()).filter(Boolean)))(merged.models || merged.load_models),
+    cors: merged.cors_allowed_origin ? { origin: merged.cors_allowed_origin, methods: merged.cors_allowed_methods, headers: merged.cors_allowed_headers } : null,
     jobQueueSize: number('job_queue_size', merged.job_queue_size, 1, true),
     chromiumArgs: merged.chromium_args.split(/\s+/).filter(Boolean),
     tokenAuthorization:

@@ -21,12 +21,15 @@ export interface InferenceAppDeps {
   /** Token check, when authorization is on. */
   auth?: express.RequestHandler;
   metrics?: Metrics;
+  /** CORS headers and preflight answers, when configured. */
+  cors?: express.RequestHandler;
 }
 
-export function createInferenceApp({ store, engine, limits, isHealthy, isClosing, track, version, auth, metrics }: InferenceAppDeps): express.Express {
+export function createInferenceApp({ store, engine, limits, isHealthy, isClosing, track, version, auth, metrics, cors }: InferenceAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  if (cors) app.use(cors);
   if (metrics) {
     app.use((_req, res, next) => {
       res.on('finish', () => metrics.observeHttp(res.statusCode));

@@ -6,9 +6,10 @@ import { managementApiDescription } from './openapi.js';
 import { apiDescriptionRouter } from './routes/api-description.js';
 import { modelsRouter } from './routes/models.js';
 
-export function createManagementApp(store: ModelStore, engine: InferenceEngine, version: string, auth?: express.RequestHandler): express.Express {
+export function createManagementApp(store: ModelStore, engine: InferenceEngine, version: string, auth?: express.RequestHandler, cors?: express.RequestHandler): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  if (cors) app.use(cors);
   if (auth) app.use(auth);
   app.use(apiDescriptionRouter(managementApiDescription(version), false));
   app.use(modelsRouter(store, engine));

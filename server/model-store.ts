@@ -31,7 +31,8 @@ export class ModelStore {
     private readonly models: Map<string, StoredModel>,
   ) {}
 
-  static async open(root: string): Promise<ModelStore> {
+  /** `only`: the model names to load (TorchServe's load_models); null for all. */
+  static async open(root: string, only: readonly string[] | null = null): Promise<ModelStore> {
     const abs = path.resolve(root);
     const entries = await readdir(abs, { withFileTypes: true }).catch((e: NodeJS.ErrnoException) => {
       throw new ModelStoreError(`cannot read the model store ${abs}: ${e.code ?? e.message}`);
@@ -41,6 +42,11 @@ export class ModelStore {
       if (!entry.isDirectory() || !SAFE_NAME.test(entry.name)) continue;
       const model = await readModel(abs, entry.name);
       if (model) models.set(model.name, model);
+    }
+    if (only) {
+      const missing = only.filter((n) => !models.has(n));
+      if (missing.length) throw new ModelStoreError(`load_models names ${missing.map((n) => `"${n}"`).join(', ')}, not in the model store ${abs}`);
+      for (const name of [...models.keys()]) if (!only.includes(name)) models.delete(name);
     }
     if (models.size === 0) throw new ModelStoreError(`no model in ${abs} (expected <name>/config.json and <name>/<version>/model.onnx)`);
     return new ModelStore(abs, models);

@@ -13,6 +13,7 @@ import { findChromium } from './bridge/find-chromium.js';
 import type { InferenceEngine } from './bridge/inference-engine.js';
 import type { ServerConfig } from './config.js';
 import { isLoopback, makeKeys, requireKey, writeKeyFile, type ApiKeys } from './auth.js';
+import { corsHandler } from './cors.js';
 import { createInferenceApp } from './inference-app.js';
 import { log } from './log.js';
 import { createManagementApp } from './management-app.js';
@@ -51,7 +52,7 @@ const urlOf = (server: Server) => {
 };
 
 export async function startServer(config: ServerConfig, engineOverride?: InferenceEngine): Promise<RunningServer> {
-  const store = await ModelStore.open(config.modelStore);
+  const store = await ModelStore.open(config.modelStore, config.loadModels);
   log.info(`model store ${store.root}: ${store.allVersions().map((v) => v.key + (v.isDefault ? ' (default)' : '')).join(', ')}`);
   const chromePath = engineOverride ? '' : findChromium(config.chromePath);
   // The engine reports restarts before the metrics exist; these late-bound hooks bridge that.
@@ -88,8 +89,10 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
   let closing = false;
   let inFlight = 0;
   let drained: (() => void) | null = null;
+  const cors = config.cors ? corsHandler(config.cors) : undefined;
   const inference = await listen(
     createInferenceApp({
+      ...(cors ? { cors } : {}),
       store,
       engine,
       version: VERSION,
@@ -107,7 +110,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     }),
     config.inferenceAddress,
   );
-  const management = await listen(createManagementApp(store, engine, VERSION, keys ? requireKey(keys.management, []) : undefined), config.managementAddress);
+  const management = await listen(createManagementApp(store, engine, VERSION, keys ? requireKey(keys.management, []) : undefined, cors), config.managementAddress);
   const metricsServer = await listen(createMetricsApp(metrics, keys ? requireKey(keys.management, []) : undefined), config.metricsAddress);
   for (const s of [inference, management, metricsServer]) {
     // Slow clients may not hold a connection open forever: headers within 10 s, the whole
