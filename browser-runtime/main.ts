@@ -23,6 +23,7 @@ import {
   type ParityReport,
   type Reply,
   type RuntimeApi,
+  type TensorResult,
 } from './protocol.js';
 
 class RuntimeError extends Error {
@@ -187,7 +188,25 @@ async function infer(pixels: string, batch: number, k: number): Promise<InferRes
   };
 }
 
+async function runTensor(data: string, dims: number[]): Promise<TensorResult> {
+  if (!active) throw new RuntimeError('model', 'no model is loaded in this page');
+  if (deviceLost) throw new RuntimeError('runtime', `the WebGPU device was lost (${deviceLost})`);
+  const bytes = decodeBase64(data);
+  const count = dims.reduce((a, b) => a * b, 1);
+  if (bytes.length !== count * 4) throw new RuntimeError('input', `${bytes.length} bytes do not hold a float32 tensor of shape [${dims.join(', ')}]`);
+  const floats = new Float32Array(count);
+  new Uint8Array(floats.buffer).set(bytes);
+  let out;
+  try {
+    out = await active.runTensor(floats, dims);
+  } catch (e) {
+    throw new RuntimeError('input', e instanceof Error ? e.message : String(e));
+  }
+  return { output: encodeBase64(new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength)), dims: out.dims, runMs: out.runMs };
+}
+
 const api: RuntimeApi = {
+  runTensor: (data, dims) => reply(() => runTensor(data, dims)),
   load: (req) => reply(() => load(req)),
   infer: (pixels, batch, k) => reply(() => infer(pixels, batch, k)),
 };

@@ -54,6 +54,25 @@ export class ModelRunner {
     return next;
   }
 
+  /** A tensor already in the model's input layout, run as it is; answers the raw output. */
+  runTensor(data: Float32Array, dims: number[]): Promise<{ data: Float32Array; dims: number[]; runMs: number }> {
+    const next = this.tail.then(async () => {
+      const input = new this.ort.Tensor('float32', data, dims);
+      const t0 = performance.now();
+      const results = await this.session.run({ [this.inputName]: input });
+      const runMs = performance.now() - t0;
+      input.dispose();
+      const output = results[this.outputName];
+      if (!output) throw new Error(`the model has no output named "${this.outputName}"`);
+      const out = (await output.getData()) as Float32Array;
+      const outDims = [...output.dims];
+      for (const t of Object.values(results)) t.dispose();
+      return { data: out, dims: outDims, runMs };
+    });
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+
   private prepare(pixels: Uint8Array, batch: number) {
     const ranBatch = this.batchSizes.find((s) => s >= batch);
     if (ranBatch === undefined) throw new RangeError(`batch ${batch} is larger than the largest batch size ${this.batchSizes.at(-1)}`);

@@ -100,6 +100,14 @@ export interface InferResult {
   rankMs: number;
 }
 
+/** The model's raw output for an already preprocessed float32 tensor (KServe v2 / Triton clients). */
+export interface TensorResult {
+  /** float32 little-endian, base64. */
+  output: string;
+  dims: number[];
+  runMs: number;
+}
+
 export type ErrorKind = 'input' | 'model' | 'runtime';
 
 export type Reply<T> = { ok: true; value: T } | { ok: false; error: { kind: ErrorKind; message: string } };
@@ -108,4 +116,6 @@ export interface RuntimeApi {
   load(request: LoadRequest): Promise<Reply<ModelRuntimeInfo>>;
   /** pixels: uint8 HWC RGB images, `batch` of them back to back, base64. Answers the top k of each. */
   infer(pixels: string, batch: number, k: number): Promise<Reply<InferResult>>;
+  /** data: float32 little-endian, base64, laid out as `dims` (the model's own input). */
+  runTensor(data: string, dims: number[]): Promise<Reply<TensorResult>>;
 }

@@ -6,6 +6,7 @@ import type { ModelStore } from './model-store.js';
 import { inferenceApiDescription } from './openapi.js';
 import { apiDescriptionRouter } from './routes/api-description.js';
 import { healthRouter } from './routes/health.js';
+import { kserveRouter } from './routes/kserve.js';
 import { predictionsRouter, type PredictionLimits } from './routes/predictions.js';
 
 export interface InferenceAppDeps {
@@ -49,6 +50,7 @@ export function createInferenceApp({ store, engine, limits, isHealthy, isClosing
     next();
   });
   app.use(predictionsRouter(store, engine, limits, metrics));
+  app.use(kserveRouter(store, engine, { version, maxRequestSize: limits.maxRequestSize, responseTimeoutMs: limits.responseTimeoutMs, isReady: () => !isClosing() && engine.healthy() }));
   app.use((_req, _res, next) => next(resourceNotFound()));
   app.use(errorHandler);
   return app;

@@ -14,7 +14,7 @@ export async function readImageBody(req: Request, limit: number): Promise<Buffer
   return /^multipart\/form-data/i.test(type) ? readMultipart(req, limit) : readRaw(req, limit);
 }
 
-function readRaw(req: Request, limit: number): Promise<Buffer> {
+export function readRaw(req: Request, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -209,6 +209,12 @@ export class ChromiumEngine implements InferenceEngine {
     return slot.scheduler.submit({ pixels, k }, deadlineMs);
   }
 
+  runTensor(model: ModelVersion, data: Float32Array, dims: number[], deadlineMs: number): Promise<{ data: Float32Array; dims: number[] }> {
+    const worker = this.slots.get(model.key)?.workers.find((w) => w.ready);
+    if (!worker) return Promise.reject(new BridgeError('closed', `model ${model.key} has no ready worker`));
+    return worker.runTensor(data, dims, deadlineMs);
+  }
+
   status(model: ModelVersion): ModelStatus | undefined {
     const slot = this.slots.get(model.key);
     if (!slot) return undefined;

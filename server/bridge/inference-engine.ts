@@ -43,6 +43,8 @@ export interface InferenceEngine {
   start(models: readonly ModelVersion[]): Promise<void>;
   /** One uint8 RGB image of the model's input size; answers its top k. */
   infer(model: ModelVersion, pixels: Uint8Array, k: number, deadlineMs: number): Promise<InferOutput>;
+  /** An already preprocessed float32 tensor in the model's input layout; answers the raw output. */
+  runTensor(model: ModelVersion, data: Float32Array, dims: number[], deadlineMs: number): Promise<{ data: Float32Array; dims: number[] }>;
   status(model: ModelVersion): ModelStatus | undefined;
   /** True while the browser is up and every model is ready. */
   healthy(): boolean;

@@ -1,7 +1,7 @@
 // One Chromium page hosting one model version: its load, its runs, its health.
 
 import type { Browser, CDPSession, Page } from 'puppeteer-core';
-import { RUNTIME_GLOBAL, type InferResult, type LoadRequest, type ModelRuntimeInfo, type Reply } from '../../browser-runtime/protocol.js';
+import { RUNTIME_GLOBAL, type InferResult, type LoadRequest, type ModelRuntimeInfo, type Reply, type TensorResult } from '../../browser-runtime/protocol.js';
 import { log } from '../log.js';
 import { BridgeError, withDeadline } from './bridge-error.js';
 import type { BatchJob, BatchResult, BatchWorker } from './batch-scheduler.js';
@@ -86,6 +86,14 @@ export class PageWorker implements BatchWorker {
       transferMs: Math.max(0, roundTripMs - inferMs - r.waitMs),
       inferMs,
     };
+  }
+
+  /** An already preprocessed float32 tensor, run as it is (KServe v2); answers the raw output. */
+  async runTensor(data: Float32Array, dims: number[], deadlineMs: number): Promise<{ data: Float32Array; dims: number[] }> {
+    if (this.state !== 'ready') throw new BridgeError('closed', `model ${this.key} is not ready (${this.error ?? this.state})`);
+    const b64 = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
+    const r = await this.call<TensorResult>(`globalThis.${RUNTIME_GLOBAL}.runTensor("${b64}",${JSON.stringify(dims)})`, deadlineMs, 'the inference');
+    return { data: new Float32Array(aligned(r.output).buffer), dims: r.dims };
   }
 
   status(): WorkerStatus {

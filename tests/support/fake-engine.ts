@@ -32,6 +32,16 @@ export class FakeEngine implements InferenceEngine {
     };
   }
 
+  async runTensor(_model: ModelVersion, data: Float32Array, dims: number[]): Promise<{ data: Float32Array; dims: number[] }> {
+    if (this.failWith) throw this.failWith;
+    // One row of 1000 per image: the first input value of each image at index 0, the rest zero.
+    const n = dims[0] ?? 1;
+    const per = data.length / n;
+    const out = new Float32Array(n * 1000);
+    for (let i = 0; i < n; i++) out[i * 1000] = data[i * per]!;
+    return { data: out, dims: [n, 1000] };
+  }
+
   status(): ModelStatus {
     const state = this.healthyNow ? 'ready' : 'failed';
     return { state, workers: [{ id: 0, state, runtime: null, error: null, startedAt: new Date(0) }], batchSize: 1, maxBatchDelayMs: 0, queueSize: 100, queued: 0 };

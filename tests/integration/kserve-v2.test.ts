@@ -1,0 +1,111 @@
+// KServe v2 / Open Inference Protocol through the real browser, with requests built from the
+// protocol's specification: JSON tensors, and a binary request assembled byte by byte.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { normalise } from '../../browser-runtime/normalise.js';
+import { softmax, topK } from '../../browser-runtime/top-k.js';
+import { ModelStore } from '../../server/model-store.js';
+import { preprocess } from '../../server/preprocess.js';
+import type { RunningServer } from '../../server/server.js';
+import { MODELS, readImage } from '../support/paths.js';
+import { call, postImage, startTestServer } from '../support/server-harness.js';
+import { tempStore } from '../support/temp-store.js';
+
+describe('KServe v2 protocol', () => {
+  const store = tempStore([{ name: 'mobilenet_v2', from: 'mobilenet_v2', config: { batch_size: 2 } }]);
+  let server: RunningServer;
+  let api: string;
+  let tensor: Float32Array;
+
+  before(async () => {
+    server = await startTestServer({ model_store: store.root, backend: 'wasm' });
+    api = server.inferenceUrl;
+    // The kitten, preprocessed as a Triton client would: FP32 NCHW, ImageNet mean/std.
+    const config = (await ModelStore.open(MODELS)).resolve('mobilenet_v2').config;
+    const pixels = await preprocess(readImage('kitten.jpg'), { resize: 256, crop: 224, maxPixels: 1e8 });
+    tensor = normalise(pixels, 1, config.normalisation);
+  });
+  after(async () => {
+    await server?.close();
+    store.remove();
+  });
+
+  it('server and model health, and metadata with -1 for the batch dimension', async () => {
+    assert.equal((await call(`${api}/v2`)).body.extensions.includes('binary_tensor_data'), true);
+    assert.equal((await call(`${api}/v2/health/live`)).status, 200);
+    assert.equal((await call(`${api}/v2/health/ready`)).status, 200);
+    assert.equal((await call(`${api}/v2/models/mobilenet_v2/ready`)).status, 200);
+    assert.equal((await call(`${api}/v2/models/mobilenet_v2/versions/1.0/ready`)).status, 200);
+    const meta = (await call(`${api}/v2/models/mobilenet_v2`)).body;
+    assert.deepEqual(meta.inputs, [{ name: 'input', datatype: 'FP32', shape: [-1, 3, 224, 224] }]);
+    assert.deepEqual(meta.outputs, [{ name: 'output', datatype: 'FP32', shape: [-1, 1000] }]);
+    assert.deepEqual(meta.versions, ['1.0']);
+  });
+
+  it('JSON tensors in and out: the kitten is a tabby, as on /predictions', async () => {
+    const res = await call(`${api}/v2/models/mobilenet_v2/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'k1', inputs: [{ name: 'input', shape: [1, 3, 224, 224], datatype: 'FP32', data: Array.from(tensor) }] }),
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body).slice(0, 300));
+    assert.equal(res.body.id, 'k1');
+    const out = res.body.outputs[0];
+    assert.deepEqual(out.shape, [1, 1000]);
+    const p = softmax(out.data);
+    assert.equal(topK(p, 1)[0], 281);
+    const viaPredictions = (await postImage(`${api}/predictions/mobilenet_v2?topk=1`, readImage('kitten.jpg'))).body[0].probability;
+    assert.ok(Math.abs(p[281]! - viaPredictions) < 1e-4, `${p[281]} vs ${viaPredictions}`);
+  });
+
+  it('binary tensor data extension: a request assembled byte by byte, binary output back', async () => {
+    const header = Buffer.from(
+      JSON.stringify({
+        inputs: [{ name: 'input', shape: [2, 3, 224, 224], datatype: 'FP32', parameters: { binary_data_size: tensor.byteLength * 2 } }],
+        outputs: [{ name: 'output', parameters: { binary_data: true } }],
+      }),
+    );
+    const data = Buffer.alloc(tensor.byteLength * 2);
+    for (let i = 0; i < tensor.length; i++) {
+      data.writeFloatLE(tensor[i]!, i * 4);
+      data.writeFloatLE(0, (tensor.length + i) * 4); // a second, blank image
+    }
+    const res = await fetch(`${api}/v2/models/mobilenet_v2/versions/1.0/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
+      body: Buffer.concat([header, data]),
+    });
+    assert.equal(res.status, 200);
+    const body = Buffer.from(await res.arrayBuffer());
+    const jsonLength = Number(res.headers.get('inference-header-content-length'));
+    const reply = JSON.parse(body.subarray(0, jsonLength).toString('utf8'));
+    assert.deepEqual(reply.outputs[0].shape, [2, 1000]);
+    assert.equal(reply.outputs[0].parameters.binary_data_size, 2 * 1000 * 4);
+    const logits = Array.from({ length: 2000 }, (_, i) => body.readFloatLE(jsonLength + i * 4));
+    assert.equal(topK(softmax(logits.slice(0, 1000)), 1)[0], 281, 'the kitten');
+    assert.notDeepEqual(logits.slice(0, 1000), logits.slice(1000), 'the blank image answers differently');
+  });
+
+  it('errors are {"error": ...} with the right status', async () => {
+    const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+      call(`${api}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+    const missing = await post('/v2/models/resnet/infer', '{}');
+    assert.equal(missing.status, 404);
+    assert.match(missing.body.error, /resnet/);
+    for (const [body, re] of [
+      ['not json', /JSON/],
+      ['{"inputs": []}', /inputs/],
+      [JSON.stringify({ inputs: [{ name: 'input', shape: [1, 3, 100, 100], datatype: 'FP32', data: [1] }] }), /shape/],
+      [JSON.stringify({ inputs: [{ name: 'input', shape: [1, 3, 224, 224], datatype: 'INT8', data: [1] }] }), /FP32/],
+      [JSON.stringify({ inputs: [{ name: 'input', shape: [1, 3, 224, 224], datatype: 'FP32', data: [1, 2] }] }), /numbers/],
+    ] as const) {
+      const r = await post('/v2/models/mobilenet_v2/infer', body);
+      assert.equal(r.status, 400, body.slice(0, 60));
+      assert.match(r.body.error, re);
+    }
+    const lying = await post('/v2/models/mobilenet_v2/infer', '{"inputs":[]}', { 'inference-header-content-length': '99999' });
+    assert.equal(lying.status, 400);
+    assert.equal((await call(`${api}/ping`)).status, 200);
+  });
+});
