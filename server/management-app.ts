@@ -9,6 +9,7 @@ import { modelsRouter } from './routes/models.js';
 export function createManagementApp(store: ModelStore, engine: InferenceEngine, version: string, auth?: express.RequestHandler, cors?: express.RequestHandler): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.set('query parser', 'simple');
   if (cors) app.use(cors);
   if (auth) app.use(auth);
   app.use(apiDescriptionRouter(managementApiDescription(version), false));

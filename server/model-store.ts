@@ -4,7 +4,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { compareVersions, parseModelConfig, SAFE_NAME, type ModelConfig } from './model-config.js';
-import { modelNotFound, versionNotFound } from './errors.js';
+import { ApiError, badRequest, modelNotFound, versionNotFound } from './errors.js';
 
 export interface ModelVersion {
   name: string;
@@ -71,6 +71,55 @@ export class ModelStore {
 
   byKey(key: string): ModelVersion | undefined {
     return this.allVersions().find((v) => v.key === key);
+  }
+
+  /** The .onnx file of a registered version, for the runtime pages; undefined otherwise. */
+  modelFile(name: string, version: string): string | undefined {
+    return this.models.get(name)?.versions.get(version)?.file;
+  }
+
+  /**
+   * Registers what a store folder holds that is not registered yet (TorchServe's POST /models).
+   * `url` names a folder of the store (or a path to it inside the store); anything remote or
+   * outside is refused without being read. A new version does not become the default.
+   */
+  async register(url: string): Promise<ModelVersion[]> {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(url)) throw badRequest(`Only models in the model store can be registered; "${url}" is a remote URL and is not fetched.`);
+    const full = path.resolve(this.root, url);
+    const name = path.basename(full);
+    if (path.dirname(full) !== this.root || !SAFE_NAME.test(name)) throw badRequest(`"${url}" is not a model folder inside the model store.`);
+    const found = await readModel(this.root, name).catch((e: Error) => {
+      throw badRequest(`${name} cannot be registered: ${e.message}`);
+    });
+    if (!found) throw badRequest(`${name} has no config.json in the model store.`);
+    const existing = this.models.get(name);
+    if (!existing) {
+      this.models.set(name, found);
+      return [...found.versions.values()];
+    }
+    const added = [...found.versions.values()].filter((v) => !existing.versions.has(v.version));
+    if (added.length === 0) throw new ApiError(409, 'ConflictStatusException', `Model version ${[...existing.versions.keys()].join(', ')} is already registered for model ${name}`);
+    for (const v of added) existing.versions.set(v.version, { ...v, isDefault: false });
+    return added.map((v) => existing.versions.get(v.version)!);
+  }
+
+  /** Removes one version (the default when none is named); the default goes last. */
+  unregister(name: string, version?: string): ModelVersion {
+    const v = this.resolve(name, version);
+    const model = this.models.get(name)!;
+    if (v.isDefault && model.versions.size > 1) {
+      throw new ApiError(409, 'ConflictStatusException', `${name} ${v.version} is the default version; set another default before unregistering it.`);
+    }
+    model.versions.delete(v.version);
+    if (model.versions.size === 0) this.models.delete(name);
+    return v;
+  }
+
+  setDefault(name: string, version: string): void {
+    const target = this.resolve(name, version);
+    const model = this.models.get(name)!;
+    for (const [key, v] of model.versions) model.versions.set(key, { ...v, isDefault: v === target });
+    model.defaultVersion = version;
   }
 }
 

@@ -115,6 +115,29 @@ const describeResponse = {
   '404': errorResponse('Unknown model or version'),
 };
 
+const statusResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { type: 'object', properties: { status: { type: 'string' } } } } },
+});
+const query = (name: string, description: string, type = 'string') => ({ name, in: 'query', required: false, schema: { type }, description });
+const managementErrors = {
+  '400': errorResponse('Bad parameters, a remote URL, or a path outside the model store'),
+  '404': errorResponse('Unknown model or version'),
+  '409': errorResponse('Already registered, or the default version while others remain'),
+};
+const scaleOperation = (id: string, params: object[]) => ({
+  operationId: id,
+  summary: 'Set the number of workers (pages)',
+  parameters: [...params, query('min_worker', 'Workers to run', 'integer'), query('max_worker', 'Used when min_worker is absent', 'integer'), query('synchronous', 'true: answer when the workers are ready')],
+  responses: { '200': statusResponse('Scaled'), '202': statusResponse('Scaling'), ...managementErrors },
+});
+const unregisterOperation = (id: string, params: object[]) => ({
+  operationId: id,
+  summary: 'Unregister a version (the default when none is named); in-flight requests finish first',
+  parameters: params,
+  responses: { '200': statusResponse('Unregistered'), ...managementErrors },
+});
+
 export function managementApiDescription(version: string): object {
   return {
     openapi: '3.0.1',
@@ -122,9 +145,23 @@ export function managementApiDescription(version: string): object {
     paths: {
       '/': describeOperation('OpenAPI description of the Management API'),
       '/models': {
+        post: {
+          operationId: 'registerModel',
+          summary: 'Register a model folder of the model store (never a remote URL)',
+          parameters: [
+            { name: 'url', in: 'query', required: true, schema: { type: 'string' }, description: 'A model folder of the store' },
+            query('model_name', 'Must match the folder name'),
+            query('batch_size', 'Largest batch', 'integer'),
+            query('max_batch_delay', 'ms to wait for a batch to fill', 'integer'),
+            query('initial_workers', 'Workers to start', 'integer'),
+            query('synchronous', 'true: answer when the workers are ready'),
+          ],
+          responses: { '200': statusResponse('Registered'), '202': statusResponse('Registered, workers loading'), ...managementErrors },
+        },
         get: {
           operationId: 'listModels',
           summary: 'The models in the store',
+          parameters: [query('limit', 'Page size (default 100)', 'integer'), query('next_page_token', 'From a previous page')],
           responses: {
             '200': {
               description: 'Model list',
@@ -140,9 +177,25 @@ export function managementApiDescription(version: string): object {
           },
         },
       },
-      '/models/{model_name}': { get: { operationId: 'describeModel', summary: "Describe a model's default version", parameters: [modelName], responses: describeResponse } },
+      '/models/{model_name}': {
+        get: { operationId: 'describeModel', summary: "Describe a model's default version", parameters: [modelName], responses: describeResponse },
+        put: scaleOperation('scaleModel', [modelName]),
+        delete: unregisterOperation('unregisterModel', [modelName]),
+      },
       '/models/{model_name}/{model_version}': {
         get: { operationId: 'describeModelVersion', summary: 'Describe one version, or every version with "all"', parameters: [modelName, modelVersion], responses: describeResponse },
+        put: scaleOperation('scaleModelVersion', [modelName, modelVersion]),
+        delete: unregisterOperation('unregisterModelVersion', [modelName, modelVersion]),
+      },
+      '/models/{model_name}/{model_version}/set-default': {
+        put: { operationId: 'setDefaultVersion', summary: 'Make this version the default', parameters: [modelName, modelVersion], responses: { '200': statusResponse('Updated'), ...managementErrors } },
+      },
+      '/metrics': {
+        get: {
+          operationId: 'metrics',
+          summary: 'Prometheus metrics (served on the metrics port, 8082 by default)',
+          responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        },
       },
     },
     components: {

@@ -25,7 +25,6 @@ export async function startRuntimeAssets(store: ModelStore): Promise<RuntimeAsse
   const scripts = await listFiles(path.join(PROJECT_ROOT, 'dist', 'browser-runtime'), /^[a-z0-9-]+\.js(\.map)?$/);
   const ort = await listFiles(ORT_DIST, /^ort[a-z0-9.-]*\.(mjs|wasm)$/);
   const page = path.join(PROJECT_ROOT, 'browser-runtime', 'index.html');
-  const models = new Map(store.allVersions().map((v) => [`${v.name}/${v.version}`, v.file]));
 
   const app = express();
   app.disable('x-powered-by');
@@ -43,7 +42,12 @@ export async function startRuntimeAssets(store: ModelStore): Promise<RuntimeAsse
   app.get('/favicon.ico', (_req, res) => res.sendStatus(204));
   app.get('/js/browser-runtime/:file', serve(scripts, (p) => p['file']!));
   app.get('/ort/:file', serve(ort, (p) => p['file']!));
-  app.get('/models/:name/:version/model.onnx', serve(models, (p) => `${p['name']}/${p['version']}`));
+  // Looked up per request: models registered after start are served too, and nothing else.
+  app.get('/models/:name/:version/model.onnx', (req, res) => {
+    const file = store.modelFile(req.params.name, req.params.version);
+    if (file) res.sendFile(file);
+    else res.sendStatus(404);
+  });
   app.use((_req, res) => res.sendStatus(404));
 
   const server: Server = await new Promise((resolve, reject) => {

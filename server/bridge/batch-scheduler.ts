@@ -55,6 +55,7 @@ export class BatchScheduler {
   private readonly queue: Pending[] = [];
   private readonly inFlight = new Map<BatchWorker, number>();
   private fillTimer: NodeJS.Timeout | null = null;
+  private draining = false;
 
   constructor(
     private readonly workers: () => readonly BatchWorker[],
@@ -66,6 +67,7 @@ export class BatchScheduler {
   }
 
   submit(job: BatchJob, deadlineMs: number): Promise<ScheduledResult> {
+    if (this.draining) return Promise.reject(new BridgeError('closed', 'this model is being unregistered'));
     if (!this.workers().some((w) => w.ready)) {
       return Promise.reject(new BridgeError('closed', 'no worker of this model is ready'));
     }
@@ -85,6 +87,17 @@ export class BatchScheduler {
       this.queue.push(pending);
       this.dispatch();
     });
+  }
+
+  /** Refuses new requests and resolves when everything queued or running has finished. */
+  async drain(): Promise<void> {
+    this.draining = true;
+    while (this.queue.length > 0 || [...this.inFlight.values()].some((n) => n > 0)) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  /** Resolves when `worker` has no batch in flight (it may have left the worker list already). */
+  async whenIdle(worker: BatchWorker): Promise<void> {
+    while ((this.inFlight.get(worker) ?? 0) > 0) await new Promise((r) => setTimeout(r, 20));
   }
 
   /** A worker stopped being ready: fail what is queued if none is left. */

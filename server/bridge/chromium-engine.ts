@@ -46,6 +46,13 @@ export interface EngineEvents {
   parityFailed(model: ModelVersion): void;
 }
 
+/** Per-registration settings (the Management API's query parameters). */
+export interface ModelOverrides {
+  batchSize?: number;
+  maxBatchDelayMs?: number;
+  workers?: number;
+}
+
 interface ModelSlot {
   model: ModelVersion;
   request: LoadRequest;
@@ -95,9 +102,9 @@ export class ChromiumEngine implements InferenceEngine {
     });
   }
 
-  private makeSlot(model: ModelVersion): ModelSlot {
-    const batchSize = this.opts.batchSize ?? model.config.batchSize ?? MODEL_DEFAULTS.batchSize;
-    const count = this.opts.workers ?? model.config.workers ?? MODEL_DEFAULTS.workers;
+  private makeSlot(model: ModelVersion, overrides: ModelOverrides = {}): ModelSlot {
+    const batchSize = overrides.batchSize ?? this.opts.batchSize ?? model.config.batchSize ?? MODEL_DEFAULTS.batchSize;
+    const count = overrides.workers ?? this.opts.workers ?? model.config.workers ?? MODEL_DEFAULTS.workers;
     const slot: ModelSlot = {
       model,
       request: this.loadRequest(model, batchSize),
@@ -105,7 +112,7 @@ export class ChromiumEngine implements InferenceEngine {
       loadedOnce: false,
       scheduler: new BatchScheduler(() => slot.workers, {
         batchSize,
-        maxBatchDelayMs: this.opts.maxBatchDelayMs ?? model.config.maxBatchDelayMs ?? MODEL_DEFAULTS.maxBatchDelayMs,
+        maxBatchDelayMs: overrides.maxBatchDelayMs ?? this.opts.maxBatchDelayMs ?? model.config.maxBatchDelayMs ?? MODEL_DEFAULTS.maxBatchDelayMs,
         queueSize: this.opts.jobQueueSize,
       }),
     };
@@ -201,6 +208,38 @@ export class ChromiumEngine implements InferenceEngine {
       output: model.config.output,
       maxBatch,
     };
+  }
+
+  /** Loads a model registered after start; resolves when its workers have loaded or failed. */
+  async addModel(model: ModelVersion, overrides: ModelOverrides = {}): Promise<void> {
+    if (this.slots.has(model.key)) throw new BridgeError('model', `${model.key} is already loaded`);
+    const slot = this.makeSlot(model, overrides);
+    this.slots.set(model.key, slot);
+    await Promise.all(slot.workers.map((w) => this.startWorker(slot, w)));
+  }
+
+  /** Unloads a model: new requests are refused at once, those queued or running finish first. */
+  async removeModel(model: ModelVersion): Promise<void> {
+    const slot = this.slots.get(model.key);
+    if (!slot) return;
+    this.slots.delete(model.key);
+    await slot.scheduler.drain();
+    await Promise.all(slot.workers.map((w) => w.close()));
+  }
+
+  /** Sets the number of workers: new pages load, surplus ones close once idle. */
+  async scale(model: ModelVersion, count: number): Promise<void> {
+    const slot = this.slots.get(model.key);
+    if (!slot) throw new BridgeError('model', `${model.key} is not loaded`);
+    const added: PageWorker[] = [];
+    let nextId = Math.max(-1, ...slot.workers.map((w) => w.id)) + 1;
+    while (slot.workers.length < count) {
+      const w = this.makeWorker(slot, nextId++);
+      slot.workers.push(w);
+      added.push(w);
+    }
+    const surplus = slot.workers.splice(count);
+    await Promise.all([...added.map((w) => this.startWorker(slot, w)), ...surplus.map((w) => slot.scheduler.whenIdle(w).then(() => w.close()))]);
   }
 
   async infer(model: ModelVersion, pixels: Uint8Array, k: number, deadlineMs: number): Promise<InferOutput> {

@@ -46,6 +46,10 @@ export interface InferenceEngine {
   /** An already preprocessed float32 tensor in the model's input layout; answers the raw output. */
   runTensor(model: ModelVersion, data: Float32Array, dims: number[], deadlineMs: number): Promise<{ data: Float32Array; dims: number[] }>;
   status(model: ModelVersion): ModelStatus | undefined;
+  /** Management: load a model registered after start, unload one, set its number of workers. */
+  addModel(model: ModelVersion, overrides?: { batchSize?: number; maxBatchDelayMs?: number; workers?: number }): Promise<void>;
+  removeModel(model: ModelVersion): Promise<void>;
+  scale(model: ModelVersion, workers: number): Promise<void>;
   /** True while the browser is up and every model is ready. */
   healthy(): boolean;
   close(): Promise<void>;

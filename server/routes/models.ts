@@ -1,4 +1,5 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
+import { badRequest } from '../errors.js';
 import type { InferenceEngine } from '../bridge/inference-engine.js';
 import type { ModelStore, ModelVersion } from '../model-store.js';
 import { rejectOtherMethods } from './method-guard.js';
@@ -43,10 +44,50 @@ function describe(v: ModelVersion, engine: InferenceEngine) {
   };
 }
 
+const positiveInt = (q: unknown, name: string): number | undefined => {
+  if (q === undefined) return undefined;
+  if (typeof q !== 'string' || !/^\d{1,6}$/.test(q) || Number(q) < 1) throw badRequest(`${name} must be a positive integer.`);
+  return Number(q);
+};
+
+// As in TorchServe, registration answers at once (202) unless synchronous=true.
+const wait = (q: unknown) => q === 'true';
+
 export function modelsRouter(store: ModelStore, engine: InferenceEngine): Router {
   const router = Router();
-  router.get('/models', (_req, res) => {
-    res.json({ models: store.list().map((m) => ({ modelName: m.name, modelUrl: `${m.name}/${m.defaultVersion}/model.onnx` })) });
+  router.get('/models', (req, res) => {
+    const all = store.list();
+    const limit = positiveInt(req.query['limit'], 'limit') ?? 100;
+    const token = req.query['next_page_token'];
+    const start = token === undefined ? 0 : positiveInt(token, 'next_page_token') ?? 0;
+    const page = all.slice(start, start + limit).map((m) => ({ modelName: m.name, modelUrl: `${m.name}/${m.defaultVersion}/model.onnx` }));
+    res.json(start + limit < all.length ? { nextPageToken: String(start + limit), models: page } : { models: page });
+  });
+  // Register a model from the store: only store folders, never a remote URL.
+  router.post('/models', async (req, res) => {
+    const url = req.query['url'];
+    if (typeof url !== 'string' || !url) throw badRequest('Parameter url is required: the name of a model folder in the model store.');
+    const name = req.query['model_name'];
+    if (name !== undefined && name !== url.replace(/\/+$/, '').split('/').pop()) throw badRequest('model_name must be the name of the model folder in the store.');
+    const overrides = {
+      batchSize: positiveInt(req.query['batch_size'], 'batch_size'),
+      maxBatchDelayMs: req.query['max_batch_delay'] === undefined ? undefined : Number(positiveInt(req.query['max_batch_delay'], 'max_batch_delay')),
+      workers: positiveInt(req.query['initial_workers'], 'initial_workers'),
+    };
+    const added = await store.register(url);
+    const clean = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+    const loading = Promise.all(added.map((v) => engine.addModel(v, clean)));
+    const what = added.map((v) => `Model "${v.name}" Version: ${v.version}`).join(', ');
+    if (wait(req.query['synchronous'])) {
+      await loading;
+      res.json({ status: `${what} registered with ${overrides.workers ?? engine.status(added[0]!)?.workers.length ?? 1} initial workers` });
+    } else {
+      loading.catch(() => undefined);
+      res.status(202).json({ status: `${what} registered; its workers are loading` });
+    }
+  });
+  router.get('/models/:model_name', (req, res) => {
+    res.json([describe(store.resolve(req.params.model_name), engine)]);
   });
   router.get('/models/:model_name', (req, res) => {
     res.json([describe(store.resolve(req.params.model_name), engine)]);
@@ -60,6 +101,35 @@ export function modelsRouter(store: ModelStore, engine: InferenceEngine): Router
       res.json([describe(store.resolve(name, version), engine)]);
     }
   });
-  for (const path of ['/models', '/models/:model_name', '/models/:model_name/:model_version']) rejectOtherMethods(router, path, ['GET']);
+  const scale = async (req: Request, res: Response) => {
+    const p = req.params as { model_name: string; model_version?: string };
+    const v = store.resolve(p.model_name, p.model_version);
+    const workers = positiveInt(req.query['min_worker'], 'min_worker') ?? positiveInt(req.query['max_worker'], 'max_worker') ?? 1;
+    const work = engine.scale(v, workers);
+    if (req.query['synchronous'] === 'true') {
+      await work;
+      res.json({ status: `Workers scaled to ${workers} for model: ${v.name}` });
+    } else {
+      work.catch(() => undefined);
+      res.status(202).json({ status: 'Processing worker updates...' });
+    }
+  };
+  const unregister = async (req: Request, res: Response) => {
+    const p = req.params as { model_name: string; model_version?: string };
+    const v = store.unregister(p.model_name, p.model_version);
+    await engine.removeModel(v);
+    res.json({ status: `Model "${v.name}" Version: ${v.version} unregistered` });
+  };
+  router.put('/models/:model_name/:model_version/set-default', (req, res) => {
+    store.setDefault(req.params.model_name, req.params.model_version);
+    res.json({ status: `Default version successfully updated for model "${req.params.model_name}" to "${req.params.model_version}"` });
+  });
+  for (const path of ['/models/:model_name', '/models/:model_name/:model_version']) {
+    router.put(path, scale);
+    router.delete(path, unregister);
+  }
+  rejectOtherMethods(router, '/models', ['GET', 'POST']);
+  rejectOtherMethods(router, '/models/:model_name/:model_version/set-default', ['PUT']);
+  for (const path of ['/models/:model_name', '/models/:model_name/:model_version']) rejectOtherMethods(router, path, ['GET', 'PUT', 'DELETE']);
   return router;
 }

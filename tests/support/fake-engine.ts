@@ -47,6 +47,19 @@ export class FakeEngine implements InferenceEngine {
     return { state, workers: [{ id: 0, state, runtime: null, error: null, startedAt: new Date(0) }], batchSize: 1, maxBatchDelayMs: 0, queueSize: 100, queued: 0 };
   }
 
+  added: string[] = [];
+  removed: string[] = [];
+  scaled: Array<[string, number]> = [];
+  async addModel(model: ModelVersion): Promise<void> {
+    this.added.push(model.key);
+  }
+  async removeModel(model: ModelVersion): Promise<void> {
+    this.removed.push(model.key);
+  }
+  async scale(model: ModelVersion, workers: number): Promise<void> {
+    this.scaled.push([model.key, workers]);
+  }
+
   healthy(): boolean {
     return this.healthyNow;
   }

@@ -1,0 +1,88 @@
+// The Management API through the real browser: register from the store, scale, set the
+// default version, unregister, paginate; and what it refuses.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RunningServer } from '../../server/server.js';
+import { readImage } from '../support/paths.js';
+import { call, postImage, startTestServer } from '../support/server-harness.js';
+import { tempStore } from '../support/temp-store.js';
+
+const kitten = readImage('kitten.jpg');
+
+describe('Management API', () => {
+  const store = tempStore([
+    { name: 'int8', from: 'mobilenet_v2_int8', config: { batch_size: 2 } },
+    { name: 'fp32', from: 'mobilenet_v2', config: { batch_size: 2 } },
+    { name: 'multi', from: 'mobilenet_v2_int8', versions: ['1.0', '2.0'], config: { batch_size: 1 } },
+  ]);
+  let server: RunningServer;
+  let api: string;
+  let mgmt: string;
+  const send = (method: string, path: string) => call(`${mgmt}${path}`, { method });
+
+  before(async () => {
+    server = await startTestServer({ model_store: store.root, backend: 'wasm', wasm_threads: '1', load_models: 'int8,multi' });
+    api = server.inferenceUrl;
+    mgmt = server.managementUrl;
+  });
+  after(async () => {
+    await server?.close();
+    store.remove();
+  });
+
+  it('lists with pagination', async () => {
+    const first = (await send('GET', '/models?limit=1')).body;
+    assert.deepEqual(first.models.map((m: { modelName: string }) => m.modelName), ['int8']);
+    assert.equal(first.nextPageToken, '1');
+    const rest = (await send('GET', `/models?limit=5&next_page_token=${first.nextPageToken}`)).body;
+    assert.deepEqual(rest.models.map((m: { modelName: string }) => m.modelName), ['multi']);
+    assert.equal(rest.nextPageToken, undefined);
+  });
+
+  it('registers a model from the store, and refuses remote URLs, paths outside and duplicates', async () => {
+    assert.equal((await postImage(`${api}/predictions/fp32`, kitten)).status, 404);
+    const reg = await send('POST', '/models?url=fp32&initial_workers=1&synchronous=true');
+    assert.equal(reg.status, 200, JSON.stringify(reg.body));
+    assert.match(reg.body.status, /fp32.*1\.0.*registered/);
+    assert.equal((await postImage(`${api}/predictions/fp32`, kitten)).body[0].class, 'n02123045 tabby, tabby cat');
+    assert.equal((await send('POST', '/models?url=fp32&synchronous=true')).status, 409);
+    for (const url of ['https://example.com/model.mar', 'file:///etc/passwd', '../../etc', '/etc', 'int8/../../x']) {
+      const r = await send('POST', `/models?url=${encodeURIComponent(url)}`);
+      assert.equal(r.status, 400, url);
+      assert.equal(r.body.type, 'BadRequestException');
+    }
+    assert.equal((await send('POST', '/models')).status, 400);
+  });
+
+  it('scales workers, and the model keeps answering', async () => {
+    const up = await send('PUT', '/models/int8?min_worker=2&synchronous=true');
+    assert.equal(up.status, 200, JSON.stringify(up.body));
+    const [d] = (await send('GET', '/models/int8')).body;
+    assert.equal(d.workers.length, 2);
+    assert.ok(d.workers.every((w: { status: string }) => w.status === 'ready'));
+    const answers = await Promise.all([1, 2, 3, 4].map(() => postImage(`${api}/predictions/int8`, kitten)));
+    assert.ok(answers.every((a) => a.status === 200));
+    assert.equal((await send('PUT', '/models/int8?min_worker=1&synchronous=true')).status, 200);
+    assert.equal((await send('GET', '/models/int8')).body[0].workers.length, 1);
+  });
+
+  it('set-default changes what /predictions/{model} answers with; a new version did not', async () => {
+    assert.equal((await send('GET', '/models/multi')).body[0].modelVersion, '1.0');
+    const set = await send('PUT', '/models/multi/2.0/set-default');
+    assert.equal(set.status, 200);
+    assert.equal((await send('GET', '/models/multi')).body[0].modelVersion, '2.0');
+    assert.equal((await postImage(`${api}/predictions/multi`, kitten)).status, 200);
+  });
+
+  it('unregisters a version; the default cannot go while others remain', async () => {
+    assert.equal((await send('DELETE', '/models/multi/2.0')).status, 409, 'the default');
+    const del = await send('DELETE', '/models/multi/1.0');
+    assert.equal(del.status, 200);
+    assert.equal((await postImage(`${api}/predictions/multi/1.0`, kitten)).body.type, 'ModelVersionNotFoundException');
+    assert.equal((await postImage(`${api}/predictions/multi`, kitten)).status, 200, 'the default remains');
+    assert.equal((await send('DELETE', '/models/fp32')).status, 200);
+    assert.equal((await postImage(`${api}/predictions/fp32`, kitten)).body.type, 'ModelNotFoundException');
+    assert.equal((await call(`${api}/ping`)).status, 200);
+  });
+});
