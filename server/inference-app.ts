@@ -1,6 +1,7 @@
 import express from 'express';
 import type { InferenceEngine } from './bridge/inference-engine.js';
 import { errorHandler, resourceNotFound, serviceUnavailable } from './errors.js';
+import { log } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { ModelStore } from './model-store.js';
 import { inferenceApiDescription } from './openapi.js';
@@ -31,6 +32,11 @@ export function createInferenceApp({ store, engine, limits, isHealthy, isClosing
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   if (cors) app.use(cors);
+  app.use((req, res, next) => {
+    const t0 = performance.now();
+    res.on('finish', () => log.access({ method: req.method, path: req.path, status: res.statusCode, ms: Number((performance.now() - t0).toFixed(1)), ...res.locals['access'] }));
+    next();
+  });
   if (metrics) {
     app.use((_req, res, next) => {
       res.on('finish', () => metrics.observeHttp(res.statusCode));

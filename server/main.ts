@@ -54,8 +54,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  // Configuration mistakes get one line that says what to fix; anything else the full story.
-  if (e instanceof ConfigError || e instanceof ChromiumNotFoundError || e instanceof ModelStoreError) log.error(e.message);
+  // Configuration mistakes get one plain line that says what to fix; anything else the full story.
+  if (e instanceof ConfigError || e instanceof ChromiumNotFoundError || e instanceof ModelStoreError) console.error(`error: ${e.message}`);
   else log.error('the server failed to start', e);
   process.exit(1);
 });

@@ -132,7 +132,16 @@ export class ChromiumEngine implements InferenceEngine {
     try {
       const info = await worker.start(this.browser!);
       slot.loadedOnce = true;
-      log.info(`model ${key} worker ${worker.id} ready: ${describeRuntime(info)}`);
+      log.info(`model ${key} worker ${worker.id} ready: ${describeRuntime(info)}`, {
+        event: 'model_loaded',
+        model: slot.model.name,
+        version: slot.model.version,
+        worker: worker.id,
+        backend: info.backend,
+        adapter: info.adapter,
+        fallbackReason: info.fallbackReason,
+        loadMs: Math.round(info.loadMs),
+      });
       if (info.parity && !info.parity.passed) this.opts.events?.parityFailed(slot.model);
       // WASM on a machine without a GPU is expected under "auto"; WebGPU refused when asked for is not.
       if (slot.request.backend === 'webgpu' && info.backend !== 'webgpu') {

@@ -55,6 +55,12 @@ export function predictionsRouter(store: ModelStore, engine: InferenceEngine, li
       ].join(', '),
     );
     res.set('X-Batch-Size', String(out.batch));
+    res.locals['access'] = {
+      model: model.name,
+      version: model.version,
+      batch: out.batch,
+      stages: { decode: +ms(tDecode - tRead), queue: +ms(out.queueMs), transfer: +ms(out.transferMs), infer: +ms(out.inferMs), post: +ms(tPost - tInfer) },
+    };
     metrics?.observePrediction(model, out, { decode: tDecode - tRead, post: tPost - tInfer }, tPost - t0);
     res.type('application/json').send(answer);
   };

@@ -63,6 +63,25 @@ describe('the command line', () => {
     assert.ok(res.body.tabby > res.body.tiger_cat);
   });
 
+  it('logs JSON lines when not on a terminal: model loads and one access line per request', async () => {
+    await postImage(`${api}/predictions/tabby_ts`, readImage('kitten.jpg'));
+    await new Promise((r) => setTimeout(r, 100));
+    const lines = output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
+    const load = lines.find((l) => l['event'] === 'model_loaded');
+    assert.ok(load, 'a model_loaded line');
+    assert.equal(load['backend'], 'wasm');
+    assert.equal(typeof load['loadMs'], 'number');
+    const access = lines.filter((l) => l['type'] === 'access' && l['path'] === '/predictions/tabby_ts');
+    assert.ok(access.length > 0, 'an access line');
+    const a = access.at(-1)!;
+    assert.equal(a['status'], 200);
+    assert.equal(a['model'], 'tabby_ts');
+    assert.equal(a['version'], '2.0');
+    assert.equal(a['batch'], 1);
+    for (const stage of ['decode', 'queue', 'transfer', 'infer', 'post']) assert.equal(typeof a['stages'][stage], 'number', stage);
+    assert.ok(lines.every((l) => typeof l['time'] === 'string' && typeof l['level'] === 'string'));
+  });
+
   it('takes the highest version as the default when the config names none', async () => {
     const [d] = (await call(`${management}/models/tabby_ts`)).body;
     assert.equal(d.modelVersion, '2.0');
