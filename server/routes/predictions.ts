@@ -42,26 +42,25 @@ export function predictionsRouter(store: ModelStore, engine: InferenceEngine, li
     const tInfer = performance.now();
     const answer = formatRanked(out.classes, out.probabilities, model.labels, model.config.outputFormat);
     const tPost = performance.now();
-    res.set(
-      'Server-Timing',
-      [
-        `read;dur=${ms(tRead - t0)}`,
-        `decode;dur=${ms(tDecode - tRead)}`,
-        `queue;dur=${ms(out.queueMs)}`,
-        `transfer;dur=${ms(out.transferMs)}`,
-        `infer;dur=${ms(out.inferMs)}`,
-        `post;dur=${ms(tPost - tInfer)}`,
-        `total;dur=${ms(tPost - t0)}`,
-      ].join(', '),
-    );
+    // One set of stage times for the header, the access log and the metrics.
+    const stages = {
+      read: tRead - t0,
+      decode: tDecode - tRead,
+      queue: out.queueMs,
+      transfer: out.transferMs,
+      infer: out.inferMs,
+      post: tPost - tInfer,
+      total: tPost - t0,
+    };
+    res.set('Server-Timing', Object.entries(stages).map(([name, d]) => `${name};dur=${ms(d)}`).join(', '));
     res.set('X-Batch-Size', String(out.batch));
     res.locals['access'] = {
       model: model.name,
       version: model.version,
       batch: out.batch,
-      stages: { decode: +ms(tDecode - tRead), queue: +ms(out.queueMs), transfer: +ms(out.transferMs), infer: +ms(out.inferMs), post: +ms(tPost - tInfer) },
+      stages: Object.fromEntries(Object.entries(stages).map(([name, d]) => [name, Number(ms(d))])),
     };
-    metrics?.observePrediction(model, out, { decode: tDecode - tRead, post: tPost - tInfer }, tPost - t0);
+    metrics?.observePrediction(model, out, { decode: stages.decode, post: stages.post }, stages.total);
     res.type('application/json').send(answer);
   };
   for (const path of ['/predictions/:model_name', '/predictions/:model_name/:model_version']) {
