@@ -80,6 +80,40 @@ const healthSchema = {
   properties: { health: { type: 'string', enum: ['healthy!', 'unhealthy!'] }, status: { type: 'string', enum: ['Healthy', 'Unhealthy'] } },
 };
 
+const v2Json = (description: string, schema: object = { type: 'object' }) => ({ description, content: { 'application/json': { schema } } });
+const v2Error = (description: string) => v2Json(description, { type: 'object', properties: { error: { type: 'string' } } });
+const v2Version = { name: 'model_version', in: 'path', required: true, schema: { type: 'string' } };
+const v2Model = { name: 'model_name', in: 'path', required: true, schema: { type: 'string' } };
+
+function v2Paths(): Record<string, object> {
+  const metadata = (id: string, params: object[]) => ({
+    get: { operationId: id, summary: 'KServe v2 model metadata (-1 for variable dimensions)', parameters: params, responses: { '200': v2Json('Metadata'), '404': v2Error('Unknown model or version') } },
+  });
+  const ready = (id: string, params: object[]) => ({
+    get: { operationId: id, summary: 'KServe v2 model readiness', parameters: params, responses: { '200': v2Json('Ready'), '503': v2Json('Not ready'), '404': v2Error('Unknown model or version') } },
+  });
+  const infer = (id: string, params: object[]) => ({
+    post: {
+      operationId: id,
+      summary: 'KServe v2 inference: an already preprocessed FP32 tensor; JSON, or the binary tensor data extension',
+      parameters: [...params, { name: 'Inference-Header-Content-Length', in: 'header', required: false, schema: { type: 'integer' }, description: 'Length of the JSON header before binary tensor data' }],
+      requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } }, 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+      responses: { '200': { description: 'Raw model output, JSON or binary', content: { 'application/json': { schema: { type: 'object' } }, 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } }, '400': v2Error('Bad request'), '404': v2Error('Unknown model or version') },
+    },
+  });
+  return {
+    '/v2': { get: { operationId: 'v2Server', summary: 'KServe v2 server metadata', responses: { '200': v2Json('Name, version and extensions') } } },
+    '/v2/health/live': { get: { operationId: 'v2Live', summary: 'KServe v2 liveness', responses: { '200': v2Json('Live') } } },
+    '/v2/health/ready': { get: { operationId: 'v2Ready', summary: 'KServe v2 readiness: every model loaded and warm', responses: { '200': v2Json('Ready'), '503': v2Json('Not ready') } } },
+    '/v2/models/{model_name}': metadata('v2ModelMetadata', [v2Model]),
+    '/v2/models/{model_name}/versions/{model_version}': metadata('v2ModelVersionMetadata', [v2Model, v2Version]),
+    '/v2/models/{model_name}/ready': ready('v2ModelReady', [v2Model]),
+    '/v2/models/{model_name}/versions/{model_version}/ready': ready('v2ModelVersionReady', [v2Model, v2Version]),
+    '/v2/models/{model_name}/infer': infer('v2Infer', [v2Model]),
+    '/v2/models/{model_name}/versions/{model_version}/infer': infer('v2VersionInfer', [v2Model, v2Version]),
+  };
+}
+
 export function inferenceApiDescription(version: string): object {
   return {
     openapi: '3.0.1',
@@ -105,6 +139,7 @@ export function inferenceApiDescription(version: string): object {
       },
       '/predictions/{model_name}': predictions('predictions', false),
       '/predictions/{model_name}/{model_version}': predictions('versionPredictions', true),
+      ...v2Paths(),
     },
     components: { schemas: { Error: errorBody } },
   };
