@@ -9,11 +9,12 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, resolveConfig } from '../server/config.js';
 import { PROJECT_ROOT } from '../server/paths.js';
 import { startServer } from '../server/server.js';
+import { StageCollector } from './bench/server-timing.js';
+import { median } from './bench/stats.js';
 
 const { values } = parseArgs(process.argv.slice(2));
 const runs = { wasm: Number(values['wasm_runs'] ?? 30), webgpu: Number(values['webgpu_runs'] ?? 3) };
 const kitten = readFileSync(path.join(PROJECT_ROOT, 'tests/fixtures/images/kitten.jpg'));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 interface Row {
   build: string;
@@ -39,16 +40,13 @@ async function measure(build: 'webgpu' | 'jsep', backend: 'wasm' | 'webgpu'): Pr
   try {
     for (const model of ['mobilenet_v2', 'mobilenet_v2_int8']) {
       const [d] = (await (await fetch(`${server.managementUrl}/models/${model}`)).json()) as any[];
-      const infer: number[] = [];
-      const total: number[] = [];
+      const timings = new StageCollector();
       let top1 = '';
       for (let i = 0; i < runs[backend]; i++) {
         const res = await fetch(`${server.inferenceUrl}/predictions/${model}?topk=1`, { method: 'POST', body: kitten });
         const body = (await res.json()) as Array<{ class: string; probability: number }>;
         top1 = `${body[0]!.class.split(',')[0]} ${body[0]!.probability.toFixed(3)}`;
-        const timing = Object.fromEntries((res.headers.get('server-timing') ?? '').split(', ').map((s) => s.split(';dur=')));
-        infer.push(Number(timing['infer']));
-        total.push(Number(timing['total']));
+        timings.add(res.headers.get('server-timing'));
       }
       rows.push({
         build,
@@ -57,8 +55,8 @@ async function measure(build: 'webgpu' | 'jsep', backend: 'wasm' | 'webgpu'): Pr
         ranOn: d.backend,
         parity: d.parity ? `${d.parity.passed ? 'passed' : 'FAILED'} (${d.parity.relativeDiff.toExponential(1)})` : '-',
         loadMs: d.loadMs,
-        inferMs: median(infer),
-        totalMs: median(total),
+        inferMs: median(timings.samples.get('infer') ?? []),
+        totalMs: median(timings.samples.get('total') ?? []),
         top1,
       });
     }

@@ -69,10 +69,6 @@ export class ModelStore {
     return found;
   }
 
-  byKey(key: string): ModelVersion | undefined {
-    return this.allVersions().find((v) => v.key === key);
-  }
-
   /** The .onnx file of a registered version, for the runtime pages; undefined otherwise. */
   modelFile(name: string, version: string): string | undefined {
     return this.models.get(name)?.versions.get(version)?.file;

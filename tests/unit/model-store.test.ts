@@ -82,8 +82,9 @@ describe('ModelStore.open', () => {
     assert.equal(v.config.inputName, 'input');
     assert.deepEqual(v.labels, []);
     assert.equal(store.root, path.resolve(root));
-    assert.equal(store.byKey('m/2.0'), v);
-    assert.equal(store.byKey('m/9.9'), undefined);
+    assert.equal(v.key, 'm/2.0');
+    assert.equal(store.modelFile('m', '2.0'), v.file);
+    assert.equal(store.modelFile('m', '9.9'), undefined);
   });
 
   it('throws when default_version names a version without model.onnx', async () => {
