@@ -84,11 +84,9 @@ export interface ModelRuntimeInfo {
   loadSteps: Record<string, number>;
 }
 
-export interface InferResult {
-  /** The top k classes of each image, highest first: int32 little-endian, base64, batch x k. */
-  classes: string;
-  /** Their probabilities: float32 little-endian, base64, batch x k. */
-  probabilities: string;
+/** How a ranked run went, beside its answer. */
+export interface RunFacts {
+  /** Classes kept per image (k, or fewer where the model has fewer). */
   k: number;
   /** The batch size the session ran, padding included. */
   ranBatch: number;
@@ -98,6 +96,13 @@ export interface InferResult {
   waitMs: number;
   runMs: number;
   rankMs: number;
+}
+
+export interface InferResult extends RunFacts {
+  /** The top k classes of each image, highest first: int32 little-endian, base64, batch x k. */
+  classes: string;
+  /** Their probabilities: float32 little-endian, base64, batch x k. */
+  probabilities: string;
 }
 
 /** The model's raw output for an already preprocessed float32 tensor (KServe v2 / Triton clients). */
@@ -118,4 +123,26 @@ export interface RuntimeApi {
   infer(pixels: string, batch: number, k: number): Promise<Reply<InferResult>>;
   /** data: float32 little-endian, base64, laid out as `dims` (the model's own input). */
   runTensor(data: string, dims: number[]): Promise<Reply<TensorResult>>;
+}
+
+/** One model version as the demo page lists it (`GET /demo/models`), to run on the server or locally. */
+export interface DemoModel {
+  modelName: string;
+  modelVersion: string;
+  isDefault: boolean;
+  description: string;
+  /** The server's workers: ready only when every one is. */
+  status: 'loading' | 'ready' | 'failed' | 'closed' | 'unknown';
+  /** Where the server runs it, once loaded. */
+  backend: Backend | null;
+  adapter: AdapterInfo | null;
+  fallbackReason: string | null;
+  /** Size of the model file a local run downloads. */
+  modelBytes: number;
+  /** Shorter side before the centre crop of `load.normalisation.size`. */
+  resize: number;
+  /** Class names by index, as the server's answers name them. */
+  labelsUrl: string;
+  /** What the demo page hands its own runtime; it sets `backend` and `wasmThreads` itself. */
+  load: LoadRequest;
 }

@@ -3,6 +3,7 @@
 import sharp, { type Metadata } from 'sharp';
 import { badRequest, imageTooLarge } from './errors.js';
 import { describeUnknownBody, sniffRasterFormat } from './image-format.js';
+import { resizeGeometry } from '../browser-runtime/resize-crop.js';
 
 export interface PreprocessOptions {
   /** Shorter side after the resize. */
@@ -10,21 +11,6 @@ export interface PreprocessOptions {
   /** Side of the centre crop. */
   crop: number;
   maxPixels: number;
-}
-
-export interface Geometry {
-  width: number;
-  height: number;
-  left: number;
-  top: number;
-}
-
-/** Resize so the shorter side is `resize`, then the centre `crop` square: torchvision's Resize + CenterCrop. */
-export function resizeGeometry(width: number, height: number, resize: number, crop: number): Geometry {
-  const s = resize / Math.min(width, height);
-  const w = Math.max(crop, Math.round(width * s));
-  const h = Math.max(crop, Math.round(height * s));
-  return { width: w, height: h, left: Math.floor((w - crop) / 2), top: Math.floor((h - crop) / 2) };
 }
 
 // Orientations 5 to 8 swap width and height.

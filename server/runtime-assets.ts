@@ -3,27 +3,20 @@
 // Nothing else on disk is reachable, whatever the path asked for.
 
 import express from 'express';
-import { readdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import type { ModelStore } from './model-store.js';
-import { ORT_DIST, PROJECT_ROOT } from './paths.js';
+import { PROJECT_ROOT } from './paths.js';
+import { runtimeFiles, serveListed } from './static-files.js';
 
 export interface RuntimeAssetServer {
   origin: string;
   close(): Promise<void>;
 }
 
-async function listFiles(dir: string, pattern: RegExp): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
-  for (const name of await readdir(dir)) if (pattern.test(name)) files.set(name, path.join(dir, name));
-  return files;
-}
-
 export async function startRuntimeAssets(store: ModelStore): Promise<RuntimeAssetServer> {
-  const scripts = await listFiles(path.join(PROJECT_ROOT, 'dist', 'browser-runtime'), /^[a-z0-9-]+\.js(\.map)?$/);
-  const ort = await listFiles(ORT_DIST, /^ort[a-z0-9.-]*\.(mjs|wasm)$/);
+  const { scripts, ort } = await runtimeFiles();
   const page = path.join(PROJECT_ROOT, 'browser-runtime', 'index.html');
 
   const app = express();
@@ -33,15 +26,10 @@ export async function startRuntimeAssets(store: ModelStore): Promise<RuntimeAsse
     res.set({ 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cache-Control': 'no-store' });
     next();
   });
-  const serve = (files: Map<string, string>, key: (p: Record<string, string>) => string): express.RequestHandler => (req, res) => {
-    const file = files.get(key(req.params as Record<string, string>));
-    if (file) res.sendFile(file);
-    else res.sendStatus(404);
-  };
   app.get('/', (_req, res) => res.sendFile(page));
   app.get('/favicon.ico', (_req, res) => res.sendStatus(204));
-  app.get('/js/browser-runtime/:file', serve(scripts, (p) => p['file']!));
-  app.get('/ort/:file', serve(ort, (p) => p['file']!));
+  app.get('/browser-runtime/:file', serveListed(scripts));
+  app.get('/ort/:file', serveListed(ort));
   // Looked up per request: models registered after start are served too, and nothing else.
   app.get('/models/:name/:version/model.onnx', (req, res) => {
     const file = store.modelFile(req.params.name, req.params.version);

@@ -4,7 +4,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp, { type Sharp } from 'sharp';
 import { ApiError } from '../../server/errors.js';
-import { preprocess, resizeGeometry } from '../../server/preprocess.js';
+import { preprocess } from '../../server/preprocess.js';
+import { resizeGeometry } from '../../browser-runtime/resize-crop.js';
 
 const OPTS = { resize: 256, crop: 224, maxPixels: 40_000_000 };
 const px = (out: Uint8Array, x: number, y: number) => [...out.subarray((y * 224 + x) * 3, (y * 224 + x) * 3 + 3)];

@@ -22,7 +22,7 @@ describe('runtime assets', () => {
     assert.equal(page.status, 200);
     assert.equal(page.headers.get('cross-origin-opener-policy'), 'same-origin');
     assert.equal(page.headers.get('cross-origin-embedder-policy'), 'require-corp');
-    for (const p of ['/js/browser-runtime/main.js', '/ort/ort.webgpu.min.mjs', '/ort/ort-wasm-simd-threaded.asyncify.wasm', '/models/mobilenet_v2/1.0/model.onnx']) {
+    for (const p of ['/browser-runtime/main.js', '/ort/ort.webgpu.min.mjs', '/ort/ort-wasm-simd-threaded.asyncify.wasm', '/models/mobilenet_v2/1.0/model.onnx']) {
       const res = await fetch(`${assets.origin}${p}`);
       assert.equal(res.status, 200, p);
       await res.arrayBuffer();
@@ -32,8 +32,8 @@ describe('runtime assets', () => {
   it('serves nothing else from disk, however the path is spelled', async () => {
     for (const p of [
       '/package.json',
-      '/js/browser-runtime/..%2F..%2Fpackage.json',
-      '/js/../package.json',
+      '/browser-runtime/..%2F..%2Fpackage.json',
+      '/browser-runtime/../package.json',
       '/ort/..%2Fpackage.json',
       '/ort/ort.node.min.js',
       '/models/mobilenet_v2/1.0/..%2F..%2F..%2Fpackage.json',

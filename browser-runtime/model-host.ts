@@ -1,0 +1,194 @@
+// One model version loaded in a page, from fetching its file to ranked answers. The gateway's
+// runtime page (main.ts) holds one and drives it over the DevTools protocol; the demo page
+// holds one per model the visitor picks and runs it in the visitor's own browser.
+//
+// Load order: onnxruntime-web build -> model bytes -> WebGPU adapter -> WASM session (always:
+// it is the fallback and the parity reference) -> WebGPU session -> parity check -> warm-up.
+// The WASM session stays alive as long as the host: in the JSEP build, releasing a WASM
+// session broke a live WebGPU session in the same page.
+
+import type * as Ort from 'onnxruntime-web';
+import { findAdapter } from './adapter.js';
+import { chooseBackend } from './backend-choice.js';
+import { batchSizesFor, ModelRunner } from './model-runner.js';
+import { loadOrt, webgpuProvider } from './ort-loader.js';
+import { compareOutputs, parityImage } from './parity.js';
+import { softmaxInto, topK } from './top-k.js';
+import type { ErrorKind, LoadRequest, ModelRuntimeInfo, ParityReport, RunFacts } from './protocol.js';
+
+export class RuntimeError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RankedOutput extends RunFacts {
+  /** The top k classes of each image, highest first, batch x k. */
+  classes: Int32Array;
+  probabilities: Float32Array;
+}
+
+async function fetchModel(url: string): Promise<Uint8Array> {
+  const res = await fetch(url);
+  if (!res.ok) throw new RuntimeError('model', `fetching ${url} answered ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+export class ModelHost {
+  // Set when the WebGPU device is lost: every later run fails, and the host is to be replaced.
+  private deviceLost: string | null = null;
+
+  private constructor(
+    private readonly active: ModelRunner,
+    // Kept only so it is never released (see the note at the top).
+    readonly reference: ModelRunner | null,
+    private readonly output: LoadRequest['output'],
+    readonly info: ModelRuntimeInfo,
+  ) {}
+
+  static async load(req: LoadRequest): Promise<ModelHost> {
+    const t0 = performance.now();
+    const steps: Record<string, number> = {};
+    let last = t0;
+    const step = (name: string) => {
+      const now = performance.now();
+      steps[name] = Math.round(now - last);
+      last = now;
+    };
+    const ort = await loadOrt(req.ortBuild, req.wasmThreads);
+    step('import onnxruntime-web');
+    const bytes = await fetchModel(req.modelUrl);
+    step('fetch model');
+    const lookup = req.backend === 'wasm' ? { adapter: null, info: null, error: null } : await findAdapter();
+    step('find adapter');
+    const choice = chooseBackend(req.backend, lookup.info, lookup.error);
+
+    const makeRunner = async (provider: Ort.InferenceSession.ExecutionProviderConfig) => {
+      const session = await ort.InferenceSession.create(bytes, {
+        executionProviders: [provider],
+        graphOptimizationLevel: 'all',
+        logSeverityLevel: 3,
+        // Idle WASM threads would otherwise spin after each run, taking the CPU that sharp and
+        // the DevTools channel need for the next request.
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
+      });
+      return new ModelRunner(ort, session, req.inputName, req.outputName, req.normalisation);
+    };
+    const wasm = await makeRunner('wasm').catch((e: unknown) => {
+      throw new RuntimeError('model', `the model does not load on WASM: ${e instanceof Error ? e.message : String(e)}`);
+    });
+    step('WASM session');
+    const probe = parityImage(req.normalisation.size);
+    const expected = await wasm.run(probe, 1);
+    step('WASM first run');
+
+    let backend = choice.backend;
+    let fallbackReason = choice.reason;
+    let parity: ParityReport | null = null;
+    let active = wasm;
+    let reference: ModelRunner | null = null;
+    let device: GPUDevice | undefined;
+    if (choice.backend === 'webgpu' && lookup.adapter) {
+      let gpu: ModelRunner | null = null;
+      try {
+        const provider = await webgpuProvider(ort, req.ortBuild, lookup.adapter);
+        gpu = await makeRunner(provider);
+        device = (typeof provider === 'object' && 'device' in provider ? provider.device : ort.env.webgpu.device) as GPUDevice | undefined;
+        step('WebGPU session');
+        parity = compareOutputs((await gpu.run(probe, 1)).data, expected.data, req.parityTolerance);
+        step('WebGPU parity run');
+        if (parity.passed) {
+          active = gpu;
+          reference = wasm;
+        } else {
+          fallbackReason =
+            `WebGPU output differs from WASM on the parity input: max |diff| ${parity.maxAbsDiff.toPrecision(3)}, ` +
+            `relative ${parity.relativeDiff.toPrecision(3)} > tolerance ${parity.tolerance}`;
+        }
+      } catch (e) {
+        fallbackReason = `WebGPU failed: ${e instanceof Error ? e.message : String(e)}`;
+      }
+      if (active !== gpu) {
+        backend = 'wasm';
+        device = undefined;
+        await gpu?.session.release().catch(() => undefined);
+      }
+    }
+    // Every batch size the session will run, once, so no request pays for first-run set-up.
+    active.batchSizes = batchSizesFor(backend, Math.max(1, req.maxBatch));
+    for (const size of active.batchSizes) {
+      const batch = new Uint8Array(probe.length * size);
+      for (let i = 0; i < size; i++) batch.set(probe, i * probe.length);
+      await active.run(batch, size);
+    }
+    step('warm-up');
+    const host = new ModelHost(active, reference, req.output, {
+      backend,
+      ortBuild: req.ortBuild,
+      adapter: lookup.info,
+      fallbackReason,
+      parity,
+      wasmThreads: ort.env.wasm.numThreads ?? 1,
+      crossOriginIsolated: globalThis.crossOriginIsolated,
+      batchSizes: active.batchSizes,
+      loadMs: performance.now() - t0,
+      loadSteps: steps,
+    });
+    void device?.lost.then((lost) => {
+      host.deviceLost = `${lost.reason}: ${lost.message}`;
+    });
+    return host;
+  }
+
+  /** pixels: `batch` uint8 HWC RGB images back to back. Answers the top k of each. */
+  async infer(pixels: Uint8Array, batch: number, k: number): Promise<RankedOutput> {
+    this.checkDevice();
+    let out;
+    try {
+      out = await this.active.run(pixels, batch);
+    } catch (e) {
+      throw new RuntimeError(e instanceof RangeError ? 'input' : 'runtime', e instanceof Error ? e.message : String(e));
+    }
+    const t0 = performance.now();
+    const keep = Math.min(k, out.width);
+    const classes = new Int32Array(batch * keep);
+    const probabilities = new Float32Array(batch * keep);
+    const row = new Float64Array(out.width);
+    for (let b = 0; b < batch; b++) {
+      const raw = out.data.subarray(b * out.width, (b + 1) * out.width);
+      if (this.output === 'logits') softmaxInto(raw, row);
+      else row.set(raw);
+      topK(row, keep).forEach((c, r) => {
+        classes[b * keep + r] = c;
+        probabilities[b * keep + r] = row[c]!;
+      });
+    }
+    return {
+      classes,
+      probabilities,
+      k: keep,
+      ranBatch: out.ranBatch,
+      normaliseMs: out.normaliseMs,
+      waitMs: out.waitMs,
+      runMs: out.runMs,
+      rankMs: performance.now() - t0,
+    };
+  }
+
+  /** A float32 tensor in the model's own input layout, run as it is; answers the raw output. */
+  async runTensor(data: Float32Array, dims: number[]): Promise<{ data: Float32Array; dims: number[]; runMs: number }> {
+    this.checkDevice();
+    try {
+      return await this.active.runTensor(data, dims);
+    } catch (e) {
+      throw new RuntimeError('input', e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  private checkDevice(): void {
+    if (this.deviceLost) throw new RuntimeError('runtime', `the WebGPU device was lost (${this.deviceLost})`);
+  }
+}
