@@ -36,10 +36,10 @@ export function keyMatches(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-/** Requires the key on every route but those listed (health probes carry no key). */
-export function requireKey(expected: string, open: readonly string[]): RequestHandler {
+/** Requires the key on every path but the open ones (health probes, the demo page's own files). */
+export function requireKey(expected: string, isOpen: (path: string) => boolean = () => false): RequestHandler {
   return (req, _res, next) => {
-    if (open.includes(req.path)) return next();
+    if (isOpen(req.path)) return next();
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     if (m && keyMatches(m[1]!, expected)) return next();
     next(new ApiError(401, 'InvalidKeyException', 'Token Authorization failed. Token either incorrect, expired, or not provided correctly.', { 'WWW-Authenticate': 'Bearer' }));

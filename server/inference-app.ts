@@ -6,6 +6,7 @@ import type { Metrics } from './metrics.js';
 import type { ModelStore } from './model-store.js';
 import { inferenceApiDescription } from './openapi.js';
 import { apiDescriptionRouter } from './routes/api-description.js';
+import { demoRouter, type DemoFiles, type DemoSettings } from './routes/demo.js';
 import { healthRouter } from './routes/health.js';
 import { kserveRouter } from './routes/kserve.js';
 import { predictionsRouter, type PredictionLimits } from './routes/predictions.js';
@@ -25,9 +26,11 @@ export interface InferenceAppDeps {
   metrics?: Metrics;
   /** CORS headers and preflight answers, when configured. */
   cors?: express.RequestHandler;
+  /** The demo page at `/` and what it loads; none when absent. */
+  demo?: { files: DemoFiles; settings: DemoSettings };
 }
 
-export function createInferenceApp({ store, engine, limits, isHealthy, isClosing, track, version, auth, metrics, cors }: InferenceAppDeps): express.Express {
+export function createInferenceApp({ store, engine, limits, isHealthy, isClosing, track, version, auth, metrics, cors, demo }: InferenceAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -44,7 +47,9 @@ export function createInferenceApp({ store, engine, limits, isHealthy, isClosing
     });
   }
   if (auth) app.use(auth);
-  app.use(apiDescriptionRouter(inferenceApiDescription(version), true));
+  // The API description first: a router answers OPTIONS for its own paths when nothing else does.
+  app.use(apiDescriptionRouter(inferenceApiDescription(version), { alsoGet: true, rootMethods: demo ? ['GET', 'OPTIONS'] : ['OPTIONS'] }));
+  if (demo) app.use(demoRouter(demo.files, store, engine, demo.settings));
   app.use(healthRouter(isHealthy));
   app.use('/predictions', (_req, res, next) => {
     if (isClosing()) {

@@ -12,7 +12,7 @@ export function createManagementApp(store: ModelStore, engine: InferenceEngine, 
   app.set('query parser', 'simple');
   if (cors) app.use(cors);
   if (auth) app.use(auth);
-  app.use(apiDescriptionRouter(managementApiDescription(version), false));
+  app.use(apiDescriptionRouter(managementApiDescription(version), { alsoGet: false, rootMethods: ['OPTIONS'] }));
   app.use(modelsRouter(store, engine));
   app.use((_req, _res, next) => next(resourceNotFound()));
   app.use(errorHandler);

@@ -22,6 +22,7 @@ import { createMetricsApp } from './metrics-app.js';
 import { ModelStore } from './model-store.js';
 import { PROJECT_ROOT } from './paths.js';
 import { startRuntimeAssets } from './runtime-assets.js';
+import { demoFiles, isOpenDemoPath } from './routes/demo.js';
 
 export const VERSION: string = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')).version;
 
@@ -96,7 +97,8 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
       store,
       engine,
       version: VERSION,
-      ...(keys ? { auth: requireKey(keys.inference, ['/ping']) } : {}),
+      demo: { files: await demoFiles(), settings: { ortBuild: config.ortBuild, parityTolerance: config.parityTolerance } },
+      ...(keys ? { auth: requireKey(keys.inference, (p) => p === '/ping' || isOpenDemoPath(p)) } : {}),
       metrics,
       isHealthy: () => !closing && engine.healthy(),
       isClosing: () => closing,
@@ -110,8 +112,8 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     }),
     config.inferenceAddress,
   );
-  const management = await listen(createManagementApp(store, engine, VERSION, keys ? requireKey(keys.management, []) : undefined, cors), config.managementAddress);
-  const metricsServer = await listen(createMetricsApp(metrics, keys ? requireKey(keys.management, []) : undefined), config.metricsAddress);
+  const management = await listen(createManagementApp(store, engine, VERSION, keys ? requireKey(keys.management) : undefined, cors), config.managementAddress);
+  const metricsServer = await listen(createMetricsApp(metrics, keys ? requireKey(keys.management) : undefined), config.metricsAddress);
   for (const s of [inference, management, metricsServer]) {
     // Slow clients may not hold a connection open forever: headers within 10 s, the whole
     // request within the response timeout.

@@ -1,8 +1,15 @@
 import { Router } from 'express';
 import { rejectOtherMethods } from './method-guard.js';
 
+export interface ApiDescriptionOptions {
+  /** Also answer `GET /api-description`. */
+  alsoGet: boolean;
+  /** Methods `/` answers (other routers serve those but OPTIONS), for the 405's Allow header. */
+  rootMethods: readonly string[];
+}
+
 /** `OPTIONS /` answers the OpenAPI document, as TorchServe does; `GET /api-description` too. */
-export function apiDescriptionRouter(document: object, alsoGet: boolean): Router {
+export function apiDescriptionRouter(document: object, { alsoGet, rootMethods }: ApiDescriptionOptions): Router {
   const router = Router();
   router.options('/', (_req, res) => {
     res.json(document);
@@ -13,6 +20,6 @@ export function apiDescriptionRouter(document: object, alsoGet: boolean): Router
     });
     rejectOtherMethods(router, '/api-description', ['GET']);
   }
-  rejectOtherMethods(router, '/', ['OPTIONS']);
+  rejectOtherMethods(router, '/', rootMethods);
   return router;
 }

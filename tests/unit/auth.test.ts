@@ -79,6 +79,22 @@ describe('token authorization on a non-loopback bind', () => {
     assert.equal((await call(`${management}/models`, { headers: { authorization: `Bearer ${server.keys!.inference}` } })).status, 401);
     assert.equal((await call(`${management}/models`, { headers: { authorization: `Bearer ${server.keys!.management}` } })).status, 200);
   });
+
+  it('serves the demo page and its scripts without a key; its model list, model files and labels only with one', async () => {
+    for (const p of ['/', '/demo/app.js', '/demo/style.css', '/browser-runtime/model-host.js', '/ort/ort.webgpu.min.mjs', '/demo/samples/kitten.jpg']) {
+      const r = await fetch(`${api}${p}`);
+      assert.equal(r.status, 200, p);
+      await r.arrayBuffer();
+    }
+    for (const p of ['/demo/models', '/demo/models/mobilenet_v2/1.0/model.onnx', '/demo/models/mobilenet_v2/1.0/labels.json']) {
+      const refused = await call(`${api}${p}`);
+      assert.equal(refused.status, 401, p);
+      assert.equal(refused.body.type, 'InvalidKeyException');
+      const r = await fetch(`${api}${p}`, { headers: { authorization: `Bearer ${server.keys!.inference}` } });
+      assert.equal(r.status, 200, p);
+      await r.arrayBuffer();
+    }
+  });
 });
 
 describe('token authorization on loopback', () => {

@@ -122,7 +122,8 @@ describe('HTTP contract (fake engine)', () => {
       ['GET', '/predictions/mobilenet_v2', 'POST, PUT'],
       ['DELETE', '/predictions/mobilenet_v2/1.0', 'POST, PUT'],
       ['POST', '/ping', 'GET'],
-      ['POST', '/', 'OPTIONS'],
+      ['POST', '/', 'GET, OPTIONS'],
+      ['DELETE', '/', 'GET, OPTIONS'],
     ] as const) {
       const r = await call(`${api}${path}`, { method, body: method === 'GET' ? undefined : 'x' });
       assert.equal(r.status, 405, `${method} ${path}`);

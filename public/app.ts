@@ -1,0 +1,338 @@
+// The demo page: wires the controls to the server's Inference API and to a local run of the
+// same model in this tab, and shows the two answers side by side.
+
+import type { AdapterInfo, BackendPreference, DemoModel, ModelRuntimeInfo } from '../browser-runtime/protocol.js';
+import { compareAnswers, displayLabel, type Ranked } from './answers.js';
+import { LocalRunner } from './local-runner.js';
+import { describeError, listModels, predict, ServerError, setInferenceKey } from './server-client.js';
+
+const SHOWN = 5;
+// The server's largest topk; it answers no more classes than the model has.
+const ALL_CLASSES = 1000;
+
+function byId<T extends HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`#${id} is missing from the page`);
+  return el as T;
+}
+
+const ui = {
+  model: byId<HTMLSelectElement>('model'),
+  modelInfo: byId('model-info'),
+  keyField: byId('key-field'),
+  key: byId<HTMLInputElement>('key'),
+  keyApply: byId<HTMLButtonElement>('key-apply'),
+  drop: byId('drop'),
+  file: byId<HTMLInputElement>('file'),
+  local: byId<HTMLInputElement>('local'),
+  localBackend: byId<HTMLSelectElement>('local-backend'),
+  error: byId('error'),
+  errorLead: byId('error-lead'),
+  errorDetail: byId('error-detail'),
+  results: byId('results'),
+  status: byId('status'),
+  previewFigure: byId('preview-figure'),
+  preview: byId<HTMLImageElement>('preview'),
+  previewCaption: byId('preview-caption'),
+  server: byId('server-answer'),
+  localAnswer: byId('local-answer'),
+  comparison: byId('comparison'),
+  origin: byId('origin'),
+  curlModel: byId('curl-model'),
+};
+
+let models: DemoModel[] = [];
+let image: { blob: Blob; name: string } | null = null;
+let previewUrl: string | null = null;
+// Bumped by every new classification; an answer for an older one is dropped.
+let generation = 0;
+const runner = new LocalRunner();
+
+const selectedModel = (): DemoModel | undefined => models[Number(ui.model.value)];
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+const percent = (p: number) => `${(p * 100).toFixed(p >= 0.995 || p < 0.0995 ? 2 : 1)}%`;
+const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(x < 10 ? 1 : 0)} ms`);
+const megabytes = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+// Two significant digits for the tiny differences WebGPU rounding leaves, rather than 0.0000.
+const difference = (d: number) => (d === 0 ? '0' : d < 0.001 ? d.toPrecision(2) : d.toFixed(4));
+
+function showError(e: unknown): void {
+  const { lead, detail } = describeError(e);
+  ui.errorLead.textContent = lead;
+  ui.errorDetail.textContent = detail;
+  ui.error.hidden = false;
+  if (e instanceof ServerError && e.status === 401) ui.keyField.hidden = false;
+}
+
+function clearError(): void {
+  ui.error.hidden = true;
+}
+
+function adapterName(a: AdapterInfo): string {
+  const name = [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' ') || 'unnamed adapter';
+  return a.isFallbackAdapter ? `${name} (software fallback)` : name;
+}
+
+/** Where the server runs the model, as a sentence. */
+function serverWhere(m: DemoModel): string {
+  if (m.status !== 'ready') return `The server's copy is ${m.status}.`;
+  const on = m.backend === 'webgpu' ? `WebGPU (${m.adapter ? adapterName(m.adapter) : 'adapter unknown'})` : 'WASM';
+  return `The server runs it on ${on}${m.backend === 'wasm' && m.fallbackReason ? `, not WebGPU: ${m.fallbackReason}` : ''}.`;
+}
+
+function localWhere(r: ModelRuntimeInfo): string {
+  const on = r.backend === 'webgpu' ? `WebGPU on ${r.adapter ? adapterName(r.adapter) : 'an unnamed adapter'}` : `WASM with ${r.wasmThreads} thread${r.wasmThreads === 1 ? '' : 's'}`;
+  const why = r.backend === 'wasm' && r.fallbackReason ? `, not WebGPU: ${r.fallbackReason}` : '';
+  return `This browser runs it on ${on}${why}.`;
+}
+
+function renderBars(list: HTMLOListElement, ranked: readonly Ranked[]): void {
+  list.replaceChildren(
+    ...ranked.slice(0, SHOWN).map((r) => {
+      const item = el('li');
+      item.dataset['probability'] = String(r.probability);
+      const label = el('span', 'label', displayLabel(r.label));
+      label.title = r.label;
+      const value = el('span', 'value', percent(r.probability));
+      value.title = String(r.probability);
+      const bar = el('span', 'bar');
+      bar.setAttribute('aria-hidden', 'true');
+      const fill = el('span', 'fill');
+      fill.style.width = `${Math.max(0.5, r.probability * 100)}%`;
+      bar.append(fill);
+      item.append(label, value, bar);
+      return item;
+    }),
+  );
+}
+
+const STAGE_NAMES: Record<string, string> = {
+  read: 'read the upload',
+  decode: 'decode, resize, crop',
+  queue: 'wait for a worker',
+  transfer: 'to the page and back',
+  infer: 'normalise, run, rank',
+  post: 'format the answer',
+  total: 'total on the server',
+  load: 'load the model (once)',
+  image: 'decode the image',
+  resize: 'resize, crop',
+  run: 'of which session.run',
+  'round trip': 'round trip from this tab',
+};
+
+function renderTiming(list: HTMLElement, stages: ReadonlyMap<string, number>, whole: number): void {
+  list.replaceChildren(
+    ...[...stages].flatMap(([stage, dur]) => {
+      const row = el('div', stage === 'total' || stage === 'round trip' ? 'sum' : undefined);
+      const name = el('dt', undefined, STAGE_NAMES[stage] ?? stage);
+      const value = el('dd', undefined, ms(dur));
+      const bar = el('span', 'bar');
+      bar.setAttribute('aria-hidden', 'true');
+      const fill = el('span', 'fill');
+      fill.style.width = `${whole > 0 ? Math.min(100, (dur / whole) * 100) : 0}%`;
+      bar.append(fill);
+      value.append(bar);
+      row.append(name, value);
+      return [row];
+    }),
+  );
+}
+
+function part(article: HTMLElement) {
+  return {
+    where: article.querySelector<HTMLElement>('.where')!,
+    bars: article.querySelector<HTMLOListElement>('.bars')!,
+    timing: article.querySelector<HTMLElement>('.timing')!,
+    error: article.querySelector<HTMLElement>('.local-error'),
+  };
+}
+
+function describeModel(): void {
+  const m = selectedModel();
+  if (!m) return;
+  ui.modelInfo.textContent = `${serverWhere(m)} Model file ${megabytes(m.modelBytes)}.`;
+  ui.curlModel.textContent = m.isDefault ? m.modelName : `${m.modelName}/${m.modelVersion}`;
+}
+
+async function loadModels(): Promise<void> {
+  ui.model.disabled = true;
+  try {
+    models = await listModels();
+  } catch (e) {
+    ui.model.replaceChildren(el('option', undefined, 'No model list'));
+    showError(e);
+    return;
+  }
+  clearError();
+  ui.keyField.hidden = true;
+  if (models.length === 0) {
+    ui.model.replaceChildren(el('option', undefined, 'The server has no model'));
+    return;
+  }
+  const previous = selectedModel();
+  ui.model.replaceChildren(
+    ...models.map((m, i) => {
+      const option = el('option', undefined, `${m.modelName} ${m.modelVersion}${m.isDefault ? '' : ' (not the default version)'}${m.status === 'ready' ? '' : `: ${m.status}`}`);
+      option.value = String(i);
+      return option;
+    }),
+  );
+  const keep = previous ? models.findIndex((m) => m.modelName === previous.modelName && m.modelVersion === previous.modelVersion) : -1;
+  ui.model.value = String(keep >= 0 ? keep : Math.max(0, models.findIndex((m) => m.isDefault)));
+  ui.model.disabled = false;
+  describeModel();
+}
+
+function setImage(blob: Blob, name: string): void {
+  image = { blob, name };
+  if (previewUrl) URL.revokeObjectURL(previewUrl);
+  previewUrl = URL.createObjectURL(blob);
+  ui.preview.src = previewUrl;
+  ui.preview.alt = `The image being classified: ${name}`;
+  ui.previewCaption.textContent = `${name}, ${(blob.size / 1024).toFixed(0)} KB`;
+  ui.previewFigure.hidden = false;
+  void classify();
+}
+
+function setStatus(text: string, busy: boolean): void {
+  ui.status.textContent = text;
+  ui.results.setAttribute('aria-busy', String(busy));
+}
+
+async function classify(): Promise<void> {
+  const model = selectedModel();
+  if (!image || !model) {
+    if (!model) setStatus('No model to run: see the message on the left.', false);
+    return;
+  }
+  const mine = ++generation;
+  const current = image;
+  const wantLocal = ui.local.checked;
+  const backend = ui.localBackend.value as BackendPreference;
+  clearError();
+  const server = part(ui.server);
+  const local = part(ui.localAnswer);
+  ui.comparison.hidden = true;
+  ui.localAnswer.hidden = !wantLocal;
+  local.error!.hidden = true;
+  setStatus(`Classifying ${current.name} on the server…`, true);
+
+  let serverRanked: Ranked[] | null = null;
+  try {
+    const answer = await predict(model, current.blob, wantLocal ? ALL_CLASSES : SHOWN);
+    if (mine !== generation) return;
+    serverRanked = answer.ranked;
+    server.where.textContent = `${serverWhere(model)}${answer.batch ? ` This image ran in a batch of ${answer.batch}.` : ''}`;
+    renderBars(server.bars, answer.ranked);
+    const stages = new Map(answer.stages);
+    stages.set('round trip', answer.roundTripMs);
+    renderTiming(server.timing, stages, answer.roundTripMs);
+    ui.server.hidden = false;
+  } catch (e) {
+    if (mine !== generation) return;
+    ui.server.hidden = true;
+    showError(e);
+  }
+
+  if (wantLocal) {
+    setStatus(`Running ${model.modelName} in this browser…`, true);
+    try {
+      const answer = await runner.run(model, backend, current.blob);
+      if (mine !== generation) return;
+      local.where.textContent = `${localWhere(answer.runtime)}${answer.loadedNow ? ` Loaded in ${ms(answer.runtime.loadMs)}.` : ''}`;
+      renderBars(local.bars, answer.ranked);
+      const work = [...answer.stages].filter(([s]) => s !== 'load' && s !== 'run').reduce((a, [, d]) => a + d, 0);
+      renderTiming(local.timing, answer.stages, answer.loadedNow ? answer.stages.get('load')! + work : work);
+      if (serverRanked) showComparison(serverRanked, answer.ranked);
+    } catch (e) {
+      if (mine !== generation) return;
+      local.bars.replaceChildren();
+      local.timing.replaceChildren();
+      local.where.textContent = '';
+      local.error!.textContent = `The run in this browser failed: ${e instanceof Error ? e.message : String(e)}`;
+      local.error!.hidden = false;
+    }
+  }
+  if (mine === generation) setStatus(serverRanked ? `Classified ${current.name}.` : `${current.name} was not classified.`, false);
+}
+
+function showComparison(server: Ranked[], local: Ranked[]): void {
+  const c = compareAnswers(server, local);
+  const first = server[0] ? displayLabel(server[0].label) : '?';
+  ui.comparison.replaceChildren(
+    el('strong', undefined, c.sameFirst ? `Same first class: ${first}. ` : `Different first classes: ${first} on the server, ${local[0] ? displayLabel(local[0].label) : '?'} here. `),
+    document.createTextNode(`Largest probability difference over ${c.compared} classes: `),
+    Object.assign(el('span', 'difference', difference(c.maxDifference)), { id: 'max-difference' }),
+    document.createTextNode(c.maxDifference === 0 ? ' (the same probabilities).' : c.at ? ` (${displayLabel(c.at)}).` : '.'),
+  );
+  ui.comparison.dataset['maxDifference'] = String(c.maxDifference);
+  ui.comparison.hidden = false;
+}
+
+function firstImage(files: FileList | null | undefined): File | undefined {
+  return files ? [...files].find((f) => f.type.startsWith('image/')) ?? files[0] : undefined;
+}
+
+function wire(): void {
+  ui.origin.textContent = location.origin;
+  ui.model.addEventListener('change', () => {
+    describeModel();
+    void classify();
+  });
+  ui.file.addEventListener('change', () => {
+    const f = ui.file.files?.[0];
+    if (f) setImage(f, f.name);
+  });
+  ui.drop.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    ui.drop.classList.add('over');
+  });
+  ui.drop.addEventListener('dragleave', () => ui.drop.classList.remove('over'));
+  ui.drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    ui.drop.classList.remove('over');
+    const f = firstImage(e.dataTransfer?.files);
+    if (f) setImage(f, f.name || 'dropped image');
+  });
+  document.addEventListener('paste', (e) => {
+    const f = firstImage(e.clipboardData?.files);
+    if (!f) return;
+    e.preventDefault();
+    setImage(f, f.name && f.name !== 'image.png' ? f.name : 'pasted image');
+  });
+  for (const button of document.querySelectorAll<HTMLButtonElement>('[data-sample]')) {
+    button.addEventListener('click', async () => {
+      const name = button.dataset['sample']!;
+      try {
+        const res = await fetch(`/demo/samples/${encodeURIComponent(name)}`);
+        if (!res.ok) throw new ServerError(res.status, 'HttpError', `the sample ${name} answered ${res.status}`);
+        setImage(await res.blob(), name);
+      } catch (e) {
+        showError(e);
+      }
+    });
+  }
+  ui.local.addEventListener('change', () => void classify());
+  ui.localBackend.addEventListener('change', () => {
+    if (ui.local.checked) void classify();
+  });
+  ui.keyApply.addEventListener('click', () => {
+    setInferenceKey(ui.key.value);
+    void loadModels();
+  });
+  ui.key.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') ui.keyApply.click();
+  });
+}
+
+wire();
+void loadModels();
+document.documentElement.dataset['demo'] = 'ready';

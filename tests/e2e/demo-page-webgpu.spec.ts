@@ -1,0 +1,26 @@
+// The demo page's local run on WebGPU, in a Chromium launched with the server's own switches:
+// WebGPU on, and SwiftShader as the fallback adapter on a machine without a GPU.
+
+import { expect, test } from '@playwright/test';
+import path from 'node:path';
+import { chromiumFlags } from '../../dist/server/bridge/chromium-flags.js';
+import { findChromium } from '../../dist/server/bridge/find-chromium.js';
+import { localBars, openDemo } from './demo-helpers.js';
+
+test.use({ launchOptions: { executablePath: findChromium(process.env['CHROME_PATH'] ?? null), args: chromiumFlags() } });
+
+test('WebGPU asked for: the page names the adapter and answers as the server does', async ({ page }) => {
+  // SwiftShader runs the model on the CPU: about 5 s a run, and the load runs it twice.
+  test.setTimeout(180_000);
+  await openDemo(page);
+  await page.getByLabel('Backend in this browser').selectOption('webgpu');
+  await page.getByLabel('Run in this browser too').check();
+  await page.getByRole('button', { name: 'Kitten' }).click();
+  await expect(page.getByRole('status')).toHaveText(/Classified kitten\.jpg/, { timeout: 170_000 });
+  await expect(page.locator('#local-answer .local-error')).toBeHidden();
+  await expect(page.locator('#local-answer .where')).toHaveText(/This browser runs it on WebGPU on .*swiftshader.*\(software fallback\)/i);
+  await expect(localBars(page).first().locator('.label')).toHaveText(/^tabby\b/);
+  await expect(page.locator('#comparison')).toContainText('Same first class: tabby');
+  expect(Number(await page.locator('#max-difference').textContent())).toBeLessThan(0.01);
+  await page.screenshot({ path: path.join(import.meta.dirname, '..', '..', 'test-results', 'screenshots', 'demo-webgpu.png'), fullPage: true });
+});
