@@ -80,6 +80,21 @@ test('a text file shows the server error in plain words, and the page keeps work
   await expect(serverBars(page).first().locator('.label')).toHaveText(/malamute/);
 });
 
+test('a file over the size limit says so, with the limit the server named', async ({ page }) => {
+  await openDemo(page);
+  // A JPEG signature and 7 MB of padding: over the default max_request_size (6,553,500 bytes).
+  const big = Buffer.alloc(7_000_000);
+  big.set([0xff, 0xd8, 0xff, 0xe0]);
+  await page.getByLabel('Image file').setInputFiles({ name: 'huge.jpg', mimeType: 'image/jpeg', buffer: big });
+  const error = page.getByRole('alert').filter({ hasText: 'too large for the server' });
+  await expect(error).toBeVisible({ timeout: 30_000 });
+  await expect(error).toContainText('max_request_size');
+
+  await page.getByRole('button', { name: 'Kitten' }).click();
+  await expect(page.getByRole('status')).toHaveText(/Classified kitten\.jpg/, { timeout: 30_000 });
+  await expect(error).toBeHidden();
+});
+
 test('keyboard only: pick the other model and a sample without a pointer', async ({ page }) => {
   await openDemo(page);
   await page.getByLabel('Model', { exact: true }).focus();
