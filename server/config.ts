@@ -31,6 +31,8 @@ export interface ServerConfig {
   /** null: on exactly when an API is bound to an address other than loopback. */
   tokenAuthorization: boolean | null;
   keyFile: string;
+  /** The demo page at GET / and the model files it downloads for a local run. */
+  demoPage: boolean;
 }
 
 /** Used where neither the server settings nor the model's config say. */
@@ -66,6 +68,7 @@ export const CONFIG_KEYS = {
   enable_token_authorization: 'true turns token authorization on even on loopback',
   key_file: 'where the API keys are written when token authorization is on',
   disable_token_auth: 'the same as disable_token_authorization=true (command-line flag --disable-token-auth)',
+  disable_demo_page: 'true serves no demo page on the inference port, and no model files with it',
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -98,6 +101,7 @@ export const DEFAULTS: Record<ConfigKey, string> = {
   enable_token_authorization: 'false',
   key_file: 'key_file.json',
   disable_token_auth: 'false',
+  disable_demo_page: 'false',
 };
 
 function isKey(k: string): k is ConfigKey {
@@ -219,5 +223,6 @@ export function resolveConfig({ file = {}, env = {}, args = {}, cores = 2 }: Con
           ? true
           : null,
     keyFile: merged.key_file,
+    demoPage: !bool('disable_demo_page', merged.disable_demo_page),
   };
 }

@@ -97,7 +97,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
       store,
       engine,
       version: VERSION,
-      demo: { files: await demoFiles(), settings: { ortBuild: config.ortBuild, parityTolerance: config.parityTolerance } },
+      ...(config.demoPage ? { demo: { files: await demoFiles(), settings: { ortBuild: config.ortBuild, parityTolerance: config.parityTolerance } } } : {}),
       ...(keys ? { auth: requireKey(keys.inference, (p) => p === '/ping' || isOpenDemoPath(p)) } : {}),
       metrics,
       isHealthy: () => !closing && engine.healthy(),

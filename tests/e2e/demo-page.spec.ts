@@ -95,6 +95,28 @@ test('a file over the size limit says so, with the limit the server named', asyn
   await expect(error).toBeHidden();
 });
 
+test('a server that asks for a key: the page asks for it and sends it', async ({ page }) => {
+  // This server has token authorization off; the route plays a server with it on (the server side is
+  // tested in tests/unit/auth.test.ts), answering 401 in TorchServe's form until the key comes.
+  const key = 'k3y-from-key_file.json';
+  const sent: string[] = [];
+  await page.route(/\/(demo\/models|predictions\/)/, async (route) => {
+    const auth = route.request().headers()['authorization'] ?? '';
+    sent.push(auth);
+    if (auth === `Bearer ${key}`) return route.continue();
+    await route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ code: 401, type: 'InvalidKeyException', message: 'Token Authorization failed. Token either incorrect, expired, or not provided correctly.' }) });
+  });
+  await page.goto('/');
+  await expect(page.getByRole('alert').filter({ hasText: 'asks for an inference key' })).toBeVisible();
+  await page.getByLabel('Inference key').fill(key);
+  await page.getByLabel('Inference key').press('Enter');
+  await expect(page.getByLabel('Model', { exact: true })).toBeEnabled();
+  await expect(page.getByLabel('Inference key')).toBeHidden();
+  await page.getByRole('button', { name: 'Kitten' }).click();
+  await expect(page.getByRole('status')).toHaveText(/Classified kitten\.jpg/, { timeout: 30_000 });
+  expect(sent.at(-1)).toBe(`Bearer ${key}`);
+});
+
 test('keyboard only: pick the other model and a sample without a pointer', async ({ page }) => {
   await openDemo(page);
   await page.getByLabel('Model', { exact: true }).focus();

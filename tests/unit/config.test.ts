@@ -122,6 +122,13 @@ describe('resolveConfig', () => {
     assert.equal(c.maxRequestSize, 6553500);
     assert.equal(c.maxImagePixels, 40_000_000);
     assert.equal(c.chromePath, null);
+    assert.equal(c.demoPage, true);
+  });
+
+  it('--disable-demo-page, a bare switch, turns the demo page off; a bad value is refused', () => {
+    assert.equal(resolveConfig({ args: parseArgs(['--disable-demo-page']).values }).demoPage, false);
+    assert.equal(resolveConfig({ env: { TS_DISABLE_DEMO_PAGE: 'true' } }).demoPage, false);
+    assert.throws(() => resolveConfig({ file: { disable_demo_page: 'yes' } }), ConfigError);
   });
 
   it('defaults to 2 cores when none are given, and never uses fewer than 1 thread', () => {

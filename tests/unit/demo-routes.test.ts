@@ -85,3 +85,20 @@ describe('demo page routes (fake engine)', () => {
     }
   });
 });
+
+describe('demo page switched off', () => {
+  it('answers GET / with 405 and serves none of its files, the model files least of all', async () => {
+    const server = await startTestServer({ disable_demo_page: 'true' }, new FakeEngine());
+    try {
+      const root = await call(`${server.inferenceUrl}/`);
+      assert.equal(root.status, 405);
+      assert.equal(root.headers.get('allow'), 'OPTIONS');
+      for (const p of ['/demo/app.js', '/demo/models', '/demo/models/mobilenet_v2/1.0/model.onnx', '/browser-runtime/model-host.js', '/ort/ort.webgpu.min.mjs']) {
+        assert.equal((await call(`${server.inferenceUrl}${p}`)).status, 404, p);
+      }
+      assert.equal((await call(`${server.inferenceUrl}/`, { method: 'OPTIONS' })).body.openapi, '3.0.1');
+    } finally {
+      await server.close();
+    }
+  });
+});
