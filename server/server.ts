@@ -120,7 +120,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     s.headersTimeout = 10_000;
     s.requestTimeout = config.defaultResponseTimeout * 1000;
   }
-  log.info(`Inference API on ${urlOf(inference)}, Management API on ${urlOf(management)}, metrics on ${urlOf(metricsServer)}/metrics`);
+  log.info(`Inference API on ${urlOf(inference)}, Management API on ${urlOf(management)}, metrics on ${urlOf(metricsServer)}/metrics${config.demoPage ? `; demo page at ${urlOf(inference)}/` : ''}`);
 
   const t0 = performance.now();
   const ready = engine.start(store.allVersions()).then(() => {
