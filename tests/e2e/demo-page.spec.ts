@@ -66,6 +66,28 @@ test('run in this browser: the same first class, a probability difference under 
   await expect(page.locator('#local-answer .timing dt', { hasText: 'load the model (once)' })).toHaveCount(0);
 });
 
+test('an image dropped on the box or pasted is classified like a chosen one', async ({ page }) => {
+  await openDemo(page);
+  const withFile = (sample: string, name: string) =>
+    page.evaluateHandle(
+      async ([sample, name]) => {
+        const blob = await (await fetch(`/demo/samples/${sample}`)).blob();
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([blob], name, { type: blob.type }));
+        return transfer;
+      },
+      [sample, name] as const,
+    );
+  await page.dispatchEvent('#drop', 'drop', { dataTransfer: await withFile('bald_eagle.jpg', 'dropped-eagle.jpg') });
+  await expect(page.getByRole('status')).toHaveText(/Classified dropped-eagle\.jpg/, { timeout: 30_000 });
+  await expect(serverBars(page).first().locator('.label')).toHaveText(/bald eagle/);
+
+  const clipboard = await withFile('espresso_coffee.png', 'screenshot.png');
+  await page.evaluate((data) => document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data })), clipboard);
+  await expect(page.getByRole('status')).toHaveText(/Classified screenshot\.png/, { timeout: 30_000 });
+  await expect(serverBars(page).first().locator('.label')).toHaveText(/espresso/);
+});
+
 test('a text file shows the server error in plain words, and the page keeps working', async ({ page }) => {
   await openDemo(page);
   await page.getByLabel('Image file').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('these are my notes, not a picture\n') });
