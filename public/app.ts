@@ -162,22 +162,27 @@ function describeModel(): void {
   ui.curlModel.textContent = m.isDefault ? m.modelName : `${m.modelName}/${m.modelVersion}`;
 }
 
-async function loadModels(): Promise<void> {
-  ui.model.disabled = true;
+// While a model is still loading on the server, the list is asked for again this often.
+const REFRESH_MS = 2000;
+
+/** `refresh`: a later look while models load; it leaves the error box and the focus alone. */
+async function loadModels(refresh = false): Promise<void> {
+  const previous = selectedModel();
+  if (!refresh) ui.model.disabled = true;
   try {
     models = await listModels();
   } catch (e) {
-    ui.model.replaceChildren(el('option', undefined, 'No model list'));
+    if (!refresh) ui.model.replaceChildren(el('option', undefined, 'No model list'));
     showError(e);
     return;
   }
-  clearError();
+  if (!refresh) clearError();
   ui.keyField.hidden = true;
   if (models.length === 0) {
     ui.model.replaceChildren(el('option', undefined, 'The server has no model'));
     return;
   }
-  const previous = selectedModel();
+  if (models.some((m) => m.status === 'loading')) setTimeout(() => void loadModels(true), REFRESH_MS);
   ui.model.replaceChildren(
     ...models.map((m, i) => {
       const option = el('option', undefined, `${m.modelName} ${m.modelVersion}${m.isDefault ? '' : ' (not the default version)'}${m.status === 'ready' ? '' : `: ${m.status}`}`);

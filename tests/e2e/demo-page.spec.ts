@@ -139,6 +139,21 @@ test('a server that asks for a key: the page asks for it and sends it', async ({
   expect(sent.at(-1)).toBe(`Bearer ${key}`);
 });
 
+test('opened while the server still loads its models: the page says so, and looks again', async ({ page }) => {
+  // The first list is the real one with every model marked loading, as right after `npm start`.
+  let calls = 0;
+  await page.route('**/demo/models', async (route) => {
+    const res = await route.fetch();
+    const body = await res.json();
+    if (calls++ === 0) for (const m of body.models) m.status = 'loading';
+    await route.fulfill({ response: res, json: body });
+  });
+  await page.goto('/');
+  await expect(page.locator('#model-info')).toHaveText(/The server's copy is loading/);
+  await expect(page.locator('#model-info')).toHaveText(/The server runs it on WASM/, { timeout: 10_000 });
+  expect(calls).toBe(2);
+});
+
 test('keyboard only: pick the other model and a sample without a pointer', async ({ page }) => {
   await openDemo(page);
   await page.getByLabel('Model', { exact: true }).focus();
