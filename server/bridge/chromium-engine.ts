@@ -17,7 +17,8 @@ import type { ModelVersion } from '../model-store.js';
 import { BatchScheduler } from './batch-scheduler.js';
 import { BridgeError } from './bridge-error.js';
 import { chromiumFlags } from './chromium-flags.js';
-import type { InferenceEngine, InferOutput, ModelStatus } from './inference-engine.js';
+import type { InferenceEngine, InferOutput, ModelOverrides, ModelStatus } from './inference-engine.js';
+import { loadRequestFor } from './load-request.js';
 import { PageWorker } from './page-worker.js';
 import { describeRuntime } from './runtime-summary.js';
 
@@ -44,13 +45,6 @@ export interface EngineEvents {
   browserRelaunched(): void;
   workerReplaced(model: ModelVersion): void;
   parityFailed(model: ModelVersion): void;
-}
-
-/** Per-registration settings (the Management API's query parameters). */
-export interface ModelOverrides {
-  batchSize?: number;
-  maxBatchDelayMs?: number;
-  workers?: number;
 }
 
 interface ModelSlot {
@@ -107,7 +101,14 @@ export class ChromiumEngine implements InferenceEngine {
     const count = overrides.workers ?? this.opts.workers ?? model.config.workers ?? MODEL_DEFAULTS.workers;
     const slot: ModelSlot = {
       model,
-      request: this.loadRequest(model, batchSize),
+      request: loadRequestFor(model, {
+        modelUrl: `/models/${encodeURIComponent(model.name)}/${encodeURIComponent(model.version)}/model.onnx`,
+        backend: this.opts.backend ?? model.config.backend ?? 'auto',
+        ortBuild: this.opts.ortBuild,
+        wasmThreads: this.opts.wasmThreads,
+        parityTolerance: this.opts.parityTolerance,
+        maxBatch: batchSize,
+      }),
       workers: [],
       loadedOnce: false,
       scheduler: new BatchScheduler(() => slot.workers, {
@@ -200,23 +201,6 @@ export class ChromiumEngine implements InferenceEngine {
         this.scheduleRecovery(pending ? Math.min(30_000, 1000 * 2 ** Math.max(0, this.failedAttempts - 1)) : 0);
       }
     }
-  }
-
-  private loadRequest(model: ModelVersion, maxBatch: number): LoadRequest {
-    return {
-      model: model.name,
-      version: model.version,
-      modelUrl: `/models/${encodeURIComponent(model.name)}/${encodeURIComponent(model.version)}/model.onnx`,
-      inputName: model.config.inputName,
-      outputName: model.config.outputName,
-      backend: this.opts.backend ?? model.config.backend ?? 'auto',
-      ortBuild: this.opts.ortBuild,
-      wasmThreads: this.opts.wasmThreads,
-      normalisation: model.config.normalisation,
-      parityTolerance: this.opts.parityTolerance,
-      output: model.config.output,
-      maxBatch,
-    };
   }
 
   /** Loads a model registered after start; resolves when its workers have loaded or failed. */

@@ -38,6 +38,13 @@ export interface ModelStatus {
   queued: number;
 }
 
+/** Per-registration settings (the Management API's query parameters). */
+export interface ModelOverrides {
+  batchSize?: number;
+  maxBatchDelayMs?: number;
+  workers?: number;
+}
+
 export interface InferenceEngine {
   /** Loads every version; resolves when all have loaded or failed. */
   start(models: readonly ModelVersion[]): Promise<void>;
@@ -47,7 +54,7 @@ export interface InferenceEngine {
   runTensor(model: ModelVersion, data: Float32Array, dims: number[], deadlineMs: number): Promise<{ data: Float32Array; dims: number[] }>;
   status(model: ModelVersion): ModelStatus | undefined;
   /** Management: load a model registered after start, unload one, set its number of workers. */
-  addModel(model: ModelVersion, overrides?: { batchSize?: number; maxBatchDelayMs?: number; workers?: number }): Promise<void>;
+  addModel(model: ModelVersion, overrides?: ModelOverrides): Promise<void>;
   removeModel(model: ModelVersion): Promise<void>;
   scale(model: ModelVersion, workers: number): Promise<void>;
   /** True while the browser is up and every model is ready. */

@@ -8,6 +8,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DemoModel, OrtBuild } from '../../browser-runtime/protocol.js';
 import type { InferenceEngine } from '../bridge/inference-engine.js';
+import { loadRequestFor } from '../bridge/load-request.js';
 import { shortLabel } from '../model-config.js';
 import type { ModelStore, ModelVersion } from '../model-store.js';
 import { PROJECT_ROOT } from '../paths.js';
@@ -88,20 +89,7 @@ function describe(v: ModelVersion, modelBytes: number, engine: InferenceEngine, 
     modelBytes,
     resize: v.config.resize,
     labelsUrl: `${modelPath(v)}/labels.json`,
-    load: {
-      model: v.name,
-      version: v.version,
-      modelUrl: `${modelPath(v)}/model.onnx`,
-      inputName: v.config.inputName,
-      outputName: v.config.outputName,
-      backend: 'auto',
-      ortBuild: settings.ortBuild,
-      wasmThreads: 1,
-      normalisation: v.config.normalisation,
-      parityTolerance: settings.parityTolerance,
-      output: v.config.output,
-      maxBatch: 1,
-    },
+    load: loadRequestFor(v, { modelUrl: `${modelPath(v)}/model.onnx`, backend: 'auto', ortBuild: settings.ortBuild, wasmThreads: 1, parityTolerance: settings.parityTolerance, maxBatch: 1 }),
   };
 }
 
