@@ -12,6 +12,8 @@ export interface ModelVersion {
   /** Key used for the worker and the runtime's model URL. */
   key: string;
   file: string;
+  /** Size of the .onnx file, read when the store was. */
+  bytes: number;
   config: ModelConfig;
   labels: string[];
   isDefault: boolean;
@@ -69,9 +71,9 @@ export class ModelStore {
     return found;
   }
 
-  /** The .onnx file of a registered version, for the runtime pages; undefined otherwise. */
-  modelFile(name: string, version: string): string | undefined {
-    return this.models.get(name)?.versions.get(version)?.file;
+  /** A registered version, or undefined: for routes that answer a plain 404 rather than TorchServe's. */
+  find(name: string, version: string): ModelVersion | undefined {
+    return this.models.get(name)?.versions.get(version);
   }
 
   /**
@@ -129,12 +131,13 @@ async function readModel(root: string, name: string): Promise<StoredModel | null
     throw new ModelStoreError(`${name}/config.json: ${(e as Error).message}`);
   }
   const labels = config.labels ? await readLabels(dir, name, config.labels) : [];
-  const versionNames: string[] = [];
+  const sizes = new Map<string, number>();
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     if (!entry.isDirectory() || !SAFE_NAME.test(entry.name)) continue;
-    const isFile = await stat(path.join(dir, entry.name, 'model.onnx')).then((s) => s.isFile(), () => false);
-    if (isFile) versionNames.push(entry.name);
+    const file = await stat(path.join(dir, entry.name, 'model.onnx')).catch(() => null);
+    if (file?.isFile()) sizes.set(entry.name, file.size);
   }
+  const versionNames = [...sizes.keys()];
   if (versionNames.length === 0) throw new ModelStoreError(`${name}: no <version>/model.onnx`);
   versionNames.sort(compareVersions);
   const defaultVersion = config.defaultVersion ?? versionNames[versionNames.length - 1]!;
@@ -148,6 +151,7 @@ async function readModel(root: string, name: string): Promise<StoredModel | null
       version,
       key: `${name}/${version}`,
       file: path.join(dir, version, 'model.onnx'),
+      bytes: sizes.get(version)!,
       config,
       labels,
       isDefault: version === defaultVersion,

@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import type { ModelStore } from './model-store.js';
 import { PROJECT_ROOT } from './paths.js';
-import { runtimeFiles, serveListed } from './static-files.js';
+import { runtimeFiles, serveListed, serveModelFile } from './static-files.js';
 
 export interface RuntimeAssetServer {
   origin: string;
@@ -30,12 +30,7 @@ export async function startRuntimeAssets(store: ModelStore): Promise<RuntimeAsse
   app.get('/favicon.ico', (_req, res) => res.sendStatus(204));
   app.get('/browser-runtime/:file', serveListed(scripts));
   app.get('/ort/:file', serveListed(ort));
-  // Looked up per request: models registered after start are served too, and nothing else.
-  app.get('/models/:name/:version/model.onnx', (req, res) => {
-    const file = store.modelFile(req.params.name, req.params.version);
-    if (file) res.sendFile(file);
-    else res.sendStatus(404);
-  });
+  app.get('/models/:name/:version/model.onnx', serveModelFile(store));
   app.use((_req, res) => res.sendStatus(404));
 
   const server: Server = await new Promise((resolve, reject) => {

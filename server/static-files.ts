@@ -3,6 +3,7 @@
 // spelling of a path reaches anything else on disk.
 
 import type { RequestHandler } from 'express';
+import type { ModelStore } from './model-store.js';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ORT_DIST, PROJECT_ROOT } from './paths.js';
@@ -33,6 +34,19 @@ export function serveListed(files: FileList): RequestHandler {
     const name = req.params['file'];
     const file = typeof name === 'string' ? files.get(name) : undefined;
     if (file) res.sendFile(file);
+    else next();
+  };
+}
+
+/**
+ * `/:name/:version/model.onnx` of a registered version, looked up per request: models registered
+ * after start are served too, and nothing else. Passes the request on when there is none.
+ */
+export function serveModelFile(store: ModelStore): RequestHandler {
+  return (req, res, next) => {
+    const { name, version } = req.params as Record<string, string>;
+    const model = name && version ? store.find(name, version) : undefined;
+    if (model) res.sendFile(model.file);
     else next();
   };
 }

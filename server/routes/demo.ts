@@ -4,7 +4,6 @@
 // Every file comes from a list fixed at start-up; model files are looked up in the store.
 
 import { Router, type Response } from 'express';
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DemoModel, OrtBuild } from '../../browser-runtime/protocol.js';
 import type { InferenceEngine } from '../bridge/inference-engine.js';
@@ -12,7 +11,7 @@ import { loadRequestFor } from '../bridge/load-request.js';
 import { shortLabel } from '../model-config.js';
 import type { ModelStore, ModelVersion } from '../model-store.js';
 import { PROJECT_ROOT } from '../paths.js';
-import { listFiles, runtimeFiles, serveListed, type FileList } from '../static-files.js';
+import { listFiles, runtimeFiles, serveListed, serveModelFile, type FileList } from '../static-files.js';
 
 export interface DemoFiles {
   page: string;
@@ -74,7 +73,7 @@ function isolate(res: Response): void {
 
 const modelPath = (v: ModelVersion) => `/demo/models/${encodeURIComponent(v.name)}/${encodeURIComponent(v.version)}`;
 
-function describe(v: ModelVersion, modelBytes: number, engine: InferenceEngine, settings: DemoSettings): DemoModel {
+function describe(v: ModelVersion, engine: InferenceEngine, settings: DemoSettings): DemoModel {
   const status = engine.status(v);
   const runtime = status?.workers.find((w) => w.runtime)?.runtime ?? null;
   return {
@@ -86,7 +85,7 @@ function describe(v: ModelVersion, modelBytes: number, engine: InferenceEngine, 
     backend: runtime?.backend ?? null,
     adapter: runtime?.adapter ?? null,
     fallbackReason: runtime?.fallbackReason ?? null,
-    modelBytes,
+    modelBytes: v.bytes,
     resize: v.config.resize,
     labelsUrl: `${modelPath(v)}/labels.json`,
     load: loadRequestFor(v, { modelUrl: `${modelPath(v)}/model.onnx`, backend: 'auto', ortBuild: settings.ortBuild, wasmThreads: 1, parityTolerance: settings.parityTolerance, maxBatch: 1 }),
@@ -105,19 +104,12 @@ export function demoRouter(files: DemoFiles, store: ModelStore, engine: Inferenc
     res.sendFile(files.page);
   });
   router.get('/favicon.ico', (_req, res) => res.redirect(301, '/demo/icon.svg'));
-  router.get('/demo/models', async (_req, res) => {
-    const versions = store.allVersions();
-    const sizes = await Promise.all(versions.map((v) => stat(v.file).then((s) => s.size, () => 0)));
-    res.json({ models: versions.map((v, i) => describe(v, sizes[i]!, engine, settings)) });
+  router.get('/demo/models', (_req, res) => {
+    res.json({ models: store.allVersions().map((v) => describe(v, engine, settings)) });
   });
-  // Looked up per request: models registered later are listed and served too, and nothing else.
-  router.get('/demo/models/:name/:version/model.onnx', (req, res, next) => {
-    const file = store.modelFile(req.params.name, req.params.version);
-    if (file) res.sendFile(file);
-    else next();
-  });
+  router.get('/demo/models/:name/:version/model.onnx', serveModelFile(store));
   router.get('/demo/models/:name/:version/labels.json', (req, res, next) => {
-    const v = store.allVersions().find((m) => m.name === req.params.name && m.version === req.params.version);
+    const v = store.find(req.params.name, req.params.version);
     // Named as the server's answers name them, so the page can compare a local run with them.
     if (v) res.json(v.config.outputFormat === 'torchserve' ? v.labels.map(shortLabel) : v.labels);
     else next();

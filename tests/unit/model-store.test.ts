@@ -1,6 +1,6 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ModelStore, ModelStoreError } from '../../server/model-store.js';
@@ -83,8 +83,9 @@ describe('ModelStore.open', () => {
     assert.deepEqual(v.labels, []);
     assert.equal(store.root, path.resolve(root));
     assert.equal(v.key, 'm/2.0');
-    assert.equal(store.modelFile('m', '2.0'), v.file);
-    assert.equal(store.modelFile('m', '9.9'), undefined);
+    assert.equal(v.bytes, statSync(v.file).size);
+    assert.equal(store.find('m', '2.0'), v);
+    assert.equal(store.find('m', '9.9'), undefined);
   });
 
   it('throws when default_version names a version without model.onnx', async () => {
