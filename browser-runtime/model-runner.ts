@@ -56,19 +56,7 @@ export class ModelRunner {
 
   /** A tensor already in the model's input layout, run as it is; answers the raw output. */
   runTensor(data: Float32Array, dims: number[]): Promise<{ data: Float32Array; dims: number[]; runMs: number }> {
-    const next = this.tail.then(async () => {
-      const input = new this.ort.Tensor('float32', data, dims);
-      const t0 = performance.now();
-      const results = await this.session.run({ [this.inputName]: input });
-      const runMs = performance.now() - t0;
-      input.dispose();
-      const output = results[this.outputName];
-      if (!output) throw new Error(`the model has no output named "${this.outputName}"`);
-      const out = (await output.getData()) as Float32Array;
-      const outDims = [...output.dims];
-      for (const t of Object.values(results)) t.dispose();
-      return { data: out, dims: outDims, runMs };
-    });
+    const next = this.tail.then(() => this.runSession(new this.ort.Tensor('float32', data, dims)));
     this.tail = next.catch(() => undefined);
     return next;
   }
@@ -88,16 +76,23 @@ export class ModelRunner {
   }
 
   private async runNow(input: Ort.Tensor, batch: number, ranBatch: number, normaliseMs: number, waitMs: number): Promise<RunOutput> {
-    const t1 = performance.now();
+    const { data, runMs } = await this.runSession(input);
+    const width = data.length / ranBatch;
+    return { data: data.subarray(0, width * batch), width, ranBatch, normaliseMs, waitMs, runMs };
+  }
+
+  /** session.run on one input; the tensors are released and the float32 output copied out. */
+  private async runSession(input: Ort.Tensor): Promise<{ data: Float32Array; dims: number[]; runMs: number }> {
+    const t0 = performance.now();
     const results = await this.session.run({ [this.inputName]: input });
-    const t2 = performance.now();
+    const runMs = performance.now() - t0;
     input.dispose();
     const output = results[this.outputName];
     if (!output) throw new Error(`the model has no output named "${this.outputName}"`);
-    const all = (await output.getData()) as Float32Array;
+    const data = await output.getData();
+    const dims = [...output.dims];
     for (const t of Object.values(results)) t.dispose();
-    if (!(all instanceof Float32Array)) throw new Error(`output "${this.outputName}" is ${output.type}, expected float32`);
-    const width = all.length / ranBatch;
-    return { data: all.subarray(0, width * batch), width, ranBatch, normaliseMs, waitMs, runMs: t2 - t1 };
+    if (!(data instanceof Float32Array)) throw new Error(`output "${this.outputName}" is ${output.type}, expected float32`);
+    return { data, dims, runMs };
   }
 }

@@ -130,7 +130,7 @@ const STAGE_NAMES: Record<string, string> = {
 
 function renderTiming(list: HTMLElement, stages: ReadonlyMap<string, number>, whole: number): void {
   list.replaceChildren(
-    ...[...stages].flatMap(([stage, dur]) => {
+    ...[...stages].map(([stage, dur]) => {
       const row = el('div', stage === 'total' || stage === 'round trip' ? 'sum' : undefined);
       const name = el('dt', undefined, STAGE_NAMES[stage] ?? stage);
       const value = el('dd', undefined, ms(dur));
@@ -141,7 +141,7 @@ function renderTiming(list: HTMLElement, stages: ReadonlyMap<string, number>, wh
       bar.append(fill);
       value.append(bar);
       row.append(name, value);
-      return [row];
+      return row;
     }),
   );
 }
@@ -254,8 +254,9 @@ async function classify(): Promise<void> {
       if (mine !== generation) return;
       local.where.textContent = `${localWhere(answer.runtime)}${answer.loadedNow ? ` Loaded in ${ms(answer.runtime.loadMs)}.` : ''}`;
       renderBars(local.bars, answer.ranked);
-      const work = [...answer.stages].filter(([s]) => s !== 'load' && s !== 'run').reduce((a, [, d]) => a + d, 0);
-      renderTiming(local.timing, answer.stages, answer.loadedNow ? answer.stages.get('load')! + work : work);
+      // 'run' is part of 'infer'; everything else adds up to the whole.
+      const whole = [...answer.stages].filter(([s]) => s !== 'run').reduce((a, [, d]) => a + d, 0);
+      renderTiming(local.timing, answer.stages, whole);
       if (serverRanked) showComparison(serverRanked, answer.ranked);
     } catch (e) {
       if (mine !== generation) return;

@@ -92,12 +92,12 @@ export class BatchScheduler {
   /** Refuses new requests and resolves when everything queued or running has finished. */
   async drain(): Promise<void> {
     this.draining = true;
-    while (this.queue.length > 0 || [...this.inFlight.values()].some((n) => n > 0)) await new Promise((r) => setTimeout(r, 20));
+    await until(() => this.queue.length === 0 && [...this.inFlight.values()].every((n) => n === 0));
   }
 
   /** Resolves when `worker` has no batch in flight (it may have left the worker list already). */
   async whenIdle(worker: BatchWorker): Promise<void> {
-    while ((this.inFlight.get(worker) ?? 0) > 0) await new Promise((r) => setTimeout(r, 20));
+    await until(() => (this.inFlight.get(worker) ?? 0) === 0);
   }
 
   /** A worker stopped being ready: fail what is queued if none is left. */
@@ -173,4 +173,9 @@ export class BatchScheduler {
         this.dispatch();
       });
   }
+}
+
+/** Polls `done` every 20 ms: batches finish on their own schedule, and nothing here needs a wake-up. */
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((r) => setTimeout(r, 20));
 }

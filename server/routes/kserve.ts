@@ -139,9 +139,8 @@ export function kserveRouter(store: ModelStore, engine: InferenceEngine, opts: {
   });
   // The protocol's error shape for everything under /v2.
   router.use('/v2', (err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (err instanceof V2Error) res.status(err.status).json({ error: err.message });
-    else if (err instanceof BridgeError) res.status(fromBridgeError(err).status).json({ error: fromBridgeError(err).message });
-    else if (err instanceof ApiError) res.status(err.status).json({ error: err.message });
+    const known = err instanceof BridgeError ? fromBridgeError(err) : err instanceof V2Error || err instanceof ApiError ? err : null;
+    if (known) res.status(known.status).json({ error: known.message });
     else next(err);
   });
   return router;
