@@ -6,6 +6,7 @@ import os from 'node:os';
 import { CONFIG_KEYS, ConfigError, DEFAULTS, parseArgs, parseProperties, resolveConfig } from './config.js';
 import { ChromiumNotFoundError } from './bridge/find-chromium.js';
 import { ModelStoreError } from './model-store.js';
+import { installLastResort } from './last-resort.js';
 import { log } from './log.js';
 import { startServer } from './server.js';
 
@@ -32,24 +33,25 @@ async function main(): Promise<void> {
   const { values, configFile } = parseArgs(process.argv.slice(2));
   const file = configFile ? parseProperties(readFileSync(configFile, 'utf8')) : {};
   const config = resolveConfig({ file, env: process.env, args: values, cores: os.availableParallelism() });
-  const server = await startServer(config);
+  let server: Awaited<ReturnType<typeof startServer>> | null = null;
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = (why: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
-    log.info(`${signal}: shutting down`);
-    server.close().then(
-      () => process.exit(0),
+    log.info(`${why}: shutting down`);
+    (server?.close() ?? Promise.resolve()).then(
+      () => process.exit(exitCode),
       (e) => {
         log.error('shutdown failed', e);
         process.exit(1);
       },
     );
   };
-  // A bug in one request's path must not take every other request down with the process.
-  process.on('unhandledRejection', (reason) => log.error('unhandled rejection', reason));
+  // Before anything starts: a bug in one request's path must not take the others down with it.
+  installLastResort({ giveUp: (reason) => stop(reason, 1) });
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  server = await startServer(config);
   await server.ready;
 }
 

@@ -1,11 +1,17 @@
 // The image out of a prediction request: the raw body, or a multipart form's "data" field
 // (else "body", else the first file), as TorchServe reads it. The size limit holds for both.
+//
+// Every stream on this path has an error listener: an 'error' event without one is thrown by
+// Node and takes the whole process down, so one malformed upload would stop every model.
 
 import type { Request } from 'express';
 import busboy from 'busboy';
 import { badRequest, payloadTooLarge } from './errors.js';
 
 const PREFERRED_FIELDS = ['data', 'body'];
+
+const malformed = (e: Error) => badRequest(`The multipart request is malformed: ${e.message}.`);
+const cutShort = () => badRequest('The client closed the connection before the body was complete.');
 
 export async function readImageBody(req: Request, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
@@ -32,7 +38,7 @@ export function readRaw(req: Request, limit: number): Promise<Buffer> {
     req.on('error', (e) => reject(badRequest(`The request body could not be read: ${e.message}`)));
     // A client that goes away mid-upload: settle now rather than hold the buffers forever.
     req.on('close', () => {
-      if (!req.complete) reject(badRequest('The client closed the connection before the body was complete.'));
+      if (!req.complete) reject(cutShort());
     });
   });
 }
@@ -43,7 +49,7 @@ function readMultipart(req: Request, limit: number): Promise<Buffer> {
     try {
       parser = busboy({ headers: req.headers, defCharset: 'latin1', limits: { fileSize: limit, fieldSize: limit, files: 16, fields: 64, parts: 80 } });
     } catch (e) {
-      reject(badRequest(`The multipart request is malformed: ${(e as Error).message}.`));
+      reject(malformed(e as Error));
       return;
     }
     const parts = new Map<string, Buffer>();
@@ -63,12 +69,15 @@ function readMultipart(req: Request, limit: number): Promise<Buffer> {
     };
     parser.on('file', (name, stream) => {
       const chunks: Buffer[] = [];
+      // A form that ends inside a file part fails the part's own stream, not only the parser.
+      stream.on('error', (e: Error) => fail(malformed(e)));
       stream.on('data', (c: Buffer) => {
         count(c.length);
         if (!failed) chunks.push(c);
       });
       stream.on('limit', () => fail(payloadTooLarge(limit)));
       stream.on('close', () => {
+        if (failed || stream.errored) return;
         const buf = Buffer.concat(chunks);
         if (!parts.has(name)) parts.set(name, buf);
         firstFile ??= buf;
@@ -79,9 +88,10 @@ function readMultipart(req: Request, limit: number): Promise<Buffer> {
       // A form field (curl -F data=<file) arrives as text: keep its bytes as sent.
       if (!parts.has(name) && !info.valueTruncated) parts.set(name, Buffer.from(value, 'latin1'));
     });
-    parser.on('error', (e: Error) => fail(badRequest(`The multipart request is malformed: ${e.message}.`)));
+    parser.on('error', (e: Error) => fail(malformed(e)));
+    req.on('error', (e: Error) => fail(badRequest(`The request body could not be read: ${e.message}`)));
     req.on('close', () => {
-      if (!req.complete) fail(badRequest('The client closed the connection before the body was complete.'));
+      if (!req.complete) fail(cutShort());
     });
     parser.on('close', () => {
       if (failed) return;

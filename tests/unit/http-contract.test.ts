@@ -7,6 +7,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import net from 'node:net';
 import { BridgeError } from '../../server/bridge/bridge-error.js';
 import type { RunningServer } from '../../server/server.js';
+import { multipart, multipartCuts } from '../../scripts/hostile/inputs.js';
 import { FakeEngine } from '../support/fake-engine.js';
 import { readImage } from '../support/paths.js';
 import { call, postForm, postImage, startTestServer } from '../support/server-harness.js';
@@ -161,6 +162,22 @@ describe('HTTP contract (fake engine)', () => {
     });
     assert.equal(broken.status, 400);
     assert.equal(broken.body.type, 'BadRequestException');
+  });
+
+  it('a multipart body cut anywhere before its end answers 400, and the server keeps serving', async () => {
+    const form = multipart([
+      { name: 'note', body: Buffer.from('a field') },
+      { name: 'data', filename: 'k.jpg', body: kitten.subarray(0, 300) },
+    ]);
+    const seen = new Set<string>();
+    for (const cut of multipartCuts(form.body)) {
+      const r = await postImage(`${api}/predictions/mobilenet_v2`, form.body.subarray(0, cut.at), 'POST', form.type);
+      assert.equal(r.status, 400, `cut at ${cut.at} (${cut.where}): ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.type, 'BadRequestException');
+      seen.add(cut.where);
+    }
+    assert.deepEqual([...seen].sort(), ['between parts', 'in a delimiter', 'in a field', 'in a file', 'in part headers', 'in the closing delimiter']);
+    assert.equal((await postImage(`${api}/predictions/mobilenet_v2`, multipart([{ name: 'data', filename: 'k.jpg', body: kitten }]).body, 'POST', form.type)).status, 200);
   });
 
   it('a body over max_request_size answers 413, raw or multipart', async () => {
