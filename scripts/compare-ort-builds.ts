@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { parseArgs, resolveConfig } from '../server/config.js';
+import { readMachine } from '../server/limits.js';
 import { PROJECT_ROOT } from '../server/paths.js';
 import { startServer } from '../server/server.js';
 import { StageCollector } from './bench/server-timing.js';
@@ -32,7 +33,7 @@ async function measure(build: 'webgpu' | 'jsep', backend: 'wasm' | 'webgpu'): Pr
   const config = resolveConfig({
     args: { inference_address: 'http://127.0.0.1:0', management_address: 'http://127.0.0.1:0', metrics_address: 'http://127.0.0.1:0', ort_build: build, backend },
     env: { CHROME_PATH: process.env['CHROME_PATH'] },
-    cores: os.availableParallelism(),
+    machine: readMachine(),
   });
   const server = await startServer(config);
   await server.ready;

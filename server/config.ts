@@ -2,6 +2,7 @@
 // variables, then command-line flags, each overriding the one before. Pure: tested without I/O.
 
 import type { BackendPreference, OrtBuild } from '../browser-runtime/protocol.js';
+import { FIXED_BOUNDS, machineLimits, type Machine } from './limits.js';
 
 export interface ServerConfig {
   inferenceAddress: URL;
@@ -33,6 +34,17 @@ export interface ServerConfig {
   keyFile: string;
   /** The demo page at GET / and the model files it downloads for a local run. */
   demoPage: boolean;
+  /** Worker pages across every model version. */
+  maxWorkers: number;
+  /** Request bodies held in memory at once, across all requests. */
+  maxInflightBytes: number;
+  /** sharp decodes at once. */
+  decodeSlots: number;
+  /** Most scans a JPEG may have: each is a pass over the whole image. */
+  maxJpegScans: number;
+  /** Connections the inference listener holds at once; the other two hold fewer. */
+  maxConnections: number;
+  smallListenerConnections: number;
 }
 
 /** Used where neither the server settings nor the model's config say. */
@@ -69,6 +81,11 @@ export const CONFIG_KEYS = {
   key_file: 'where the API keys are written when token authorization is on',
   disable_token_auth: 'the same as disable_token_authorization=true (command-line flag --disable-token-auth)',
   disable_demo_page: 'true serves no demo page on the inference port, and no model files with it',
+  max_workers: 'worker pages across every model version (default: 4 per core, at most half the memory at 256 MiB a page)',
+  max_inflight_bytes: 'request bodies held in memory at once, across all requests; past it new requests get 503 (default: memory/32, 64 to 512 MiB)',
+  decode_slots: 'image decodes at once (default: one per core, leaving two of libuv\'s threads for files); more wait, and a full line gets 503',
+  max_jpeg_scans: 'most scans a JPEG may have (each is a pass over the whole image); more is refused before decoding',
+  max_connections: 'connections the inference listener holds at once (default: below the open-file limit)',
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -102,6 +119,11 @@ export const DEFAULTS: Record<ConfigKey, string> = {
   key_file: 'key_file.json',
   disable_token_auth: 'false',
   disable_demo_page: 'false',
+  max_workers: '',
+  max_inflight_bytes: '',
+  decode_slots: '',
+  max_jpeg_scans: '100',
+  max_connections: '',
 };
 
 function isKey(k: string): k is ConfigKey {
@@ -145,10 +167,12 @@ function oneOf<T extends string>(key: string, value: string, allowed: readonly T
   throw new ConfigError(`${key} must be one of ${allowed.join(', ')}; got "${value}"`);
 }
 
-function number(key: string, value: string, min: number, integer: boolean): number {
+/** A number from `min` to `max`; `why` says where the upper bound comes from. */
+function number(key: string, value: string, min: number, integer: boolean, max = Number.MAX_SAFE_INTEGER, why = ''): number {
   const n = Number(value);
-  if (value === '' || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
-    throw new ConfigError(`${key} must be ${integer ? 'an integer' : 'a number'} >= ${min}; got "${value}"`);
+  if (value === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}${why ? ` (${why})` : ''}`;
+    throw new ConfigError(`${key} must be ${integer ? 'an integer' : 'a number'} ${range}; got "${value}"`);
   }
   return n;
 }
@@ -173,10 +197,16 @@ export interface ConfigSources {
   file?: Record<string, string>;
   env?: Record<string, string | undefined>;
   args?: Record<string, string>;
-  cores?: number;
+  /** The machine the limits are derived from (limits.ts readMachine()); a small fixed one when absent. */
+  machine?: Partial<Machine>;
 }
 
-export function resolveConfig({ file = {}, env = {}, args = {}, cores = 2 }: ConfigSources): ServerConfig {
+const DEFAULT_MACHINE: Machine = { cores: 2, memoryBytes: 8 * 1024 ** 3, openFiles: 4096, threadPoolSize: 4 };
+
+export function resolveConfig({ file = {}, env = {}, args = {}, machine: given = {} }: ConfigSources): ServerConfig {
+  const machine = { ...DEFAULT_MACHINE, ...given };
+  const { cores } = machine;
+  const limits = machineLimits(machine);
   const merged: Record<ConfigKey, string> = { ...DEFAULTS };
   const apply = (source: Record<string, string>, origin: string) => {
     for (const [k, v] of Object.entries(source)) {
@@ -194,7 +224,12 @@ export function resolveConfig({ file = {}, env = {}, args = {}, cores = 2 }: Con
   apply(fromEnv, 'the environment');
   apply(args, 'the command line');
 
-  const threads = number('wasm_threads', merged.wasm_threads, 0, true);
+  const threads = number('wasm_threads', merged.wasm_threads, 0, true, limits.maxWasmThreads, `4 per core on ${cores} cores`);
+  const maxWorkers = merged.max_workers === '' ? limits.maxWorkers : number('max_workers', merged.max_workers, 1, true, 1024);
+  const workersWhy = `max_workers, ${merged.max_workers === '' ? `derived from ${cores} cores and ${(machine.memoryBytes / 1024 ** 3).toFixed(0)} GiB` : 'as set'}`;
+  const maxRequestSize = number('max_request_size', merged.max_request_size, 1, true, FIXED_BOUNDS.requestSize);
+  const maxInflightBytes = merged.max_inflight_bytes === '' ? Math.max(limits.inflightBytes, maxRequestSize) : number('max_inflight_bytes', merged.max_inflight_bytes, maxRequestSize, true, machine.memoryBytes, 'at least max_request_size, at most the memory');
+  const maxConnections = merged.max_connections === '' ? limits.maxConnections : number('max_connections', merged.max_connections, 1, true, Math.max(1, machine.openFiles - 256), `below the open-file limit of ${machine.openFiles}`);
   return {
     inferenceAddress: address('inference_address', merged.inference_address),
     managementAddress: address('management_address', merged.management_address),
@@ -205,16 +240,21 @@ export function resolveConfig({ file = {}, env = {}, args = {}, cores = 2 }: Con
     // 0 means one per core: the page's WASM threads are the only compute this server does.
     wasmThreads: threads === 0 ? Math.max(1, cores) : threads,
     parityTolerance: number('parity_tolerance', merged.parity_tolerance, 0, false),
-    defaultResponseTimeout: number('default_response_timeout', merged.default_response_timeout, 1, false),
-    maxRequestSize: number('max_request_size', merged.max_request_size, 1, true),
-    maxImagePixels: number('max_image_pixels', merged.max_image_pixels, 1, true),
+    defaultResponseTimeout: number('default_response_timeout', merged.default_response_timeout, 1, false, FIXED_BOUNDS.responseTimeoutS),
+    maxRequestSize,
+    maxImagePixels: number('max_image_pixels', merged.max_image_pixels, 1, true, FIXED_BOUNDS.imagePixels),
     chromePath: merged.chrome_path || null,
-    batchSize: merged.batch_size === '' ? null : number('batch_size', merged.batch_size, 1, true),
-    maxBatchDelayMs: merged.max_batch_delay === '' ? null : number('max_batch_delay', merged.max_batch_delay, 0, false),
-    workers: merged.workers !== '' ? number('workers', merged.workers, 1, true) : merged.default_workers_per_model !== '' ? number('default_workers_per_model', merged.default_workers_per_model, 1, true) : null,
+    batchSize: merged.batch_size === '' ? null : number('batch_size', merged.batch_size, 1, true, FIXED_BOUNDS.batchSize),
+    maxBatchDelayMs: merged.max_batch_delay === '' ? null : number('max_batch_delay', merged.max_batch_delay, 0, false, FIXED_BOUNDS.maxBatchDelayMs),
+    workers:
+      merged.workers !== ''
+        ? number('workers', merged.workers, 1, true, maxWorkers, workersWhy)
+        : merged.default_workers_per_model !== ''
+          ? number('default_workers_per_model', merged.default_workers_per_model, 1, true, maxWorkers, workersWhy)
+          : null,
     loadModels: ((m) => (m === 'all' ? null : m.split(',').map((x) => x.trim()).filter(Boolean)))(merged.models || merged.load_models),
     cors: merged.cors_allowed_origin ? { origin: merged.cors_allowed_origin, methods: merged.cors_allowed_methods, headers: merged.cors_allowed_headers } : null,
-    jobQueueSize: number('job_queue_size', merged.job_queue_size, 1, true),
+    jobQueueSize: number('job_queue_size', merged.job_queue_size, 1, true, FIXED_BOUNDS.jobQueueSize),
     chromiumArgs: merged.chromium_args.split(/\s+/).filter(Boolean),
     tokenAuthorization:
       bool('disable_token_authorization', merged.disable_token_authorization) || bool('disable_token_auth', merged.disable_token_auth)
@@ -224,5 +264,11 @@ export function resolveConfig({ file = {}, env = {}, args = {}, cores = 2 }: Con
           : null,
     keyFile: merged.key_file,
     demoPage: !bool('disable_demo_page', merged.disable_demo_page),
+    maxWorkers,
+    maxInflightBytes,
+    decodeSlots: merged.decode_slots === '' ? limits.decodeSlots : number('decode_slots', merged.decode_slots, 1, true, Math.max(1, machine.threadPoolSize - 1), `one of libuv's ${machine.threadPoolSize} threads stays free for files; raise UV_THREADPOOL_SIZE for more`),
+    maxJpegScans: number('max_jpeg_scans', merged.max_jpeg_scans, 1, true, 100_000),
+    maxConnections,
+    smallListenerConnections: Math.min(limits.smallListenerConnections, maxConnections),
   };
 }

@@ -2,11 +2,11 @@
 // `npm start`: read the configuration, start the server, stop cleanly on SIGINT / SIGTERM.
 
 import { readFileSync } from 'node:fs';
-import os from 'node:os';
 import { CONFIG_KEYS, ConfigError, DEFAULTS, parseArgs, parseProperties, resolveConfig } from './config.js';
 import { ChromiumNotFoundError } from './bridge/find-chromium.js';
 import { ModelStoreError } from './model-store.js';
 import { installLastResort } from './last-resort.js';
+import { readMachine } from './limits.js';
 import { log } from './log.js';
 import { startServer } from './server.js';
 
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   }
   const { values, configFile } = parseArgs(process.argv.slice(2));
   const file = configFile ? parseProperties(readFileSync(configFile, 'utf8')) : {};
-  const config = resolveConfig({ file, env: process.env, args: values, cores: os.availableParallelism() });
+  const config = resolveConfig({ file, env: process.env, args: values, machine: readMachine() });
   let server: Awaited<ReturnType<typeof startServer>> | null = null;
   let stopping = false;
   const stop = (why: string, exitCode = 0) => {

@@ -1,6 +1,6 @@
-import os from 'node:os';
 import type { InferenceEngine } from '../../server/bridge/inference-engine.js';
 import { resolveConfig } from '../../server/config.js';
+import { readMachine } from '../../server/limits.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 
 /**
@@ -11,7 +11,7 @@ export async function startTestServer(settings: Record<string, string>, engine?:
   const config = resolveConfig({
     args: { inference_address: 'http://127.0.0.1:0', management_address: 'http://127.0.0.1:0', metrics_address: 'http://127.0.0.1:0', ...settings },
     env: { CHROME_PATH: process.env['CHROME_PATH'] },
-    cores: os.availableParallelism(),
+    machine: readMachine(),
   });
   const server = await startServer(config, engine);
   await server.ready;

@@ -107,7 +107,7 @@ describe('parseArgs', () => {
 
 describe('resolveConfig', () => {
   it('has the documented defaults', () => {
-    const c = resolveConfig({ cores: 6 });
+    const c = resolveConfig({ machine: { cores: 6 } });
     assert.equal(c.inferenceAddress.hostname, '127.0.0.1');
     assert.equal(c.inferenceAddress.port, '8080');
     assert.equal(c.inferenceAddress.protocol, 'http:');
@@ -133,12 +133,12 @@ describe('resolveConfig', () => {
 
   it('defaults to 2 cores when none are given, and never uses fewer than 1 thread', () => {
     assert.equal(resolveConfig({}).wasmThreads, 2);
-    assert.equal(resolveConfig({ cores: 0 }).wasmThreads, 1);
-    assert.equal(resolveConfig({ args: { wasm_threads: '0' }, cores: 12 }).wasmThreads, 12);
+    assert.equal(resolveConfig({ machine: { cores: 0 } }).wasmThreads, 1);
+    assert.equal(resolveConfig({ args: { wasm_threads: '0' }, machine: { cores: 12 } }).wasmThreads, 12);
   });
 
   it('keeps an explicit wasm_threads regardless of cores', () => {
-    assert.equal(resolveConfig({ args: { wasm_threads: '3' }, cores: 16 }).wasmThreads, 3);
+    assert.equal(resolveConfig({ args: { wasm_threads: '3' }, machine: { cores: 16 } }).wasmThreads, 3);
   });
 
   it('reads every kind of value', () => {
@@ -322,5 +322,40 @@ describe('resolveConfig', () => {
     const c = resolveConfig({ file, args: values });
     assert.equal(c.backend, 'wasm');
     assert.equal(c.modelStore, '/m');
+  });
+});
+
+describe('bounds derived from the machine', () => {
+  const machine = { cores: 2, memoryBytes: 24 * 1024 ** 3, openFiles: 20_000, threadPoolSize: 4 };
+  it('refuses values past each bound, with the bound and where it comes from', () => {
+    for (const [key, value, says] of [
+      ['workers', '10000', /from 1 to 8 \(max_workers, derived from 2 cores and 24 GiB\)/],
+      ['default_workers_per_model', '9', /from 1 to 8/],
+      ['batch_size', '999999', /from 1 to 64/],
+      ['max_batch_delay', '1e12', /from 0 to 10000/],
+      ['default_response_timeout', '1e7', /from 1 to 3600/],
+      ['job_queue_size', '1000000', /from 1 to 10000/],
+      ['max_request_size', '1e10', /from 1 to 1073741824/],
+      ['max_image_pixels', '1e12', /from 1 to 268402689/],
+      ['wasm_threads', '1000', /from 0 to 8 \(4 per core on 2 cores\)/],
+      ['decode_slots', '4', /from 1 to 3 .*UV_THREADPOOL_SIZE/],
+      ['max_connections', '50000', /below the open-file limit of 20000/],
+      ['max_inflight_bytes', '1000', /at least max_request_size/],
+      ['max_jpeg_scans', '0', /from 1 to 100000/],
+    ] as const) {
+      assert.throws(() => resolveConfig({ args: { [key]: value }, machine }), (e: unknown) => e instanceof ConfigError && says.test(e.message), `${key}=${value}`);
+    }
+  });
+
+  it('derives its defaults from the machine, and lets each be set', () => {
+    const c = resolveConfig({ machine });
+    assert.equal(c.maxWorkers, 8);
+    assert.equal(c.maxInflightBytes, 512 * 1024 ** 2);
+    assert.equal(c.decodeSlots, 2);
+    assert.equal(c.maxJpegScans, 100);
+    assert.equal(c.maxConnections, 15_180);
+    assert.equal(c.smallListenerConnections, 256);
+    const set = resolveConfig({ args: { max_workers: '20', workers: '20', decode_slots: '1', max_connections: '100', max_inflight_bytes: '10000000' }, machine });
+    assert.deepEqual([set.maxWorkers, set.workers, set.decodeSlots, set.maxConnections, set.smallListenerConnections, set.maxInflightBytes], [20, 20, 1, 100, 100, 10_000_000]);
   });
 });
