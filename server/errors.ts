@@ -16,6 +16,14 @@ export class ApiError extends Error {
   toBody(): { code: number; type: string; message: string } {
     return { code: this.status, type: this.type, message: this.message };
   }
+
+  /**
+   * The same answer, after which the connection closes: for a request whose body is refused
+   * unread, so the server stops reading it (an endless upload would otherwise be read forever).
+   */
+  closing(): ApiError {
+    return new ApiError(this.status, this.type, this.message, { ...this.headers, Connection: 'close' });
+  }
 }
 
 export const modelNotFound = (name: string) => new ApiError(404, 'ModelNotFoundException', `Model not found: ${name}`);
@@ -56,6 +64,8 @@ export function fromBridgeError(err: BridgeError): ApiError {
  * else is logged in full and answered as a plain 500 without internals.
  */
 export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
+  // The client has gone (its request was abandoned on purpose): there is no one to answer.
+  if (req.socket.destroyed) return;
   let apiError: ApiError;
   if (err instanceof ApiError) {
     apiError = err;

@@ -1,6 +1,6 @@
 import express from 'express';
 import type { InferenceEngine } from './bridge/inference-engine.js';
-import { errorHandler, resourceNotFound, serviceUnavailable } from './errors.js';
+import { errorHandler, resourceNotFound } from './errors.js';
 import { log } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { ModelStore } from './model-store.js';
@@ -9,17 +9,16 @@ import { apiDescriptionRouter } from './routes/api-description.js';
 import { demoRouter, type DemoFiles, type DemoSettings } from './routes/demo.js';
 import { healthRouter } from './routes/health.js';
 import { kserveRouter } from './routes/kserve.js';
-import { predictionsRouter, type PredictionLimits } from './routes/predictions.js';
+import type { InferenceGuards } from './routes/inference-request.js';
+import { predictionsRouter } from './routes/predictions.js';
 
 export interface InferenceAppDeps {
   store: ModelStore;
   engine: InferenceEngine;
-  limits: PredictionLimits;
+  /** What every inference request, of either protocol, goes through. */
+  guards: InferenceGuards;
+  /** Ready to take requests: /ping and /v2/health/ready. */
   isHealthy: () => boolean;
-  /** True once shutdown has begun: predictions are refused. */
-  isClosing: () => boolean;
-  /** Told of every prediction request, to wait for those in flight at shutdown. */
-  track: (res: express.Response) => void;
   version: string;
   /** Token check, when authorization is on. */
   auth?: express.RequestHandler;
@@ -30,7 +29,7 @@ export interface InferenceAppDeps {
   demo?: { files: DemoFiles; settings: DemoSettings };
 }
 
-export function createInferenceApp({ store, engine, limits, isHealthy, isClosing, track, version, auth, metrics, cors, demo }: InferenceAppDeps): express.Express {
+export function createInferenceApp({ store, engine, guards, isHealthy, version, auth, metrics, cors, demo }: InferenceAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -51,17 +50,8 @@ export function createInferenceApp({ store, engine, limits, isHealthy, isClosing
   app.use(apiDescriptionRouter(inferenceApiDescription(version), { alsoGet: true, rootMethods: demo ? ['GET', 'OPTIONS'] : ['OPTIONS'] }));
   if (demo) app.use(demoRouter(demo.files, store, engine, demo.settings));
   app.use(healthRouter(isHealthy));
-  app.use('/predictions', (_req, res, next) => {
-    if (isClosing()) {
-      res.set('Connection', 'close');
-      next(serviceUnavailable('The server is shutting down.'));
-      return;
-    }
-    track(res);
-    next();
-  });
-  app.use(predictionsRouter(store, engine, limits, metrics));
-  app.use(kserveRouter(store, engine, { version, maxRequestSize: limits.maxRequestSize, responseTimeoutMs: limits.responseTimeoutMs, isReady: () => !isClosing() && engine.healthy() }));
+  app.use(predictionsRouter(store, engine, guards, metrics));
+  app.use(kserveRouter(store, engine, { version, isReady: isHealthy, guards }));
   app.use((_req, _res, next) => next(resourceNotFound()));
   app.use(errorHandler);
   return app;

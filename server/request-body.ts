@@ -1,41 +1,85 @@
-// The image out of a prediction request: the raw body, or a multipart form's "data" field
-// (else "body", else the first file), as TorchServe reads it. The size limit holds for both.
+// The body of a request, read into memory against two limits: its own size (max_request_size,
+// 413) and the server-wide budget of bytes held at once (the request's admission ticket, 503),
+// counted as the bytes arrive.
+// Predictions take the image from the raw body, or from a multipart form's "data" field (else
+// "body", else the first file), as TorchServe reads it.
 //
 // Every stream on this path has an error listener: an 'error' event without one is thrown by
-// Node and takes the whole process down, so one malformed upload would stop every model.
+// Node and takes the whole process down, so one malformed upload would stop every model. A body
+// refused before its end is answered with the connection closing, so that the rest of it is not
+// read (an endless upload would otherwise be read until the request timeout).
 
 import type { Request } from 'express';
 import busboy from 'busboy';
-import { badRequest, payloadTooLarge } from './errors.js';
+import type { Ticket } from './admission.js';
+import { ApiError, badRequest, payloadTooLarge } from './errors.js';
+import { lingerOnClose } from './lingering-close.js';
 
 const PREFERRED_FIELDS = ['data', 'body'];
 
 const malformed = (e: Error) => badRequest(`The multipart request is malformed: ${e.message}.`);
 const cutShort = () => badRequest('The client closed the connection before the body was complete.');
+const unreadable = (e: Error) => badRequest(`The request body could not be read: ${e.message}.`);
 
-export async function readImageBody(req: Request, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) throw payloadTooLarge(limit);
-  const type = req.headers['content-type'] ?? '';
-  return /^multipart\/form-data/i.test(type) ? readMultipart(req, limit) : readRaw(req, limit);
+export interface BodyLimits {
+  /** max_request_size. */
+  maxBytes: number;
+  /** The request's admission ticket: every byte read is held against the server's budget. */
+  ticket: Ticket;
 }
 
-export function readRaw(req: Request, limit: number): Promise<Buffer> {
+/** Refuses at once what the headers already say is too large. */
+function checkDeclared(req: Request, { maxBytes }: BodyLimits): void {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) throw payloadTooLarge(maxBytes).closing();
+}
+
+/** Holds bytes as they arrive; an error names the refusal. */
+function byteCounter({ maxBytes, ticket }: BodyLimits): (n: number) => ApiError | null {
+  let size = 0;
+  return (n) => {
+    size += n;
+    if (size > maxBytes) return payloadTooLarge(maxBytes);
+    try {
+      ticket.hold(n);
+    } catch (e) {
+      return e instanceof ApiError ? e : unreadable(e as Error);
+    }
+    return null;
+  };
+}
+
+export async function readImageBody(req: Request, limits: BodyLimits): Promise<Buffer> {
+  const type = req.headers['content-type'] ?? '';
+  return /^multipart\/form-data/i.test(type) ? readMultipart(req, limits) : readRaw(req, limits);
+}
+
+export function readRaw(req: Request, limits: BodyLimits): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    try {
+      checkDeclared(req, limits);
+    } catch (e) {
+      lingerOnClose(req.socket);
+      reject(e);
+      return;
+    }
+    const count = byteCounter(limits);
     const chunks: Buffer[] = [];
     let size = 0;
-    const fail = (e: Error) => {
+    const fail = (e: ApiError) => {
       req.removeAllListeners('data');
-      req.resume(); // drain, so the response can still be written
-      reject(e);
+      lingerOnClose(req.socket);
+      req.resume(); // let the response be written; the connection closes after it
+      reject(e.closing());
     };
     req.on('data', (chunk: Buffer) => {
+      const refused = count(chunk.length);
+      if (refused) return fail(refused);
       size += chunk.length;
-      if (size > limit) fail(payloadTooLarge(limit));
-      else chunks.push(chunk);
+      chunks.push(chunk);
     });
     req.on('end', () => resolve(Buffer.concat(chunks, size)));
-    req.on('error', (e) => reject(badRequest(`The request body could not be read: ${e.message}`)));
+    req.on('error', (e) => reject(unreadable(e)));
     // A client that goes away mid-upload: settle now rather than hold the buffers forever.
     req.on('close', () => {
       if (!req.complete) reject(cutShort());
@@ -43,39 +87,44 @@ export function readRaw(req: Request, limit: number): Promise<Buffer> {
   });
 }
 
-function readMultipart(req: Request, limit: number): Promise<Buffer> {
+function readMultipart(req: Request, limits: BodyLimits): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: req.headers, defCharset: 'latin1', limits: { fileSize: limit, fieldSize: limit, files: 16, fields: 64, parts: 80 } });
+      checkDeclared(req, limits);
+      const { maxBytes } = limits;
+      parser = busboy({ headers: req.headers, defCharset: 'latin1', limits: { fileSize: maxBytes, fieldSize: maxBytes, files: 16, fields: 64, parts: 80 } });
     } catch (e) {
-      reject(malformed(e as Error));
+      lingerOnClose(req.socket);
+      reject(e instanceof ApiError ? e : malformed(e as Error));
       return;
     }
+    const count = byteCounter(limits);
     const parts = new Map<string, Buffer>();
     let firstFile: Buffer | null = null;
-    let total = 0;
     let failed = false;
-    const fail = (e: Error) => {
+    // Refused before its end, the rest of the body is not read: the connection closes.
+    const fail = (e: ApiError) => {
       if (failed) return;
       failed = true;
       req.unpipe(parser);
+      if (!req.complete) lingerOnClose(req.socket);
       req.resume();
-      reject(e);
+      reject(req.complete ? e : e.closing());
     };
-    const count = (n: number) => {
-      total += n;
-      if (total > limit) fail(payloadTooLarge(limit));
-    };
+    // Counted as the bytes arrive, before busboy buffers any of them.
+    req.on('data', (chunk: Buffer) => {
+      const refused = count(chunk.length);
+      if (refused) fail(refused);
+    });
     parser.on('file', (name, stream) => {
       const chunks: Buffer[] = [];
       // A form that ends inside a file part fails the part's own stream, not only the parser.
       stream.on('error', (e: Error) => fail(malformed(e)));
       stream.on('data', (c: Buffer) => {
-        count(c.length);
         if (!failed) chunks.push(c);
       });
-      stream.on('limit', () => fail(payloadTooLarge(limit)));
+      stream.on('limit', () => fail(payloadTooLarge(limits.maxBytes).closing()));
       stream.on('close', () => {
         if (failed || stream.errored) return;
         const buf = Buffer.concat(chunks);
@@ -84,12 +133,11 @@ function readMultipart(req: Request, limit: number): Promise<Buffer> {
       });
     });
     parser.on('field', (name, value: string, info) => {
-      count(value.length);
       // A form field (curl -F data=<file) arrives as text: keep its bytes as sent.
       if (!parts.has(name) && !info.valueTruncated) parts.set(name, Buffer.from(value, 'latin1'));
     });
     parser.on('error', (e: Error) => fail(malformed(e)));
-    req.on('error', (e: Error) => fail(badRequest(`The request body could not be read: ${e.message}`)));
+    req.on('error', (e: Error) => fail(unreadable(e)));
     req.on('close', () => {
       if (!req.complete) fail(cutShort());
     });

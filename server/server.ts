@@ -4,7 +4,7 @@
 //   3. the HTTP listeners open at once (/ping says unhealthy until every model is ready);
 //   4. Chromium launches and every model version loads in its own page.
 
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,7 +13,9 @@ import { findChromium } from './bridge/find-chromium.js';
 import type { InferenceEngine } from './bridge/inference-engine.js';
 import type { ServerConfig } from './config.js';
 import { isLoopback, makeKeys, requireKey, writeKeyFile, type ApiKeys } from './auth.js';
+import { Admission } from './admission.js';
 import { corsHandler } from './cors.js';
+import { DecodePool } from './decode-pool.js';
 import { createInferenceApp } from './inference-app.js';
 import { log } from './log.js';
 import { createManagementApp } from './management-app.js';
@@ -39,11 +41,19 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function listen(app: import('express').Express, address: URL): Promise<Server> {
+/**
+ * Slow or idle clients may not hold connections forever: headers within 10 s (checked every
+ * second, not Node's default 30), the whole request within the response timeout. Past
+ * `maxConnections` new connections are closed at once, below the open-file limit, so that files,
+ * model loads and Chromium's pipes always have descriptors left.
+ */
+function listen(app: import('express').Express, address: URL, opts: { requestTimeoutMs: number; maxConnections: number }): Promise<Server> {
   return new Promise((resolve, reject) => {
     const host = address.hostname.replace(/^\[(.*)\]$/, '$1');
-    const server = app.listen(Number(address.port || 80), host, () => resolve(server));
+    const server = createServer({ headersTimeout: 10_000, requestTimeout: opts.requestTimeoutMs, connectionsCheckingInterval: 1000 }, app);
+    server.maxConnections = opts.maxConnections;
     server.on('error', reject);
+    server.listen(Number(address.port || 80), host, () => resolve(server));
   });
 }
 
@@ -90,7 +100,22 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
   let closing = false;
   let inFlight = 0;
   let drained: (() => void) | null = null;
+  const admission = new Admission(config.jobQueueSize, config.maxInflightBytes, config.maxRequestSize);
+  const decodes = new DecodePool(config.decodeSlots, 64 * config.decodeSlots);
+  // Ready means a new request would be served: not while shutting down, loading, or while the
+  // request budget or the decode slots are exhausted (a balancer should send work elsewhere).
+  let lastRefusal: string | null = null;
+  const readiness = () => {
+    const refusal = closing ? 'shutting down' : !engine.healthy() ? null : (admission.blocked() ?? decodes.blocked());
+    if (refusal !== lastRefusal && !closing) {
+      if (refusal) log.warn(`not ready: ${refusal}`);
+      else log.info('ready again');
+    }
+    lastRefusal = refusal;
+    return !closing && engine.healthy() && refusal === null;
+  };
   const cors = config.cors ? corsHandler(config.cors) : undefined;
+  const requestTimeoutMs = config.defaultResponseTimeout * 1000;
   const inference = await listen(
     createInferenceApp({
       ...(cors ? { cors } : {}),
@@ -100,26 +125,29 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
       ...(config.demoPage ? { demo: { files: await demoFiles(), settings: { ortBuild: config.ortBuild, parityTolerance: config.parityTolerance } } } : {}),
       ...(keys ? { auth: requireKey(keys.inference, (p) => p === '/ping' || isOpenDemoPath(p)) } : {}),
       metrics,
-      isHealthy: () => !closing && engine.healthy(),
-      isClosing: () => closing,
-      track: (res) => {
-        inFlight++;
-        res.on('close', () => {
-          if (--inFlight === 0) drained?.();
-        });
+      isHealthy: readiness,
+      guards: {
+        admission,
+        decodes,
+        maxRequestSize: config.maxRequestSize,
+        maxImagePixels: config.maxImagePixels,
+        maxJpegScans: config.maxJpegScans,
+        defaultResponseTimeoutMs: requestTimeoutMs,
+        isClosing: () => closing,
+        track: (res) => {
+          inFlight++;
+          res.on('close', () => {
+            if (--inFlight === 0) drained?.();
+          });
+        },
       },
-      limits: { maxRequestSize: config.maxRequestSize, maxImagePixels: config.maxImagePixels, responseTimeoutMs: config.defaultResponseTimeout * 1000 },
     }),
     config.inferenceAddress,
+    { requestTimeoutMs, maxConnections: config.maxConnections },
   );
-  const management = await listen(createManagementApp(store, engine, VERSION, keys ? requireKey(keys.management) : undefined, cors), config.managementAddress);
-  const metricsServer = await listen(createMetricsApp(metrics, keys ? requireKey(keys.management) : undefined), config.metricsAddress);
-  for (const s of [inference, management, metricsServer]) {
-    // Slow clients may not hold a connection open forever: headers within 10 s, the whole
-    // request within the response timeout.
-    s.headersTimeout = 10_000;
-    s.requestTimeout = config.defaultResponseTimeout * 1000;
-  }
+  const small = { requestTimeoutMs, maxConnections: config.smallListenerConnections };
+  const management = await listen(createManagementApp(store, engine, VERSION, keys ? requireKey(keys.management) : undefined, cors), config.managementAddress, small);
+  const metricsServer = await listen(createMetricsApp(metrics, keys ? requireKey(keys.management) : undefined), config.metricsAddress, small);
   log.info(`Inference API on ${urlOf(inference)}, Management API on ${urlOf(management)}, metrics on ${urlOf(metricsServer)}/metrics${config.demoPage ? `; demo page at ${urlOf(inference)}/` : ''}`);
 
   const t0 = performance.now();

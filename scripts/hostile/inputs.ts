@@ -138,3 +138,10 @@ export function pngBomb(width: number, height: number): Buffer {
 export function deeplyNestedV2Request(depth: number, inputName = 'input'): string {
   return `{"inputs":[{"name":"${inputName}","shape":[1,3,224,224],"datatype":"FP32","data":${'['.repeat(depth)}1${']'.repeat(depth)}}]}`;
 }
+
+/** A KServe v2 infer request with the binary tensor data extension: a zero tensor of `shape`. */
+export function v2BinaryRequest(shape: number[], inputName = 'input'): { body: Buffer; headers: Record<string, string> } {
+  const bytes = shape.reduce((a, b) => a * b, 1) * 4;
+  const json = Buffer.from(JSON.stringify({ inputs: [{ name: inputName, shape, datatype: 'FP32', parameters: { binary_data_size: bytes } }] }));
+  return { body: Buffer.concat([json, Buffer.alloc(bytes)]), headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(json.length) } };
+}

@@ -1,13 +1,21 @@
 // Dynamic batching for one model version, with TorchServe's meaning: up to `batchSize` queued
-// requests run as one batch; a free worker waits at most `maxBatchDelayMs` for a batch to fill.
+// images run as one batch; a free worker waits at most `maxBatchDelayMs` for a batch to fill.
 // Requests that arrive while every worker is busy are batched together without any wait.
-// The queue is bounded: past `queueSize` a request is refused at once.
+// Already-preprocessed tensors (KServe v2) share the same queue, bound and deadlines, and run
+// one per run: they carry their own batch dimension.
+// The queue is bounded: past `queueSize` a request is refused at once. A request whose client
+// has gone leaves the queue before it costs a run.
 
 import { BridgeError } from './bridge-error.js';
 
 export interface BatchJob {
   pixels: Uint8Array;
   k: number;
+}
+
+export interface TensorJob {
+  data: Float32Array;
+  dims: number[];
 }
 
 export interface JobResult {
@@ -23,11 +31,19 @@ export interface BatchResult {
   inferMs: number;
 }
 
+export interface TensorResult {
+  data: Float32Array;
+  dims: number[];
+  transferMs: number;
+  inferMs: number;
+}
+
 export interface BatchWorker {
   readonly ready: boolean;
   /** Batches it may hold at once: more than one lets the next batch cross the channel while one runs. */
   readonly capacity: number;
   runBatch(jobs: BatchJob[], deadlineMs: number): Promise<BatchResult>;
+  runTensor(job: TensorJob, deadlineMs: number): Promise<TensorResult>;
 }
 
 export interface ScheduledResult extends JobResult {
@@ -37,19 +53,26 @@ export interface ScheduledResult extends JobResult {
   inferMs: number;
 }
 
+export interface ScheduledTensor extends TensorResult {
+  queueMs: number;
+}
+
 export interface SchedulerOptions {
   batchSize: number;
   maxBatchDelayMs: number;
   queueSize: number;
 }
 
-interface Pending extends BatchJob {
+type Work = { kind: 'image'; job: BatchJob; resolve(r: ScheduledResult): void } | { kind: 'tensor'; job: TensorJob; resolve(r: ScheduledTensor): void };
+
+type Pending = Work & {
   enqueuedAt: number;
   deadlineAt: number;
   timer: NodeJS.Timeout;
-  resolve(r: ScheduledResult): void;
   reject(e: Error): void;
-}
+  /** Stops listening for the client going away. */
+  forget(): void;
+};
 
 export class BatchScheduler {
   private readonly queue: Pending[] = [];
@@ -66,27 +89,14 @@ export class BatchScheduler {
     return this.queue.length;
   }
 
-  submit(job: BatchJob, deadlineMs: number): Promise<ScheduledResult> {
-    if (this.draining) return Promise.reject(new BridgeError('closed', 'this model is being unregistered'));
-    if (!this.workers().some((w) => w.ready)) {
-      return Promise.reject(new BridgeError('closed', 'no worker of this model is ready'));
-    }
-    if (this.queue.length >= this.options.queueSize) {
-      return Promise.reject(new BridgeError('busy', `the queue of this model is full (job_queue_size ${this.options.queueSize})`));
-    }
-    return new Promise<ScheduledResult>((resolve, reject) => {
-      const now = performance.now();
-      const pending: Pending = {
-        ...job,
-        enqueuedAt: now,
-        deadlineAt: now + deadlineMs,
-        resolve,
-        reject,
-        timer: setTimeout(() => this.expire(pending), deadlineMs),
-      };
-      this.queue.push(pending);
-      this.dispatch();
-    });
+  /** One image; answers its top k. */
+  submit(job: BatchJob, deadlineMs: number, signal?: AbortSignal): Promise<ScheduledResult> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'image', job, resolve }, reject, deadlineMs, signal));
+  }
+
+  /** One tensor in the model's input layout, run alone; answers the raw output. */
+  submitTensor(job: TensorJob, deadlineMs: number, signal?: AbortSignal): Promise<ScheduledTensor> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'tensor', job, resolve }, reject, deadlineMs, signal));
   }
 
   /** Refuses new requests and resolves when everything queued or running has finished. */
@@ -107,17 +117,43 @@ export class BatchScheduler {
 
   /** Fails every queued request at once, e.g. when the browser is gone. */
   failAll(error: BridgeError): void {
-    for (const p of this.queue.splice(0)) {
-      clearTimeout(p.timer);
-      p.reject(error);
-    }
+    for (const p of this.queue.splice(0)) this.settle(p, () => p.reject(error));
   }
 
-  private expire(p: Pending): void {
+  private enqueue(work: Work, reject: (e: Error) => void, deadlineMs: number, signal?: AbortSignal): void {
+    if (this.draining) return reject(new BridgeError('closed', 'this model is being unregistered'));
+    if (!this.workers().some((w) => w.ready)) return reject(new BridgeError('closed', 'no worker of this model is ready'));
+    if (this.queue.length >= this.options.queueSize) {
+      return reject(new BridgeError('busy', `the queue of this model is full (job_queue_size ${this.options.queueSize})`));
+    }
+    if (signal?.aborted) return reject(signal.reason);
+    const now = performance.now();
+    const onAbort = () => this.leave(pending, signal!.reason);
+    const pending: Pending = {
+      ...work,
+      reject,
+      enqueuedAt: now,
+      deadlineAt: now + deadlineMs,
+      timer: setTimeout(() => this.leave(pending, new BridgeError('timeout', `the request waited ${Math.round(performance.now() - now)} ms in the queue (raise default_response_timeout to allow more)`)), deadlineMs),
+      forget: () => signal?.removeEventListener('abort', onAbort),
+    } as Pending;
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.queue.push(pending);
+    this.dispatch();
+  }
+
+  /** Takes a request out of the queue unanswered; one already running finishes as it is. */
+  private leave(p: Pending, error: Error): void {
     const i = this.queue.indexOf(p);
-    if (i < 0) return; // already running: the worker's own deadline covers it
+    if (i < 0) return;
     this.queue.splice(i, 1);
-    p.reject(new BridgeError('timeout', `the request waited ${Math.round(performance.now() - p.enqueuedAt)} ms in the queue (raise default_response_timeout to allow more)`));
+    this.settle(p, () => p.reject(error));
+  }
+
+  private settle(p: Pending, answer: () => void): void {
+    clearTimeout(p.timer);
+    p.forget();
+    answer();
   }
 
   private dispatch(): void {
@@ -132,10 +168,19 @@ export class BatchScheduler {
         if (!this.workers().some((w) => w.ready)) this.failAll(new BridgeError('closed', 'no worker of this model is ready'));
         return;
       }
-      const waited = performance.now() - this.queue[0]!.enqueuedAt;
+      const head = this.queue[0]!;
+      if (head.kind === 'tensor') {
+        this.queue.shift();
+        this.run(worker, [head]);
+        continue;
+      }
+      const images = this.queue.findIndex((p) => p.kind !== 'image');
+      const ready = images < 0 ? this.queue.length : images;
+      const waited = performance.now() - head.enqueuedAt;
       // A batch that is not full waits for its delay; and a worker that is already running one
       // takes a second only when it is full, so idle workers and fuller batches come first.
-      const full = this.queue.length >= this.options.batchSize;
+      // A tensor queued behind the images ends their batch: it may not wait for company.
+      const full = ready >= this.options.batchSize || images >= 0;
       if (!full && (this.inFlight.get(worker) ?? 0) > 0) return;
       if (!full && waited < this.options.maxBatchDelayMs) {
         this.fillTimer ??= setTimeout(() => {
@@ -144,30 +189,36 @@ export class BatchScheduler {
         }, this.options.maxBatchDelayMs - waited);
         return;
       }
-      this.run(worker, this.queue.splice(0, this.options.batchSize));
+      this.run(worker, this.queue.splice(0, Math.min(ready, this.options.batchSize)));
     }
   }
 
   private run(worker: BatchWorker, jobs: Pending[]): void {
     const started = performance.now();
-    for (const j of jobs) clearTimeout(j.timer);
+    for (const j of jobs) {
+      clearTimeout(j.timer);
+      j.forget();
+    }
     const deadline = Math.max(1, Math.min(...jobs.map((j) => j.deadlineAt)) - started);
     this.inFlight.set(worker, (this.inFlight.get(worker) ?? 0) + 1);
-    worker
-      .runBatch(jobs, deadline)
-      .then(
-        (out) =>
-          jobs.forEach((j, i) =>
-            j.resolve({
-              ...out.results[i]!,
-              batch: jobs.length,
-              queueMs: started - j.enqueuedAt + out.waitMs,
-              transferMs: out.transferMs,
-              inferMs: out.inferMs,
-            }),
-          ),
-        (e: Error) => jobs.forEach((j) => j.reject(e)),
-      )
+    const queueMs = (j: Pending) => started - j.enqueuedAt;
+    const first = jobs[0]!;
+    const running: Promise<void> =
+      first.kind === 'tensor'
+        ? worker.runTensor(first.job, deadline).then((out) => first.resolve({ ...out, queueMs: queueMs(first) }))
+        : worker.runBatch(jobs.map((j) => j.job as BatchJob), deadline).then((out) =>
+            jobs.forEach((j, i) =>
+              (j as Extract<Pending, { kind: 'image' }>).resolve({
+                ...out.results[i]!,
+                batch: jobs.length,
+                queueMs: queueMs(j) + out.waitMs,
+                transferMs: out.transferMs,
+                inferMs: out.inferMs,
+              }),
+            ),
+          );
+    running
+      .catch((e: Error) => jobs.forEach((j) => j.reject(e)))
       .finally(() => {
         this.inFlight.set(worker, this.inFlight.get(worker)! - 1);
         this.dispatch();

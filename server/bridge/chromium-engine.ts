@@ -17,7 +17,7 @@ import type { ModelVersion } from '../model-store.js';
 import { BatchScheduler } from './batch-scheduler.js';
 import { BridgeError } from './bridge-error.js';
 import { chromiumFlags } from './chromium-flags.js';
-import type { InferenceEngine, InferOutput, ModelOverrides, ModelStatus } from './inference-engine.js';
+import type { InferenceEngine, InferOutput, ModelOverrides, ModelStatus, TensorOutput } from './inference-engine.js';
 import { loadRequestFor } from './load-request.js';
 import { PageWorker } from './page-worker.js';
 import { describeRuntime } from './runtime-summary.js';
@@ -235,16 +235,18 @@ export class ChromiumEngine implements InferenceEngine {
     await Promise.all([...added.map((w) => this.startWorker(slot, w)), ...surplus.map((w) => slot.scheduler.whenIdle(w).then(() => w.close()))]);
   }
 
-  async infer(model: ModelVersion, pixels: Uint8Array, k: number, deadlineMs: number): Promise<InferOutput> {
-    const slot = this.slots.get(model.key);
-    if (!slot) throw new BridgeError('closed', `model ${model.key} has no worker`);
-    return slot.scheduler.submit({ pixels, k }, deadlineMs);
+  async infer(model: ModelVersion, pixels: Uint8Array, k: number, deadlineMs: number, signal?: AbortSignal): Promise<InferOutput> {
+    return this.scheduler(model).submit({ pixels, k }, deadlineMs, signal);
   }
 
-  runTensor(model: ModelVersion, data: Float32Array, dims: number[], deadlineMs: number): Promise<{ data: Float32Array; dims: number[] }> {
-    const worker = this.slots.get(model.key)?.workers.find((w) => w.ready);
-    if (!worker) return Promise.reject(new BridgeError('closed', `model ${model.key} has no ready worker`));
-    return worker.runTensor(data, dims, deadlineMs);
+  async runTensor(model: ModelVersion, data: Float32Array, dims: number[], deadlineMs: number, signal?: AbortSignal): Promise<TensorOutput> {
+    return this.scheduler(model).submitTensor({ data, dims }, deadlineMs, signal);
+  }
+
+  private scheduler(model: ModelVersion): BatchScheduler {
+    const slot = this.slots.get(model.key);
+    if (!slot) throw new BridgeError('closed', `model ${model.key} has no worker`);
+    return slot.scheduler;
   }
 
   status(model: ModelVersion): ModelStatus | undefined {

@@ -18,6 +18,15 @@ export interface InferOutput {
   inferMs: number;
 }
 
+/** The raw output of an already preprocessed tensor, and where its time went. */
+export interface TensorOutput {
+  data: Float32Array;
+  dims: number[];
+  queueMs: number;
+  transferMs: number;
+  inferMs: number;
+}
+
 export type WorkerState = 'loading' | 'ready' | 'failed' | 'closed';
 
 export interface WorkerStatus {
@@ -48,10 +57,13 @@ export interface ModelOverrides {
 export interface InferenceEngine {
   /** Loads every version; resolves when all have loaded or failed. */
   start(models: readonly ModelVersion[]): Promise<void>;
-  /** One uint8 RGB image of the model's input size; answers its top k. */
-  infer(model: ModelVersion, pixels: Uint8Array, k: number, deadlineMs: number): Promise<InferOutput>;
+  /**
+   * One uint8 RGB image of the model's input size; answers its top k. Both kinds of request
+   * share the model's queue, its bound and its workers; `signal` aborts one whose client has gone.
+   */
+  infer(model: ModelVersion, pixels: Uint8Array, k: number, deadlineMs: number, signal?: AbortSignal): Promise<InferOutput>;
   /** An already preprocessed float32 tensor in the model's input layout; answers the raw output. */
-  runTensor(model: ModelVersion, data: Float32Array, dims: number[], deadlineMs: number): Promise<{ data: Float32Array; dims: number[] }>;
+  runTensor(model: ModelVersion, data: Float32Array, dims: number[], deadlineMs: number, signal?: AbortSignal): Promise<TensorOutput>;
   status(model: ModelVersion): ModelStatus | undefined;
   /** Management: load a model registered after start, unload one, set its number of workers. */
   addModel(model: ModelVersion, overrides?: ModelOverrides): Promise<void>;

@@ -4,7 +4,7 @@ import type { Browser, CDPSession, Page } from 'puppeteer-core';
 import { RUNTIME_GLOBAL, type InferResult, type LoadRequest, type ModelRuntimeInfo, type Reply, type TensorResult } from '../../browser-runtime/protocol.js';
 import { log } from '../log.js';
 import { BridgeError, withDeadline } from './bridge-error.js';
-import type { BatchJob, BatchResult, BatchWorker } from './batch-scheduler.js';
+import type { BatchJob, BatchResult, BatchWorker, TensorJob, TensorResult as ScheduledTensorResult } from './batch-scheduler.js';
 import type { WorkerState, WorkerStatus } from './inference-engine.js';
 
 export class PageWorker implements BatchWorker {
@@ -59,20 +59,11 @@ export class PageWorker implements BatchWorker {
 
   /** One DevTools message each way for the whole batch: pixels in, top k of each image out. */
   async runBatch(jobs: BatchJob[], deadlineMs: number): Promise<BatchResult> {
-    if (this.state !== 'ready') throw new BridgeError('closed', `model ${this.key} is not ready (${this.error ?? this.state})`);
     const k = Math.max(...jobs.map((j) => j.k));
     const pixels = jobs.length === 1 ? jobs[0]!.pixels : Buffer.concat(jobs.map((j) => j.pixels));
     const b64 = Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength).toString('base64');
     const t0 = performance.now();
-    let r: InferResult;
-    try {
-      r = await this.call<InferResult>(`globalThis.${RUNTIME_GLOBAL}.infer("${b64}",${jobs.length},${k})`, deadlineMs, 'the prediction');
-    } catch (e) {
-      // A failed or stuck run can leave onnxruntime-web unusable in this page: retire it, so the
-      // engine replaces it with a fresh one. An input the page refused says nothing of its health.
-      if (e instanceof BridgeError && e.kind !== 'input') this.fail('crashed', `retired after a failed batch (${e.kind}: ${e.message})`);
-      throw e;
-    }
+    const r = await this.run<InferResult>(`globalThis.${RUNTIME_GLOBAL}.infer("${b64}",${jobs.length},${k})`, deadlineMs, 'the prediction');
     const roundTripMs = performance.now() - t0;
     const classes = new Int32Array(aligned(r.classes).buffer);
     const probabilities = new Float32Array(aligned(r.probabilities).buffer);
@@ -89,11 +80,25 @@ export class PageWorker implements BatchWorker {
   }
 
   /** An already preprocessed float32 tensor, run as it is (KServe v2); answers the raw output. */
-  async runTensor(data: Float32Array, dims: number[], deadlineMs: number): Promise<{ data: Float32Array; dims: number[] }> {
-    if (this.state !== 'ready') throw new BridgeError('closed', `model ${this.key} is not ready (${this.error ?? this.state})`);
+  async runTensor({ data, dims }: TensorJob, deadlineMs: number): Promise<ScheduledTensorResult> {
     const b64 = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
-    const r = await this.call<TensorResult>(`globalThis.${RUNTIME_GLOBAL}.runTensor("${b64}",${JSON.stringify(dims)})`, deadlineMs, 'the inference');
-    return { data: new Float32Array(aligned(r.output).buffer), dims: r.dims };
+    const t0 = performance.now();
+    const r = await this.run<TensorResult>(`globalThis.${RUNTIME_GLOBAL}.runTensor("${b64}",${JSON.stringify(dims)})`, deadlineMs, 'the inference');
+    const roundTripMs = performance.now() - t0;
+    return { data: new Float32Array(aligned(r.output).buffer), dims: r.dims, transferMs: Math.max(0, roundTripMs - r.runMs), inferMs: r.runMs };
+  }
+
+  /** A run on a ready page. */
+  private async run<T>(expression: string, deadlineMs: number, what: string): Promise<T> {
+    if (this.state !== 'ready') throw new BridgeError('closed', `model ${this.key} is not ready (${this.error ?? this.state})`);
+    try {
+      return await this.call<T>(expression, deadlineMs, what);
+    } catch (e) {
+      // A failed or stuck run can leave onnxruntime-web unusable in this page: retire it, so the
+      // engine replaces it with a fresh one. An input the page refused says nothing of its health.
+      if (e instanceof BridgeError && e.kind !== 'input') this.fail('crashed', `retired after a failed run (${e.kind}: ${e.message})`);
+      throw e;
+    }
   }
 
   status(): WorkerStatus {

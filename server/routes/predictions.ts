@@ -6,13 +6,8 @@ import { formatRanked } from '../postprocess.js';
 import { preprocess } from '../preprocess.js';
 import { readImageBody } from '../request-body.js';
 import type { Metrics } from '../metrics.js';
+import { startInference, type InferenceGuards } from './inference-request.js';
 import { rejectOtherMethods } from './method-guard.js';
-
-export interface PredictionLimits {
-  maxRequestSize: number;
-  maxImagePixels: number;
-  responseTimeoutMs: number;
-}
 
 export const MAX_TOPK = 1000;
 
@@ -26,19 +21,28 @@ export function parseTopK(raw: unknown, fallback: number): number {
 
 const ms = (x: number) => x.toFixed(1);
 
-export function predictionsRouter(store: ModelStore, engine: InferenceEngine, limits: PredictionLimits, metrics?: Metrics): Router {
+// In order: the model, admission (503 before the body is read when full), the body, the
+// model's place (503 before the decode when full), the decode, the run; the request's one
+// deadline covers all of it.
+export function predictionsRouter(store: ModelStore, engine: InferenceEngine, guards: InferenceGuards, metrics?: Metrics): Router {
   const router = Router();
   const handle = async (req: Request, res: Response) => {
     const t0 = performance.now();
     const params = req.params as { model_name: string; model_version?: string };
     const model = store.resolve(params.model_name, params.model_version);
     const k = parseTopK(req.query['topk'], model.config.topk);
-    const body = await readImageBody(req, limits.maxRequestSize);
+    const { deadline, ticket, signal } = startInference(guards, model, req, res);
+    const body = await readImageBody(req, { maxBytes: guards.maxRequestSize, ticket });
+    ticket.place();
     const tRead = performance.now();
-    const pixels = await preprocess(body, { resize: model.config.resize, crop: model.config.normalisation.size, maxPixels: limits.maxImagePixels });
+    const pixels = await preprocess(
+      body,
+      { resize: model.config.resize, crop: model.config.normalisation.size, maxPixels: guards.maxImagePixels, maxJpegScans: guards.maxJpegScans },
+      guards.decodes.gate(deadline, signal),
+    );
     const tDecode = performance.now();
-    const deadlineMs = model.config.responseTimeout !== null ? model.config.responseTimeout * 1000 : limits.responseTimeoutMs;
-    const out = await engine.infer(model, pixels, k, deadlineMs);
+    if (deadline.expired()) throw deadline.exceeded('decoding the image');
+    const out = await engine.infer(model, pixels, k, deadline.remainingMs(), signal);
     const tInfer = performance.now();
     const answer = formatRanked(out.classes, out.probabilities, model.labels, model.config.outputFormat);
     const tPost = performance.now();

@@ -6,18 +6,38 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { multipart, multipartCuts } from '../../scripts/hostile/inputs.js';
+import { deeplyNestedV2Request, jpegScanBomb, jpegWithFakeEnd, multipart, multipartCuts, v2BinaryRequest } from '../../scripts/hostile/inputs.js';
 import { PROJECT_ROOT } from '../../server/paths.js';
 import type { RunningServer } from '../../server/server.js';
 import { readImage } from '../support/paths.js';
-import { call, postImage, startTestServer } from '../support/server-harness.js';
+import { connect, head } from '../support/raw-http.js';
+import { call, postImage, startTestServer, type Answer } from '../support/server-harness.js';
 import { tempStore } from '../support/temp-store.js';
 
 const kitten = readImage('kitten.jpg');
 const TABBY = 'n02123045 tabby, tabby cat';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(done: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await done())) {
+    assert.ok(Date.now() < end, 'timed out waiting');
+    await sleep(50);
+  }
+}
+
+async function timed<T>(work: Promise<T>): Promise<T & { ms: number }> {
+  const t0 = performance.now();
+  const r = await work;
+  return { ...r, ms: performance.now() - t0 };
+}
 
 describe('hostile input against the real server', () => {
-  const store = tempStore([{ name: 'mobilenet_v2', from: 'mobilenet_v2' }]);
+  const store = tempStore([
+    { name: 'mobilenet_v2', from: 'mobilenet_v2' },
+    // The same network with a deadline of its own, short enough to run out during a slow decode.
+    { name: 'strict', from: 'mobilenet_v2', config: { response_timeout: 2 } },
+  ]);
   let server: RunningServer;
   let api: string;
   const stillServing = async () => {
@@ -28,7 +48,7 @@ describe('hostile input against the real server', () => {
   };
 
   before(async () => {
-    server = await startTestServer({ model_store: store.root, backend: 'wasm', wasm_threads: '1' });
+    server = await startTestServer({ model_store: store.root, backend: 'wasm', wasm_threads: '1', max_jpeg_scans: '1000' });
     api = server.inferenceUrl;
   });
   after(async () => {
@@ -52,6 +72,160 @@ describe('hostile input against the real server', () => {
     assert.equal(r.status, 400);
     assert.match(r.body.message, /malformed/);
     await stillServing();
+  });
+
+  it('JPEG scan bombs: refused before decoding past max_jpeg_scans; within it, they never hold up an ordinary photo', async () => {
+    // 100,000 identical scans over 6000x6000: about 500 s of decoding, refused from its markers.
+    const bomb = jpegScanBomb(6000, 6000, 100_000);
+    const refused = await Promise.all(Array.from({ length: 4 }, () => timed(postImage(`${api}/predictions/mobilenet_v2`, bomb))));
+    for (const r of refused) {
+      assert.equal(r.status, 400);
+      assert.match(r.body.message, /more than 1000 scans \(max_jpeg_scans\)/);
+      assert.ok(r.ms < 2000, `answered in ${r.ms.toFixed(0)} ms`);
+    }
+    // 900 scans: allowed, ~4 s of decoding each. Four of them and a kitten sent alongside.
+    const slow = jpegScanBomb(6000, 6000, 900);
+    const heavy = Array.from({ length: 4 }, () => timed(postImage(`${api}/predictions/strict`, slow)));
+    await sleep(100);
+    const t0 = performance.now();
+    const cat = await postImage(`${api}/predictions/mobilenet_v2?topk=1`, kitten);
+    const catMs = performance.now() - t0;
+    assert.equal(cat.body[0].class, TABBY);
+    assert.ok(catMs < 1000, `the kitten took ${catMs.toFixed(0)} ms beside four heavy decodes`);
+    assert.equal((await call(`${api}/ping`)).status, 200, 'ready: the heavy lane leaves a slot for ordinary images');
+    for (const r of await Promise.all(heavy)) {
+      // The model's response_timeout is 2 s: the request is answered at its deadline, decoding or not.
+      assert.equal(r.status, 504, JSON.stringify(r.body));
+      assert.match(r.body.message, /response_timeout in strict's config\.json/);
+      assert.ok(r.ms < 3000, `answered in ${r.ms.toFixed(0)} ms`);
+    }
+    await stillServing();
+  });
+
+  it('a JPEG cut short and given a fake end marker is refused, not classified on grey', async () => {
+    const r = await postImage(`${api}/predictions/mobilenet_v2`, jpegWithFakeEnd(kitten));
+    assert.equal(r.status, 400);
+    assert.match(r.body.message, /could not be decoded.*premature end/i);
+  });
+
+  it('KServe v2: malformed requests are 400 {"error"}, never 500', async () => {
+    const post = (body: string) => call(`${api}/v2/models/mobilenet_v2/infer`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const cases: Array<[string, RegExp]> = [
+      ['{"inputs":[null]}', /inputs\[0\] must be an object/],
+      ['{"inputs":[{"name":"input","shape":[1,3,224,224],"datatype":"FP32","data":[1]}],"outputs":"x"}', /"outputs" must be an array/],
+      ['{"inputs":[{"name":"input","shape":"x","datatype":"FP32"}]}', /shape/],
+      ['{"inputs":[{"name":"input","shape":[1000000000,3,224,224],"datatype":"FP32","data":[1]}]}', /more than the request carries/],
+      ['[]', /JSON object/],
+      ['null', /JSON object/],
+      [deeplyNestedV2Request(100_000), /nests deeper than/],
+    ];
+    for (const [body, message] of cases) {
+      const r = await timed(post(body));
+      assert.equal(r.status, 400, `${body.slice(0, 80)}: ${JSON.stringify(r.body)}`);
+      assert.match(r.body.error, message);
+      assert.ok(r.ms < 2000);
+    }
+    await stillServing();
+  });
+
+  it('KServe v2 goes through the model\'s queue: a flood past job_queue_size gets 503 with Retry-After at once', async () => {
+    const { body, headers } = v2BinaryRequest([1, 3, 224, 224]);
+    const answers: Answer[] = await Promise.all(Array.from({ length: 150 }, () => call(`${api}/v2/models/mobilenet_v2/infer`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers })));
+    const byStatus = new Map<number, number>();
+    for (const a of answers) byStatus.set(a.status, (byStatus.get(a.status) ?? 0) + 1);
+    assert.deepEqual([...byStatus.keys()].sort(), [200, 503], JSON.stringify(Object.fromEntries(byStatus)));
+    assert.ok(byStatus.get(503)! > 0 && byStatus.get(200)! >= 100, JSON.stringify(Object.fromEntries(byStatus)));
+    const refused = answers.find((a) => a.status === 503)!;
+    assert.equal(refused.headers.get('retry-after'), '1');
+    assert.match(refused.body.error, /job_queue_size 100/);
+    await stillServing();
+  });
+});
+
+describe('tight limits against the real server', () => {
+  const store = tempStore([{ name: 'mobilenet_v2', from: 'mobilenet_v2' }]);
+  const MiB = 1024 * 1024;
+  let server: RunningServer;
+  let api: string;
+
+  before(async () => {
+    server = await startTestServer({ model_store: store.root, backend: 'wasm', wasm_threads: '1', max_inflight_bytes: String(16 * MiB), job_queue_size: '4', max_connections: '40', max_request_size: String(6 * MiB) });
+    api = server.inferenceUrl;
+  });
+  after(async () => {
+    await server?.close();
+    store.remove();
+  });
+
+  const classify = async () => (await postImage(`${api}/predictions/mobilenet_v2?topk=1`, kitten)).body[0].class;
+
+  it('past the byte budget a request is refused before its body is read; readiness says not ready meanwhile', async () => {
+    // Two uploads that send all but the last bytes of 6 MiB and stall: 12 MiB of 16 held.
+    const stalled = await Promise.all(Array.from({ length: 2 }, () => connect(api)));
+    for (const c of stalled) c.write(head('POST', '/predictions/mobilenet_v2', { 'Content-Length': 6 * MiB }) + 'x'.repeat(6 * MiB - 10));
+    await until(async () => (await call(`${api}/ping`)).status === 500);
+    const third = await connect(api);
+    third.write(head('POST', '/predictions/mobilenet_v2', { 'Content-Length': 6 * MiB })); // no body at all
+    const refused = await third.answer;
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers['retry-after'], '1');
+    assert.equal(refused.headers['connection'], 'close');
+    assert.match(refused.body, /max_inflight_bytes/);
+    assert.equal((await call(`${api}/v2/health/ready`)).status, 503, 'no room for a request of max_request_size: not ready');
+    assert.equal((await call(`${api}/v2/health/live`)).status, 200, 'still live');
+    assert.equal(await classify(), TABBY, 'a small request still fits');
+    for (const c of stalled) c.socket.destroy();
+    await until(async () => (await call(`${api}/ping`)).status === 200);
+  });
+
+  it('a model with job_queue_size requests in progress refuses more with 503, before decoding them', async () => {
+    const answers = await Promise.all(Array.from({ length: 30 }, () => postImage(`${api}/predictions/mobilenet_v2?topk=1`, kitten)));
+    const refused = answers.filter((a) => a.status === 503);
+    assert.ok(refused.length > 0 && refused.every((a) => /job_queue_size 4/.test(a.body.message) && a.headers.get('retry-after') === '1'));
+    assert.ok(answers.every((a) => a.status === 503 || a.body[0].class === TABBY));
+  });
+
+  it('KServe v2 tensors are held against the same byte budget: a flood of 5 MB tensors is let in a few at a time', async () => {
+    const { body, headers } = v2BinaryRequest([8, 3, 224, 224]);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => call(`${api}/v2/models/mobilenet_v2/infer`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers })));
+    const statuses = answers.map((a) => a.status);
+    assert.ok(statuses.every((s) => s === 200 || s === 503), statuses.join(','));
+    assert.ok(statuses.filter((s) => s === 503).length >= 6, `16 MiB holds one 5 MB tensor and its copy at a time: ${statuses.join(',')}`);
+    assert.ok(statuses.includes(200));
+    assert.equal(answers.find((a) => a.status === 200)!.body.outputs[0].shape.join(','), '8,1000');
+    assert.equal(await classify(), TABBY);
+  });
+
+  it('an endless upload past max_request_size gets its 413 and the connection is closed: the rest is not read', async () => {
+    const c = await connect(api);
+    c.write(head('POST', '/predictions/mobilenet_v2', { 'Transfer-Encoding': 'chunked' }));
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    const frame = Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]);
+    let open = true;
+    void c.closed.then(() => (open = false));
+    const t0 = performance.now();
+    while (open && performance.now() - t0 < 10_000) {
+      if (!c.write(frame)) await Promise.race([new Promise((r) => c.socket.once('drain', r)), c.closed, sleep(100)]);
+    }
+    const answer = await c.answer;
+    assert.equal(answer.status, 413);
+    assert.equal(answer.headers['connection'], 'close');
+    assert.equal(open, false, 'the server closed the connection');
+    assert.ok(c.written() < 64 * MiB, `${(c.written() / MiB).toFixed(0)} MiB sent before the server closed it`);
+    assert.ok(performance.now() - t0 < 5000);
+    assert.equal(await classify(), TABBY);
+  });
+
+  it('past max_connections new connections are closed at once; the server serves again when they go', async () => {
+    const idle = await Promise.all(Array.from({ length: 40 }, () => connect(api)));
+    await sleep(100);
+    const extra = await connect(api);
+    await Promise.race([extra.closed, sleep(2000)]);
+    extra.write(head('GET', '/ping', {}));
+    await assert.rejects(extra.answer, /closed without a full answer/);
+    for (const c of idle) c.socket.destroy();
+    await sleep(100);
+    assert.equal(await classify(), TABBY);
   });
 });
 

@@ -3,6 +3,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { v2BinaryRequest } from '../../scripts/hostile/inputs.js';
 import { ChromiumEngine } from '../../server/bridge/chromium-engine.js';
 import type { RunningServer } from '../../server/server.js';
 import { readImage } from '../support/paths.js';
@@ -25,8 +26,8 @@ describe('recovery from browser faults', () => {
   const store = tempStore([
     { name: 'int8', from: 'mobilenet_v2_int8', config: { batch_size: 2 } },
     { name: 'fp32', from: 'mobilenet_v2', config: { batch_size: 2 } },
-    // A deadline no run can meet: every prediction overruns it.
-    { name: 'hasty', from: 'mobilenet_v2_int8', config: { batch_size: 1, response_timeout: 0.001 } },
+    // A deadline that a batch of eight tensors (5 MB, read in a few ms) overruns in the page.
+    { name: 'hasty', from: 'mobilenet_v2_int8', config: { batch_size: 1, response_timeout: 0.1 } },
   ]);
   let server: RunningServer;
   let api: string;
@@ -85,10 +86,10 @@ describe('recovery from browser faults', () => {
 
   it('a run past its deadline answers 504 and its page is replaced', async () => {
     const before = (await call(`${server.managementUrl}/models/hasty`)).body[0].workers[0].startTime;
-    const late = await postImage(`${api}/predictions/hasty`, kitten);
-    assert.equal(late.status, 504);
-    assert.equal(late.body.type, 'RequestTimeoutException');
-    assert.match(late.body.message, /response_timeout|default_response_timeout/);
+    const { body, headers } = v2BinaryRequest([8, 3, 224, 224]);
+    const late = await call(`${api}/v2/models/hasty/infer`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers });
+    assert.equal(late.status, 504, JSON.stringify(late.body));
+    assert.match(late.body.error, /took longer than/);
     await until('a fresh page for the model', async () => {
       const [d] = (await call(`${server.managementUrl}/models/hasty`)).body;
       return d.workers[0].startTime !== before && d.workers[0].status === 'ready';

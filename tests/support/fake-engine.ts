@@ -1,4 +1,4 @@
-import type { InferenceEngine, InferOutput, ModelStatus } from '../../server/bridge/inference-engine.js';
+import type { InferenceEngine, InferOutput, ModelStatus, TensorOutput } from '../../server/bridge/inference-engine.js';
 import { BridgeError } from '../../server/bridge/bridge-error.js';
 import type { ModelVersion } from '../../server/model-store.js';
 import { softmax, topK } from '../../browser-runtime/top-k.js';
@@ -32,14 +32,14 @@ export class FakeEngine implements InferenceEngine {
     };
   }
 
-  async runTensor(_model: ModelVersion, data: Float32Array, dims: number[]): Promise<{ data: Float32Array; dims: number[] }> {
+  async runTensor(_model: ModelVersion, data: Float32Array, dims: number[]): Promise<TensorOutput> {
     if (this.failWith) throw this.failWith;
     // One row of 1000 per image: the first input value of each image at index 0, the rest zero.
     const n = dims[0] ?? 1;
     const per = data.length / n;
     const out = new Float32Array(n * 1000);
     for (let i = 0; i < n; i++) out[i * 1000] = data[i * per]!;
-    return { data: out, dims: [n, 1000] };
+    return { data: out, dims: [n, 1000], queueMs: 0, transferMs: 1, inferMs: 1 };
   }
 
   status(): ModelStatus {

@@ -2,7 +2,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BatchScheduler, type BatchJob, type BatchResult, type BatchWorker } from '../../server/bridge/batch-scheduler.js';
+import { BatchScheduler, type BatchJob, type BatchResult, type BatchWorker, type TensorJob, type TensorResult } from '../../server/bridge/batch-scheduler.js';
 import { BridgeError } from '../../server/bridge/bridge-error.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -27,6 +27,15 @@ class ScriptedWorker implements BatchWorker {
           inferMs: 2,
         });
       };
+      if (this.autoMs !== null) setTimeout(done, this.autoMs);
+      else this.releases.push(done);
+    });
+  }
+
+  runTensor(job: TensorJob): Promise<TensorResult> {
+    this.batches.push([-job.data[0]!]);
+    return new Promise((resolve, reject) => {
+      const done = () => (this.failWith ? reject(this.failWith) : resolve({ data: job.data, dims: job.dims, transferMs: 1, inferMs: 2 }));
       if (this.autoMs !== null) setTimeout(done, this.autoMs);
       else this.releases.push(done);
     });
@@ -168,5 +177,57 @@ describe('BatchScheduler', () => {
     await assert.rejects(s.submit(job(3), 5000), (e: unknown) => e instanceof BridgeError && e.kind === 'closed');
     w.release();
     await running;
+  });
+
+  it('runs a tensor alone, in arrival order with the images, and ends the batch before it', async () => {
+    const w = new ScriptedWorker();
+    const s = new BatchScheduler(() => [w], { batchSize: 4, maxBatchDelayMs: 50, queueSize: 10 });
+    const first = s.submit(job(1), 1000);
+    const tensor = s.submitTensor({ data: Float32Array.of(9), dims: [1] }, 1000);
+    const after = s.submit(job(2), 1000);
+    await sleep(5);
+    assert.deepEqual(w.batches, [[1]], 'the image waiting for company runs at once when a tensor queues behind it');
+    w.release();
+    await sleep(5);
+    assert.deepEqual(w.batches, [[1], [-9]], 'then the tensor, alone');
+    w.release();
+    await sleep(80);
+    assert.deepEqual(w.batches, [[1], [-9], [2]]);
+    w.release();
+    const t = await tensor;
+    assert.deepEqual([...t.data], [9]);
+    assert.ok(t.queueMs >= 0);
+    await Promise.all([first, after]);
+  });
+
+  it('a tensor counts against the queue bound and its deadline like an image', async () => {
+    const w = new ScriptedWorker();
+    const s = new BatchScheduler(() => [w], { batchSize: 1, maxBatchDelayMs: 0, queueSize: 1 });
+    const running = s.submit(job(1), 1000);
+    await assert.rejects(s.submitTensor({ data: Float32Array.of(1), dims: [1] }, 20), (e: unknown) => e instanceof BridgeError && e.kind === 'timeout');
+    const queued = s.submitTensor({ data: Float32Array.of(2), dims: [1] }, 1000);
+    await assert.rejects(s.submitTensor({ data: Float32Array.of(3), dims: [1] }, 1000), (e: unknown) => e instanceof BridgeError && e.kind === 'busy');
+    w.release();
+    await sleep(5);
+    w.release();
+    await Promise.all([running, queued]);
+  });
+
+  it('a request whose client has gone leaves the queue and never runs', async () => {
+    const w = new ScriptedWorker();
+    const s = new BatchScheduler(() => [w], { batchSize: 1, maxBatchDelayMs: 0, queueSize: 10 });
+    const running = s.submit(job(1), 1000);
+    const gone = new AbortController();
+    const queued = s.submit(job(2), 1000, gone.signal);
+    gone.abort(new Error('the client went away'));
+    await assert.rejects(queued, /the client went away/);
+    assert.equal(s.queued, 0);
+    const already = new AbortController();
+    already.abort(new Error('gone before it came'));
+    await assert.rejects(s.submitTensor({ data: Float32Array.of(1), dims: [1] }, 1000, already.signal), /gone before it came/);
+    w.release();
+    await running;
+    await sleep(5);
+    assert.deepEqual(w.batches, [[1]]);
   });
 });

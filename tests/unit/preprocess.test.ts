@@ -4,10 +4,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp, { type Sharp } from 'sharp';
 import { ApiError } from '../../server/errors.js';
-import { preprocess } from '../../server/preprocess.js';
+import { preprocess, UNGATED } from '../../server/preprocess.js';
 import { resizeGeometry } from '../../browser-runtime/resize-crop.js';
 
-const OPTS = { resize: 256, crop: 224, maxPixels: 40_000_000 };
+const OPTS = { resize: 256, crop: 224, maxPixels: 40_000_000, maxJpegScans: 100 };
 const px = (out: Uint8Array, x: number, y: number) => [...out.subarray((y * 224 + x) * 3, (y * 224 + x) * 3 + 3)];
 
 /** width x height RGB, left half `left`, right half `right`. */
@@ -39,7 +39,7 @@ describe('resizeGeometry (torchvision Resize(256) + CenterCrop(224))', () => {
 describe('preprocess', () => {
   it('crops the centre: a 512x256 red|blue image keeps the split at column 112', async () => {
     const png = await (await halves(512, 256, [255, 0, 0], [0, 0, 255])).png().toBuffer();
-    const out = await preprocess(png, OPTS);
+    const out = await preprocess(png, OPTS, UNGATED);
     assert.equal(out.length, 224 * 224 * 3);
     // No resize (shorter side is already 256); crop from x=144: columns 144..255 red, 256..367 blue.
     assert.deepEqual(px(out, 0, 0), [255, 0, 0]);
@@ -52,7 +52,7 @@ describe('preprocess', () => {
     // Stored 512x256 left red / right blue, orientation 6 = shown rotated 90 degrees clockwise:
     // 256 wide, 512 tall, red on top. The crop starts at y=144, so rows 0..111 red, 112.. blue.
     const jpeg = await (await halves(512, 256, [255, 0, 0], [0, 0, 255])).withMetadata({ orientation: 6 }).jpeg({ quality: 100 }).toBuffer();
-    const out = await preprocess(jpeg, OPTS);
+    const out = await preprocess(jpeg, OPTS, UNGATED);
     const near = (a: number[], b: number[]) => a.every((v, i) => Math.abs(v - b[i]!) <= 8);
     assert.ok(near(px(out, 100, 20), [255, 0, 0]), `top ${px(out, 100, 20)}`);
     assert.ok(near(px(out, 100, 200), [0, 0, 255]), `bottom ${px(out, 100, 200)}`);
@@ -61,37 +61,37 @@ describe('preprocess', () => {
   it('expands greyscale to RGB and drops alpha', async () => {
     const grey = await solid(300, 300, 3, [77]).toColourspace('b-w').png().toBuffer();
     assert.equal((await sharp(grey).metadata()).channels, 1);
-    assert.deepEqual(px(await preprocess(grey, OPTS), 5, 5), [77, 77, 77]);
+    assert.deepEqual(px(await preprocess(grey, OPTS, UNGATED), 5, 5), [77, 77, 77]);
     const rgba = await sharp(Buffer.alloc(300 * 300 * 4).fill(Buffer.from([10, 20, 30, 128])), { raw: { width: 300, height: 300, channels: 4 } }).png().toBuffer();
     assert.equal((await sharp(rgba).metadata()).channels, 4);
     // sharp resizes with premultiplied alpha: one level of rounding is allowed.
-    const p = px(await preprocess(rgba, OPTS), 5, 5);
+    const p = px(await preprocess(rgba, OPTS, UNGATED), 5, 5);
     assert.ok(p.every((v, i) => Math.abs(v - [10, 20, 30][i]!) <= 1), `rgba -> ${p}`);
   });
 
   it('converts CMYK and 16-bit images to 8-bit RGB', async () => {
     const cmyk = await solid(300, 300, 3, [200, 100, 50]).toColourspace('cmyk').jpeg({ quality: 100 }).toBuffer();
     assert.equal((await sharp(cmyk).metadata()).space, 'cmyk');
-    const c = px(await preprocess(cmyk, OPTS), 50, 50);
+    const c = px(await preprocess(cmyk, OPTS, UNGATED), 50, 50);
     // CMYK round trips through colour profiles are not exact; the hue must survive.
     assert.ok(Math.abs(c[0]! - 200) < 20 && c[0]! > c[1]! && c[1]! > c[2]!, `cmyk -> ${c}`);
     const deep = await solid(300, 300, 3, [255, 128, 0]).toColourspace('rgb16').png().toBuffer();
     assert.equal((await sharp(deep).metadata()).depth, 'ushort');
-    const d = px(await preprocess(deep, OPTS), 50, 50);
+    const d = px(await preprocess(deep, OPTS, UNGATED), 50, 50);
     assert.ok(Math.abs(d[0]! - 255) <= 1 && Math.abs(d[1]! - 128) <= 1 && d[2]! <= 1, `16-bit -> ${d}`);
   });
 
   for (const format of ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif'] as const) {
     it(`decodes ${format}`, async () => {
       const bytes = await solid(320, 240, 3, [40, 160, 220]).toFormat(format).toBuffer();
-      const p = px(await preprocess(bytes, OPTS), 112, 112);
+      const p = px(await preprocess(bytes, OPTS, UNGATED), 112, 112);
       assert.ok(p.every((v, i) => Math.abs(v - [40, 160, 220][i]!) <= 12), `${format} -> ${p}`);
     });
   }
 
   it('refuses an image over max_image_pixels with 413 before decoding it', async () => {
     const big = await solid(2000, 1000, 3, [0, 0, 0]).png().toBuffer();
-    await assert.rejects(preprocess(big, { ...OPTS, maxPixels: 1_000_000 }), (e: unknown) => {
+    await assert.rejects(preprocess(big, { ...OPTS, maxPixels: 1_000_000 }, UNGATED), (e: unknown) => {
       assert.ok(e instanceof ApiError);
       assert.equal(e.status, 413);
       assert.match(e.message, /2000x1000.*max_image_pixels/);
@@ -107,7 +107,7 @@ describe('preprocess', () => {
       [jpeg.subarray(0, jpeg.length / 2), /could not be/],
       [Buffer.concat([jpeg.subarray(0, 12), Buffer.alloc(500, 7)]), /could not be/],
     ] as const) {
-      await assert.rejects(preprocess(body, OPTS), (e: unknown) => {
+      await assert.rejects(preprocess(body, OPTS, UNGATED), (e: unknown) => {
         assert.ok(e instanceof ApiError && e.status === 400, String(e));
         assert.match(e.message, message);
         return true;

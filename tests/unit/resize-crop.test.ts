@@ -4,11 +4,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { preprocess } from '../../server/preprocess.js';
+import { preprocess, UNGATED } from '../../server/preprocess.js';
 import { resizeAndCrop, resizeGeometry } from '../../browser-runtime/resize-crop.js';
 import { readImage } from '../support/paths.js';
 
-const OPTS = { resize: 256, crop: 224, maxPixels: 40_000_000 };
+const OPTS = { resize: 256, crop: 224, maxPixels: 40_000_000, maxJpegScans: 100 };
 
 /** What a canvas would hand the page: the decoded image as RGBA. */
 async function rgba(image: Buffer) {
@@ -17,7 +17,7 @@ async function rgba(image: Buffer) {
 }
 
 async function compare(image: Buffer) {
-  const reference = await preprocess(image, OPTS);
+  const reference = await preprocess(image, OPTS, UNGATED);
   const { data, width, height } = await rgba(image);
   const mine = resizeAndCrop(data, width, height, resizeGeometry(width, height, OPTS.resize, OPTS.crop), OPTS.crop);
   assert.equal(mine.length, reference.length);
