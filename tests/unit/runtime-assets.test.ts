@@ -47,4 +47,13 @@ describe('runtime assets', () => {
       await res.arrayBuffer();
     }
   });
+
+  it('answers a malformed URL with a bare 400: no page, stack or path', async () => {
+    for (const p of ['/browser-runtime/%E0%A4%A', '/ort/%E0%A4%A', '/models/%E0%A4%A/1.0/model.onnx', '/models/mobilenet_v2/%E0%A4%A/model.onnx']) {
+      const res = await fetch(`${assets.origin}${p}`);
+      assert.equal(res.status, 400, p);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/plain/, p);
+      assert.equal(await res.text(), 'Bad Request', p);
+    }
+  });
 });
