@@ -1,12 +1,10 @@
 // Token authorization compatible with TorchServe's: at start a key_file.json with an
-// inference key and a management key; requests carry `Authorization: Bearer <key>`.
+// inference key and a management key (key-file.ts); requests carry `Authorization: Bearer <key>`.
 // On by default whenever an API is bound to an address other than loopback.
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import type { RequestHandler } from 'express';
 import { ApiError } from './errors.js';
-import { log } from './log.js';
 
 export interface ApiKeys {
   inference: string;
@@ -21,13 +19,6 @@ export function isLoopback(address: URL): boolean {
 export function makeKeys(): ApiKeys {
   const key = () => randomBytes(18).toString('base64url');
   return { inference: key(), management: key() };
-}
-
-/** TorchServe's key_file.json layout, so its tooling reads ours. Readable by the owner only. */
-export function writeKeyFile(file: string, keys: ApiKeys): void {
-  const body = { management: { key: keys.management }, inference: { key: keys.inference } };
-  writeFileSync(file, JSON.stringify(body, null, 2) + '\n', { mode: 0o600 });
-  log.info(`token authorization on: keys written to ${file} (send "Authorization: Bearer <key>")`);
 }
 
 /** Compares digests, so neither the key's content nor its length leaks through timing. */

@@ -60,20 +60,23 @@ export function fromBridgeError(err: BridgeError): ApiError {
 }
 
 /**
- * Everything a handler throws ends here. Known errors are answered as they say; anything
- * else is logged in full and answered as a plain 500 without internals.
+ * Everything a handler throws ends here. Known errors are answered as they say, a library's
+ * 4xx by a fixed message for its status; anything else is logged in full and answered as a
+ * plain 500 without internals.
  */
 export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
   // The client has gone (its request was abandoned on purpose): there is no one to answer.
-  if (req.socket.destroyed) return;
+  if (req.socket?.destroyed) return;
   let apiError: ApiError;
+  const raised = libraryClientError(err);
   if (err instanceof ApiError) {
     apiError = err;
   } else if (err instanceof BridgeError) {
     apiError = fromBridgeError(err);
     if (apiError.status === 500) log.error(`${req.method} ${req.originalUrl}: the runtime page failed (${err.kind})`, err);
-  } else if (isBodyParserError(err)) {
-    apiError = new ApiError(err.status, err.status === 413 ? 'RequestEntityTooLargeException' : 'BadRequestException', err.message);
+  } else if (raised) {
+    apiError = clientError(raised.status);
+    log.warn(`${req.method} ${req.originalUrl}: answered ${raised.status} for ${raised.message}`);
   } else {
     log.error(`${req.method} ${req.originalUrl} failed`, err);
     apiError = internalError();
@@ -85,6 +88,20 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next)
   res.status(apiError.status).set(apiError.headers).json(apiError.toBody());
 };
 
-function isBodyParserError(err: unknown): err is { status: number; message: string } {
-  return typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number' && err.status >= 400 && err.status < 500;
+/**
+ * A 4xx raised by Express or a library (a malformed URL, a file gone from under sendFile): its
+ * status, and its message, which is for the server's log only: it may hold an absolute path.
+ */
+export function libraryClientError(err: unknown): { status: number; message: string } | null {
+  if (typeof err !== 'object' || err === null || !('status' in err)) return null;
+  const { status } = err;
+  if (typeof status !== 'number' || status < 400 || status >= 500) return null;
+  return { status, message: String((err as { message?: unknown }).message) };
+}
+
+/** The fixed answer for a 4xx raised outside our own code: its status, never its message. */
+export function clientError(status: number): ApiError {
+  if (status === 404) return resourceNotFound();
+  if (status === 413) return new ApiError(413, 'RequestEntityTooLargeException', 'Request body is too large, please refer to API document.');
+  return new ApiError(status, 'BadRequestException', 'Bad request, please refer to API document.');
 }

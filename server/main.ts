@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { CONFIG_KEYS, ConfigError, DEFAULTS, parseArgs, parseProperties, resolveConfig } from './config.js';
 import { ChromiumNotFoundError } from './bridge/find-chromium.js';
 import { ModelStoreError } from './model-store.js';
+import { KeyFileError } from './key-file.js';
 import { installLastResort } from './last-resort.js';
 import { readMachine } from './limits.js';
 import { log } from './log.js';
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   // Configuration mistakes get one plain line that says what to fix; anything else the full story.
-  if (e instanceof ConfigError || e instanceof ChromiumNotFoundError || e instanceof ModelStoreError) console.error(`error: ${e.message}`);
+  if (e instanceof ConfigError || e instanceof ChromiumNotFoundError || e instanceof ModelStoreError || e instanceof KeyFileError) console.error(`error: ${e.message}`);
   else log.error('the server failed to start', e);
   process.exit(1);
 });

@@ -1,16 +1,21 @@
 // The model store on disk: models/<name>/config.json, models/<name>/<version>/model.onnx.
 // Read once at start; requests look models up here and never touch the file system by name.
+// Every file is read, and every model file served, from its real path inside the store.
 
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import { compareVersions, parseModelConfig, SAFE_NAME, type ModelConfig } from './model-config.js';
 import { ApiError, badRequest, modelNotFound, versionNotFound } from './errors.js';
+import { log } from './log.js';
+import { isMissing, OutsideStoreError, realPathInside } from './store-paths.js';
 
 export interface ModelVersion {
   name: string;
   version: string;
   /** Key used for the worker and the runtime's model URL. */
   key: string;
+  /** The real path of model.onnx, inside the store. */
   file: string;
   /** Size of the .onnx file, read when the store was. */
   bytes: number;
@@ -30,19 +35,32 @@ export class ModelStoreError extends Error {}
 export class ModelStore {
   private constructor(
     readonly root: string,
+    /** `root` with its links resolved: every part of every model must lie inside it. */
+    private readonly realRoot: string,
     private readonly models: Map<string, StoredModel>,
   ) {}
 
-  /** `only`: the model names to load (TorchServe's load_models); null for all. */
+  /**
+   * `only`: the model names to load (TorchServe's load_models); null for all. A model or version
+   * that leads outside the store is skipped, with a warning saying which part and where to.
+   */
   static async open(root: string, only: readonly string[] | null = null): Promise<ModelStore> {
     const abs = path.resolve(root);
-    const entries = await readdir(abs, { withFileTypes: true }).catch((e: NodeJS.ErrnoException) => {
+    const unreadable = (e: NodeJS.ErrnoException): never => {
       throw new ModelStoreError(`cannot read the model store ${abs}: ${e.code ?? e.message}`);
-    });
+    };
+    // The root itself may be a link (a mounted volume): it is resolved once, here.
+    const realRoot = await realpath(abs).catch(unreadable);
+    const entries = await readdir(realRoot, { withFileTypes: true }).catch(unreadable);
+    const skip = (e: OutsideStoreError, what: string) => log.warn(`model store: ${what} skipped: ${e.message} (to ${e.target})`, { part: e.part, target: e.target });
     const models = new Map<string, StoredModel>();
     for (const entry of entries) {
-      if (!entry.isDirectory() || !SAFE_NAME.test(entry.name)) continue;
-      const model = await readModel(abs, entry.name);
+      if (!isFolderLike(entry)) continue;
+      const model = await readModel(realRoot, entry.name, (e, version) => skip(e, `${entry.name} version ${version}`)).catch((e: unknown) => {
+        if (!(e instanceof OutsideStoreError)) throw e;
+        skip(e, `model ${entry.name}`);
+        return null;
+      });
       if (model) models.set(model.name, model);
     }
     if (only) {
@@ -51,7 +69,7 @@ export class ModelStore {
       for (const name of [...models.keys()]) if (!only.includes(name)) models.delete(name);
     }
     if (models.size === 0) throw new ModelStoreError(`no model in ${abs} (expected <name>/config.json and <name>/<version>/model.onnx)`);
-    return new ModelStore(abs, models);
+    return new ModelStore(abs, realRoot, models);
   }
 
   list(): StoredModel[] {
@@ -79,15 +97,21 @@ export class ModelStore {
   /**
    * Registers what a store folder holds that is not registered yet (TorchServe's POST /models).
    * `url` names a folder of the store (or a path to it inside the store); anything remote or
-   * outside is refused without being read. A new version does not become the default.
+   * outside is refused without being read, and so is a folder any part of which (a version
+   * included) leads outside the store. A new version does not become the default.
    */
   async register(url: string): Promise<ModelVersion[]> {
     if (/^[a-z][a-z0-9+.-]*:/i.test(url)) throw badRequest(`Only models in the model store can be registered; "${url}" is a remote URL and is not fetched.`);
     const full = path.resolve(this.root, url);
     const name = path.basename(full);
     if (path.dirname(full) !== this.root || !SAFE_NAME.test(name)) throw badRequest(`"${url}" is not a model folder inside the model store.`);
-    const found = await readModel(this.root, name).catch((e: Error) => {
-      throw badRequest(`${name} cannot be registered: ${e.message}`);
+    const found = await readModel(this.realRoot, name, (e) => {
+      throw e;
+    }).catch((e: Error) => {
+      if (e instanceof OutsideStoreError) log.warn(`model store: ${name} not registered: ${e.message} (to ${e.target})`, { part: e.part, target: e.target });
+      // Our own messages name parts of the store only; a system error's holds an absolute path.
+      const why = e instanceof ModelStoreError || e instanceof OutsideStoreError ? e.message : ((e as NodeJS.ErrnoException).code ?? 'unreadable');
+      throw badRequest(`${name} cannot be registered: ${why}`);
     });
     if (!found) throw badRequest(`${name} has no config.json in the model store.`);
     const existing = this.models.get(name);
@@ -121,37 +145,52 @@ export class ModelStore {
   }
 }
 
-async function readModel(root: string, name: string): Promise<StoredModel | null> {
-  const dir = path.join(root, name);
+const isFolderLike = (entry: Dirent) => SAFE_NAME.test(entry.name) && (entry.isDirectory() || entry.isSymbolicLink());
+
+/** `refuse` is told of each version that leads outside the store; if it returns, the version is skipped. */
+async function readModel(realRoot: string, name: string, refuse: (e: OutsideStoreError, version: string) => void): Promise<StoredModel | null> {
+  let dir: string;
   let config: ModelConfig;
   try {
-    config = parseModelConfig(JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8')));
+    dir = await realPathInside(realRoot, path.join(realRoot, name), name);
+    const file = await realPathInside(realRoot, path.join(dir, 'config.json'), `${name}/config.json`);
+    config = parseModelConfig(JSON.parse(await readFile(file, 'utf8')));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new ModelStoreError(`${name}/config.json: ${(e as Error).message}`);
+    if (e instanceof OutsideStoreError) throw e;
+    if (isMissing(e)) return null;
+    throw new ModelStoreError(`${name}/config.json: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const labels = config.labels ? await readLabels(dir, name, config.labels) : [];
-  const sizes = new Map<string, number>();
+  const labels = config.labels ? await readLabels(realRoot, dir, name, config.labels) : [];
+  const found = new Map<string, { file: string; bytes: number }>();
+  const refused = new Map<string, OutsideStoreError>();
   for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (!entry.isDirectory() || !SAFE_NAME.test(entry.name)) continue;
-    const file = await stat(path.join(dir, entry.name, 'model.onnx')).catch(() => null);
-    if (file?.isFile()) sizes.set(entry.name, file.size);
+    if (!isFolderLike(entry)) continue;
+    try {
+      const file = await realPathInside(realRoot, path.join(dir, entry.name, 'model.onnx'), `${name}/${entry.name}/model.onnx`);
+      const info = await stat(file);
+      if (info.isFile()) found.set(entry.name, { file, bytes: info.size });
+    } catch (e) {
+      if (!(e instanceof OutsideStoreError)) continue;
+      refuse(e, entry.name);
+      refused.set(entry.name, e);
+    }
   }
-  const versionNames = [...sizes.keys()];
-  if (versionNames.length === 0) throw new ModelStoreError(`${name}: no <version>/model.onnx`);
-  versionNames.sort(compareVersions);
+  const versionNames = [...found.keys()].sort(compareVersions);
+  // Refusals that leave a model without any version, or without its default, refuse the model.
+  if (versionNames.length === 0) throw [...refused.values()][0] ?? new ModelStoreError(`${name}: no <version>/model.onnx`);
   const defaultVersion = config.defaultVersion ?? versionNames[versionNames.length - 1]!;
   if (!versionNames.includes(defaultVersion)) {
-    throw new ModelStoreError(`${name}: default_version "${defaultVersion}" has no model.onnx (found ${versionNames.join(', ')})`);
+    throw refused.get(defaultVersion) ?? new ModelStoreError(`${name}: default_version "${defaultVersion}" has no model.onnx (found ${versionNames.join(', ')})`);
   }
   const versions = new Map<string, ModelVersion>();
   for (const version of versionNames) {
+    const { file, bytes } = found.get(version)!;
     versions.set(version, {
       name,
       version,
       key: `${name}/${version}`,
-      file: path.join(dir, version, 'model.onnx'),
-      bytes: sizes.get(version)!,
+      file,
+      bytes,
       config,
       labels,
       isDefault: version === defaultVersion,
@@ -160,11 +199,14 @@ async function readModel(root: string, name: string): Promise<StoredModel | null
   return { name, defaultVersion, versions };
 }
 
-async function readLabels(dir: string, name: string, file: string): Promise<string[]> {
+async function readLabels(realRoot: string, dir: string, name: string, file: string): Promise<string[]> {
   const full = path.resolve(dir, file);
   if (path.dirname(full) !== dir) throw new ModelStoreError(`${name}: "labels" must name a file in the model's folder`);
-  const text = await readFile(full, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    throw new ModelStoreError(`${name}: cannot read labels ${file}: ${e.code ?? e.message}`);
-  });
+  const text = await realPathInside(realRoot, full, `${name}/${file}`)
+    .then((real) => readFile(real, 'utf8'))
+    .catch((e: NodeJS.ErrnoException) => {
+      if (e instanceof OutsideStoreError) throw e;
+      throw new ModelStoreError(`${name}: cannot read labels ${file}: ${e.code ?? e.message}`);
+    });
   return text.split(/\r?\n/).filter((l) => l.trim().length > 0);
 }

@@ -2,10 +2,12 @@
 // onnxruntime-web's files and the store's model files, each from a list fixed at start-up.
 // Nothing else on disk is reachable, whatever the path asked for.
 
-import express from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import path from 'node:path';
+import { libraryClientError } from './errors.js';
+import { log } from './log.js';
 import type { ModelStore } from './model-store.js';
 import { PROJECT_ROOT } from './paths.js';
 import { runtimeFiles, serveListed, serveModelFile } from './static-files.js';
@@ -32,6 +34,15 @@ export async function startRuntimeAssets(store: ModelStore): Promise<RuntimeAsse
   app.get('/ort/:file', serveListed(ort));
   app.get('/models/:name/:version/model.onnx', serveModelFile(store));
   app.use((_req, res) => res.sendStatus(404));
+  // Only the runtime pages call here: an error is answered by its bare status, never Express's
+  // page, which holds the stack and the server's paths.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const raised = libraryClientError(err);
+    if (raised) log.warn(`runtime assets: ${req.method} ${req.originalUrl}: answered ${raised.status} for ${raised.message}`);
+    else log.error(`runtime assets: ${req.method} ${req.originalUrl} failed`, err);
+    if (res.headersSent) res.destroy();
+    else res.sendStatus(raised?.status ?? 500);
+  });
 
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s)).on('error', reject);

@@ -1,5 +1,6 @@
 // Assembles the server. Start-up order matters:
-//   1. the model store is read (a bad config fails here, before a browser is launched);
+//   1. the model store is read and the key file written (a bad config or key_file fails here,
+//      before anything listens or a browser is launched);
 //   2. the loopback asset server starts, so pages have somewhere to load from;
 //   3. the HTTP listeners open at once (/ping says unhealthy until every model is ready);
 //   4. Chromium launches and every model version loads in its own page.
@@ -12,11 +13,12 @@ import { ChromiumEngine } from './bridge/chromium-engine.js';
 import { findChromium } from './bridge/find-chromium.js';
 import type { InferenceEngine } from './bridge/inference-engine.js';
 import type { ServerConfig } from './config.js';
-import { isLoopback, makeKeys, requireKey, writeKeyFile, type ApiKeys } from './auth.js';
 import { Admission } from './admission.js';
+import { isLoopback, makeKeys, requireKey, type ApiKeys } from './auth.js';
 import { corsHandler } from './cors.js';
 import { DecodePool } from './decode-pool.js';
 import { createInferenceApp } from './inference-app.js';
+import { writeKeyFile } from './key-file.js';
 import { log } from './log.js';
 import { createManagementApp } from './management-app.js';
 import { Metrics } from './metrics.js';
@@ -65,6 +67,9 @@ const urlOf = (server: Server) => {
 export async function startServer(config: ServerConfig, engineOverride?: InferenceEngine): Promise<RunningServer> {
   const store = await ModelStore.open(config.modelStore, config.loadModels);
   log.info(`model store ${store.root}: ${store.allVersions().map((v) => v.key + (v.isDefault ? ' (default)' : '')).join(', ')}`);
+  const authOn = config.tokenAuthorization ?? ![config.inferenceAddress, config.managementAddress, config.metricsAddress].every(isLoopback);
+  const keys = authOn ? makeKeys() : null;
+  if (keys) writeKeyFile(config.keyFile, keys);
   const chromePath = engineOverride ? '' : findChromium(config.chromePath);
   // The engine reports restarts before the metrics exist; these late-bound hooks bridge that.
   let metrics: Metrics | null = null;
@@ -92,10 +97,6 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
       events,
     });
   metrics = new Metrics(store, engine);
-
-  const authOn = config.tokenAuthorization ?? ![config.inferenceAddress, config.managementAddress, config.metricsAddress].every(isLoopback);
-  const keys = authOn ? makeKeys() : null;
-  if (keys) writeKeyFile(config.keyFile, keys);
 
   let closing = false;
   let inFlight = 0;

@@ -46,7 +46,9 @@ export function serveModelFile(store: ModelStore): RequestHandler {
   return (req, res, next) => {
     const { name, version } = req.params as Record<string, string>;
     const model = name && version ? store.find(name, version) : undefined;
-    if (model) res.sendFile(model.file);
+    // The path is the store's real path, never the request's; a Kubernetes volume's real paths
+    // pass through hidden `..2024_…` folders, which sendFile refuses unless told otherwise.
+    if (model) res.sendFile(model.file, { dotfiles: 'allow' });
     else next();
   };
 }

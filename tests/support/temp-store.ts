@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MODELS } from './paths.js';
@@ -12,7 +12,11 @@ export interface TempModel {
   config?: Record<string, unknown>;
 }
 
-/** A model store in a temp folder whose model files link to the repo's (no 14 MB copies). */
+/**
+ * A model store in a temp folder whose model files are hard links to the repo's (no 14 MB
+ * copies), or copies where linking fails (another file system). Not symbolic links: the store
+ * refuses those, as they lead outside it. A test may delete a model file, never write to one.
+ */
 export function tempStore(models: TempModel[]): { root: string; remove(): void } {
   const root = mkdtempSync(path.join(os.tmpdir(), 'model-store-'));
   for (const m of models) {
@@ -24,8 +28,16 @@ export function tempStore(models: TempModel[]): { root: string; remove(): void }
     copyFileSync(path.join(MODELS, m.from, 'labels.txt'), path.join(dir, 'labels.txt'));
     for (const v of versions) {
       mkdirSync(path.join(dir, v));
-      symlinkSync(path.join(MODELS, m.from, '1.0', 'model.onnx'), path.join(dir, v, 'model.onnx'));
+      linkOrCopy(path.join(MODELS, m.from, '1.0', 'model.onnx'), path.join(dir, v, 'model.onnx'));
     }
   }
   return { root, remove: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+function linkOrCopy(from: string, to: string): void {
+  try {
+    linkSync(from, to);
+  } catch {
+    copyFileSync(from, to);
+  }
 }

@@ -3,12 +3,14 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import type { DemoModel } from '../../browser-runtime/protocol.js';
 import type { RunningServer } from '../../server/server.js';
 import { FakeEngine } from '../support/fake-engine.js';
 import { MODELS } from '../support/paths.js';
 import { call, startTestServer } from '../support/server-harness.js';
+import { tempStore } from '../support/temp-store.js';
 
 describe('demo page routes (fake engine)', () => {
   let server: RunningServer;
@@ -99,6 +101,24 @@ describe('demo page switched off', () => {
       assert.equal((await call(`${server.inferenceUrl}/`, { method: 'OPTIONS' })).body.openapi, '3.0.1');
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('a model file gone after start', () => {
+  it('answers the TorchServe 404, with no path of the server in it', async () => {
+    const store = tempStore([{ name: 'm', from: 'mobilenet_v2_int8' }]);
+    const server = await startTestServer({ model_store: store.root }, new FakeEngine());
+    try {
+      const url = `${server.inferenceUrl}/demo/models/m/1.0/model.onnx`;
+      assert.equal((await fetch(url).then(async (r) => (await r.arrayBuffer(), r.status))), 200);
+      rmSync(path.join(store.root, 'm', '1.0', 'model.onnx'));
+      const r = await call(url);
+      assert.equal(r.status, 404);
+      assert.deepEqual(r.body, { code: 404, type: 'ResourceNotFoundException', message: 'Requested resource is not found, please refer to API document.' });
+    } finally {
+      await server.close();
+      store.remove();
     }
   });
 });

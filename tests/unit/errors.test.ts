@@ -1,8 +1,10 @@
-import { describe, it } from 'node:test';
+import { afterEach, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Request, Response } from 'express';
 import {
   ApiError,
   badRequest,
+  errorHandler,
   fromBridgeError,
   imageTooLarge,
   internalError,
@@ -15,6 +17,7 @@ import {
   versionNotFound,
 } from '../../server/errors.js';
 import { BridgeError, type BridgeErrorKind } from '../../server/bridge/bridge-error.js';
+import { log } from '../../server/log.js';
 
 describe('ApiError', () => {
   it('is an Error with a status, a type, a message and no headers by default', () => {
@@ -100,5 +103,57 @@ describe('fromBridgeError', () => {
       for (const leak of ['/home', 'session.cc', 'ORT failed', '1234', 'dims']) assert.ok(!body.includes(leak), `${kind}: body leaks ${leak}`);
       assert.deepEqual(e.headers, {});
     }
+  });
+});
+
+describe('errorHandler', () => {
+  afterEach(() => mock.restoreAll());
+
+  /** What errorHandler answers for `err`, and what it logged at warn level. */
+  function answer(err: unknown): { status: number; body: unknown; warned: string[] } {
+    const warn = mock.method(log, 'warn', () => {});
+    const sent = { status: 0, body: undefined as unknown };
+    const res = {
+      headersSent: false,
+      status(code: number) {
+        sent.status = code;
+        return this;
+      },
+      set() {
+        return this;
+      },
+      json(body: unknown) {
+        sent.body = body;
+        return this;
+      },
+    };
+    errorHandler(err, { method: 'GET', originalUrl: '/demo/models/m/1.0/model.onnx' } as Request, res as unknown as Response, () => {});
+    return { ...sent, warned: warn.mock.calls.map((c) => String(c.arguments[0])) };
+  }
+  const withStatus = (status: number, message: string) => Object.assign(new Error(message), { status, statusCode: status });
+
+  it("answers a library's 4xx with a fixed message for its status, never the error's own, and logs the original", () => {
+    const cases: Array<[Error, { code: number; type: string; message: string }]> = [
+      [Object.assign(withStatus(404, "ENOENT: no such file or directory, stat '/srv/store/m/1.0/model.onnx'"), { code: 'ENOENT' }), resourceNotFound().toBody()],
+      [withStatus(413, 'request entity too large (limit /srv/x)'), { code: 413, type: 'RequestEntityTooLargeException', message: 'Request body is too large, please refer to API document.' }],
+      [withStatus(400, "Failed to decode param '%E0%A4%A'"), { code: 400, type: 'BadRequestException', message: 'Bad request, please refer to API document.' }],
+      [withStatus(403, 'Forbidden: /srv/store/../etc'), { code: 403, type: 'BadRequestException', message: 'Bad request, please refer to API document.' }],
+    ];
+    for (const [err, body] of cases) {
+      const a = answer(err);
+      assert.equal(a.status, body.code, err.message);
+      assert.deepEqual(a.body, body, err.message);
+      assert.equal(a.warned.length, 1);
+      assert.ok(a.warned[0]!.includes(err.message), a.warned[0]);
+      mock.restoreAll();
+    }
+  });
+
+  it('answers its own errors as they say, and anything else as a plain 500', () => {
+    const logged = mock.method(log, 'error', () => {});
+    assert.deepEqual(answer(badRequest('bad image')).body, badRequest('bad image').toBody());
+    assert.deepEqual(answer(withStatus(502, 'upstream at /srv')).body, internalError().toBody());
+    assert.deepEqual(answer(new Error('at /srv/x.js:1')).body, internalError().toBody());
+    assert.equal(logged.mock.callCount(), 2);
   });
 });

@@ -118,6 +118,16 @@ describe('HTTP contract (fake engine)', () => {
     }
   });
 
+  it('a malformed URL answers 400 in TorchServe form on each port, with no stack, path or echo', async () => {
+    for (const url of [`${api}/predictions/%E0%A4%A`, `${api}/demo/models/%E0%A4%A/1.0/model.onnx`, `${server.managementUrl}/models/%E0%A4%A`, `${server.metricsUrl}/metrics/%E0%A4%A`]) {
+      const r = await call(url);
+      assert.match(r.headers.get('content-type') ?? '', /application\/json/, url);
+      assert.deepEqual(Object.keys(r.body), ['code', 'type', 'message'], url);
+      assert.ok(r.status === 400 || (r.status === 404 && url.startsWith(server.metricsUrl)), `${url}: ${r.status}`);
+      assert.ok(!/%E0|decode|\/work|node_modules|\bat\b/.test(JSON.stringify(r.body)), `${url}: ${JSON.stringify(r.body)}`);
+    }
+  });
+
   it('wrong methods answer 405 with Allow', async () => {
     for (const [method, path, allow] of [
       ['GET', '/predictions/mobilenet_v2', 'POST, PUT'],

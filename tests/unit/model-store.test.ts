@@ -1,10 +1,11 @@
-import { afterEach, describe, it } from 'node:test';
+import { afterEach, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ModelStore, ModelStoreError } from '../../server/model-store.js';
 import { ApiError } from '../../server/errors.js';
+import { log } from '../../server/log.js';
 
 interface ModelSpec {
   config?: Record<string, unknown> | string;
@@ -242,5 +243,133 @@ describe('ModelStore.resolve', () => {
       assert.throws(() => store.resolve(name), (e: unknown) => e instanceof ApiError && e.status === 404, name);
     }
     assert.throws(() => store.resolve('m', 'constructor'), (e: unknown) => e instanceof ApiError && e.type === 'ModelVersionNotFoundException');
+  });
+});
+
+describe('links in the model store', () => {
+  afterEach(() => mock.restoreAll());
+
+  /** A complete model outside the store, with a labels file an attacker would like to read. */
+  function outsideModel(): string {
+    const dir = makeStore({ secret: { config: { ...baseConfig, labels: 'labels.txt' }, versions: ['1.0'], files: { 'labels.txt': 'root:x:0:0:secret\n' } } });
+    return path.join(dir, 'secret');
+  }
+  const good = { config: { ...baseConfig, labels: 'labels.txt' }, versions: ['1.0'], files: { 'labels.txt': 'a\nb\n' } };
+  const warnings = () => mock.method(log, 'warn', () => {});
+
+  const outward: Array<[string, string, (root: string, out: string) => void]> = [
+    ['model folder', 'model evil skipped: evil leads outside', (root, out) => symlinkSync(out, path.join(root, 'evil'))],
+    ['config.json', 'model evil skipped: evil/config.json leads outside', (root, out) => {
+      mkdirSync(path.join(root, 'evil', '1.0'), { recursive: true });
+      writeFileSync(path.join(root, 'evil', '1.0', 'model.onnx'), 'x');
+      symlinkSync(path.join(out, 'config.json'), path.join(root, 'evil', 'config.json'));
+    }],
+    ['labels file', 'model evil skipped: evil/labels.txt leads outside', (root, out) => {
+      mkdirSync(path.join(root, 'evil', '1.0'), { recursive: true });
+      writeFileSync(path.join(root, 'evil', 'config.json'), JSON.stringify({ ...baseConfig, labels: 'labels.txt' }));
+      writeFileSync(path.join(root, 'evil', '1.0', 'model.onnx'), 'x');
+      symlinkSync(path.join(out, 'labels.txt'), path.join(root, 'evil', 'labels.txt'));
+    }],
+    ['only version folder', 'evil version 1.0 skipped: evil/1.0/model.onnx leads outside', (root, out) => {
+      mkdirSync(path.join(root, 'evil'));
+      writeFileSync(path.join(root, 'evil', 'config.json'), JSON.stringify(baseConfig));
+      symlinkSync(path.join(out, '1.0'), path.join(root, 'evil', '1.0'));
+    }],
+    ['only model.onnx', 'evil version 1.0 skipped: evil/1.0/model.onnx leads outside', (root, out) => {
+      mkdirSync(path.join(root, 'evil', '1.0'), { recursive: true });
+      writeFileSync(path.join(root, 'evil', 'config.json'), JSON.stringify(baseConfig));
+      symlinkSync(path.join(out, '1.0', 'model.onnx'), path.join(root, 'evil', '1.0', 'model.onnx'));
+    }],
+  ];
+  for (const [what, line, plant] of outward) {
+    it(`skips a model whose ${what} links outside the store, saying so, and loads the others`, async () => {
+      const root = makeStore({ good });
+      plant(root, outsideModel());
+      const warn = warnings();
+      const store = await ModelStore.open(root);
+      assert.deepEqual(store.list().map((m) => m.name), ['good']);
+      assert.deepEqual(store.resolve('good').labels, ['a', 'b']);
+      const lines = warn.mock.calls.map((c) => String(c.arguments[0]));
+      assert.ok(lines.some((l) => l.includes(line)), `no warning "${line}" in ${JSON.stringify(lines)}`);
+    });
+  }
+
+  it('skips one version whose folder or model.onnx links outside and keeps the others', async () => {
+    const root = makeStore({ m: { config: baseConfig, versions: ['1.0'] } });
+    const out = outsideModel();
+    symlinkSync(path.join(out, '1.0'), path.join(root, 'm', '2.0'));
+    mkdirSync(path.join(root, 'm', '3.0'));
+    symlinkSync(path.join(out, '1.0', 'model.onnx'), path.join(root, 'm', '3.0', 'model.onnx'));
+    const warn = warnings();
+    const store = await ModelStore.open(root);
+    assert.deepEqual([...store.list()[0]!.versions.keys()], ['1.0']);
+    assert.equal(warn.mock.callCount(), 2);
+  });
+
+  it('refuses a model whose default version links outside rather than serve another', async () => {
+    const root = makeStore({ good, m: { config: { ...baseConfig, default_version: '2.0' }, versions: ['1.0'] } });
+    symlinkSync(path.join(outsideModel(), '1.0'), path.join(root, 'm', '2.0'));
+    warnings();
+    const store = await ModelStore.open(root);
+    assert.deepEqual(store.list().map((m) => m.name), ['good']);
+  });
+
+  it('follows links that stay inside the store (a Kubernetes volume) and reads through their real paths', async () => {
+    // root/..2024_01_01/m/…, root/..data -> ..2024_01_01, root/m -> ..data/m; n's parts link into m.
+    const root = makeStore({ '..2024_01_01/m': { ...good, versions: ['1.0'] } });
+    symlinkSync('..2024_01_01', path.join(root, '..data'));
+    symlinkSync(path.join('..data', 'm'), path.join(root, 'm'));
+    mkdirSync(path.join(root, 'n'));
+    for (const part of ['config.json', 'labels.txt', '1.0']) symlinkSync(path.join('..', '..data', 'm', part), path.join(root, 'n', part));
+    mkdirSync(path.join(root, 'n', '2.0'));
+    symlinkSync(path.join('..', '..', 'm', '1.0', 'model.onnx'), path.join(root, 'n', '2.0', 'model.onnx'));
+    const warn = warnings();
+    const store = await ModelStore.open(root);
+    assert.equal(warn.mock.callCount(), 0);
+    assert.deepEqual(store.allVersions().map((v) => v.key), ['m/1.0', 'n/1.0', 'n/2.0']);
+    const real = path.join(realpathSync(root), '..2024_01_01', 'm', '1.0', 'model.onnx');
+    for (const v of store.allVersions()) {
+      assert.equal(v.file, real, v.key);
+      assert.equal(v.bytes, 4);
+      assert.deepEqual(v.labels, ['a', 'b']);
+    }
+  });
+
+  it('opens a store whose root is itself a link', async () => {
+    const root = makeStore({ good });
+    const linkDir = makeStore({});
+    symlinkSync(root, path.join(linkDir, 'store'));
+    const store = await ModelStore.open(path.join(linkDir, 'store'));
+    assert.deepEqual(store.list().map((m) => m.name), ['good']);
+    assert.equal(store.resolve('good').file, path.join(realpathSync(root), 'good', '1.0', 'model.onnx'));
+  });
+
+  it('refuses to register a folder any part of which links outside, with a 400 that names the part and no path', async () => {
+    const root = makeStore({ good });
+    const store = await ModelStore.open(root);
+    const out = outsideModel();
+    for (const [what, line, plant] of outward) {
+      rmSync(path.join(root, 'evil'), { recursive: true, force: true });
+      plant(root, out);
+      warnings();
+      await assert.rejects(store.register('evil'), (e: unknown) => {
+        assert.ok(e instanceof ApiError, what);
+        assert.equal(e.status, 400);
+        assert.equal(e.type, 'BadRequestException');
+        assert.match(e.message, new RegExp(`^evil cannot be registered: ${line.split(': ')[1]!.replaceAll('.', '\\.')}`), what);
+        assert.ok(!e.message.includes(out) && !e.message.includes(root), `${what}: ${e.message}`);
+        return true;
+      });
+      mock.restoreAll();
+    }
+    // Even one version out of several.
+    rmSync(path.join(root, 'evil'), { recursive: true, force: true });
+    mkdirSync(path.join(root, 'evil', '1.0'), { recursive: true });
+    writeFileSync(path.join(root, 'evil', 'config.json'), JSON.stringify(baseConfig));
+    writeFileSync(path.join(root, 'evil', '1.0', 'model.onnx'), 'x');
+    symlinkSync(path.join(out, '1.0'), path.join(root, 'evil', '2.0'));
+    warnings();
+    await assert.rejects(store.register('evil'), (e: unknown) => e instanceof ApiError && e.status === 400 && /evil\/2\.0\/model\.onnx leads outside/.test(e.message));
+    assert.deepEqual(store.list().map((m) => m.name), ['good']);
   });
 });

@@ -2,6 +2,9 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ModelStore } from '../../server/model-store.js';
 import { startRuntimeAssets, type RuntimeAssetServer } from '../../server/runtime-assets.js';
 import { MODELS } from '../support/paths.js';
@@ -46,5 +49,44 @@ describe('runtime assets', () => {
       assert.equal(res.status, 404, p);
       await res.arrayBuffer();
     }
+  });
+
+  it('answers a malformed URL with a bare 400: no page, stack or path', async () => {
+    for (const p of ['/browser-runtime/%E0%A4%A', '/ort/%E0%A4%A', '/models/%E0%A4%A/1.0/model.onnx', '/models/mobilenet_v2/%E0%A4%A/model.onnx']) {
+      const res = await fetch(`${assets.origin}${p}`);
+      assert.equal(res.status, 400, p);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/plain/, p);
+      assert.equal(await res.text(), 'Bad Request', p);
+    }
+  });
+});
+
+describe('runtime assets from a store behind links (a Kubernetes volume)', () => {
+  // root/..2024_01_01/m/…, root/..data -> ..2024_01_01, root/m -> ..data/m
+  const root = mkdtempSync(path.join(os.tmpdir(), 'model-store-links-'));
+  const real = path.join(root, '..2024_01_01', 'm');
+  let assets: RuntimeAssetServer;
+  before(async () => {
+    mkdirSync(path.join(real, '1.0'), { recursive: true });
+    writeFileSync(path.join(real, 'config.json'), JSON.stringify({ input_name: 'input', output_name: 'output' }));
+    writeFileSync(path.join(real, '1.0', 'model.onnx'), Buffer.from([0x08, 0x07, 0x12, 0x00]));
+    symlinkSync('..2024_01_01', path.join(root, '..data'));
+    symlinkSync(path.join('..data', 'm'), path.join(root, 'm'));
+    assets = await startRuntimeAssets(await ModelStore.open(root));
+  });
+  after(async () => {
+    await assets?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('serves the model file from its real path; once the file is gone, a bare 404', async () => {
+    const url = `${assets.origin}/models/m/1.0/model.onnx`;
+    const res = await fetch(url);
+    assert.equal(res.status, 200);
+    assert.deepEqual(new Uint8Array(await res.arrayBuffer()), new Uint8Array([0x08, 0x07, 0x12, 0x00]));
+    rmSync(path.join(real, '1.0', 'model.onnx'));
+    const gone = await fetch(url);
+    assert.equal(gone.status, 404);
+    assert.equal(await gone.text(), 'Not Found');
   });
 });
