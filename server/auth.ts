@@ -27,10 +27,9 @@ export function keyMatches(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-/** Requires the key on every path but the open ones (health probes, the demo page's own files). */
-export function requireKey(expected: string, isOpen: (path: string) => boolean = () => false): RequestHandler {
+/** Requires the key of every request that reaches it: mounted after the routes open to anyone. */
+export function requireKey(expected: string): RequestHandler {
   return (req, _res, next) => {
-    if (isOpen(req.path)) return next();
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     if (m && keyMatches(m[1]!, expected)) return next();
     next(new ApiError(401, 'InvalidKeyException', 'Token Authorization failed. Token either incorrect, expired, or not provided correctly.', { 'WWW-Authenticate': 'Bearer' }));

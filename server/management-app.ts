@@ -1,14 +1,14 @@
 import express from 'express';
 import type { InferenceEngine } from './bridge/inference-engine.js';
 import { errorHandler, resourceNotFound } from './errors.js';
+import { strictApp } from './express-app.js';
 import type { ModelStore } from './model-store.js';
 import { managementApiDescription } from './openapi.js';
 import { apiDescriptionRouter } from './routes/api-description.js';
 import { modelsRouter } from './routes/models.js';
 
 export function createManagementApp(store: ModelStore, engine: InferenceEngine, version: string, auth?: express.RequestHandler, cors?: express.RequestHandler): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
+  const app = strictApp();
   app.set('query parser', 'simple');
   if (cors) app.use(cors);
   if (auth) app.use(auth);

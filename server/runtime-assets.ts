@@ -2,7 +2,8 @@
 // onnxruntime-web's files and the store's model files, each from a list fixed at start-up.
 // Nothing else on disk is reachable, whatever the path asked for.
 
-import express, { type NextFunction, type Request, type Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import { strictApp } from './express-app.js';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import path from 'node:path';
@@ -21,8 +22,7 @@ export async function startRuntimeAssets(store: ModelStore): Promise<RuntimeAsse
   const { scripts, ort } = await runtimeFiles();
   const page = path.join(PROJECT_ROOT, 'browser-runtime', 'index.html');
 
-  const app = express();
-  app.disable('x-powered-by');
+  const app = strictApp();
   // Cross-origin isolation lets the page use WASM threads (SharedArrayBuffer).
   app.use((_req, res, next) => {
     res.set({ 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cache-Control': 'no-store' });

@@ -26,7 +26,7 @@ import { createMetricsApp } from './metrics-app.js';
 import { ModelStore } from './model-store.js';
 import { PROJECT_ROOT } from './paths.js';
 import { startRuntimeAssets } from './runtime-assets.js';
-import { demoFiles, isOpenDemoPath } from './routes/demo.js';
+import { demoFiles } from './routes/demo.js';
 
 export const VERSION: string = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')).version;
 
@@ -124,7 +124,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
       engine,
       version: VERSION,
       ...(config.demoPage ? { demo: { files: await demoFiles(), settings: { ortBuild: config.ortBuild, parityTolerance: config.parityTolerance } } } : {}),
-      ...(keys ? { auth: requireKey(keys.inference, (p) => p === '/ping' || isOpenDemoPath(p)) } : {}),
+      ...(keys ? { auth: requireKey(keys.inference) } : {}),
       metrics,
       isHealthy: readiness,
       guards: {

@@ -145,3 +145,31 @@ export function v2BinaryRequest(shape: number[], inputName = 'input'): { body: B
   const json = Buffer.from(JSON.stringify({ inputs: [{ name: inputName, shape, datatype: 'FP32', parameters: { binary_data_size: bytes } }] }));
   return { body: Buffer.concat([json, Buffer.alloc(bytes)]), headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(json.length) } };
 }
+
+/**
+ * Other spellings of `path` that a lax router, or an access check that reads the path as a
+ * string, might take for it: other letter cases, a trailing slash, percent-encoded letters and
+ * slashes, doubled slashes, dot segments.
+ */
+export function pathSpellings(path: string): string[] {
+  const segments = path.split('/');
+  const encodeFirst = (s: string) => (s ? `%${s.charCodeAt(0).toString(16).toUpperCase()}${s.slice(1)}` : s);
+  const mixed = [...path].map((c, i) => (i % 2 ? c.toUpperCase() : c.toLowerCase())).join('');
+  const capitalised = segments.map((s) => s.charAt(0).toUpperCase() + s.slice(1)).join('/');
+  const spellings = [
+    path.toUpperCase(),
+    mixed,
+    capitalised,
+    `${path}/`,
+    segments.map(encodeFirst).join('/'),
+    `/${segments.slice(1).join('%2F')}`,
+    `/${segments.slice(1).join('%2f')}`,
+    `/${path}`,
+    path.replace(/\//g, '//'),
+    `${segments.slice(0, 2).join('/')}/./${segments.slice(2).join('/')}`,
+    `${segments.slice(0, 2).join('/')}/x/../${segments.slice(2).join('/')}`,
+    `${path}%00`,
+    `${path};`,
+  ];
+  return [...new Set(spellings)].filter((s) => s !== path);
+}

@@ -1,5 +1,6 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { rejectOtherMethods } from './method-guard.js';
+import { strictRouter } from '../express-app.js';
 
 export interface ApiDescriptionOptions {
   /** Also answer `GET /api-description`. */
@@ -10,7 +11,7 @@ export interface ApiDescriptionOptions {
 
 /** `OPTIONS /` answers the OpenAPI document, as TorchServe does; `GET /api-description` too. */
 export function apiDescriptionRouter(document: object, { alsoGet, rootMethods }: ApiDescriptionOptions): Router {
-  const router = Router();
+  const router = strictRouter();
   router.options('/', (_req, res) => {
     res.json(document);
   });

@@ -3,7 +3,7 @@
 // a visitor's browser needs to run a model itself: the list of models, their files and labels.
 // Every file comes from a list fixed at start-up; model files are looked up in the store.
 
-import { Router, type Response } from 'express';
+import type { Router, Response } from 'express';
 import path from 'node:path';
 import type { DemoModel, OrtBuild } from '../../browser-runtime/protocol.js';
 import type { InferenceEngine } from '../bridge/inference-engine.js';
@@ -12,6 +12,7 @@ import { shortLabel } from '../model-config.js';
 import type { ModelStore, ModelVersion } from '../model-store.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { listFiles, runtimeFiles, serveListed, serveModelFile, type FileList } from '../static-files.js';
+import { strictRouter } from '../express-app.js';
 
 export interface DemoFiles {
   page: string;
@@ -37,12 +38,6 @@ export async function demoFiles(): Promise<DemoFiles> {
 export interface DemoSettings {
   ortBuild: OrtBuild;
   parityTolerance: number;
-}
-
-/** The page, its scripts and samples need no key; the model list, files and labels do, when keys are on. */
-export function isOpenDemoPath(p: string): boolean {
-  if (p === '/demo/models' || p.startsWith('/demo/models/')) return false;
-  return p === '/' || p.startsWith('/demo/') || p.startsWith('/browser-runtime/') || p.startsWith('/ort/');
 }
 
 // Nothing on the page comes from elsewhere; WASM compiles need 'wasm-unsafe-eval', and the
@@ -92,8 +87,9 @@ function describe(v: ModelVersion, engine: InferenceEngine, settings: DemoSettin
   };
 }
 
-export function demoRouter(files: DemoFiles, store: ModelStore, engine: InferenceEngine, settings: DemoSettings): Router {
-  const router = Router();
+/** The page and the files it is made of: open to anyone, key or not (it asks for the key itself). */
+export function demoPageRouter(files: DemoFiles): Router {
+  const router = strictRouter();
   router.use(['/demo', '/browser-runtime', '/ort'], (_req, res, next) => {
     isolate(res);
     next();
@@ -104,6 +100,16 @@ export function demoRouter(files: DemoFiles, store: ModelStore, engine: Inferenc
     res.sendFile(files.page);
   });
   router.get('/favicon.ico', (_req, res) => res.redirect(301, '/demo/icon.svg'));
+  router.get('/demo/samples/:file', serveListed(files.samples));
+  router.get('/demo/:file', serveListed(files.files));
+  router.get('/browser-runtime/:file', serveListed(files.scripts));
+  router.get('/ort/:file', serveListed(files.ort));
+  return router;
+}
+
+/** What a local run downloads: the model list, model files and labels. Behind the inference key when keys are on. */
+export function demoModelsRouter(store: ModelStore, engine: InferenceEngine, settings: DemoSettings): Router {
+  const router = strictRouter();
   router.get('/demo/models', (_req, res) => {
     res.json({ models: store.allVersions().map((v) => describe(v, engine, settings)) });
   });
@@ -114,9 +120,5 @@ export function demoRouter(files: DemoFiles, store: ModelStore, engine: Inferenc
     if (v) res.json(v.config.outputFormat === 'torchserve' ? v.labels.map(shortLabel) : v.labels);
     else next();
   });
-  router.get('/demo/samples/:file', serveListed(files.samples));
-  router.get('/demo/:file', serveListed(files.files));
-  router.get('/browser-runtime/:file', serveListed(files.scripts));
-  router.get('/ort/:file', serveListed(files.ort));
   return router;
 }

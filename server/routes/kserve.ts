@@ -5,7 +5,7 @@
 // a place in the model's queue before the body is read, its bytes held against the server's
 // budget, the same deadline, queue, workers and drain.
 
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import type { Router, NextFunction, Request, Response } from 'express';
 import type { InferenceEngine } from '../bridge/inference-engine.js';
 import { BridgeError } from '../bridge/bridge-error.js';
 import { ApiError, fromBridgeError } from '../errors.js';
@@ -13,6 +13,7 @@ import { inputShape, inputTensor, parseRequest, V2Error } from '../kserve-v2.js'
 import type { ModelStore, ModelVersion } from '../model-store.js';
 import { readRaw } from '../request-body.js';
 import { startInference, type InferenceGuards } from './inference-request.js';
+import { strictRouter } from '../express-app.js';
 
 function metadata(store: ModelStore, v: ModelVersion) {
   return {
@@ -39,20 +40,26 @@ const target = (req: Request) => {
 
 export interface KserveOptions {
   version: string;
-  isReady: () => boolean;
   guards: InferenceGuards;
 }
 
-export function kserveRouter(store: ModelStore, engine: InferenceEngine, opts: KserveOptions): Router {
-  const router = Router();
-  router.get('/v2', (_req, res) => {
-    res.json({ name: 'webgpu-inference-server', version: opts.version, extensions: ['binary_tensor_data'] });
-  });
+/** Server liveness and readiness: open to health probes, key or not, like /ping. */
+export function kserveHealthRouter(isReady: () => boolean): Router {
+  const router = strictRouter();
   router.get('/v2/health/live', (_req, res) => {
     res.json({ live: true });
   });
   router.get('/v2/health/ready', (_req, res) => {
-    res.status(opts.isReady() ? 200 : 503).json({ ready: opts.isReady() });
+    const ready = isReady();
+    res.status(ready ? 200 : 503).json({ ready });
+  });
+  return router;
+}
+
+export function kserveRouter(store: ModelStore, engine: InferenceEngine, opts: KserveOptions): Router {
+  const router = strictRouter();
+  router.get('/v2', (_req, res) => {
+    res.json({ name: 'webgpu-inference-server', version: opts.version, extensions: ['binary_tensor_data'] });
   });
   const paths = (suffix: string) => [`/v2/models/:name${suffix}`, `/v2/models/:name/versions/:version${suffix}`];
   router.get(paths(''), (req, res) => {

@@ -1,8 +1,9 @@
-import { Router, type Request, type Response } from 'express';
+import type { Router, Request, Response } from 'express';
 import { badRequest } from '../errors.js';
 import type { InferenceEngine } from '../bridge/inference-engine.js';
 import type { ModelStore, ModelVersion } from '../model-store.js';
 import { rejectOtherMethods } from './method-guard.js';
+import { strictRouter } from '../express-app.js';
 
 /** TorchServe's describe-model answer, with where and how the model actually runs. */
 function describe(v: ModelVersion, engine: InferenceEngine) {
@@ -54,7 +55,7 @@ const positiveInt = (q: unknown, name: string): number | undefined => {
 const wait = (q: unknown) => q === 'true';
 
 export function modelsRouter(store: ModelStore, engine: InferenceEngine): Router {
-  const router = Router();
+  const router = strictRouter();
   router.get('/models', (req, res) => {
     const all = store.list();
     const limit = positiveInt(req.query['limit'], 'limit') ?? 100;

@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import type { Router, Request, Response } from 'express';
 import type { InferenceEngine } from '../bridge/inference-engine.js';
 import { badRequest } from '../errors.js';
 import type { ModelStore } from '../model-store.js';
@@ -8,6 +8,7 @@ import { readImageBody } from '../request-body.js';
 import type { Metrics } from '../metrics.js';
 import { startInference, type InferenceGuards } from './inference-request.js';
 import { rejectOtherMethods } from './method-guard.js';
+import { strictRouter } from '../express-app.js';
 
 export const MAX_TOPK = 1000;
 
@@ -25,7 +26,7 @@ const ms = (x: number) => x.toFixed(1);
 // model's place (503 before the decode when full), the decode, the run; the request's one
 // deadline covers all of it.
 export function predictionsRouter(store: ModelStore, engine: InferenceEngine, guards: InferenceGuards, metrics?: Metrics): Router {
-  const router = Router();
+  const router = strictRouter();
   const handle = async (req: Request, res: Response) => {
     const t0 = performance.now();
     const params = req.params as { model_name: string; model_version?: string };

@@ -5,12 +5,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { deeplyNestedV2Request, jpegScanBomb, jpegWithFakeEnd, multipart, multipartCuts, v2BinaryRequest } from '../../scripts/hostile/inputs.js';
 import { PROJECT_ROOT } from '../../server/paths.js';
 import type { RunningServer } from '../../server/server.js';
 import { readImage } from '../support/paths.js';
 import { connect, head } from '../support/raw-http.js';
+import { protectedRoutes, routeLeaks } from '../support/route-spellings.js';
 import { call, postImage, startTestServer, type Answer } from '../support/server-harness.js';
 import { tempStore } from '../support/temp-store.js';
 
@@ -226,6 +229,31 @@ describe('tight limits against the real server', () => {
     for (const c of idle) c.socket.destroy();
     await sleep(100);
     assert.equal(await classify(), TABBY);
+  });
+});
+
+describe('token authorization through the real server', () => {
+  const store = tempStore([{ name: 'mobilenet_v2', from: 'mobilenet_v2' }]);
+  const keys = mkdtempSync(path.join(os.tmpdir(), 'keys-'));
+  let server: RunningServer;
+
+  before(async () => {
+    // Bound to every interface, so token authorization is on; requests still go to 127.0.0.1.
+    const any = 'http://0.0.0.0:0';
+    server = await startTestServer({ model_store: store.root, backend: 'wasm', wasm_threads: '1', inference_address: any, management_address: any, metrics_address: any, key_file: path.join(keys, 'key_file.json') });
+  });
+  after(async () => {
+    await server?.close();
+    store.remove();
+    rmSync(keys, { recursive: true, force: true });
+  });
+
+  it('no spelling of a protected route (case, trailing slash, encoding, dot segments) gets past the key', async () => {
+    const local = (u: string) => u.replace('0.0.0.0', '127.0.0.1');
+    const routes = protectedRoutes({ inference: local(server.inferenceUrl), management: local(server.managementUrl), metrics: local(server.metricsUrl) }, server.keys!);
+    assert.deepEqual(await routeLeaks(routes, kitten), []);
+    const r = await call(`${local(server.inferenceUrl)}/predictions/mobilenet_v2?topk=1`, { method: 'POST', body: kitten, headers: { authorization: `Bearer ${server.keys!.inference}` } });
+    assert.equal(r.body[0].class, TABBY);
   });
 });
 

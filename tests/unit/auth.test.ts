@@ -9,6 +9,7 @@ import { isLoopback, keyMatches } from '../../server/auth.js';
 import { parseArgs, resolveConfig } from '../../server/config.js';
 import type { RunningServer } from '../../server/server.js';
 import { FakeEngine } from '../support/fake-engine.js';
+import { protectedRoutes, routeLeaks } from '../support/route-spellings.js';
 import { readImage } from '../support/paths.js';
 import { call, startTestServer } from '../support/server-harness.js';
 
@@ -93,6 +94,38 @@ describe('token authorization on a non-loopback bind', () => {
       const r = await fetch(`${api}${p}`, { headers: { authorization: `Bearer ${server.keys!.inference}` } });
       assert.equal(r.status, 200, p);
       await r.arrayBuffer();
+    }
+  });
+});
+
+describe('token authorization decided by the route that matched', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'keys-'));
+  let server: RunningServer;
+  let api: string;
+  let management: string;
+  let metrics: string;
+  before(async () => {
+    server = await startTestServer({ inference_address: 'http://0.0.0.0:0', management_address: 'http://0.0.0.0:0', metrics_address: 'http://0.0.0.0:0', key_file: path.join(dir, 'key_file.json') }, new FakeEngine());
+    [api, management, metrics] = [server.inferenceUrl, server.managementUrl, server.metricsUrl].map((u) => u.replace('0.0.0.0', '127.0.0.1')) as [string, string, string];
+  });
+  after(async () => {
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('no spelling of a protected route (case, trailing slash, encoding, dot segments) gets past the key', async () => {
+    const routes = protectedRoutes({ inference: api, management, metrics }, server.keys!);
+    assert.deepEqual(await routeLeaks(routes, kitten), []);
+  });
+
+  it('the open routes answer their exact paths only', async () => {
+    for (const p of ['/ping', '/v2/health/live', '/v2/health/ready', '/', '/api-description', '/demo/app.js', '/browser-runtime/model-host.js']) {
+      const r = await fetch(`${api}${p}`);
+      assert.equal(r.status, 200, p);
+      await r.arrayBuffer();
+    }
+    for (const p of ['/PING', '/ping/', '/Demo/app.js', '/demo/app.js/', '/V2/health/live']) {
+      assert.equal((await call(`${api}${p}`)).status, 401, p);
     }
   });
 });
