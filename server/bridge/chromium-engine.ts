@@ -267,6 +267,11 @@ export class ChromiumEngine implements InferenceEngine {
     await this.slots.get(modelKey)?.workers.find((w) => w.id === id)?.crash();
   }
 
+  /** Pages the browser holds: one per worker that has a page; more would be a page left behind. */
+  async pageCount(): Promise<number> {
+    return this.browser?.connected ? (await this.browser.pages()).length : 0;
+  }
+
   /** The Chromium browser process, for operators and for tests that kill it. */
   browserPid(): number | undefined {
     return this.browser?.process()?.pid;
