@@ -149,7 +149,10 @@ export class ChromiumEngine implements InferenceEngine {
         log.warn(`model ${key} was asked to run on WebGPU but runs on ${info.backend}: ${info.fallbackReason}`);
       }
     } catch (e) {
-      log.error(`model ${key} worker ${worker.id} failed to load: ${e instanceof Error ? e.message : String(e)}`);
+      const why = e instanceof Error ? e.message : String(e);
+      // Closed on purpose before it was ready (scaled down, unregistered, shutting down): no fault.
+      if (worker.state === 'closed') log.info(`model ${key} worker ${worker.id} closed before it was ready: ${why}`);
+      else log.error(`model ${key} worker ${worker.id} failed to load: ${why}`);
     }
   }
 
