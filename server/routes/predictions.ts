@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { InferenceEngine } from '../bridge/inference-engine.js';
 import { badRequest } from '../errors.js';
+import { FIXED_BOUNDS } from '../limits.js';
 import type { ModelStore } from '../model-store.js';
 import { formatRanked } from '../postprocess.js';
 import { preprocess } from '../preprocess.js';
@@ -14,7 +15,7 @@ export interface PredictionLimits {
   responseTimeoutMs: number;
 }
 
-export const MAX_TOPK = 1000;
+export const MAX_TOPK = FIXED_BOUNDS.topk;
 
 export function parseTopK(raw: unknown, fallback: number): number {
   if (raw === undefined) return fallback;
