@@ -1,5 +1,6 @@
 // Assembles the server. Start-up order matters:
-//   1. the model store is read (a bad config fails here, before a browser is launched);
+//   1. the model store is read and its initial workers counted (a bad config, or more pages than
+//      max_workers, fails here, before a browser is launched);
 //   2. the loopback asset server starts, so pages have somewhere to load from;
 //   3. the HTTP listeners open at once (/ping says unhealthy until every model is ready);
 //   4. Chromium launches and every model version loads in its own page.
@@ -23,6 +24,7 @@ import { ModelStore } from './model-store.js';
 import { PROJECT_ROOT } from './paths.js';
 import { startRuntimeAssets } from './runtime-assets.js';
 import { demoFiles, isOpenDemoPath } from './routes/demo.js';
+import { checkStartWorkers, workerLimitOf } from './worker-budget.js';
 
 export const VERSION: string = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')).version;
 
@@ -55,6 +57,7 @@ const urlOf = (server: Server) => {
 export async function startServer(config: ServerConfig, engineOverride?: InferenceEngine): Promise<RunningServer> {
   const store = await ModelStore.open(config.modelStore, config.loadModels);
   log.info(`model store ${store.root}: ${store.allVersions().map((v) => v.key + (v.isDefault ? ' (default)' : '')).join(', ')}`);
+  checkStartWorkers(store.allVersions(), workerLimitOf(config));
   const chromePath = engineOverride ? '' : findChromium(config.chromePath);
   // The engine reports restarts before the metrics exist; these late-bound hooks bridge that.
   let metrics: Metrics | null = null;
@@ -73,6 +76,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
       batchSize: config.batchSize,
       maxBatchDelayMs: config.maxBatchDelayMs,
       workers: config.workers,
+      maxWorkers: config.maxWorkers,
       jobQueueSize: config.jobQueueSize,
       chromiumArgs: config.chromiumArgs,
       ortBuild: config.ortBuild,
@@ -112,7 +116,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     }),
     config.inferenceAddress,
   );
-  const management = await listen(createManagementApp(store, engine, VERSION, keys ? requireKey(keys.management) : undefined, cors), config.managementAddress);
+  const management = await listen(createManagementApp(store, engine, VERSION, workerLimitOf(config), keys ? requireKey(keys.management) : undefined, cors), config.managementAddress);
   const metricsServer = await listen(createMetricsApp(metrics, keys ? requireKey(keys.management) : undefined), config.metricsAddress);
   for (const s of [inference, management, metricsServer]) {
     // Slow clients may not hold a connection open forever: headers within 10 s, the whole
