@@ -36,6 +36,8 @@ export interface ServerConfig {
   demoPage: boolean;
   /** Worker pages across every model version. */
   maxWorkers: number;
+  /** Where maxWorkers comes from, for the messages that refuse more pages. */
+  maxWorkersWhy: string;
   /** Request bodies held in memory at once, across all requests. */
   maxInflightBytes: number;
   /** sharp decodes at once. */
@@ -225,7 +227,7 @@ export function resolveConfig({ file = {}, env = {}, args = {}, machine: given =
   apply(args, 'the command line');
 
   const threads = number('wasm_threads', merged.wasm_threads, 0, true, limits.maxWasmThreads, `4 per core on ${cores} cores`);
-  const maxWorkers = merged.max_workers === '' ? limits.maxWorkers : number('max_workers', merged.max_workers, 1, true, 1024);
+  const maxWorkers = merged.max_workers === '' ? limits.maxWorkers : number('max_workers', merged.max_workers, 1, true, FIXED_BOUNDS.workers);
   const workersWhy = `max_workers, ${merged.max_workers === '' ? `derived from ${cores} cores and ${(machine.memoryBytes / 1024 ** 3).toFixed(0)} GiB` : 'as set'}`;
   const maxRequestSize = number('max_request_size', merged.max_request_size, 1, true, FIXED_BOUNDS.requestSize);
   const maxInflightBytes = merged.max_inflight_bytes === '' ? Math.max(limits.inflightBytes, maxRequestSize) : number('max_inflight_bytes', merged.max_inflight_bytes, maxRequestSize, true, machine.memoryBytes, 'at least max_request_size, at most the memory');
@@ -265,6 +267,7 @@ export function resolveConfig({ file = {}, env = {}, args = {}, machine: given =
     keyFile: merged.key_file,
     demoPage: !bool('disable_demo_page', merged.disable_demo_page),
     maxWorkers,
+    maxWorkersWhy: workersWhy,
     maxInflightBytes,
     decodeSlots: merged.decode_slots === '' ? limits.decodeSlots : number('decode_slots', merged.decode_slots, 1, true, Math.max(1, machine.threadPoolSize - 1), `one of libuv's ${machine.threadPoolSize} threads stays free for files; raise UV_THREADPOOL_SIZE for more`),
     maxJpegScans: number('max_jpeg_scans', merged.max_jpeg_scans, 1, true, 100_000),

@@ -33,7 +33,39 @@ export const FIXED_BOUNDS = {
   // libvips' own default ceiling (16383 x 16383).
   imagePixels: 268_402_689,
   requestSize: 1024 * MiB,
+  // Worker pages of one model, and the most max_workers may be raised to: 256 GiB of renderers.
+  workers: 1024,
+  // Every class of an ImageNet model; each one answered is a line of JSON.
+  topk: 1000,
+  // The resize's shorter side and the crop's side: a 4096 x 4096 input is already 200 MB of
+  // float32 per image in the page, and the same again for each image of a batch.
+  imageSide: 4096,
 } as const;
+
+/** A numeric setting's range, and where its upper bound comes from, for the message that refuses it. */
+export interface Range {
+  min: number;
+  max: number;
+  integer: boolean;
+  unit?: string;
+  why: string;
+}
+
+/** The ranges a model's config.json and the Management API share. */
+export const RANGES = {
+  workers: { min: 1, max: FIXED_BOUNDS.workers, integer: true, why: '1024 pages of 256 MiB are 256 GiB; all models together stay within max_workers' },
+  batchSize: { min: 1, max: FIXED_BOUNDS.batchSize, integer: true, why: 'every batch size is warmed up at load, in a WASM heap of at most 4 GiB' },
+  maxBatchDelayMs: { min: 0, max: FIXED_BOUNDS.maxBatchDelayMs, integer: false, unit: 'milliseconds', why: 'a longer wait costs the first request more than batching saves' },
+  responseTimeoutS: { min: 0.001, max: FIXED_BOUNDS.responseTimeoutS, integer: false, unit: 'seconds', why: 'a prediction still running after an hour is stuck' },
+  topk: { min: 1, max: FIXED_BOUNDS.topk, integer: true, why: 'the classes of an ImageNet model' },
+  imageSide: { min: 1, max: FIXED_BOUNDS.imageSide, integer: true, why: 'a 4096 x 4096 input is 200 MB of float32 per image' },
+} as const satisfies Record<string, Range>;
+
+export const inRange = (n: unknown, r: Range): n is number =>
+  typeof n === 'number' && Number.isFinite(n) && n >= r.min && n <= r.max && (!r.integer || Number.isInteger(n));
+
+/** "an integer from 1 to 64 (every batch size is warmed up at load, ...)" */
+export const describeRange = (r: Range): string => `${r.integer ? 'an integer' : 'a number'}${r.unit ? ` of ${r.unit}` : ''} from ${r.min} to ${r.max} (${r.why})`;
 
 export interface MachineLimits {
   /** Worker pages across every model version. */

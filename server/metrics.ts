@@ -70,6 +70,18 @@ export class Metrics {
         }
       },
     });
+    const { pageCount } = engine;
+    if (pageCount) {
+      // Counted by the browser, not the engine: a page that outlived its worker shows here.
+      new Gauge({
+        name: 'ts_browser_pages',
+        help: 'Pages the browser holds: one per worker page',
+        registers,
+        async collect() {
+          this.set(await pageCount.call(engine));
+        },
+      });
+    }
   }
 
   observeHttp(status: number): void {

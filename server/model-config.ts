@@ -1,6 +1,7 @@
 // A model's config.json, parsed and checked. Pure: tested without a model store on disk.
 
 import type { BackendPreference, Normalisation } from '../browser-runtime/protocol.js';
+import { describeRange, inRange, RANGES, type Range } from './limits.js';
 
 export type OutputFormat = 'classes' | 'torchserve';
 
@@ -33,14 +34,15 @@ type Json = Record<string, unknown>;
 function field<T>(obj: Json, key: string, check: (v: unknown) => v is T, what: string, fallback?: T): T {
   const v = obj[key];
   if (v === undefined && fallback !== undefined) return fallback;
-  if (!check(v)) throw new ModelConfigError(`"${key}" must be ${what}`);
+  if (!check(v)) throw new ModelConfigError(`"${key}" must be ${what}${typeof v === 'number' ? `; got ${v}` : ''}`);
   return v;
 }
 
+/** A number within `r`, the same bounds the Management API holds its parameters to. */
+const bounded = (obj: Json, key: string, r: Range, fallback?: number): number => field(obj, key, (v): v is number => inRange(v, r), describeRange(r), fallback);
+
 const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
-const isPositiveInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isNonNegative = (v: unknown): v is number => isNumber(v) && v >= 0;
 const isTriple = (v: unknown): v is [number, number, number] => Array.isArray(v) && v.length === 3 && v.every(isNumber);
 const isPositiveTriple = (v: unknown): v is [number, number, number] => isTriple(v) && v.every((x) => x > 0);
 const isOneOf =
@@ -52,8 +54,8 @@ export function parseModelConfig(json: unknown): ModelConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ModelConfigError('config.json must hold an object');
   const c = json as Json;
   const pre = field<Json>(c, 'preprocessing', (v): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v), 'an object', {});
-  const crop = field(pre, 'crop', isPositiveInt, 'a positive integer', 224);
-  const resize = field(pre, 'resize', isPositiveInt, 'a positive integer', Math.round((crop * 256) / 224));
+  const crop = bounded(pre, 'crop', RANGES.imageSide, 224);
+  const resize = bounded(pre, 'resize', RANGES.imageSide, Math.min(RANGES.imageSide.max, Math.round((crop * 256) / 224)));
   if (resize < crop) throw new ModelConfigError(`"resize" (${resize}) must be at least "crop" (${crop})`);
   return {
     description: field(c, 'description', (v): v is string => typeof v === 'string', 'a string', ''),
@@ -73,11 +75,11 @@ export function parseModelConfig(json: unknown): ModelConfig {
     },
     backend: c['backend'] === undefined ? null : field(c, 'backend', isOneOf('auto', 'webgpu', 'wasm'), '"auto", "webgpu" or "wasm"'),
     outputFormat: field(c, 'output_format', isOneOf('classes', 'torchserve'), '"classes" or "torchserve"', 'classes'),
-    topk: field(c, 'topk', isPositiveInt, 'a positive integer', 5),
-    batchSize: c['batch_size'] === undefined ? null : field(c, 'batch_size', isPositiveInt, 'a positive integer'),
-    maxBatchDelayMs: c['max_batch_delay'] === undefined ? null : field(c, 'max_batch_delay', isNonNegative, 'a number of milliseconds >= 0'),
-    workers: c['workers'] === undefined ? null : field(c, 'workers', isPositiveInt, 'a positive integer'),
-    responseTimeout: c['response_timeout'] === undefined ? null : field(c, 'response_timeout', (v): v is number => isNumber(v) && v > 0, 'a number of seconds > 0'),
+    topk: bounded(c, 'topk', RANGES.topk, 5),
+    batchSize: c['batch_size'] === undefined ? null : bounded(c, 'batch_size', RANGES.batchSize),
+    maxBatchDelayMs: c['max_batch_delay'] === undefined ? null : bounded(c, 'max_batch_delay', RANGES.maxBatchDelayMs),
+    workers: c['workers'] === undefined ? null : bounded(c, 'workers', RANGES.workers),
+    responseTimeout: c['response_timeout'] === undefined ? null : bounded(c, 'response_timeout', RANGES.responseTimeoutS),
   };
 }
 

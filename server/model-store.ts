@@ -99,8 +99,9 @@ export class ModelStore {
    * `url` names a folder of the store (or a path to it inside the store); anything remote or
    * outside is refused without being read, and so is a folder any part of which (a version
    * included) leads outside the store. A new version does not become the default.
+   * `admit` sees the versions about to be added; what it throws leaves the store as it was.
    */
-  async register(url: string): Promise<ModelVersion[]> {
+  async register(url: string, admit: (versions: readonly ModelVersion[]) => void = () => {}): Promise<ModelVersion[]> {
     if (/^[a-z][a-z0-9+.-]*:/i.test(url)) throw badRequest(`Only models in the model store can be registered; "${url}" is a remote URL and is not fetched.`);
     const full = path.resolve(this.root, url);
     const name = path.basename(full);
@@ -116,11 +117,13 @@ export class ModelStore {
     if (!found) throw badRequest(`${name} has no config.json in the model store.`);
     const existing = this.models.get(name);
     if (!existing) {
+      admit([...found.versions.values()]);
       this.models.set(name, found);
       return [...found.versions.values()];
     }
     const added = [...found.versions.values()].filter((v) => !existing.versions.has(v.version));
     if (added.length === 0) throw new ApiError(409, 'ConflictStatusException', `Model version ${[...existing.versions.keys()].join(', ')} is already registered for model ${name}`);
+    admit(added);
     for (const v of added) existing.versions.set(v.version, { ...v, isDefault: false });
     return added.map((v) => existing.versions.get(v.version)!);
   }

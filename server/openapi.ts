@@ -1,6 +1,8 @@
 // OpenAPI 3.0.1 descriptions of the routes each listener actually serves. Built from the same
 // constants the routers use, so a route cannot be served without being described.
 
+import { RANGES } from './limits.js';
+
 const errorBody = {
   type: 'object',
   required: ['code', 'type', 'message'],
@@ -154,7 +156,8 @@ const statusResponse = (description: string) => ({
   description,
   content: { 'application/json': { schema: { type: 'object', properties: { status: { type: 'string' } } } } },
 });
-const query = (name: string, description: string, type = 'string') => ({ name, in: 'query', required: false, schema: { type }, description });
+const query = (name: string, description: string, type = 'string', range: { minimum?: number; maximum?: number } = {}) => ({ name, in: 'query', required: false, schema: { type, ...range }, description });
+const pages = 'every model version\'s workers together at most the server\'s max_workers (400 past it)';
 const managementErrors = {
   '400': errorResponse('Bad parameters, a remote URL, or a path outside the model store'),
   '404': errorResponse('Unknown model or version'),
@@ -163,7 +166,7 @@ const managementErrors = {
 const scaleOperation = (id: string, params: object[]) => ({
   operationId: id,
   summary: 'Set the number of workers (pages)',
-  parameters: [...params, query('min_worker', 'Workers to run', 'integer'), query('max_worker', 'Used when min_worker is absent', 'integer'), query('synchronous', 'true: answer when the workers are ready')],
+  parameters: [...params, query('min_worker', `Workers to run; ${pages}`, 'integer', { minimum: 1 }), query('max_worker', `Used when min_worker is absent; not less than min_worker; ${pages}`, 'integer', { minimum: 1 }), query('synchronous', 'true: answer when the workers are ready')],
   responses: { '200': statusResponse('Scaled'), '202': statusResponse('Scaling'), ...managementErrors },
 });
 const unregisterOperation = (id: string, params: object[]) => ({
@@ -186,9 +189,9 @@ export function managementApiDescription(version: string): object {
           parameters: [
             { name: 'url', in: 'query', required: true, schema: { type: 'string' }, description: 'A model folder of the store' },
             query('model_name', 'Must match the folder name'),
-            query('batch_size', 'Largest batch', 'integer'),
-            query('max_batch_delay', 'ms to wait for a batch to fill', 'integer'),
-            query('initial_workers', 'Workers to start', 'integer'),
+            query('batch_size', 'Largest batch', 'integer', { minimum: RANGES.batchSize.min, maximum: RANGES.batchSize.max }),
+            query('max_batch_delay', 'ms to wait for a batch to fill', 'number', { minimum: RANGES.maxBatchDelayMs.min, maximum: RANGES.maxBatchDelayMs.max }),
+            query('initial_workers', `Workers to start for each version; ${pages}`, 'integer', { minimum: 1 }),
             query('synchronous', 'true: answer when the workers are ready'),
           ],
           responses: { '200': statusResponse('Registered'), '202': statusResponse('Registered, workers loading'), ...managementErrors },

@@ -1,6 +1,7 @@
 // Assembles the server. Start-up order matters:
-//   1. the model store is read and the key file written (a bad config or key_file fails here,
-//      before anything listens or a browser is launched);
+//   1. the model store is read, its initial workers counted and the key file written (a bad
+//      config, more pages than max_workers or a bad key_file fails here, before anything listens
+//      or a browser is launched);
 //   2. the loopback asset server starts, so pages have somewhere to load from;
 //   3. the HTTP listeners open at once (/ping says unhealthy until every model is ready);
 //   4. Chromium launches and every model version loads in its own page.
@@ -27,6 +28,7 @@ import { ModelStore } from './model-store.js';
 import { PROJECT_ROOT } from './paths.js';
 import { startRuntimeAssets } from './runtime-assets.js';
 import { demoFiles } from './routes/demo.js';
+import { checkStartWorkers, workerLimitOf } from './worker-budget.js';
 
 export const VERSION: string = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')).version;
 
@@ -67,6 +69,7 @@ const urlOf = (server: Server) => {
 export async function startServer(config: ServerConfig, engineOverride?: InferenceEngine): Promise<RunningServer> {
   const store = await ModelStore.open(config.modelStore, config.loadModels);
   log.info(`model store ${store.root}: ${store.allVersions().map((v) => v.key + (v.isDefault ? ' (default)' : '')).join(', ')}`);
+  checkStartWorkers(store.allVersions(), workerLimitOf(config));
   const authOn = config.tokenAuthorization ?? ![config.inferenceAddress, config.managementAddress, config.metricsAddress].every(isLoopback);
   const keys = authOn ? makeKeys() : null;
   if (keys) writeKeyFile(config.keyFile, keys);
@@ -88,6 +91,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
       batchSize: config.batchSize,
       maxBatchDelayMs: config.maxBatchDelayMs,
       workers: config.workers,
+      maxWorkers: config.maxWorkers,
       jobQueueSize: config.jobQueueSize,
       chromiumArgs: config.chromiumArgs,
       ortBuild: config.ortBuild,
@@ -147,7 +151,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     { requestTimeoutMs, maxConnections: config.maxConnections },
   );
   const small = { requestTimeoutMs, maxConnections: config.smallListenerConnections };
-  const management = await listen(createManagementApp(store, engine, VERSION, keys ? requireKey(keys.management) : undefined, cors), config.managementAddress, small);
+  const management = await listen(createManagementApp(store, engine, VERSION, workerLimitOf(config), keys ? requireKey(keys.management) : undefined, cors), config.managementAddress, small);
   const metricsServer = await listen(createMetricsApp(metrics, keys ? requireKey(keys.management) : undefined), config.metricsAddress, small);
   log.info(`Inference API on ${urlOf(inference)}, Management API on ${urlOf(management)}, metrics on ${urlOf(metricsServer)}/metrics${config.demoPage ? `; demo page at ${urlOf(inference)}/` : ''}`);
 

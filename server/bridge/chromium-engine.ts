@@ -14,6 +14,7 @@ import type { BackendPreference, LoadRequest, OrtBuild } from '../../browser-run
 import { MODEL_DEFAULTS } from '../config.js';
 import { log } from '../log.js';
 import type { ModelVersion } from '../model-store.js';
+import { initialWorkers, tooManyPages } from '../worker-budget.js';
 import { BatchScheduler } from './batch-scheduler.js';
 import { BridgeError } from './bridge-error.js';
 import { chromiumFlags } from './chromium-flags.js';
@@ -31,6 +32,8 @@ export interface ChromiumEngineOptions {
   batchSize: number | null;
   maxBatchDelayMs: number | null;
   workers: number | null;
+  /** Worker pages across every model version: nothing opens more. */
+  maxWorkers: number;
   jobQueueSize: number;
   chromiumArgs: string[];
   ortBuild: OrtBuild;
@@ -68,8 +71,11 @@ export class ChromiumEngine implements InferenceEngine {
   constructor(private readonly opts: ChromiumEngineOptions) {}
 
   async start(models: readonly ModelVersion[]): Promise<void> {
-    await this.launch();
+    const pages = models.reduce((n, m) => n + initialWorkers(m, this.opts.workers), 0);
+    this.refuseBeyondLimit(`starting ${models.length} model version(s)`, this.pageTotal() + pages);
+    // Before the launch, so the worker count is right while the browser starts.
     for (const model of models) this.slots.set(model.key, this.makeSlot(model));
+    await this.launch();
     await Promise.all([...this.slots.values()].flatMap((slot) => slot.workers.map((w) => this.startWorker(slot, w))));
   }
 
@@ -98,7 +104,7 @@ export class ChromiumEngine implements InferenceEngine {
 
   private makeSlot(model: ModelVersion, overrides: ModelOverrides = {}): ModelSlot {
     const batchSize = overrides.batchSize ?? this.opts.batchSize ?? model.config.batchSize ?? MODEL_DEFAULTS.batchSize;
-    const count = overrides.workers ?? this.opts.workers ?? model.config.workers ?? MODEL_DEFAULTS.workers;
+    const count = initialWorkers(model, this.opts.workers, overrides.workers);
     const slot: ModelSlot = {
       model,
       request: loadRequestFor(model, {
@@ -149,7 +155,10 @@ export class ChromiumEngine implements InferenceEngine {
         log.warn(`model ${key} was asked to run on WebGPU but runs on ${info.backend}: ${info.fallbackReason}`);
       }
     } catch (e) {
-      log.error(`model ${key} worker ${worker.id} failed to load: ${e instanceof Error ? e.message : String(e)}`);
+      const why = e instanceof Error ? e.message : String(e);
+      // Closed on purpose before it was ready (scaled down, unregistered, shutting down): no fault.
+      if (worker.state === 'closed') log.info(`model ${key} worker ${worker.id} closed before it was ready: ${why}`);
+      else log.error(`model ${key} worker ${worker.id} failed to load: ${why}`);
     }
   }
 
@@ -206,6 +215,8 @@ export class ChromiumEngine implements InferenceEngine {
   /** Loads a model registered after start; resolves when its workers have loaded or failed. */
   async addModel(model: ModelVersion, overrides: ModelOverrides = {}): Promise<void> {
     if (this.slots.has(model.key)) throw new BridgeError('model', `${model.key} is already loaded`);
+    const count = initialWorkers(model, this.opts.workers, overrides.workers);
+    this.refuseBeyondLimit(`adding ${model.key} with ${count} workers`, this.pageTotal() + count);
     const slot = this.makeSlot(model, overrides);
     this.slots.set(model.key, slot);
     await Promise.all(slot.workers.map((w) => this.startWorker(slot, w)));
@@ -224,6 +235,7 @@ export class ChromiumEngine implements InferenceEngine {
   async scale(model: ModelVersion, count: number): Promise<void> {
     const slot = this.slots.get(model.key);
     if (!slot) throw new BridgeError('model', `${model.key} is not loaded`);
+    this.refuseBeyondLimit(`scaling ${model.key} to ${count} workers`, this.pageTotal() - slot.workers.length + count);
     const added: PageWorker[] = [];
     let nextId = Math.max(-1, ...slot.workers.map((w) => w.id)) + 1;
     while (slot.workers.length < count) {
@@ -233,6 +245,19 @@ export class ChromiumEngine implements InferenceEngine {
     }
     const surplus = slot.workers.splice(count);
     await Promise.all([...added.map((w) => this.startWorker(slot, w)), ...surplus.map((w) => slot.scheduler.whenIdle(w).then(() => w.close()))]);
+  }
+
+  /** Worker pages of every model version, loading, ready or failed. */
+  private pageTotal(): number {
+    let n = 0;
+    for (const slot of this.slots.values()) n += slot.workers.length;
+    return n;
+  }
+
+  /** The backstop behind the Management API's own check, for any caller. */
+  private refuseBeyondLimit(asked: string, total: number): void {
+    const problem = tooManyPages(asked, total, { max: this.opts.maxWorkers, why: 'max_workers' });
+    if (problem) throw new BridgeError('model', problem);
   }
 
   async infer(model: ModelVersion, pixels: Uint8Array, k: number, deadlineMs: number, signal?: AbortSignal): Promise<InferOutput> {
@@ -267,6 +292,11 @@ export class ChromiumEngine implements InferenceEngine {
   /** Fault injection for tests: crashes one worker's page. */
   async crashWorker(modelKey: string, id = 0): Promise<void> {
     await this.slots.get(modelKey)?.workers.find((w) => w.id === id)?.crash();
+  }
+
+  /** Pages the browser holds: one per worker that has a page; more would be a page left behind. */
+  async pageCount(): Promise<number> {
+    return this.browser?.connected ? (await this.browser.pages()).length : 0;
   }
 
   /** The Chromium browser process, for operators and for tests that kill it. */

@@ -69,6 +69,8 @@ export interface InferenceEngine {
   addModel(model: ModelVersion, overrides?: ModelOverrides): Promise<void>;
   removeModel(model: ModelVersion): Promise<void>;
   scale(model: ModelVersion, workers: number): Promise<void>;
+  /** Pages the browser holds, where the engine has a browser (for the metrics). */
+  pageCount?(): Promise<number>;
   /** True while the browser is up and every model is ready. */
   healthy(): boolean;
   close(): Promise<void>;

@@ -29,6 +29,8 @@ export class PageWorker implements BatchWorker {
     try {
       const page = await browser.newPage();
       this.page = page;
+      // Closed (scaled down, unregistered, shut down) while the page was opening: close() saw no page.
+      if (this.state === 'closed') throw new BridgeError('closed', `worker ${this.id} of ${this.key} was closed while it started`);
       page.on('error', () => this.fail('crashed', 'the page crashed'));
       page.on('close', () => this.fail('closed', 'the page closed'));
       page.on('pageerror', (e) => log.warn(`${this.key}: page error: ${e instanceof Error ? e.message : String(e)}`));
@@ -45,6 +47,9 @@ export class PageWorker implements BatchWorker {
       return this.runtime;
     } catch (e) {
       this.fail('model', e instanceof Error ? e.message : String(e));
+      // A load past its deadline is still running in the page (a warm-up keeps every WASM
+      // thread busy), and a failed one holds a renderer: only closing the page ends either.
+      await this.page?.close().catch(() => undefined);
       throw e;
     }
   }

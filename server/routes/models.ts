@@ -1,7 +1,9 @@
 import type { Router, Request, Response } from 'express';
 import { badRequest } from '../errors.js';
 import type { InferenceEngine } from '../bridge/inference-engine.js';
+import { describeRange, inRange, RANGES, type Range } from '../limits.js';
 import type { ModelStore, ModelVersion } from '../model-store.js';
+import { initialWorkers, tooManyPages, type WorkerLimit } from '../worker-budget.js';
 import { rejectOtherMethods } from './method-guard.js';
 import { strictRouter } from '../express-app.js';
 
@@ -45,17 +47,34 @@ function describe(v: ModelVersion, engine: InferenceEngine) {
   };
 }
 
+// Worker counts are only checked for form here: their bound is the total of pages, below.
 const positiveInt = (q: unknown, name: string): number | undefined => {
   if (q === undefined) return undefined;
-  if (typeof q !== 'string' || !/^\d{1,6}$/.test(q) || Number(q) < 1) throw badRequest(`${name} must be a positive integer.`);
+  if (typeof q !== 'string' || !/^\d{1,15}$/.test(q) || Number(q) < 1) throw badRequest(`${name} must be a positive integer.`);
   return Number(q);
 };
+
+const within = (q: unknown, name: string, range: Range): number | undefined => {
+  if (q === undefined) return undefined;
+  const n = typeof q === 'string' && /^\d{1,15}(\.\d{1,6})?$/.test(q) ? Number(q) : NaN;
+  if (!inRange(n, range)) throw badRequest(`${name} must be ${describeRange(range)}; got "${String(q).slice(0, 24)}".`);
+  return n;
+};
+
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 
 // As in TorchServe, registration answers at once (202) unless synchronous=true.
 const wait = (q: unknown) => q === 'true';
 
-export function modelsRouter(store: ModelStore, engine: InferenceEngine): Router {
+export function modelsRouter(store: ModelStore, engine: InferenceEngine, workerLimit: WorkerLimit): Router {
   const router = strictRouter();
+  // Counted in the same turn as the engine call that opens the pages, so no request slips between.
+  const pagesOf = (v: ModelVersion) => engine.status(v)?.workers.length ?? 0;
+  const pagesInUse = () => sum(store.allVersions().map(pagesOf));
+  const refuseBeyondLimit = (asked: string, total: number) => {
+    const problem = tooManyPages(asked, total, workerLimit);
+    if (problem) throw badRequest(`${problem}.`);
+  };
   router.get('/models', (req, res) => {
     const all = store.list();
     const limit = positiveInt(req.query['limit'], 'limit') ?? 100;
@@ -71,11 +90,18 @@ export function modelsRouter(store: ModelStore, engine: InferenceEngine): Router
     const name = req.query['model_name'];
     if (name !== undefined && name !== url.replace(/\/+$/, '').split('/').pop()) throw badRequest('model_name must be the name of the model folder in the store.');
     const overrides = {
-      batchSize: positiveInt(req.query['batch_size'], 'batch_size'),
-      maxBatchDelayMs: req.query['max_batch_delay'] === undefined ? undefined : Number(positiveInt(req.query['max_batch_delay'], 'max_batch_delay')),
+      batchSize: within(req.query['batch_size'], 'batch_size', RANGES.batchSize),
+      maxBatchDelayMs: within(req.query['max_batch_delay'], 'max_batch_delay', RANGES.maxBatchDelayMs),
       workers: positiveInt(req.query['initial_workers'], 'initial_workers'),
     };
-    const added = await store.register(url);
+    const added = await store.register(url, (versions) => {
+      const counts = versions.map((v) => initialWorkers(v, workerLimit.workers, overrides.workers));
+      const asked =
+        overrides.workers !== undefined
+          ? `initial_workers=${overrides.workers}${versions.length > 1 ? ` for each of ${versions.length} versions` : ''}`
+          : `registering ${versions[0]!.name} with ${sum(counts)} worker${sum(counts) === 1 ? '' : 's'}`;
+      refuseBeyondLimit(asked, pagesInUse() + sum(counts));
+    });
     const clean = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
     const loading = Promise.all(added.map((v) => engine.addModel(v, clean)));
     const what = added.map((v) => `Model "${v.name}" Version: ${v.version}`).join(', ');
@@ -105,7 +131,14 @@ export function modelsRouter(store: ModelStore, engine: InferenceEngine): Router
   const scale = async (req: Request, res: Response) => {
     const p = req.params as { model_name: string; model_version?: string };
     const v = store.resolve(p.model_name, p.model_version);
-    const workers = positiveInt(req.query['min_worker'], 'min_worker') ?? positiveInt(req.query['max_worker'], 'max_worker') ?? 1;
+    const min = positiveInt(req.query['min_worker'], 'min_worker');
+    const max = positiveInt(req.query['max_worker'], 'max_worker');
+    if (min !== undefined && max !== undefined && max < min) throw badRequest(`max_worker (${max}) cannot be less than min_worker (${min}).`);
+    // Without autoscaling the model runs min_worker pages; a max_worker past the limit is a promise it cannot keep.
+    const workers = min ?? max ?? 1;
+    const others = pagesInUse() - pagesOf(v);
+    refuseBeyondLimit(min === undefined && max !== undefined ? `max_worker=${max}` : `min_worker=${workers}`, others + workers);
+    if (max !== undefined) refuseBeyondLimit(`max_worker=${max}`, others + max);
     const work = engine.scale(v, workers);
     if (req.query['synchronous'] === 'true') {
       await work;

@@ -1,6 +1,7 @@
 import type { Router, Request, Response } from 'express';
 import type { InferenceEngine } from '../bridge/inference-engine.js';
 import { badRequest } from '../errors.js';
+import { FIXED_BOUNDS } from '../limits.js';
 import type { ModelStore } from '../model-store.js';
 import { formatRanked } from '../postprocess.js';
 import { preprocess } from '../preprocess.js';
@@ -10,7 +11,7 @@ import { startInference, type InferenceGuards } from './inference-request.js';
 import { rejectOtherMethods } from './method-guard.js';
 import { strictRouter } from '../express-app.js';
 
-export const MAX_TOPK = 1000;
+export const MAX_TOPK = FIXED_BOUNDS.topk;
 
 export function parseTopK(raw: unknown, fallback: number): number {
   if (raw === undefined) return fallback;

@@ -105,6 +105,27 @@ describe('parseModelConfig', () => {
     }
   });
 
+  it('refuses every numeric key past its bound, with the bound and why it is there', () => {
+    for (const [bad, says] of [
+      [{ workers: 1025 }, /"workers" must be an integer from 1 to 1024 \(.*max_workers\); got 1025/],
+      [{ workers: 1e9 }, /"workers" must be an integer from 1 to 1024/],
+      [{ batch_size: 999999 }, /"batch_size" must be an integer from 1 to 64 \(every batch size is warmed up at load.*\); got 999999/],
+      [{ max_batch_delay: 10001 }, /"max_batch_delay" must be a number of milliseconds from 0 to 10000/],
+      [{ response_timeout: 1e12 }, /"response_timeout" must be a number of seconds from 0.001 to 3600/],
+      [{ topk: 1001 }, /"topk" must be an integer from 1 to 1000/],
+      [{ preprocessing: { crop: 5000, resize: 5000 } }, /"crop" must be an integer from 1 to 4096 \(a 4096 x 4096 input is 200 MB/],
+      [{ preprocessing: { resize: 100000 } }, /"resize" must be an integer from 1 to 4096/],
+    ] as const) {
+      assert.throws(() => parseModelConfig({ ...minimal, ...bad }), (e: unknown) => e instanceof ModelConfigError && says.test(e.message), JSON.stringify(bad));
+    }
+  });
+
+  it('accepts every numeric key at its bound', () => {
+    const c = parseModelConfig({ ...minimal, workers: 1024, batch_size: 64, max_batch_delay: 10000, response_timeout: 3600, topk: 1000, preprocessing: { crop: 4096 } });
+    assert.deepEqual([c.workers, c.batchSize, c.maxBatchDelayMs, c.responseTimeout, c.topk, c.normalisation.size], [1024, 64, 10000, 3600, 1000, 4096]);
+    assert.equal(c.resize, 4096, 'the resize derived from a crop at the bound stays within it');
+  });
+
   it('accepts resize equal to crop', () => {
     const c = parseModelConfig({ ...minimal, preprocessing: { resize: 224, crop: 224 } });
     assert.equal(c.resize, 224);

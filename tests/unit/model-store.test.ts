@@ -155,6 +155,18 @@ describe('ModelStore.open', () => {
     await rejectsWith(ModelStore.open(root2), /^m\/config\.json: /);
   });
 
+  it('a config.json value past its bound stops the start, and answers 400 at registration', async () => {
+    const root = makeStore({ m: { config: { ...baseConfig, batch_size: 999999 }, versions: ['1.0'] } });
+    await rejectsWith(ModelStore.open(root), /^m\/config\.json: "batch_size" must be an integer from 1 to 64 .*; got 999999$/);
+    const ok = makeStore({ a: { config: baseConfig, versions: ['1.0'] } });
+    const store = await ModelStore.open(ok);
+    mkdirSync(path.join(ok, 'm', '1.0'), { recursive: true });
+    writeFileSync(path.join(ok, 'm', '1.0', 'model.onnx'), 'x');
+    writeFileSync(path.join(ok, 'm', 'config.json'), JSON.stringify({ ...baseConfig, workers: 100000 }));
+    await assert.rejects(store.register('m'), (e: unknown) => e instanceof ApiError && e.status === 400 && /"workers" must be an integer from 1 to 1024/.test(e.message));
+    assert.throws(() => store.resolve('m'), ApiError, 'not registered');
+  });
+
   it('reads labels, one per non-empty line, LF or CRLF', async () => {
     const root = makeStore({
       m: {

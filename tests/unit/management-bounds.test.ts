@@ -1,0 +1,135 @@
+// The Management API's numbers are bounded before anything reaches the engine: each parameter
+// by its range, and the worker pages of every model version together by max_workers. The same
+// total stops a start that asks for more. A fake engine records what did reach it.
+
+import { after, before, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from '../../server/config.js';
+import type { RunningServer } from '../../server/server.js';
+import { FakeEngine } from '../support/fake-engine.js';
+import { call, startTestServer } from '../support/server-harness.js';
+import { tempStore } from '../support/temp-store.js';
+
+const LIMIT = 'this server allows at most 4 \\(max_workers, as set\\)';
+
+describe('Management API bounds (fake engine)', () => {
+  const store = tempStore([
+    { name: 'a', from: 'mobilenet_v2' },
+    { name: 'b', from: 'mobilenet_v2_int8' },
+    { name: 'spare', from: 'mobilenet_v2_int8' },
+    { name: 'greedy', from: 'mobilenet_v2_int8', config: { workers: 3 } },
+  ]);
+  let server: RunningServer;
+  let engine: FakeEngine;
+  let mgmt: string;
+  const send = (method: string, p: string) => call(`${mgmt}${p}`, { method });
+  const refused = async (method: string, p: string, says: RegExp) => {
+    const r = await send(method, p);
+    assert.equal(r.status, 400, `${method} ${p}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.type, 'BadRequestException');
+    assert.match(r.body.message, says, `${method} ${p}`);
+  };
+
+  before(async () => {
+    engine = new FakeEngine();
+    // Two versions loaded, one page each (as the fake engine reports): two of four in use.
+    server = await startTestServer({ model_store: store.root, load_models: 'a,b', max_workers: '4' }, engine);
+    mgmt = server.managementUrl;
+  });
+  after(async () => {
+    await server?.close();
+    store.remove();
+  });
+  beforeEach(() => {
+    engine.scaled = [];
+    engine.added = [];
+  });
+
+  it('min_worker or max_worker past max_workers answers 400 with the bound, and the engine is not asked', async () => {
+    await refused('PUT', '/models/a?min_worker=10000', new RegExp(`^min_worker=10000 would make 10001 worker pages; ${LIMIT}\\.$`));
+    await refused('PUT', '/models/a/1.0?min_worker=10000&synchronous=true', /^min_worker=10000 would make 10001/);
+    await refused('PUT', '/models/a?max_worker=10000', new RegExp(`^max_worker=10000 would make 10001 worker pages; ${LIMIT}`));
+    await refused('PUT', '/models/a?min_worker=1&max_worker=10000', /^max_worker=10000 would make 10001/);
+    await refused('PUT', '/models/a?min_worker=4', /^min_worker=4 would make 5 worker pages/);
+    await refused('PUT', `/models/a?min_worker=${'9'.repeat(15)}`, /would make 1000000000000000 worker pages/);
+    assert.deepEqual(engine.scaled, []);
+  });
+
+  it('scaling within max_workers reaches the engine', async () => {
+    assert.equal((await send('PUT', '/models/a?min_worker=3&max_worker=3&synchronous=true')).status, 200);
+    assert.deepEqual(engine.scaled, [['a/1.0', 3]]);
+  });
+
+  it('worker counts that are not positive integers, or a max_worker below min_worker, answer 400', async () => {
+    for (const bad of ['0', '-1', '1.5', 'abc', '1e3', '', '9'.repeat(16)]) {
+      await refused('PUT', `/models/a?min_worker=${bad}`, /^min_worker must be a positive integer\.$/);
+      await refused('POST', `/models?url=spare&initial_workers=${bad}`, /^initial_workers must be a positive integer\.$/);
+    }
+    await refused('PUT', '/models/a?min_worker=2&max_worker=1', /^max_worker \(1\) cannot be less than min_worker \(2\)\.$/);
+    assert.deepEqual(engine.scaled, []);
+  });
+
+  it('batch_size and max_batch_delay past their ranges answer 400 with the bound; nothing is registered', async () => {
+    await refused('POST', '/models?url=spare&batch_size=999999', /^batch_size must be an integer from 1 to 64 \(every batch size is warmed up at load, in a WASM heap of at most 4 GiB\); got "999999"\.$/);
+    for (const bad of ['65', '0', '1.5', '-1', 'x']) await refused('POST', `/models?url=spare&batch_size=${bad}`, /^batch_size must be an integer from 1 to 64/);
+    await refused('POST', '/models?url=spare&max_batch_delay=10001', /^max_batch_delay must be a number of milliseconds from 0 to 10000 \(.*\); got "10001"\.$/);
+    await refused('POST', `/models?url=spare&max_batch_delay=${'9'.repeat(40)}`, /got "9{24}"\.$/);
+    assert.equal((await send('GET', '/models/spare')).body.type, 'ModelNotFoundException');
+    assert.deepEqual(engine.added, []);
+  });
+
+  it('initial_workers, or a config.json\'s workers, past max_workers answers 400; nothing is registered', async () => {
+    await refused('POST', '/models?url=spare&initial_workers=10000', new RegExp(`^initial_workers=10000 would make 10002 worker pages; ${LIMIT}\\.$`));
+    await refused('POST', '/models?url=greedy', new RegExp(`^registering greedy with 3 workers would make 5 worker pages; ${LIMIT}\\.$`));
+    for (const name of ['spare', 'greedy']) assert.equal((await send('GET', `/models/${name}`)).body.type, 'ModelNotFoundException');
+    assert.deepEqual(engine.added, []);
+  });
+
+  it('a config.json value past its bound answers 400 at registration, naming the key and the bound', async () => {
+    const dir = path.join(store.root, 'huge');
+    mkdirSync(path.join(dir, '1.0'), { recursive: true });
+    symlinkSync(path.join(store.root, 'a', '1.0', 'model.onnx'), path.join(dir, '1.0', 'model.onnx'));
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ input_name: 'input', output_name: 'output', batch_size: 999999 }));
+    await refused('POST', '/models?url=huge', /^huge cannot be registered: huge\/config\.json: "batch_size" must be an integer from 1 to 64 .*; got 999999$/);
+    assert.deepEqual(engine.added, []);
+  });
+
+  it('a registration within every bound reaches the engine with its settings', async () => {
+    const r = await send('POST', '/models?url=spare&batch_size=64&max_batch_delay=0&initial_workers=1');
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    assert.deepEqual(engine.added, ['spare/1.0']);
+  });
+});
+
+describe('the worker pages of the models loaded at start', () => {
+  /** Starts with a fake engine and expects a ConfigError; a server that starts anyway is closed. */
+  const startRefused = async (settings: Record<string, string>, says: RegExp) => {
+    const started = await startTestServer(settings, new FakeEngine()).catch((e: unknown) => e);
+    if (!(started instanceof Error)) {
+      await (started as RunningServer).close();
+      assert.fail('the server started');
+    }
+    assert.ok(started instanceof ConfigError, String(started));
+    assert.match(started.message, says);
+  };
+
+  it('stop the start with a ConfigError when together they pass max_workers', async () => {
+    await startRefused({ workers: '3', max_workers: '4' }, new RegExp(`^loading mobilenet_v2/1.0 \\(3 workers\\), mobilenet_v2_int8/1.0 \\(3 workers\\) would make 6 worker pages; ${LIMIT}; lower workers`));
+  });
+
+  it('count a config.json\'s workers, and every version', async () => {
+    const store = tempStore([
+      { name: 'a', from: 'mobilenet_v2', config: { workers: 2 } },
+      { name: 'b', from: 'mobilenet_v2_int8', versions: ['1.0', '2.0'] },
+    ]);
+    try {
+      await startRefused({ model_store: store.root, max_workers: '3' }, /would make 4 worker pages; this server allows at most 3/);
+      const server = await startTestServer({ model_store: store.root, max_workers: '4' }, new FakeEngine());
+      await server.close();
+    } finally {
+      store.remove();
+    }
+  });
+});
