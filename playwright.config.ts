@@ -1,7 +1,7 @@
 import { defineConfig } from '@playwright/test';
 import { findChromium } from './dist/server/bridge/find-chromium.js';
 
-// The system Chromium (scripts/ensure-chromium.sh installs it); Playwright never downloads one.
+// The system Chromium (scripts/ensure-system-packages.sh installs it); Playwright never downloads one.
 const executablePath = findChromium(process.env['CHROME_PATH'] ?? null);
 const PORT = Number(process.env['E2E_PORT'] ?? 18380);
 

@@ -6,6 +6,7 @@ import { CONFIG_KEYS, ConfigError, DEFAULTS, parseArgs, parseProperties, resolve
 import { ChromiumNotFoundError } from './bridge/find-chromium.js';
 import { ModelStoreError } from './model-store.js';
 import { KeyFileError } from './key-file.js';
+import { allocatorInUse } from './allocator.js';
 import { installLastResort } from './last-resort.js';
 import { readMachine } from './limits.js';
 import { log } from './log.js';
@@ -52,6 +53,11 @@ async function main(): Promise<void> {
   installLastResort({ giveUp: (reason) => stop(reason, 1) });
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  if (allocatorInUse() === 'system') {
+    log.warn('memory allocator: glibc malloc; memory freed after large requests may stay with the process (start with bin/webgpu-inference-server where libjemalloc2 is installed)');
+  } else {
+    log.info('memory allocator: jemalloc');
+  }
   server = await startServer(config);
   await server.ready;
 }

@@ -40,10 +40,12 @@ export const UNGATED: DecodeGate = { run: (_heavy, work) => work(0) };
 const swapsSides = (orientation: number | undefined) => orientation !== undefined && orientation >= 5 && orientation <= 8;
 
 // libjpeg only warns when data is missing (a file cut short and given an end marker decodes to
-// grey), so JPEGs are decoded failing on warnings; these warnings mean missing or corrupt data.
-// Others (extra bytes before a marker, odd SOS parameters) are common in camera files and
-// harmless: such a JPEG is decoded again, failing on errors only.
-const MISSING_DATA = /premature end|bad huffman code|instead of RST/i;
+// grey), so JPEGs are decoded failing on warnings. The warnings that say nothing of the pixels
+// (extra bytes between segments, odd SOS parameters: common in camera files) are recognised by
+// their text and the JPEG decoded again, failing on errors only. Any other warning refuses it,
+// including one whose text is lost: libvips keeps one error buffer for all threads, and under
+// concurrent failures sharp may report only "Warning treated as error".
+const HARMLESS_WARNING = /extraneous bytes before marker|invalid SOS parameters|unknown JFIF revision|unknown Adobe color transform|bad ICC marker|inconsistent progression sequence/i;
 
 /**
  * What decoding will cost, roughly, in ns per pixel (measured on a 2-core Xeon): baseline JPEGs
@@ -100,7 +102,7 @@ export async function preprocess(body: Uint8Array, opts: PreprocessOptions, gate
       try {
         return await decode('warning', timeoutSeconds);
       } catch (e) {
-        if (MISSING_DATA.test(String(e))) throw e;
+        if (!HARMLESS_WARNING.test(String(e))) throw e;
         return decode('error', timeoutSeconds);
       }
     });

@@ -107,6 +107,12 @@ export function jpegWithFakeEnd(jpeg: Buffer, fraction = 0.5): Buffer {
   return Buffer.concat([jpeg.subarray(0, Math.floor(jpeg.length * fraction)), Buffer.from([0xff, 0xd9])]);
 }
 
+/** A whole JPEG with junk bytes after its first segment: libjpeg warns, but no pixel is missing. */
+export function jpegWithExtraneousBytes(jpeg: Buffer): Buffer {
+  const afterFirstSegment = 4 + jpeg.readUInt16BE(4);
+  return Buffer.concat([jpeg.subarray(0, afterFirstSegment), Buffer.from([1, 2, 3]), jpeg.subarray(afterFirstSegment)]);
+}
+
 /** A PNG that declares width x height but carries almost no data: a decompression bomb's header. */
 export function pngBomb(width: number, height: number): Buffer {
   const crcTable = Array.from({ length: 256 }, (_, n) => {

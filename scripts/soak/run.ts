@@ -1,5 +1,11 @@
-// `npm run soak [-- --total 10000 --concurrency 64 <server flags>]`: the real server, a long
-// mixed load, and its memory at the start and end of the load. Writes RELIABILITY.md.
+// `npm run soak [-- --total 10000 --concurrency 64 <server flags>]`: the real server, started as
+// users start it (bin/webgpu-inference-server), under
+//   1. a long mixed load: good images (answers checked), bad inputs and hostile ones (scan bombs,
+//      JPEGs with a fake end, forms cut short, malformed KServe v2 requests), with the memory of
+//      the whole tree sampled throughout;
+//   2. a flood of large requests (4 MB photos, 6 MB tensors), with the gateway's own memory
+//      before, at its peak and after.
+// Writes RELIABILITY.md.
 
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -8,7 +14,8 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../../server/paths.js';
 import { freePortPair, stopServer, waitHealthy } from '../bench/server-load.js';
 import { treeRss } from '../bench/proc-memory.js';
-import { median } from '../bench/stats.js';
+import { median, sleep } from '../bench/stats.js';
+import { flood, rssMb } from './flood.js';
 import { soak } from './soak-load.js';
 
 const argv = process.argv.slice(2);
@@ -20,26 +27,34 @@ const own = (name: string, fallback: number) => {
 };
 const total = own('total', 10_000);
 const concurrency = own('concurrency', 64);
+const floodSize = own('flood', 200);
 const window = Math.min(2000, Math.floor(total / 4));
 
 const port = await freePortPair();
 const url = `http://127.0.0.1:${port}`;
-const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/server/main.js'), '--backend', 'wasm', '--inference-address', url, '--management-address', `http://127.0.0.1:${port + 1}`, '--metrics-address', 'http://127.0.0.1:0', ...argv], {
+const child = spawn(path.join(PROJECT_ROOT, 'bin/webgpu-inference-server'), ['--backend', 'wasm', '--inference-address', url, '--management-address', `http://127.0.0.1:${port + 1}`, '--metrics-address', 'http://127.0.0.1:0', ...argv], {
   stdio: ['ignore', 'pipe', 'pipe'],
 });
 let log = '';
-child.stdout.on('data', (d: Buffer) => (log = (log + d).slice(-20_000)));
-child.stderr.on('data', (d: Buffer) => (log = (log + d).slice(-20_000)));
+let allocator = 'unknown';
+const keep = (d: Buffer) => {
+  log = (log + d).slice(-20_000);
+  allocator = /memory allocator: (\w+)/.exec(String(d))?.[1] ?? allocator;
+};
+child.stdout.on('data', keep);
+child.stderr.on('data', keep);
 const t0 = performance.now();
 try {
   await waitHealthy(url, child, () => log, t0);
-  console.log(`server healthy; soaking with ${total} requests at concurrency ${concurrency}`);
+  console.log(`server healthy (allocator: ${allocator}); soaking with ${total} requests at concurrency ${concurrency}`);
   // Memory is sampled twice a second and filed under the part of the load it was taken in.
   const first: number[] = [];
   const last: number[] = [];
+  let peakPss = 0;
   let done = 0;
   const sampler = setInterval(() => {
     const pss = treeRss(child.pid!).pssMb;
+    peakPss = Math.max(peakPss, pss);
     if (done <= window) first.push(pss);
     else if (done >= total - window) last.push(pss);
   }, 500);
@@ -54,16 +69,34 @@ try {
   });
   clearInterval(sampler);
   const growth = (median(last) - median(first)) / median(first);
+
+  console.log(`flood: ${floodSize} photos of 4 MB and ${floodSize} tensors of 6 MB at concurrency 64`);
+  await sleep(5000);
+  const rssBefore = rssMb(child.pid!);
+  let rssPeak = rssBefore;
+  const floodSampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb(child.pid!))), 100);
+  const floodStatuses = await flood({ url, images: floodSize, tensors: floodSize, concurrency: 64 });
+  clearInterval(floodSampler);
+  await sleep(10_000);
+  const rssAfter = rssMb(child.pid!);
+
+  const statuses = (s: Record<string, number>) => Object.entries(s).sort().map(([k, n]) => `${n} × ${k}`).join(', ');
   const lines = [
     '# Reliability',
     '',
-    `Written by \`npm run soak${argv.length || total !== 10_000 || concurrency !== 64 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` (scripts/soak/) on ${new Date().toISOString()}: ${os.cpus()[0]?.model ?? ''}, ${os.cpus().length} cores, Node ${process.version}.`,
+    `Written by \`npm run soak${argv.length || total !== 10_000 || concurrency !== 64 || floodSize !== 200 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` (scripts/soak/) on ${new Date().toISOString()}: ${os.cpus()[0]?.model ?? ''}, ${os.cpus().length} cores, Node ${process.version}. The real server on WASM, started by \`bin/webgpu-inference-server\` (allocator: ${allocator}), default limits.`,
     '',
-    `The real server on WASM, ${total} requests at concurrency ${concurrency}: one good image (kitten, malamute, eagle, answers checked) in four, the rest bad inputs (empty, text, truncated JPEG, SVG, random bytes).`,
+    `## A long mixed load: ${total} requests at concurrency ${concurrency}`,
+    '',
+    'Good images (answers checked against the reference), bad inputs and hostile ones, interleaved. Each kind must get its own answer, or 503 when the server is full; nothing else.',
+    '',
+    '| kind | sent | answers | longest wait |',
+    '| --- | ---: | --- | ---: |',
+    ...Object.entries(r.byKind).sort().map(([kind, k]) => `| ${kind} | ${k.sent} | ${statuses(k.byStatus)} | ${(k.maxMs / 1000).toFixed(2)} s |`),
     '',
     '| figure | value |',
     '| --- | ---: |',
-    ...Object.entries(r.byStatus).sort().map(([s, n]) => `| answers with status ${s} | ${n} |`),
+    `| answers other than the kind's own or 503 | ${r.unexpected.length} |`,
     `| 5xx other than 503 | ${r.serverErrors} |`,
     `| requests left hanging (no answer in 60 s) | ${r.hung} |`,
     `| good images sent / answered correctly / answered wrongly | ${r.goodSent} / ${r.goodCorrect} / ${r.goodWrong.length} |`,
@@ -71,8 +104,19 @@ try {
     `| memory (PSS of server + Chromium), median over the first ${window} requests | ${median(first).toFixed(0)} MB |`,
     `| memory, median over the last ${window} requests | ${median(last).toFixed(0)} MB |`,
     `| growth | ${(growth * 100).toFixed(1)}% (target under 10%) |`,
+    `| peak memory (PSS of server + Chromium) | ${peakPss.toFixed(0)} MB |`,
+    '',
+    `## A flood of large requests: ${floodSize} photos of 4 MB and ${floodSize} KServe v2 tensors of 6 MB at concurrency 64`,
+    '',
+    '| figure | value |',
+    '| --- | ---: |',
+    `| answers | ${statuses(floodStatuses)} |`,
+    `| gateway RSS before | ${rssBefore.toFixed(0)} MB |`,
+    `| gateway RSS at the peak | ${rssPeak.toFixed(0)} MB |`,
+    `| gateway RSS 10 s after | ${rssAfter.toFixed(0)} MB |`,
     '',
   ];
+  if (r.unexpected.length) lines.push('Unexpected answers (first 20):', '', ...r.unexpected.slice(0, 20).map((u) => `- ${u}`), '');
   writeFileSync(path.join(PROJECT_ROOT, 'RELIABILITY.md'), lines.join('\n'));
   console.log(lines.join('\n'));
 } finally {

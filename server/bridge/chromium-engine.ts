@@ -11,6 +11,7 @@
 
 import puppeteer, { type Browser } from 'puppeteer-core';
 import type { BackendPreference, LoadRequest, OrtBuild } from '../../browser-runtime/protocol.js';
+import { withoutPreloadedAllocator } from '../allocator.js';
 import { MODEL_DEFAULTS } from '../config.js';
 import { log } from '../log.js';
 import type { ModelVersion } from '../model-store.js';
@@ -84,6 +85,8 @@ export class ChromiumEngine implements InferenceEngine {
       executablePath: this.opts.chromePath,
       headless: true,
       pipe: true,
+      // Chromium has its own allocator; the jemalloc preloaded into the gateway is not for it.
+      env: withoutPreloadedAllocator(process.env),
       args: [...chromiumFlags(), ...this.opts.chromiumArgs],
       // The gateway decides when the browser goes, on its own signal handling.
       handleSIGINT: false,

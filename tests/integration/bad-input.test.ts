@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import sharp from 'sharp';
-import { multipart, pngBomb } from '../../scripts/hostile/inputs.js';
+import { jpegScanBomb, jpegWithFakeEnd, multipart, pngBomb } from '../../scripts/hostile/inputs.js';
 import type { RunningServer } from '../../server/server.js';
 import { readImage } from '../support/paths.js';
 import { call, postImage, startTestServer, type Answer } from '../support/server-harness.js';
@@ -48,6 +48,9 @@ describe('bad input against the real server', () => {
     raw('PDF', Buffer.from('%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF'), 400, bad);
     raw('HTML', Buffer.from('<html><body><img src="/etc/passwd"></body></html>'), 400, bad);
     raw('PNG decompression bomb (50000x50000 declared)', pngBomb(50000, 50000), 413, 'RequestEntityTooLargeException');
+    raw('JPEG cut short and given a fake end marker', jpegWithFakeEnd(kitten), 400, bad);
+    raw('progressive JPEG scan bomb (6000x6000, 100,000 scans)', jpegScanBomb(6000, 6000, 100_000), 400, bad);
+    cases.push({ name: 'multipart ending inside its file part (73 bytes)', send: (a) => postImage(`${a}/predictions/mobilenet_v2`, Buffer.from('--B\r\nContent-Disposition: form-data; name="data"; filename="x"\r\n\r\nabc'), 'POST', 'multipart/form-data; boundary=B'), status: 400, type: bad });
     raw('PNG declaring 0x0', pngBomb(0, 0), 400, bad);
     raw('GIF header only', Buffer.from('GIF89a\x10\x00\x10\x00\x00\x00\x00', 'latin1'), 400, bad);
     raw('a JPEG sent as image/png (lying Content-Type)', kitten, 200, undefined, 'image/png');
@@ -120,12 +123,14 @@ describe('bad input against the real server', () => {
     const statuses = new Map<number, number>();
     const mutate = (): Buffer => {
       const b = Buffer.from(kitten);
-      switch (rand(4)) {
+      switch (rand(5)) {
         case 0: // flip bytes
           for (let i = 0, n = 1 + rand(20); i < n; i++) b[rand(b.length)] = rand(256);
           return b;
         case 1: // truncate
           return b.subarray(0, rand(b.length));
+        case 4: // cut, and given an end marker so that it looks whole
+          return jpegWithFakeEnd(b, rand(1000) / 1000);
         case 2: // insert junk
           return Buffer.concat([b.subarray(0, rand(b.length)), Buffer.from(Array.from({ length: 1 + rand(500) }, () => rand(256))), b.subarray(rand(b.length))]);
         default: // zero a run, headers included

@@ -3,8 +3,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { withoutPreloadedAllocator } from '../../server/allocator.js';
 import { CONFIG_KEYS } from '../../server/config.js';
 import { ModelStoreError } from '../../server/model-store.js';
 import { PROJECT_ROOT } from '../../server/paths.js';
@@ -18,10 +19,17 @@ describe('operation', () => {
     for (const key of Object.keys(CONFIG_KEYS)) assert.match(out, new RegExp(`--${key.replaceAll('_', '-')} `), key);
   });
 
-  it('package.json has a bin entry pointing at an executable script', () => {
+  it('package.json has a bin entry: an executable launcher that starts the server', () => {
     const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8'));
-    const bin = Object.values(pkg.bin as Record<string, string>)[0]!;
-    assert.match(readFileSync(path.join(PROJECT_ROOT, bin), 'utf8'), /^#!\/usr\/bin\/env node/);
+    const bin = path.join(PROJECT_ROOT, Object.values(pkg.bin as Record<string, string>)[0]!);
+    assert.ok(statSync(bin).mode & 0o100, 'executable');
+    assert.match(execFileSync(bin, ['--help'], { encoding: 'utf8' }), /usage: webgpu-inference-server/);
+  });
+
+  it('Chromium is started without the jemalloc preloaded into the gateway, and with any other preload', () => {
+    assert.deepEqual(withoutPreloadedAllocator({ LD_PRELOAD: '/x/libfoo.so:/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', PATH: '/bin' }), { LD_PRELOAD: '/x/libfoo.so', PATH: '/bin' });
+    assert.deepEqual(withoutPreloadedAllocator({ LD_PRELOAD: '/usr/lib/libjemalloc.so.2' }), {});
+    assert.deepEqual(withoutPreloadedAllocator({ PATH: '/bin' }), { PATH: '/bin' });
   });
 
   it('load_models picks models from the store, and an unknown name stops the start', async () => {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import sharp, { type Sharp } from 'sharp';
 import { ApiError } from '../../server/errors.js';
 import { preprocess, UNGATED } from '../../server/preprocess.js';
+import { jpegWithExtraneousBytes, jpegWithFakeEnd } from '../../scripts/hostile/inputs.js';
 import { resizeGeometry } from '../../browser-runtime/resize-crop.js';
 
 const OPTS = { resize: 256, crop: 224, maxPixels: 40_000_000, maxJpegScans: 100 };
@@ -113,5 +114,18 @@ describe('preprocess', () => {
         return true;
       });
     }
+  });
+
+  it('refuses a JPEG cut short behind a fake end marker, every time, and decodes one whose warning is harmless', async () => {
+    const whole = await solid(320, 240, 3, [10, 200, 30]).jpeg().toBuffer();
+    const fake = jpegWithFakeEnd(whole);
+    // Many at once: libvips' one error buffer may lose the warning's text under concurrency.
+    const results = await Promise.allSettled(Array.from({ length: 32 }, () => preprocess(fake, OPTS, UNGATED)));
+    for (const r of results) {
+      assert.equal(r.status, 'rejected');
+      assert.ok(r.reason instanceof ApiError && r.reason.status === 400, String(r.reason));
+    }
+    const odd = jpegWithExtraneousBytes(whole);
+    assert.deepEqual(await preprocess(odd, OPTS, UNGATED), await preprocess(whole, OPTS, UNGATED));
   });
 });

@@ -1,0 +1,72 @@
+// Memory after a flood: the real server started as users start it (bin/webgpu-inference-server,
+// which preloads jemalloc where the system has it), a flood of 4 MB photos and 6 MB tensors, and
+// the gateway's resident memory afterwards. With glibc's allocator it stayed ~1 GB above where it
+// started; it must come back.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../server/paths.js';
+import { descendantsAndSelf } from '../../scripts/bench/proc-memory.js';
+import { flood, rssMb } from '../../scripts/soak/flood.js';
+import { readImage } from '../support/paths.js';
+import { postImage } from '../support/server-harness.js';
+import { tempStore } from '../support/temp-store.js';
+
+const JEMALLOC = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'].find((f) => existsSync(f));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('memory after a flood of large requests', { skip: JEMALLOC ? false : 'libjemalloc2 is not installed (scripts/ensure-system-packages.sh installs it as root)' }, () => {
+  const store = tempStore([{ name: 'mobilenet_v2', from: 'mobilenet_v2' }]);
+  let child: ChildProcess;
+  let output = '';
+  let url = '';
+
+  before(async () => {
+    child = spawn(path.join(PROJECT_ROOT, 'bin/webgpu-inference-server'), ['--model-store', store.root, '--backend', 'wasm', '--inference-address', 'http://127.0.0.1:0', '--management-address', 'http://127.0.0.1:0', '--metrics-address', 'http://127.0.0.1:0'], {
+      env: { ...process.env, TS_WASM_THREADS: '1', LD_PRELOAD: '', UV_THREADPOOL_SIZE: '' },
+    });
+    child.stdout!.on('data', (d: Buffer) => (output += d));
+    child.stderr!.on('data', (d: Buffer) => (output += d));
+    const deadline = Date.now() + 60_000;
+    while (!/server healthy/.test(output)) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the server did not become healthy:\n${output}`);
+      await sleep(200);
+    }
+    url = /Inference API on (http:\/\/[\d.:]+)/.exec(output)![1]!;
+  });
+  after(() => {
+    if (child?.exitCode === null) child.kill('SIGKILL');
+    store.remove();
+  });
+
+  it('the gateway runs on jemalloc and Chromium does not', () => {
+    assert.match(output, /memory allocator: jemalloc/);
+    assert.ok(readFileSync(`/proc/${child.pid}/maps`, 'utf8').includes('libjemalloc'));
+    const chromium = descendantsAndSelf(child.pid!).filter((pid) => pid !== child.pid && /chrom/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8')));
+    assert.ok(chromium.length > 0);
+    for (const pid of chromium) assert.ok(!readFileSync(`/proc/${pid}/maps`, 'utf8').includes('libjemalloc'), `Chromium process ${pid}`);
+  });
+
+  it('memory taken by a flood of 4 MB photos and 6 MB tensors is given back once it is over', async () => {
+    const kitten = readImage('kitten.jpg');
+    assert.equal((await postImage(`${url}/predictions/mobilenet_v2`, kitten)).status, 200);
+    const before = rssMb(child.pid!);
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMb(child.pid!))), 100);
+    const statuses = await flood({ url, images: 48, tensors: 48, concurrency: 32 });
+    clearInterval(sampler);
+    assert.ok(Object.keys(statuses).every((s) => s === '200' || s === '503'), JSON.stringify(statuses));
+    let now = rssMb(child.pid!);
+    for (let waited = 0; waited < 20_000 && now > before + 150; waited += 500) {
+      await sleep(500);
+      now = rssMb(child.pid!);
+    }
+    console.log(`gateway RSS: ${before.toFixed(0)} MiB before, ${peak.toFixed(0)} at the peak, ${now.toFixed(0)} after; ${JSON.stringify(statuses)}`);
+    assert.ok(peak > before + 150, 'the flood did take memory');
+    assert.ok(now <= before + 150, `${now.toFixed(0)} MiB after the flood, ${before.toFixed(0)} before`);
+    assert.equal((await postImage(`${url}/predictions/mobilenet_v2?topk=1`, kitten)).body[0].class, 'n02123045 tabby, tabby cat');
+  });
+});
