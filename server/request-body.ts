@@ -1,6 +1,7 @@
 // The body of a request, read into memory against two limits: its own size (max_request_size,
 // 413) and the server-wide budget of bytes held at once (the request's admission ticket, 503),
-// counted as the bytes arrive.
+// counted as the bytes arrive. A declared length past max_request_size has been refused before
+// reading started (routes/inference-request.ts).
 // Predictions take the image from the raw body, or from a multipart form's "data" field (else
 // "body", else the first file), as TorchServe reads it.
 //
@@ -28,12 +29,6 @@ export interface BodyLimits {
   ticket: Ticket;
 }
 
-/** Refuses at once what the headers already say is too large. */
-function checkDeclared(req: Request, { maxBytes }: BodyLimits): void {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) throw payloadTooLarge(maxBytes).closing();
-}
-
 /** Holds bytes as they arrive; an error names the refusal. */
 function byteCounter({ maxBytes, ticket }: BodyLimits): (n: number) => ApiError | null {
   let size = 0;
@@ -56,13 +51,6 @@ export async function readImageBody(req: Request, limits: BodyLimits): Promise<B
 
 export function readRaw(req: Request, limits: BodyLimits): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    try {
-      checkDeclared(req, limits);
-    } catch (e) {
-      lingerOnClose(req.socket);
-      reject(e);
-      return;
-    }
     const count = byteCounter(limits);
     const chunks: Buffer[] = [];
     let size = 0;
@@ -91,12 +79,11 @@ function readMultipart(req: Request, limits: BodyLimits): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
-      checkDeclared(req, limits);
       const { maxBytes } = limits;
       parser = busboy({ headers: req.headers, defCharset: 'latin1', limits: { fileSize: maxBytes, fieldSize: maxBytes, files: 16, fields: 64, parts: 80 } });
     } catch (e) {
       lingerOnClose(req.socket);
-      reject(e instanceof ApiError ? e : malformed(e as Error));
+      reject(malformed(e as Error));
       return;
     }
     const count = byteCounter(limits);

@@ -109,15 +109,17 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
   const decodes = new DecodePool(config.decodeSlots, 64 * config.decodeSlots);
   // Ready means a new request would be served: not while shutting down, loading, or while the
   // request budget or the decode slots are exhausted (a balancer should send work elsewhere).
-  let lastRefusal: string | null = null;
+  // Overload comes and goes on its own, so its start and end are logged.
+  let overload: string | null = null;
   const readiness = () => {
-    const refusal = closing ? 'shutting down' : !engine.healthy() ? null : (admission.blocked() ?? decodes.blocked());
-    if (refusal !== lastRefusal && !closing) {
-      if (refusal) log.warn(`not ready: ${refusal}`);
+    if (closing || !engine.healthy()) return false;
+    const now = admission.blocked() ?? decodes.blocked();
+    if (now !== overload) {
+      if (now) log.warn(`not ready: ${now}`);
       else log.info('ready again');
+      overload = now;
     }
-    lastRefusal = refusal;
-    return !closing && engine.healthy() && refusal === null;
+    return now === null;
   };
   const cors = config.cors ? corsHandler(config.cors) : undefined;
   const requestTimeoutMs = config.defaultResponseTimeout * 1000;

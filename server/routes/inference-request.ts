@@ -58,3 +58,9 @@ export function startInference(guards: InferenceGuards, model: ModelVersion, req
   });
   return { deadline, ticket, signal: gone.signal };
 }
+
+/** The `Server-Timing` header for a request's stages, in ms: the same for both protocols. */
+export const serverTiming = (stages: Record<string, number>): string =>
+  Object.entries(stages)
+    .map(([name, ms]) => `${name};dur=${ms.toFixed(1)}`)
+    .join(', ');

@@ -12,7 +12,7 @@ import { ApiError, fromBridgeError } from '../errors.js';
 import { inputShape, inputTensor, parseRequest, V2Error } from '../kserve-v2.js';
 import type { ModelStore, ModelVersion } from '../model-store.js';
 import { readRaw } from '../request-body.js';
-import { startInference, type InferenceGuards } from './inference-request.js';
+import { serverTiming, startInference, type InferenceGuards } from './inference-request.js';
 import { strictRouter } from '../express-app.js';
 
 function metadata(store: ModelStore, v: ModelVersion) {
@@ -79,7 +79,7 @@ export function kserveRouter(store: ModelStore, engine: InferenceEngine, opts: K
     const { data, dims } = inputTensor(v, request, binary);
     ticket.hold(data.byteLength); // the tensor is a second copy of the body's bytes
     const out = await engine.runTensor(v, data, dims, deadline.remainingMs(), signal);
-    res.set('Server-Timing', `queue;dur=${out.queueMs.toFixed(1)}, transfer;dur=${out.transferMs.toFixed(1)}, infer;dur=${out.inferMs.toFixed(1)}`);
+    res.set('Server-Timing', serverTiming({ queue: out.queueMs, transfer: out.transferMs, infer: out.inferMs }));
     const output: Record<string, unknown> = { name: v.config.outputName, datatype: 'FP32', shape: out.dims };
     const reply = { model_name: v.name, model_version: v.version, ...(request.id !== undefined ? { id: request.id } : {}), outputs: [output] };
     if (!request.binaryOutput) {

@@ -7,7 +7,7 @@ import { formatRanked } from '../postprocess.js';
 import { preprocess } from '../preprocess.js';
 import { readImageBody } from '../request-body.js';
 import type { Metrics } from '../metrics.js';
-import { startInference, type InferenceGuards } from './inference-request.js';
+import { serverTiming, startInference, type InferenceGuards } from './inference-request.js';
 import { rejectOtherMethods } from './method-guard.js';
 import { strictRouter } from '../express-app.js';
 
@@ -58,7 +58,7 @@ export function predictionsRouter(store: ModelStore, engine: InferenceEngine, gu
       post: tPost - tInfer,
       total: tPost - t0,
     };
-    res.set('Server-Timing', Object.entries(stages).map(([name, d]) => `${name};dur=${ms(d)}`).join(', '));
+    res.set('Server-Timing', serverTiming(stages));
     res.set('X-Batch-Size', String(out.batch));
     res.locals['access'] = {
       model: model.name,

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../../server/paths.js';
 import { readImage } from '../support/paths.js';
 import { call, postImage } from '../support/server-harness.js';
+import { spawnServer, type SpawnedServer } from '../support/spawned-server.js';
 import { tempStore } from '../support/temp-store.js';
 
 const PORT = 18480;
@@ -30,19 +31,12 @@ describe('the command line', () => {
     { name: 'tabby_ts', from: 'mobilenet_v2_int8', versions: ['1.0', '2.0'], config: { default_version: undefined, output_format: 'torchserve' } },
   ]);
   let child: ChildProcess;
-  let output = '';
+  let server: SpawnedServer;
+  const output = () => server.output();
 
   before(async () => {
-    child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/server/main.js'), '--model-store', store.root, '--backend=wasm', '--inference-address', api, '--management-address', management, '--metrics-address', 'http://127.0.0.1:0'], {
-      env: { ...process.env, TS_WASM_THREADS: '1' },
-    });
-    child.stdout!.on('data', (d: Buffer) => (output += d));
-    child.stderr!.on('data', (d: Buffer) => (output += d));
-    const deadline = Date.now() + 60_000;
-    while (!/server healthy/.test(output)) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the server did not become healthy:\n${output}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    server = await spawnServer(process.execPath, [path.join(PROJECT_ROOT, 'dist/server/main.js'), '--model-store', store.root, '--backend=wasm', '--inference-address', api, '--management-address', management, '--metrics-address', 'http://127.0.0.1:0'], { TS_WASM_THREADS: '1' });
+    child = server.child;
   });
   after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
@@ -51,9 +45,9 @@ describe('the command line', () => {
 
   it('logs, per model, the backend and the adapter it runs on', () => {
     for (const v of ['1.0', '2.0']) {
-      assert.match(output, new RegExp(`model tabby_ts/${v} worker 0 ready: backend wasm, onnxruntime-web webgpu build, WebGPU not asked for, 1 WASM thread`));
+      assert.match(output(), new RegExp(`model tabby_ts/${v} worker 0 ready: backend wasm, onnxruntime-web webgpu build, WebGPU not asked for, 1 WASM thread`));
     }
-    assert.match(output, /launched over a pipe/);
+    assert.match(output(), /launched over a pipe/);
   });
 
   it('answers in TorchServe format when the model config asks for it', async () => {
@@ -66,7 +60,7 @@ describe('the command line', () => {
   it('logs JSON lines when not on a terminal: model loads and one access line per request', async () => {
     await postImage(`${api}/predictions/tabby_ts`, readImage('kitten.jpg'));
     await new Promise((r) => setTimeout(r, 100));
-    const lines = output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
+    const lines = output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
     const load = lines.find((l) => l['event'] === 'model_loaded');
     assert.ok(load, 'a model_loaded line');
     assert.equal(load['backend'], 'wasm');
@@ -89,7 +83,7 @@ describe('the command line', () => {
   });
 
   it('on SIGTERM finishes the predictions in flight, refuses new ones, exits 0 and takes Chromium with it', async () => {
-    const pid = Number(/\(pid (\d+)\) launched/.exec(output)?.[1]);
+    const pid = Number(/\(pid (\d+)\) launched/.exec(output())?.[1]);
     assert.ok(alive(pid), 'Chromium runs while the server does');
     const inFlight = Array.from({ length: 4 }, () => postImage(`${api}/predictions/tabby_ts`, readImage('kitten.jpg')));
     await new Promise((r) => setTimeout(r, 20));

@@ -4,7 +4,6 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +12,7 @@ import { PROJECT_ROOT } from '../../server/paths.js';
 import type { RunningServer } from '../../server/server.js';
 import { readImage } from '../support/paths.js';
 import { connect, head } from '../support/raw-http.js';
+import { spawnServer } from '../support/spawned-server.js';
 import { protectedRoutes, routeLeaks } from '../support/route-spellings.js';
 import { call, postImage, startTestServer, type Answer } from '../support/server-harness.js';
 import { tempStore } from '../support/temp-store.js';
@@ -260,23 +260,19 @@ describe('token authorization through the real server', () => {
 describe('the last line of defence', () => {
   it('an exception thrown outside any request is logged, and the server keeps serving', async () => {
     const store = tempStore([{ name: 'mobilenet_v2', from: 'mobilenet_v2' }]);
-    const child = spawn(
+    const server = await spawnServer(
       process.execPath,
       ['--import', path.join(PROJECT_ROOT, 'dist/tests/support/fault-after-start.js'), path.join(PROJECT_ROOT, 'dist/server/main.js'), '--model-store', store.root, '--backend', 'wasm', '--inference-address', 'http://127.0.0.1:0', '--management-address', 'http://127.0.0.1:0', '--metrics-address', 'http://127.0.0.1:0'],
-      { env: { ...process.env, TS_WASM_THREADS: '1', FAULT_AFTER_MS: '1500' } },
-    );
-    let output = '';
-    child.stdout!.on('data', (d: Buffer) => (output += d));
-    child.stderr!.on('data', (d: Buffer) => (output += d));
+      { TS_WASM_THREADS: '1', FAULT_AFTER_MS: '1500' },
+      [/server healthy/, /uncaught exception/],
+    ).catch((e: unknown) => {
+      store.remove();
+      throw e;
+    });
+    const { child } = server;
     try {
-      const deadline = Date.now() + 60_000;
-      while (!(/server healthy/.test(output) && /uncaught exception/.test(output))) {
-        assert.equal(child.exitCode, null, `the server exited:\n${output}`);
-        assert.ok(Date.now() < deadline, `no healthy server and logged fault within 60 s:\n${output}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      assert.match(output, /a fault outside any request/);
-      const url = /Inference API on (http:\/\/[\d.:]+)/.exec(output)![1]!;
+      assert.match(server.output(), /a fault outside any request/);
+      const url = server.inferenceUrl();
       const r = await postImage(`${url}/predictions/mobilenet_v2?topk=1`, kitten);
       assert.equal(r.body[0].class, TABBY);
       assert.equal(child.exitCode, null);

@@ -5,7 +5,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../server/paths.js';
@@ -13,6 +13,7 @@ import { descendantsAndSelf } from '../../scripts/bench/proc-memory.js';
 import { flood, rssMb } from '../../scripts/soak/flood.js';
 import { readImage } from '../support/paths.js';
 import { postImage } from '../support/server-harness.js';
+import { spawnServer, type SpawnedServer } from '../support/spawned-server.js';
 import { tempStore } from '../support/temp-store.js';
 
 const JEMALLOC = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'].find((f) => existsSync(f));
@@ -20,22 +21,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('memory after a flood of large requests', { skip: JEMALLOC ? false : 'libjemalloc2 is not installed (scripts/ensure-system-packages.sh installs it as root)' }, () => {
   const store = tempStore([{ name: 'mobilenet_v2', from: 'mobilenet_v2' }]);
+  let server: SpawnedServer;
   let child: ChildProcess;
-  let output = '';
   let url = '';
 
   before(async () => {
-    child = spawn(path.join(PROJECT_ROOT, 'bin/webgpu-inference-server'), ['--model-store', store.root, '--backend', 'wasm', '--inference-address', 'http://127.0.0.1:0', '--management-address', 'http://127.0.0.1:0', '--metrics-address', 'http://127.0.0.1:0'], {
-      env: { ...process.env, TS_WASM_THREADS: '1', LD_PRELOAD: '', UV_THREADPOOL_SIZE: '' },
-    });
-    child.stdout!.on('data', (d: Buffer) => (output += d));
-    child.stderr!.on('data', (d: Buffer) => (output += d));
-    const deadline = Date.now() + 60_000;
-    while (!/server healthy/.test(output)) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the server did not become healthy:\n${output}`);
-      await sleep(200);
-    }
-    url = /Inference API on (http:\/\/[\d.:]+)/.exec(output)![1]!;
+    server = await spawnServer(
+      path.join(PROJECT_ROOT, 'bin/webgpu-inference-server'),
+      ['--model-store', store.root, '--backend', 'wasm', '--inference-address', 'http://127.0.0.1:0', '--management-address', 'http://127.0.0.1:0', '--metrics-address', 'http://127.0.0.1:0'],
+      { TS_WASM_THREADS: '1', LD_PRELOAD: '', UV_THREADPOOL_SIZE: '' },
+    );
+    child = server.child;
+    url = server.inferenceUrl();
   });
   after(() => {
     if (child?.exitCode === null) child.kill('SIGKILL');
@@ -43,7 +40,7 @@ describe('memory after a flood of large requests', { skip: JEMALLOC ? false : 'l
   });
 
   it('the gateway runs on jemalloc and Chromium does not', () => {
-    assert.match(output, /memory allocator: jemalloc/);
+    assert.match(server.output(), /memory allocator: jemalloc/);
     assert.ok(readFileSync(`/proc/${child.pid}/maps`, 'utf8').includes('libjemalloc'));
     const chromium = descendantsAndSelf(child.pid!).filter((pid) => pid !== child.pid && /chrom/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8')));
     assert.ok(chromium.length > 0);
