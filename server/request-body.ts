@@ -82,8 +82,9 @@ function readMultipart(req: Request, limits: BodyLimits): Promise<Buffer> {
       const { maxBytes } = limits;
       parser = busboy({ headers: req.headers, defCharset: 'latin1', limits: { fileSize: maxBytes, fieldSize: maxBytes, files: 16, fields: 64, parts: 80 } });
     } catch (e) {
+      // Refused from its headers, with none of its body read: the connection closes too.
       lingerOnClose(req.socket);
-      reject(malformed(e as Error));
+      reject(malformed(e as Error).closing());
       return;
     }
     const count = byteCounter(limits);
