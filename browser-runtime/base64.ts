@@ -1,18 +1,5 @@
-// Uint8Array.fromBase64 / toBase64 are native in current Chromium; the fallbacks keep the
-// same code usable in older browsers and in Node's unit tests.
-
-interface Base64Native {
-  fromBase64?: (s: string) => Uint8Array;
-}
-
-export function decodeBase64(text: string): Uint8Array {
-  const native = (Uint8Array as unknown as Base64Native).fromBase64;
-  if (native) return native(text);
-  const bin = atob(text);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
+// Uint8Array.prototype.toBase64 is native in current Chromium; the fallback keeps the same code
+// usable in older browsers and in Node's unit tests. (Inputs reach the page as bytes, never base64.)
 
 export function encodeBase64(bytes: Uint8Array): string {
   const native = (bytes as unknown as { toBase64?: () => string }).toBase64;

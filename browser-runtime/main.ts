@@ -1,9 +1,10 @@
 // The gateway's runtime page: one model version per page, driven over the DevTools protocol
-// through the API installed on globalThis. Bytes cross the channel as base64 strings.
+// through the API installed on globalThis. A run's input bytes are fetched from INPUT_PATH,
+// which the gateway answers itself (server/bridge/page-worker.ts); answers go back as base64.
 
-import { decodeBase64, encodeBase64 } from './base64.js';
+import { encodeBase64 } from './base64.js';
 import { ModelHost, RuntimeError } from './model-host.js';
-import { RUNTIME_GLOBAL, type ErrorKind, type InferResult, type Reply, type RuntimeApi, type TensorResult } from './protocol.js';
+import { INPUT_PATH, RUNTIME_GLOBAL, type ErrorKind, type InferResult, type Reply, type RuntimeApi, type TensorResult } from './protocol.js';
 
 async function reply<T>(work: () => Promise<T>): Promise<Reply<T>> {
   try {
@@ -22,25 +23,40 @@ function loaded(): ModelHost {
   return host;
 }
 
-function decode(text: string, what: string): Uint8Array {
+// One fetch of the next input is always open, so the gateway can send a run's bytes together
+// with the call that runs them; it is opened again as soon as the last one's bytes are here.
+let nextInput: Promise<Response>;
+function openInput(): void {
+  nextInput = fetch(`${INPUT_PATH}next`);
+  nextInput.catch(() => undefined);
+}
+openInput();
+
+async function input(id: number, what: string): Promise<Uint8Array> {
+  let bytes: ArrayBuffer;
+  let got: string | null;
   try {
-    return decodeBase64(text);
-  } catch {
-    throw new RuntimeError('input', `${what} are not valid base64`);
+    const res = await nextInput;
+    got = res.headers.get('x-input-id');
+    bytes = await res.arrayBuffer();
+  } finally {
+    openInput();
   }
+  if (got !== String(id)) throw new RuntimeError('runtime', `run ${id} was handed the ${what} of run ${got}`);
+  return new Uint8Array(bytes);
 }
 
 const bytesOf = (a: Int32Array | Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-async function infer(pixels: string, batch: number, k: number): Promise<InferResult> {
+async function infer(id: number, batch: number, k: number): Promise<InferResult> {
   const model = loaded();
-  const out = await model.infer(decode(pixels, 'pixels'), batch, k);
+  const out = await model.infer(await input(id, 'pixels'), batch, k);
   return { ...out, classes: encodeBase64(bytesOf(out.classes)), probabilities: encodeBase64(bytesOf(out.probabilities)) };
 }
 
-async function runTensor(data: string, dims: number[]): Promise<TensorResult> {
+async function runTensor(id: number, dims: number[]): Promise<TensorResult> {
   const model = loaded();
-  const bytes = decode(data, 'tensor bytes');
+  const bytes = await input(id, 'tensor bytes');
   const count = dims.reduce((a, b) => a * b, 1);
   if (bytes.length !== count * 4) throw new RuntimeError('input', `${bytes.length} bytes do not hold a float32 tensor of shape [${dims.join(', ')}]`);
   const floats = new Float32Array(count);
@@ -61,8 +77,8 @@ const api: RuntimeApi = {
         loading = false;
       }
     }),
-  infer: (pixels, batch, k) => reply(() => infer(pixels, batch, k)),
-  runTensor: (data, dims) => reply(() => runTensor(data, dims)),
+  infer: (id, batch, k) => reply(() => infer(id, batch, k)),
+  runTensor: (id, dims) => reply(() => runTensor(id, dims)),
 };
 (globalThis as Record<string, unknown>)[RUNTIME_GLOBAL] = api;
 document.documentElement.dataset['runtime'] = 'ready';

@@ -21,6 +21,12 @@ export const ORT_BUILD_MODULES: Record<OrtBuild, string> = {
 /** The name under which the runtime page exposes its API on `globalThis`. */
 export const RUNTIME_GLOBAL = '__inferenceRuntime';
 
+/**
+ * Where the runtime page fetches the bytes of a run (`<origin>/__input/<id>`): the gateway
+ * answers these requests itself, through the DevTools Fetch domain; they never reach a server.
+ */
+export const INPUT_PATH = '/__input/';
+
 export interface AdapterInfo {
   vendor: string;
   architecture: string;
@@ -119,10 +125,10 @@ export type Reply<T> = { ok: true; value: T } | { ok: false; error: { kind: Erro
 
 export interface RuntimeApi {
   load(request: LoadRequest): Promise<Reply<ModelRuntimeInfo>>;
-  /** pixels: uint8 HWC RGB images, `batch` of them back to back, base64. Answers the top k of each. */
-  infer(pixels: string, batch: number, k: number): Promise<Reply<InferResult>>;
-  /** data: float32 little-endian, base64, laid out as `dims` (the model's own input). */
-  runTensor(data: string, dims: number[]): Promise<Reply<TensorResult>>;
+  /** input: the id of uint8 HWC RGB images, `batch` of them back to back, at INPUT_PATH. Answers the top k of each. */
+  infer(input: number, batch: number, k: number): Promise<Reply<InferResult>>;
+  /** input: the id of float32 little-endian bytes at INPUT_PATH, laid out as `dims` (the model's own input). */
+  runTensor(input: number, dims: number[]): Promise<Reply<TensorResult>>;
 }
 
 /** One model version as the demo page lists it (`GET /demo/models`), to run on the server or locally. */

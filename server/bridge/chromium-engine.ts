@@ -9,7 +9,6 @@
 // is replaced by a fresh page; if the browser itself is gone, it is relaunched first and every
 // model reloaded. Retries back off from 1 s to 30 s. In-flight and queued requests fail at once.
 
-import puppeteer, { type Browser } from 'puppeteer-core';
 import type { BackendPreference, LoadRequest, OrtBuild } from '../../browser-runtime/protocol.js';
 import { withoutPreloadedAllocator } from '../allocator.js';
 import { MODEL_DEFAULTS } from '../config.js';
@@ -18,6 +17,7 @@ import type { ModelVersion } from '../model-store.js';
 import { initialWorkers, tooManyPages } from '../worker-budget.js';
 import { BatchScheduler } from './batch-scheduler.js';
 import { BridgeError } from './bridge-error.js';
+import { launchBrowser, type LaunchedBrowser } from './browser-launch.js';
 import { chromiumFlags } from './chromium-flags.js';
 import type { InferenceEngine, InferOutput, ModelOverrides, ModelStatus, TensorOutput } from './inference-engine.js';
 import { loadRequestFor } from './load-request.js';
@@ -61,7 +61,7 @@ interface ModelSlot {
 }
 
 export class ChromiumEngine implements InferenceEngine {
-  private browser: Browser | null = null;
+  private launched: LaunchedBrowser | null = null;
   private readonly slots = new Map<string, ModelSlot>();
   private closing = false;
   private recovering = false;
@@ -80,26 +80,25 @@ export class ChromiumEngine implements InferenceEngine {
     await Promise.all([...this.slots.values()].flatMap((slot) => slot.workers.map((w) => this.startWorker(slot, w))));
   }
 
+  private get browser() {
+    return this.launched?.browser ?? null;
+  }
+
   private async launch(): Promise<void> {
-    const browser = await puppeteer.launch({
+    const launched = await launchBrowser({
       executablePath: this.opts.chromePath,
-      headless: true,
-      pipe: true,
       // Chromium has its own allocator; the jemalloc preloaded into the gateway is not for it.
       env: withoutPreloadedAllocator(process.env),
       args: [...chromiumFlags(), ...this.opts.chromiumArgs],
-      // The gateway decides when the browser goes, on its own signal handling.
-      handleSIGINT: false,
-      handleSIGTERM: false,
-      handleSIGHUP: false,
       protocolTimeout: Math.max(this.opts.loadTimeoutMs, 180_000) + 60_000,
     });
-    this.browser = browser;
+    this.launched = launched;
+    const browser = launched.browser;
     // The tab Chromium opens at start would be one more renderer process holding memory for nothing.
     for (const blank of await browser.pages()) await blank.close();
-    log.info(`browser ${await browser.version()} (pid ${browser.process()?.pid ?? '?'}) launched over a pipe`);
+    log.info(`browser ${await browser.version()} (pid ${launched.pid ?? '?'}) launched over a pipe`);
     browser.on('disconnected', () => {
-      if (this.closing || browser !== this.browser) return;
+      if (this.closing || launched !== this.launched) return;
       log.error('the browser disconnected; every model is unavailable until it is relaunched');
       for (const slot of this.slots.values()) for (const w of slot.workers) w.fail('crashed', 'the browser went away');
     });
@@ -140,7 +139,7 @@ export class ChromiumEngine implements InferenceEngine {
   private async startWorker(slot: ModelSlot, worker: PageWorker): Promise<void> {
     const key = slot.model.key;
     try {
-      const info = await worker.start(this.browser!);
+      const info = await worker.start(this.launched!);
       slot.loadedOnce = true;
       log.info(`model ${key} worker ${worker.id} ready: ${describeRuntime(info)}`, {
         event: 'model_loaded',
@@ -183,7 +182,7 @@ export class ChromiumEngine implements InferenceEngine {
     const t0 = performance.now();
     try {
       if (!this.browser?.connected) {
-        await this.browser?.close().catch(() => undefined);
+        await this.launched?.close();
         await this.launch();
         this.opts.events?.browserRelaunched();
       }
@@ -304,7 +303,7 @@ export class ChromiumEngine implements InferenceEngine {
 
   /** The Chromium browser process, for operators and for tests that kill it. */
   browserPid(): number | undefined {
-    return this.browser?.process()?.pid;
+    return this.launched?.pid;
   }
 
   async close(): Promise<void> {
@@ -312,6 +311,6 @@ export class ChromiumEngine implements InferenceEngine {
     if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
     for (const slot of this.slots.values()) slot.scheduler.failAll(new BridgeError('closed', 'the server is shutting down'));
     await Promise.all([...this.slots.values()].flatMap((s) => s.workers.map((w) => w.close())));
-    await this.browser?.close().catch(() => undefined);
+    await this.launched?.close();
   }
 }

@@ -1,20 +1,20 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { decodeBase64, encodeBase64 } from '../../browser-runtime/base64.js';
+import { encodeBase64 } from '../../browser-runtime/base64.js';
+
+// The gateway decodes what the page encodes with Buffer.
+const decodeBase64 = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64'));
 
 const LENGTHS = [0, 1, 2, 3, 4, 5, 57, 100, 0x8000 - 1, 0x8000, 0x8000 + 1, 100_000];
 
 describe('base64', () => {
   for (const length of LENGTHS) {
-    it(`encodes and decodes ${length} random bytes like Buffer does`, () => {
+    it(`encodes ${length} random bytes like Buffer does`, () => {
       const bytes = new Uint8Array(randomBytes(length));
       const expected = Buffer.from(bytes).toString('base64');
       const encoded = encodeBase64(bytes);
       assert.equal(encoded, expected);
-      const decoded = decodeBase64(expected);
-      assert.ok(decoded instanceof Uint8Array);
-      assert.deepEqual(Buffer.from(decoded), Buffer.from(bytes));
     });
   }
 

@@ -4,8 +4,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import type { Browser } from 'puppeteer-core';
 import type { LoadRequest } from '../../browser-runtime/protocol.js';
+import type { LaunchedBrowser } from '../../server/bridge/browser-launch.js';
 import { PageWorker } from '../../server/bridge/page-worker.js';
 
 /** Answers the load with `load()`; records whether it was closed. */
@@ -15,7 +15,8 @@ class ScriptedPage extends EventEmitter {
     super();
   }
   async createCDPSession() {
-    return { send: () => this.load() };
+    // Only the load is scripted; set-up commands (Fetch.enable) succeed.
+    return { send: (method: string) => (method === 'Runtime.evaluate' ? this.load() : Promise.resolve({})), on: () => undefined, id: () => 'session' };
   }
   async goto() {}
   async waitForFunction() {}
@@ -25,7 +26,7 @@ class ScriptedPage extends EventEmitter {
   }
 }
 
-const browserOpening = (page: Promise<ScriptedPage>) => ({ newPage: () => page }) as unknown as Browser;
+const browserOpening = (page: Promise<ScriptedPage>) => ({ browser: { newPage: () => page } }) as unknown as LaunchedBrowser;
 const browserWith = (page: ScriptedPage) => browserOpening(Promise.resolve(page));
 const worker = (loadTimeoutMs = 5000) => new PageWorker(0, 'm/1.0', 'http://127.0.0.1:1', {} as LoadRequest, loadTimeoutMs);
 const refused = { result: { value: { ok: false, error: { kind: 'model', message: 'not an ONNX model' } } } };
