@@ -1,6 +1,9 @@
 // The gateway under load: start the real server as a child process, time start -> healthy, then
 // drive POST /predictions with autocannon at several concurrencies, reading Server-Timing, the
 // memory of the whole process tree (gateway + Chromium) and the CPU each kind of process used.
+// Two runs share this: MobileNetV2 from the default store, and the null model (a near-zero-cost
+// network with the same interface and preprocessing), whose figures are the most the gateway can
+// deliver on this machine and what it costs per image outside the model.
 
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../server/paths.js';
+import { MODEL_NAME as NULL_MODEL, STORE as NULL_MODEL_STORE } from '../null-model/model.js';
 import { cpuDelta, cpuSnapshot, LOAD_GENERATOR, type CpuDelta } from './proc-cpu.js';
 import { sampleTreeRss } from './proc-memory.js';
 import { StageCollector } from './server-timing.js';
@@ -28,6 +32,13 @@ interface GatewayRun {
 }
 
 const MOBILENET_RUN: GatewayRun = { key: 'server', label: 'server', model: 'mobilenet_v2', args: [], concurrencies: CONCURRENCIES };
+const NULL_MODEL_RUN: GatewayRun = {
+  key: 'null',
+  label: 'null model',
+  model: NULL_MODEL,
+  args: ['--model-store', path.join(PROJECT_ROOT, NULL_MODEL_STORE)],
+  concurrencies: [1, 32],
+};
 
 export interface ServerLoadOptions {
   port: number | null;
@@ -245,3 +256,6 @@ async function benchGateway(run: GatewayRun, opts: ServerLoadOptions): Promise<F
 
 /** MobileNetV2 from the default store at 1, 8 and 32 concurrent requests. */
 export const benchServer = (opts: ServerLoadOptions): Promise<Figure[]> => benchGateway(MOBILENET_RUN, opts);
+
+/** The null model (tests/fixtures/null-model-store) at 1 and 32: the gateway's own ceiling and cost. */
+export const benchNullModel = (opts: ServerLoadOptions): Promise<Figure[]> => benchGateway(NULL_MODEL_RUN, opts);
