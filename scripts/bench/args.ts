@@ -14,13 +14,14 @@ export interface BenchArgs {
   port: number | null;
   /** The server's WASM thread count, mirrored by the bare page and the native run. */
   threads: number;
-  /** Which parts to run (--only server,bare,native); all by default, for iterating on one. */
+  /** Which parts to run (--only server,null,bare,native); all by default, for iterating on one. */
   parts: Set<Part>;
   /** Verbatim, in order, for the server's command line. */
   serverArgs: string[];
 }
 
-export const PARTS = ['server', 'bare', 'native'] as const;
+/** server: MobileNetV2 under load; null: the same server with the null model (the gateway's own ceiling). */
+export const PARTS = ['server', 'null', 'bare', 'native'] as const;
 export type Part = (typeof PARTS)[number];
 
 const OWN = new Set(['runs', 'duration', 'warmup', 'port', 'only']);

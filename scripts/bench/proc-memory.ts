@@ -12,16 +12,24 @@ function readOr(file: string): string | null {
   }
 }
 
+/**
+ * The fields of /proc/<pid>/stat from field 3 (state) on, so proc(5)'s field n is at index n - 3;
+ * null once the process is gone.
+ */
+export function statFields(pid: number | string): string[] | null {
+  const stat = readOr(`/proc/${pid}/stat`);
+  if (!stat) return null;
+  // The command name is in parentheses and may itself hold spaces or ')': split after the last one.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** pid -> ppid for every process visible now. */
 function parentMap(): Map<number, number> {
   const parents = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const stat = readOr(`/proc/${entry}/stat`);
-    if (!stat) continue;
-    // The command name is in parentheses and may itself hold spaces or ')': split after the last one.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    parents.set(Number(entry), Number(fields[1]));
+    const fields = statFields(entry);
+    if (fields) parents.set(Number(entry), Number(fields[1]));
   }
   return parents;
 }
@@ -40,7 +48,7 @@ export function descendantsAndSelf(root: number): number[] {
 }
 
 /** What a process is, for the breakdown: the gateway itself or Chromium's process type. */
-function kind(pid: number, root: number): string {
+export function kind(pid: number, root: number): string {
   if (pid === root) return 'gateway';
   const cmdline = readOr(`/proc/${pid}/cmdline`) ?? '';
   const type = /--type=([a-z-]+)/.exec(cmdline)?.[1];

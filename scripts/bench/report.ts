@@ -53,6 +53,8 @@ function targets(rows: Row[]): Target[] {
     { name: '(c) start to healthy', value: m('server.startToHealthy'), unit: 'ms', op: '<', bound: 5000 },
     { name: '(d) max resident memory (PSS) of server + Chromium during c=32', value: m('server.c32.pssMax'), unit: 'MB', op: '<', bound: 800 },
     { name: '(d, upper bound) max RSS summed over the same processes', value: m('server.c32.rssMax'), unit: 'MB', op: '<', bound: 800 },
+    { name: '(e) null model images/s at c=32', value: m('null.c32.imagesPerS'), unit: 'img/s', op: '>=', bound: 400 },
+    { name: '(e) CPU per image outside the model, null model c=32 (gateway + Chromium)', value: m('null.c32.cpuPerImage.total'), unit: 'core-ms', op: '<=', bound: 5 },
   ];
 }
 
@@ -106,6 +108,12 @@ export function writeReport(file: string, ctx: ReportContext, rows: Row[]): void
     '  tests/fixtures/images/dog_640x480.jpg from autocannon, after an unrecorded warm-up at each concurrency; latencies and Server-Timing',
     '  stages over 2xx answers only. RSS sums VmRSS over the server process and all its descendants (Chromium included), sampled every',
     '  500 ms, so pages shared between processes count more than once.',
+    '- CPU per image: utime + stime from /proc over each recorded window, by kind of process (the gateway, each Chromium process type,',
+    '  and the load generator: autocannon inside the benchmark process), divided by the 2xx answers in the window. The total is the',
+    '  gateway and Chromium without the load generator. A process that exits during a window takes its CPU with it.',
+    '- null model: the same server with `--model-store tests/fixtures/null-model-store` under POST /predictions/null_model (same image,',
+    '  same preprocessing; the network is a per-channel mean and a 3x1000 matmul, see scripts/null-model/), at c=1 and c=32: what the',
+    '  gateway, the page and the bridge can deliver at most on this machine, and what they cost per image.',
     '- bare page: onnxruntime-web WASM (the ort.webgpu build the server loads) in the same headless Chromium, no gateway; random input made',
     '  beforehand, only session.run timed (40 runs or about 5 s per batch size, at least 5), after warming up until run times settle (V8',
     '  keeps optimising the WASM for the first seconds). The worker rows are back-to-back throughput over 4 s, gaps between runs included.',

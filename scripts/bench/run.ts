@@ -1,6 +1,6 @@
 // `npm run bench [-- --runs N --duration S --warmup S --port P --only parts <server flags>]`: the server under
-// load, then the bare page, then native, one after another (never together: they share 2 cores),
-// N times; writes BENCHMARKS.md and prints the same tables.
+// load, the server with the null model, then the bare page, then native, one after another (never
+// together: they share 2 cores), N times; writes BENCHMARKS.md and prints the same tables.
 
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import { benchBarePage } from './bare-page.js';
 import { startCpuNoise } from './cpu-noise.js';
 import { benchNative } from './native.js';
 import { aggregate, tables, writeReport } from './report.js';
-import { benchServer } from './server-load.js';
+import { benchNullModel, benchServer } from './server-load.js';
 import type { Figure } from './stats.js';
 
 const argv = process.argv.slice(2);
@@ -34,7 +34,9 @@ for (let i = 0; i < args.runs; i++) {
     figures.push(...(await work()));
     noise.push(...meter.stop(name));
   };
-  await part('server', () => benchServer({ port: args.port, durationS: args.durationS, warmupS: args.warmupS, serverArgs: args.serverArgs, log }));
+  const serverOpts = { port: args.port, durationS: args.durationS, warmupS: args.warmupS, serverArgs: args.serverArgs, log };
+  await part('server', () => benchServer(serverOpts));
+  await part('null', () => benchNullModel(serverOpts));
   await part('bare', async () => {
     const bare = await benchBarePage(args.threads, log);
     chromium = bare.chromium;

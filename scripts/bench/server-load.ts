@@ -1,6 +1,9 @@
 // The gateway under load: start the real server as a child process, time start -> healthy, then
-// drive POST /predictions with autocannon at several concurrencies, reading Server-Timing and
-// the memory of the whole process tree (gateway + Chromium) while it works.
+// drive POST /predictions with autocannon at several concurrencies, reading Server-Timing, the
+// memory of the whole process tree (gateway + Chromium) and the CPU each kind of process used.
+// Two runs share this: MobileNetV2 from the default store, and the null model (a near-zero-cost
+// network with the same interface and preprocessing), whose figures are the most the gateway can
+// deliver on this machine and what it costs per image outside the model.
 
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,13 +11,34 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../server/paths.js';
+import { MODEL_NAME as NULL_MODEL, STORE as NULL_MODEL_STORE } from '../null-model/model.js';
+import { cpuDelta, cpuSnapshot, LOAD_GENERATOR, type CpuDelta } from './proc-cpu.js';
 import { sampleTreeRss } from './proc-memory.js';
 import { StageCollector } from './server-timing.js';
 import { median, percentile, sleep, type Figure } from './stats.js';
 
 export const CONCURRENCIES = [1, 8, 32] as const;
 const IMAGE = path.join(PROJECT_ROOT, 'tests/fixtures/images/dog_640x480.jpg');
-const MODEL = 'mobilenet_v2';
+
+/** One server run: which model, from which store, at which concurrencies, under which figure names. */
+interface GatewayRun {
+  /** Figure keys start with `${key}.`, labels with `${label}`. */
+  key: string;
+  label: string;
+  model: string;
+  /** Server flags after the user's pass-through ones, so that they win (the server takes the last of a repeated flag). */
+  args: readonly string[];
+  concurrencies: readonly number[];
+}
+
+const MOBILENET_RUN: GatewayRun = { key: 'server', label: 'server', model: 'mobilenet_v2', args: [], concurrencies: CONCURRENCIES };
+const NULL_MODEL_RUN: GatewayRun = {
+  key: 'null',
+  label: 'null model',
+  model: NULL_MODEL,
+  args: ['--model-store', path.join(PROJECT_ROOT, NULL_MODEL_STORE)],
+  concurrencies: [1, 32],
+};
 
 export interface ServerLoadOptions {
   port: number | null;
@@ -67,17 +91,19 @@ export async function waitHealthy(url: string, child: ChildProcess, logTail: () 
 }
 
 interface LoadResult {
+  /** 2xx answers. */
+  ok: number;
   imagesPerS: number;
   latencies: number[];
   failed: number;
   stages: StageCollector;
 }
 
-async function load(url: string, connections: number, durationS: number, body: Buffer): Promise<LoadResult> {
+async function load(url: string, model: string, connections: number, durationS: number, body: Buffer): Promise<LoadResult> {
   const stages = new StageCollector();
   const latencies: number[] = [];
   const result = await autocannon({
-    url: `${url}/predictions/${MODEL}`,
+    url: `${url}/predictions/${model}`,
     method: 'POST',
     headers: { 'content-type': 'image/jpeg' },
     body,
@@ -103,6 +129,7 @@ async function load(url: string, connections: number, durationS: number, body: B
     },
   });
   return {
+    ok: result['2xx'],
     imagesPerS: result['2xx'] / result.duration,
     latencies,
     failed: result.non2xx + result.errors,
@@ -110,11 +137,19 @@ async function load(url: string, connections: number, durationS: number, body: B
   };
 }
 
-export async function benchServer(opts: ServerLoadOptions): Promise<Figure[]> {
+interface RunningServer {
+  child: ChildProcess;
+  url: string;
+  healthyMs: number;
+  stop(): Promise<void>;
+}
+
+/** The real server on `port` and the next one, with the user's flags then `extraArgs`; resolves once /ping answers. */
+async function startServer(opts: ServerLoadOptions, label: string, extraArgs: readonly string[]): Promise<RunningServer> {
   const port = opts.port ?? (await freePortPair());
   const url = `http://127.0.0.1:${port}`;
-  const args = ['dist/server/main.js', '--backend', 'wasm', '--inference-address', url, '--management-address', `http://127.0.0.1:${port + 1}`, '--metrics-address', 'http://127.0.0.1:0', ...opts.serverArgs];
-  opts.log(`server: node ${args.join(' ')}`);
+  const args = ['dist/server/main.js', '--backend', 'wasm', '--inference-address', url, '--management-address', `http://127.0.0.1:${port + 1}`, '--metrics-address', 'http://127.0.0.1:0', ...opts.serverArgs, ...extraArgs];
+  opts.log(`${label}: node ${args.join(' ')}`);
   const t0 = performance.now();
   const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
@@ -124,46 +159,103 @@ export async function benchServer(opts: ServerLoadOptions): Promise<Figure[]> {
   // If the benchmark dies, the server (and with it Chromium, whose pipe closes) must not outlive it.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
-
-  const figures: Figure[] = [];
-  try {
-    const healthyMs = await waitHealthy(url, child, () => log, t0);
-    figures.push({ key: 'server.startToHealthy', label: 'server: start to healthy', unit: 'ms', value: healthyMs });
-    opts.log(`server: healthy after ${healthyMs.toFixed(0)} ms`);
-    const body = readFileSync(IMAGE);
-    for (const c of CONCURRENCIES) {
-      await load(url, c, opts.warmupS, body);
-      const rss = c === CONCURRENCIES[CONCURRENCIES.length - 1] ? sampleTreeRss(child.pid!, 500) : null;
-      const r = await load(url, c, opts.durationS, body);
-      const mem = rss?.stop();
-      const k = `server.c${c}`;
-      const l = `server c=${c}`;
-      figures.push(
-        { key: `${k}.imagesPerS`, label: `${l}: images/s`, unit: 'img/s', value: r.imagesPerS },
-        { key: `${k}.p50`, label: `${l}: p50 latency`, unit: 'ms', value: percentile(r.latencies, 50) },
-        { key: `${k}.p99`, label: `${l}: p99 latency`, unit: 'ms', value: percentile(r.latencies, 99) },
-        { key: `${k}.failed`, label: `${l}: non-2xx or failed requests`, unit: 'count', value: r.failed },
-      );
-      for (const [stage, durs] of r.stages.samples) {
-        figures.push({ key: `${k}.stage.${stage}`, label: `${l}: Server-Timing ${stage} (median)`, unit: 'ms', value: median(durs) });
-      }
-      if (mem) {
-        figures.push(
-          { key: `${k}.rssMax`, label: `${l}: RSS of server + Chromium, max`, unit: 'MB', value: Math.max(...mem.totals) },
-          { key: `${k}.rssMedian`, label: `${l}: RSS of server + Chromium, median`, unit: 'MB', value: median(mem.totals) },
-          { key: `${k}.pssMax`, label: `${l}: PSS of server + Chromium (shared pages counted once), max`, unit: 'MB', value: Math.max(...mem.pss) },
-        );
-        // Where the peak sits says what to cut: the gateway, the browser, or the pages.
-        for (const [kind, mb] of [...mem.peak.byKind].sort((a, b) => b[1] - a[1])) {
-          figures.push({ key: `${k}.rssPeak.${kind}`, label: `${l}: RSS at the peak, ${kind} process(es)`, unit: 'MB', value: mb });
-        }
-        figures.push({ key: `${k}.renderers`, label: `${l}: renderer processes at the peak`, unit: 'count', value: mem.peak.renderers });
-      }
-      opts.log(`server: c=${c} ${r.imagesPerS.toFixed(1)} img/s, p50 ${percentile(r.latencies, 50).toFixed(1)} ms, ${r.failed} failed`);
-    }
-  } finally {
+  const stop = async () => {
     await stopServer(child);
     process.removeListener('exit', killOnExit);
+  };
+  try {
+    const healthyMs = await waitHealthy(url, child, () => log, t0);
+    opts.log(`${label}: healthy after ${healthyMs.toFixed(0)} ms`);
+    return { child, url, healthyMs, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+interface LevelResult {
+  load: LoadResult;
+  cpu: CpuDelta;
+  mem: ReturnType<ReturnType<typeof sampleTreeRss>['stop']> | null;
+}
+
+/**
+ * One concurrency level: an unrecorded warm-up, then the recorded window with CPU snapshots on
+ * either side (and RSS sampled within it if asked). The window's CPU also holds the tail of the
+ * warm-up's requests still being served when it opens, and misses that of its own requests
+ * abandoned when autocannon stops: at most c each, against thousands of answers.
+ */
+async function measureLevel(server: RunningServer, model: string, c: number, opts: ServerLoadOptions, body: Buffer, sampleRss: boolean): Promise<LevelResult> {
+  await load(server.url, model, c, opts.warmupS, body);
+  const rss = sampleRss ? sampleTreeRss(server.child.pid!, 500) : null;
+  const before = cpuSnapshot(server.child.pid!);
+  const r = await load(server.url, model, c, opts.durationS, body);
+  const cpu = cpuDelta(before, cpuSnapshot(server.child.pid!));
+  return { load: r, cpu, mem: rss?.stop() ?? null };
+}
+
+/** CPU ms of the server's whole tree (gateway + Chromium), the load generator left out. */
+const serverCpuMs = (cpu: CpuDelta): number => [...cpu.msByKind].reduce((sum, [kind, ms]) => (kind === LOAD_GENERATOR ? sum : sum + ms), 0);
+
+/** Reading order for the CPU rows, stable across runs: the gateway, Chromium's processes, then the rest. */
+const KIND_ORDER = ['gateway', 'browser', 'renderer', 'gpu-process', 'utility', 'zygote'];
+const kindRank = (k: string) => (k === LOAD_GENERATOR ? 1000 : KIND_ORDER.includes(k) ? KIND_ORDER.indexOf(k) : 100);
+
+function levelFigures(k: string, l: string, { load: r, cpu, mem }: LevelResult): Figure[] {
+  const figures: Figure[] = [
+    { key: `${k}.imagesPerS`, label: `${l}: images/s`, unit: 'img/s', value: r.imagesPerS },
+    { key: `${k}.p50`, label: `${l}: p50 latency`, unit: 'ms', value: percentile(r.latencies, 50) },
+    { key: `${k}.p99`, label: `${l}: p99 latency`, unit: 'ms', value: percentile(r.latencies, 99) },
+    { key: `${k}.failed`, label: `${l}: non-2xx or failed requests`, unit: 'count', value: r.failed },
+  ];
+  for (const [stage, durs] of r.stages.samples) {
+    figures.push({ key: `${k}.stage.${stage}`, label: `${l}: Server-Timing ${stage} (median)`, unit: 'ms', value: median(durs) });
+  }
+  // Core-milliseconds of CPU per 2xx answer: 2 cores fully busy for 1 s at 400 img/s is 5 core-ms per image.
+  const perImage = (ms: number) => (r.ok > 0 ? ms / r.ok : NaN);
+  const kinds = [...cpu.msByKind].sort((a, b) => kindRank(a[0]) - kindRank(b[0]) || a[0].localeCompare(b[0]));
+  for (const [kind, ms] of kinds) {
+    figures.push({ key: `${k}.cpuPerImage.${kind.replaceAll(' ', '-')}`, label: `${l}: CPU per image, ${kind}`, unit: 'core-ms', value: perImage(ms) });
+  }
+  figures.push({ key: `${k}.cpuPerImage.total`, label: `${l}: CPU per image, total of gateway + Chromium (load generator excluded)`, unit: 'core-ms', value: perImage(serverCpuMs(cpu)) });
+  if (mem) {
+    figures.push(
+      { key: `${k}.rssMax`, label: `${l}: RSS of server + Chromium, max`, unit: 'MB', value: Math.max(...mem.totals) },
+      { key: `${k}.rssMedian`, label: `${l}: RSS of server + Chromium, median`, unit: 'MB', value: median(mem.totals) },
+      { key: `${k}.pssMax`, label: `${l}: PSS of server + Chromium (shared pages counted once), max`, unit: 'MB', value: Math.max(...mem.pss) },
+    );
+    // Where the peak sits says what to cut: the gateway, the browser, or the pages.
+    for (const [kind, mb] of [...mem.peak.byKind].sort((a, b) => b[1] - a[1])) {
+      figures.push({ key: `${k}.rssPeak.${kind}`, label: `${l}: RSS at the peak, ${kind} process(es)`, unit: 'MB', value: mb });
+    }
+    figures.push({ key: `${k}.renderers`, label: `${l}: renderer processes at the peak`, unit: 'count', value: mem.peak.renderers });
   }
   return figures;
 }
+
+/** Start the server, wait until healthy, load it at each concurrency (RSS sampled at the last), stop it. */
+async function benchGateway(run: GatewayRun, opts: ServerLoadOptions): Promise<Figure[]> {
+  const server = await startServer(opts, run.label, run.args);
+  const figures: Figure[] = [{ key: `${run.key}.startToHealthy`, label: `${run.label}: start to healthy`, unit: 'ms', value: server.healthyMs }];
+  try {
+    const body = readFileSync(IMAGE);
+    for (const c of run.concurrencies) {
+      const level = await measureLevel(server, run.model, c, opts, body, c === run.concurrencies[run.concurrencies.length - 1]);
+      figures.push(...levelFigures(`${run.key}.c${c}`, `${run.label} c=${c}`, level));
+      const { load: r, cpu } = level;
+      opts.log(
+        `${run.label}: c=${c} ${r.imagesPerS.toFixed(1)} img/s, p50 ${percentile(r.latencies, 50).toFixed(1)} ms, ${r.failed} failed, ` +
+          `${(serverCpuMs(cpu) / r.ok).toFixed(2)} core-ms/image in gateway + Chromium${cpu.lost ? ` (${cpu.lost} process(es) exited meanwhile: their CPU is missing)` : ''}`,
+      );
+    }
+  } finally {
+    await server.stop();
+  }
+  return figures;
+}
+
+/** MobileNetV2 from the default store at 1, 8 and 32 concurrent requests. */
+export const benchServer = (opts: ServerLoadOptions): Promise<Figure[]> => benchGateway(MOBILENET_RUN, opts);
+
+/** The null model (tests/fixtures/null-model-store) at 1 and 32: the gateway's own ceiling and cost. */
+export const benchNullModel = (opts: ServerLoadOptions): Promise<Figure[]> => benchGateway(NULL_MODEL_RUN, opts);
