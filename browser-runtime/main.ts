@@ -1,10 +1,11 @@
 // The gateway's runtime page: one model version per page, driven over the DevTools protocol
-// through the API installed on globalThis. A run's input bytes are fetched from INPUT_PATH,
-// which the gateway answers itself (server/bridge/page-worker.ts); answers go back as base64.
+// through the API installed on globalThis. A run's input bytes arrive through input-channel.ts;
+// answers go back as base64.
 
 import { encodeBase64 } from './base64.js';
 import { ModelHost, RuntimeError } from './model-host.js';
-import { INPUT_PATH, RUNTIME_GLOBAL, type ErrorKind, type InferResult, type Reply, type RuntimeApi, type TensorResult } from './protocol.js';
+import { takeInput } from './input-channel.js';
+import { RUNTIME_GLOBAL, type ErrorKind, type InferResult, type Reply, type RuntimeApi, type TensorResult } from './protocol.js';
 
 async function reply<T>(work: () => Promise<T>): Promise<Reply<T>> {
   try {
@@ -23,27 +24,12 @@ function loaded(): ModelHost {
   return host;
 }
 
-// One fetch of the next input is always open, so the gateway can send a run's bytes together
-// with the call that runs them; it is opened again as soon as the last one's bytes are here.
-let nextInput: Promise<Response>;
-function openInput(): void {
-  nextInput = fetch(`${INPUT_PATH}next`);
-  nextInput.catch(() => undefined);
-}
-openInput();
-
 async function input(id: number, what: string): Promise<Uint8Array> {
-  let bytes: ArrayBuffer;
-  let got: string | null;
   try {
-    const res = await nextInput;
-    got = res.headers.get('x-input-id');
-    bytes = await res.arrayBuffer();
-  } finally {
-    openInput();
+    return await takeInput(id, what);
+  } catch (e) {
+    throw new RuntimeError('runtime', e instanceof Error ? e.message : String(e));
   }
-  if (got !== String(id)) throw new RuntimeError('runtime', `run ${id} was handed the ${what} of run ${got}`);
-  return new Uint8Array(bytes);
 }
 
 const bytesOf = (a: Int32Array | Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);

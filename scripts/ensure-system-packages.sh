@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the system has what the server uses beside Node:
-#  - a Chromium to drive: CHROME_PATH, else the system's, else Debian's package where this user
-#    may install it. Never downloads a browser build of its own.
+#  - a Chromium to drive: CHROME_PATH, else the system's, else Debian's chromium-headless-shell
+#    package (the headless browser alone: lighter and faster to start than the desktop
+#    chromium) where this user may install it. Never downloads a browser build of its own.
 #  - jemalloc, which bin/webgpu-inference-server preloads: with glibc's allocator, memory freed
 #    after a flood of large requests stays with the process (measured: 1.2 GB held after a
 #    flood, 115 MB with jemalloc). Optional: without it the server runs, and says so at start.
@@ -25,13 +26,15 @@ if [ -n "${CHROME_PATH:-}" ]; then
   echo "CHROME_PATH=$CHROME_PATH is not an executable file: point CHROME_PATH at a Chromium or Chrome executable" >&2
   exit 1
 fi
-for candidate in /usr/bin/chromium /usr/bin/chromium-browser /usr/bin/google-chrome-stable /usr/bin/google-chrome; do
+# The same list, in the same order, as server/bridge/find-chromium.ts.
+headless_shell=/usr/lib/chromium/chromium-headless-shell
+for candidate in "$headless_shell" /usr/bin/chromium-headless-shell /usr/bin/chromium /usr/bin/chromium-browser /usr/bin/google-chrome-stable /usr/bin/google-chrome; do
   [ -x "$candidate" ] && exit 0
 done
 if can_install; then
-  echo "Chromium not found: installing the distribution's chromium package with apt-get" >&2
-  apt_install chromium
-  [ -x /usr/bin/chromium ] && exit 0
+  echo "Chromium not found: installing the distribution's chromium-headless-shell package with apt-get" >&2
+  apt_install chromium-headless-shell
+  [ -x "$headless_shell" ] && exit 0
 fi
-echo "Chromium not found: install it (Debian/Ubuntu: apt-get install chromium) or set CHROME_PATH to a Chromium or Chrome executable" >&2
+echo "Chromium not found: install it (Debian/Ubuntu: apt-get install chromium-headless-shell, or chromium) or set CHROME_PATH to a Chromium or Chrome executable" >&2
 exit 1

@@ -22,6 +22,8 @@ export class Admission {
     readonly maxBytes: number,
     /** The largest body a request may have (max_request_size). */
     readonly largestRequest: number,
+    /** Told whenever bytes are given back, with what is still held (the idle collector). */
+    private readonly onGiven: (bytes: number, stillHeld: number) => void = () => {},
   ) {}
 
   /** A new request to `modelKey`: 503 at once if it could not be taken now, else its ticket. */
@@ -62,6 +64,7 @@ export class Admission {
   /** @internal for Ticket */
   give(modelKey: string | null, bytes: number): void {
     this.heldBytes -= bytes;
+    this.onGiven(bytes, this.heldBytes);
     if (modelKey === null) return;
     const left = (this.places.get(modelKey) ?? 1) - 1;
     if (left > 0) this.places.set(modelKey, left);

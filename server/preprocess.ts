@@ -71,12 +71,17 @@ export async function preprocess(body: Uint8Array, opts: PreprocessOptions, gate
   }
 
   const input = { limitInputPixels: opts.maxPixels, pages: 1, sequentialRead: true } as const;
-  let meta: Metadata;
-  try {
-    // Header only, no pixel limit: the limit is checked below with a message that names it.
-    meta = await gate.run(false, () => sharp(body, { ...input, limitInputPixels: false }).metadata());
-  } catch (e) {
-    throw readFailure(e, `The ${name} image could not be read`);
+  let meta: Pick<Metadata, 'width' | 'height' | 'orientation'>;
+  if (jpeg) {
+    // Read from the markers already walked: one pass through libvips, not a header read first.
+    meta = jpeg;
+  } else {
+    try {
+      // Header only, no pixel limit: the limit is checked below with a message that names it.
+      meta = await gate.run(false, () => sharp(body, { ...input, limitInputPixels: false }).metadata());
+    } catch (e) {
+      throw readFailure(e, `The ${name} image could not be read`);
+    }
   }
   if (!meta.width || !meta.height) throw badRequest(`The ${name} image has no dimensions.`);
   const pixels = meta.width * meta.height;

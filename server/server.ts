@@ -15,6 +15,7 @@ import { findChromium } from './bridge/find-chromium.js';
 import type { InferenceEngine } from './bridge/inference-engine.js';
 import type { ServerConfig } from './config.js';
 import { Admission } from './admission.js';
+import { fullCollection, IdleCollector } from './idle-collector.js';
 import { isLoopback, makeKeys, requireKey, type ApiKeys } from './auth.js';
 import { corsHandler } from './cors.js';
 import { DecodePool } from './decode-pool.js';
@@ -105,7 +106,9 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
   let closing = false;
   let inFlight = 0;
   let drained: (() => void) | null = null;
-  const admission = new Admission(config.jobQueueSize, config.maxInflightBytes, config.maxRequestSize);
+  // Once a burst is over, what its bodies took goes back to the system (idle-collector.ts).
+  const collector = new IdleCollector(64 * 2 ** 20, 1000, fullCollection());
+  const admission = new Admission(config.jobQueueSize, config.maxInflightBytes, config.maxRequestSize, (bytes, held) => collector.given(bytes, held));
   const decodes = new DecodePool(config.decodeSlots, 64 * config.decodeSlots);
   // Ready means a new request would be served: not while shutting down, loading, or while the
   // request budget or the decode slots are exhausted (a balancer should send work elsewhere).

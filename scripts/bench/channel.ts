@@ -1,69 +1,103 @@
-// What crossing the DevTools channel costs, per shape of message, in the same headless Chromium
-// the server drives: `npm run bench:channel`. No model runs; each case is a round trip that
-// carries a realistic payload and makes the page decode it, so the figures are what the
-// server's hot path would pay for that choice.
+// What crossing the DevTools channel costs, leg by leg, in the same headless Chromium the server
+// drives: `npm run bench:channel`. No model runs. Each case is a round trip that carries a
+// realistic payload into the runtime page (or an answer out of it); besides its time, the CPU
+// each process spent on it (from /proc) says where the cost is: the gateway (this process:
+// encoding, the pipe), Chromium's browser process (reading and routing the message), the
+// renderer (decoding, the page's own work) and the network service (utility).
+//
+// The server's way (server/bridge/page-input.ts) is measured beside the way it replaced
+// (base64 inline in `Runtime.evaluate` on the JSON pipe), so the file's reasons stay checkable.
 
 import os from 'node:os';
-import puppeteer from 'puppeteer-core';
+import puppeteer, { type CDPSession } from 'puppeteer-core';
+import { launchBrowser } from '../../server/bridge/browser-launch.js';
 import { chromiumFlags } from '../../server/bridge/chromium-flags.js';
 import { findChromium } from '../../server/bridge/find-chromium.js';
+import { PageInput } from '../../server/bridge/page-input.js';
 import { ModelStore } from '../../server/model-store.js';
 import { startRuntimeAssets } from '../../server/runtime-assets.js';
+import { cpuDelta, cpuSnapshot } from './proc-cpu.js';
 import { median } from './stats.js';
 
 const ROUNDS = Number(process.env['CHANNEL_ROUNDS'] ?? 40);
 const IMAGE = 224 * 224 * 3;
+const KINDS = ['gateway', 'browser', 'renderer', 'utility', 'gpu-process'] as const;
 
 const store = await ModelStore.open('models');
 const assets = await startRuntimeAssets(store);
-const browser = await puppeteer.launch({ executablePath: findChromium(process.env['CHROME_PATH'] ?? null), headless: true, pipe: true, args: chromiumFlags() });
-const page = await browser.newPage();
-await page.goto(`${assets.origin}/`);
-const cdp = await page.createCDPSession();
+const chromePath = findChromium(process.env['CHROME_PATH'] ?? null);
 
-const b64 = (bytes: number) => Buffer.from(Uint8Array.from({ length: bytes }, (_, i) => (i * 31) & 255)).toString('base64');
-// In the page: the same decoders the runtime uses.
-await page.evaluate(`globalThis.dec = (s) => Uint8Array.fromBase64(s);
-  globalThis.logits = new Float32Array(1000).map((_, i) => Math.sin(i));
-  globalThis.enc = (a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength).toBase64();`);
+const pattern = (bytes: number) => Buffer.from(Uint8Array.from({ length: bytes }, (_, i) => (i * 31) & 255));
 
-async function time(run: () => Promise<unknown>): Promise<{ p50: number; min: number }> {
+interface Row {
+  name: string;
+  what: string;
+  p50: number;
+  min: number;
+  cpu: Map<string, number>;
+}
+
+async function time(name: string, what: string, run: () => Promise<unknown>): Promise<Row> {
   for (let i = 0; i < 5; i++) await run();
+  const before = cpuSnapshot(process.pid);
   const xs: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     const t0 = performance.now();
     await run();
     xs.push(performance.now() - t0);
   }
-  return { p50: median(xs), min: Math.min(...xs) };
+  const { msByKind } = cpuDelta(before, cpuSnapshot(process.pid));
+  const cpu = new Map([...msByKind].map(([k, ms]) => [k, ms / ROUNDS]));
+  return { name, what, p50: median(xs), min: Math.min(...xs), cpu };
 }
 
-const evaluate = (expression: string) => cdp.send('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true });
-const u8 = b64(IMAGE);
-const f32 = b64(IMAGE * 4);
-const batch8 = b64(IMAGE * 8);
+const evaluate = (cdp: CDPSession, expression: string) => cdp.send('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true });
+const rows: Row[] = [];
 
-const cases: Array<[string, string, () => Promise<unknown>]> = [
-  ['empty round trip', '`Runtime.evaluate` of `1`', () => evaluate('1')],
-  ['1 image in, uint8', '150,528 B as base64 inline in `Runtime.evaluate`, decoded in the page', () => evaluate(`dec("${u8}").length`)],
-  ['1 image in, uint8, as an argument', 'the same string as a `page.evaluate` argument', () => page.evaluate((s: string) => (globalThis as any).dec(s).length, u8)],
-  ['1 image in, float32', '602,112 B (normalised in the gateway) as base64 inline', () => evaluate(`dec("${f32}").length`)],
-  ['8 images in, uint8', '1,204,224 B as base64 inline (one batch message)', () => evaluate(`dec("${batch8}").length`)],
-  ['answer out, all logits as JSON', '1000 numbers returned by value as a JSON array', () => evaluate('Array.from(logits)')],
-  ['answer out, all logits as base64', '4,000 B float32 as base64', () => evaluate('enc(logits)')],
-  ['answer out, top 5 as base64', '20 B int32 classes + 20 B float32 probabilities', () => evaluate('[enc(new Int32Array(5)), enc(logits.subarray(0, 5))]')],
-];
-
-const rows: string[] = [];
-for (const [name, what, run] of cases) {
-  const { p50, min } = await time(run);
-  rows.push(`| ${name} | ${what} | ${p50.toFixed(2)} | ${min.toFixed(2)} |`);
+// The server's way: CBOR pipe, bytes fulfilling the page's open fetch.
+{
+  const launched = await launchBrowser({ executablePath: chromePath, args: chromiumFlags(), env: process.env, protocolTimeout: 60_000 });
+  for (const blank of await launched.browser.pages()) await blank.close();
+  const page = await launched.browser.newPage();
+  const cdp = await page.createCDPSession();
+  const input = await PageInput.attach(cdp, launched.transport, assets.origin);
+  await page.goto(`${assets.origin}/`);
+  await page.evaluate(`globalThis.logits = new Float32Array(1000).map((_, i) => Math.sin(i));
+    globalThis.enc = (a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength).toBase64();`);
+  const take = (bytes: Buffer) => input.with(bytes, (id) => evaluate(cdp, `import('/browser-runtime/input-channel.js').then((m) => m.takeInput(${id}, 'bytes')).then((b) => b.length)`));
+  const one = pattern(IMAGE);
+  const eight = pattern(IMAGE * 8);
+  rows.push(
+    await time('empty round trip', '`Runtime.evaluate` of `1`', () => evaluate(cdp, '1')),
+    await time('1 image in (the server\'s way)', '150,528 B of uint8 as CBOR binary, fulfilling the page\'s open fetch', () => take(one)),
+    await time('8 images in (the server\'s way)', '1,204,224 B, the same way', () => take(eight)),
+    await time('answer out, top 5 as base64 (the server\'s way)', '20 B int32 classes + 20 B float32 probabilities', () => evaluate(cdp, '[enc(new Int32Array(5)), enc(logits.subarray(0, 5))]')),
+    await time('answer out, all logits as JSON', '1000 numbers returned by value as a JSON array', () => evaluate(cdp, 'Array.from(logits)')),
+  );
+  await launched.close();
 }
-await browser.close();
+
+// The way it replaced: JSON pipe (puppeteer's own launch), base64 inline in the expression.
+{
+  const browser = await puppeteer.launch({ executablePath: chromePath, headless: true, pipe: true, args: chromiumFlags() });
+  const page = await browser.newPage();
+  await page.goto(`${assets.origin}/`);
+  const cdp = await page.createCDPSession();
+  await page.evaluate('globalThis.dec = (s) => Uint8Array.fromBase64(s);');
+  const one = pattern(IMAGE).toString('base64');
+  const eight = pattern(IMAGE * 8).toString('base64');
+  rows.push(
+    await time('1 image in (before)', '150,528 B as base64 inline in `Runtime.evaluate`, JSON pipe', () => evaluate(cdp, `dec("${one}").length`)),
+    await time('8 images in (before)', '1,204,224 B, the same way', () => evaluate(cdp, `dec("${eight}").length`)),
+  );
+  await browser.close();
+}
 await assets.close();
 
-console.log(`\n${os.cpus()[0]?.model ?? ''}, ${os.cpus().length} cores; ${ROUNDS} round trips per case (ms)\n`);
-console.log('| case | what crosses | p50 | min |');
-console.log('| --- | --- | --- | --- |');
-for (const r of rows) console.log(r);
+console.log(`\n${os.cpus()[0]?.model ?? ''}, ${os.cpus().length} cores, ${chromePath}; ${ROUNDS} round trips per case (ms; CPU in core-ms per round trip)\n`);
+console.log(`| case | what crosses | p50 | min | ${KINDS.map((k) => `CPU ${k}`).join(' | ')} |`);
+console.log(`| --- | --- | ---: | ---: | ${KINDS.map(() => '---:').join(' | ')} |`);
+for (const r of rows) {
+  console.log(`| ${r.name} | ${r.what} | ${r.p50.toFixed(2)} | ${r.min.toFixed(2)} | ${KINDS.map((k) => (r.cpu.get(k) ?? 0).toFixed(1)).join(' | ')} |`);
+}
 process.exit(0);

@@ -1,17 +1,14 @@
 // One Chromium page hosting one model version: its load, its runs, its health.
 //
-// How a batch crosses: the page always holds one `fetch()` of INPUT_PATH open. It never reaches
-// the network: the Fetch domain pauses it, and the worker fulfils it with the next run's bytes as
-// CBOR binary (cbor-pipe-transport.ts) while a small `Runtime.evaluate` tells the page to run
-// them; the page opens the next fetch as soon as it has the bytes. No base64, no script to
-// compile, no round trip spent asking for the bytes, and the renderer's main thread only sees an
-// ArrayBuffer.
+// A run's bytes cross through page-input.ts; the call that runs them and its answer are small
+// `Runtime.evaluate`s.
 
-import type { CDPSession, Page, Protocol } from 'puppeteer-core';
-import { INPUT_PATH, RUNTIME_GLOBAL, type InferResult, type LoadRequest, type ModelRuntimeInfo, type Reply, type TensorResult } from '../../browser-runtime/protocol.js';
+import type { CDPSession, Page } from 'puppeteer-core';
+import { RUNTIME_GLOBAL, type InferResult, type LoadRequest, type ModelRuntimeInfo, type Reply, type TensorResult } from '../../browser-runtime/protocol.js';
 import { log } from '../log.js';
 import { BridgeError, withDeadline } from './bridge-error.js';
 import type { LaunchedBrowser } from './browser-launch.js';
+import { PageInput } from './page-input.js';
 import type { BatchJob, BatchResult, BatchWorker, TensorJob, TensorResult as ScheduledTensorResult } from './batch-scheduler.js';
 import type { WorkerState, WorkerStatus } from './inference-engine.js';
 
@@ -22,12 +19,7 @@ export class PageWorker implements BatchWorker {
   readonly startedAt = new Date();
   private page: Page | null = null;
   private cdp: CDPSession | null = null;
-  /** The page's open fetch of the next input, once Chromium has paused it. */
-  private openFetch: string | null = null;
-  /** A run's input waiting for the page to open its next fetch. */
-  private waitingInput: { id: number; bytes: Uint8Array } | null = null;
-  private nextInput = 0;
-  private fulfilInput: (requestId: string, input: { id: number; bytes: Uint8Array }) => void = () => {};
+  private input: PageInput | null = null;
 
   constructor(
     readonly id: number,
@@ -52,16 +44,10 @@ export class PageWorker implements BatchWorker {
         // onnxruntime colours its own log lines; a log file wants plain text.
         if (m.type() === 'error' || m.type() === 'warn') log.warn(`${this.key}: page console: ${m.text().replace(/\x1b\[[0-9;]*m/g, '')}`);
       });
-      // Runtime.evaluate on a session of our own: faster than page.evaluate for large inline strings.
+      // A session of our own carries the runs and the Fetch domain that feeds them their bytes.
       const cdp = await page.createCDPSession();
       this.cdp = cdp;
-      await cdp.send('Fetch.enable', { patterns: [{ urlPattern: `${this.runtimeOrigin}${INPUT_PATH}*`, requestStage: 'Request' }] });
-      this.fulfilInput = (requestId, { id, bytes }) => {
-        const headers = [{ name: 'x-input-id', value: String(id) }];
-        // A failure here (the page closed meanwhile) surfaces as the run's own failure.
-        launched.transport.command('Fetch.fulfillRequest', { requestId, responseCode: 200, responseHeaders: headers, body: bytes }, cdp.id()).catch(() => undefined);
-      };
-      cdp.on('Fetch.requestPaused', (e: Protocol.Fetch.RequestPausedEvent) => this.inputAsked(e.requestId));
+      this.input = await PageInput.attach(cdp, launched.transport, this.runtimeOrigin);
       await page.goto(`${this.runtimeOrigin}/`, { waitUntil: 'load', timeout: this.loadTimeoutMs });
       await page.waitForFunction(`globalThis.${RUNTIME_GLOBAL} !== undefined`, { timeout: this.loadTimeoutMs });
       this.runtime = await this.call<ModelRuntimeInfo>(`globalThis.${RUNTIME_GLOBAL}.load(${JSON.stringify(this.request)})`, this.loadTimeoutMs, 'loading the model');
@@ -114,32 +100,9 @@ export class PageWorker implements BatchWorker {
     return { data: new Float32Array(aligned(r.output).buffer), dims: r.dims, transferMs: Math.max(0, roundTripMs - r.runMs), inferMs: r.runMs };
   }
 
-  /** Hands `bytes` to the page under a fresh id for `work`, which tells the page to run that id. */
-  private async withInput<T>(bytes: Uint8Array, work: (id: number) => Promise<T>): Promise<T> {
-    // One run at a time per page (capacity 1), so at most one input is ever waiting.
-    if (this.waitingInput) throw new BridgeError('runtime', `worker ${this.id} of ${this.key} was given a run while another waited for the page`);
-    const input = { id: this.nextInput++, bytes };
-    if (this.openFetch) {
-      this.fulfilInput(this.openFetch, input);
-      this.openFetch = null;
-    } else {
-      this.waitingInput = input;
-    }
-    try {
-      return await work(input.id);
-    } finally {
-      if (this.waitingInput === input) this.waitingInput = null;
-    }
-  }
-
-  /** The page opened its fetch of the next input: answer it now if a run is waiting, else keep it open. */
-  private inputAsked(requestId: string): void {
-    if (this.waitingInput) {
-      this.fulfilInput(requestId, this.waitingInput);
-      this.waitingInput = null;
-    } else {
-      this.openFetch = requestId;
-    }
+  private withInput<T>(bytes: Uint8Array, work: (id: number) => Promise<T>): Promise<T> {
+    if (!this.input) throw new BridgeError('closed', `the page for ${this.key} is not open`);
+    return this.input.with(bytes, work);
   }
 
   /** A run on a ready page. */

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { jpegLayout } from '../../server/jpeg-scans.js';
+import { exifOrientation, jpegLayout } from '../../server/jpeg-scans.js';
 import { jpegScanBomb, jpegWithFakeEnd } from '../../scripts/hostile/inputs.js';
 import { readImage } from '../support/paths.js';
 
@@ -9,7 +9,7 @@ describe('jpegLayout', () => {
   it('reads a baseline JPEG: its size and one scan', async () => {
     const kitten = readImage('kitten.jpg');
     const meta = await sharp(kitten).metadata();
-    assert.deepEqual(jpegLayout(kitten), { width: meta.width, height: meta.height, progressive: false, scans: 1 });
+    assert.deepEqual(jpegLayout(kitten), { width: meta.width, height: meta.height, progressive: false, scans: 1, orientation: meta.orientation });
   });
 
   it('counts the scans of progressive JPEGs as libjpeg writes them', async () => {
@@ -23,7 +23,7 @@ describe('jpegLayout', () => {
 
   it('counts a scan bomb exactly, and stops counting once past the limit', () => {
     const bomb = jpegScanBomb(6000, 6000, 5000);
-    assert.deepEqual(jpegLayout(bomb), { width: 6000, height: 6000, progressive: true, scans: 5001 });
+    assert.deepEqual(jpegLayout(bomb), { width: 6000, height: 6000, progressive: true, scans: 5001, orientation: undefined });
     const t0 = performance.now();
     assert.equal(jpegLayout(bomb, 100)!.scans, 101);
     assert.ok(performance.now() - t0 < 50);
@@ -40,5 +40,33 @@ describe('jpegLayout', () => {
     const cut = jpegWithFakeEnd(readImage('kitten.jpg'));
     assert.equal(jpegLayout(cut)!.scans, 1);
     assert.equal(jpegLayout(readImage('kitten.jpg').subarray(0, 20)), null, 'cut before its frame header');
+  });
+});
+
+describe('EXIF orientation from the markers', () => {
+  it('agrees with libvips for every orientation', async () => {
+    const plain = await sharp({ create: { width: 48, height: 32, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+    assert.equal(jpegLayout(plain)!.orientation, undefined);
+    for (let orientation = 1; orientation <= 8; orientation++) {
+      const jpeg = await sharp(plain).withMetadata({ orientation }).jpeg().toBuffer();
+      const meta = await sharp(jpeg).metadata();
+      assert.equal(meta.orientation, orientation);
+      assert.equal(jpegLayout(jpeg)!.orientation, orientation);
+    }
+  });
+
+  it('reads both byte orders and refuses what is malformed', () => {
+    // A TIFF header and one IFD entry: tag 0x0112, SHORT, count 1, value 6.
+    const big = Buffer.from([0x4d, 0x4d, 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0]);
+    const little = Buffer.from([0x49, 0x49, 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0]);
+    assert.equal(exifOrientation(big), 6);
+    assert.equal(exifOrientation(little), 6);
+    assert.equal(exifOrientation(big.subarray(0, 15)), undefined, 'cut inside the entry');
+    const outOfRange = Buffer.from(big);
+    outOfRange[19] = 9;
+    assert.equal(exifOrientation(outOfRange), undefined);
+    const badOffset = Buffer.from(big);
+    badOffset.writeUInt32BE(1000, 4);
+    assert.equal(exifOrientation(badOffset), undefined);
   });
 });
