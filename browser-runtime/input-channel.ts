@@ -12,8 +12,18 @@ function open(): void {
 }
 open();
 
+// Two calls may wait at once (the gateway sends the next run while this one computes): each takes
+// the fetch that is open when the one before it is done, never the same one.
+let turn: Promise<unknown> = Promise.resolve();
+
 /** The bytes of input `id`; fails if the gateway handed over another's, which would be a bug. */
-export async function takeInput(id: number, what: string): Promise<Uint8Array> {
+export function takeInput(id: number, what: string): Promise<Uint8Array> {
+  const taken = turn.then(() => take(id, what));
+  turn = taken.catch(() => undefined);
+  return taken;
+}
+
+async function take(id: number, what: string): Promise<Uint8Array> {
   let bytes: ArrayBuffer;
   let got: string | null;
   try {

@@ -71,9 +71,9 @@ export class ModelHost {
         executionProviders: [provider],
         graphOptimizationLevel: 'all',
         logSeverityLevel: 3,
-        // Idle WASM threads would otherwise spin after each run, taking the CPU that sharp and
-        // the DevTools channel need for the next request.
-        extra: { session: { intra_op: { allow_spinning: '0' } } },
+        // No `session.intra_op.allow_spinning`: onnxruntime-web runs every session on one global
+        // thread pool, which ignores the session's setting, and its threads spin after each run
+        // (BENCHMARKS.md: the null model's renderer used 40 core-ms a request on 2 threads, 10 on 1).
       });
       return new ModelRunner(ort, session, req.inputName, req.outputName, req.normalisation);
     };

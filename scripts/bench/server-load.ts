@@ -19,6 +19,7 @@ import { median, percentile, sleep, type Figure } from './stats.js';
 
 export const CONCURRENCIES = [1, 8, 32] as const;
 const IMAGE = path.join(PROJECT_ROOT, 'tests/fixtures/images/dog_640x480.jpg');
+const LAUNCHER = path.join(PROJECT_ROOT, 'bin/webgpu-inference-server');
 
 /** One server run: which model, from which store, at which concurrencies, under which figure names. */
 interface GatewayRun {
@@ -148,10 +149,11 @@ interface RunningServer {
 async function startServer(opts: ServerLoadOptions, label: string, extraArgs: readonly string[]): Promise<RunningServer> {
   const port = opts.port ?? (await freePortPair());
   const url = `http://127.0.0.1:${port}`;
-  const args = ['dist/server/main.js', '--backend', 'wasm', '--inference-address', url, '--management-address', `http://127.0.0.1:${port + 1}`, '--metrics-address', 'http://127.0.0.1:0', ...opts.serverArgs, ...extraArgs];
-  opts.log(`${label}: node ${args.join(' ')}`);
+  const args = ['--backend', 'wasm', '--inference-address', url, '--management-address', `http://127.0.0.1:${port + 1}`, '--metrics-address', 'http://127.0.0.1:0', ...opts.serverArgs, ...extraArgs];
+  // Started as `npm start` starts it: the launcher sets the allocator and libuv's pool.
+  opts.log(`${label}: ${LAUNCHER} ${args.join(' ')}`);
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(LAUNCHER, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const keep = (chunk: Buffer) => (log = (log + chunk.toString()).slice(-8000));
   child.stdout!.on('data', keep);

@@ -150,6 +150,7 @@ export class ChromiumEngine implements InferenceEngine {
         adapter: info.adapter,
         fallbackReason: info.fallbackReason,
         loadMs: Math.round(info.loadMs),
+        loadSteps: info.loadSteps,
       });
       if (info.parity && !info.parity.passed) this.opts.events?.parityFailed(slot.model);
       // WASM on a machine without a GPU is expected under "auto"; WebGPU refused when asked for is not.

@@ -16,7 +16,6 @@
 
 import type { CDPSession, Protocol } from 'puppeteer-core';
 import { INPUT_PATH } from '../../browser-runtime/protocol.js';
-import { BridgeError } from './bridge-error.js';
 import type { CborPipeTransport } from './cbor-pipe-transport.js';
 
 interface Input {
@@ -27,8 +26,8 @@ interface Input {
 export class PageInput {
   /** The page's open fetch of the next input, once Chromium has paused it. */
   private openFetch: string | null = null;
-  /** An input waiting for the page to open its next fetch. */
-  private waiting: Input | null = null;
+  /** Inputs waiting, in the order their runs were sent, for the page to open its next fetch. */
+  private readonly waiting: Input[] = [];
   private nextId = 0;
 
   private constructor(
@@ -46,31 +45,30 @@ export class PageInput {
 
   /**
    * Hands `bytes` to the page under a fresh id while `work` runs; `work` tells the page to take
-   * that id. One at a time: the page holds one fetch open, so a second waiting input is refused.
+   * that id. The page takes inputs in the order their runs reach it, which is the order of these
+   * calls, so inputs are handed over first come, first served.
    */
   async with<T>(bytes: Uint8Array, work: (id: number) => Promise<T>): Promise<T> {
-    if (this.waiting) throw new BridgeError('runtime', 'an input was given while another waited for the page');
     const input = { id: this.nextId++, bytes };
     if (this.openFetch) {
       this.fulfil(this.openFetch, input);
       this.openFetch = null;
     } else {
-      this.waiting = input;
+      this.waiting.push(input);
     }
     try {
       return await work(input.id);
     } finally {
-      if (this.waiting === input) this.waiting = null;
+      // A run that failed before the page took its bytes: they must not go to the next one.
+      const at = this.waiting.indexOf(input);
+      if (at >= 0) this.waiting.splice(at, 1);
     }
   }
 
   private asked(requestId: string): void {
-    if (this.waiting) {
-      this.fulfil(requestId, this.waiting);
-      this.waiting = null;
-    } else {
-      this.openFetch = requestId;
-    }
+    const next = this.waiting.shift();
+    if (next) this.fulfil(requestId, next);
+    else this.openFetch = requestId;
   }
 
   private fulfil(requestId: string, { id, bytes }: Input): void {

@@ -62,9 +62,14 @@ export class PageWorker implements BatchWorker {
     }
   }
 
-  // One batch at a time. Two in flight measured no faster on WASM (BENCHMARKS.md): the run
-  // blocks the page's main thread, so the next batch waits there instead of in the queue.
-  readonly capacity = 1;
+  // Two batches in flight: the next one's bytes cross (page-input.ts: off the page's main thread)
+  // while this one computes, and the WASM threads go from one run to the next with no gap.
+  // Measured with npm run bench (2 cores, MobileNetV2, two runs each, interleaved): at
+  // concurrency 8, 23.5 and 27.0 images/s against 20.4 and 20.4 one at a time; at 32, 20.2 and
+  // 23.3 against 18.1 and 19.3, and 81 to 92 core-ms an image against 96 to 100. (With base64
+  // in Runtime.evaluate, which the page's main thread had to compile and decode, two in flight
+  // gained nothing.)
+  readonly capacity = 2;
 
   get ready(): boolean {
     return this.state === 'ready';
