@@ -34,13 +34,17 @@ async function input(id: number, what: string): Promise<Uint8Array> {
 
 const bytesOf = (a: Int32Array | Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
+const now = () => performance.timeOrigin + performance.now();
+
 async function infer(id: number, batch: number, k: number): Promise<InferResult> {
+  const calledAt = now();
   const model = loaded();
   const out = await model.infer(await input(id, 'pixels'), batch, k);
-  return { ...out, classes: encodeBase64(bytesOf(out.classes)), probabilities: encodeBase64(bytesOf(out.probabilities)) };
+  return { ...out, calledAt, classes: encodeBase64(bytesOf(out.classes)), probabilities: encodeBase64(bytesOf(out.probabilities)) };
 }
 
 async function runTensor(id: number, dims: number[]): Promise<TensorResult> {
+  const calledAt = now();
   const model = loaded();
   const bytes = await input(id, 'tensor bytes');
   const count = dims.reduce((a, b) => a * b, 1);
@@ -48,7 +52,7 @@ async function runTensor(id: number, dims: number[]): Promise<TensorResult> {
   const floats = new Float32Array(count);
   new Uint8Array(floats.buffer).set(bytes);
   const out = await model.runTensor(floats, dims);
-  return { output: encodeBase64(bytesOf(out.data)), dims: out.dims, runMs: out.runMs };
+  return { output: encodeBase64(bytesOf(out.data)), dims: out.dims, runMs: out.runMs, calledAt };
 }
 
 const api: RuntimeApi = {

@@ -104,7 +104,12 @@ export interface RunFacts {
   rankMs: number;
 }
 
-export interface InferResult extends RunFacts {
+/** When the page began a call: performance.timeOrigin + performance.now(), a wall clock the gateway shares. */
+export interface CallStart {
+  calledAt: number;
+}
+
+export interface InferResult extends RunFacts, CallStart {
   /** The top k classes of each image, highest first: int32 little-endian, base64, batch x k. */
   classes: string;
   /** Their probabilities: float32 little-endian, base64, batch x k. */
@@ -112,7 +117,7 @@ export interface InferResult extends RunFacts {
 }
 
 /** The model's raw output for an already preprocessed float32 tensor (KServe v2 / Triton clients). */
-export interface TensorResult {
+export interface TensorResult extends CallStart {
   /** float32 little-endian, base64. */
   output: string;
   dims: number[];

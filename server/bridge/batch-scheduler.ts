@@ -34,6 +34,8 @@ export interface BatchResult {
 export interface TensorResult {
   data: Float32Array;
   dims: number[];
+  /** Waiting in the page for the run before this one. */
+  waitMs: number;
   transferMs: number;
   inferMs: number;
 }
@@ -53,7 +55,8 @@ export interface ScheduledResult extends JobResult {
   inferMs: number;
 }
 
-export interface ScheduledTensor extends TensorResult {
+export interface ScheduledTensor extends Omit<TensorResult, 'waitMs'> {
+  /** In the gateway's queue, then in the page behind the run before. */
   queueMs: number;
 }
 
@@ -205,7 +208,7 @@ export class BatchScheduler {
     const first = jobs[0]!;
     const running: Promise<void> =
       first.kind === 'tensor'
-        ? worker.runTensor(first.job, deadline).then((out) => first.resolve({ ...out, queueMs: queueMs(first) }))
+        ? worker.runTensor(first.job, deadline).then((out) => first.resolve({ data: out.data, dims: out.dims, transferMs: out.transferMs, inferMs: out.inferMs, queueMs: queueMs(first) + out.waitMs }))
         : worker.runBatch(jobs.map((j) => j.job as BatchJob), deadline).then((out) =>
             jobs.forEach((j, i) =>
               (j as Extract<Pending, { kind: 'image' }>).resolve({

@@ -4,7 +4,7 @@
 // `Runtime.evaluate`s.
 
 import type { CDPSession, Page } from 'puppeteer-core';
-import { RUNTIME_GLOBAL, type InferResult, type LoadRequest, type ModelRuntimeInfo, type Reply, type TensorResult } from '../../browser-runtime/protocol.js';
+import { RUNTIME_GLOBAL, type CallStart, type InferResult, type LoadRequest, type ModelRuntimeInfo, type Reply, type TensorResult } from '../../browser-runtime/protocol.js';
 import { log } from '../log.js';
 import { BridgeError, withDeadline } from './bridge-error.js';
 import type { LaunchedBrowser } from './browser-launch.js';
@@ -20,6 +20,8 @@ export class PageWorker implements BatchWorker {
   private page: Page | null = null;
   private cdp: CDPSession | null = null;
   private input: PageInput | null = null;
+  /** Calls sent to the page and not answered yet (at most `capacity`). */
+  private inPage = 0;
 
   constructor(
     readonly id: number,
@@ -79,19 +81,18 @@ export class PageWorker implements BatchWorker {
   async runBatch(jobs: BatchJob[], deadlineMs: number): Promise<BatchResult> {
     const k = Math.max(...jobs.map((j) => j.k));
     const pixels = jobs.length === 1 ? jobs[0]!.pixels : Buffer.concat(jobs.map((j) => j.pixels));
-    const t0 = performance.now();
-    const r = await this.withInput(pixels, (id) => this.run<InferResult>(`globalThis.${RUNTIME_GLOBAL}.infer(${id},${jobs.length},${k})`, deadlineMs, 'the prediction'));
-    const roundTripMs = performance.now() - t0;
+    const { r, roundTripMs, pageWaitMs } = await this.timed((id) => this.run<InferResult>(`globalThis.${RUNTIME_GLOBAL}.infer(${id},${jobs.length},${k})`, deadlineMs, 'the prediction'), pixels);
     const classes = new Int32Array(aligned(r.classes).buffer);
     const probabilities = new Float32Array(aligned(r.probabilities).buffer);
     const inferMs = r.normaliseMs + r.runMs + r.rankMs;
+    const waitMs = r.waitMs + pageWaitMs;
     return {
       results: jobs.map((j, i) => ({
         classes: classes.subarray(i * r.k, i * r.k + Math.min(j.k, r.k)),
         probabilities: probabilities.subarray(i * r.k, i * r.k + Math.min(j.k, r.k)),
       })),
-      waitMs: r.waitMs,
-      transferMs: Math.max(0, roundTripMs - inferMs - r.waitMs),
+      waitMs,
+      transferMs: Math.max(0, roundTripMs - inferMs - waitMs),
       inferMs,
     };
   }
@@ -99,15 +100,26 @@ export class PageWorker implements BatchWorker {
   /** An already preprocessed float32 tensor, run as it is (KServe v2); answers the raw output. */
   async runTensor({ data, dims }: TensorJob, deadlineMs: number): Promise<ScheduledTensorResult> {
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    const t0 = performance.now();
-    const r = await this.withInput(bytes, (id) => this.run<TensorResult>(`globalThis.${RUNTIME_GLOBAL}.runTensor(${id},${JSON.stringify(dims)})`, deadlineMs, 'the inference'));
-    const roundTripMs = performance.now() - t0;
-    return { data: new Float32Array(aligned(r.output).buffer), dims: r.dims, transferMs: Math.max(0, roundTripMs - r.runMs), inferMs: r.runMs };
+    const { r, roundTripMs, pageWaitMs } = await this.timed((id) => this.run<TensorResult>(`globalThis.${RUNTIME_GLOBAL}.runTensor(${id},${JSON.stringify(dims)})`, deadlineMs, 'the inference'), bytes);
+    return { data: new Float32Array(aligned(r.output).buffer), dims: r.dims, waitMs: pageWaitMs, transferMs: Math.max(0, roundTripMs - r.runMs - pageWaitMs), inferMs: r.runMs };
   }
 
-  private withInput<T>(bytes: Uint8Array, work: (id: number) => Promise<T>): Promise<T> {
+  /**
+   * Sends a call with its input and times it. A call sent while another is in the page waits for
+   * the page's main thread, busy with that one's run, before it even starts: `pageWaitMs`, from
+   * the page's start time on the wall clock both share, so it is not counted as transfer.
+   */
+  private async timed<T extends CallStart>(call: (id: number) => Promise<T>, bytes: Uint8Array): Promise<{ r: T; roundTripMs: number; pageWaitMs: number }> {
     if (!this.input) throw new BridgeError('closed', `the page for ${this.key} is not open`);
-    return this.input.with(bytes, work);
+    const behind = this.inPage++ > 0;
+    const sentAt = performance.timeOrigin + performance.now();
+    const t0 = performance.now();
+    try {
+      const r = await this.input.with(bytes, call);
+      return { r, roundTripMs: performance.now() - t0, pageWaitMs: behind ? Math.max(0, r.calledAt - sentAt) : 0 };
+    } finally {
+      this.inPage--;
+    }
   }
 
   /** A run on a ready page. */

@@ -35,7 +35,7 @@ class ScriptedWorker implements BatchWorker {
   runTensor(job: TensorJob): Promise<TensorResult> {
     this.batches.push([-job.data[0]!]);
     return new Promise((resolve, reject) => {
-      const done = () => (this.failWith ? reject(this.failWith) : resolve({ data: job.data, dims: job.dims, transferMs: 1, inferMs: 2 }));
+      const done = () => (this.failWith ? reject(this.failWith) : resolve({ data: job.data, dims: job.dims, waitMs: 0, transferMs: 1, inferMs: 2 }));
       if (this.autoMs !== null) setTimeout(done, this.autoMs);
       else this.releases.push(done);
     });
