@@ -12,18 +12,11 @@ function open(): void {
 }
 open();
 
-// Two calls may wait at once (the gateway sends the next run while this one computes): each takes
-// the fetch that is open when the one before it is done, never the same one.
-let turn: Promise<unknown> = Promise.resolve();
-
-/** The bytes of input `id`; fails if the gateway handed over another's, which would be a bug. */
-export function takeInput(id: number, what: string): Promise<Uint8Array> {
-  const taken = turn.then(() => take(id, what));
-  turn = taken.catch(() => undefined);
-  return taken;
-}
-
-async function take(id: number, what: string): Promise<Uint8Array> {
+/**
+ * The bytes of input `id`; fails if the gateway handed over another's, which would be a bug.
+ * One call at a time (main.ts runs calls in turn): two at once would take the same fetch.
+ */
+export async function takeInput(id: number, what: string): Promise<Uint8Array> {
   let bytes: ArrayBuffer;
   let got: string | null;
   try {

@@ -36,23 +36,39 @@ const bytesOf = (a: Int32Array | Float32Array) => new Uint8Array(a.buffer, a.byt
 
 const now = () => performance.timeOrigin + performance.now();
 
+// Calls run one after another. With two in flight, the second waits here for the first's run
+// (its bytes may arrive meanwhile, but the main thread is the first run's until it ends); that
+// wait is reported, so the gateway counts it as queueing, not as transfer.
+let previous: Promise<unknown> = Promise.resolve();
+function inTurn<T>(work: () => Promise<T>): Promise<{ value: T; turnWaitMs: number }> {
+  const asked = performance.now();
+  const turn = previous.then(async () => {
+    const turnWaitMs = performance.now() - asked;
+    return { value: await work(), turnWaitMs };
+  });
+  previous = turn.catch(() => undefined);
+  return turn;
+}
+
 async function infer(id: number, batch: number, k: number): Promise<InferResult> {
   const calledAt = now();
   const model = loaded();
-  const out = await model.infer(await input(id, 'pixels'), batch, k);
-  return { ...out, calledAt, classes: encodeBase64(bytesOf(out.classes)), probabilities: encodeBase64(bytesOf(out.probabilities)) };
+  const { value: out, turnWaitMs } = await inTurn(async () => model.infer(await input(id, 'pixels'), batch, k));
+  return { ...out, waitMs: out.waitMs + turnWaitMs, calledAt, classes: encodeBase64(bytesOf(out.classes)), probabilities: encodeBase64(bytesOf(out.probabilities)) };
 }
 
 async function runTensor(id: number, dims: number[]): Promise<TensorResult> {
   const calledAt = now();
   const model = loaded();
-  const bytes = await input(id, 'tensor bytes');
-  const count = dims.reduce((a, b) => a * b, 1);
-  if (bytes.length !== count * 4) throw new RuntimeError('input', `${bytes.length} bytes do not hold a float32 tensor of shape [${dims.join(', ')}]`);
-  const floats = new Float32Array(count);
-  new Uint8Array(floats.buffer).set(bytes);
-  const out = await model.runTensor(floats, dims);
-  return { output: encodeBase64(bytesOf(out.data)), dims: out.dims, runMs: out.runMs, calledAt };
+  const { value: out, turnWaitMs } = await inTurn(async () => {
+    const bytes = await input(id, 'tensor bytes');
+    const count = dims.reduce((a, b) => a * b, 1);
+    if (bytes.length !== count * 4) throw new RuntimeError('input', `${bytes.length} bytes do not hold a float32 tensor of shape [${dims.join(', ')}]`);
+    const floats = new Float32Array(count);
+    new Uint8Array(floats.buffer).set(bytes);
+    return model.runTensor(floats, dims);
+  });
+  return { output: encodeBase64(bytesOf(out.data)), dims: out.dims, runMs: out.runMs, waitMs: turnWaitMs, calledAt };
 }
 
 const api: RuntimeApi = {

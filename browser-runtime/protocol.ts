@@ -98,7 +98,7 @@ export interface RunFacts {
   ranBatch: number;
   /** Page work: normalising, session.run, softmax and ranking. */
   normaliseMs: number;
-  /** Not work: waiting in the page for the batch before this one to finish its run. */
+  /** Not work: waiting in the page for the call before this one to finish. */
   waitMs: number;
   runMs: number;
   rankMs: number;
@@ -122,6 +122,8 @@ export interface TensorResult extends CallStart {
   output: string;
   dims: number[];
   runMs: number;
+  /** Not work: waiting in the page for the call before this one. */
+  waitMs: number;
 }
 
 export type ErrorKind = 'input' | 'model' | 'runtime';

@@ -101,7 +101,8 @@ export class PageWorker implements BatchWorker {
   async runTensor({ data, dims }: TensorJob, deadlineMs: number): Promise<ScheduledTensorResult> {
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const { r, roundTripMs, pageWaitMs } = await this.timed((id) => this.run<TensorResult>(`globalThis.${RUNTIME_GLOBAL}.runTensor(${id},${JSON.stringify(dims)})`, deadlineMs, 'the inference'), bytes);
-    return { data: new Float32Array(aligned(r.output).buffer), dims: r.dims, waitMs: pageWaitMs, transferMs: Math.max(0, roundTripMs - r.runMs - pageWaitMs), inferMs: r.runMs };
+    const waitMs = r.waitMs + pageWaitMs;
+    return { data: new Float32Array(aligned(r.output).buffer), dims: r.dims, waitMs, transferMs: Math.max(0, roundTripMs - r.runMs - waitMs), inferMs: r.runMs };
   }
 
   /**
