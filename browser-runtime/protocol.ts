@@ -83,7 +83,7 @@ export interface ModelRuntimeInfo {
   parity: ParityReport | null;
   wasmThreads: number;
   crossOriginIsolated: boolean;
-  /** Batch sizes the session runs (and was warmed up with); other sizes are padded up. */
+  /** Batch sizes the session runs (on WebGPU, each warmed up at load); other sizes are padded up. */
   batchSizes: number[];
   loadMs: number;
   /** Where the load time went, in order. */

@@ -54,7 +54,7 @@ export interface Range {
 /** The ranges a model's config.json and the Management API share. */
 export const RANGES = {
   workers: { min: 1, max: FIXED_BOUNDS.workers, integer: true, why: '1024 pages of 256 MiB are 256 GiB; all models together stay within max_workers' },
-  batchSize: { min: 1, max: FIXED_BOUNDS.batchSize, integer: true, why: 'every batch size is warmed up at load, in a WASM heap of at most 4 GiB' },
+  batchSize: { min: 1, max: FIXED_BOUNDS.batchSize, integer: true, why: 'the largest batch runs at load, in a WASM heap of at most 4 GiB' },
   maxBatchDelayMs: { min: 0, max: FIXED_BOUNDS.maxBatchDelayMs, integer: false, unit: 'milliseconds', why: 'a longer wait costs the first request more than batching saves' },
   responseTimeoutS: { min: 0.001, max: FIXED_BOUNDS.responseTimeoutS, integer: false, unit: 'seconds', why: 'a prediction still running after an hour is stuck' },
   topk: { min: 1, max: FIXED_BOUNDS.topk, integer: true, why: 'the classes of an ImageNet model' },
@@ -64,7 +64,7 @@ export const RANGES = {
 export const inRange = (n: unknown, r: Range): n is number =>
   typeof n === 'number' && Number.isFinite(n) && n >= r.min && n <= r.max && (!r.integer || Number.isInteger(n));
 
-/** "an integer from 1 to 64 (every batch size is warmed up at load, ...)" */
+/** "an integer from 1 to 64 (the largest batch runs at load, ...)" */
 export const describeRange = (r: Range): string => `${r.integer ? 'an integer' : 'a number'}${r.unit ? ` of ${r.unit}` : ''} from ${r.min} to ${r.max} (${r.why})`;
 
 export interface MachineLimits {

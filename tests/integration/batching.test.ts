@@ -24,7 +24,7 @@ describe('dynamic batching on WASM', () => {
     store.remove();
   });
 
-  it('warms up every batch size before it is healthy', async () => {
+  it('runs every batch size, warmed up before it is healthy', async () => {
     assert.equal((await call(`${api}/ping`)).status, 200);
     const [d] = (await call(`${server.managementUrl}/models/mobilenet_v2`)).body;
     assert.deepEqual(d.batchSizes, [1, 2, 3, 4]);

@@ -72,7 +72,7 @@ describe('Management API bounds (fake engine)', () => {
   });
 
   it('batch_size and max_batch_delay past their ranges answer 400 with the bound; nothing is registered', async () => {
-    await refused('POST', '/models?url=spare&batch_size=999999', /^batch_size must be an integer from 1 to 64 \(every batch size is warmed up at load, in a WASM heap of at most 4 GiB\); got "999999"\.$/);
+    await refused('POST', '/models?url=spare&batch_size=999999', /^batch_size must be an integer from 1 to 64 \(the largest batch runs at load, in a WASM heap of at most 4 GiB\); got "999999"\.$/);
     for (const bad of ['65', '0', '1.5', '-1', 'x']) await refused('POST', `/models?url=spare&batch_size=${bad}`, /^batch_size must be an integer from 1 to 64/);
     await refused('POST', '/models?url=spare&max_batch_delay=10001', /^max_batch_delay must be a number of milliseconds from 0 to 10000 \(.*\); got "10001"\.$/);
     await refused('POST', `/models?url=spare&max_batch_delay=${'9'.repeat(40)}`, /got "9{24}"\.$/);

@@ -109,7 +109,7 @@ describe('parseModelConfig', () => {
     for (const [bad, says] of [
       [{ workers: 1025 }, /"workers" must be an integer from 1 to 1024 \(.*max_workers\); got 1025/],
       [{ workers: 1e9 }, /"workers" must be an integer from 1 to 1024/],
-      [{ batch_size: 999999 }, /"batch_size" must be an integer from 1 to 64 \(every batch size is warmed up at load.*\); got 999999/],
+      [{ batch_size: 999999 }, /"batch_size" must be an integer from 1 to 64 \(the largest batch runs at load.*\); got 999999/],
       [{ max_batch_delay: 10001 }, /"max_batch_delay" must be a number of milliseconds from 0 to 10000/],
       [{ response_timeout: 1e12 }, /"response_timeout" must be a number of seconds from 0.001 to 3600/],
       [{ topk: 1001 }, /"topk" must be an integer from 1 to 1000/],
