@@ -3,19 +3,14 @@
 // which runs to distrust instead of leaving it to guesswork.
 
 import { readFileSync } from 'node:fs';
-import { descendantsAndSelf } from './proc-memory.js';
+import { descendantsAndSelf, statFields } from './proc-memory.js';
 import type { Figure } from './stats.js';
 
 /** utime + stime of one process, in clock ticks; null once it is gone. */
 function processTicks(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields 14 and 15 of proc(5), counted after the command name (field 2).
-    return Number(f[11] ?? 0) + Number(f[12] ?? 0);
-  } catch {
-    return null;
-  }
+  const f = statFields(pid);
+  // Fields 14 and 15 of proc(5); statFields starts at field 3.
+  return f ? Number(f[11] ?? 0) + Number(f[12] ?? 0) : null;
 }
 
 function machineTicks(): { busy: number; steal: number; total: number } {
