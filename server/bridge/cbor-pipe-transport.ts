@@ -101,7 +101,10 @@ export class CborPipeTransport implements ConnectionTransport {
 
   private write(message: Record<string, unknown>): void {
     if (this.closed) return;
+    // A message is several chunks (its large binary values are not copied in): one write for all.
+    this.toBrowser.cork();
     for (const chunk of encodeMessage(message)) this.toBrowser.write(chunk);
+    this.toBrowser.uncork();
   }
 
   private dispatch(bytes: Buffer): void {

@@ -35,6 +35,9 @@ const MAJOR_STRING = 3;
 
 export class CborError extends Error {}
 
+/** Byte strings up to this size are copied into the message; larger ones are referenced. */
+const COPY_LIMIT = 4096;
+
 /** A growable byte buffer; large binary values are kept as separate chunks, not copied in. */
 class Writer {
   private chunks: Uint8Array[] = [];
@@ -91,8 +94,8 @@ class Writer {
     this.pos += this.buf.write(s, this.pos, 'latin1');
   }
 
-  bytes(b: Uint8Array, copyLimit = 4096): void {
-    if (b.length <= copyLimit) {
+  bytes(b: Uint8Array): void {
+    if (b.length <= COPY_LIMIT) {
       this.room(b.length);
       this.buf.set(b, this.pos);
       this.pos += b.length;
@@ -344,17 +347,19 @@ export class MessageFramer {
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     const out: Buffer[] = [];
-    for (;;) {
-      if (this.pendingBytes < 7) break;
-      const head = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
-      this.pending = [head];
+    while (this.pendingBytes >= 7) {
+      // Only the header is joined until the whole message is here: a large message arriving in
+      // many chunks is copied once, not once per chunk.
+      if (this.pending[0]!.length < 7) this.pending = [Buffer.concat(this.pending)];
+      const head = this.pending[0]!;
       const at = head[1] === ENVELOPE_TAG_NUMBER ? 2 : 1;
       if (head[0] !== ENVELOPE || head[at] !== BYTES32) throw new CborError('the stream is not a sequence of CBOR envelopes');
       const size = at + 5 + head.readUInt32BE(at + 1);
       if (size > this.maxMessageBytes) throw new CborError(`a message of ${size} bytes is over the ${this.maxMessageBytes}-byte limit`);
       if (this.pendingBytes < size) break;
-      out.push(head.subarray(0, size));
-      const rest = head.subarray(size);
+      const all = this.pending.length === 1 ? head : Buffer.concat(this.pending, this.pendingBytes);
+      out.push(all.subarray(0, size));
+      const rest = all.subarray(size);
       this.pending = rest.length ? [rest] : [];
       this.pendingBytes = rest.length;
     }
