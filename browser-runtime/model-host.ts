@@ -121,9 +121,9 @@ export class ModelHost {
     // On WebGPU every batch size the session will run, once: a new input shape there means new
     // shader pipelines, which no request should wait for. On WASM a new shape costs little; what
     // a warm-up waits for is V8 optimising onnxruntime's code, which it finishes in the background
-    // anyway. So WASM runs the largest batch once (batch 1 ran above): measured, both bundled models
-    // healthy in 7.2 to 7.7 s against 10.2 to 11.3 s warming every size, the first requests after
-    // that at 0.16 to 0.45 s for a few seconds against 0.05 to 0.12 s.
+    // anyway. So WASM runs the largest batch once (batch 1 ran above). npm run bench, both bundled
+    // models: healthy after 7.0 and 7.5 s against 10.2 and 8.4 s warming every size; the first
+    // requests after that are slower for a few seconds.
     active.batchSizes = batchSizesFor(backend, Math.max(1, req.maxBatch));
     const warm = backend === 'wasm' ? [Math.max(...active.batchSizes)].filter((n) => n > 1) : active.batchSizes;
     for (const size of warm) {
