@@ -1,17 +1,17 @@
 import express from 'express';
 import type { InferenceEngine } from './bridge/inference-engine.js';
 import { errorHandler, resourceNotFound } from './errors.js';
-import { strictApp } from './express-app.js';
+import { strictApp, strictRouter } from './express-app.js';
 import { log } from './log.js';
 import type { Metrics } from './metrics.js';
 import type { ModelStore } from './model-store.js';
-import { inferenceApiDescription } from './openapi.js';
-import { apiDescriptionRouter } from './routes/api-description.js';
-import { demoModelsRouter, demoPageRouter, type DemoFiles, type DemoSettings } from './routes/demo.js';
-import { healthRouter } from './routes/health.js';
-import { kserveHealthRouter, kserveRouter } from './routes/kserve.js';
+import { mount, openApiDocument, type Operation } from './operation.js';
+import { apiDescriptionOperations } from './routes/api-description.js';
+import { demoIsolation, demoModelOperations, demoPageOperations, type DemoFiles, type DemoSettings } from './routes/demo.js';
+import { healthOperations } from './routes/health.js';
+import { kserveHealthOperations, kserveOperations } from './routes/kserve.js';
 import type { InferenceGuards } from './routes/inference-request.js';
-import { predictionsRouter } from './routes/predictions.js';
+import { predictionOperations } from './routes/predictions.js';
 
 export interface InferenceAppDeps {
   store: ModelStore;
@@ -30,7 +30,28 @@ export interface InferenceAppDeps {
   demo?: { files: DemoFiles; settings: DemoSettings };
 }
 
-export function createInferenceApp({ store, engine, guards, isHealthy, version, auth, metrics, cors, demo }: InferenceAppDeps): express.Express {
+/** The inference listener's operations: those open to anyone, and those behind the inference key. */
+export function inferenceOperations({ store, engine, guards, isHealthy, version, metrics, demo }: InferenceAppDeps): { open: Operation[]; guarded: Operation[]; document: object } {
+  const open = [
+    ...healthOperations(isHealthy),
+    ...kserveHealthOperations(isHealthy),
+    ...apiDescriptionOperations(() => document, true),
+    ...(demo ? demoPageOperations(demo.files) : []),
+  ];
+  const guarded = [
+    ...(demo ? demoModelOperations(store, engine, demo.settings) : []),
+    ...predictionOperations(store, engine, guards, metrics),
+    ...kserveOperations(store, engine, { version, guards }),
+  ];
+  const info = { title: 'Inference API', description: 'TorchServe-compatible Inference API and KServe v2, models run by onnxruntime-web in headless Chromium', version };
+  const document = openApiDocument(info, [...open, ...guarded]);
+  return { open, guarded, document };
+}
+
+export function createInferenceApp(deps: InferenceAppDeps): express.Express {
+  const { auth, metrics, cors, demo } = deps;
+  const { open, guarded } = inferenceOperations(deps);
+  const table = [...open, ...guarded];
   const app = strictApp();
   app.set('query parser', 'simple');
   if (cors) app.use(cors);
@@ -46,18 +67,12 @@ export function createInferenceApp({ store, engine, guards, isHealthy, version, 
     });
   }
   // Who may call is decided by the route that matched, never by reading the path: the open
-  // routes come first and answer only the exact paths they name (routing is case-sensitive and
-  // strict); anything they do not answer meets the key check before any other route.
-  // Open: the health probes, the API's public description (before the demo page: a router
-  // answers OPTIONS for its own paths when nothing else does), the demo page's own files.
-  app.use(healthRouter(isHealthy));
-  app.use(kserveHealthRouter(isHealthy));
-  app.use(apiDescriptionRouter(inferenceApiDescription(version), { alsoGet: true, rootMethods: demo ? ['GET', 'OPTIONS'] : ['OPTIONS'] }));
-  if (demo) app.use(demoPageRouter(demo.files));
+  // operations come first and answer only the exact paths they name (routing is case-sensitive
+  // and strict); anything they do not answer meets the key check before any other route.
+  if (demo) app.use(demoIsolation());
+  app.use(mount(strictRouter(), open, table));
   if (auth) app.use(auth);
-  if (demo) app.use(demoModelsRouter(store, engine, demo.settings));
-  app.use(predictionsRouter(store, engine, guards, metrics));
-  app.use(kserveRouter(store, engine, { version, guards }));
+  app.use(mount(strictRouter(), guarded, table));
   app.use((_req, _res, next) => next(resourceNotFound()));
   app.use(errorHandler);
   return app;

@@ -3,18 +3,11 @@
 // its data. Everything a client sends is checked for shape, not assumed: `inputs: [null]`,
 // `outputs: "x"` or data nested a million deep are 400s, never a crash or a stall. Pure.
 
+import { badRequest } from './errors.js';
 import type { ModelVersion } from './model-store.js';
 
-export class V2Error extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const bad = (message: string) => new V2Error(400, message);
+// Answered as {"error": message}, as every error under /v2 is (errors.ts).
+const bad = badRequest;
 
 export interface V2Input {
   name: string;

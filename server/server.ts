@@ -6,7 +6,7 @@
 //   3. the HTTP listeners open at once (/ping says unhealthy until every model is ready);
 //   4. Chromium launches and every model version loads in its own page.
 
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -43,6 +43,8 @@ export interface RunningServer {
   ready: Promise<void>;
   /** The API keys, when token authorization is on. */
   keys: ApiKeys | null;
+  /** Each listener's application: what it serves (the contract suite compares it with the table). */
+  apps: { inference: RequestListener; management: RequestListener; metrics: RequestListener };
   close(): Promise<void>;
 }
 
@@ -61,6 +63,8 @@ function listen(app: import('express').Express, address: URL, opts: { requestTim
     server.listen(Number(address.port || 80), host, () => resolve(server));
   });
 }
+
+const appOf = (server: Server) => server.listeners('request')[0] as RequestListener;
 
 const urlOf = (server: Server) => {
   const a = server.address() as AddressInfo;
@@ -157,7 +161,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
   );
   const small = { requestTimeoutMs, maxConnections: config.smallListenerConnections };
   const management = await listen(createManagementApp(store, engine, VERSION, workerLimitOf(config), keys ? requireKey(keys.management) : undefined, cors), config.managementAddress, small);
-  const metricsServer = await listen(createMetricsApp(metrics, keys ? requireKey(keys.management) : undefined), config.metricsAddress, small);
+  const metricsServer = await listen(createMetricsApp(metrics, VERSION, keys ? requireKey(keys.management) : undefined), config.metricsAddress, small);
   log.info(`Inference API on ${urlOf(inference)}, Management API on ${urlOf(management)}, metrics on ${urlOf(metricsServer)}/metrics${config.demoPage ? `; demo page at ${urlOf(inference)}/` : ''}`);
 
   const t0 = performance.now();
@@ -174,6 +178,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     engine,
     ready,
     keys,
+    apps: { inference: appOf(inference), management: appOf(management), metrics: appOf(metricsServer) },
     // Graceful: /ping says unhealthy and new predictions get 503 at once; the predictions in
     // flight finish (up to the response timeout); then the listeners and Chromium close.
     async close() {

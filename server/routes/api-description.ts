@@ -1,26 +1,17 @@
-import type { Router } from 'express';
-import { rejectOtherMethods } from './method-guard.js';
-import { strictRouter } from '../express-app.js';
+import { ApiDocument, json } from '../api-schemas.js';
+import type { Operation } from '../operation.js';
 
-export interface ApiDescriptionOptions {
-  /** Also answer `GET /api-description`. */
-  alsoGet: boolean;
-  /** Methods `/` answers (other routers serve those but OPTIONS), for the 405's Allow header. */
-  rootMethods: readonly string[];
-}
-
-/** `OPTIONS /` answers the OpenAPI document, as TorchServe does; `GET /api-description` too. */
-export function apiDescriptionRouter(document: object, { alsoGet, rootMethods }: ApiDescriptionOptions): Router {
-  const router = strictRouter();
-  router.options('/', (_req, res) => {
-    res.json(document);
-  });
-  if (alsoGet) {
-    router.get('/api-description', (_req, res) => {
-      res.json(document);
-    });
-    rejectOtherMethods(router, '/api-description', ['GET']);
-  }
-  rejectOtherMethods(router, '/', rootMethods);
-  return router;
+/**
+ * `OPTIONS /` answers the listener's OpenAPI document, as TorchServe does; on the inference port
+ * `GET /api-description` too. The document is made later from the table these join.
+ */
+export function apiDescriptionOperations(document: () => object, alsoGet: boolean): Operation[] {
+  const answer = { 200: json('This document', ApiDocument) };
+  const handler: Operation['handler'] = (_req, res) => {
+    res.json(document());
+  };
+  return [
+    { id: 'apiDescription', method: 'options', path: '/', summary: 'OpenAPI description of this API', responses: answer, handler },
+    ...(alsoGet ? [{ id: 'apiDescriptionGet', method: 'get' as const, path: '/api-description', summary: 'OpenAPI description of this API', responses: answer, handler }] : []),
+  ];
 }

@@ -3,7 +3,9 @@
 // a visitor's browser needs to run a model itself: the list of models, their files and labels.
 // Every file comes from a list fixed at start-up; model files are looked up in the store.
 
-import type { Router, Response } from 'express';
+import type { Response, Router } from 'express';
+import { Type } from '@sinclair/typebox';
+import { binary, error, json } from '../api-schemas.js';
 import path from 'node:path';
 import type { DemoModel, OrtBuild } from '../../browser-runtime/protocol.js';
 import type { InferenceEngine } from '../bridge/inference-engine.js';
@@ -13,6 +15,7 @@ import type { ModelStore, ModelVersion } from '../model-store.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { listFiles, runtimeFiles, serveListed, serveModelFile, type FileList } from '../static-files.js';
 import { strictRouter } from '../express-app.js';
+import type { Operation } from '../operation.js';
 
 export interface DemoFiles {
   page: string;
@@ -87,38 +90,71 @@ function describe(v: ModelVersion, engine: InferenceEngine, settings: DemoSettin
   };
 }
 
-/** The page and the files it is made of: open to anyone, key or not (it asks for the key itself). */
-export function demoPageRouter(files: DemoFiles): Router {
-  const router = strictRouter();
-  router.use(['/demo', '/browser-runtime', '/ort'], (_req, res, next) => {
+/** Every demo file is cross-origin isolated, and its own (served from a list, so never guessed at). */
+export function demoIsolation(): Router {
+  return strictRouter().use(['/demo', '/browser-runtime', '/ort'], (_req, res, next) => {
     isolate(res);
     next();
   });
-  router.get('/', (_req, res) => {
-    isolate(res);
-    res.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-    res.sendFile(files.page);
-  });
-  router.get('/favicon.ico', (_req, res) => res.redirect(301, '/demo/icon.svg'));
-  router.get('/demo/samples/:file', serveListed(files.samples));
-  router.get('/demo/:file', serveListed(files.files));
-  router.get('/browser-runtime/:file', serveListed(files.scripts));
-  router.get('/ort/:file', serveListed(files.ort));
-  return router;
+}
+
+const file = (content: string): Operation['responses'] => ({ 200: { description: 'The file', content: { [content]: binary } }, 404: error('Not a listed file') });
+const listed = (id: string, path: string, summary: string, files: FileList, content: string): Operation => ({ id, method: 'get', path, summary, responses: file(content), handler: serveListed(files) });
+
+/** The page and the files it is made of: open to anyone, key or not (it asks for the key itself). */
+export function demoPageOperations(files: DemoFiles): Operation[] {
+  return [
+    {
+      id: 'demoPage',
+      method: 'get',
+      path: '/',
+      summary: 'The demo page',
+      responses: file('text/html'),
+      handler: (_req, res) => {
+        isolate(res);
+        res.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+        res.sendFile(files.page);
+      },
+    },
+    { id: 'favicon', method: 'get', path: '/favicon.ico', summary: "The demo page's icon", responses: { 301: { description: 'To /demo/icon.svg' } }, handler: (_req, res) => res.redirect(301, '/demo/icon.svg') },
+    listed('demoSample', '/demo/samples/{file}', 'A sample image', files.samples, 'image/*'),
+    listed('demoFile', '/demo/{file}', "The demo page's scripts and styles", files.files, '*/*'),
+    listed('runtimeScript', '/browser-runtime/{file}', 'The runtime scripts the gateway\'s pages run too', files.scripts, 'text/javascript'),
+    listed('ortFile', '/ort/{file}', 'onnxruntime-web', files.ort, '*/*'),
+  ];
 }
 
 /** What a local run downloads: the model list, model files and labels. Behind the inference key when keys are on. */
-export function demoModelsRouter(store: ModelStore, engine: InferenceEngine, settings: DemoSettings): Router {
-  const router = strictRouter();
-  router.get('/demo/models', (_req, res) => {
-    res.json({ models: store.allVersions().map((v) => describe(v, engine, settings)) });
-  });
-  router.get('/demo/models/:name/:version/model.onnx', serveModelFile(store));
-  router.get('/demo/models/:name/:version/labels.json', (req, res, next) => {
-    const v = store.find(req.params.name, req.params.version);
-    // Named as the server's answers name them, so the page can compare a local run with them.
-    if (v) res.json(v.config.outputFormat === 'torchserve' ? v.labels.map(shortLabel) : v.labels);
-    else next();
-  });
-  return router;
+export function demoModelOperations(store: ModelStore, engine: InferenceEngine, settings: DemoSettings): Operation[] {
+  const params = [
+    { name: 'name', in: 'path' as const, schema: Type.String(), description: 'Name of the model' },
+    { name: 'version', in: 'path' as const, schema: Type.String(), description: 'Version' },
+  ];
+  return [
+    {
+      id: 'demoModels',
+      method: 'get',
+      path: '/demo/models',
+      summary: 'Every model version, with what a browser needs to run it',
+      responses: { 200: json('The models', Type.Object({ models: Type.Array(Type.Object({ modelName: Type.String(), modelVersion: Type.String(), load: Type.Object({}) })) })) },
+      handler: (_req, res) => {
+        res.json({ models: store.allVersions().map((v) => describe(v, engine, settings)) });
+      },
+    },
+    { id: 'demoModelFile', method: 'get', path: '/demo/models/{name}/{version}/model.onnx', summary: "A model version's ONNX file", params, responses: file('application/octet-stream'), handler: serveModelFile(store) },
+    {
+      id: 'demoLabels',
+      method: 'get',
+      path: '/demo/models/{name}/{version}/labels.json',
+      summary: "A model version's class labels",
+      params,
+      responses: { 200: json('The labels, named as the answers name them', Type.Array(Type.String())), 404: error('No such version') },
+      handler: (req, res, next) => {
+        const v = store.find(req.params['name'] as string, req.params['version'] as string);
+        // Named as the server's answers name them, so the page can compare a local run with them.
+        if (v) res.json(v.config.outputFormat === 'torchserve' ? v.labels.map(shortLabel) : v.labels);
+        else next();
+      },
+    },
+  ];
 }

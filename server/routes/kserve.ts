@@ -1,19 +1,34 @@
 // KServe v2 / Open Inference Protocol on the inference port: health, metadata, and infer with
 // JSON tensors or the binary tensor data extension. Inputs are already preprocessed FP32
 // tensors in the model's layout, as Triton clients send them; outputs are the raw model output.
-// Errors are {"error": "..."}, as the protocol says. Infer takes the same path as /predictions:
-// a place in the model's queue before the body is read, its bytes held against the server's
-// budget, the same deadline, queue, workers and drain.
+// Errors are {"error": "..."}, as the protocol says (errors.ts answers so for every /v2 path).
+// Infer takes the same path as /predictions: a place in the model's queue before the body is
+// read, its bytes held against the server's budget, the same deadline, queue, workers and drain.
 
-import type { Router, NextFunction, Request, Response } from 'express';
+import type { Request } from 'express';
+import { Type } from '@sinclair/typebox';
 import type { InferenceEngine } from '../bridge/inference-engine.js';
-import { BridgeError } from '../bridge/bridge-error.js';
-import { ApiError, fromBridgeError } from '../errors.js';
-import { inputShape, inputTensor, parseRequest, V2Error } from '../kserve-v2.js';
+import { binary, json, modelName, modelVersion, v2Error } from '../api-schemas.js';
+import { inputShape, inputTensor, parseRequest } from '../kserve-v2.js';
 import type { ModelStore, ModelVersion } from '../model-store.js';
+import type { Operation, Param } from '../operation.js';
 import { readRaw } from '../request-body.js';
 import { serverTiming, startInference, type InferenceGuards } from './inference-request.js';
-import { strictRouter } from '../express-app.js';
+
+const Tensor = Type.Object({ name: Type.String(), datatype: Type.String(), shape: Type.Array(Type.Integer()) });
+const Metadata = Type.Object({ name: Type.String(), versions: Type.Array(Type.String()), platform: Type.String(), inputs: Type.Array(Tensor), outputs: Type.Array(Tensor) });
+const Ready = Type.Object({ name: Type.String(), ready: Type.Boolean() });
+const InferResponse = Type.Object({
+  model_name: Type.String(),
+  model_version: Type.String(),
+  id: Type.Optional(Type.String()),
+  outputs: Type.Array(Type.Object({ name: Type.String(), datatype: Type.String(), shape: Type.Array(Type.Integer()), data: Type.Optional(Type.Array(Type.Number())), parameters: Type.Optional(Type.Object({ binary_data_size: Type.Integer() })) })),
+});
+const InferRequest = Type.Object({
+  id: Type.Optional(Type.String()),
+  inputs: Type.Array(Type.Object({ name: Type.String(), shape: Type.Array(Type.Integer()), datatype: Type.Literal('FP32'), data: Type.Optional(Type.Array(Type.Unknown())) })),
+  outputs: Type.Optional(Type.Array(Type.Object({ name: Type.String(), parameters: Type.Optional(Type.Object({ binary_data: Type.Boolean() })) }))),
+});
 
 function metadata(store: ModelStore, v: ModelVersion) {
   return {
@@ -25,17 +40,9 @@ function metadata(store: ModelStore, v: ModelVersion) {
   };
 }
 
-function resolve(store: ModelStore, name: string, version?: string): ModelVersion {
-  try {
-    return store.resolve(name, version);
-  } catch (e) {
-    throw e instanceof ApiError ? new V2Error(404, e.message) : e;
-  }
-}
-
-const target = (req: Request) => {
+const target = (store: ModelStore, req: Request) => {
   const p = req.params as Record<string, string>;
-  return [p['name']!, p['version']] as const;
+  return store.resolve(p['model_name']!, p['model_version']);
 };
 
 export interface KserveOptions {
@@ -44,60 +51,107 @@ export interface KserveOptions {
 }
 
 /** Server liveness and readiness: open to health probes, key or not, like /ping. */
-export function kserveHealthRouter(isReady: () => boolean): Router {
-  const router = strictRouter();
-  router.get('/v2/health/live', (_req, res) => {
-    res.json({ live: true });
-  });
-  router.get('/v2/health/ready', (_req, res) => {
-    const ready = isReady();
-    res.status(ready ? 200 : 503).json({ ready });
-  });
-  return router;
-}
+export const kserveHealthOperations = (isReady: () => boolean): Operation[] => [
+  {
+    id: 'v2Live',
+    method: 'get',
+    path: '/v2/health/live',
+    summary: 'KServe v2 liveness',
+    responses: { 200: json('Live', Type.Object({ live: Type.Boolean() })) },
+    handler: (_req, res) => {
+      res.json({ live: true });
+    },
+  },
+  {
+    id: 'v2Ready',
+    method: 'get',
+    path: '/v2/health/ready',
+    summary: 'KServe v2 readiness: every model loaded and warm',
+    responses: { 200: json('Ready', Type.Object({ ready: Type.Boolean() })), 503: json('Not ready', Type.Object({ ready: Type.Boolean() })) },
+    handler: (_req, res) => {
+      const ready = isReady();
+      res.status(ready ? 200 : 503).json({ ready });
+    },
+  },
+];
 
-export function kserveRouter(store: ModelStore, engine: InferenceEngine, opts: KserveOptions): Router {
-  const router = strictRouter();
-  router.get('/v2', (_req, res) => {
-    res.json({ name: 'webgpu-inference-server', version: opts.version, extensions: ['binary_tensor_data'] });
-  });
-  const paths = (suffix: string) => [`/v2/models/:name${suffix}`, `/v2/models/:name/versions/:version${suffix}`];
-  router.get(paths(''), (req, res) => {
-    res.json(metadata(store, resolve(store, ...target(req))));
-  });
-  router.get(paths('/ready'), (req, res) => {
-    const ready = engine.status(resolve(store, ...target(req)))?.state === 'ready';
-    res.status(ready ? 200 : 503).json({ name: req.params['name'], ready });
-  });
-  router.post(paths('/infer'), async (req, res) => {
-    const v = resolve(store, ...target(req));
-    const { deadline, ticket, signal } = startInference(opts.guards, v, req, res);
-    const header = req.headers['inference-header-content-length'];
-    const body = await readRaw(req, { maxBytes: opts.guards.maxRequestSize, ticket });
-    ticket.place();
-    const { request, binary } = parseRequest(body, header === undefined ? null : Number(header));
-    const { data, dims } = inputTensor(v, request, binary);
-    ticket.hold(data.byteLength); // the tensor is a second copy of the body's bytes
-    const out = await engine.runTensor(v, data, dims, deadline.remainingMs(), signal);
-    res.set('Server-Timing', serverTiming({ queue: out.queueMs, transfer: out.transferMs, infer: out.inferMs }));
-    const output: Record<string, unknown> = { name: v.config.outputName, datatype: 'FP32', shape: out.dims };
-    const reply = { model_name: v.name, model_version: v.version, ...(request.id !== undefined ? { id: request.id } : {}), outputs: [output] };
-    if (!request.binaryOutput) {
-      output['data'] = Array.from(out.data);
-      res.json(reply);
-      return;
-    }
-    output['parameters'] = { binary_data_size: out.data.byteLength };
-    const json = Buffer.from(JSON.stringify(reply));
-    res.set({ 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': String(json.length) });
-    res.send(Buffer.concat([json, Buffer.from(out.data.buffer, out.data.byteOffset, out.data.byteLength)]));
-  });
-  // The protocol's error shape for everything under /v2, with the headers (Retry-After) it carries.
-  router.use('/v2', (err: unknown, _req: Request, res: Response, next: NextFunction) => {
-    const known = err instanceof BridgeError ? fromBridgeError(err) : err instanceof V2Error || err instanceof ApiError ? err : null;
-    if (!known) return next(err);
-    if (known instanceof ApiError) res.set(known.headers);
-    res.status(known.status).json({ error: known.message });
-  });
-  return router;
+export function kserveOperations(store: ModelStore, engine: InferenceEngine, opts: KserveOptions): Operation[] {
+  // Each per-model operation exists for the default version and for a named one.
+  const both = (id: string, suffix: string, op: Omit<Operation, 'id' | 'path' | 'params'>, params: Param[] = []): Operation[] => [
+    { ...op, id, path: `/v2/models/{model_name}${suffix}`, params: [modelName, ...params] },
+    { ...op, id: id.replace(/^v2Model/, 'v2ModelVersion'), path: `/v2/models/{model_name}/versions/{model_version}${suffix}`, params: [modelName, modelVersion, ...params] },
+  ];
+  const unknown = v2Error('Unknown model or version');
+  return [
+    {
+      id: 'v2Server',
+      method: 'get',
+      path: '/v2',
+      summary: 'KServe v2 server metadata',
+      responses: { 200: json('Name, version and extensions', Type.Object({ name: Type.String(), version: Type.String(), extensions: Type.Array(Type.String()) })) },
+      handler: (_req, res) => {
+        res.json({ name: 'webgpu-inference-server', version: opts.version, extensions: ['binary_tensor_data'] });
+      },
+    },
+    ...both('v2ModelMetadata', '', {
+      method: 'get',
+      summary: 'KServe v2 model metadata (-1 for variable dimensions)',
+      responses: { 200: json('Metadata', Metadata), 404: unknown },
+      handler: (req, res) => {
+        res.json(metadata(store, target(store, req)));
+      },
+    }),
+    ...both('v2ModelReady', '/ready', {
+      method: 'get',
+      summary: 'KServe v2 model readiness',
+      responses: { 200: json('Ready', Ready), 503: json('Not ready', Ready), 404: unknown },
+      handler: (req, res) => {
+        const v = target(store, req);
+        const ready = engine.status(v)?.state === 'ready';
+        res.status(ready ? 200 : 503).json({ name: v.name, ready });
+      },
+    }),
+    ...both(
+      'v2ModelInfer',
+      '/infer',
+      {
+        method: 'post',
+        summary: 'KServe v2 inference: an already preprocessed FP32 tensor; JSON, or the binary tensor data extension',
+        body: { description: 'A v2 inference request; with Inference-Header-Content-Length, its JSON then the binary tensors', content: { 'application/json': InferRequest, 'application/octet-stream': binary } },
+        responses: {
+          200: { description: 'Raw model output, JSON or binary', content: { 'application/json': InferResponse, 'application/octet-stream': binary } },
+          400: v2Error('Bad request'),
+          404: unknown,
+          413: v2Error('Body larger than max_request_size'),
+          500: v2Error('The model failed to run'),
+          503: v2Error('The model queue or the byte budget is full (with Retry-After), the model is not ready, or the server is shutting down'),
+          504: v2Error("No answer within the model's response_timeout or default_response_timeout"),
+        },
+        handler: async (req, res) => {
+          const v = target(store, req);
+          const { deadline, ticket, signal } = startInference(opts.guards, v, req, res);
+          const header = req.headers['inference-header-content-length'];
+          const body = await readRaw(req, { maxBytes: opts.guards.maxRequestSize, ticket });
+          ticket.place();
+          const { request, binary } = parseRequest(body, header === undefined ? null : Number(header));
+          const { data, dims } = inputTensor(v, request, binary);
+          ticket.hold(data.byteLength); // the tensor is a second copy of the body's bytes
+          const out = await engine.runTensor(v, data, dims, deadline.remainingMs(), signal);
+          res.set('Server-Timing', serverTiming({ queue: out.queueMs, transfer: out.transferMs, infer: out.inferMs }));
+          const output: Record<string, unknown> = { name: v.config.outputName, datatype: 'FP32', shape: out.dims };
+          const reply = { model_name: v.name, model_version: v.version, ...(request.id !== undefined ? { id: request.id } : {}), outputs: [output] };
+          if (!request.binaryOutput) {
+            output['data'] = Array.from(out.data);
+            res.json(reply);
+            return;
+          }
+          output['parameters'] = { binary_data_size: out.data.byteLength };
+          const json = Buffer.from(JSON.stringify(reply));
+          res.set({ 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': String(json.length) });
+          res.send(Buffer.concat([json, Buffer.from(out.data.buffer, out.data.byteOffset, out.data.byteLength)]));
+        },
+      },
+      [{ name: 'Inference-Header-Content-Length', in: 'header', schema: Type.Integer(), description: 'Length of the JSON header before binary tensor data' }],
+    ),
+  ];
 }

@@ -1,11 +1,31 @@
-import type { Router, Request, Response } from 'express';
+import type { Request, Response } from 'express';
+import { Type } from '@sinclair/typebox';
+import { error, json, modelName, modelVersion, Nullable, query } from '../api-schemas.js';
 import { badRequest } from '../errors.js';
 import type { InferenceEngine } from '../bridge/inference-engine.js';
 import { describeRange, inRange, RANGES, type Range } from '../limits.js';
 import type { ModelStore, ModelVersion } from '../model-store.js';
 import { initialWorkers, tooManyPages, type WorkerLimit } from '../worker-budget.js';
-import { rejectOtherMethods } from './method-guard.js';
-import { strictRouter } from '../express-app.js';
+import type { Operation } from '../operation.js';
+
+const Status = Type.Object({ status: Type.String() });
+const ModelList = Type.Object({ nextPageToken: Type.Optional(Type.String()), models: Type.Array(Type.Object({ modelName: Type.String(), modelUrl: Type.String() })) });
+const ModelDescription = Type.Object({
+  modelName: Type.String(),
+  modelVersion: Type.String(),
+  modelUrl: Type.String(),
+  runtime: Type.String(),
+  isDefault: Type.Boolean(),
+  status: Type.String(),
+  error: Nullable(Type.String()),
+  batchSize: Nullable(Type.Integer()),
+  maxBatchDelay: Nullable(Type.Number()),
+  workers: Type.Array(Type.Object({ id: Type.Integer(), status: Type.String(), startTime: Type.String(), backend: Nullable(Type.String()), error: Nullable(Type.String()) })),
+  backend: Nullable(Type.String({ description: 'webgpu or wasm: where the model runs' })),
+  adapter: Nullable(Type.Object({}, { description: 'The WebGPU adapter the page got' })),
+  fallbackReason: Nullable(Type.String({ description: 'Why the model does not run on WebGPU' })),
+  parity: Nullable(Type.Object({}, { description: 'The WebGPU-vs-WASM check made at load' })),
+});
 
 /** TorchServe's describe-model answer, with where and how the model actually runs. */
 function describe(v: ModelVersion, engine: InferenceEngine) {
@@ -66,8 +86,7 @@ const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 // As in TorchServe, registration answers at once (202) unless synchronous=true.
 const wait = (q: unknown) => q === 'true';
 
-export function modelsRouter(store: ModelStore, engine: InferenceEngine, workerLimit: WorkerLimit): Router {
-  const router = strictRouter();
+export function modelOperations(store: ModelStore, engine: InferenceEngine, workerLimit: WorkerLimit): Operation[] {
   // Counted in the same turn as the engine call that opens the pages, so no request slips between.
   const pagesOf = (v: ModelVersion) => engine.status(v)?.workers.length ?? 0;
   const pagesInUse = () => sum(store.allVersions().map(pagesOf));
@@ -75,16 +94,16 @@ export function modelsRouter(store: ModelStore, engine: InferenceEngine, workerL
     const problem = tooManyPages(asked, total, workerLimit);
     if (problem) throw badRequest(`${problem}.`);
   };
-  router.get('/models', (req, res) => {
+  const list: Operation['handler'] = (req, res) => {
     const all = store.list();
     const limit = positiveInt(req.query['limit'], 'limit') ?? 100;
     const token = req.query['next_page_token'];
     const start = token === undefined ? 0 : positiveInt(token, 'next_page_token') ?? 0;
     const page = all.slice(start, start + limit).map((m) => ({ modelName: m.name, modelUrl: `${m.name}/${m.defaultVersion}/model.onnx` }));
     res.json(start + limit < all.length ? { nextPageToken: String(start + limit), models: page } : { models: page });
-  });
-  // Register a model from the store: only store folders, never a remote URL.
-  router.post('/models', async (req, res) => {
+  };
+  // Only store folders, never a remote URL.
+  const register: Operation['handler'] = async (req, res) => {
     const url = req.query['url'];
     if (typeof url !== 'string' || !url) throw badRequest('Parameter url is required: the name of a model folder in the model store.');
     const name = req.query['model_name'];
@@ -112,22 +131,18 @@ export function modelsRouter(store: ModelStore, engine: InferenceEngine, workerL
       loading.catch(() => undefined);
       res.status(202).json({ status: `${what} registered; its workers are loading` });
     }
-  });
-  router.get('/models/:model_name', (req, res) => {
-    res.json([describe(store.resolve(req.params.model_name), engine)]);
-  });
-  router.get('/models/:model_name', (req, res) => {
-    res.json([describe(store.resolve(req.params.model_name), engine)]);
-  });
-  router.get('/models/:model_name/:model_version', (req, res) => {
-    const { model_name: name, model_version: version } = req.params;
-    if (version === 'all') {
+  };
+  const describeOne: Operation['handler'] = (req, res) => {
+    const { model_name: name, model_version: version } = req.params as { model_name: string; model_version?: string };
+    if (version === undefined) {
+      res.json([describe(store.resolve(name), engine)]);
+    } else if (version === 'all') {
       store.resolve(name); // 404 for an unknown model
       res.json(Array.from(store.list().find((m) => m.name === name)!.versions.values(), (v) => describe(v, engine)));
     } else {
       res.json([describe(store.resolve(name, version), engine)]);
     }
-  });
+  };
   const scale = async (req: Request, res: Response) => {
     const p = req.params as { model_name: string; model_version?: string };
     const v = store.resolve(p.model_name, p.model_version);
@@ -154,16 +169,87 @@ export function modelsRouter(store: ModelStore, engine: InferenceEngine, workerL
     await engine.removeModel(v);
     res.json({ status: `Model "${v.name}" Version: ${v.version} unregistered` });
   };
-  router.put('/models/:model_name/:model_version/set-default', (req, res) => {
-    store.setDefault(req.params.model_name, req.params.model_version);
-    res.json({ status: `Default version successfully updated for model "${req.params.model_name}" to "${req.params.model_version}"` });
-  });
-  for (const path of ['/models/:model_name', '/models/:model_name/:model_version']) {
-    router.put(path, scale);
-    router.delete(path, unregister);
-  }
-  rejectOtherMethods(router, '/models', ['GET', 'POST']);
-  rejectOtherMethods(router, '/models/:model_name/:model_version/set-default', ['PUT']);
-  for (const path of ['/models/:model_name', '/models/:model_name/:model_version']) rejectOtherMethods(router, path, ['GET', 'PUT', 'DELETE']);
-  return router;
+  const setDefault: Operation['handler'] = (req, res) => {
+    const { model_name: name, model_version: version } = req.params as { model_name: string; model_version: string };
+    store.setDefault(name, version);
+    res.json({ status: `Default version successfully updated for model "${name}" to "${version}"` });
+  };
+
+  const pages = "every model version's workers together at most the server's max_workers (400 past it)";
+  const errors = {
+    400: error('Bad parameters, a remote URL, or a path outside the model store'),
+    404: error('Unknown model or version'),
+    409: error('Already registered, or the default version while others remain'),
+  };
+  const described = { 200: json('Model description', Type.Array(ModelDescription)), 404: error('Unknown model or version') };
+  const synchronous = query('synchronous', 'true: answer when the workers are ready');
+  const perModel = (versioned: boolean): Operation[] => {
+    const at = versioned ? '/models/{model_name}/{model_version}' : '/models/{model_name}';
+    const params = versioned ? [modelName, { ...modelVersion, description: 'Version, or "all" to describe every version' }] : [modelName];
+    const suffix = versioned ? 'Version' : '';
+    return [
+      { id: `describeModel${suffix}`, method: 'get', path: at, summary: versioned ? 'Describe one version, or every version with "all"' : "Describe a model's default version", params, responses: described, handler: describeOne },
+      {
+        id: `scaleModel${suffix}`,
+        method: 'put',
+        path: at,
+        summary: 'Set the number of workers (pages)',
+        params: [
+          ...params,
+          query('min_worker', `Workers to run; ${pages}`, Type.Integer({ minimum: 1 })),
+          query('max_worker', `Used when min_worker is absent; not less than min_worker; ${pages}`, Type.Integer({ minimum: 1 })),
+          synchronous,
+        ],
+        responses: { 200: json('Scaled', Status), 202: json('Scaling', Status), ...errors },
+        handler: scale,
+      },
+      {
+        id: `unregisterModel${suffix}`,
+        method: 'delete',
+        path: at,
+        summary: 'Unregister a version (the default when none is named); in-flight requests finish first',
+        params,
+        responses: { 200: json('Unregistered', Status), ...errors },
+        handler: unregister,
+      },
+    ];
+  };
+  return [
+    {
+      id: 'registerModel',
+      method: 'post',
+      path: '/models',
+      summary: 'Register a model folder of the model store (never a remote URL)',
+      params: [
+        { ...query('url', 'A model folder of the store'), required: true },
+        query('model_name', 'Must match the folder name'),
+        query('batch_size', 'Largest batch', Type.Integer({ minimum: RANGES.batchSize.min, maximum: RANGES.batchSize.max })),
+        query('max_batch_delay', 'ms to wait for a batch to fill', Type.Number({ minimum: RANGES.maxBatchDelayMs.min, maximum: RANGES.maxBatchDelayMs.max })),
+        query('initial_workers', `Workers to start for each version; ${pages}`, Type.Integer({ minimum: 1 })),
+        synchronous,
+      ],
+      responses: { 200: json('Registered', Status), 202: json('Registered, workers loading', Status), ...errors },
+      handler: register,
+    },
+    {
+      id: 'listModels',
+      method: 'get',
+      path: '/models',
+      summary: 'The models in the store',
+      params: [query('limit', 'Page size (default 100)', Type.Integer({ minimum: 1 })), query('next_page_token', 'From a previous page')],
+      responses: { 200: json('Model list', ModelList), 400: errors[400] },
+      handler: list,
+    },
+    ...perModel(false),
+    ...perModel(true),
+    {
+      id: 'setDefaultVersion',
+      method: 'put',
+      path: '/models/{model_name}/{model_version}/set-default',
+      summary: 'Make this version the default',
+      params: [modelName, modelVersion],
+      responses: { 200: json('Updated', Status), ...errors },
+      handler: setDefault,
+    },
+  ];
 }

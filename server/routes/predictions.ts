@@ -1,4 +1,6 @@
-import type { Router, Request, Response } from 'express';
+import type { Request, Response } from 'express';
+import { Type } from '@sinclair/typebox';
+import { binary, error, modelName, modelVersion, query } from '../api-schemas.js';
 import type { InferenceEngine } from '../bridge/inference-engine.js';
 import { badRequest } from '../errors.js';
 import { FIXED_BOUNDS } from '../limits.js';
@@ -8,8 +10,7 @@ import { preprocess } from '../preprocess.js';
 import { readImageBody } from '../request-body.js';
 import type { Metrics } from '../metrics.js';
 import { serverTiming, startInference, type InferenceGuards } from './inference-request.js';
-import { rejectOtherMethods } from './method-guard.js';
-import { strictRouter } from '../express-app.js';
+import type { Operation } from '../operation.js';
 
 export const MAX_TOPK = FIXED_BOUNDS.topk;
 
@@ -21,13 +22,17 @@ export function parseTopK(raw: unknown, fallback: number): number {
   return Number(raw);
 }
 
+const Prediction = Type.Union([
+  Type.Array(Type.Object({ class: Type.String(), probability: Type.Number() }), { description: 'output_format "classes" (default)' }),
+  Type.Record(Type.String(), Type.Number(), { description: 'output_format "torchserve": label to probability' }),
+]);
+
 const ms = (x: number) => x.toFixed(1);
 
 // In order: the model, admission (503 before the body is read when full), the body, the
 // model's place (503 before the decode when full), the decode, the run; the request's one
 // deadline covers all of it.
-export function predictionsRouter(store: ModelStore, engine: InferenceEngine, guards: InferenceGuards, metrics?: Metrics): Router {
-  const router = strictRouter();
+export function predictionOperations(store: ModelStore, engine: InferenceEngine, guards: InferenceGuards, metrics?: Metrics): Operation[] {
   const handle = async (req: Request, res: Response) => {
     const t0 = performance.now();
     const params = req.params as { model_name: string; model_version?: string };
@@ -69,10 +74,34 @@ export function predictionsRouter(store: ModelStore, engine: InferenceEngine, gu
     metrics?.observePrediction(model, out, { decode: stages.decode, post: stages.post }, stages.total);
     res.type('application/json').send(answer);
   };
-  for (const path of ['/predictions/:model_name', '/predictions/:model_name/:model_version']) {
-    router.post(path, handle);
-    router.put(path, handle);
-    rejectOtherMethods(router, path, ['POST', 'PUT']);
-  }
-  return router;
+  return [false, true].flatMap((versioned) =>
+    (['post', 'put'] as const).map((method) => ({
+      id: `${versioned ? 'versionPredictions' : 'predictions'}${method === 'post' ? 'Post' : 'Put'}`,
+      method,
+      path: versioned ? '/predictions/{model_name}/{model_version}' : '/predictions/{model_name}',
+      summary: versioned ? 'Classify an image with one version of a model' : "Classify an image with a model's default version",
+      params: [modelName, ...(versioned ? [modelVersion] : []), query('topk', 'How many classes to answer (default: the model config, 5)', Type.Integer({ minimum: 1, maximum: MAX_TOPK }))],
+      body: {
+        description: 'The image: the raw body (JPEG, PNG, WebP, GIF, TIFF, AVIF), or a multipart form whose "data" (or "body", or first) file holds it',
+        content: { 'application/octet-stream': binary, 'image/*': binary, 'multipart/form-data': Type.Object({ data: binary }) },
+      },
+      responses: {
+        200: {
+          description: 'The top classes, highest probability first',
+          headers: {
+            'Server-Timing': { description: 'read, decode, queue, transfer, infer, post and total durations in ms', schema: Type.String() },
+            'X-Batch-Size': { description: 'How many requests shared the model run', schema: Type.Integer() },
+          },
+          content: { 'application/json': Prediction },
+        },
+        400: error('Empty, unsupported or undecodable image, or a bad topk'),
+        404: error('Unknown model (ModelNotFoundException) or version (ModelVersionNotFoundException)'),
+        413: error('Body larger than max_request_size, or image larger than max_image_pixels'),
+        500: error('The model failed to run'),
+        503: error('The model queue or the byte budget is full (with Retry-After), the model is not ready, or the server is shutting down'),
+        504: error("No answer within the model's response_timeout or default_response_timeout"),
+      },
+      handler: handle,
+    })),
+  );
 }

@@ -127,7 +127,7 @@ describe('errorHandler', () => {
         return this;
       },
     };
-    errorHandler(err, { method: 'GET', originalUrl: '/demo/models/m/1.0/model.onnx' } as Request, res as unknown as Response, () => {});
+    errorHandler(err, { method: 'GET', path: '/demo/models/m/1.0/model.onnx', originalUrl: '/demo/models/m/1.0/model.onnx' } as Request, res as unknown as Response, () => {});
     return { ...sent, warned: warn.mock.calls.map((c) => String(c.arguments[0])) };
   }
   const withStatus = (status: number, message: string) => Object.assign(new Error(message), { status, statusCode: status });

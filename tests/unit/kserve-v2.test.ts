@@ -1,14 +1,15 @@
-// KServe v2 request parsing, pure: every malformed shape of request is a V2Error 400.
+// KServe v2 request parsing, pure: every malformed shape of request is a 400.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { flatten, inputTensor, nestingExceeds, parseRequest, V2Error } from '../../server/kserve-v2.js';
+import { ApiError } from '../../server/errors.js';
+import { flatten, inputTensor, nestingExceeds, parseRequest } from '../../server/kserve-v2.js';
 import { parseModelConfig } from '../../server/model-config.js';
 import type { ModelVersion } from '../../server/model-store.js';
 import { deeplyNestedV2Request } from '../../scripts/hostile/inputs.js';
 
 const model = { name: 'm', version: '1', config: parseModelConfig({ input_name: 'input', output_name: 'output' }) } as ModelVersion;
-const is400 = (re: RegExp) => (e: unknown) => e instanceof V2Error && e.status === 400 && re.test(e.message);
+const is400 = (re: RegExp) => (e: unknown) => e instanceof ApiError && e.status === 400 && re.test(e.message);
 const parse = (json: unknown) => parseRequest(Buffer.from(typeof json === 'string' ? json : JSON.stringify(json)), null);
 
 describe('KServe v2 request parsing', () => {

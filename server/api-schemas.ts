@@ -1,0 +1,27 @@
+// The schemas and answers that operations of several listeners share (operation.ts).
+
+import { Type, type TSchema } from '@sinclair/typebox';
+import type { Answer, Param } from './operation.js';
+
+export const TorchServeError = Type.Object({
+  code: Type.Integer({ description: 'HTTP status' }),
+  type: Type.String({ description: 'TorchServe error type, e.g. ModelNotFoundException' }),
+  message: Type.String(),
+});
+
+/** KServe v2's error body, for every answer under /v2. */
+export const V2ErrorBody = Type.Object({ error: Type.String() });
+
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+export const json = (description: string, schema: TSchema): Answer => ({ description, content: { 'application/json': schema } });
+export const error = (description: string): Answer => json(description, TorchServeError);
+export const v2Error = (description: string): Answer => json(description, V2ErrorBody);
+export const binary = Type.String({ format: 'binary' });
+
+export const modelName: Param = { name: 'model_name', in: 'path', schema: Type.String(), description: 'Name of the model' };
+export const modelVersion: Param = { name: 'model_version', in: 'path', schema: Type.String(), description: 'Version, e.g. 1.0' };
+export const query = (name: string, description: string, schema: TSchema = Type.String()): Param => ({ name, in: 'query', schema, description });
+
+/** `OPTIONS /` (and `GET /api-description` on the inference port): the listener's own document. */
+export const ApiDocument = Type.Object({ openapi: Type.Literal('3.0.1'), info: Type.Object({}), paths: Type.Object({}) });
