@@ -25,3 +25,9 @@ export const query = (name: string, description: string, schema: TSchema = Type.
 
 /** `OPTIONS /` (and `GET /api-description` on the inference port): the listener's own document. */
 export const ApiDocument = Type.Object({ openapi: Type.Literal('3.0.1'), info: Type.Object({}), paths: Type.Object({}) });
+
+/** What every inference answer, of either protocol, says of its run. */
+export const TIMING_HEADERS = {
+  'Server-Timing': { description: 'read, decode (or parse), queue, transfer, infer, post and total durations in ms', schema: Type.String() },
+  'X-Batch-Size': { description: 'How many requests shared the model run', schema: Type.Integer() },
+};

@@ -41,7 +41,7 @@ export function inferenceOperations({ store, engine, guards, isHealthy, version,
   const guarded = [
     ...(demo ? demoModelOperations(store, engine, demo.settings) : []),
     ...predictionOperations(store, engine, guards, metrics),
-    ...kserveOperations(store, engine, { version, guards }),
+    ...kserveOperations(store, engine, { version, guards, metrics }),
   ];
   const info = { title: 'Inference API', description: 'TorchServe-compatible Inference API and KServe v2, models run by onnxruntime-web in headless Chromium', version };
   const document = openApiDocument(info, [...open, ...guarded]);

@@ -88,7 +88,7 @@ export class Metrics {
     this.httpRequests.inc({ status_class: `${Math.floor(status / 100)}xx` });
   }
 
-  observePrediction(model: ModelVersion, out: InferOutput, times: StageTimes, totalMs: number): void {
+  observePrediction(model: ModelVersion, out: Pick<InferOutput, 'queueMs' | 'transferMs' | 'inferMs' | 'batch'>, times: StageTimes, totalMs: number): void {
     const labels = { model_name: model.name, model_version: model.version };
     this.requests.inc(labels);
     this.latency.inc(labels, totalMs * 1000);

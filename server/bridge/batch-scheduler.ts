@@ -1,8 +1,9 @@
 // Dynamic batching for one model version, with TorchServe's meaning: up to `batchSize` queued
 // images run as one batch; a free worker waits at most `maxBatchDelayMs` for a batch to fill.
 // Requests that arrive while every worker is busy are batched together without any wait.
-// Already-preprocessed tensors (KServe v2) share the same queue, bound and deadlines, and run
-// one per run: they carry their own batch dimension.
+// Already-preprocessed tensors (KServe v2) share the same queue, bound and deadlines, and batch
+// with each other the same way when their shapes past the batch dimension agree: their rows
+// are joined into one tensor of at most `batchSize` rows, and its output split back.
 // The queue is bounded: past `queueSize` a request is refused at once. A request whose client
 // has gone leaves the queue before it costs a run.
 
@@ -58,6 +59,8 @@ export interface ScheduledResult extends JobResult {
 export interface ScheduledTensor extends Omit<TensorResult, 'waitMs'> {
   /** In the gateway's queue, then in the page behind the run before. */
   queueMs: number;
+  /** How many requests ran in the same session.run. */
+  batch: number;
 }
 
 export interface SchedulerOptions {
@@ -97,7 +100,7 @@ export class BatchScheduler {
     return new Promise((resolve, reject) => this.enqueue({ kind: 'image', job, resolve }, reject, deadlineMs, signal));
   }
 
-  /** One tensor in the model's input layout, run alone; answers the raw output. */
+  /** One tensor in the model's input layout; answers its rows of the raw output. */
   submitTensor(job: TensorJob, deadlineMs: number, signal?: AbortSignal): Promise<ScheduledTensor> {
     return new Promise((resolve, reject) => this.enqueue({ kind: 'tensor', job, resolve }, reject, deadlineMs, signal));
   }
@@ -172,18 +175,12 @@ export class BatchScheduler {
         return;
       }
       const head = this.queue[0]!;
-      if (head.kind === 'tensor') {
-        this.queue.shift();
-        this.run(worker, [head]);
-        continue;
-      }
-      const images = this.queue.findIndex((p) => p.kind !== 'image');
-      const ready = images < 0 ? this.queue.length : images;
+      const { count, rows } = this.batchAt(head);
       const waited = performance.now() - head.enqueuedAt;
       // A batch that is not full waits for its delay; and a worker that is already running one
       // takes a second only when it is full, so idle workers and fuller batches come first.
-      // A tensor queued behind the images ends their batch: it may not wait for company.
-      const full = ready >= this.options.batchSize || images >= 0;
+      // A request queued behind that cannot join the batch ends it: it may not wait for company.
+      const full = rows >= this.options.batchSize || count < this.queue.length;
       if (!full && (this.inFlight.get(worker) ?? 0) > 0) return;
       if (!full && waited < this.options.maxBatchDelayMs) {
         this.fillTimer ??= setTimeout(() => {
@@ -192,8 +189,26 @@ export class BatchScheduler {
         }, this.options.maxBatchDelayMs - waited);
         return;
       }
-      this.run(worker, this.queue.splice(0, Math.min(ready, this.options.batchSize)));
+      this.run(worker, this.queue.splice(0, count));
     }
+  }
+
+  /**
+   * How many queued requests from the head run together, and their rows: images one row each,
+   * tensors their first dimension, only beside tensors whose other dimensions are the same; at
+   * most `batchSize` rows, except a head tensor that has more by itself.
+   */
+  private batchAt(head: Pending): { count: number; rows: number } {
+    const rowsOf = (p: Pending) => (p.kind === 'tensor' ? p.job.dims[0]! : 1);
+    const shape = (p: Pending) => (p.kind === 'tensor' ? p.job.dims.slice(1).join('x') : 'image');
+    let count = 1;
+    let rows = rowsOf(head);
+    for (const p of this.queue.slice(1)) {
+      if (p.kind !== head.kind || shape(p) !== shape(head) || rows + rowsOf(p) > this.options.batchSize) break;
+      count++;
+      rows += rowsOf(p);
+    }
+    return { count, rows };
   }
 
   private run(worker: BatchWorker, jobs: Pending[]): void {
@@ -208,7 +223,9 @@ export class BatchScheduler {
     const first = jobs[0]!;
     const running: Promise<void> =
       first.kind === 'tensor'
-        ? worker.runTensor(first.job, deadline).then((out) => first.resolve({ data: out.data, dims: out.dims, transferMs: out.transferMs, inferMs: out.inferMs, queueMs: queueMs(first) + out.waitMs }))
+        ? runTensors(worker, jobs as TensorPending[], deadline).then(({ out, parts }) =>
+            (jobs as TensorPending[]).forEach((j, i) => j.resolve({ ...parts[i]!, transferMs: out.transferMs, inferMs: out.inferMs, queueMs: queueMs(j) + out.waitMs, batch: jobs.length })),
+          )
         : worker.runBatch(jobs.map((j) => j.job as BatchJob), deadline).then((out) =>
             jobs.forEach((j, i) =>
               (j as Extract<Pending, { kind: 'image' }>).resolve({
@@ -227,6 +244,33 @@ export class BatchScheduler {
         this.dispatch();
       });
   }
+}
+
+type TensorPending = Extract<Pending, { kind: 'tensor' }>;
+
+/** The tensors' rows joined into one run, and each one's rows of the output. */
+async function runTensors(worker: BatchWorker, jobs: TensorPending[], deadlineMs: number) {
+  if (jobs.length === 1) {
+    const out = await worker.runTensor(jobs[0]!.job, deadlineMs);
+    return { out, parts: [{ data: out.data, dims: out.dims }] };
+  }
+  const rows = jobs.map((j) => j.job.dims[0]!);
+  const data = new Float32Array(jobs.reduce((n, j) => n + j.job.data.length, 0));
+  let at = 0;
+  for (const j of jobs) {
+    data.set(j.job.data, at);
+    at += j.job.data.length;
+  }
+  const total = rows.reduce((a, b) => a + b, 0);
+  const out = await worker.runTensor({ data, dims: [total, ...jobs[0]!.job.dims.slice(1)] }, deadlineMs);
+  const perRow = out.data.length / total;
+  let row = 0;
+  const parts = rows.map((n) => {
+    const part = { data: out.data.slice(row * perRow, (row + n) * perRow), dims: [n, ...out.dims.slice(1)] };
+    row += n;
+    return part;
+  });
+  return { out, parts };
 }
 
 /** Polls `done` every 20 ms: batches finish on their own schedule, and nothing here needs a wake-up. */

@@ -22,6 +22,8 @@ export interface InferOutput {
 export interface TensorOutput {
   data: Float32Array;
   dims: number[];
+  /** How many requests ran in the same session.run. */
+  batch: number;
   queueMs: number;
   transferMs: number;
   inferMs: number;

@@ -9,6 +9,7 @@ import { Deadline } from '../deadline.js';
 import type { DecodePool } from '../decode-pool.js';
 import { ApiError, payloadTooLarge, serviceUnavailable } from '../errors.js';
 import { lingerOnClose } from '../lingering-close.js';
+import type { Metrics } from '../metrics.js';
 import type { ModelVersion } from '../model-store.js';
 
 export interface InferenceGuards {
@@ -59,8 +60,34 @@ export function startInference(guards: InferenceGuards, model: ModelVersion, req
   return { deadline, ticket, signal: gone.signal };
 }
 
-/** The `Server-Timing` header for a request's stages, in ms: the same for both protocols. */
+/** Where one request's time went, in ms: the same stages for every protocol. */
+export interface Stages {
+  read: number;
+  /** Decoding the image, or parsing the tensor. */
+  decode: number;
+  queue: number;
+  transfer: number;
+  infer: number;
+  /** Ranking and labelling, or writing the tensor out. */
+  post: number;
+  total: number;
+}
+
+/** The `Server-Timing` header for a request's stages, in ms. */
 export const serverTiming = (stages: Record<string, number>): string =>
   Object.entries(stages)
     .map(([name, ms]) => `${name};dur=${ms.toFixed(1)}`)
     .join(', ');
+
+/** One set of stage times for the answer's headers, the access log and the metrics, whatever the protocol. */
+export function recordInference(res: Response, model: ModelVersion, batch: number, stages: Stages, metrics?: Metrics): void {
+  res.set('Server-Timing', serverTiming({ ...stages }));
+  res.set('X-Batch-Size', String(batch));
+  res.locals['access'] = {
+    model: model.name,
+    version: model.version,
+    batch,
+    stages: Object.fromEntries(Object.entries(stages).map(([name, d]) => [name, Number(d.toFixed(1))])),
+  };
+  metrics?.observePrediction(model, { queueMs: stages.queue, transferMs: stages.transfer, inferMs: stages.infer, batch }, { decode: stages.decode, post: stages.post }, stages.total);
+}

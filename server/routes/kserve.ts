@@ -8,12 +8,13 @@
 import type { Request } from 'express';
 import { Type } from '@sinclair/typebox';
 import type { InferenceEngine } from '../bridge/inference-engine.js';
-import { binary, json, modelName, modelVersion, v2Error } from '../api-schemas.js';
+import { binary, json, modelName, modelVersion, TIMING_HEADERS, v2Error } from '../api-schemas.js';
 import { inputShape, inputTensor, parseRequest } from '../kserve-v2.js';
 import type { ModelStore, ModelVersion } from '../model-store.js';
 import type { Operation, Param } from '../operation.js';
 import { readRaw } from '../request-body.js';
-import { serverTiming, startInference, type InferenceGuards } from './inference-request.js';
+import { recordInference, startInference, type InferenceGuards } from './inference-request.js';
+import type { Metrics } from '../metrics.js';
 
 const Tensor = Type.Object({ name: Type.String(), datatype: Type.String(), shape: Type.Array(Type.Integer()) });
 const Metadata = Type.Object({ name: Type.String(), versions: Type.Array(Type.String()), platform: Type.String(), inputs: Type.Array(Tensor), outputs: Type.Array(Tensor) });
@@ -48,6 +49,7 @@ const target = (store: ModelStore, req: Request) => {
 export interface KserveOptions {
   version: string;
   guards: InferenceGuards;
+  metrics?: Metrics | undefined;
 }
 
 /** Server liveness and readiness: open to health probes, key or not, like /ping. */
@@ -119,7 +121,7 @@ export function kserveOperations(store: ModelStore, engine: InferenceEngine, opt
         summary: 'KServe v2 inference: an already preprocessed FP32 tensor; JSON, or the binary tensor data extension',
         body: { description: 'A v2 inference request; with Inference-Header-Content-Length, its JSON then the binary tensors', content: { 'application/json': InferRequest, 'application/octet-stream': binary } },
         responses: {
-          200: { description: 'Raw model output, JSON or binary', content: { 'application/json': InferResponse, 'application/octet-stream': binary } },
+          200: { description: 'Raw model output, JSON or binary', headers: TIMING_HEADERS, content: { 'application/json': InferResponse, 'application/octet-stream': binary } },
           400: v2Error('Bad request'),
           404: unknown,
           413: v2Error('Body larger than max_request_size'),
@@ -128,27 +130,35 @@ export function kserveOperations(store: ModelStore, engine: InferenceEngine, opt
           504: v2Error("No answer within the model's response_timeout or default_response_timeout"),
         },
         handler: async (req, res) => {
+          const t0 = performance.now();
           const v = target(store, req);
           const { deadline, ticket, signal } = startInference(opts.guards, v, req, res);
           const header = req.headers['inference-header-content-length'];
           const body = await readRaw(req, { maxBytes: opts.guards.maxRequestSize, ticket });
           ticket.place();
+          const tRead = performance.now();
           const { request, binary } = parseRequest(body, header === undefined ? null : Number(header));
           const { data, dims } = inputTensor(v, request, binary);
           ticket.hold(data.byteLength); // the tensor is a second copy of the body's bytes
+          const tParse = performance.now();
           const out = await engine.runTensor(v, data, dims, deadline.remainingMs(), signal);
-          res.set('Server-Timing', serverTiming({ queue: out.queueMs, transfer: out.transferMs, infer: out.inferMs }));
+          const tInfer = performance.now();
+          const stages = (tPost: number) => ({ read: tRead - t0, decode: tParse - tRead, queue: out.queueMs, transfer: out.transferMs, infer: out.inferMs, post: tPost - tInfer, total: tPost - t0 });
           const output: Record<string, unknown> = { name: v.config.outputName, datatype: 'FP32', shape: out.dims };
           const reply = { model_name: v.name, model_version: v.version, ...(request.id !== undefined ? { id: request.id } : {}), outputs: [output] };
           if (!request.binaryOutput) {
             output['data'] = Array.from(out.data);
-            res.json(reply);
+            const text = JSON.stringify(reply);
+            recordInference(res, v, out.batch, stages(performance.now()), opts.metrics);
+            res.type('application/json').send(text);
             return;
           }
           output['parameters'] = { binary_data_size: out.data.byteLength };
           const json = Buffer.from(JSON.stringify(reply));
+          const whole = Buffer.concat([json, Buffer.from(out.data.buffer, out.data.byteOffset, out.data.byteLength)]);
+          recordInference(res, v, out.batch, stages(performance.now()), opts.metrics);
           res.set({ 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': String(json.length) });
-          res.send(Buffer.concat([json, Buffer.from(out.data.buffer, out.data.byteOffset, out.data.byteLength)]));
+          res.send(whole);
         },
       },
       [{ name: 'Inference-Header-Content-Length', in: 'header', schema: Type.Integer(), description: 'Length of the JSON header before binary tensor data' }],

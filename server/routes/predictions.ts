@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { Type } from '@sinclair/typebox';
-import { binary, error, modelName, modelVersion, query } from '../api-schemas.js';
+import { binary, error, modelName, modelVersion, query, TIMING_HEADERS } from '../api-schemas.js';
 import type { InferenceEngine } from '../bridge/inference-engine.js';
 import { badRequest } from '../errors.js';
 import { FIXED_BOUNDS } from '../limits.js';
@@ -9,7 +9,7 @@ import { formatRanked } from '../postprocess.js';
 import { preprocess } from '../preprocess.js';
 import { readImageBody } from '../request-body.js';
 import type { Metrics } from '../metrics.js';
-import { serverTiming, startInference, type InferenceGuards } from './inference-request.js';
+import { recordInference, startInference, type InferenceGuards } from './inference-request.js';
 import type { Operation } from '../operation.js';
 
 export const MAX_TOPK = FIXED_BOUNDS.topk;
@@ -26,8 +26,6 @@ const Prediction = Type.Union([
   Type.Array(Type.Object({ class: Type.String(), probability: Type.Number() }), { description: 'output_format "classes" (default)' }),
   Type.Record(Type.String(), Type.Number(), { description: 'output_format "torchserve": label to probability' }),
 ]);
-
-const ms = (x: number) => x.toFixed(1);
 
 // In order: the model, admission (503 before the body is read when full), the body, the
 // model's place (503 before the decode when full), the decode, the run; the request's one
@@ -53,8 +51,7 @@ export function predictionOperations(store: ModelStore, engine: InferenceEngine,
     const tInfer = performance.now();
     const answer = formatRanked(out.classes, out.probabilities, model.labels, model.config.outputFormat);
     const tPost = performance.now();
-    // One set of stage times for the header, the access log and the metrics.
-    const stages = {
+    recordInference(res, model, out.batch, {
       read: tRead - t0,
       decode: tDecode - tRead,
       queue: out.queueMs,
@@ -62,16 +59,7 @@ export function predictionOperations(store: ModelStore, engine: InferenceEngine,
       infer: out.inferMs,
       post: tPost - tInfer,
       total: tPost - t0,
-    };
-    res.set('Server-Timing', serverTiming(stages));
-    res.set('X-Batch-Size', String(out.batch));
-    res.locals['access'] = {
-      model: model.name,
-      version: model.version,
-      batch: out.batch,
-      stages: Object.fromEntries(Object.entries(stages).map(([name, d]) => [name, Number(ms(d))])),
-    };
-    metrics?.observePrediction(model, out, { decode: stages.decode, post: stages.post }, stages.total);
+    }, metrics);
     res.type('application/json').send(answer);
   };
   return [false, true].flatMap((versioned) =>
@@ -88,10 +76,7 @@ export function predictionOperations(store: ModelStore, engine: InferenceEngine,
       responses: {
         200: {
           description: 'The top classes, highest probability first',
-          headers: {
-            'Server-Timing': { description: 'read, decode, queue, transfer, infer, post and total durations in ms', schema: Type.String() },
-            'X-Batch-Size': { description: 'How many requests shared the model run', schema: Type.Integer() },
-          },
+          headers: TIMING_HEADERS,
           content: { 'application/json': Prediction },
         },
         400: error('Empty, unsupported or undecodable image, or a bad topk'),

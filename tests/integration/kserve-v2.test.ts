@@ -13,7 +13,7 @@ import { call, postImage, startTestServer } from '../support/server-harness.js';
 import { tempStore } from '../support/temp-store.js';
 
 describe('KServe v2 protocol', () => {
-  const store = tempStore([{ name: 'mobilenet_v2', from: 'mobilenet_v2', config: { batch_size: 2 } }]);
+  const store = tempStore([{ name: 'mobilenet_v2', from: 'mobilenet_v2', config: { batch_size: 2, max_batch_delay: 300 } }]);
   let server: RunningServer;
   let api: string;
   let tensor: Float32Array;
@@ -85,6 +85,32 @@ describe('KServe v2 protocol', () => {
     const logits = Array.from({ length: 2000 }, (_, i) => body.readFloatLE(jsonLength + i * 4));
     assert.equal(topK(softmax(logits.slice(0, 1000)), 1)[0], 281, 'the kitten');
     assert.notDeepEqual(logits.slice(0, 1000), logits.slice(1000), 'the blank image answers differently');
+  });
+
+  it('requests batch with each other when their shapes allow, each gets its own rows, and the metrics count them', async () => {
+    const requests = async () => Number(/ts_inference_requests_total\{model_name="mobilenet_v2",model_version="1.0"\} (\d+)/.exec((await call(`${server.metricsUrl}/metrics`)).body)?.[1] ?? 0);
+    const before = await requests();
+    const infer = (data: Float32Array) =>
+      call(`${api}/v2/models/mobilenet_v2/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: [{ name: 'input', shape: [1, 3, 224, 224], datatype: 'FP32', data: Array.from(data) }] }),
+      });
+    const alone = await infer(tensor);
+    assert.equal(alone.headers.get('x-batch-size'), '1');
+    const [kitten, blank] = await Promise.all([infer(tensor), infer(new Float32Array(tensor.length))]);
+    for (const r of [kitten, blank]) {
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('x-batch-size'), '2', 'both ran in one session.run');
+      assert.deepEqual(r.body.outputs[0].shape, [1, 1000]);
+      assert.match(r.headers.get('server-timing') ?? '', /read;dur=.*decode;dur=.*queue;dur=.*transfer;dur=.*infer;dur=.*post;dur=.*total;dur=/);
+    }
+    const batched: number[] = kitten.body.outputs[0].data;
+    const solo: number[] = alone.body.outputs[0].data;
+    assert.ok(batched.every((x, i) => Math.abs(x - solo[i]!) < 1e-4), 'the kitten answers as it does alone');
+    assert.equal(topK(softmax(batched), 1)[0], 281);
+    assert.notDeepEqual(blank.body.outputs[0].data, batched, 'the blank image got its own row');
+    assert.equal((await requests()) - before, 3, 'v2 predictions are counted with the others');
   });
 
   it('errors are {"error": ...} with the right status', async () => {

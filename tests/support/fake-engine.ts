@@ -39,7 +39,7 @@ export class FakeEngine implements InferenceEngine {
     const per = data.length / n;
     const out = new Float32Array(n * 1000);
     for (let i = 0; i < n; i++) out[i * 1000] = data[i * per]!;
-    return { data: out, dims: [n, 1000], queueMs: 0, transferMs: 1, inferMs: 1 };
+    return { data: out, dims: [n, 1000], batch: 1, queueMs: 0, transferMs: 1, inferMs: 1 };
   }
 
   status(): ModelStatus {

@@ -33,7 +33,9 @@ class ScriptedWorker implements BatchWorker {
   }
 
   runTensor(job: TensorJob): Promise<TensorResult> {
-    this.batches.push([-job.data[0]!]);
+    // The first value of each row, negated: which tensors' rows ran together.
+    const per = job.data.length / job.dims[0]!;
+    this.batches.push(Array.from({ length: job.dims[0]! }, (_, r) => -job.data[r * per]!));
     return new Promise((resolve, reject) => {
       const done = () => (this.failWith ? reject(this.failWith) : resolve({ data: job.data, dims: job.dims, waitMs: 0, transferMs: 1, inferMs: 2 }));
       if (this.autoMs !== null) setTimeout(done, this.autoMs);
@@ -198,6 +200,27 @@ describe('BatchScheduler', () => {
     assert.deepEqual([...t.data], [9]);
     assert.ok(t.queueMs >= 0);
     await Promise.all([first, after]);
+  });
+
+  it('batches tensors whose other dimensions agree, up to batch_size rows, and gives each its rows back', async () => {
+    const w = new ScriptedWorker();
+    const s = new BatchScheduler(() => [w], { batchSize: 4, maxBatchDelayMs: 0, queueSize: 10 });
+    const tensor = (dims: number[], ...rows: number[]) => s.submitTensor({ data: Float32Array.from(rows.flatMap((r) => new Array<number>(dims[1]!).fill(r))), dims }, 1000);
+    const first = tensor([1, 2], 1);
+    const a = tensor([2, 2], 2, 3);
+    const b = tensor([1, 2], 4);
+    const c = tensor([1, 3], 5);
+    const d = tensor([2, 2], 6, 7);
+    const e = tensor([4, 2], 8, 8, 8, 8);
+    for (let i = 0; i < 5; i++) {
+      w.release();
+      await sleep(1);
+    }
+    assert.deepEqual(w.batches, [[-1], [-2, -3, -4], [-5], [-6, -7], [-8, -8, -8, -8]], 'another shape or a full batch ends the batch');
+    const [ra, rb, rd] = await Promise.all([a, b, d, first, c, e]).then((r) => r.slice(0, 3));
+    assert.deepEqual([Array.from(ra!.data), ra!.dims, ra!.batch], [[2, 2, 3, 3], [2, 2], 2]);
+    assert.deepEqual([Array.from(rb!.data), rb!.dims, rb!.batch], [[4, 4], [1, 2], 2]);
+    assert.deepEqual([Array.from(rd!.data), rd!.dims, rd!.batch], [[6, 6, 7, 7], [2, 2], 1]);
   });
 
   it('a tensor counts against the queue bound and its deadline like an image', async () => {
