@@ -98,6 +98,17 @@ describe('untrusted files against the real server', () => {
     assert.equal(r.body[0].class, TABBY);
   });
 
+  it('a model file gone after start: 404 and a fixed message, never the path the file system named', async () => {
+    const file = path.join(store.root, 'mobilenet_v2', '1.0', 'model.onnx');
+    rmSync(file);
+    const r = await call(`${server.inferenceUrl}/demo/models/mobilenet_v2/1.0/model.onnx`, { headers: headers.inference });
+    assert.equal(r.status, 404);
+    assert.deepEqual(r.body, { code: 404, type: 'ResourceNotFoundException', message: 'Requested resource is not found, please refer to API document.' });
+    assert.ok(!JSON.stringify(r.body).includes(store.root) && !JSON.stringify(r.body).includes('model.onnx'), JSON.stringify(r.body));
+    const still = await call(`${server.inferenceUrl}/predictions/mobilenet_v2?topk=1`, { method: 'POST', body: kitten, headers: headers.inference });
+    assert.equal(still.body[0].class, TABBY, 'the loaded model serves on');
+  });
+
   it('replaced the old key file, mode 644, by one of mode 600 holding the keys, and said so', () => {
     assert.equal(statSync(keyFile).mode & 0o777, 0o600);
     const keys = JSON.parse(readFileSync(keyFile, 'utf8'));
