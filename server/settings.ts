@@ -90,3 +90,19 @@ export function usage(): string {
     }),
   ].join('\n');
 }
+
+export function settingsTable(): string {
+  const code = (names: string[]) => names.map((n) => `\`${n}\``).join(', ');
+  return [
+    '| key | flag | environment | meaning | default |',
+    '| --- | --- | --- | --- | --- |',
+    ...ROWS.map(([name, s]) => {
+      const names = namesOf(name);
+      const env = [...names.map(envOf), ...(s.env ? [s.env] : [])];
+      return `| ${code(names)} | ${code(names.map(flagOf))} | ${code(env)} | ${s.help} | ${defaultOf(s)} |`;
+    }),
+  ].join('\n');
+}
+
+/** Where README.md holds settingsTable(). */
+export const README_TABLE = /(?<=<!-- settings: [^\n]* -->\n)[^]*?(?=\n<!-- \/settings -->)/;
