@@ -6,15 +6,16 @@
 import os from 'node:os';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
-import { parseArgs, resolveConfig } from '../server/config.js';
+import { parseArgs } from 'node:util';
+import { resolveConfig } from '../server/config.js';
 import { readMachine } from '../server/limits.js';
 import { PROJECT_ROOT } from '../server/paths.js';
 import { startServer } from '../server/server.js';
 import { StageCollector } from './bench/server-timing.js';
 import { median } from './bench/stats.js';
 
-const { values } = parseArgs(process.argv.slice(2));
-const runs = { wasm: Number(values['wasm_runs'] ?? 30), webgpu: Number(values['webgpu_runs'] ?? 3) };
+const { values } = parseArgs({ options: { 'wasm-runs': { type: 'string' }, 'webgpu-runs': { type: 'string' } } });
+const runs = { wasm: Number(values['wasm-runs'] ?? 30), webgpu: Number(values['webgpu-runs'] ?? 3) };
 const kitten = readFileSync(path.join(PROJECT_ROOT, 'tests/fixtures/images/kitten.jpg'));
 
 interface Row {

@@ -2,7 +2,7 @@
 // `npm start`: read the configuration, start the server, stop cleanly on SIGINT / SIGTERM.
 
 import { readFileSync } from 'node:fs';
-import { CONFIG_KEYS, ConfigError, DEFAULTS, parseArgs, parseProperties, resolveConfig } from './config.js';
+import { ConfigError, parseArgs, parseProperties, resolveConfig } from './config.js';
 import { ChromiumNotFoundError } from './bridge/find-chromium.js';
 import { ModelStoreError } from './model-store.js';
 import { KeyFileError } from './key-file.js';
@@ -10,26 +10,12 @@ import { allocatorInUse } from './allocator.js';
 import { installLastResort } from './last-resort.js';
 import { readMachine } from './limits.js';
 import { log } from './log.js';
+import { usage } from './settings.js';
 import { startServer } from './server.js';
-
-function help(): string {
-  const rows = Object.entries(CONFIG_KEYS).map(([k, what]) => {
-    const def = DEFAULTS[k as keyof typeof DEFAULTS];
-    return `  --${k.replaceAll('_', '-').padEnd(30)} ${what}${def ? ` [${def}]` : ''}`;
-  });
-  return [
-    'usage: webgpu-inference-server [--ts-config config.properties] [--key value ...]',
-    '',
-    'Every setting is a flag (--model-store x), a TS_ environment variable (TS_MODEL_STORE=x) or a',
-    'config.properties line (model_store=x), in that order of precedence.',
-    '',
-    ...rows,
-  ].join('\n');
-}
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
-    console.log(help());
+    console.log(usage());
     return;
   }
   const { values, configFile } = parseArgs(process.argv.slice(2));

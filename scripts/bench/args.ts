@@ -2,6 +2,7 @@
 // so the server's new settings (--workers, --batch-size, --backend webgpu...) need no change here.
 
 import os from 'node:os';
+import { parseArgs } from 'node:util';
 
 export interface BenchArgs {
   /** Whole sequences (server, bare page, native); figures are the medians across them. */
@@ -24,7 +25,7 @@ export interface BenchArgs {
 export const PARTS = ['server', 'null', 'bare', 'native'] as const;
 export type Part = (typeof PARTS)[number];
 
-const OWN = new Set(['runs', 'duration', 'warmup', 'port', 'only']);
+const OWN = { runs: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, port: { type: 'string' }, only: { type: 'string' } } as const;
 
 function parts(raw: string | undefined): Set<Part> {
   if (raw === undefined) return new Set(PARTS);
@@ -43,28 +44,23 @@ function positive(name: string, raw: string | undefined, integer: boolean): numb
 }
 
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
+  const words = argv.map((word) => word.replace(/^--[^=]*/, (flag) => flag.replaceAll('_', '-')));
+  // Not strict: whatever is not the bench's own goes to the server.
+  const { tokens } = parseArgs({ args: words, options: OWN, strict: false, tokens: true });
   const own: Record<string, string> = {};
-  const serverArgs: string[] = [];
+  const ownWords = new Set<number>();
   let threadsRaw: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf('=');
-    const name = arg.startsWith('--') ? (eq < 0 ? arg.slice(2) : arg.slice(2, eq)).replaceAll('_', '-') : '';
-    // A flag's value is the next word unless it is itself a flag (boolean-style pass-through).
-    const next = argv[i + 1];
-    const takesNext = eq < 0 && next !== undefined && !next.startsWith('--');
-    const value = eq >= 0 ? arg.slice(eq + 1) : takesNext ? next : undefined;
-    if (OWN.has(name)) {
-      if (value === undefined) throw new Error(`--${name} needs a value`);
-      own[name] = value;
-      if (takesNext) i++;
-      continue;
-    }
-    // The server uses this too, so it is both read here and passed on.
-    if (name === 'wasm-threads') threadsRaw = value;
-    serverArgs.push(arg);
-    if (takesNext) serverArgs.push(argv[++i]!);
+  for (const t of tokens) {
+    if (t.kind !== 'option') continue;
+    // The server uses this too, so it is both read here and passed on; its value is the next
+    // word unless that is itself a flag (boolean-style pass-through).
+    if (t.name === 'wasm-threads') threadsRaw = t.value ?? (words[t.index + 1]?.startsWith('--') ? undefined : words[t.index + 1]);
+    if (!Object.hasOwn(OWN, t.name)) continue;
+    if (t.value === undefined || (!t.inlineValue && t.value.startsWith('--'))) throw new Error(`--${t.name} needs a value`);
+    own[t.name] = t.value;
+    ownWords.add(t.index).add(t.inlineValue ? t.index : t.index + 1);
   }
+  const serverArgs = argv.filter((_, i) => !ownWords.has(i));
   // Same rule as the server's config: 0 or unset means one thread per core.
   const t = threadsRaw === undefined ? 0 : Number(threadsRaw);
   return {

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, CONFIG_KEYS, parseArgs, parseProperties, resolveConfig } from '../../server/config.js';
+import { ConfigError, parseArgs, parseProperties, resolveConfig } from '../../server/config.js';
+import { SETTING_NAMED } from '../../server/settings.js';
 
 describe('parseProperties', () => {
   it('reads key=value and key:value lines, trimming around keys and values', () => {
@@ -93,6 +94,30 @@ describe('parseArgs', () => {
       () => parseArgs(['--backend', '--model-store', 'x']),
       (e: unknown) => e instanceof ConfigError && /--backend needs a value/.test(e.message),
     );
+  });
+
+  it('rejects an unknown flag, with or without a value, naming the setting and the known ones', () => {
+    for (const argv of [['--model-stor', 'x'], ['--model-stor'], ['--model_stor=x']]) {
+      assert.throws(
+        () => parseArgs(argv),
+        (e: unknown) => e instanceof ConfigError && e.message.startsWith('unknown setting "model_stor" in the command line; known: inference_address'),
+        argv.join(' '),
+      );
+    }
+  });
+
+  it('accepts flags spelled with underscores', () => {
+    assert.deepEqual(parseArgs(['--model_store', '/m', '--ts_config=c']), { values: { model_store: '/m' }, configFile: 'c' });
+  });
+
+  it('takes a true/false flag alone as true, and a word after it as its value', () => {
+    assert.deepEqual(parseArgs(['--disable-token-auth', '--enable-token-authorization']).values, { disable_token_auth: 'true', enable_token_authorization: 'true' });
+    assert.deepEqual(parseArgs(['--disable-demo-page', 'false', '--backend', 'wasm']).values, { disable_demo_page: 'false', backend: 'wasm' });
+  });
+
+  it('passes a value that starts with one dash on, for the setting to judge', () => {
+    assert.deepEqual(parseArgs(['--parity-tolerance', '-1']).values, { parity_tolerance: '-1' });
+    assert.throws(() => resolveConfig({ args: parseArgs(['--parity-tolerance', '-1']).values }), /parity_tolerance must be a number >= 0; got "-1"/);
   });
 
   it('rejects a stray positional argument', () => {
@@ -228,6 +253,19 @@ describe('resolveConfig', () => {
     assert.equal(resolveConfig({ file: { chrome_path: '/file/chrome' }, env: { CHROME_PATH: '/env/chrome' } }).chromePath, '/env/chrome');
   });
 
+  it('reads each alias from every source, and names it as given when refusing its value', () => {
+    assert.deepEqual(resolveConfig({ file: { models: 'a, b' } }).loadModels, ['a', 'b']);
+    assert.deepEqual(resolveConfig({ env: { TS_MODELS: 'c' } }).loadModels, ['c']);
+    assert.equal(resolveConfig({ args: parseArgs(['--default-workers-per-model', '3']).values }).workers, 3);
+    assert.equal(resolveConfig({ env: { TS_DISABLE_TOKEN_AUTH: 'true' } }).tokenAuthorization, false);
+    assert.throws(() => resolveConfig({ env: { TS_DISABLE_TOKEN_AUTH: 'yes' } }), /disable_token_auth must be true or false; got "yes"/);
+  });
+
+  it('lets a later source set a setting under its alias over an earlier one under its name, and its name win in one place', () => {
+    assert.equal(resolveConfig({ file: { workers: '2' }, args: { default_workers_per_model: '3' } }).workers, 3);
+    assert.equal(resolveConfig({ env: { TS_WORKERS: '2', TS_DEFAULT_WORKERS_PER_MODEL: '3' } }).workers, 2);
+  });
+
   it('rejects an unknown key from each source, naming the source', () => {
     assert.throws(
       () => resolveConfig({ file: { modelstore: 'x' } }),
@@ -247,7 +285,7 @@ describe('resolveConfig', () => {
   it('lists the known keys in the unknown-key message', () => {
     assert.throws(
       () => resolveConfig({ args: { nope: '1' } }),
-      (e: unknown) => e instanceof ConfigError && Object.keys(CONFIG_KEYS).every((k) => e.message.includes(k)),
+      (e: unknown) => e instanceof ConfigError && [...SETTING_NAMED.keys()].every((k) => e.message.includes(k)),
     );
   });
 

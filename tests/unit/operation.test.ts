@@ -6,9 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { withoutPreloadedAllocator } from '../../server/allocator.js';
-import { CONFIG_KEYS } from '../../server/config.js';
 import { ModelStoreError } from '../../server/model-store.js';
 import { PROJECT_ROOT } from '../../server/paths.js';
+import { flagOf, SETTING_NAMED } from '../../server/settings.js';
 import { FakeEngine } from '../support/fake-engine.js';
 import { readImage } from '../support/paths.js';
 import { call, startTestServer } from '../support/server-harness.js';
@@ -16,7 +16,7 @@ import { call, startTestServer } from '../support/server-harness.js';
 describe('operation', () => {
   it('--help lists every setting and exits 0', () => {
     const out = execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'dist/server/main.js'), '--help'], { encoding: 'utf8' });
-    for (const key of Object.keys(CONFIG_KEYS)) assert.match(out, new RegExp(`--${key.replaceAll('_', '-')} `), key);
+    for (const name of SETTING_NAMED.keys()) assert.match(out, new RegExp(`${flagOf(name)}\\b`), name);
   });
 
   it('package.json has a bin entry: an executable launcher that starts the server', () => {

@@ -1,0 +1,108 @@
+// Every setting, once. Its name is the config.properties key; the flag (--model-store) and the
+// environment variable (TS_MODEL_STORE) are spelled from it, as TorchServe spells them, and so are
+// each alias's. config.ts reads settings by this table, and --help and the README's table are made
+// from it, so none of them can leave a setting out or describe it differently.
+
+import { FIXED_BOUNDS } from './limits.js';
+
+export type Setting = {
+  /** '' means unset: the setting reads as null, and `unset` says what happens then. */
+  default: string;
+  unset?: string;
+  help: string;
+  /** Other names for the same setting, read wherever its name is: file, environment and flags. */
+  aliases?: readonly string[];
+  /** Another environment variable, read where no TS_ one gives a value. */
+  env?: string;
+} & (
+  | { type: 'text' | 'address' | 'boolean' }
+  | { type: 'choice'; choices: readonly string[] }
+  // Where max is absent the number is unbounded, or config.ts bounds it by the machine.
+  | { type: 'number' | 'integer'; min: number; max?: number }
+);
+
+const EACH_MODEL = "unset: each model's config";
+
+export const SETTINGS = {
+  inference_address: { type: 'address', default: 'http://127.0.0.1:8080', help: 'address the Inference API binds' },
+  management_address: { type: 'address', default: 'http://127.0.0.1:8081', help: 'address the Management API binds' },
+  metrics_address: { type: 'address', default: 'http://127.0.0.1:8082', help: 'address the Prometheus metrics bind' },
+  model_store: { type: 'text', default: 'models', help: 'the model store: a folder of `<model>/config.json` and `<model>/<version>/model.onnx`' },
+  backend: { type: 'choice', choices: ['auto', 'webgpu', 'wasm'], default: '', unset: `${EACH_MODEL}, else \`auto\``, help: '`auto`, `webgpu` or `wasm`: where every model runs' },
+  ort_build: { type: 'choice', choices: ['webgpu', 'jsep'], default: 'webgpu', help: 'which onnxruntime-web WebGPU implementation the pages load: `webgpu` (the native WebGPU EP) or `jsep`' },
+  wasm_threads: { type: 'integer', min: 0, default: '0', help: 'WASM threads per page, at most 4 per core; 0: one per core' },
+  parity_tolerance: { type: 'number', min: 0, default: '0.001', help: 'largest relative WebGPU-vs-WASM difference accepted at load' },
+  default_response_timeout: { type: 'number', min: 1, max: FIXED_BOUNDS.responseTimeoutS, default: '120', help: 'seconds, from its arrival, before a prediction answers 504 (at most 3600)' },
+  max_request_size: { type: 'integer', min: 1, max: FIXED_BOUNDS.requestSize, default: '6553500', help: 'largest request body, bytes, at most 1 GiB (413 above it)' },
+  max_image_pixels: { type: 'integer', min: 1, max: FIXED_BOUNDS.imagePixels, default: '40000000', help: "largest image, width × height, checked before decoding, at most libvips' 268402689" },
+  max_jpeg_scans: { type: 'integer', min: 1, max: 100_000, default: '100', help: 'most scans a JPEG may have, counted from its markers before decoding: each scan of a progressive JPEG is a pass over the whole image that libvips cannot interrupt (encoders write 1 to 12)' },
+  max_inflight_bytes: { type: 'integer', min: 1, default: '', unset: 'memory/32, from 64 to 512 MiB', help: 'request bodies (and the tensors made of them) held in memory at once, across all requests and protocols, at least `max_request_size`; past it 503' },
+  decode_slots: { type: 'integer', min: 1, default: '', unset: "one per core, leaving two of libuv's threads for file reads", help: "image decodes at once; heavy ones (large, or many-scan) take at most `decode_slots - 1`, so ordinary photos always have one; at most libuv's pool less one (`UV_THREADPOOL_SIZE`)" },
+  max_connections: { type: 'integer', min: 1, default: '', unset: '80% of the open-file limit less 1024, at most 65536', help: "connections the Inference API holds at once (the other two listeners hold at most 256); more are closed at once, below the open-file limit so files and Chromium's pipes keep descriptors" },
+  chrome_path: { type: 'text', default: '', env: 'CHROME_PATH', unset: "Debian's `chromium-headless-shell` (`/usr/lib/chromium/chromium-headless-shell`), then `/usr/bin/chromium` and other system paths", help: 'the Chromium or Chrome to drive' },
+  batch_size: { type: 'integer', min: 1, max: FIXED_BOUNDS.batchSize, default: '', unset: EACH_MODEL, help: "the model config's `batch_size`, for every model: most requests run as one batch" },
+  max_batch_delay: { type: 'number', min: 0, max: FIXED_BOUNDS.maxBatchDelayMs, default: '', unset: EACH_MODEL, help: "the model config's `max_batch_delay`, for every model: ms a free worker waits for a batch to fill" },
+  workers: { type: 'integer', min: 1, default: '', unset: EACH_MODEL, aliases: ['default_workers_per_model'], help: "the model config's `workers`, for every model: worker pages per model version, at most `max_workers`" },
+  max_workers: { type: 'integer', min: 1, max: FIXED_BOUNDS.workers, default: '', unset: '4 per core, at most half the memory at 256 MiB a page', help: 'worker pages across every model version, at most 1024: the models loaded at start must fit (else the start stops and says which asked for how many), and so must every registration and scaling' },
+  load_models: { type: 'text', default: 'all', aliases: ['models'], help: '`all`, or comma-separated model names from the store' },
+  cors_allowed_origin: { type: 'text', default: '', unset: 'CORS off', help: 'origin allowed to call the APIs from a browser on another origin (`*` for any); preflights are answered before token checks' },
+  cors_allowed_methods: { type: 'text', default: 'GET, POST, PUT, OPTIONS', help: 'methods allowed cross-origin' },
+  cors_allowed_headers: { type: 'text', default: 'Content-Type, Authorization', help: 'request headers allowed cross-origin' },
+  job_queue_size: { type: 'integer', min: 1, max: FIXED_BOUNDS.jobQueueSize, default: '100', help: 'requests per model version between the end of their body and their answer (decoding, queued, running), at most 10000; past it 503 at once' },
+  chromium_args: { type: 'text', default: '', unset: 'none', help: 'extra Chromium switches, space-separated (`--chromium-args=--foo`), e.g. GPU selection on a GPU host' },
+  disable_token_authorization: { type: 'boolean', default: 'false', aliases: ['disable_token_auth'], help: 'turn token authorization off; unless set either way, it is on exactly when an address other than loopback is bound' },
+  enable_token_authorization: { type: 'boolean', default: 'false', help: 'turn token authorization on even on loopback' },
+  key_file: { type: 'text', default: 'key_file.json', help: 'where the API keys are written when token authorization is on' },
+  disable_demo_page: { type: 'boolean', default: 'false', help: 'serve no demo page (`GET /` answers 405 again) and so no model files on the inference port' },
+} as const satisfies Record<string, Setting>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+type Types = { text: string; address: URL; boolean: boolean; number: number; integer: number };
+type Read<S> = S extends { choices: readonly (infer C)[] } ? C : S extends { type: keyof Types } ? Types[S['type']] : never;
+
+/** A setting's value once read: null where it is unset. */
+export type SettingValue<K extends SettingName> = Read<(typeof SETTINGS)[K]> | ((typeof SETTINGS)[K] extends { default: '' } ? null : never);
+
+export const ROWS = Object.entries(SETTINGS) as Array<[SettingName, Setting]>;
+
+/** Every name a setting is known by, its own first, then its aliases. */
+export const namesOf = (name: SettingName): string[] => [name, ...(SETTINGS[name] as Setting).aliases ?? []];
+export const flagOf = (name: string): string => `--${name.replaceAll('_', '-')}`;
+export const envOf = (name: string): string => `TS_${name.toUpperCase()}`;
+
+/** Which setting a name or alias is. */
+export const SETTING_NAMED = new Map(ROWS.flatMap(([name]) => namesOf(name).map((n) => [n, name] as const)));
+
+const defaultOf = (s: Setting): string => s.unset ?? `\`${s.default}\``;
+const plain = (markdown: string): string => markdown.replaceAll('`', '');
+
+export function usage(): string {
+  return [
+    'usage: webgpu-inference-server [--ts-config config.properties] [--key value ...]',
+    '',
+    'Every setting is a flag (--model-store x), a TS_ environment variable (TS_MODEL_STORE=x) or a',
+    'config.properties line (model_store=x), in that order of precedence. A true/false flag alone means true.',
+    '',
+    ...ROWS.map(([name, s]) => {
+      const also = [...namesOf(name).slice(1).map(flagOf), ...(s.env ? [s.env] : [])];
+      return `  ${flagOf(name).padEnd(30)} ${plain(s.help)}${also.length ? ` (also ${also.join(', ')})` : ''} [${plain(defaultOf(s))}]`;
+    }),
+  ].join('\n');
+}
+
+export function settingsTable(): string {
+  const code = (names: string[]) => names.map((n) => `\`${n}\``).join(', ');
+  return [
+    '| key | flag | environment | meaning | default |',
+    '| --- | --- | --- | --- | --- |',
+    ...ROWS.map(([name, s]) => {
+      const names = namesOf(name);
+      const env = [...names.map(envOf), ...(s.env ? [s.env] : [])];
+      return `| ${code(names)} | ${code(names.map(flagOf))} | ${code(env)} | ${s.help} | ${defaultOf(s)} |`;
+    }),
+  ].join('\n');
+}
+
+/** Where README.md holds settingsTable(). */
+export const README_TABLE = /(?<=<!-- settings: [^\n]* -->\n)[^]*?(?=\n<!-- \/settings -->)/;

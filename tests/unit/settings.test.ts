@@ -1,0 +1,23 @@
+// The settings table is the one description of every setting: the README's copy must match it.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../server/paths.js';
+import { namesOf, README_TABLE, ROWS, SETTING_NAMED, settingsTable } from '../../server/settings.js';
+
+describe('the settings table', () => {
+  it("is what README.md's settings table says (npm run docs:settings writes it)", () => {
+    const readme = readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
+    assert.equal(README_TABLE.exec(readme)?.[0], settingsTable(), "README.md's settings table is out of date: npm run docs:settings");
+  });
+
+  it('says what an unset setting means wherever the default is unset', () => {
+    for (const [name, s] of ROWS) assert.ok(s.default !== '' || s.unset, name);
+  });
+
+  it('gives no two settings the same name or alias', () => {
+    assert.equal(SETTING_NAMED.size, ROWS.flatMap(([name]) => namesOf(name)).length);
+  });
+});
