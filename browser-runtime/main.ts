@@ -1,20 +1,11 @@
 // The gateway's runtime page: one model version per page, driven over the DevTools protocol
-// through the API installed on globalThis. A run's input bytes arrive through input-channel.ts;
-// answers go back as base64.
+// through `handle(call)` installed on globalThis. A run's input bytes arrive through
+// input-channel.ts; answers go back as base64.
 
 import { encodeBase64 } from './base64.js';
 import { ModelHost, RuntimeError } from './model-host.js';
 import { takeInput } from './input-channel.js';
-import { RUNTIME_GLOBAL, type ErrorKind, type InferResult, type Reply, type RuntimeApi, type TensorResult } from './protocol.js';
-
-async function reply<T>(work: () => Promise<T>): Promise<Reply<T>> {
-  try {
-    return { ok: true, value: await work() };
-  } catch (e) {
-    const kind: ErrorKind = e instanceof RuntimeError ? e.kind : 'runtime';
-    return { ok: false, error: { kind, message: e instanceof Error ? e.message : String(e) } };
-  }
-}
+import { RUNTIME_GLOBAL, type ErrorKind, type PageArgs, type PageCall, type PageOp, type PageReplies, type Reply, type RuntimeApi } from './protocol.js';
 
 let host: ModelHost | null = null;
 let loading = false;
@@ -50,14 +41,14 @@ function inTurn<T>(work: () => Promise<T>): Promise<{ value: T; turnWaitMs: numb
   return turn;
 }
 
-async function infer(id: number, batch: number, k: number): Promise<InferResult> {
+async function infer({ input: id, batch, k }: PageArgs['infer']) {
   const calledAt = now();
   const model = loaded();
   const { value: out, turnWaitMs } = await inTurn(async () => model.infer(await input(id, 'pixels'), batch, k));
   return { ...out, waitMs: out.waitMs + turnWaitMs, calledAt, classes: encodeBase64(bytesOf(out.classes)), probabilities: encodeBase64(bytesOf(out.probabilities)) };
 }
 
-async function runTensor(id: number, dims: number[]): Promise<TensorResult> {
+async function runTensor({ input: id, dims }: PageArgs['runTensor']) {
   const calledAt = now();
   const model = loaded();
   const { value: out, turnWaitMs } = await inTurn(async () => {
@@ -71,20 +62,25 @@ async function runTensor(id: number, dims: number[]): Promise<TensorResult> {
   return { output: encodeBase64(bytesOf(out.data)), dims: out.dims, runMs: out.runMs, waitMs: turnWaitMs, calledAt };
 }
 
-const api: RuntimeApi = {
-  load: (req) =>
-    reply(async () => {
-      if (host || loading) throw new RuntimeError('model', 'this page already holds a model');
-      loading = true;
-      try {
-        host = await ModelHost.load(req);
-        return host.info;
-      } finally {
-        loading = false;
-      }
-    }),
-  infer: (id, batch, k) => reply(() => infer(id, batch, k)),
-  runTensor: (id, dims) => reply(() => runTensor(id, dims)),
-};
-(globalThis as Record<string, unknown>)[RUNTIME_GLOBAL] = api;
+async function load(req: PageArgs['load']) {
+  if (host || loading) throw new RuntimeError('model', 'this page already holds a model');
+  loading = true;
+  try {
+    host = await ModelHost.load(req);
+    return host.info;
+  } finally {
+    loading = false;
+  }
+}
+
+const handlers: { [Op in PageOp]: (args: PageArgs[Op]) => Promise<PageReplies[Op]> } = { load, infer, runTensor };
+async function handle<Op extends PageOp>({ op, args }: PageCall<Op>): Promise<Reply<PageReplies[Op]>> {
+  try {
+    return { ok: true, value: await handlers[op](args) };
+  } catch (e) {
+    const kind: ErrorKind = e instanceof RuntimeError ? e.kind : 'runtime';
+    return { ok: false, error: { kind, message: e instanceof Error ? e.message : String(e) } };
+  }
+}
+(globalThis as Record<string, unknown>)[RUNTIME_GLOBAL] = { handle } satisfies RuntimeApi;
 document.documentElement.dataset['runtime'] = 'ready';

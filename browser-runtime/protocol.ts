@@ -18,7 +18,7 @@ export const ORT_BUILD_MODULES: Record<OrtBuild, string> = {
   jsep: 'ort.min.mjs',
 };
 
-/** The name under which the runtime page exposes its API on `globalThis`. */
+/** The name under which the runtime page exposes its RuntimeApi on `globalThis`. */
 export const RUNTIME_GLOBAL = '__inferenceRuntime';
 
 /**
@@ -130,13 +130,19 @@ export type ErrorKind = 'input' | 'model' | 'runtime';
 
 export type Reply<T> = { ok: true; value: T } | { ok: false; error: { kind: ErrorKind; message: string } };
 
-export interface RuntimeApi {
-  load(request: LoadRequest): Promise<Reply<ModelRuntimeInfo>>;
+// The calls the gateway makes to the runtime page: what each op is given, and what it answers.
+// Two flat maps, not one of pairs: TypeScript checks `Map[Op]['reply']` loosely for a generic Op.
+export interface PageArgs {
+  load: LoadRequest;
   /** input: the id of uint8 HWC RGB images, `batch` of them back to back, at INPUT_PATH. Answers the top k of each. */
-  infer(input: number, batch: number, k: number): Promise<Reply<InferResult>>;
+  infer: { input: number; batch: number; k: number };
   /** input: the id of float32 little-endian bytes at INPUT_PATH, laid out as `dims` (the model's own input). */
-  runTensor(input: number, dims: number[]): Promise<Reply<TensorResult>>;
+  runTensor: { input: number; dims: number[] };
 }
+export interface PageReplies { load: ModelRuntimeInfo; infer: InferResult; runTensor: TensorResult }
+export type PageOp = keyof PageArgs;
+export type PageCall<Op extends PageOp = PageOp> = { [O in Op]: { op: O; args: PageArgs[O] } }[Op];
+export interface RuntimeApi { handle<Op extends PageOp>(call: PageCall<Op>): Promise<Reply<PageReplies[Op]>> }
 
 /** One model version as the demo page lists it (`GET /demo/models`), to run on the server or locally. */
 export interface DemoModel {

@@ -11,12 +11,14 @@ import { PageWorker } from '../../server/bridge/page-worker.js';
 /** Answers the load with `load()`; records whether it was closed. */
 class ScriptedPage extends EventEmitter {
   closed = false;
+  readonly evaluated: string[] = [];
   constructor(private readonly load: () => Promise<unknown>) {
     super();
   }
   async createCDPSession() {
     // Only the load is scripted; set-up commands (Fetch.enable) succeed.
-    return { send: (method: string) => (method === 'Runtime.evaluate' ? this.load() : Promise.resolve({})), on: () => undefined, id: () => 'session' };
+    const send = (method: string, params?: { expression: string }) => (method === 'Runtime.evaluate' ? (this.evaluated.push(params!.expression), this.load()) : Promise.resolve({}));
+    return { send, on: () => undefined, id: () => 'session' };
   }
   async goto() {}
   async waitForFunction() {}
@@ -65,6 +67,7 @@ describe('PageWorker start', () => {
     const page = new ScriptedPage(async () => ({ result: { value: { ok: true, value: { backend: 'wasm' } } } }));
     const w = worker();
     await w.start(browserWith(page));
+    assert.deepEqual(page.evaluated, ['globalThis.__inferenceRuntime.handle({"op":"load","args":{}})']);
     assert.equal(page.closed, false);
     assert.equal(w.state, 'ready');
   });
