@@ -3,6 +3,7 @@
 
 import { timeout } from './errors.js';
 import type { ApiError } from './errors.js';
+import { seconds, type TimeLimit } from './bridge/bridge-error.js';
 
 export class Deadline {
   private constructor(
@@ -17,6 +18,11 @@ export class Deadline {
     return new Deadline(performance.now() + ms, ms, setting);
   }
 
+  /** What is left, for the engine: its queue and its page name the same setting. */
+  limit(): TimeLimit {
+    return { ms: this.remainingMs(), setting: this.setting };
+  }
+
   remainingMs(): number {
     return Math.max(0, this.at - performance.now());
   }
@@ -28,6 +34,6 @@ export class Deadline {
 
   /** The 504 for a request that ran out of time while `what`. */
   exceeded(what: string): ApiError {
-    return timeout(`The prediction timed out: ${what} took it past ${(this.totalMs / 1000).toFixed(this.totalMs < 10_000 ? 1 : 0)} s (raise ${this.setting} to allow more).`);
+    return timeout(`The prediction timed out: ${what} took it past ${seconds(this.totalMs)} s (raise ${this.setting} to allow more).`);
   }
 }

@@ -74,6 +74,7 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next)
   } else if (err instanceof BridgeError) {
     apiError = fromBridgeError(err);
     if (apiError.status === 500) log.error(`${req.method} ${req.originalUrl}: the runtime page failed (${err.kind})`, err);
+    else if (err.detail) log.warn(`${req.method} ${req.originalUrl}: ${err.message}: ${err.detail}`);
   } else if (raised) {
     apiError = clientError(raised.status);
     log.warn(`${req.method} ${req.originalUrl}: answered ${raised.status} for ${raised.message}`);

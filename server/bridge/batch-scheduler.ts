@@ -7,7 +7,7 @@
 // The queue is bounded: past `queueSize` a request is refused at once. A request whose client
 // has gone leaves the queue before it costs a run.
 
-import { BridgeError } from './bridge-error.js';
+import { BridgeError, type TimeLimit } from './bridge-error.js';
 
 export interface BatchJob {
   pixels: Uint8Array;
@@ -45,8 +45,8 @@ export interface BatchWorker {
   readonly ready: boolean;
   /** Batches it may hold at once: more than one lets the next batch cross the channel while one runs. */
   readonly capacity: number;
-  runBatch(jobs: BatchJob[], deadlineMs: number): Promise<BatchResult>;
-  runTensor(job: TensorJob, deadlineMs: number): Promise<TensorResult>;
+  runBatch(jobs: BatchJob[], limit: TimeLimit): Promise<BatchResult>;
+  runTensor(job: TensorJob, limit: TimeLimit): Promise<TensorResult>;
 }
 
 export interface ScheduledResult extends JobResult {
@@ -74,6 +74,8 @@ type Work = { kind: 'image'; job: BatchJob; resolve(r: ScheduledResult): void } 
 type Pending = Work & {
   enqueuedAt: number;
   deadlineAt: number;
+  /** The setting that set the deadline, for the 504. */
+  setting: string;
   timer: NodeJS.Timeout;
   reject(e: Error): void;
   /** Stops listening for the client going away. */
@@ -96,13 +98,13 @@ export class BatchScheduler {
   }
 
   /** One image; answers its top k. */
-  submit(job: BatchJob, deadlineMs: number, signal?: AbortSignal): Promise<ScheduledResult> {
-    return new Promise((resolve, reject) => this.enqueue({ kind: 'image', job, resolve }, reject, deadlineMs, signal));
+  submit(job: BatchJob, limit: TimeLimit, signal?: AbortSignal): Promise<ScheduledResult> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'image', job, resolve }, reject, limit, signal));
   }
 
   /** One tensor in the model's input layout; answers its rows of the raw output. */
-  submitTensor(job: TensorJob, deadlineMs: number, signal?: AbortSignal): Promise<ScheduledTensor> {
-    return new Promise((resolve, reject) => this.enqueue({ kind: 'tensor', job, resolve }, reject, deadlineMs, signal));
+  submitTensor(job: TensorJob, limit: TimeLimit, signal?: AbortSignal): Promise<ScheduledTensor> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'tensor', job, resolve }, reject, limit, signal));
   }
 
   /** Refuses new requests and resolves when everything queued or running has finished. */
@@ -126,7 +128,7 @@ export class BatchScheduler {
     for (const p of this.queue.splice(0)) this.settle(p, () => p.reject(error));
   }
 
-  private enqueue(work: Work, reject: (e: Error) => void, deadlineMs: number, signal?: AbortSignal): void {
+  private enqueue(work: Work, reject: (e: Error) => void, { ms: deadlineMs, setting }: TimeLimit, signal?: AbortSignal): void {
     if (this.draining) return reject(new BridgeError('closed', 'this model is being unregistered'));
     if (!this.workers().some((w) => w.ready)) return reject(new BridgeError('closed', 'no worker of this model is ready'));
     if (this.queue.length >= this.options.queueSize) {
@@ -140,7 +142,8 @@ export class BatchScheduler {
       reject,
       enqueuedAt: now,
       deadlineAt: now + deadlineMs,
-      timer: setTimeout(() => this.leave(pending, new BridgeError('timeout', `the request waited ${Math.round(performance.now() - now)} ms in the queue (raise default_response_timeout to allow more)`)), deadlineMs),
+      setting,
+      timer: setTimeout(() => this.leave(pending, new BridgeError('timeout', `the request waited ${Math.round(performance.now() - now)} ms in the queue (raise ${setting} to allow more)`)), deadlineMs),
       forget: () => signal?.removeEventListener('abort', onAbort),
     } as Pending;
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -217,16 +220,18 @@ export class BatchScheduler {
       clearTimeout(j.timer);
       j.forget();
     }
-    const deadline = Math.max(1, Math.min(...jobs.map((j) => j.deadlineAt)) - started);
+    // The batch answers by its earliest deadline, and names that request's setting.
+    const soonest = jobs.reduce((a, b) => (b.deadlineAt < a.deadlineAt ? b : a));
+    const limit = { ms: Math.max(1, soonest.deadlineAt - started), setting: soonest.setting };
     this.inFlight.set(worker, (this.inFlight.get(worker) ?? 0) + 1);
     const queueMs = (j: Pending) => started - j.enqueuedAt;
     const first = jobs[0]!;
     const running: Promise<void> =
       first.kind === 'tensor'
-        ? runTensors(worker, jobs as TensorPending[], deadline).then(({ out, parts }) =>
+        ? runTensors(worker, jobs as TensorPending[], limit).then(({ out, parts }) =>
             (jobs as TensorPending[]).forEach((j, i) => j.resolve({ ...parts[i]!, transferMs: out.transferMs, inferMs: out.inferMs, queueMs: queueMs(j) + out.waitMs, batch: jobs.length })),
           )
-        : worker.runBatch(jobs.map((j) => j.job as BatchJob), deadline).then((out) =>
+        : worker.runBatch(jobs.map((j) => j.job as BatchJob), limit).then((out) =>
             jobs.forEach((j, i) =>
               (j as Extract<Pending, { kind: 'image' }>).resolve({
                 ...out.results[i]!,
@@ -249,9 +254,9 @@ export class BatchScheduler {
 type TensorPending = Extract<Pending, { kind: 'tensor' }>;
 
 /** The tensors' rows joined into one run, and each one's rows of the output. */
-async function runTensors(worker: BatchWorker, jobs: TensorPending[], deadlineMs: number) {
+async function runTensors(worker: BatchWorker, jobs: TensorPending[], limit: TimeLimit) {
   if (jobs.length === 1) {
-    const out = await worker.runTensor(jobs[0]!.job, deadlineMs);
+    const out = await worker.runTensor(jobs[0]!.job, limit);
     return { out, parts: [{ data: out.data, dims: out.dims }] };
   }
   const rows = jobs.map((j) => j.job.dims[0]!);
@@ -262,7 +267,7 @@ async function runTensors(worker: BatchWorker, jobs: TensorPending[], deadlineMs
     at += j.job.data.length;
   }
   const total = rows.reduce((a, b) => a + b, 0);
-  const out = await worker.runTensor({ data, dims: [total, ...jobs[0]!.job.dims.slice(1)] }, deadlineMs);
+  const out = await worker.runTensor({ data, dims: [total, ...jobs[0]!.job.dims.slice(1)] }, limit);
   const perRow = out.data.length / total;
   let row = 0;
   const parts = rows.map((n) => {

@@ -16,7 +16,7 @@ import { log } from '../log.js';
 import type { ModelVersion } from '../model-store.js';
 import { initialWorkers, tooManyPages } from '../worker-budget.js';
 import { BatchScheduler } from './batch-scheduler.js';
-import { BridgeError } from './bridge-error.js';
+import { BridgeError, type TimeLimit } from './bridge-error.js';
 import { launchBrowser, type LaunchedBrowser } from './browser-launch.js';
 import { chromiumFlags } from './chromium-flags.js';
 import type { InferenceEngine, InferOutput, ModelOverrides, ModelStatus, TensorOutput } from './inference-engine.js';
@@ -263,12 +263,12 @@ export class ChromiumEngine implements InferenceEngine {
     if (problem) throw new BridgeError('model', problem);
   }
 
-  async infer(model: ModelVersion, pixels: Uint8Array, k: number, deadlineMs: number, signal?: AbortSignal): Promise<InferOutput> {
-    return this.scheduler(model).submit({ pixels, k }, deadlineMs, signal);
+  async infer(model: ModelVersion, pixels: Uint8Array, k: number, limit: TimeLimit, signal?: AbortSignal): Promise<InferOutput> {
+    return this.scheduler(model).submit({ pixels, k }, limit, signal);
   }
 
-  async runTensor(model: ModelVersion, data: Float32Array, dims: number[], deadlineMs: number, signal?: AbortSignal): Promise<TensorOutput> {
-    return this.scheduler(model).submitTensor({ data, dims }, deadlineMs, signal);
+  async runTensor(model: ModelVersion, data: Float32Array, dims: number[], limit: TimeLimit, signal?: AbortSignal): Promise<TensorOutput> {
+    return this.scheduler(model).submitTensor({ data, dims }, limit, signal);
   }
 
   private scheduler(model: ModelVersion): BatchScheduler {

@@ -3,6 +3,7 @@
 
 import type { ModelRuntimeInfo } from '../../browser-runtime/protocol.js';
 import type { ModelVersion } from '../model-store.js';
+import type { TimeLimit } from './bridge-error.js';
 
 export interface InferOutput {
   /** The top k classes of the image, highest first, and their probabilities. */
@@ -63,9 +64,9 @@ export interface InferenceEngine {
    * One uint8 RGB image of the model's input size; answers its top k. Both kinds of request
    * share the model's queue, its bound and its workers; `signal` aborts one whose client has gone.
    */
-  infer(model: ModelVersion, pixels: Uint8Array, k: number, deadlineMs: number, signal?: AbortSignal): Promise<InferOutput>;
+  infer(model: ModelVersion, pixels: Uint8Array, k: number, limit: TimeLimit, signal?: AbortSignal): Promise<InferOutput>;
   /** An already preprocessed float32 tensor in the model's input layout; answers the raw output. */
-  runTensor(model: ModelVersion, data: Float32Array, dims: number[], deadlineMs: number, signal?: AbortSignal): Promise<TensorOutput>;
+  runTensor(model: ModelVersion, data: Float32Array, dims: number[], limit: TimeLimit, signal?: AbortSignal): Promise<TensorOutput>;
   status(model: ModelVersion): ModelStatus | undefined;
   /** Management: load a model registered after start, unload one, set its number of workers. */
   addModel(model: ModelVersion, overrides?: ModelOverrides): Promise<void>;

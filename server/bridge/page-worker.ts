@@ -6,11 +6,14 @@
 import type { CDPSession, Page } from 'puppeteer-core';
 import { RUNTIME_GLOBAL, type CallStart, type LoadRequest, type ModelRuntimeInfo, type PageArgs, type PageOp, type PageReplies, type Reply, type RuntimeApi } from '../../browser-runtime/protocol.js';
 import { log } from '../log.js';
-import { BridgeError, withDeadline } from './bridge-error.js';
+import { BridgeError, withDeadline, type TimeLimit } from './bridge-error.js';
 import type { LaunchedBrowser } from './browser-launch.js';
 import { PageInput } from './page-input.js';
 import type { BatchJob, BatchResult, BatchWorker, TensorJob, TensorResult as ScheduledTensorResult } from './batch-scheduler.js';
 import type { WorkerState, WorkerStatus } from './inference-engine.js';
+
+/** What sets a load's deadline (server.ts): named in the error of a load that runs past it. */
+const LOAD_DEADLINE = 'default_response_timeout (a load may take at least 120 s)';
 
 export class PageWorker implements BatchWorker {
   state: WorkerState = 'loading';
@@ -52,7 +55,7 @@ export class PageWorker implements BatchWorker {
       this.input = await PageInput.attach(cdp, launched.transport, this.runtimeOrigin);
       await page.goto(`${this.runtimeOrigin}/`, { waitUntil: 'load', timeout: this.loadTimeoutMs });
       await page.waitForFunction(`globalThis.${RUNTIME_GLOBAL} !== undefined`, { timeout: this.loadTimeoutMs });
-      this.runtime = await this.call('load', this.request, this.loadTimeoutMs, 'loading the model');
+      this.runtime = await this.call('load', this.request, { ms: this.loadTimeoutMs, setting: LOAD_DEADLINE }, 'loading the model');
       this.state = 'ready';
       return this.runtime;
     } catch (e) {
@@ -78,10 +81,10 @@ export class PageWorker implements BatchWorker {
   }
 
   /** One batch: its pixels cross once as raw bytes, the top k of each image come back. */
-  async runBatch(jobs: BatchJob[], deadlineMs: number): Promise<BatchResult> {
+  async runBatch(jobs: BatchJob[], limit: TimeLimit): Promise<BatchResult> {
     const k = Math.max(...jobs.map((j) => j.k));
     const pixels = jobs.length === 1 ? jobs[0]!.pixels : Buffer.concat(jobs.map((j) => j.pixels));
-    const { r, roundTripMs, pageWaitMs } = await this.timed((input) => this.run('infer', { input, batch: jobs.length, k }, deadlineMs, 'the prediction'), pixels);
+    const { r, roundTripMs, pageWaitMs } = await this.timed((input) => this.run('infer', { input, batch: jobs.length, k }, limit, 'the prediction'), pixels);
     const classes = new Int32Array(aligned(r.classes).buffer);
     const probabilities = new Float32Array(aligned(r.probabilities).buffer);
     const inferMs = r.normaliseMs + r.runMs + r.rankMs;
@@ -98,9 +101,9 @@ export class PageWorker implements BatchWorker {
   }
 
   /** An already preprocessed float32 tensor, run as it is (KServe v2); answers the raw output. */
-  async runTensor({ data, dims }: TensorJob, deadlineMs: number): Promise<ScheduledTensorResult> {
+  async runTensor({ data, dims }: TensorJob, limit: TimeLimit): Promise<ScheduledTensorResult> {
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    const { r, roundTripMs, pageWaitMs } = await this.timed((input) => this.run('runTensor', { input, dims }, deadlineMs, 'the inference'), bytes);
+    const { r, roundTripMs, pageWaitMs } = await this.timed((input) => this.run('runTensor', { input, dims }, limit, 'the inference'), bytes);
     const waitMs = r.waitMs + pageWaitMs;
     return { data: new Float32Array(aligned(r.output).buffer), dims: r.dims, waitMs, transferMs: Math.max(0, roundTripMs - r.runMs - waitMs), inferMs: r.runMs };
   }
@@ -124,10 +127,10 @@ export class PageWorker implements BatchWorker {
   }
 
   /** A run on a ready page. */
-  private async run<Op extends PageOp>(op: Op, args: PageArgs[Op], deadlineMs: number, what: string): Promise<PageReplies[Op]> {
-    if (this.state !== 'ready') throw new BridgeError('closed', `model ${this.key} is not ready (${this.error ?? this.state})`);
+  private async run<Op extends PageOp>(op: Op, args: PageArgs[Op], limit: TimeLimit, what: string): Promise<PageReplies[Op]> {
+    if (this.state !== 'ready') throw new BridgeError('closed', `model ${this.key} is not ready (${this.state})`, this.error ?? undefined);
     try {
-      return await this.call(op, args, deadlineMs, what);
+      return await this.call(op, args, limit, what);
     } catch (e) {
       // A failed or stuck run can leave onnxruntime-web unusable in this page: retire it, so the
       // engine replaces it with a fresh one. An input the page refused says nothing of its health.
@@ -158,15 +161,15 @@ export class PageWorker implements BatchWorker {
     await this.page?.close().catch(() => undefined);
   }
 
-  private async call<Op extends PageOp>(op: Op, args: PageArgs[Op], timeoutMs: number, what: string): Promise<PageReplies[Op]> {
+  private async call<Op extends PageOp>(op: Op, args: PageArgs[Op], limit: TimeLimit, what: string): Promise<PageReplies[Op]> {
     if (!this.cdp) throw new BridgeError('closed', `the page for ${this.key} is not open`);
     const evaluation = this.cdp
       .send('Runtime.evaluate', { expression: `globalThis.${RUNTIME_GLOBAL}.${'handle' satisfies keyof RuntimeApi}(${JSON.stringify({ op, args })})`, awaitPromise: true, returnByValue: true })
       .catch((e: unknown) => {
         const closed = this.state === 'failed' ? 'crashed' : 'closed';
-        throw new BridgeError(closed, `the page for ${this.key} went away: ${e instanceof Error ? e.message : String(e)}`);
+        throw new BridgeError(closed, `the page for ${this.key} went away`, e instanceof Error ? e.message : String(e));
       });
-    const res = await withDeadline(evaluation, timeoutMs, what, 'default_response_timeout');
+    const res = await withDeadline(evaluation, limit, what);
     if (res.exceptionDetails) {
       throw new BridgeError('runtime', res.exceptionDetails.exception?.description ?? res.exceptionDetails.text);
     }

@@ -141,7 +141,7 @@ export function kserveOperations(store: ModelStore, engine: InferenceEngine, opt
           const { data, dims } = inputTensor(v, request, binary);
           ticket.hold(data.byteLength); // the tensor is a second copy of the body's bytes
           const tParse = performance.now();
-          const out = await engine.runTensor(v, data, dims, deadline.remainingMs(), signal);
+          const out = await engine.runTensor(v, data, dims, deadline.limit(), signal);
           const tInfer = performance.now();
           const stages = (tPost: number) => ({ read: tRead - t0, decode: tParse - tRead, queue: out.queueMs, transfer: out.transferMs, infer: out.inferMs, post: tPost - tInfer, total: tPost - t0 });
           const output: Record<string, unknown> = { name: v.config.outputName, datatype: 'FP32', shape: out.dims };

@@ -47,7 +47,7 @@ export function predictionOperations(store: ModelStore, engine: InferenceEngine,
     );
     const tDecode = performance.now();
     if (deadline.expired()) throw deadline.exceeded('decoding the image');
-    const out = await engine.infer(model, pixels, k, deadline.remainingMs(), signal);
+    const out = await engine.infer(model, pixels, k, deadline.limit(), signal);
     const tInfer = performance.now();
     const answer = formatRanked(out.classes, out.probabilities, model.labels, model.config.outputFormat);
     const tPost = performance.now();

@@ -89,7 +89,7 @@ describe('recovery from browser faults', () => {
     const { body, headers } = v2BinaryRequest([8, 3, 224, 224]);
     const late = await call(`${api}/v2/models/hasty/infer`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers });
     assert.equal(late.status, 504, JSON.stringify(late.body));
-    assert.match(late.body.error, /took longer than/);
+    assert.match(late.body.error, /took longer than 0\.1 s \(raise response_timeout in hasty's config\.json to allow more\)/);
     await until('a fresh page for the model', async () => {
       const [d] = (await call(`${server.managementUrl}/models/hasty`)).body;
       return d.workers[0].startTime !== before && d.workers[0].status === 'ready';

@@ -49,12 +49,13 @@ class ScriptedWorker implements BatchWorker {
 }
 
 const job = (id: number, k = 5): BatchJob => ({ pixels: Uint8Array.of(id), k });
+const within = (ms: number) => ({ ms, setting: 'default_response_timeout' });
 
 describe('BatchScheduler', () => {
   it('runs at once when a worker is free and there is no batch delay', async () => {
     const w = new ScriptedWorker(0);
     const s = new BatchScheduler(() => [w], { batchSize: 8, maxBatchDelayMs: 0, queueSize: 10 });
-    const r = await s.submit(job(7, 3), 1000);
+    const r = await s.submit(job(7, 3), within(1000));
     assert.deepEqual(w.batches, [[7]]);
     assert.equal(r.batch, 1);
     assert.equal(r.classes[0], 7, 'each request gets its own result back');
@@ -64,7 +65,7 @@ describe('BatchScheduler', () => {
   it('batches what arrives while the worker is busy, up to batch_size, in arrival order', async () => {
     const w = new ScriptedWorker();
     const s = new BatchScheduler(() => [w], { batchSize: 3, maxBatchDelayMs: 0, queueSize: 10 });
-    const all = [1, 2, 3, 4, 5, 6].map((i) => s.submit(job(i), 1000));
+    const all = [1, 2, 3, 4, 5, 6].map((i) => s.submit(job(i), within(1000)));
     assert.deepEqual(w.batches, [[1]]);
     w.release();
     await sleep(5);
@@ -82,9 +83,9 @@ describe('BatchScheduler', () => {
   it('waits up to max_batch_delay for a batch to fill, and no longer', async () => {
     const w = new ScriptedWorker(0);
     const s = new BatchScheduler(() => [w], { batchSize: 4, maxBatchDelayMs: 40, queueSize: 10 });
-    const first = s.submit(job(1), 1000);
+    const first = s.submit(job(1), within(1000));
     await sleep(10);
-    const second = s.submit(job(2), 1000);
+    const second = s.submit(job(2), within(1000));
     assert.deepEqual(w.batches, [], 'nothing runs before the delay');
     await Promise.all([first, second]);
     assert.deepEqual(w.batches, [[1, 2]]);
@@ -95,7 +96,7 @@ describe('BatchScheduler', () => {
     const w = new ScriptedWorker(0);
     const s = new BatchScheduler(() => [w], { batchSize: 2, maxBatchDelayMs: 10_000, queueSize: 10 });
     const t0 = performance.now();
-    await Promise.all([s.submit(job(1), 20_000), s.submit(job(2), 20_000)]);
+    await Promise.all([s.submit(job(1), within(20_000)), s.submit(job(2), within(20_000))]);
     assert.ok(performance.now() - t0 < 1000);
     assert.deepEqual(w.batches, [[1, 2]]);
   });
@@ -104,7 +105,7 @@ describe('BatchScheduler', () => {
     const a = new ScriptedWorker();
     const b = new ScriptedWorker();
     const s = new BatchScheduler(() => [a, b], { batchSize: 2, maxBatchDelayMs: 0, queueSize: 10 });
-    const all = [1, 2, 3].map((i) => s.submit(job(i), 1000));
+    const all = [1, 2, 3].map((i) => s.submit(job(i), within(1000)));
     assert.deepEqual(a.batches, [[1]]);
     assert.deepEqual(b.batches, [[2]]);
     b.release();
@@ -119,13 +120,13 @@ describe('BatchScheduler', () => {
     const w = new ScriptedWorker();
     w.capacity = 2;
     const s = new BatchScheduler(() => [w], { batchSize: 2, maxBatchDelayMs: 0, queueSize: 10 });
-    const all = [s.submit(job(1), 1000), s.submit(job(2), 1000)];
+    const all = [s.submit(job(1), within(1000)), s.submit(job(2), within(1000))];
     assert.deepEqual(w.batches, [[1]], 'idle: the first runs alone at once');
     await sleep(5);
     assert.deepEqual(w.batches, [[1]], 'one queued request does not make a second batch');
-    all.push(s.submit(job(3), 1000));
+    all.push(s.submit(job(3), within(1000)));
     assert.deepEqual(w.batches, [[1], [2, 3]], 'a full batch goes in while the first runs');
-    all.push(s.submit(job(4), 1000), s.submit(job(5), 1000));
+    all.push(s.submit(job(4), within(1000)), s.submit(job(5), within(1000)));
     assert.deepEqual(w.batches, [[1], [2, 3]], 'no third batch in flight');
     for (let i = 0; i < 3; i++) {
       w.release();
@@ -138,9 +139,9 @@ describe('BatchScheduler', () => {
   it('refuses at once with kind "busy" when the queue is full', async () => {
     const w = new ScriptedWorker();
     const s = new BatchScheduler(() => [w], { batchSize: 1, maxBatchDelayMs: 0, queueSize: 2 });
-    const running = s.submit(job(1), 1000); // on the worker, not in the queue
-    const queued = [s.submit(job(2), 1000), s.submit(job(3), 1000)];
-    await assert.rejects(s.submit(job(4), 1000), (e: unknown) => e instanceof BridgeError && e.kind === 'busy');
+    const running = s.submit(job(1), within(1000)); // on the worker, not in the queue
+    const queued = [s.submit(job(2), within(1000)), s.submit(job(3), within(1000))];
+    await assert.rejects(s.submit(job(4), within(1000)), (e: unknown) => e instanceof BridgeError && e.kind === 'busy');
     assert.equal(s.queued, 2);
     for (let i = 0; i < 3; i++) {
       w.release();
@@ -152,8 +153,8 @@ describe('BatchScheduler', () => {
   it('times out a request that waits too long in the queue, and drops it from the queue', async () => {
     const w = new ScriptedWorker();
     const s = new BatchScheduler(() => [w], { batchSize: 1, maxBatchDelayMs: 0, queueSize: 10 });
-    const running = s.submit(job(1), 1000);
-    await assert.rejects(s.submit(job(2), 20), (e: unknown) => e instanceof BridgeError && e.kind === 'timeout');
+    const running = s.submit(job(1), within(1000));
+    await assert.rejects(s.submit(job(2), { ms: 20, setting: "response_timeout in m's config.json" }), (e: unknown) => e instanceof BridgeError && e.kind === 'timeout' && /raise response_timeout in m's config\.json/.test(e.message));
     assert.equal(s.queued, 0);
     w.release();
     await running;
@@ -163,7 +164,7 @@ describe('BatchScheduler', () => {
   it('a failed batch fails each of its requests, and the next batch still runs', async () => {
     const bad = new ScriptedWorker(0, new BridgeError('runtime', 'boom'));
     const s = new BatchScheduler(() => [bad], { batchSize: 2, maxBatchDelayMs: 0, queueSize: 10 });
-    const results = await Promise.allSettled([s.submit(job(1), 1000), s.submit(job(2), 1000), s.submit(job(3), 1000)]);
+    const results = await Promise.allSettled([s.submit(job(1), within(1000)), s.submit(job(2), within(1000)), s.submit(job(3), within(1000))]);
     assert.ok(results.every((r) => r.status === 'rejected'));
     assert.deepEqual(bad.batches, [[1], [2, 3]]);
   });
@@ -171,12 +172,12 @@ describe('BatchScheduler', () => {
   it('with no ready worker, refuses new requests and fails queued ones at once', async () => {
     const w = new ScriptedWorker();
     const s = new BatchScheduler(() => [w], { batchSize: 1, maxBatchDelayMs: 0, queueSize: 10 });
-    const running = s.submit(job(1), 5000);
-    const queued = s.submit(job(2), 5000);
+    const running = s.submit(job(1), within(5000));
+    const queued = s.submit(job(2), within(5000));
     w.ready = false;
     s.workersChanged();
     await assert.rejects(queued, (e: unknown) => e instanceof BridgeError && e.kind === 'closed');
-    await assert.rejects(s.submit(job(3), 5000), (e: unknown) => e instanceof BridgeError && e.kind === 'closed');
+    await assert.rejects(s.submit(job(3), within(5000)), (e: unknown) => e instanceof BridgeError && e.kind === 'closed');
     w.release();
     await running;
   });
@@ -184,9 +185,9 @@ describe('BatchScheduler', () => {
   it('runs a tensor alone, in arrival order with the images, and ends the batch before it', async () => {
     const w = new ScriptedWorker();
     const s = new BatchScheduler(() => [w], { batchSize: 4, maxBatchDelayMs: 50, queueSize: 10 });
-    const first = s.submit(job(1), 1000);
-    const tensor = s.submitTensor({ data: Float32Array.of(9), dims: [1] }, 1000);
-    const after = s.submit(job(2), 1000);
+    const first = s.submit(job(1), within(1000));
+    const tensor = s.submitTensor({ data: Float32Array.of(9), dims: [1] }, within(1000));
+    const after = s.submit(job(2), within(1000));
     await sleep(5);
     assert.deepEqual(w.batches, [[1]], 'the image waiting for company runs at once when a tensor queues behind it');
     w.release();
@@ -205,7 +206,7 @@ describe('BatchScheduler', () => {
   it('batches tensors whose other dimensions agree, up to batch_size rows, and gives each its rows back', async () => {
     const w = new ScriptedWorker();
     const s = new BatchScheduler(() => [w], { batchSize: 4, maxBatchDelayMs: 0, queueSize: 10 });
-    const tensor = (dims: number[], ...rows: number[]) => s.submitTensor({ data: Float32Array.from(rows.flatMap((r) => new Array<number>(dims[1]!).fill(r))), dims }, 1000);
+    const tensor = (dims: number[], ...rows: number[]) => s.submitTensor({ data: Float32Array.from(rows.flatMap((r) => new Array<number>(dims[1]!).fill(r))), dims }, within(1000));
     const first = tensor([1, 2], 1);
     const a = tensor([2, 2], 2, 3);
     const b = tensor([1, 2], 4);
@@ -226,10 +227,10 @@ describe('BatchScheduler', () => {
   it('a tensor counts against the queue bound and its deadline like an image', async () => {
     const w = new ScriptedWorker();
     const s = new BatchScheduler(() => [w], { batchSize: 1, maxBatchDelayMs: 0, queueSize: 1 });
-    const running = s.submit(job(1), 1000);
-    await assert.rejects(s.submitTensor({ data: Float32Array.of(1), dims: [1] }, 20), (e: unknown) => e instanceof BridgeError && e.kind === 'timeout');
-    const queued = s.submitTensor({ data: Float32Array.of(2), dims: [1] }, 1000);
-    await assert.rejects(s.submitTensor({ data: Float32Array.of(3), dims: [1] }, 1000), (e: unknown) => e instanceof BridgeError && e.kind === 'busy');
+    const running = s.submit(job(1), within(1000));
+    await assert.rejects(s.submitTensor({ data: Float32Array.of(1), dims: [1] }, within(20)), (e: unknown) => e instanceof BridgeError && e.kind === 'timeout');
+    const queued = s.submitTensor({ data: Float32Array.of(2), dims: [1] }, within(1000));
+    await assert.rejects(s.submitTensor({ data: Float32Array.of(3), dims: [1] }, within(1000)), (e: unknown) => e instanceof BridgeError && e.kind === 'busy');
     w.release();
     await sleep(5);
     w.release();
@@ -239,15 +240,15 @@ describe('BatchScheduler', () => {
   it('a request whose client has gone leaves the queue and never runs', async () => {
     const w = new ScriptedWorker();
     const s = new BatchScheduler(() => [w], { batchSize: 1, maxBatchDelayMs: 0, queueSize: 10 });
-    const running = s.submit(job(1), 1000);
+    const running = s.submit(job(1), within(1000));
     const gone = new AbortController();
-    const queued = s.submit(job(2), 1000, gone.signal);
+    const queued = s.submit(job(2), within(1000), gone.signal);
     gone.abort(new Error('the client went away'));
     await assert.rejects(queued, /the client went away/);
     assert.equal(s.queued, 0);
     const already = new AbortController();
     already.abort(new Error('gone before it came'));
-    await assert.rejects(s.submitTensor({ data: Float32Array.of(1), dims: [1] }, 1000, already.signal), /gone before it came/);
+    await assert.rejects(s.submitTensor({ data: Float32Array.of(1), dims: [1] }, within(1000), already.signal), /gone before it came/);
     w.release();
     await running;
     await sleep(5);

@@ -78,10 +78,10 @@ describe('error factories', () => {
 describe('fromBridgeError', () => {
   it('maps closed and crashed to 503 ServiceUnavailableException', () => {
     for (const kind of ['closed', 'crashed'] as const) {
-      const e = fromBridgeError(new BridgeError(kind, 'the browser exited'));
+      const e = fromBridgeError(new BridgeError(kind, 'the browser exited', 'Protocol error (Runtime.evaluate): Target closed at /usr/lib/chromium/x.so'));
       assert.equal(e.status, 503, kind);
       assert.equal(e.type, 'ServiceUnavailableException', kind);
-      assert.equal(e.message, 'The model is unavailable: the browser exited.');
+      assert.equal(e.message, 'The model is unavailable: the browser exited.', 'what Chromium said stays in the log');
     }
   });
 
