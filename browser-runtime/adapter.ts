@@ -15,9 +15,7 @@ export async function findAdapter(): Promise<AdapterLookup> {
     return { adapter: null, info: null, error: 'navigator.gpu is missing (not a secure context, or WebGPU disabled)' };
   }
   try {
-    const adapter =
-      (await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' })) ??
-      (await navigator.gpu.requestAdapter({ forceFallbackAdapter: true }));
+    const adapter = (await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' })) ?? (await navigator.gpu.requestAdapter({ forceFallbackAdapter: true }));
     if (!adapter) return { adapter: null, info: null, error: 'requestAdapter returned null' };
     const i = adapter.info;
     return {

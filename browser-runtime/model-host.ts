@@ -106,8 +106,7 @@ export class ModelHost {
           reference = wasm;
         } else {
           fallbackReason =
-            `WebGPU output differs from WASM on the parity input: max |diff| ${parity.maxAbsDiff.toPrecision(3)}, ` +
-            `relative ${parity.relativeDiff.toPrecision(3)} > tolerance ${parity.tolerance}`;
+            `WebGPU output differs from WASM on the parity input: max |diff| ${parity.maxAbsDiff.toPrecision(3)}, ` + `relative ${parity.relativeDiff.toPrecision(3)} > tolerance ${parity.tolerance}`;
         }
       } catch (e) {
         fallbackReason = `WebGPU failed: ${e instanceof Error ? e.message : String(e)}`;
@@ -153,7 +152,7 @@ export class ModelHost {
   /** pixels: `batch` uint8 HWC RGB images back to back. Answers the top k of each. */
   async infer(pixels: Uint8Array, batch: number, k: number): Promise<RankedOutput> {
     this.checkDevice();
-    let out;
+    let out: Awaited<ReturnType<ModelRunner['run']>>;
     try {
       out = await this.active.run(pixels, batch);
     } catch (e) {

@@ -139,10 +139,16 @@ export interface PageArgs {
   /** input: the id of float32 little-endian bytes at INPUT_PATH, laid out as `dims` (the model's own input). */
   runTensor: { input: number; dims: number[] };
 }
-export interface PageReplies { load: ModelRuntimeInfo; infer: InferResult; runTensor: TensorResult }
+export interface PageReplies {
+  load: ModelRuntimeInfo;
+  infer: InferResult;
+  runTensor: TensorResult;
+}
 export type PageOp = keyof PageArgs;
 export type PageCall<Op extends PageOp = PageOp> = { [O in Op]: { op: O; args: PageArgs[O] } }[Op];
-export interface RuntimeApi { handle<Op extends PageOp>(call: PageCall<Op>): Promise<Reply<PageReplies[Op]>> }
+export interface RuntimeApi {
+  handle<Op extends PageOp>(call: PageCall<Op>): Promise<Reply<PageReplies[Op]>>;
+}
 
 /** One model version as the demo page lists it (`GET /demo/models`), to run on the server or locally. */
 export interface DemoModel {

@@ -122,7 +122,7 @@ function resample(src: Pixels, axis: Axis, taps: Taps, unrounded = false): Pixel
           continue;
         }
         const v = Math.floor((sum + round) * scale);
-        out[outBase + ch] = v < 0 ? 0 : v > 255 ? 255 : v;
+        out[outBase + ch] = v < 0 ? 0 : Math.min(v, 255);
       }
     }
   }

@@ -191,7 +191,14 @@ async function loadModels(refresh = false): Promise<void> {
     }),
   );
   const keep = previous ? models.findIndex((m) => m.modelName === previous.modelName && m.modelVersion === previous.modelVersion) : -1;
-  ui.model.value = String(keep >= 0 ? keep : Math.max(0, models.findIndex((m) => m.isDefault)));
+  ui.model.value = String(
+    keep >= 0
+      ? keep
+      : Math.max(
+          0,
+          models.findIndex((m) => m.isDefault),
+        ),
+  );
   ui.model.disabled = false;
   describeModel();
 }
@@ -284,7 +291,7 @@ function showComparison(server: Ranked[], local: Ranked[]): void {
 }
 
 function firstImage(files: FileList | null | undefined): File | undefined {
-  return files ? [...files].find((f) => f.type.startsWith('image/')) ?? files[0] : undefined;
+  return files ? ([...files].find((f) => f.type.startsWith('image/')) ?? files[0]) : undefined;
 }
 
 function wire(): void {

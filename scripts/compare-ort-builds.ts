@@ -13,6 +13,7 @@ import { PROJECT_ROOT } from '../server/paths.js';
 import { startServer } from '../server/server.js';
 import { StageCollector } from './bench/server-timing.js';
 import { median } from './bench/stats.js';
+import type { ParityReport } from '../browser-runtime/protocol.js';
 
 const { values } = parseArgs({ options: { 'wasm-runs': { type: 'string' }, 'webgpu-runs': { type: 'string' } } });
 const runs = { wasm: Number(values['wasm-runs'] ?? 30), webgpu: Number(values['webgpu-runs'] ?? 3) };
@@ -41,7 +42,7 @@ async function measure(build: 'webgpu' | 'jsep', backend: 'wasm' | 'webgpu'): Pr
   const rows: Row[] = [];
   try {
     for (const model of ['mobilenet_v2', 'mobilenet_v2_int8']) {
-      const [d] = (await (await fetch(`${server.managementUrl}/models/${model}`)).json()) as any[];
+      const [d] = (await (await fetch(`${server.managementUrl}/models/${model}`)).json()) as [{ backend: string; parity: ParityReport | null; loadMs: number }];
       const timings = new StageCollector();
       let top1 = '';
       for (let i = 0; i < runs[backend]; i++) {

@@ -127,7 +127,11 @@ export function resolveConfig({ file = {}, env = {}, args = {}, machine: given =
   const limits = machineLimits(machine);
   // An alias sets its setting, so whichever comes later wins, as when a name is given twice.
   const chosen = Object.fromEntries(ROWS.map(([name, s]) => [name, { as: name as string, value: s.default }])) as Record<SettingName, { as: string; value: string }>;
-  for (const [source, origin] of [[file, 'the config file'], [fromEnv(env), 'the environment'], [args, 'the command line']] as const) {
+  for (const [source, origin] of [
+    [file, 'the config file'],
+    [fromEnv(env), 'the environment'],
+    [args, 'the command line'],
+  ] as const) {
     for (const [as, value] of Object.entries(source)) {
       const name = SETTING_NAMED.get(as);
       if (!name) throw unknownSetting(as, origin);
@@ -169,7 +173,13 @@ export function resolveConfig({ file = {}, env = {}, args = {}, machine: given =
     maxBatchDelayMs: read('max_batch_delay'),
     workers: read('workers', { max: maxWorkers, why: workersWhy }),
     /** Model names to load, or null for every model in the store. */
-    loadModels: loadModels === 'all' ? null : loadModels.split(',').map((x) => x.trim()).filter(Boolean),
+    loadModels:
+      loadModels === 'all'
+        ? null
+        : loadModels
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean),
     cors: corsOrigin === null ? null : { origin: corsOrigin, methods: read('cors_allowed_methods'), headers: read('cors_allowed_headers') },
     jobQueueSize: read('job_queue_size'),
     /** Extra Chromium switches, after the built-in ones. */

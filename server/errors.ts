@@ -27,17 +27,14 @@ export class ApiError extends Error {
 }
 
 export const modelNotFound = (name: string) => new ApiError(404, 'ModelNotFoundException', `Model not found: ${name}`);
-export const versionNotFound = (name: string, version: string) =>
-  new ApiError(404, 'ModelVersionNotFoundException', `Model version: ${version} does not exist for model: ${name}`);
-export const resourceNotFound = () =>
-  new ApiError(404, 'ResourceNotFoundException', 'Requested resource is not found, please refer to API document.');
+export const versionNotFound = (name: string, version: string) => new ApiError(404, 'ModelVersionNotFoundException', `Model version: ${version} does not exist for model: ${name}`);
+export const resourceNotFound = () => new ApiError(404, 'ResourceNotFoundException', 'Requested resource is not found, please refer to API document.');
 export const methodNotAllowed = (allowed: readonly string[]) =>
   new ApiError(405, 'MethodNotAllowedException', 'Requested method is not allowed, please refer to API document.', {
     Allow: allowed.join(', '),
   });
 export const badRequest = (message: string) => new ApiError(400, 'BadRequestException', message);
-export const payloadTooLarge = (limit: number) =>
-  new ApiError(413, 'RequestEntityTooLargeException', `Request body is larger than max_request_size (${limit} bytes).`);
+export const payloadTooLarge = (limit: number) => new ApiError(413, 'RequestEntityTooLargeException', `Request body is larger than max_request_size (${limit} bytes).`);
 export const imageTooLarge = (width: number, height: number, limit: number) =>
   new ApiError(413, 'RequestEntityTooLargeException', `The image is ${width}x${height} pixels, more than max_image_pixels (${limit}).`);
 export const serviceUnavailable = (message: string) => new ApiError(503, 'ServiceUnavailableException', message);
@@ -86,7 +83,10 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next)
     res.destroy();
     return;
   }
-  res.status(apiError.status).set(apiError.headers).json(isV2Path(req.path) ? { error: apiError.message } : apiError.toBody());
+  res
+    .status(apiError.status)
+    .set(apiError.headers)
+    .json(isV2Path(req.path) ? { error: apiError.message } : apiError.toBody());
 };
 
 /** Every answer under /v2 is KServe's `{"error": ...}`, wrong methods and unknown paths too; the rest TorchServe's. */

@@ -1,4 +1,4 @@
-import express from 'express';
+import type express from 'express';
 import type { InferenceEngine } from './bridge/inference-engine.js';
 import { errorHandler, resourceNotFound } from './errors.js';
 import { strictApp, strictRouter } from './express-app.js';
@@ -32,12 +32,7 @@ export interface InferenceAppDeps {
 
 /** The inference listener's operations: those open to anyone, and those behind the inference key. */
 export function inferenceOperations({ store, engine, guards, isHealthy, version, metrics, demo }: InferenceAppDeps): { open: Operation[]; guarded: Operation[]; document: object } {
-  const open = [
-    ...healthOperations(isHealthy),
-    ...kserveHealthOperations(isHealthy),
-    ...apiDescriptionOperations(() => document, true),
-    ...(demo ? demoPageOperations(demo.files) : []),
-  ];
+  const open = [...healthOperations(isHealthy), ...kserveHealthOperations(isHealthy), ...apiDescriptionOperations(() => document, true), ...(demo ? demoPageOperations(demo.files) : [])];
   const guarded = [
     ...(demo ? demoModelOperations(store, engine, demo.settings) : []),
     ...predictionOperations(store, engine, guards, metrics),

@@ -23,7 +23,7 @@ export function writeKeyFile(file: string, keys: ApiKeys): void {
     // O_EXCL and O_NOFOLLOW: a name someone else made in the meantime is never opened.
     fd = openSync(temp, constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_WRONLY, 0o600);
     created = true;
-    writeSync(fd, JSON.stringify(body, null, 2) + '\n');
+    writeSync(fd, `${JSON.stringify(body, null, 2)}\n`);
     closeSync(fd);
     fd = null;
     // rename() replaces the name itself, never what a link there points at.

@@ -61,8 +61,7 @@ export const RANGES = {
   imageSide: { min: 1, max: FIXED_BOUNDS.imageSide, integer: true, why: 'a 4096 x 4096 input is 200 MB of float32 per image' },
 } as const satisfies Record<string, Range>;
 
-export const inRange = (n: unknown, r: Range): n is number =>
-  typeof n === 'number' && Number.isFinite(n) && n >= r.min && n <= r.max && (!r.integer || Number.isInteger(n));
+export const inRange = (n: unknown, r: Range): n is number => typeof n === 'number' && Number.isFinite(n) && n >= r.min && n <= r.max && (!r.integer || Number.isInteger(n));
 
 /** "an integer from 1 to 64 (the largest batch runs at load, ...)" */
 export const describeRange = (r: Range): string => `${r.integer ? 'an integer' : 'a number'}${r.unit ? ` of ${r.unit}` : ''} from ${r.min} to ${r.max} (${r.why})`;

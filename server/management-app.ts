@@ -1,4 +1,4 @@
-import express from 'express';
+import type express from 'express';
 import type { InferenceEngine } from './bridge/inference-engine.js';
 import { errorHandler, resourceNotFound } from './errors.js';
 import { strictApp, strictRouter } from './express-app.js';

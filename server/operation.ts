@@ -39,14 +39,12 @@ export interface Operation {
 
 export const expressPath = (path: string): string => path.replace(/\{(\w+)\}/g, ':$1');
 
-const pathParams = (path: string): Param[] =>
-  [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({ name: name!, in: 'path', required: true, schema: Type.String() }));
+const pathParams = (path: string): Param[] => [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({ name: name!, in: 'path', required: true, schema: Type.String() }));
 
 const ORDER: readonly Method[] = ['get', 'post', 'put', 'delete', 'options'];
 
 /** The methods `path` serves in `table`, upper case, in the order TorchServe's Allow lists them. */
-export const methodsOf = (table: readonly Operation[], path: string): string[] =>
-  ORDER.filter((m) => table.some((op) => op.path === path && op.method === m)).map((m) => m.toUpperCase());
+export const methodsOf = (table: readonly Operation[], path: string): string[] => ORDER.filter((m) => table.some((op) => op.path === path && op.method === m)).map((m) => m.toUpperCase());
 
 /**
  * Serves `ops` on `router`, then answers any other method on their paths with 405 and the

@@ -33,5 +33,10 @@ export function formatRanked(classes: ArrayLike<number>, probabilities: ArrayLik
 /** Ranks a whole probability vector and formats the top k. */
 export function formatAnswer(probabilities: ArrayLike<number>, labels: readonly string[], k: number, format: OutputFormat): string {
   const top = topK(probabilities, k);
-  return formatRanked(top, top.map((i) => probabilities[i]!), labels, format);
+  return formatRanked(
+    top,
+    top.map((i) => probabilities[i]!),
+    labels,
+    format,
+  );
 }

@@ -129,5 +129,10 @@ function readFailure(e: unknown, what: string): Error {
 /** sharp's messages are useful but may carry a native file path; keep the first line, no paths. */
 function cleanSharpMessage(e: unknown): string {
   const first = (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';
-  return first.replace(/(?:\/[\w.\-]+)+/g, '').replace(/[.:\s]+$/, '').slice(0, 200) || 'unknown error';
+  return (
+    first
+      .replace(/(?:\/[\w.-]+)+/g, '')
+      .replace(/[.:\s]+$/, '')
+      .slice(0, 200) || 'unknown error'
+  );
 }

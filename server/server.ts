@@ -73,7 +73,12 @@ const urlOf = (server: Server) => {
 
 export async function startServer(config: ServerConfig, engineOverride?: InferenceEngine): Promise<RunningServer> {
   const store = await ModelStore.open(config.modelStore, config.loadModels);
-  log.info(`model store ${store.root}: ${store.allVersions().map((v) => v.key + (v.isDefault ? ' (default)' : '')).join(', ')}`);
+  log.info(
+    `model store ${store.root}: ${store
+      .allVersions()
+      .map((v) => v.key + (v.isDefault ? ' (default)' : ''))
+      .join(', ')}`,
+  );
   checkStartWorkers(store.allVersions(), workerLimitOf(config));
   const authOn = config.tokenAuthorization ?? ![config.inferenceAddress, config.managementAddress, config.metricsAddress].every(isLoopback);
   const keys = authOn ? makeKeys() : null;

@@ -35,22 +35,89 @@ export const SETTINGS = {
   default_response_timeout: { type: 'number', min: 1, max: FIXED_BOUNDS.responseTimeoutS, default: '120', help: 'seconds, from its arrival, before a prediction answers 504 (at most 3600)' },
   max_request_size: { type: 'integer', min: 1, max: FIXED_BOUNDS.requestSize, default: '6553500', help: 'largest request body, bytes, at most 1 GiB (413 above it)' },
   max_image_pixels: { type: 'integer', min: 1, max: FIXED_BOUNDS.imagePixels, default: '40000000', help: "largest image, width × height, checked before decoding, at most libvips' 268402689" },
-  max_jpeg_scans: { type: 'integer', min: 1, max: 100_000, default: '100', help: 'most scans a JPEG may have, counted from its markers before decoding: each scan of a progressive JPEG is a pass over the whole image that libvips cannot interrupt (encoders write 1 to 12)' },
-  max_inflight_bytes: { type: 'integer', min: 1, default: '', unset: 'memory/32, from 64 to 512 MiB', help: 'request bodies (and the tensors made of them) held in memory at once, across all requests and protocols, at least `max_request_size`; past it 503' },
-  decode_slots: { type: 'integer', min: 1, default: '', unset: "one per core, leaving two of libuv's threads for file reads", help: "image decodes at once; heavy ones (large, or many-scan) take at most `decode_slots - 1`, so ordinary photos always have one; at most libuv's pool less one (`UV_THREADPOOL_SIZE`)" },
-  max_connections: { type: 'integer', min: 1, default: '', unset: '80% of the open-file limit less 1024, at most 65536', help: "connections the Inference API holds at once (the other two listeners hold at most 256); more are closed at once, below the open-file limit so files and Chromium's pipes keep descriptors" },
-  chrome_path: { type: 'text', default: '', env: 'CHROME_PATH', unset: "Debian's `chromium-headless-shell` (`/usr/lib/chromium/chromium-headless-shell`), then `/usr/bin/chromium` and other system paths", help: 'the Chromium or Chrome to drive' },
+  max_jpeg_scans: {
+    type: 'integer',
+    min: 1,
+    max: 100_000,
+    default: '100',
+    help: 'most scans a JPEG may have, counted from its markers before decoding: each scan of a progressive JPEG is a pass over the whole image that libvips cannot interrupt (encoders write 1 to 12)',
+  },
+  max_inflight_bytes: {
+    type: 'integer',
+    min: 1,
+    default: '',
+    unset: 'memory/32, from 64 to 512 MiB',
+    help: 'request bodies (and the tensors made of them) held in memory at once, across all requests and protocols, at least `max_request_size`; past it 503',
+  },
+  decode_slots: {
+    type: 'integer',
+    min: 1,
+    default: '',
+    unset: "one per core, leaving two of libuv's threads for file reads",
+    help: "image decodes at once; heavy ones (large, or many-scan) take at most `decode_slots - 1`, so ordinary photos always have one; at most libuv's pool less one (`UV_THREADPOOL_SIZE`)",
+  },
+  max_connections: {
+    type: 'integer',
+    min: 1,
+    default: '',
+    unset: '80% of the open-file limit less 1024, at most 65536',
+    help: "connections the Inference API holds at once (the other two listeners hold at most 256); more are closed at once, below the open-file limit so files and Chromium's pipes keep descriptors",
+  },
+  chrome_path: {
+    type: 'text',
+    default: '',
+    env: 'CHROME_PATH',
+    unset: "Debian's `chromium-headless-shell` (`/usr/lib/chromium/chromium-headless-shell`), then `/usr/bin/chromium` and other system paths",
+    help: 'the Chromium or Chrome to drive',
+  },
   batch_size: { type: 'integer', min: 1, max: FIXED_BOUNDS.batchSize, default: '', unset: EACH_MODEL, help: "the model config's `batch_size`, for every model: most requests run as one batch" },
-  max_batch_delay: { type: 'number', min: 0, max: FIXED_BOUNDS.maxBatchDelayMs, default: '', unset: EACH_MODEL, help: "the model config's `max_batch_delay`, for every model: ms a free worker waits for a batch to fill" },
-  workers: { type: 'integer', min: 1, default: '', unset: EACH_MODEL, aliases: ['default_workers_per_model'], help: "the model config's `workers`, for every model: worker pages per model version, at most `max_workers`" },
-  max_workers: { type: 'integer', min: 1, max: FIXED_BOUNDS.workers, default: '', unset: '4 per core, at most half the memory at 256 MiB a page', help: 'worker pages across every model version, at most 1024: the models loaded at start must fit (else the start stops and says which asked for how many), and so must every registration and scaling' },
+  max_batch_delay: {
+    type: 'number',
+    min: 0,
+    max: FIXED_BOUNDS.maxBatchDelayMs,
+    default: '',
+    unset: EACH_MODEL,
+    help: "the model config's `max_batch_delay`, for every model: ms a free worker waits for a batch to fill",
+  },
+  workers: {
+    type: 'integer',
+    min: 1,
+    default: '',
+    unset: EACH_MODEL,
+    aliases: ['default_workers_per_model'],
+    help: "the model config's `workers`, for every model: worker pages per model version, at most `max_workers`",
+  },
+  max_workers: {
+    type: 'integer',
+    min: 1,
+    max: FIXED_BOUNDS.workers,
+    default: '',
+    unset: '4 per core, at most half the memory at 256 MiB a page',
+    help: 'worker pages across every model version, at most 1024: the models loaded at start must fit (else the start stops and says which asked for how many), and so must every registration and scaling',
+  },
   load_models: { type: 'text', default: 'all', aliases: ['models'], help: '`all`, or comma-separated model names from the store' },
-  cors_allowed_origin: { type: 'text', default: '', unset: 'CORS off', help: 'origin allowed to call the APIs from a browser on another origin (`*` for any); preflights are answered before token checks' },
+  cors_allowed_origin: {
+    type: 'text',
+    default: '',
+    unset: 'CORS off',
+    help: 'origin allowed to call the APIs from a browser on another origin (`*` for any); preflights are answered before token checks',
+  },
   cors_allowed_methods: { type: 'text', default: 'GET, POST, PUT, OPTIONS', help: 'methods allowed cross-origin' },
   cors_allowed_headers: { type: 'text', default: 'Content-Type, Authorization', help: 'request headers allowed cross-origin' },
-  job_queue_size: { type: 'integer', min: 1, max: FIXED_BOUNDS.jobQueueSize, default: '100', help: 'requests per model version between the end of their body and their answer (decoding, queued, running), at most 10000; past it 503 at once' },
+  job_queue_size: {
+    type: 'integer',
+    min: 1,
+    max: FIXED_BOUNDS.jobQueueSize,
+    default: '100',
+    help: 'requests per model version between the end of their body and their answer (decoding, queued, running), at most 10000; past it 503 at once',
+  },
   chromium_args: { type: 'text', default: '', unset: 'none', help: 'extra Chromium switches, space-separated (`--chromium-args=--foo`), e.g. GPU selection on a GPU host' },
-  disable_token_authorization: { type: 'boolean', default: 'false', aliases: ['disable_token_auth'], help: 'turn token authorization off; unless set either way, it is on exactly when an address other than loopback is bound' },
+  disable_token_authorization: {
+    type: 'boolean',
+    default: 'false',
+    aliases: ['disable_token_auth'],
+    help: 'turn token authorization off; unless set either way, it is on exactly when an address other than loopback is bound',
+  },
   enable_token_authorization: { type: 'boolean', default: 'false', help: 'turn token authorization on even on loopback' },
   key_file: { type: 'text', default: 'key_file.json', help: 'where the API keys are written when token authorization is on' },
   disable_demo_page: { type: 'boolean', default: 'false', help: 'serve no demo page (`GET /` answers 405 again) and so no model files on the inference port' },
@@ -67,7 +134,7 @@ export type SettingValue<K extends SettingName> = Read<(typeof SETTINGS)[K]> | (
 export const ROWS = Object.entries(SETTINGS) as Array<[SettingName, Setting]>;
 
 /** Every name a setting is known by, its own first, then its aliases. */
-export const namesOf = (name: SettingName): string[] => [name, ...(SETTINGS[name] as Setting).aliases ?? []];
+export const namesOf = (name: SettingName): string[] => [name, ...((SETTINGS[name] as Setting).aliases ?? [])];
 export const flagOf = (name: string): string => `--${name.replaceAll('_', '-')}`;
 export const envOf = (name: string): string => `TS_${name.toUpperCase()}`;
 
@@ -105,4 +172,4 @@ export function settingsTable(): string {
 }
 
 /** Where README.md holds settingsTable(). */
-export const README_TABLE = /(?<=<!-- settings: [^\n]* -->\n)[^]*?(?=\n<!-- \/settings -->)/;
+export const README_TABLE = /(?<=<!-- settings: [^\n]* -->\n)[\s\S]*?(?=\n<!-- \/settings -->)/;

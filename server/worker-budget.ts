@@ -31,6 +31,10 @@ export function tooManyPages(asked: string, total: number, limit: Pick<WorkerLim
 export function checkStartWorkers(models: readonly ModelVersion[], limit: WorkerLimit): void {
   const counts = models.map((m) => initialWorkers(m, limit.workers));
   const asked = `loading ${models.map((m, i) => `${m.key} (${counts[i]} worker${counts[i] === 1 ? '' : 's'})`).join(', ')}`;
-  const problem = tooManyPages(asked, counts.reduce((a, b) => a + b, 0), limit);
+  const problem = tooManyPages(
+    asked,
+    counts.reduce((a, b) => a + b, 0),
+    limit,
+  );
   if (problem) throw new ConfigError(`${problem}; lower workers, load fewer models (load_models) or raise max_workers`);
 }

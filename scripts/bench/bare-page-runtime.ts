@@ -19,8 +19,8 @@ export interface PageInfo {
 
 /** Loads the same onnxruntime-web build the server's pages load, and the model bytes. */
 export async function pageSetup(origin: string, threads: number, modelPath: string): Promise<PageInfo> {
-  const ort = (await import(origin + '/ort/ort.webgpu.min.mjs')) as typeof Ort;
-  ort.env.wasm.wasmPaths = origin + '/ort/';
+  const ort = (await import(`${origin}/ort/ort.webgpu.min.mjs`)) as typeof Ort;
+  ort.env.wasm.wasmPaths = `${origin}/ort/`;
   ort.env.wasm.numThreads = threads;
   ort.env.logLevel = 'error';
   const bytes = new Uint8Array(await (await fetch(origin + modelPath)).arrayBuffer());

@@ -27,7 +27,7 @@ export interface BarePageResult {
 /** A page with one session of the model, warmed up until its run times have settled. */
 async function openPage(browser: Browser, origin: string, threads: number, log: (l: string) => void): Promise<{ page: Page; session: number }> {
   const page = await browser.newPage();
-  await page.goto(origin + '/', { waitUntil: 'load' });
+  await page.goto(`${origin}/`, { waitUntil: 'load' });
   const info = await page.evaluate(pageSetup, origin, threads, MODEL_PATH);
   // Without isolation onnxruntime-web silently runs one thread, which would make this no ceiling at all.
   if (!info.crossOriginIsolated) log(`bare page: WARNING not crossOriginIsolated, WASM runs ${info.numThreads} thread(s)`);
@@ -105,7 +105,14 @@ export async function benchBarePage(threads: number, log: (l: string) => void): 
       log,
     );
     const other = await openPage(browser, assets.origin, threads, log);
-    const both: Layout = ['twoPages', `2 pages, 1 session each, ${threads} threads each, concurrently`, [{ page, sessions: [first] }, { page: other.page, sessions: [other.session] }]];
+    const both: Layout = [
+      'twoPages',
+      `2 pages, 1 session each, ${threads} threads each, concurrently`,
+      [
+        { page, sessions: [first] },
+        { page: other.page, sessions: [other.session] },
+      ],
+    ];
     await measureLayouts([both], figures, log);
     if (threads >= 2) {
       await other.page.close();

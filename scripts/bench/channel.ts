@@ -69,9 +69,9 @@ const rows: Row[] = [];
   const eight = pattern(IMAGE * 8);
   rows.push(
     await time('empty round trip', '`Runtime.evaluate` of `1`', () => evaluate(cdp, '1')),
-    await time('1 image in (the server\'s way)', '150,528 B of uint8 as CBOR binary, fulfilling the page\'s open fetch', () => take(one)),
-    await time('8 images in (the server\'s way)', '1,204,224 B, the same way', () => take(eight)),
-    await time('answer out, top 5 as base64 (the server\'s way)', '20 B int32 classes + 20 B float32 probabilities', () => evaluate(cdp, '[enc(new Int32Array(5)), enc(logits.subarray(0, 5))]')),
+    await time("1 image in (the server's way)", "150,528 B of uint8 as CBOR binary, fulfilling the page's open fetch", () => take(one)),
+    await time("8 images in (the server's way)", '1,204,224 B, the same way', () => take(eight)),
+    await time("answer out, top 5 as base64 (the server's way)", '20 B int32 classes + 20 B float32 probabilities', () => evaluate(cdp, '[enc(new Int32Array(5)), enc(logits.subarray(0, 5))]')),
     await time('answer out, all logits as JSON', '1000 numbers returned by value as a JSON array', () => evaluate(cdp, 'Array.from(logits)')),
   );
   await launched.close();

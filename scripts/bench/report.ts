@@ -63,7 +63,7 @@ function verdict(t: Target): string {
   const pass = t.op === '>=' ? t.value >= t.bound : t.op === '<=' ? t.value <= t.bound : t.value < t.bound;
   const gap = Math.abs(t.value - t.bound);
   const pct = t.bound !== 0 ? ` (${((gap / Math.abs(t.bound)) * 100).toFixed(0)}% of the target)` : '';
-  return `${pass ? 'PASS' : 'MISS'} by ${fmt(gap)}${t.unit ? ' ' + t.unit : ''}${pct}`;
+  return `${pass ? 'PASS' : 'MISS'} by ${fmt(gap)}${t.unit ? ` ${t.unit}` : ''}${pct}`;
 }
 
 export function tables(rows: Row[], runCount: number): string {
@@ -75,7 +75,7 @@ export function tables(rows: Row[], runCount: number): string {
     '',
     '| target | value | goal | verdict |',
     '| --- | ---: | --- | --- |',
-    ...targets(rows).map((t) => `| ${t.name} | ${fmt(t.value)}${t.unit ? ' ' + t.unit : ''} | ${t.op} ${t.bound}${t.unit ? ' ' + t.unit : ''} | ${verdict(t)} |`),
+    ...targets(rows).map((t) => `| ${t.name} | ${fmt(t.value)}${t.unit ? ` ${t.unit}` : ''} | ${t.op} ${t.bound}${t.unit ? ` ${t.unit}` : ''} | ${verdict(t)} |`),
   ];
   return lines.join('\n');
 }

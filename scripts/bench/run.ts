@@ -20,7 +20,8 @@ const log = (line: string) => console.error(`[bench ${((performance.now() - t0) 
 
 const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`);
 // How it was started, so the file says what to type to get the same figures again.
-const command = process.env['npm_lifecycle_event'] === 'bench' ? `npm run bench${argv.length ? ' -- ' + argv.map(quote).join(' ') : ''}` : `node dist/scripts/bench/run.js ${argv.map(quote).join(' ')}`.trim();
+const command =
+  process.env['npm_lifecycle_event'] === 'bench' ? `npm run bench${argv.length ? ` -- ${argv.map(quote).join(' ')}` : ''}` : `node dist/scripts/bench/run.js ${argv.map(quote).join(' ')}`.trim();
 
 const runs: Figure[][] = [];
 let chromium = 'unknown';

@@ -118,7 +118,7 @@ async function load(url: string, model: string, connections: number, durationS: 
       (client as unknown as NodeJS.EventEmitter).on('headers', (info: { headers?: unknown }) => {
         const raw = Array.isArray(info.headers) ? (info.headers as string[]) : [];
         const i = raw.findIndex((h, n) => n % 2 === 0 && h.toLowerCase() === 'server-timing');
-        header = i >= 0 ? raw[i + 1] ?? null : null;
+        header = i >= 0 ? (raw[i + 1] ?? null) : null;
       });
       (client as unknown as NodeJS.EventEmitter).on('response', (status: number, _bytes: number, ms: number) => {
         if (status >= 200 && status < 300) {

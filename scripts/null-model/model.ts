@@ -185,7 +185,8 @@ export const VERSION = '1.0';
  */
 export function nullModelStoreFiles(mobilenetConfig: Record<string, unknown>, mobilenetLabels: string): Map<string, Uint8Array> {
   const config = {
-    description: "Null model: MobileNetV2's interface (input [batch,3,224,224], output [batch,1000] logits) around a per-channel mean and a 3x1000 matmul. Near-zero cost, for measuring the gateway's own overhead (scripts/null-model/build.ts).",
+    description:
+      "Null model: MobileNetV2's interface (input [batch,3,224,224], output [batch,1000] logits) around a per-channel mean and a 3x1000 matmul. Near-zero cost, for measuring the gateway's own overhead (scripts/null-model/build.ts).",
     default_version: VERSION,
     labels: 'labels.txt',
     input_name: INPUT,
@@ -201,7 +202,7 @@ export function nullModelStoreFiles(mobilenetConfig: Record<string, unknown>, mo
   };
   if (typeof config.preprocessing !== 'object' || config.preprocessing === null) throw new Error('the MobileNetV2 config has no "preprocessing" object to copy');
   return new Map<string, Uint8Array>([
-    [`${MODEL_NAME}/config.json`, new TextEncoder().encode(JSON.stringify(config, null, 2) + '\n')],
+    [`${MODEL_NAME}/config.json`, new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`)],
     [`${MODEL_NAME}/labels.txt`, new TextEncoder().encode(mobilenetLabels)],
     [`${MODEL_NAME}/${VERSION}/model.onnx`, encodeNullModel()],
   ]);

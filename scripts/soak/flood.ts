@@ -14,7 +14,9 @@ export async function largeNoisyJpeg(width = 3000, height = 2000): Promise<Buffe
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
     pixels[i] = ((i % (width * 3)) / 12 + (seed >>> 28)) & 255;
   }
-  return sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }
 
 /** Resident memory of one process, MiB. */
@@ -46,7 +48,12 @@ export async function flood(opts: FloodOptions): Promise<Record<string, number>>
       const job = jobs[next++]!;
       let status = 'error';
       try {
-        const res = await fetch(`${opts.url}${job.path}`, { method: 'POST', body: job.body as Uint8Array<ArrayBuffer>, headers: { ...job.headers, ...opts.headers }, signal: AbortSignal.timeout(120_000) });
+        const res = await fetch(`${opts.url}${job.path}`, {
+          method: 'POST',
+          body: job.body as Uint8Array<ArrayBuffer>,
+          headers: { ...job.headers, ...opts.headers },
+          signal: AbortSignal.timeout(120_000),
+        });
         await res.arrayBuffer();
         status = String(res.status);
       } catch (e) {

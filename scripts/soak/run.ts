@@ -32,9 +32,13 @@ const window = Math.min(2000, Math.floor(total / 4));
 
 const port = await freePortPair();
 const url = `http://127.0.0.1:${port}`;
-const child = spawn(path.join(PROJECT_ROOT, 'bin/webgpu-inference-server'), ['--backend', 'wasm', '--inference-address', url, '--management-address', `http://127.0.0.1:${port + 1}`, '--metrics-address', 'http://127.0.0.1:0', ...argv], {
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
+const child = spawn(
+  path.join(PROJECT_ROOT, 'bin/webgpu-inference-server'),
+  ['--backend', 'wasm', '--inference-address', url, '--management-address', `http://127.0.0.1:${port + 1}`, '--metrics-address', 'http://127.0.0.1:0', ...argv],
+  {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  },
+);
 let log = '';
 let allocator = 'unknown';
 const keep = (d: Buffer) => {
@@ -80,7 +84,11 @@ try {
   await sleep(10_000);
   const rssAfter = rssMb(child.pid!);
 
-  const statuses = (s: Record<string, number>) => Object.entries(s).sort().map(([k, n]) => `${n} × ${k}`).join(', ');
+  const statuses = (s: Record<string, number>) =>
+    Object.entries(s)
+      .sort()
+      .map(([k, n]) => `${n} × ${k}`)
+      .join(', ');
   const lines = [
     '# Reliability',
     '',
@@ -92,7 +100,9 @@ try {
     '',
     '| kind | sent | answers | longest wait |',
     '| --- | ---: | --- | ---: |',
-    ...Object.entries(r.byKind).sort().map(([kind, k]) => `| ${kind} | ${k.sent} | ${statuses(k.byStatus)} | ${(k.maxMs / 1000).toFixed(2)} s |`),
+    ...Object.entries(r.byKind)
+      .sort()
+      .map(([kind, k]) => `| ${kind} | ${k.sent} | ${statuses(k.byStatus)} | ${(k.maxMs / 1000).toFixed(2)} s |`),
     '',
     '| figure | value |',
     '| --- | ---: |',

@@ -58,16 +58,36 @@ const INFER = '/v2/models/mobilenet_v2/infer';
 
 function inputs(): Input[] {
   const expected = JSON.parse(readFileSync(path.join(images, 'expected.json'), 'utf8')) as Record<string, { expected_top1: number }>;
-  const good = ['kitten.jpg', 'dog_malamute.jpg', 'bald_eagle.jpg'].map((f) => ({ name: `good: ${f}`, path: PREDICT, body: readFileSync(path.join(images, f)), expect: expected[f]!.expected_top1, allowed: [200] }));
+  const good = ['kitten.jpg', 'dog_malamute.jpg', 'bald_eagle.jpg'].map((f) => ({
+    name: `good: ${f}`,
+    path: PREDICT,
+    body: readFileSync(path.join(images, f)),
+    expect: expected[f]!.expected_top1,
+    allowed: [200],
+  }));
   const kitten = good[0]!.body;
   const bad = (name: string, body: Buffer, allowed = [400]): Input => ({ name: `bad: ${name}`, path: PREDICT, body, expect: null, allowed });
   const form = multipart([{ name: 'data', filename: 'k.jpg', body: kitten.subarray(0, 4000) }]);
-  const json = (name: string, body: string): Input => ({ name: `hostile: ${name}`, path: INFER, body: Buffer.from(body), headers: { 'content-type': 'application/json' }, expect: null, allowed: [400] });
+  const json = (name: string, body: string): Input => ({
+    name: `hostile: ${name}`,
+    path: INFER,
+    body: Buffer.from(body),
+    headers: { 'content-type': 'application/json' },
+    expect: null,
+    allowed: [400],
+  });
   const tensor = v2BinaryRequest([1, 3, 224, 224]);
   const hostile: Input[] = [
     { name: 'hostile: JPEG scan bomb (6000x6000, 100,000 scans, 6 MB)', path: PREDICT, body: jpegScanBomb(6000, 6000, 100_000), expect: null, allowed: [400] },
     { name: 'hostile: JPEG cut short with a fake end', path: PREDICT, body: jpegWithFakeEnd(kitten), expect: null, allowed: [400] },
-    { name: 'hostile: multipart form ending inside its file', path: PREDICT, body: form.body.subarray(0, multipartCuts(form.body).find((c) => c.where === 'in a file')!.at + 100), headers: { 'content-type': form.type }, expect: null, allowed: [400] },
+    {
+      name: 'hostile: multipart form ending inside its file',
+      path: PREDICT,
+      body: form.body.subarray(0, multipartCuts(form.body).find((c) => c.where === 'in a file')!.at + 100),
+      headers: { 'content-type': form.type },
+      expect: null,
+      allowed: [400],
+    },
     json('v2 inputs [null]', '{"inputs":[null]}'),
     json('v2 data nested 100,000 deep', deeplyNestedV2Request(100_000)),
     json('v2 shape claiming 150 billion values', '{"inputs":[{"name":"input","shape":[1000000,3,224,224],"datatype":"FP32","data":[1]}]}'),

@@ -143,7 +143,10 @@ export class BatchScheduler {
       enqueuedAt: now,
       deadlineAt: now + deadlineMs,
       setting,
-      timer: setTimeout(() => this.leave(pending, new BridgeError('timeout', `the request waited ${Math.round(performance.now() - now)} ms in the queue (raise ${setting} to allow more)`)), deadlineMs),
+      timer: setTimeout(
+        () => this.leave(pending, new BridgeError('timeout', `the request waited ${Math.round(performance.now() - now)} ms in the queue (raise ${setting} to allow more)`)),
+        deadlineMs,
+      ),
       forget: () => signal?.removeEventListener('abort', onAbort),
     } as Pending;
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -231,17 +234,22 @@ export class BatchScheduler {
         ? runTensors(worker, jobs as TensorPending[], limit).then(({ out, parts }) =>
             (jobs as TensorPending[]).forEach((j, i) => j.resolve({ ...parts[i]!, transferMs: out.transferMs, inferMs: out.inferMs, queueMs: queueMs(j) + out.waitMs, batch: jobs.length })),
           )
-        : worker.runBatch(jobs.map((j) => j.job as BatchJob), limit).then((out) =>
-            jobs.forEach((j, i) =>
-              (j as Extract<Pending, { kind: 'image' }>).resolve({
-                ...out.results[i]!,
-                batch: jobs.length,
-                queueMs: queueMs(j) + out.waitMs,
-                transferMs: out.transferMs,
-                inferMs: out.inferMs,
-              }),
-            ),
-          );
+        : worker
+            .runBatch(
+              jobs.map((j) => j.job as BatchJob),
+              limit,
+            )
+            .then((out) =>
+              jobs.forEach((j, i) =>
+                (j as Extract<Pending, { kind: 'image' }>).resolve({
+                  ...out.results[i]!,
+                  batch: jobs.length,
+                  queueMs: queueMs(j) + out.waitMs,
+                  transferMs: out.transferMs,
+                  inferMs: out.inferMs,
+                }),
+              ),
+            );
     running
       .catch((e: Error) => jobs.forEach((j) => j.reject(e)))
       .finally(() => {

@@ -294,7 +294,10 @@ export class ChromiumEngine implements InferenceEngine {
 
   /** Fault injection for tests: crashes one worker's page. */
   async crashWorker(modelKey: string, id = 0): Promise<void> {
-    await this.slots.get(modelKey)?.workers.find((w) => w.id === id)?.crash();
+    await this.slots
+      .get(modelKey)
+      ?.workers.find((w) => w.id === id)
+      ?.crash();
   }
 
   /** Pages the browser holds: one per worker that has a page; more would be a page left behind. */

@@ -71,7 +71,7 @@ function isolate(res: Response): void {
 
 const modelPath = (v: ModelVersion) => `/demo/models/${encodeURIComponent(v.name)}/${encodeURIComponent(v.version)}`;
 
-function describe(v: ModelVersion, engine: InferenceEngine, settings: DemoSettings): DemoModel {
+function descriptionOf(v: ModelVersion, engine: InferenceEngine, settings: DemoSettings): DemoModel {
   const status = engine.status(v);
   const runtime = status?.workers.find((w) => w.runtime)?.runtime ?? null;
   return {
@@ -99,7 +99,14 @@ export function demoIsolation(): Router {
 }
 
 const file = (content: string): Operation['responses'] => ({ 200: { description: 'The file', content: { [content]: binary } }, 404: error('Not a listed file') });
-const listed = (id: string, path: string, summary: string, files: FileList, content: string): Operation => ({ id, method: 'get', path, summary, responses: file(content), handler: serveListed(files) });
+const listed = (id: string, path: string, summary: string, files: FileList, content: string): Operation => ({
+  id,
+  method: 'get',
+  path,
+  summary,
+  responses: file(content),
+  handler: serveListed(files),
+});
 
 /** The page and the files it is made of: open to anyone, key or not (it asks for the key itself). */
 export function demoPageOperations(files: DemoFiles): Operation[] {
@@ -116,10 +123,17 @@ export function demoPageOperations(files: DemoFiles): Operation[] {
         res.sendFile(files.page);
       },
     },
-    { id: 'favicon', method: 'get', path: '/favicon.ico', summary: "The demo page's icon", responses: { 301: { description: 'To /demo/icon.svg' } }, handler: (_req, res) => res.redirect(301, '/demo/icon.svg') },
+    {
+      id: 'favicon',
+      method: 'get',
+      path: '/favicon.ico',
+      summary: "The demo page's icon",
+      responses: { 301: { description: 'To /demo/icon.svg' } },
+      handler: (_req, res) => res.redirect(301, '/demo/icon.svg'),
+    },
     listed('demoSample', '/demo/samples/{file}', 'A sample image', files.samples, 'image/*'),
     listed('demoFile', '/demo/{file}', "The demo page's scripts and styles", files.files, '*/*'),
-    listed('runtimeScript', '/browser-runtime/{file}', 'The runtime scripts the gateway\'s pages run too', files.scripts, 'text/javascript'),
+    listed('runtimeScript', '/browser-runtime/{file}', "The runtime scripts the gateway's pages run too", files.scripts, 'text/javascript'),
     listed('ortFile', '/ort/{file}', 'onnxruntime-web', files.ort, '*/*'),
   ];
 }
@@ -138,10 +152,18 @@ export function demoModelOperations(store: ModelStore, engine: InferenceEngine, 
       summary: 'Every model version, with what a browser needs to run it',
       responses: { 200: json('The models', Type.Object({ models: Type.Array(Type.Object({ modelName: Type.String(), modelVersion: Type.String(), load: Type.Object({}) })) })) },
       handler: (_req, res) => {
-        res.json({ models: store.allVersions().map((v) => describe(v, engine, settings)) });
+        res.json({ models: store.allVersions().map((v) => descriptionOf(v, engine, settings)) });
       },
     },
-    { id: 'demoModelFile', method: 'get', path: '/demo/models/{name}/{version}/model.onnx', summary: "A model version's ONNX file", params, responses: file('application/octet-stream'), handler: serveModelFile(store) },
+    {
+      id: 'demoModelFile',
+      method: 'get',
+      path: '/demo/models/{name}/{version}/model.onnx',
+      summary: "A model version's ONNX file",
+      params,
+      responses: file('application/octet-stream'),
+      handler: serveModelFile(store),
+    },
     {
       id: 'demoLabels',
       method: 'get',

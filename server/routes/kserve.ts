@@ -23,7 +23,15 @@ const InferResponse = Type.Object({
   model_name: Type.String(),
   model_version: Type.String(),
   id: Type.Optional(Type.String()),
-  outputs: Type.Array(Type.Object({ name: Type.String(), datatype: Type.String(), shape: Type.Array(Type.Integer()), data: Type.Optional(Type.Array(Type.Number())), parameters: Type.Optional(Type.Object({ binary_data_size: Type.Integer() })) })),
+  outputs: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      datatype: Type.String(),
+      shape: Type.Array(Type.Integer()),
+      data: Type.Optional(Type.Array(Type.Number())),
+      parameters: Type.Optional(Type.Object({ binary_data_size: Type.Integer() })),
+    }),
+  ),
 });
 const InferRequest = Type.Object({
   id: Type.Optional(Type.String()),
@@ -34,7 +42,12 @@ const InferRequest = Type.Object({
 function metadata(store: ModelStore, v: ModelVersion) {
   return {
     name: v.name,
-    versions: [...store.list().find((m) => m.name === v.name)!.versions.keys()],
+    versions: [
+      ...store
+        .list()
+        .find((m) => m.name === v.name)!
+        .versions.keys(),
+    ],
     platform: 'onnxruntime_onnx',
     inputs: [{ name: v.config.inputName, datatype: 'FP32', shape: inputShape(v) }],
     outputs: [{ name: v.config.outputName, datatype: 'FP32', shape: [-1, v.labels.length || -1] }],
@@ -119,7 +132,10 @@ export function kserveOperations(store: ModelStore, engine: InferenceEngine, opt
       {
         method: 'post',
         summary: 'KServe v2 inference: an already preprocessed FP32 tensor; JSON, or the binary tensor data extension',
-        body: { description: 'A v2 inference request; with Inference-Header-Content-Length, its JSON then the binary tensors', content: { 'application/json': InferRequest, 'application/octet-stream': binary } },
+        body: {
+          description: 'A v2 inference request; with Inference-Header-Content-Length, its JSON then the binary tensors',
+          content: { 'application/json': InferRequest, 'application/octet-stream': binary },
+        },
         responses: {
           200: { description: 'Raw model output, JSON or binary', headers: TIMING_HEADERS, content: { 'application/json': InferResponse, 'application/octet-stream': binary } },
           400: v2Error('Bad request'),

@@ -28,7 +28,7 @@ const ModelDescription = Type.Object({
 });
 
 /** TorchServe's describe-model answer, with where and how the model actually runs. */
-function describe(v: ModelVersion, engine: InferenceEngine) {
+function descriptionOf(v: ModelVersion, engine: InferenceEngine) {
   const status = engine.status(v);
   const first = status?.workers[0];
   const runtime = first?.runtime ?? null;
@@ -98,7 +98,7 @@ export function modelOperations(store: ModelStore, engine: InferenceEngine, work
     const all = store.list();
     const limit = positiveInt(req.query['limit'], 'limit') ?? 100;
     const token = req.query['next_page_token'];
-    const start = token === undefined ? 0 : positiveInt(token, 'next_page_token') ?? 0;
+    const start = token === undefined ? 0 : (positiveInt(token, 'next_page_token') ?? 0);
     const page = all.slice(start, start + limit).map((m) => ({ modelName: m.name, modelUrl: `${m.name}/${m.defaultVersion}/model.onnx` }));
     res.json(start + limit < all.length ? { nextPageToken: String(start + limit), models: page } : { models: page });
   };
@@ -135,12 +135,20 @@ export function modelOperations(store: ModelStore, engine: InferenceEngine, work
   const describeOne: Operation['handler'] = (req, res) => {
     const { model_name: name, model_version: version } = req.params as { model_name: string; model_version?: string };
     if (version === undefined) {
-      res.json([describe(store.resolve(name), engine)]);
+      res.json([descriptionOf(store.resolve(name), engine)]);
     } else if (version === 'all') {
       store.resolve(name); // 404 for an unknown model
-      res.json(Array.from(store.list().find((m) => m.name === name)!.versions.values(), (v) => describe(v, engine)));
+      res.json(
+        Array.from(
+          store
+            .list()
+            .find((m) => m.name === name)!
+            .versions.values(),
+          (v) => descriptionOf(v, engine),
+        ),
+      );
     } else {
-      res.json([describe(store.resolve(name, version), engine)]);
+      res.json([descriptionOf(store.resolve(name, version), engine)]);
     }
   };
   const scale = async (req: Request, res: Response) => {
@@ -188,7 +196,15 @@ export function modelOperations(store: ModelStore, engine: InferenceEngine, work
     const params = versioned ? [modelName, { ...modelVersion, description: 'Version, or "all" to describe every version' }] : [modelName];
     const suffix = versioned ? 'Version' : '';
     return [
-      { id: `describeModel${suffix}`, method: 'get', path: at, summary: versioned ? 'Describe one version, or every version with "all"' : "Describe a model's default version", params, responses: described, handler: describeOne },
+      {
+        id: `describeModel${suffix}`,
+        method: 'get',
+        path: at,
+        summary: versioned ? 'Describe one version, or every version with "all"' : "Describe a model's default version",
+        params,
+        responses: described,
+        handler: describeOne,
+      },
       {
         id: `scaleModel${suffix}`,
         method: 'put',

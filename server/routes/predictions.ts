@@ -51,15 +51,21 @@ export function predictionOperations(store: ModelStore, engine: InferenceEngine,
     const tInfer = performance.now();
     const answer = formatRanked(out.classes, out.probabilities, model.labels, model.config.outputFormat);
     const tPost = performance.now();
-    recordInference(res, model, out.batch, {
-      read: tRead - t0,
-      decode: tDecode - tRead,
-      queue: out.queueMs,
-      transfer: out.transferMs,
-      infer: out.inferMs,
-      post: tPost - tInfer,
-      total: tPost - t0,
-    }, metrics);
+    recordInference(
+      res,
+      model,
+      out.batch,
+      {
+        read: tRead - t0,
+        decode: tDecode - tRead,
+        queue: out.queueMs,
+        transfer: out.transferMs,
+        infer: out.inferMs,
+        post: tPost - tInfer,
+        total: tPost - t0,
+      },
+      metrics,
+    );
     res.type('application/json').send(answer);
   };
   return [false, true].flatMap((versioned) =>

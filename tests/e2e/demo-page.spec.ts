@@ -126,7 +126,11 @@ test('a server that asks for a key: the page asks for it and sends it', async ({
     const auth = route.request().headers()['authorization'] ?? '';
     sent.push(auth);
     if (auth === `Bearer ${key}`) return route.continue();
-    await route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ code: 401, type: 'InvalidKeyException', message: 'Token Authorization failed. Token either incorrect, expired, or not provided correctly.' }) });
+    await route.fulfill({
+      status: 401,
+      contentType: 'application/json',
+      body: JSON.stringify({ code: 401, type: 'InvalidKeyException', message: 'Token Authorization failed. Token either incorrect, expired, or not provided correctly.' }),
+    });
   });
   await page.goto('/');
   await expect(page.getByRole('alert').filter({ hasText: 'asks for an inference key' })).toBeVisible();
@@ -174,7 +178,10 @@ test('a phone-sized viewport: one column, nothing wider than the screen', async 
   await expect(page.getByRole('status')).toHaveText(/Classified kitten\.jpg/, { timeout: 30_000 });
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   expect(width).toBeLessThanOrEqual(375);
-  const font = await page.locator('#server-answer .bars .label').first().evaluate((e) => parseFloat(getComputedStyle(e).fontSize));
+  const font = await page
+    .locator('#server-answer .bars .label')
+    .first()
+    .evaluate((e) => parseFloat(getComputedStyle(e).fontSize));
   expect(font).toBeGreaterThanOrEqual(14);
   mkdirSync(screenshots, { recursive: true });
   await page.screenshot({ path: path.join(screenshots, 'demo-phone.png'), fullPage: true });

@@ -64,12 +64,15 @@ test('OPTIONS / describes the API', async ({ request }) => {
 
 test('a browser page can call the API with fetch and FormData', async ({ page, baseURL }) => {
   await page.goto(`${baseURL}/ping`);
-  const answer = await page.evaluate(async (bytes) => {
-    const form = new FormData();
-    form.append('data', new Blob([new Uint8Array(bytes)], { type: 'image/jpeg' }), 'kitten.jpg');
-    const res = await fetch('/predictions/mobilenet_v2?topk=2', { method: 'POST', body: form });
-    return { status: res.status, body: await res.json() };
-  }, [...kitten]);
+  const answer = await page.evaluate(
+    async (bytes) => {
+      const form = new FormData();
+      form.append('data', new Blob([new Uint8Array(bytes)], { type: 'image/jpeg' }), 'kitten.jpg');
+      const res = await fetch('/predictions/mobilenet_v2?topk=2', { method: 'POST', body: form });
+      return { status: res.status, body: await res.json() };
+    },
+    [...kitten],
+  );
   expect(answer.status).toBe(200);
   expect(answer.body).toHaveLength(2);
   expect(answer.body[0].class).toBe('n02123045 tabby, tabby cat');

@@ -44,13 +44,23 @@ describe('bad input against the real server', () => {
     raw('random bytes', Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7919) % 251)), 400, bad);
     raw('a text file', Buffer.from('hello\nthis is a text file\n'.repeat(20)), 400, bad);
     raw('JSON', Buffer.from(JSON.stringify({ image: 'kitten.jpg' })), 400, bad);
-    raw('SVG with an external reference', Buffer.from('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><image xlink:href="file:///etc/passwd" width="10" height="10"/></svg>'), 400, bad);
+    raw(
+      'SVG with an external reference',
+      Buffer.from('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><image xlink:href="file:///etc/passwd" width="10" height="10"/></svg>'),
+      400,
+      bad,
+    );
     raw('PDF', Buffer.from('%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF'), 400, bad);
     raw('HTML', Buffer.from('<html><body><img src="/etc/passwd"></body></html>'), 400, bad);
     raw('PNG decompression bomb (50000x50000 declared)', pngBomb(50000, 50000), 413, 'RequestEntityTooLargeException');
     raw('JPEG cut short and given a fake end marker', jpegWithFakeEnd(kitten), 400, bad);
     raw('progressive JPEG scan bomb (6000x6000, 100,000 scans)', jpegScanBomb(6000, 6000, 100_000), 400, bad);
-    cases.push({ name: 'multipart ending inside its file part (73 bytes)', send: (a) => postImage(`${a}/predictions/mobilenet_v2`, Buffer.from('--B\r\nContent-Disposition: form-data; name="data"; filename="x"\r\n\r\nabc'), 'POST', 'multipart/form-data; boundary=B'), status: 400, type: bad });
+    cases.push({
+      name: 'multipart ending inside its file part (73 bytes)',
+      send: (a) => postImage(`${a}/predictions/mobilenet_v2`, Buffer.from('--B\r\nContent-Disposition: form-data; name="data"; filename="x"\r\n\r\nabc'), 'POST', 'multipart/form-data; boundary=B'),
+      status: 400,
+      type: bad,
+    });
     raw('PNG declaring 0x0', pngBomb(0, 0), 400, bad);
     raw('GIF header only', Buffer.from('GIF89a\x10\x00\x10\x00\x00\x00\x00', 'latin1'), 400, bad);
     raw('a JPEG sent as image/png (lying Content-Type)', kitten, 200, undefined, 'image/png');
@@ -58,14 +68,76 @@ describe('bad input against the real server', () => {
     raw('CMYK JPEG', await sharp(kitten).toColourspace('cmyk').jpeg().toBuffer(), 200);
     raw('16-bit PNG', await sharp(kitten).toColourspace('rgb16').png().toBuffer(), 200);
     raw('grey + alpha PNG', await sharp(kitten).toColourspace('b-w').ensureAlpha(0.5).png().toBuffer(), 200);
-    raw('1x1 pixel PNG', await sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } }).png().toBuffer(), 200);
-    raw('10000x1 sliver', await sharp({ create: { width: 10000, height: 1, channels: 3, background: '#808080' } }).png().toBuffer(), 200);
-    raw('animated GIF with 300 frames', await sharp({ create: { width: 32, height: 32 * 300, channels: 3, background: '#336699' } }).gif().toBuffer().then((b) => sharp(b, { pageHeight: 32 } as never).gif().toBuffer()).catch(() => sharp({ create: { width: 32, height: 32, channels: 3, background: '#336699' } }).gif().toBuffer()), 200);
-    cases.push({ name: 'multipart without a file', send: (a) => { const m = multipart([{ name: 'note', body: Buffer.from('') }]); return postImage(`${a}/predictions/mobilenet_v2`, Buffer.alloc(0), 'POST', m.type).then(() => postImage(`${a}/predictions/mobilenet_v2`, m.body, 'POST', m.type)); }, status: 400, type: bad });
-    cases.push({ name: 'multipart with two files', send: (a) => { const m = multipart([{ name: 'other', filename: 'x.txt', body: Buffer.from('nope') }, { name: 'data', filename: 'k.jpg', body: kitten }]); return postImage(`${a}/predictions/mobilenet_v2`, m.body, 'POST', m.type); }, status: 200 });
-    cases.push({ name: 'multipart with a broken boundary', send: (a) => { const m = multipart([{ name: 'data', filename: 'k.jpg', body: kitten }]); return postImage(`${a}/predictions/mobilenet_v2`, m.body, 'POST', 'multipart/form-data; boundary=SOMETHINGELSE'); }, status: 400, type: bad });
+    raw(
+      '1x1 pixel PNG',
+      await sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } })
+        .png()
+        .toBuffer(),
+      200,
+    );
+    raw(
+      '10000x1 sliver',
+      await sharp({ create: { width: 10000, height: 1, channels: 3, background: '#808080' } })
+        .png()
+        .toBuffer(),
+      200,
+    );
+    raw(
+      'animated GIF with 300 frames',
+      await sharp({ create: { width: 32, height: 32 * 300, channels: 3, background: '#336699' } })
+        .gif()
+        .toBuffer()
+        .then((b) =>
+          sharp(b, { pageHeight: 32 } as never)
+            .gif()
+            .toBuffer(),
+        )
+        .catch(() =>
+          sharp({ create: { width: 32, height: 32, channels: 3, background: '#336699' } })
+            .gif()
+            .toBuffer(),
+        ),
+      200,
+    );
+    cases.push({
+      name: 'multipart without a file',
+      send: (a) => {
+        const m = multipart([{ name: 'note', body: Buffer.from('') }]);
+        return postImage(`${a}/predictions/mobilenet_v2`, Buffer.alloc(0), 'POST', m.type).then(() => postImage(`${a}/predictions/mobilenet_v2`, m.body, 'POST', m.type));
+      },
+      status: 400,
+      type: bad,
+    });
+    cases.push({
+      name: 'multipart with two files',
+      send: (a) => {
+        const m = multipart([
+          { name: 'other', filename: 'x.txt', body: Buffer.from('nope') },
+          { name: 'data', filename: 'k.jpg', body: kitten },
+        ]);
+        return postImage(`${a}/predictions/mobilenet_v2`, m.body, 'POST', m.type);
+      },
+      status: 200,
+    });
+    cases.push({
+      name: 'multipart with a broken boundary',
+      send: (a) => {
+        const m = multipart([{ name: 'data', filename: 'k.jpg', body: kitten }]);
+        return postImage(`${a}/predictions/mobilenet_v2`, m.body, 'POST', 'multipart/form-data; boundary=SOMETHINGELSE');
+      },
+      status: 400,
+      type: bad,
+    });
     cases.push({ name: 'multipart without a boundary', send: (a) => postImage(`${a}/predictions/mobilenet_v2`, kitten, 'POST', 'multipart/form-data'), status: 400, type: bad });
-    cases.push({ name: 'multipart whose file is text', send: (a) => { const m = multipart([{ name: 'data', filename: 'a.txt', body: Buffer.from('text') }]); return postImage(`${a}/predictions/mobilenet_v2`, m.body, 'POST', m.type); }, status: 400, type: bad });
+    cases.push({
+      name: 'multipart whose file is text',
+      send: (a) => {
+        const m = multipart([{ name: 'data', filename: 'a.txt', body: Buffer.from('text') }]);
+        return postImage(`${a}/predictions/mobilenet_v2`, m.body, 'POST', m.type);
+      },
+      status: 400,
+      type: bad,
+    });
     path('percent-encoded traversal as model name', '/predictions/..%2F..%2Fetc%2Fpasswd', 404, 'ModelNotFoundException');
     path('double-encoded dots as model name', '/predictions/%252e%252e', 404, 'ModelNotFoundException');
     path('dots as version', '/predictions/mobilenet_v2/..%2F1.0', 404, 'ModelVersionNotFoundException');

@@ -35,7 +35,22 @@ describe('the command line', () => {
   const output = () => server.output();
 
   before(async () => {
-    server = await spawnServer(process.execPath, [path.join(PROJECT_ROOT, 'dist/server/main.js'), '--model-store', store.root, '--backend=wasm', '--inference-address', api, '--management-address', management, '--metrics-address', 'http://127.0.0.1:0'], { TS_WASM_THREADS: '1' });
+    server = await spawnServer(
+      process.execPath,
+      [
+        path.join(PROJECT_ROOT, 'dist/server/main.js'),
+        '--model-store',
+        store.root,
+        '--backend=wasm',
+        '--inference-address',
+        api,
+        '--management-address',
+        management,
+        '--metrics-address',
+        'http://127.0.0.1:0',
+      ],
+      { TS_WASM_THREADS: '1' },
+    );
     child = server.child;
   });
   after(() => {
@@ -60,7 +75,10 @@ describe('the command line', () => {
   it('logs JSON lines when not on a terminal: model loads and one access line per request', async () => {
     await postImage(`${api}/predictions/tabby_ts`, readImage('kitten.jpg'));
     await new Promise((r) => setTimeout(r, 100));
-    const lines = output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
+    const lines = output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, any>);
     const load = lines.find((l) => l['event'] === 'model_loaded');
     assert.ok(load, 'a model_loaded line');
     assert.equal(load['backend'], 'wasm');
@@ -102,7 +120,18 @@ describe('the command line', () => {
 
   it('killed with SIGKILL, it leaves no Chromium behind', async () => {
     const port = PORT + 10;
-    const killed = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/server/main.js'), '--model-store', store.root, '--backend=wasm', '--inference-address', `http://127.0.0.1:${port}`, '--management-address', `http://127.0.0.1:${port + 1}`, '--metrics-address', 'http://127.0.0.1:0']);
+    const killed = spawn(process.execPath, [
+      path.join(PROJECT_ROOT, 'dist/server/main.js'),
+      '--model-store',
+      store.root,
+      '--backend=wasm',
+      '--inference-address',
+      `http://127.0.0.1:${port}`,
+      '--management-address',
+      `http://127.0.0.1:${port + 1}`,
+      '--metrics-address',
+      'http://127.0.0.1:0',
+    ]);
     let log = '';
     killed.stdout.on('data', (d: Buffer) => (log += d));
     const deadline = Date.now() + 60_000;

@@ -12,7 +12,7 @@ import { PROJECT_ROOT } from '../../server/paths.js';
 import type { RunningServer } from '../../server/server.js';
 import { readImage } from '../support/paths.js';
 import { connect, head } from '../support/raw-http.js';
-import { spawnServer } from '../support/spawned-server.js';
+import { spawnServer, ANY_PORTS } from '../support/spawned-server.js';
 import { protectedRoutes, routeLeaks } from '../support/route-spellings.js';
 import { call, postImage, startTestServer, type Answer } from '../support/server-harness.js';
 import { tempStore } from '../support/temp-store.js';
@@ -131,7 +131,7 @@ describe('hostile input against the real server', () => {
     await stillServing();
   });
 
-  it('KServe v2 goes through the model\'s queue: a flood past job_queue_size gets 503 with Retry-After at once', async () => {
+  it("KServe v2 goes through the model's queue: a flood past job_queue_size gets 503 with Retry-After at once", async () => {
     const { body, headers } = v2BinaryRequest([1, 3, 224, 224]);
     const answers: Answer[] = await Promise.all(Array.from({ length: 150 }, () => call(`${api}/v2/models/mobilenet_v2/infer`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers })));
     const byStatus = new Map<number, number>();
@@ -152,7 +152,15 @@ describe('tight limits against the real server', () => {
   let api: string;
 
   before(async () => {
-    server = await startTestServer({ model_store: store.root, backend: 'wasm', wasm_threads: '1', max_inflight_bytes: String(16 * MiB), job_queue_size: '4', max_connections: '40', max_request_size: String(6 * MiB) });
+    server = await startTestServer({
+      model_store: store.root,
+      backend: 'wasm',
+      wasm_threads: '1',
+      max_inflight_bytes: String(16 * MiB),
+      job_queue_size: '4',
+      max_connections: '40',
+      max_request_size: String(6 * MiB),
+    });
     api = server.inferenceUrl;
   });
   after(async () => {
@@ -192,7 +200,10 @@ describe('tight limits against the real server', () => {
     const { body, headers } = v2BinaryRequest([8, 3, 224, 224]);
     const answers = await Promise.all(Array.from({ length: 10 }, () => call(`${api}/v2/models/mobilenet_v2/infer`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers })));
     const statuses = answers.map((a) => a.status);
-    assert.ok(statuses.every((s) => s === 200 || s === 503), statuses.join(','));
+    assert.ok(
+      statuses.every((s) => s === 200 || s === 503),
+      statuses.join(','),
+    );
     assert.ok(statuses.filter((s) => s === 503).length >= 6, `16 MiB holds one 5 MB tensor and its copy at a time: ${statuses.join(',')}`);
     assert.ok(statuses.includes(200));
     assert.equal(answers.find((a) => a.status === 200)!.body.outputs[0].shape.join(','), '8,1000');
@@ -245,7 +256,15 @@ describe('token authorization through the real server', () => {
   before(async () => {
     // Bound to every interface, so token authorization is on; requests still go to 127.0.0.1.
     const any = 'http://0.0.0.0:0';
-    server = await startTestServer({ model_store: store.root, backend: 'wasm', wasm_threads: '1', inference_address: any, management_address: any, metrics_address: any, key_file: path.join(keys, 'key_file.json') });
+    server = await startTestServer({
+      model_store: store.root,
+      backend: 'wasm',
+      wasm_threads: '1',
+      inference_address: any,
+      management_address: any,
+      metrics_address: any,
+      key_file: path.join(keys, 'key_file.json'),
+    });
   });
   after(async () => {
     await server?.close();
@@ -267,7 +286,7 @@ describe('the last line of defence', () => {
     const store = tempStore([{ name: 'mobilenet_v2', from: 'mobilenet_v2' }]);
     const server = await spawnServer(
       process.execPath,
-      ['--import', path.join(PROJECT_ROOT, 'dist/tests/support/fault-after-start.js'), path.join(PROJECT_ROOT, 'dist/server/main.js'), '--model-store', store.root, '--backend', 'wasm', '--inference-address', 'http://127.0.0.1:0', '--management-address', 'http://127.0.0.1:0', '--metrics-address', 'http://127.0.0.1:0'],
+      ['--import', path.join(PROJECT_ROOT, 'dist/tests/support/fault-after-start.js'), path.join(PROJECT_ROOT, 'dist/server/main.js'), '--model-store', store.root, '--backend', 'wasm', ...ANY_PORTS],
       { TS_WASM_THREADS: '1', FAULT_AFTER_MS: '1500' },
       [/server healthy/, /uncaught exception/],
     ).catch((e: unknown) => {

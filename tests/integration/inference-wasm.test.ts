@@ -32,7 +32,10 @@ describe('inference on WASM through Chromium', () => {
     assert.equal(answer.length, 5);
     assert.equal(answer[0]!.class, 'n02123045 tabby, tabby cat');
     assert.ok(Math.abs(answer[0]!.probability - EXPECTED['kitten.jpg']!.fp32_dequant_top1_prob) < 0.05, `p=${answer[0]!.probability}`);
-    assert.deepEqual(answer.slice(1, 3).map((a) => a.class), ['n02123159 tiger cat', 'n02124075 Egyptian cat']);
+    assert.deepEqual(
+      answer.slice(1, 3).map((a) => a.class),
+      ['n02123159 tiger cat', 'n02124075 Egyptian cat'],
+    );
   });
 
   it('raw POST, PUT, multipart and versioned requests give the same numbers', async () => {
@@ -70,7 +73,10 @@ describe('inference on WASM through Chromium', () => {
   it('EXIF orientation is applied: a sideways-stored kitten answers like the upright one', async () => {
     const upright = (await postImage(`${api}/predictions/mobilenet_v2`, await sharp(kitten).jpeg({ quality: 95 }).toBuffer())).body as Classes;
     // Pixels stored rotated 90 degrees anticlockwise, tagged "rotate 90 clockwise to display".
-    const sideways = await sharp(await sharp(kitten).rotate(270).toBuffer()).withMetadata({ orientation: 6 }).jpeg({ quality: 95 }).toBuffer();
+    const sideways = await sharp(await sharp(kitten).rotate(270).toBuffer())
+      .withMetadata({ orientation: 6 })
+      .jpeg({ quality: 95 })
+      .toBuffer();
     const answer = (await postImage(`${api}/predictions/mobilenet_v2`, sideways)).body as Classes;
     assert.equal(answer[0]!.class, upright[0]!.class);
     assert.ok(Math.abs(answer[0]!.probability - upright[0]!.probability) < 0.03, `${answer[0]!.probability} vs ${upright[0]!.probability}`);

@@ -22,10 +22,7 @@ describe('inference on forced WebGPU (the served onnxruntime-web build)', () => 
   let cpu: RunningServer;
 
   before(async () => {
-    [gpu, cpu] = await Promise.all([
-      startTestServer({ model_store: store.root, backend: 'webgpu' }),
-      startTestServer({ model_store: store.root, backend: 'wasm' }),
-    ]);
+    [gpu, cpu] = await Promise.all([startTestServer({ model_store: store.root, backend: 'webgpu' }), startTestServer({ model_store: store.root, backend: 'wasm' })]);
   });
   after(async () => {
     await Promise.all([gpu?.close(), cpu?.close()]);
@@ -64,9 +61,15 @@ describe('inference on forced WebGPU (the served onnxruntime-web build)', () => 
     const together = await Promise.all([1, 2, 3, 4, 5].map(() => postImage(`${gpu.inferenceUrl}/predictions/mobilenet_v2_int8`, kitten)));
     for (const t of together) {
       assert.equal(t.status, 200);
-      assert.deepEqual((t.body as Classes).map((c) => c.class), answer.map((c) => c.class));
+      assert.deepEqual(
+        (t.body as Classes).map((c) => c.class),
+        answer.map((c) => c.class),
+      );
       assert.ok(Math.abs((t.body as Classes)[0]!.probability - answer[0]!.probability) < 1e-5);
     }
-    assert.ok(together.some((t) => Number(t.headers.get('x-batch-size')) > 1), 'some ran batched');
+    assert.ok(
+      together.some((t) => Number(t.headers.get('x-batch-size')) > 1),
+      'some ran batched',
+    );
   });
 });

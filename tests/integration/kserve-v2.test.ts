@@ -107,15 +107,17 @@ describe('KServe v2 protocol', () => {
     }
     const batched: number[] = kitten.body.outputs[0].data;
     const solo: number[] = alone.body.outputs[0].data;
-    assert.ok(batched.every((x, i) => Math.abs(x - solo[i]!) < 1e-4), 'the kitten answers as it does alone');
+    assert.ok(
+      batched.every((x, i) => Math.abs(x - solo[i]!) < 1e-4),
+      'the kitten answers as it does alone',
+    );
     assert.equal(topK(softmax(batched), 1)[0], 281);
     assert.notDeepEqual(blank.body.outputs[0].data, batched, 'the blank image got its own row');
     assert.equal((await requests()) - before, 3, 'v2 predictions are counted with the others');
   });
 
   it('errors are {"error": ...} with the right status', async () => {
-    const post = (path: string, body: string, headers: Record<string, string> = {}) =>
-      call(`${api}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+    const post = (path: string, body: string, headers: Record<string, string> = {}) => call(`${api}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
     const missing = await post('/v2/models/resnet/infer', '{}');
     assert.equal(missing.status, 404);
     assert.match(missing.body.error, /resnet/);

@@ -33,10 +33,16 @@ describe('Management API', () => {
 
   it('lists with pagination', async () => {
     const first = (await send('GET', '/models?limit=1')).body;
-    assert.deepEqual(first.models.map((m: { modelName: string }) => m.modelName), ['int8']);
+    assert.deepEqual(
+      first.models.map((m: { modelName: string }) => m.modelName),
+      ['int8'],
+    );
     assert.equal(first.nextPageToken, '1');
     const rest = (await send('GET', `/models?limit=5&next_page_token=${first.nextPageToken}`)).body;
-    assert.deepEqual(rest.models.map((m: { modelName: string }) => m.modelName), ['multi']);
+    assert.deepEqual(
+      rest.models.map((m: { modelName: string }) => m.modelName),
+      ['multi'],
+    );
     assert.equal(rest.nextPageToken, undefined);
   });
 

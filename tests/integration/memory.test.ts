@@ -13,7 +13,7 @@ import { descendantsAndSelf } from '../../scripts/bench/proc-memory.js';
 import { flood, rssMb } from '../../scripts/soak/flood.js';
 import { readImage } from '../support/paths.js';
 import { postImage } from '../support/server-harness.js';
-import { spawnServer, type SpawnedServer } from '../support/spawned-server.js';
+import { spawnServer, type SpawnedServer, ANY_PORTS } from '../support/spawned-server.js';
 import { tempStore } from '../support/temp-store.js';
 
 const JEMALLOC = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2'].find((f) => existsSync(f));
@@ -26,11 +26,11 @@ describe('memory after a flood of large requests', { skip: JEMALLOC ? false : 'l
   let url = '';
 
   before(async () => {
-    server = await spawnServer(
-      path.join(PROJECT_ROOT, 'bin/webgpu-inference-server'),
-      ['--model-store', store.root, '--backend', 'wasm', '--inference-address', 'http://127.0.0.1:0', '--management-address', 'http://127.0.0.1:0', '--metrics-address', 'http://127.0.0.1:0'],
-      { TS_WASM_THREADS: '1', LD_PRELOAD: '', UV_THREADPOOL_SIZE: '' },
-    );
+    server = await spawnServer(path.join(PROJECT_ROOT, 'bin/webgpu-inference-server'), ['--model-store', store.root, '--backend', 'wasm', ...ANY_PORTS], {
+      TS_WASM_THREADS: '1',
+      LD_PRELOAD: '',
+      UV_THREADPOOL_SIZE: '',
+    });
     child = server.child;
     url = server.inferenceUrl();
   });
@@ -55,7 +55,10 @@ describe('memory after a flood of large requests', { skip: JEMALLOC ? false : 'l
     const sampler = setInterval(() => (peak = Math.max(peak, rssMb(child.pid!))), 100);
     const statuses = await flood({ url, images: 48, tensors: 48, concurrency: 32 });
     clearInterval(sampler);
-    assert.ok(Object.keys(statuses).every((s) => s === '200' || s === '503'), JSON.stringify(statuses));
+    assert.ok(
+      Object.keys(statuses).every((s) => s === '200' || s === '503'),
+      JSON.stringify(statuses),
+    );
     let now = rssMb(child.pid!);
     for (let waited = 0; waited < 20_000 && now > before + 150; waited += 500) {
       await sleep(500);

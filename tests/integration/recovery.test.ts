@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { v2BinaryRequest } from '../../scripts/hostile/inputs.js';
-import { ChromiumEngine } from '../../server/bridge/chromium-engine.js';
+import type { ChromiumEngine } from '../../server/bridge/chromium-engine.js';
 import type { RunningServer } from '../../server/server.js';
 import { readImage } from '../support/paths.js';
 import { call, postImage, startTestServer } from '../support/server-harness.js';
@@ -67,7 +67,10 @@ describe('recovery from browser faults', () => {
       assert.ok(a.status === 200 || a.status === 503, `status ${a.status}`);
       if (a.status === 503) assert.equal(a.body.type, 'ServiceUnavailableException');
     }
-    assert.ok(answers.some((a) => a.status === 503), 'some requests were caught by the kill');
+    assert.ok(
+      answers.some((a) => a.status === 503),
+      'some requests were caught by the kill',
+    );
     assert.ok(settledMs < 5000, `in-flight requests settled ${Math.round(settledMs)} ms after the kill`);
 
     await until('/ping unhealthy', async () => (await call(`${api}/ping`)).status === 500, 5000);
@@ -90,10 +93,14 @@ describe('recovery from browser faults', () => {
     const late = await call(`${api}/v2/models/hasty/infer`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers });
     assert.equal(late.status, 504, JSON.stringify(late.body));
     assert.match(late.body.error, /took longer than 0\.1 s \(raise response_timeout in hasty's config\.json to allow more\)/);
-    await until('a fresh page for the model', async () => {
-      const [d] = (await call(`${server.managementUrl}/models/hasty`)).body;
-      return d.workers[0].startTime !== before && d.workers[0].status === 'ready';
-    }, RECOVERY_BOUND_MS);
+    await until(
+      'a fresh page for the model',
+      async () => {
+        const [d] = (await call(`${server.managementUrl}/models/hasty`)).body;
+        return d.workers[0].startTime !== before && d.workers[0].status === 'ready';
+      },
+      RECOVERY_BOUND_MS,
+    );
     assert.equal((await postImage(`${api}/predictions/fp32`, kitten)).status, 200, 'the other models were untouched');
   });
 });

@@ -13,6 +13,7 @@ import type { RunningServer } from '../../server/server.js';
 import { MODELS, readImage } from '../support/paths.js';
 import { call, postImage, startTestServer } from '../support/server-harness.js';
 import { tempStore } from '../support/temp-store.js';
+import { ANY_PORTS } from '../support/spawned-server.js';
 
 const kitten = readImage('kitten.jpg');
 const TABBY = 'n02123045 tabby, tabby cat';
@@ -58,16 +59,28 @@ describe('untrusted files against the real server', () => {
   });
 
   it('starts without the models that link outside the store, saying which part and where to', () => {
-    assert.ok(warnings.some((l) => /evil_link skipped: evil_link\/labels\.txt leads outside the model store .*\/etc\/passwd/.test(l)), JSON.stringify(warnings));
-    assert.ok(warnings.some((l) => /evil_onnx version 1\.0 skipped: evil_onnx\/1\.0\/model\.onnx leads outside/.test(l)), JSON.stringify(warnings));
+    assert.ok(
+      warnings.some((l) => /evil_link skipped: evil_link\/labels\.txt leads outside the model store .*\/etc\/passwd/.test(l)),
+      JSON.stringify(warnings),
+    );
+    assert.ok(
+      warnings.some((l) => /evil_onnx version 1\.0 skipped: evil_onnx\/1\.0\/model\.onnx leads outside/.test(l)),
+      JSON.stringify(warnings),
+    );
   });
 
   it('lists only the good model, on the demo page and the Management API', async () => {
     const demo = await call(`${server.inferenceUrl}/demo/models`, { headers: headers.inference });
     assert.equal(demo.status, 200);
-    assert.deepEqual(demo.body.models.map((m: { modelName: string }) => m.modelName), ['mobilenet_v2']);
+    assert.deepEqual(
+      demo.body.models.map((m: { modelName: string }) => m.modelName),
+      ['mobilenet_v2'],
+    );
     const models = await call(`${server.managementUrl}/models`, { headers: headers.management });
-    assert.deepEqual(models.body.models.map((m: { modelName: string }) => m.modelName), ['mobilenet_v2']);
+    assert.deepEqual(
+      models.body.models.map((m: { modelName: string }) => m.modelName),
+      ['mobilenet_v2'],
+    );
   });
 
   it('serves nothing of them: 404, and no line of /etc/passwd', async () => {
@@ -84,7 +97,10 @@ describe('untrusted files against the real server', () => {
   });
 
   it('refuses to register them through the Management API: 400, naming the part and no path', async () => {
-    for (const [name, part] of [['evil_link', 'evil_link/labels.txt'], ['evil_onnx', 'evil_onnx/1.0/model.onnx']] as const) {
+    for (const [name, part] of [
+      ['evil_link', 'evil_link/labels.txt'],
+      ['evil_onnx', 'evil_onnx/1.0/model.onnx'],
+    ] as const) {
       const r = await call(`${server.managementUrl}/models?url=${name}&synchronous=true`, { method: 'POST', headers: headers.management });
       assert.equal(r.status, 400, name);
       assert.equal(r.body.type, 'BadRequestException');
@@ -114,7 +130,10 @@ describe('untrusted files against the real server', () => {
     const keys = JSON.parse(readFileSync(keyFile, 'utf8'));
     assert.equal(keys.inference.key, server.keys!.inference);
     assert.equal(keys.management.key, server.keys!.management);
-    assert.ok(warnings.some((l) => l.includes(`key_file ${keyFile} had mode 644; replaced by one readable by its owner only (600)`)), JSON.stringify(warnings));
+    assert.ok(
+      warnings.some((l) => l.includes(`key_file ${keyFile} had mode 644; replaced by one readable by its owner only (600)`)),
+      JSON.stringify(warnings),
+    );
   });
 });
 
@@ -129,7 +148,7 @@ describe('a key file planted as a symbolic link', () => {
     try {
       const run = spawnSync(
         process.execPath,
-        [path.join(PROJECT_ROOT, 'dist/server/main.js'), '--model-store', store.root, '--backend', 'wasm', '--enable-token-authorization', 'true', '--key-file', link, '--inference-address', 'http://127.0.0.1:0', '--management-address', 'http://127.0.0.1:0', '--metrics-address', 'http://127.0.0.1:0'],
+        [path.join(PROJECT_ROOT, 'dist/server/main.js'), '--model-store', store.root, '--backend', 'wasm', '--enable-token-authorization', 'true', '--key-file', link, ...ANY_PORTS],
         { encoding: 'utf8', timeout: 60_000 },
       );
       assert.equal(run.status, 1, run.stdout + run.stderr);

@@ -144,15 +144,31 @@ export function contractSuite(label: string, start: () => Promise<RunningServer>
         await SwaggerParser.validate(structuredClone(docs[l]));
         const served = new Set(servedRoutes(server.apps[l]));
         const described = new Set(documented(docs[l]));
-        assert.deepEqual([...served].filter((r) => !described.has(r)), [], `${l}: served, not in the table`);
-        assert.deepEqual([...described].filter((r) => !served.has(r)), [], `${l}: in the table, not served`);
+        assert.deepEqual(
+          [...served].filter((r) => !described.has(r)),
+          [],
+          `${l}: served, not in the table`,
+        );
+        assert.deepEqual(
+          [...described].filter((r) => !served.has(r)),
+          [],
+          `${l}: in the table, not served`,
+        );
       }
     });
 
     it('every operation in the tables is called here', () => {
-      const ids = Object.values(docs).flatMap((doc) => Object.values(doc.paths as Record<string, Record<string, { operationId: string }>>).flatMap((ops) => Object.values(ops).map((op) => op.operationId)));
+      const ids = Object.values(docs).flatMap((doc) =>
+        Object.values(doc.paths as Record<string, Record<string, { operationId: string }>>).flatMap((ops) => Object.values(ops).map((op) => op.operationId)),
+      );
       assert.deepEqual(ids.filter((id) => !(id in CALLS)).sort(), [], 'operations without a call');
-      assert.deepEqual(Object.keys(CALLS).filter((id) => !ids.includes(id)).sort(), [], 'calls to operations no table has');
+      assert.deepEqual(
+        Object.keys(CALLS)
+          .filter((id) => !ids.includes(id))
+          .sort(),
+        [],
+        'calls to operations no table has',
+      );
     });
 
     it('every answer has a status and a body the table promises for it', async () => {
@@ -178,7 +194,7 @@ export function contractSuite(label: string, start: () => Promise<RunningServer>
       }
     });
 
-    it('wrong methods answer 405 with Allow, and unknown paths 404, in each family\'s error shape', async () => {
+    it("wrong methods answer 405 with Allow, and unknown paths 404, in each family's error shape", async () => {
       for (const l of ['inference', 'management', 'metrics'] as const) {
         for (const [p, ops] of Object.entries(docs[l].paths as Record<string, object>)) {
           const concrete = p.replace('{model_name}', model).replace('{model_version}', version).replace('{file}', 'x').replace('{name}', model).replace('{version}', version);

@@ -1,5 +1,5 @@
 import type { InferenceEngine, InferOutput, ModelStatus, TensorOutput } from '../../server/bridge/inference-engine.js';
-import { BridgeError } from '../../server/bridge/bridge-error.js';
+import type { BridgeError } from '../../server/bridge/bridge-error.js';
 import type { ModelVersion } from '../../server/model-store.js';
 import { softmax, topK } from '../../browser-runtime/top-k.js';
 

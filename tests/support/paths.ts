@@ -20,4 +20,6 @@ export const EXPECTED: Record<string, ExpectedAnswer> = Object.fromEntries(
   Object.entries(JSON.parse(readFileSync(image('expected.json'), 'utf8')) as Record<string, unknown>).filter(([k]) => !k.startsWith('_')),
 ) as Record<string, ExpectedAnswer>;
 
-export const LABELS = readFileSync(path.join(MODELS, 'mobilenet_v2', 'labels.txt'), 'utf8').split('\n').filter(Boolean);
+export const LABELS = readFileSync(path.join(MODELS, 'mobilenet_v2', 'labels.txt'), 'utf8')
+  .split('\n')
+  .filter(Boolean);

@@ -3,6 +3,9 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 
+/** The three listeners on free loopback ports, as command-line flags. */
+export const ANY_PORTS = ['--inference-address', 'http://127.0.0.1:0', '--management-address', 'http://127.0.0.1:0', '--metrics-address', 'http://127.0.0.1:0'];
+
 export interface SpawnedServer {
   child: ChildProcess;
   /** Everything logged so far, stdout and stderr together. */

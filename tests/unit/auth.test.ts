@@ -105,7 +105,10 @@ describe('token authorization decided by the route that matched', () => {
   let management: string;
   let metrics: string;
   before(async () => {
-    server = await startTestServer({ inference_address: 'http://0.0.0.0:0', management_address: 'http://0.0.0.0:0', metrics_address: 'http://0.0.0.0:0', key_file: path.join(dir, 'key_file.json') }, new FakeEngine());
+    server = await startTestServer(
+      { inference_address: 'http://0.0.0.0:0', management_address: 'http://0.0.0.0:0', metrics_address: 'http://0.0.0.0:0', key_file: path.join(dir, 'key_file.json') },
+      new FakeEngine(),
+    );
     [api, management, metrics] = [server.inferenceUrl, server.managementUrl, server.metricsUrl].map((u) => u.replace('0.0.0.0', '127.0.0.1')) as [string, string, string];
   });
   after(async () => {

@@ -13,19 +13,23 @@ class ScriptedWorker implements BatchWorker {
   capacity = 1;
   batches: number[][] = [];
   private releases: Array<() => void> = [];
-  constructor(private readonly autoMs: number | null = null, private readonly failWith: Error | null = null) {}
+  constructor(
+    private readonly autoMs: number | null = null,
+    private readonly failWith: Error | null = null,
+  ) {}
 
   runBatch(jobs: BatchJob[]): Promise<BatchResult> {
     this.batches.push(jobs.map((j) => j.pixels[0]!));
     return new Promise((resolve, reject) => {
       const done = () => {
         if (this.failWith) reject(this.failWith);
-        else resolve({
-          results: jobs.map((j) => ({ classes: Int32Array.of(j.pixels[0]!), probabilities: Float32Array.of(j.k) })),
-          waitMs: 0,
-          transferMs: 1,
-          inferMs: 2,
-        });
+        else
+          resolve({
+            results: jobs.map((j) => ({ classes: Int32Array.of(j.pixels[0]!), probabilities: Float32Array.of(j.k) })),
+            waitMs: 0,
+            transferMs: 1,
+            inferMs: 2,
+          });
       };
       if (this.autoMs !== null) setTimeout(done, this.autoMs);
       else this.releases.push(done);
@@ -75,21 +79,28 @@ describe('BatchScheduler', () => {
     assert.deepEqual(w.batches, [[1], [2, 3, 4], [5, 6]]);
     w.release();
     const results = await Promise.all(all);
-    assert.deepEqual(results.map((r) => r.classes[0]), [1, 2, 3, 4, 5, 6]);
-    assert.deepEqual(results.map((r) => r.batch), [1, 3, 3, 3, 2, 2]);
+    assert.deepEqual(
+      results.map((r) => r.classes[0]),
+      [1, 2, 3, 4, 5, 6],
+    );
+    assert.deepEqual(
+      results.map((r) => r.batch),
+      [1, 3, 3, 3, 2, 2],
+    );
     assert.ok(results[5]!.queueMs > 0);
   });
 
   it('waits up to max_batch_delay for a batch to fill, and no longer', async () => {
     const w = new ScriptedWorker(0);
-    const s = new BatchScheduler(() => [w], { batchSize: 4, maxBatchDelayMs: 40, queueSize: 10 });
-    const first = s.submit(job(1), within(1000));
+    // A delay well above any stall of a busy machine's event loop.
+    const s = new BatchScheduler(() => [w], { batchSize: 4, maxBatchDelayMs: 300, queueSize: 10 });
+    const first = s.submit(job(1), within(2000));
     await sleep(10);
-    const second = s.submit(job(2), within(1000));
+    const second = s.submit(job(2), within(2000));
     assert.deepEqual(w.batches, [], 'nothing runs before the delay');
     await Promise.all([first, second]);
     assert.deepEqual(w.batches, [[1, 2]]);
-    assert.ok((await first).queueMs >= 35, `waited ${(await first).queueMs} ms`);
+    assert.ok((await first).queueMs >= 295, `waited ${(await first).queueMs} ms`);
   });
 
   it('a full batch does not wait for the delay', async () => {
@@ -154,7 +165,10 @@ describe('BatchScheduler', () => {
     const w = new ScriptedWorker();
     const s = new BatchScheduler(() => [w], { batchSize: 1, maxBatchDelayMs: 0, queueSize: 10 });
     const running = s.submit(job(1), within(1000));
-    await assert.rejects(s.submit(job(2), { ms: 20, setting: "response_timeout in m's config.json" }), (e: unknown) => e instanceof BridgeError && e.kind === 'timeout' && /raise response_timeout in m's config\.json/.test(e.message));
+    await assert.rejects(
+      s.submit(job(2), { ms: 20, setting: "response_timeout in m's config.json" }),
+      (e: unknown) => e instanceof BridgeError && e.kind === 'timeout' && /raise response_timeout in m's config\.json/.test(e.message),
+    );
     assert.equal(s.queued, 0);
     w.release();
     await running;

@@ -41,10 +41,13 @@ describe('CborPipeTransport', () => {
     answer({ id: wireId, result: { targetInfos: [] } });
     answer({ method: 'Target.targetCreated', params: { targetInfo: { targetId: 'T' } } });
     await tick();
-    assert.deepEqual(toClient.map((m) => JSON.parse(m)), [
-      { id: 41, result: { targetInfos: [] } },
-      { method: 'Target.targetCreated', params: { targetInfo: { targetId: 'T' } } },
-    ]);
+    assert.deepEqual(
+      toClient.map((m) => JSON.parse(m)),
+      [
+        { id: 41, result: { targetInfos: [] } },
+        { method: 'Target.targetCreated', params: { targetInfo: { targetId: 'T' } } },
+      ],
+    );
   });
 
   it('sends its own commands with bytes as binary and answers them apart from puppeteer', async () => {

@@ -78,7 +78,10 @@ describe('MessageFramer', () => {
       const framer = new MessageFramer(1 << 20);
       const out: Buffer[] = [];
       for (let i = 0; i < stream.length; i += size) out.push(...framer.push(stream.subarray(i, i + size)));
-      assert.deepEqual(out.map((m) => decodeMessage(m)['id'] ?? decodeMessage(m)['method']), [1, 'Fetch.requestPaused', 2]);
+      assert.deepEqual(
+        out.map((m) => decodeMessage(m)['id'] ?? decodeMessage(m)['method']),
+        [1, 'Fetch.requestPaused', 2],
+      );
     }
   });
 

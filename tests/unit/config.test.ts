@@ -381,7 +381,11 @@ describe('bounds derived from the machine', () => {
       ['max_inflight_bytes', '1000', /at least max_request_size/],
       ['max_jpeg_scans', '0', /from 1 to 100000/],
     ] as const) {
-      assert.throws(() => resolveConfig({ args: { [key]: value }, machine }), (e: unknown) => e instanceof ConfigError && says.test(e.message), `${key}=${value}`);
+      assert.throws(
+        () => resolveConfig({ args: { [key]: value }, machine }),
+        (e: unknown) => e instanceof ConfigError && says.test(e.message),
+        `${key}=${value}`,
+      );
     }
   });
 

@@ -75,7 +75,10 @@ describe('DecodePool', () => {
     const g = gate();
     const running = pool.run({ heavy: false, deadline: soon() }, g.work);
     let ran = 0;
-    await assert.rejects(pool.run({ heavy: false, deadline: soon(30) }, async () => ran++), (e: unknown) => e instanceof ApiError && e.status === 504 && /waiting to decode.*default_response_timeout/.test(e.message));
+    await assert.rejects(
+      pool.run({ heavy: false, deadline: soon(30) }, async () => ran++),
+      (e: unknown) => e instanceof ApiError && e.status === 504 && /waiting to decode.*default_response_timeout/.test(e.message),
+    );
     const gone = new AbortController();
     const waiting = pool.run({ heavy: false, deadline: soon(), signal: gone.signal }, async () => ran++);
     gone.abort(new Error('the client went away'));

@@ -8,13 +8,22 @@ import { parseServerTiming } from '../../public/server-timing.js';
 
 describe('parseAnswer', () => {
   it('reads the default list format', () => {
-    assert.deepEqual(parseAnswer([{ class: 'a', probability: 0.2 }, { class: 'b', probability: 0.7 }]), [
-      { label: 'b', probability: 0.7 },
-      { label: 'a', probability: 0.2 },
-    ]);
+    assert.deepEqual(
+      parseAnswer([
+        { class: 'a', probability: 0.2 },
+        { class: 'b', probability: 0.7 },
+      ]),
+      [
+        { label: 'b', probability: 0.7 },
+        { label: 'a', probability: 0.2 },
+      ],
+    );
   });
   it("reads TorchServe's object format, highest first even with numeric labels", () => {
-    assert.deepEqual(parseAnswer({ '7': 0.1, '3': 0.6, '12': 0.3 }).map((r) => r.label), ['3', '12', '7']);
+    assert.deepEqual(
+      parseAnswer({ '7': 0.1, '3': 0.6, '12': 0.3 }).map((r) => r.label),
+      ['3', '12', '7'],
+    );
   });
   it('refuses anything else', () => {
     assert.throws(() => parseAnswer('tabby'), TypeError);
@@ -50,23 +59,35 @@ describe('compareAnswers', () => {
     assert.equal(c.sameFirst, true);
   });
   it('says when the first classes differ', () => {
-    const c = compareAnswers(server, [{ label: 'tiger cat', probability: 0.5 }, { label: 'tabby', probability: 0.3 }]);
+    const c = compareAnswers(server, [
+      { label: 'tiger cat', probability: 0.5 },
+      { label: 'tabby', probability: 0.3 },
+    ]);
     assert.equal(c.sameFirst, false);
     assert.ok(Math.abs(c.maxDifference - 0.19) < 1e-12);
   });
   it('of two local classes with one name, compares the first, as the server keeps it', () => {
-    const c = compareAnswers([{ label: 'crane', probability: 0.4 }], [{ label: 'crane', probability: 0.39 }, { label: 'crane', probability: 0.01 }]);
+    const c = compareAnswers(
+      [{ label: 'crane', probability: 0.4 }],
+      [
+        { label: 'crane', probability: 0.39 },
+        { label: 'crane', probability: 0.01 },
+      ],
+    );
     assert.ok(Math.abs(c.maxDifference - 0.01) < 1e-12);
   });
 });
 
 describe('parseServerTiming', () => {
   it('reads durations in order, with or without descriptions', () => {
-    assert.deepEqual([...parseServerTiming('read;dur=0.3, decode;desc="sharp";dur=7.7, total;dur=52.0')], [
-      ['read', 0.3],
-      ['decode', 7.7],
-      ['total', 52],
-    ]);
+    assert.deepEqual(
+      [...parseServerTiming('read;dur=0.3, decode;desc="sharp";dur=7.7, total;dur=52.0')],
+      [
+        ['read', 0.3],
+        ['decode', 7.7],
+        ['total', 52],
+      ],
+    );
     assert.equal(parseServerTiming(null).size, 0);
     assert.equal(parseServerTiming('cache, db;dur=abc').size, 0);
   });

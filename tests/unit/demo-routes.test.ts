@@ -37,7 +37,17 @@ describe('demo page routes (fake engine)', () => {
   });
 
   it('serves the compiled page scripts, styles, samples, runtime and onnxruntime-web', async () => {
-    for (const p of ['/demo/app.js', '/demo/local-runner.js', '/demo/style.css', '/demo/icon.svg', '/demo/samples/kitten.jpg', '/browser-runtime/model-host.js', '/browser-runtime/resize-crop.js', '/ort/ort.webgpu.min.mjs', '/ort/ort-wasm-simd-threaded.asyncify.wasm']) {
+    for (const p of [
+      '/demo/app.js',
+      '/demo/local-runner.js',
+      '/demo/style.css',
+      '/demo/icon.svg',
+      '/demo/samples/kitten.jpg',
+      '/browser-runtime/model-host.js',
+      '/browser-runtime/resize-crop.js',
+      '/ort/ort.webgpu.min.mjs',
+      '/ort/ort-wasm-simd-threaded.asyncify.wasm',
+    ]) {
       const r = await fetch(`${api}${p}`);
       assert.equal(r.status, 200, p);
       assert.equal(r.headers.get('cross-origin-resource-policy'), 'same-origin', p);
@@ -49,7 +59,10 @@ describe('demo page routes (fake engine)', () => {
     const { status, body } = await call(`${api}/demo/models`);
     assert.equal(status, 200);
     const models = body.models as DemoModel[];
-    assert.deepEqual(models.map((m) => `${m.modelName}/${m.modelVersion}`), ['mobilenet_v2/1.0', 'mobilenet_v2_int8/1.0']);
+    assert.deepEqual(
+      models.map((m) => `${m.modelName}/${m.modelVersion}`),
+      ['mobilenet_v2/1.0', 'mobilenet_v2_int8/1.0'],
+    );
     const fp32 = models[0]!;
     assert.equal(fp32.isDefault, true);
     assert.equal(fp32.status, 'ready');
@@ -111,7 +124,7 @@ describe('a model file gone after start', () => {
     const server = await startTestServer({ model_store: store.root }, new FakeEngine());
     try {
       const url = `${server.inferenceUrl}/demo/models/m/1.0/model.onnx`;
-      assert.equal((await fetch(url).then(async (r) => (await r.arrayBuffer(), r.status))), 200);
+      assert.equal(await fetch(url).then(async (r) => (await r.arrayBuffer(), r.status)), 200);
       rmSync(path.join(store.root, 'm', '1.0', 'model.onnx'));
       const r = await call(url);
       assert.equal(r.status, 404);

@@ -226,7 +226,10 @@ describe('HTTP contract (fake engine)', () => {
 
   it('the management API lists and describes the store', async () => {
     const list = await call(`${server.managementUrl}/models`);
-    assert.deepEqual(list.body.models.map((m: { modelName: string }) => m.modelName), ['mobilenet_v2', 'mobilenet_v2_int8']);
+    assert.deepEqual(
+      list.body.models.map((m: { modelName: string }) => m.modelName),
+      ['mobilenet_v2', 'mobilenet_v2_int8'],
+    );
     const one = await call(`${server.managementUrl}/models/mobilenet_v2`);
     assert.equal(one.body[0].modelVersion, '1.0');
     assert.equal((await call(`${server.managementUrl}/models/nope`)).body.type, 'ModelNotFoundException');

@@ -45,7 +45,9 @@ describe('jpegLayout', () => {
 
 describe('EXIF orientation from the markers', () => {
   it('agrees with libvips for every orientation', async () => {
-    const plain = await sharp({ create: { width: 48, height: 32, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+    const plain = await sharp({ create: { width: 48, height: 32, channels: 3, background: '#808080' } })
+      .jpeg()
+      .toBuffer();
     assert.equal(jpegLayout(plain)!.orientation, undefined);
     for (let orientation = 1; orientation <= 8; orientation++) {
       const jpeg = await sharp(plain).withMetadata({ orientation }).jpeg().toBuffer();

@@ -97,6 +97,9 @@ describe('writeKeyFile', () => {
   it('fails with a KeyFileError in a folder that does not exist', () => {
     const file = path.join(tempDir(), 'missing', 'key_file.json');
     logged();
-    assert.throws(() => writeKeyFile(file, keys), (e: unknown) => e instanceof KeyFileError && /ENOENT/.test(e.message));
+    assert.throws(
+      () => writeKeyFile(file, keys),
+      (e: unknown) => e instanceof KeyFileError && /ENOENT/.test(e.message),
+    );
   });
 });

@@ -50,7 +50,19 @@ describe('KServe v2 request parsing', () => {
 
   it('flattens flat or nested data iteratively, and nothing else', () => {
     assert.deepEqual([...flatten([1, 2, 3, 4], 4, 2)!], [1, 2, 3, 4]);
-    assert.deepEqual([...flatten([[1, 2], [3, 4]], 4, 2)!], [1, 2, 3, 4]);
+    assert.deepEqual(
+      [
+        ...flatten(
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          4,
+          2,
+        )!,
+      ],
+      [1, 2, 3, 4],
+    );
     assert.equal(flatten([[[1]]], 1, 2), null, 'deeper than the shape');
     assert.equal(flatten([1, 2, 3], 4, 1), null, 'too few');
     assert.equal(flatten([1, 2, 3, 4, 5], 4, 1), null, 'too many');

@@ -80,7 +80,7 @@ describe('Management API bounds (fake engine)', () => {
     assert.deepEqual(engine.added, []);
   });
 
-  it('initial_workers, or a config.json\'s workers, past max_workers answers 400; nothing is registered', async () => {
+  it("initial_workers, or a config.json's workers, past max_workers answers 400; nothing is registered", async () => {
     await refused('POST', '/models?url=spare&initial_workers=10000', new RegExp(`^initial_workers=10000 would make 10002 worker pages; ${LIMIT}\\.$`));
     await refused('POST', '/models?url=greedy', new RegExp(`^registering greedy with 3 workers would make 5 worker pages; ${LIMIT}\\.$`));
     for (const name of ['spare', 'greedy']) assert.equal((await send('GET', `/models/${name}`)).body.type, 'ModelNotFoundException');
@@ -116,10 +116,13 @@ describe('the worker pages of the models loaded at start', () => {
   };
 
   it('stop the start with a ConfigError when together they pass max_workers', async () => {
-    await startRefused({ workers: '3', max_workers: '4' }, new RegExp(`^loading mobilenet_v2/1.0 \\(3 workers\\), mobilenet_v2_int8/1.0 \\(3 workers\\) would make 6 worker pages; ${LIMIT}; lower workers`));
+    await startRefused(
+      { workers: '3', max_workers: '4' },
+      new RegExp(`^loading mobilenet_v2/1.0 \\(3 workers\\), mobilenet_v2_int8/1.0 \\(3 workers\\) would make 6 worker pages; ${LIMIT}; lower workers`),
+    );
   });
 
-  it('count a config.json\'s workers, and every version', async () => {
+  it("count a config.json's workers, and every version", async () => {
     const store = tempStore([
       { name: 'a', from: 'mobilenet_v2', config: { workers: 2 } },
       { name: 'b', from: 'mobilenet_v2_int8', versions: ['1.0', '2.0'] },

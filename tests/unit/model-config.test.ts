@@ -116,7 +116,11 @@ describe('parseModelConfig', () => {
       [{ preprocessing: { crop: 5000, resize: 5000 } }, /"crop" must be an integer from 1 to 4096 \(a 4096 x 4096 input is 200 MB/],
       [{ preprocessing: { resize: 100000 } }, /"resize" must be an integer from 1 to 4096/],
     ] as const) {
-      assert.throws(() => parseModelConfig({ ...minimal, ...bad }), (e: unknown) => e instanceof ModelConfigError && says.test(e.message), JSON.stringify(bad));
+      assert.throws(
+        () => parseModelConfig({ ...minimal, ...bad }),
+        (e: unknown) => e instanceof ModelConfigError && says.test(e.message),
+        JSON.stringify(bad),
+      );
     }
   });
 

@@ -66,7 +66,10 @@ describe('ModelStore.open', () => {
     assert.equal(store.list()[0]?.defaultVersion, '1.9');
     assert.equal(store.resolve('m').version, '1.9');
     assert.deepEqual(
-      store.allVersions().filter((v) => v.isDefault).map((v) => v.version),
+      store
+        .allVersions()
+        .filter((v) => v.isDefault)
+        .map((v) => v.version),
       ['1.9'],
     );
   });
@@ -252,9 +255,16 @@ describe('ModelStore.resolve', () => {
     const root = makeStore({ m: { config: baseConfig, versions: ['1.0'] } });
     const store = await ModelStore.open(root);
     for (const name of ['../m', 'm/1.0', 'constructor', '__proto__', 'M']) {
-      assert.throws(() => store.resolve(name), (e: unknown) => e instanceof ApiError && e.status === 404, name);
+      assert.throws(
+        () => store.resolve(name),
+        (e: unknown) => e instanceof ApiError && e.status === 404,
+        name,
+      );
     }
-    assert.throws(() => store.resolve('m', 'constructor'), (e: unknown) => e instanceof ApiError && e.type === 'ModelVersionNotFoundException');
+    assert.throws(
+      () => store.resolve('m', 'constructor'),
+      (e: unknown) => e instanceof ApiError && e.type === 'ModelVersionNotFoundException',
+    );
   });
 });
 
@@ -271,27 +281,43 @@ describe('links in the model store', () => {
 
   const outward: Array<[string, string, (root: string, out: string) => void]> = [
     ['model folder', 'model evil skipped: evil leads outside', (root, out) => symlinkSync(out, path.join(root, 'evil'))],
-    ['config.json', 'model evil skipped: evil/config.json leads outside', (root, out) => {
-      mkdirSync(path.join(root, 'evil', '1.0'), { recursive: true });
-      writeFileSync(path.join(root, 'evil', '1.0', 'model.onnx'), 'x');
-      symlinkSync(path.join(out, 'config.json'), path.join(root, 'evil', 'config.json'));
-    }],
-    ['labels file', 'model evil skipped: evil/labels.txt leads outside', (root, out) => {
-      mkdirSync(path.join(root, 'evil', '1.0'), { recursive: true });
-      writeFileSync(path.join(root, 'evil', 'config.json'), JSON.stringify({ ...baseConfig, labels: 'labels.txt' }));
-      writeFileSync(path.join(root, 'evil', '1.0', 'model.onnx'), 'x');
-      symlinkSync(path.join(out, 'labels.txt'), path.join(root, 'evil', 'labels.txt'));
-    }],
-    ['only version folder', 'evil version 1.0 skipped: evil/1.0/model.onnx leads outside', (root, out) => {
-      mkdirSync(path.join(root, 'evil'));
-      writeFileSync(path.join(root, 'evil', 'config.json'), JSON.stringify(baseConfig));
-      symlinkSync(path.join(out, '1.0'), path.join(root, 'evil', '1.0'));
-    }],
-    ['only model.onnx', 'evil version 1.0 skipped: evil/1.0/model.onnx leads outside', (root, out) => {
-      mkdirSync(path.join(root, 'evil', '1.0'), { recursive: true });
-      writeFileSync(path.join(root, 'evil', 'config.json'), JSON.stringify(baseConfig));
-      symlinkSync(path.join(out, '1.0', 'model.onnx'), path.join(root, 'evil', '1.0', 'model.onnx'));
-    }],
+    [
+      'config.json',
+      'model evil skipped: evil/config.json leads outside',
+      (root, out) => {
+        mkdirSync(path.join(root, 'evil', '1.0'), { recursive: true });
+        writeFileSync(path.join(root, 'evil', '1.0', 'model.onnx'), 'x');
+        symlinkSync(path.join(out, 'config.json'), path.join(root, 'evil', 'config.json'));
+      },
+    ],
+    [
+      'labels file',
+      'model evil skipped: evil/labels.txt leads outside',
+      (root, out) => {
+        mkdirSync(path.join(root, 'evil', '1.0'), { recursive: true });
+        writeFileSync(path.join(root, 'evil', 'config.json'), JSON.stringify({ ...baseConfig, labels: 'labels.txt' }));
+        writeFileSync(path.join(root, 'evil', '1.0', 'model.onnx'), 'x');
+        symlinkSync(path.join(out, 'labels.txt'), path.join(root, 'evil', 'labels.txt'));
+      },
+    ],
+    [
+      'only version folder',
+      'evil version 1.0 skipped: evil/1.0/model.onnx leads outside',
+      (root, out) => {
+        mkdirSync(path.join(root, 'evil'));
+        writeFileSync(path.join(root, 'evil', 'config.json'), JSON.stringify(baseConfig));
+        symlinkSync(path.join(out, '1.0'), path.join(root, 'evil', '1.0'));
+      },
+    ],
+    [
+      'only model.onnx',
+      'evil version 1.0 skipped: evil/1.0/model.onnx leads outside',
+      (root, out) => {
+        mkdirSync(path.join(root, 'evil', '1.0'), { recursive: true });
+        writeFileSync(path.join(root, 'evil', 'config.json'), JSON.stringify(baseConfig));
+        symlinkSync(path.join(out, '1.0', 'model.onnx'), path.join(root, 'evil', '1.0', 'model.onnx'));
+      },
+    ],
   ];
   for (const [what, line, plant] of outward) {
     it(`skips a model whose ${what} links outside the store, saying so, and loads the others`, async () => {
@@ -299,10 +325,16 @@ describe('links in the model store', () => {
       plant(root, outsideModel());
       const warn = warnings();
       const store = await ModelStore.open(root);
-      assert.deepEqual(store.list().map((m) => m.name), ['good']);
+      assert.deepEqual(
+        store.list().map((m) => m.name),
+        ['good'],
+      );
       assert.deepEqual(store.resolve('good').labels, ['a', 'b']);
       const lines = warn.mock.calls.map((c) => String(c.arguments[0]));
-      assert.ok(lines.some((l) => l.includes(line)), `no warning "${line}" in ${JSON.stringify(lines)}`);
+      assert.ok(
+        lines.some((l) => l.includes(line)),
+        `no warning "${line}" in ${JSON.stringify(lines)}`,
+      );
     });
   }
 
@@ -323,7 +355,10 @@ describe('links in the model store', () => {
     symlinkSync(path.join(outsideModel(), '1.0'), path.join(root, 'm', '2.0'));
     warnings();
     const store = await ModelStore.open(root);
-    assert.deepEqual(store.list().map((m) => m.name), ['good']);
+    assert.deepEqual(
+      store.list().map((m) => m.name),
+      ['good'],
+    );
   });
 
   it('follows links that stay inside the store (a Kubernetes volume) and reads through their real paths', async () => {
@@ -338,7 +373,10 @@ describe('links in the model store', () => {
     const warn = warnings();
     const store = await ModelStore.open(root);
     assert.equal(warn.mock.callCount(), 0);
-    assert.deepEqual(store.allVersions().map((v) => v.key), ['m/1.0', 'n/1.0', 'n/2.0']);
+    assert.deepEqual(
+      store.allVersions().map((v) => v.key),
+      ['m/1.0', 'n/1.0', 'n/2.0'],
+    );
     const real = path.join(realpathSync(root), '..2024_01_01', 'm', '1.0', 'model.onnx');
     for (const v of store.allVersions()) {
       assert.equal(v.file, real, v.key);
@@ -352,7 +390,10 @@ describe('links in the model store', () => {
     const linkDir = makeStore({});
     symlinkSync(root, path.join(linkDir, 'store'));
     const store = await ModelStore.open(path.join(linkDir, 'store'));
-    assert.deepEqual(store.list().map((m) => m.name), ['good']);
+    assert.deepEqual(
+      store.list().map((m) => m.name),
+      ['good'],
+    );
     assert.equal(store.resolve('good').file, path.join(realpathSync(root), 'good', '1.0', 'model.onnx'));
   });
 
@@ -382,6 +423,9 @@ describe('links in the model store', () => {
     symlinkSync(path.join(out, '1.0'), path.join(root, 'evil', '2.0'));
     warnings();
     await assert.rejects(store.register('evil'), (e: unknown) => e instanceof ApiError && e.status === 400 && /evil\/2\.0\/model\.onnx leads outside/.test(e.message));
-    assert.deepEqual(store.list().map((m) => m.name), ['good']);
+    assert.deepEqual(
+      store.list().map((m) => m.name),
+      ['good'],
+    );
   });
 });

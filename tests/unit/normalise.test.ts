@@ -78,11 +78,11 @@ describe('normalise', () => {
   });
 
   it('with BGR, applies mean and std by RGB channel, as protocol.ts documents', () => {
-      // Normalisation.mean/std are documented as "per channel (in RGB order)".
-      const n = norm({ size: 1, layout: 'NCHW', channelOrder: 'BGR', mean: [10, 20, 30], std: [1, 2, 5] });
-      const out = normalise(new Uint8Array([100, 100, 100]), 1, n);
-      // Output is B, G, R; B uses mean[2]/std[2], R uses mean[0]/std[0].
-      assertClose(out, [(100 - 30) / 5, (100 - 20) / 2, (100 - 10) / 1]);
+    // Normalisation.mean/std are documented as "per channel (in RGB order)".
+    const n = norm({ size: 1, layout: 'NCHW', channelOrder: 'BGR', mean: [10, 20, 30], std: [1, 2, 5] });
+    const out = normalise(new Uint8Array([100, 100, 100]), 1, n);
+    // Output is B, G, R; B uses mean[2]/std[2], R uses mean[0]/std[0].
+    assertClose(out, [(100 - 30) / 5, (100 - 20) / 2, (100 - 10) / 1]);
   });
 
   it('lays a batch of 2 out image after image', () => {
@@ -110,7 +110,10 @@ describe('normalise', () => {
     const n = norm({ size: 2 });
     assert.throws(() => normalise(new Uint8Array(11), 1, n), RangeError);
     assert.throws(() => normalise(new Uint8Array(13), 1, n), RangeError);
-    assert.throws(() => normalise(new Uint8Array(12), 2, n), (e: unknown) => e instanceof RangeError && /expected 24 bytes/.test(e.message) && /got 12/.test(e.message));
+    assert.throws(
+      () => normalise(new Uint8Array(12), 2, n),
+      (e: unknown) => e instanceof RangeError && /expected 24 bytes/.test(e.message) && /got 12/.test(e.message),
+    );
     assert.throws(() => normalise(new Uint8Array(224 * 224 * 4), 1, norm({ size: 224 })), RangeError, 'RGBA is not RGB');
   });
 

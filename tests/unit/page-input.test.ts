@@ -68,7 +68,10 @@ describe('PageInput', () => {
   it('an input whose run failed before the page took it goes to no later fetch', async () => {
     const { cdp, fulfilled, attach } = setUp();
     const input = await attach();
-    await assert.rejects(input.with(new Uint8Array([9]), async () => Promise.reject(new Error('deadline'))), /deadline/);
+    await assert.rejects(
+      input.with(new Uint8Array([9]), async () => Promise.reject(new Error('deadline'))),
+      /deadline/,
+    );
     const next = input.with(new Uint8Array([4]), (id) => new Promise<number>((done) => setImmediate(() => done(id))));
     cdp.opens('r1');
     assert.deepEqual(fulfilled, [{ requestId: 'r1', id: '1', bytes: [4] }]);

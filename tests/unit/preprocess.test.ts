@@ -19,7 +19,14 @@ async function halves(width: number, height: number, left: number[], right: numb
 }
 
 const solid = (width: number, height: number, channels: 1 | 3 | 4, value: number[]) =>
-  sharp({ create: { width, height, channels: channels === 1 ? 3 : channels, background: channels === 4 ? { r: value[0]!, g: value[1]!, b: value[2]!, alpha: value[3]! / 255 } : { r: value[0]!, g: value[1] ?? value[0]!, b: value[2] ?? value[0]! } } });
+  sharp({
+    create: {
+      width,
+      height,
+      channels: channels === 1 ? 3 : channels,
+      background: channels === 4 ? { r: value[0]!, g: value[1]!, b: value[2]!, alpha: value[3]! / 255 } : { r: value[0]!, g: value[1] ?? value[0]!, b: value[2] ?? value[0]! },
+    },
+  });
 
 describe('resizeGeometry (torchvision Resize(256) + CenterCrop(224))', () => {
   it('640x480 landscape', () => {
@@ -63,11 +70,16 @@ describe('preprocess', () => {
     const grey = await solid(300, 300, 3, [77]).toColourspace('b-w').png().toBuffer();
     assert.equal((await sharp(grey).metadata()).channels, 1);
     assert.deepEqual(px(await preprocess(grey, OPTS, UNGATED), 5, 5), [77, 77, 77]);
-    const rgba = await sharp(Buffer.alloc(300 * 300 * 4).fill(Buffer.from([10, 20, 30, 128])), { raw: { width: 300, height: 300, channels: 4 } }).png().toBuffer();
+    const rgba = await sharp(Buffer.alloc(300 * 300 * 4).fill(Buffer.from([10, 20, 30, 128])), { raw: { width: 300, height: 300, channels: 4 } })
+      .png()
+      .toBuffer();
     assert.equal((await sharp(rgba).metadata()).channels, 4);
     // sharp resizes with premultiplied alpha: one level of rounding is allowed.
     const p = px(await preprocess(rgba, OPTS, UNGATED), 5, 5);
-    assert.ok(p.every((v, i) => Math.abs(v - [10, 20, 30][i]!) <= 1), `rgba -> ${p}`);
+    assert.ok(
+      p.every((v, i) => Math.abs(v - [10, 20, 30][i]!) <= 1),
+      `rgba -> ${p}`,
+    );
   });
 
   it('converts CMYK and 16-bit images to 8-bit RGB', async () => {
@@ -86,7 +98,10 @@ describe('preprocess', () => {
     it(`decodes ${format}`, async () => {
       const bytes = await solid(320, 240, 3, [40, 160, 220]).toFormat(format).toBuffer();
       const p = px(await preprocess(bytes, OPTS, UNGATED), 112, 112);
-      assert.ok(p.every((v, i) => Math.abs(v - [40, 160, 220][i]!) <= 12), `${format} -> ${p}`);
+      assert.ok(
+        p.every((v, i) => Math.abs(v - [40, 160, 220][i]!) <= 12),
+        `${format} -> ${p}`,
+      );
     });
   }
 
