@@ -236,13 +236,15 @@ describe('tight limits against the real server', () => {
   });
 
   it('past max_connections new connections are closed at once; the server serves again when they go', async () => {
-    const idle = await Promise.all(Array.from({ length: 40 }, () => connect(api)));
-    await sleep(100);
-    const extra = await connect(api);
-    await Promise.race([extra.closed, sleep(2000)]);
-    extra.write(head('GET', '/ping', {}));
-    await assert.rejects(extra.answer, /closed without a full answer/);
-    for (const c of idle) c.socket.destroy();
+    // 45 against a bound of 40. Keep-alive connections of earlier requests may still hold places
+    // (more are dropped) or time out meanwhile: at least 5 are closed either way.
+    const conns = await Promise.all(Array.from({ length: 45 }, () => connect(api)));
+    const closedSoon = await Promise.all(conns.map((c) => Promise.race([c.closed.then(() => true), sleep(2000).then(() => false)])));
+    const dropped = conns.filter((_, i) => closedSoon[i]);
+    assert.ok(dropped.length >= 5, `${dropped.length} of 45 connections closed`);
+    dropped[0]!.write(head('GET', '/ping', {}));
+    await assert.rejects(dropped[0]!.answer, /closed without a full answer/);
+    for (const c of conns) c.socket.destroy();
     await sleep(100);
     assert.equal(await classify(), TABBY);
   });
