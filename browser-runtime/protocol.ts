@@ -157,7 +157,7 @@ export interface DemoModel {
   isDefault: boolean;
   description: string;
   /** The server's workers: ready only when every one is. */
-  status: 'loading' | 'ready' | 'failed' | 'closed' | 'unknown';
+  status: 'loading' | 'ready' | 'failed' | 'closed' | 'stopped' | 'unknown';
   /** Where the server runs it, once loaded. */
   backend: Backend | null;
   adapter: AdapterInfo | null;

@@ -68,7 +68,8 @@ export class ModelStore {
       if (missing.length) throw new ModelStoreError(`load_models names ${missing.map((n) => `"${n}"`).join(', ')}, not in the model store ${abs}`);
       for (const name of [...models.keys()]) if (!only.includes(name)) models.delete(name);
     }
-    if (models.size === 0) throw new ModelStoreError(`no model in ${abs} (expected <name>/config.json and <name>/<version>/model.onnx)`);
+    // An empty start is normal (TorchServe starts with none unless told): models are registered later.
+    if (models.size === 0) log.info(`no model loaded from ${abs}: register one with POST /models?url=<folder>&initial_workers=1`);
     return new ModelStore(abs, realRoot, models);
   }
 
@@ -95,26 +96,33 @@ export class ModelStore {
   }
 
   /**
-   * Registers what a store folder holds that is not registered yet (TorchServe's POST /models).
-   * `url` names a folder of the store (or a path to it inside the store); anything remote or
-   * outside is refused without being read, and so is a folder any part of which (a version
-   * included) leads outside the store. A new version does not become the default.
-   * `admit` sees the versions about to be added; what it throws leaves the store as it was.
+   * Registers what a store folder holds that is not registered yet (TorchServe's POST /models),
+   * under the folder's name or `as` (an alias: the same files registered again are a separate
+   * model, as in TorchServe). `url` names a folder of the store (or a path to it inside the
+   * store); anything remote is refused without being read, anything else not a folder of the
+   * store is 404, and so is refused a folder any part of which (a version included) leads outside
+   * the store. A new version does not become the default. `config` overrides the folder's
+   * config.json. `admit` sees the versions about to be added; what it throws leaves the store as it was.
    */
-  async register(url: string, admit: (versions: readonly ModelVersion[]) => void = () => {}): Promise<ModelVersion[]> {
-    if (/^[a-z][a-z0-9+.-]*:/i.test(url)) throw badRequest(`Only models in the model store can be registered; "${url}" is a remote URL and is not fetched.`);
+  async register(url: string, opts: { as?: string | undefined; config?: Partial<ModelConfig>; admit?: (versions: readonly ModelVersion[]) => void } = {}): Promise<ModelVersion[]> {
+    if (isRemote(url)) throw remoteRefused(url);
     const full = path.resolve(this.root, url);
-    const name = path.basename(full);
-    if (path.dirname(full) !== this.root || !SAFE_NAME.test(name)) throw badRequest(`"${url}" is not a model folder inside the model store.`);
-    const found = await readModel(this.realRoot, name, (e) => {
+    const folder = path.basename(full);
+    const notFound = () => new ApiError(404, 'ModelNotFoundException', `Model not found in model store: ${url}`);
+    if (!url || path.dirname(full) !== this.root || !SAFE_NAME.test(folder)) throw notFound();
+    const name = opts.as ?? folder;
+    if (!SAFE_NAME.test(name)) throw badRequest(`model_name "${name}" may hold letters, digits, '.', '_' and '-' only.`);
+    const read = await readModel(this.realRoot, folder, (e) => {
       throw e;
     }).catch((e: Error) => {
       if (e instanceof OutsideStoreError) log.warn(`model store: ${name} not registered: ${e.message} (to ${e.target})`, { part: e.part, target: e.target });
       // Our own messages name parts of the store only; a system error's holds an absolute path.
       const why = e instanceof ModelStoreError || e instanceof OutsideStoreError ? e.message : ((e as NodeJS.ErrnoException).code ?? 'unreadable');
-      throw badRequest(`${name} cannot be registered: ${why}`);
+      throw badRequest(`${folder} cannot be registered: ${why}`);
     });
-    if (!found) throw badRequest(`${name} has no config.json in the model store.`);
+    if (!read) throw notFound();
+    const found = renamed(read, name, opts.config ?? {});
+    const admit = opts.admit ?? (() => {});
     const existing = this.models.get(name);
     if (!existing) {
       admit([...found.versions.values()]);
@@ -128,15 +136,16 @@ export class ModelStore {
     return added.map((v) => existing.versions.get(v.version)!);
   }
 
-  /** Removes one version (the default when none is named); the default goes last. */
-  unregister(name: string, version?: string): ModelVersion {
+  /** Removes one version (the default when none is named); the default goes last, unless `evenDefault` (taking back a registration). */
+  unregister(name: string, version?: string, opts: { evenDefault?: boolean } = {}): ModelVersion {
     const v = this.resolve(name, version);
     const model = this.models.get(name)!;
-    if (v.isDefault && model.versions.size > 1) {
+    if (v.isDefault && model.versions.size > 1 && !opts.evenDefault) {
       throw new ApiError(409, 'ConflictStatusException', `${name} ${v.version} is the default version; set another default before unregistering it.`);
     }
     model.versions.delete(v.version);
     if (model.versions.size === 0) this.models.delete(name);
+    else if (v.isDefault) this.setDefault(name, [...model.versions.keys()].sort(compareVersions).at(-1)!);
     return v;
   }
 
@@ -146,6 +155,18 @@ export class ModelStore {
     for (const [key, v] of model.versions) model.versions.set(key, { ...v, isDefault: v === target });
     model.defaultVersion = version;
   }
+}
+
+export const isRemote = (url: string) => /^[a-z][a-z0-9+.-]*:/i.test(url);
+
+/** Refused whatever else the request says: the server never downloads a model. */
+export const remoteRefused = (url: string) =>
+  badRequest(`Only models in the model store can be registered: remote URLs are not fetched ("${url.slice(0, 200)}"). Put the model folder in the model store and register it by name.`);
+
+/** A folder's model under the name it is registered as, with the registration's config overrides. */
+function renamed(model: StoredModel, name: string, config: Partial<ModelConfig>): StoredModel {
+  const versions = new Map([...model.versions].map(([v, mv]) => [v, { ...mv, name, key: `${name}/${v}`, config: { ...mv.config, ...config } }]));
+  return { ...model, name, versions };
 }
 
 const isFolderLike = (entry: Dirent) => SAFE_NAME.test(entry.name) && (entry.isDirectory() || entry.isSymbolicLink());

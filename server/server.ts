@@ -165,7 +165,11 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     { requestTimeoutMs, maxConnections: config.maxConnections },
   );
   const small = { requestTimeoutMs, maxConnections: config.smallListenerConnections };
-  const management = await listen(createManagementApp(store, engine, VERSION, workerLimitOf(config), keys ? requireKey(keys.management) : undefined, cors), config.managementAddress, small);
+  const management = await listen(
+    createManagementApp(store, engine, VERSION, workerLimitOf(config), config.defaultResponseTimeout, keys ? requireKey(keys.management) : undefined, cors),
+    config.managementAddress,
+    small,
+  );
   const metricsServer = await listen(createMetricsApp(metrics, VERSION, keys ? requireKey(keys.management) : undefined), config.metricsAddress, small);
   log.info(`Inference API on ${urlOf(inference)}, Management API on ${urlOf(management)}, metrics on ${urlOf(metricsServer)}/metrics${config.demoPage ? `; demo page at ${urlOf(inference)}/` : ''}`);
 

@@ -130,7 +130,7 @@ export class BatchScheduler {
 
   private enqueue(work: Work, reject: (e: Error) => void, { ms: deadlineMs, setting }: TimeLimit, signal?: AbortSignal): void {
     if (this.draining) return reject(new BridgeError('closed', 'this model is being unregistered'));
-    if (!this.workers().some((w) => w.ready)) return reject(new BridgeError('closed', 'no worker of this model is ready'));
+    if (!this.workers().some((w) => w.ready)) return reject(this.noWorker());
     if (this.queue.length >= this.options.queueSize) {
       return reject(new BridgeError('busy', `the queue of this model is full (job_queue_size ${this.options.queueSize})`));
     }
@@ -152,6 +152,10 @@ export class BatchScheduler {
     signal?.addEventListener('abort', onAbort, { once: true });
     this.queue.push(pending);
     this.dispatch();
+  }
+
+  private noWorker(): BridgeError {
+    return new BridgeError('closed', this.workers().length === 0 ? 'it has no worker to serve inference requests; use the scale workers API to add workers' : 'no worker of this model is ready');
   }
 
   /** Takes a request out of the queue unanswered; one already running finishes as it is. */
@@ -177,7 +181,7 @@ export class BatchScheduler {
         if (w.ready && load < w.capacity && (!worker || load < (this.inFlight.get(worker) ?? 0))) worker = w;
       }
       if (!worker) {
-        if (!this.workers().some((w) => w.ready)) this.failAll(new BridgeError('closed', 'no worker of this model is ready'));
+        if (!this.workers().some((w) => w.ready)) this.failAll(this.noWorker());
         return;
       }
       const head = this.queue[0]!;

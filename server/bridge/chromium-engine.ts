@@ -58,6 +58,7 @@ interface ModelSlot {
   scheduler: BatchScheduler;
   /** Only a model that has loaded once is reloaded after a failure: a broken model would loop. */
   loadedOnce: boolean;
+  loadedAtStartup: boolean;
 }
 
 export class ChromiumEngine implements InferenceEngine {
@@ -68,6 +69,8 @@ export class ChromiumEngine implements InferenceEngine {
   private recoverAgain = false;
   private recoveryTimer: NodeJS.Timeout | null = null;
   private failedAttempts = 0;
+  /** Every model given at start has loaded or failed. */
+  private started = false;
 
   constructor(private readonly opts: ChromiumEngineOptions) {}
 
@@ -75,9 +78,10 @@ export class ChromiumEngine implements InferenceEngine {
     const pages = models.reduce((n, m) => n + initialWorkers(m, this.opts.workers), 0);
     this.refuseBeyondLimit(`starting ${models.length} model version(s)`, this.pageTotal() + pages);
     // Before the launch, so the worker count is right while the browser starts.
-    for (const model of models) this.slots.set(model.key, this.makeSlot(model));
+    for (const model of models) this.slots.set(model.key, this.makeSlot(model, {}, true));
     await this.launch();
     await Promise.all([...this.slots.values()].flatMap((slot) => slot.workers.map((w) => this.startWorker(slot, w))));
+    this.started = true;
   }
 
   private get browser() {
@@ -104,7 +108,7 @@ export class ChromiumEngine implements InferenceEngine {
     });
   }
 
-  private makeSlot(model: ModelVersion, overrides: ModelOverrides = {}): ModelSlot {
+  private makeSlot(model: ModelVersion, overrides: ModelOverrides = {}, loadedAtStartup = false): ModelSlot {
     const batchSize = overrides.batchSize ?? this.opts.batchSize ?? model.config.batchSize ?? MODEL_DEFAULTS.batchSize;
     const count = initialWorkers(model, this.opts.workers, overrides.workers);
     const slot: ModelSlot = {
@@ -119,6 +123,7 @@ export class ChromiumEngine implements InferenceEngine {
       }),
       workers: [],
       loadedOnce: false,
+      loadedAtStartup,
       scheduler: new BatchScheduler(() => slot.workers, {
         batchSize,
         maxBatchDelayMs: overrides.maxBatchDelayMs ?? this.opts.maxBatchDelayMs ?? model.config.maxBatchDelayMs ?? MODEL_DEFAULTS.maxBatchDelayMs,
@@ -282,14 +287,20 @@ export class ChromiumEngine implements InferenceEngine {
     if (!slot) return undefined;
     const workers = slot.workers.map((w) => w.status());
     const states = new Set(workers.map((w) => w.state));
-    const state = states.size === 1 ? workers[0]!.state : states.has('loading') ? 'loading' : 'failed';
+    const state = workers.length === 0 ? 'stopped' : states.size === 1 ? workers[0]!.state : states.has('loading') ? 'loading' : 'failed';
     const { batchSize, maxBatchDelayMs, queueSize } = slot.scheduler.options;
-    return { state, workers, batchSize, maxBatchDelayMs, queueSize, queued: slot.scheduler.queued };
+    return { state, loadedAtStartup: slot.loadedAtStartup, workers, batchSize, maxBatchDelayMs, queueSize, queued: slot.scheduler.queued };
   }
 
+  /**
+   * The server's health, not one model's: the browser is up, the models given at start have
+   * loaded or failed, and every model that has served has a worker ready (one that crashed is
+   * being replaced meanwhile). A model that never loaded, or has no worker, is shown failed or
+   * stopped in its description and leaves the others, and the server, serving.
+   */
   healthy(): boolean {
-    if (!this.browser?.connected || this.slots.size === 0) return false;
-    return [...this.slots.values()].every((s) => s.workers.every((w) => w.ready));
+    if (!this.browser?.connected || !this.started) return false;
+    return [...this.slots.values()].every((s) => !s.loadedOnce || s.workers.length === 0 || s.workers.some((w) => w.ready));
   }
 
   /** Fault injection for tests: crashes one worker's page. */

@@ -41,8 +41,10 @@ export interface WorkerStatus {
 }
 
 export interface ModelStatus {
-  /** ready only when every worker is. */
-  state: WorkerState;
+  /** ready only when every worker is; stopped when it has none (registered, or scaled to 0). */
+  state: WorkerState | 'stopped';
+  /** Loaded when the server started, not registered later. */
+  loadedAtStartup: boolean;
   workers: WorkerStatus[];
   batchSize: number;
   maxBatchDelayMs: number;

@@ -90,17 +90,25 @@ describe('Management API bounds against the real browser', () => {
     await stillClassifies();
   });
 
-  it('a model whose load fails leaves no page behind, and the other model still classifies', async () => {
+  it('a model whose load fails answers 500 with the reason, registers nothing, leaves no page behind, and harms no one', async () => {
     const before = await pages();
-    const reg = await send('POST', '/models?url=broken&synchronous=true');
-    assert.equal(reg.status, 200, JSON.stringify(reg.body));
+    const reg = await send('POST', '/models?url=broken&initial_workers=1&synchronous=true');
+    assert.equal(reg.status, 500, JSON.stringify(reg.body));
+    assert.equal(reg.body.type, 'InternalServerException');
+    assert.match(reg.body.message, /^Failed to load model "broken" version 1\.0: .+\. Nothing was registered\.$/);
+    assert.equal((await send('GET', '/models/broken')).body.type, 'ModelNotFoundException');
+    assert.equal(await pages(), before, 'the failed page is closed');
+    assert.equal((await call(`${server.inferenceUrl}/ping`)).status, 200, 'the server is as healthy as before');
+    // Registered without a worker, then scaled: its workers fail the same way, and close the same way.
+    assert.equal((await send('POST', '/models?url=broken')).status, 200);
+    const scaled = await send('PUT', '/models/broken?min_worker=2&synchronous=true');
+    assert.equal(scaled.status, 500, JSON.stringify(scaled.body));
+    assert.match(scaled.body.message, /^Failed to start workers for model "broken" version 1\.0: /);
     const [d] = (await send('GET', '/models/broken')).body;
     assert.equal(d.status, 'failed');
     assert.ok(d.error, 'the description says why');
-    assert.equal(await pages(), before, 'the failed page is closed');
-    // More workers of the broken model fail the same way, and close the same way.
-    assert.equal((await send('PUT', '/models/broken?min_worker=2&synchronous=true')).status, 200);
     assert.equal(await pages(), before);
+    assert.equal((await call(`${server.inferenceUrl}/ping`)).status, 200, 'a failed model does not make the server unhealthy');
     const metrics = await (await fetch(`${server.metricsUrl}/metrics`)).text();
     assert.match(metrics, new RegExp(`^ts_browser_pages ${before}$`, 'm'));
     await stillClassifies();

@@ -53,12 +53,18 @@ describe('Management API', () => {
     assert.match(reg.body.status, /fp32.*1\.0.*registered/);
     assert.equal((await postImage(`${api}/predictions/fp32`, kitten)).body[0].class, 'n02123045 tabby, tabby cat');
     assert.equal((await send('POST', '/models?url=fp32&synchronous=true')).status, 409);
-    for (const url of ['https://example.com/model.mar', 'file:///etc/passwd', '../../etc', '/etc', 'int8/../../x']) {
-      const r = await send('POST', `/models?url=${encodeURIComponent(url)}`);
+    for (const url of ['https://example.com/model.mar', 'file:///etc/passwd', 's3://bucket/m.mar']) {
+      const r = await send('POST', `/models?url=${encodeURIComponent(url)}&initial_workers=-5&batch_size=0`);
       assert.equal(r.status, 400, url);
       assert.equal(r.body.type, 'BadRequestException');
+      assert.match(r.body.message, /remote URLs are not fetched/, 'whatever else is wrong');
     }
-    assert.equal((await send('POST', '/models')).status, 400);
+    for (const url of ['', 'nothing', '../../etc', '/etc', 'int8/../../x']) {
+      const r = await send('POST', `/models?url=${encodeURIComponent(url)}`);
+      assert.equal(r.status, 404, url);
+      assert.deepEqual(r.body, { code: 404, type: 'ModelNotFoundException', message: `Model not found in model store: ${url}` });
+    }
+    assert.equal((await send('POST', '/models')).status, 400, 'no url at all');
   });
 
   it('scales workers, and the model keeps answering', async () => {
@@ -66,7 +72,7 @@ describe('Management API', () => {
     assert.equal(up.status, 200, JSON.stringify(up.body));
     const [d] = (await send('GET', '/models/int8')).body;
     assert.equal(d.workers.length, 2);
-    assert.ok(d.workers.every((w: { status: string }) => w.status === 'ready'));
+    assert.ok(d.workers.every((w: { status: string }) => w.status === 'READY'));
     const answers = await Promise.all([1, 2, 3, 4].map(() => postImage(`${api}/predictions/int8`, kitten)));
     assert.ok(answers.every((a) => a.status === 200));
     assert.equal((await send('PUT', '/models/int8?min_worker=1&synchronous=true')).status, 200);

@@ -97,7 +97,7 @@ describe('recovery from browser faults', () => {
       'a fresh page for the model',
       async () => {
         const [d] = (await call(`${server.managementUrl}/models/hasty`)).body;
-        return d.workers[0].startTime !== before && d.workers[0].status === 'ready';
+        return d.workers[0].startTime !== before && d.workers[0].status === 'READY';
       },
       RECOVERY_BOUND_MS,
     );

@@ -62,18 +62,25 @@ describe('Management API bounds (fake engine)', () => {
     assert.deepEqual(engine.scaled, [['a/1.0', 3]]);
   });
 
-  it('worker counts that are not positive integers, or a max_worker below min_worker, answer 400', async () => {
-    for (const bad of ['0', '-1', '1.5', 'abc', '1e3', '', '9'.repeat(16)]) {
-      await refused('PUT', `/models/a?min_worker=${bad}`, /^min_worker must be a positive integer\.$/);
-      await refused('POST', `/models?url=spare&initial_workers=${bad}`, /^initial_workers must be a positive integer\.$/);
-    }
+  it('worker counts below 0, or a max_worker below min_worker, answer 400; what is not an integer counts as absent, as in TorchServe', async () => {
+    await refused('PUT', '/models/a?min_worker=-1', /^min_worker cannot be negative; got -1\.$/);
+    await refused('POST', '/models?url=spare&initial_workers=-1', /^initial_workers cannot be negative; got -1\.$/);
     await refused('PUT', '/models/a?min_worker=2&max_worker=1', /^max_worker \(1\) cannot be less than min_worker \(2\)\.$/);
     assert.deepEqual(engine.scaled, []);
+    for (const lax of ['1.5', 'abc', '1e3', '', ' 2']) {
+      const r = await send('PUT', `/models/a?min_worker=${lax}&synchronous=${lax}`);
+      assert.equal(r.status, 202, `min_worker=${lax}: the default, 1, asynchronously`);
+    }
+    assert.deepEqual(engine.scaled, Array(5).fill(['a/1.0', 1]));
+    const r = await send('POST', '/models?url=spare&initial_workers=abc&synchronous=&batch_size=x&max_batch_delay=');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.status, 'Model "spare" Version: 1.0 registered with 0 initial workers. Use scale workers API to add workers for the model.');
+    assert.equal((await send('DELETE', '/models/spare')).status, 200);
   });
 
   it('batch_size and max_batch_delay past their ranges answer 400 with the bound; nothing is registered', async () => {
     await refused('POST', '/models?url=spare&batch_size=999999', /^batch_size must be an integer from 1 to 64 \(the largest batch runs at load, in a WASM heap of at most 4 GiB\); got "999999"\.$/);
-    for (const bad of ['65', '0', '1.5', '-1', 'x']) await refused('POST', `/models?url=spare&batch_size=${bad}`, /^batch_size must be an integer from 1 to 64/);
+    for (const bad of ['65', '0', '-1']) await refused('POST', `/models?url=spare&batch_size=${bad}`, /^batch_size must be an integer from 1 to 64/);
     await refused('POST', '/models?url=spare&max_batch_delay=10001', /^max_batch_delay must be a number of milliseconds from 0 to 10000 \(.*\); got "10001"\.$/);
     await refused('POST', `/models?url=spare&max_batch_delay=${'9'.repeat(40)}`, /got "9{24}"\.$/);
     assert.equal((await send('GET', '/models/spare')).body.type, 'ModelNotFoundException');
@@ -82,7 +89,7 @@ describe('Management API bounds (fake engine)', () => {
 
   it("initial_workers, or a config.json's workers, past max_workers answers 400; nothing is registered", async () => {
     await refused('POST', '/models?url=spare&initial_workers=10000', new RegExp(`^initial_workers=10000 would make 10002 worker pages; ${LIMIT}\\.$`));
-    await refused('POST', '/models?url=greedy', new RegExp(`^registering greedy with 3 workers would make 5 worker pages; ${LIMIT}\\.$`));
+    await refused('POST', '/models?url=greedy&initial_workers=3', new RegExp(`^initial_workers=3 would make 5 worker pages; ${LIMIT}\\.$`));
     for (const name of ['spare', 'greedy']) assert.equal((await send('GET', `/models/${name}`)).body.type, 'ModelNotFoundException');
     assert.deepEqual(engine.added, []);
   });
@@ -98,7 +105,8 @@ describe('Management API bounds (fake engine)', () => {
 
   it('a registration within every bound reaches the engine with its settings', async () => {
     const r = await send('POST', '/models?url=spare&batch_size=64&max_batch_delay=0&initial_workers=1');
-    assert.equal(r.status, 202, JSON.stringify(r.body));
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.status, 'Model "spare" Version: 1.0 registered with 1 initial workers');
     assert.deepEqual(engine.added, ['spare/1.0']);
   });
 });

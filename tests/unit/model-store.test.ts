@@ -134,11 +134,12 @@ describe('ModelStore.open', () => {
     assert.equal(store.resolve('m').version, '1.0');
   });
 
-  it('throws for a store with no model', async () => {
+  it('opens a store with no model empty: models are registered later', async () => {
     const root = makeStore({ noconfig: { versions: ['1.0'] } });
-    await rejectsWith(ModelStore.open(root), /no model/);
+    assert.deepEqual((await ModelStore.open(root)).list(), []);
     const empty = makeStore({});
-    await rejectsWith(ModelStore.open(empty), /no model/);
+    assert.deepEqual((await ModelStore.open(empty)).list(), []);
+    assert.deepEqual((await ModelStore.open(makeStore({ m: { config: { input_name: 'input', output_name: 'output' }, versions: ['1.0'] } }), [])).list(), [], 'load_models naming none');
   });
 
   it('throws for a store folder that does not exist', async () => {

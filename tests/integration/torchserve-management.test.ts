@@ -1,0 +1,134 @@
+// The Management API as TorchServe's users know it, through the real browser: an empty start,
+// registration with no worker until scaled, synchronous by default, aliases, lenient
+// parameters, TorchServe's description fields, scaling to zero, and an unregistration while
+// the model is still loading, which is no fault.
+
+import { after, before, describe, it, mock } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { log } from '../../server/log.js';
+import type { RunningServer } from '../../server/server.js';
+import { readImage } from '../support/paths.js';
+import { call, postImage, startTestServer } from '../support/server-harness.js';
+import { tempStore } from '../support/temp-store.js';
+
+const kitten = readImage('kitten.jpg');
+const TABBY = 'n02123045 tabby, tabby cat';
+
+describe('TorchServe management semantics', () => {
+  const store = tempStore([{ name: 'fp32', from: 'mobilenet_v2_int8' }]);
+  let server: RunningServer;
+  let api: string;
+  let mgmt: string;
+  const send = (method: string, p: string) => call(`${mgmt}${p}`, { method });
+  const describeModel = async (name: string) => (await send('GET', `/models/${name}`)).body[0];
+
+  before(async () => {
+    server = await startTestServer({ model_store: store.root, backend: 'wasm', wasm_threads: '1', load_models: '' });
+    api = server.inferenceUrl;
+    mgmt = server.managementUrl;
+  });
+  after(async () => {
+    await server?.close();
+    store.remove();
+  });
+
+  it('starts with no model, healthy and ready to register', async () => {
+    assert.equal((await call(`${api}/ping`)).status, 200);
+    assert.deepEqual((await send('GET', '/models')).body, { models: [] });
+  });
+
+  it('registers with no worker by default (200), answers predictions 503 until scaled, then serves', async () => {
+    const reg = await send('POST', '/models?url=fp32');
+    assert.equal(reg.status, 200, JSON.stringify(reg.body));
+    assert.equal(reg.body.status, 'Model "fp32" Version: 1.0 registered with 0 initial workers. Use scale workers API to add workers for the model.');
+    const idle = await describeModel('fp32');
+    assert.equal(idle.status, 'stopped');
+    assert.deepEqual([idle.minWorkers, idle.maxWorkers, idle.workers], [0, 0, []]);
+    const refused = await postImage(`${api}/predictions/fp32`, kitten);
+    assert.equal(refused.status, 503, JSON.stringify(refused.body));
+    assert.equal(refused.body.type, 'ServiceUnavailableException');
+    assert.match(refused.body.message, /no worker to serve inference requests; use the scale workers API/);
+    assert.equal((await call(`${api}/ping`)).status, 200, 'a model without workers leaves the server healthy');
+
+    const up = await send('PUT', '/models/fp32?min_worker=1&synchronous=true');
+    assert.equal(up.status, 200, JSON.stringify(up.body));
+    assert.equal(up.body.status, 'Workers scaled to 1 for model: fp32');
+    assert.equal((await postImage(`${api}/predictions/fp32?topk=1`, kitten)).body[0].class, TABBY);
+  });
+
+  it("describes a model with TorchServe's fields", async () => {
+    const d = await describeModel('fp32');
+    assert.equal(d.minWorkers, 1);
+    assert.equal(d.maxWorkers, 1);
+    assert.equal(d.loadedAtStartup, false);
+    assert.equal(d.responseTimeout, 120);
+    assert.ok(d.batchSize >= 1 && d.maxBatchDelay >= 0);
+    assert.deepEqual(d.jobQueueStatus, { remainingCapacity: 100, pendingRequests: 0 });
+    assert.equal(d.workers.length, 1);
+    const [w] = d.workers;
+    assert.equal(w.id, 0);
+    assert.equal(w.status, 'READY');
+    assert.equal(w.gpu, false);
+    assert.ok(!Number.isNaN(Date.parse(w.startTime)));
+    assert.ok('memoryUsage' in w && 'pid' in w);
+  });
+
+  it('registers the same folder under another model_name as a separate model, with its own settings', async () => {
+    const reg = await send('POST', '/models?url=fp32&model_name=kitty&initial_workers=1&synchronous=true&response_timeout=30&runtime=python');
+    assert.equal(reg.status, 200, JSON.stringify(reg.body));
+    assert.equal(reg.body.status, 'Model "kitty" Version: 1.0 registered with 1 initial workers');
+    assert.equal((await postImage(`${api}/predictions/kitty?topk=1`, kitten)).body[0].class, TABBY);
+    assert.deepEqual(
+      (await send('GET', '/models')).body.models.map((m: { modelName: string }) => m.modelName),
+      ['fp32', 'kitty'],
+    );
+    assert.equal((await describeModel('kitty')).responseTimeout, 30);
+    assert.equal((await describeModel('fp32')).responseTimeout, 120, 'the folder itself is untouched');
+    const java = await send('POST', '/models?url=fp32&model_name=other&runtime=java');
+    assert.equal(java.status, 400);
+    assert.match(java.body.message, /^runtime "java" is not one this server has/);
+  });
+
+  it('reads parameters leniently, as TorchServe does: what is not an integer counts as absent, a limit is clamped', async () => {
+    const all = ['fp32', 'kitty'];
+    for (const q of ['limit=abc', 'limit=', 'limit=1000', 'limit=-4', 'next_page_token=0', 'next_page_token=x']) {
+      const r = await send('GET', `/models?${q}`);
+      assert.equal(r.status, 200, q);
+      assert.deepEqual(
+        r.body.models.map((m: { modelName: string }) => m.modelName),
+        all,
+        q,
+      );
+    }
+  });
+
+  it('scales a model to no worker: it answers 503 and the server stays healthy', async () => {
+    const down = await send('PUT', '/models/kitty?min_worker=0&synchronous=true');
+    assert.equal(down.status, 200, JSON.stringify(down.body));
+    assert.equal((await postImage(`${api}/predictions/kitty`, kitten)).status, 503);
+    assert.equal((await describeModel('kitty')).status, 'stopped');
+    assert.equal((await call(`${api}/ping`)).status, 200);
+  });
+
+  it('registers asynchronously when told (202), and an unregistration while it loads is no error', async () => {
+    const errors = mock.method(log, 'error');
+    try {
+      const reg = await send('POST', '/models?url=fp32&model_name=early&initial_workers=1&synchronous=false');
+      assert.equal(reg.status, 202, JSON.stringify(reg.body));
+      assert.equal(reg.body.status, 'Processing worker updates...');
+      assert.equal((await describeModel('early')).workers[0].status, 'LOADING');
+      assert.equal((await send('DELETE', '/models/early')).status, 200);
+      await sleep(1500);
+      assert.deepEqual(
+        errors.mock.calls.map((c) => String(c.arguments[0])),
+        [],
+        'nothing logged as an error',
+      );
+    } finally {
+      errors.mock.restore();
+    }
+    assert.equal((await send('GET', '/models/early')).body.type, 'ModelNotFoundException');
+    assert.equal((await postImage(`${api}/predictions/fp32?topk=1`, kitten)).body[0].class, TABBY);
+  });
+});
