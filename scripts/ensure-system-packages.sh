@@ -6,6 +6,9 @@
 #  - jemalloc, which bin/webgpu-inference-server preloads: with glibc's allocator, memory freed
 #    after a flood of large requests stays with the process (measured: 1.2 GB held after a
 #    flood, 115 MB with jemalloc). Optional: without it the server runs, and says so at start.
+#  - the openssl command, which the tests use to make a self-signed certificate for the https://
+#    listeners (and an operator may use to make one). Debian's slim images leave it out.
+#    Optional for the server itself.
 set -euo pipefail
 
 can_install() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
@@ -19,6 +22,11 @@ apt_install() {
 if ! ls /usr/lib/*/libjemalloc.so.2 /usr/lib64/libjemalloc.so.2 >/dev/null 2>&1 && can_install; then
   echo "jemalloc not found: installing the distribution's libjemalloc2 package with apt-get" >&2
   apt_install libjemalloc2 || echo "libjemalloc2 could not be installed; the server will use glibc's allocator" >&2
+fi
+
+if ! command -v openssl >/dev/null 2>&1 && can_install; then
+  echo "openssl not found: installing the distribution's openssl package with apt-get" >&2
+  apt_install openssl || echo "openssl could not be installed; the HTTPS tests cannot make their certificate" >&2
 fi
 
 if [ -n "${CHROME_PATH:-}" ]; then

@@ -1,7 +1,10 @@
 // Server configuration: defaults, then a TorchServe-style properties file, then TS_* environment
-// variables, then command-line flags, each overriding the one before. Pure: tested without I/O.
+// variables, then command-line flags, each overriding the one before. resolveConfig is pure:
+// tested without I/O; readTls reads the key and certificate files it names, at start.
 // Which settings there are, their names, types and defaults: settings.ts.
 
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseArgs as tokenize } from 'node:util';
 import { machineLimits, type Machine } from './limits.js';
 import { envOf, flagOf, ROWS, SETTING_NAMED, SETTINGS, type Setting, type SettingName, type SettingValue } from './settings.js';
@@ -73,8 +76,52 @@ function address(key: string, value: string): URL {
   } catch {
     throw new ConfigError(`${key} must look like http://127.0.0.1:8080; got "${value}"`);
   }
-  if (url.protocol !== 'http:') throw new ConfigError(`${key}: only http:// is served; got "${value}"`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${key}: only http:// and https:// are served; got "${value}"`);
   return url;
+}
+
+/** The PEM files of the https:// listeners, as set: both, since some address is https. */
+export type TlsFiles = { privateKeyFile: string; certificateFile: string };
+
+function readText(setting: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    // Node's message ends with the call and the path, which the line gives once already.
+    throw new ConfigError(`${setting} "${file}" cannot be read: ${(e as Error).message.replace(/, \w+ '.*'$/s, '')}`);
+  }
+}
+
+/**
+ * The key and certificate of the https:// listeners, read and checked before anything listens: a
+ * file that cannot be read, holds no PEM, or a key that is not the certificate's stops the start
+ * with one line that names the setting and the file.
+ */
+export function readTls({ privateKeyFile, certificateFile }: TlsFiles): { key: string; cert: string } {
+  const key = readText('private_key_file', privateKeyFile);
+  const cert = readText('certificate_file', certificateFile);
+  const notPem = (setting: string, file: string, what: string) => new ConfigError(`${setting} "${file}" is not a PEM ${what} (-----BEGIN ...-----)`);
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(key)) {
+    throw new ConfigError(`private_key_file "${privateKeyFile}" is encrypted: give the key without a passphrase`);
+  }
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) throw notPem('private_key_file', privateKeyFile, 'private key');
+  if (!/-----BEGIN CERTIFICATE-----/.test(cert)) throw notPem('certificate_file', certificateFile, 'certificate');
+  let privateKey: ReturnType<typeof createPrivateKey>;
+  let certificate: X509Certificate;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    throw notPem('private_key_file', privateKeyFile, 'private key');
+  }
+  try {
+    certificate = new X509Certificate(cert);
+  } catch {
+    throw notPem('certificate_file', certificateFile, 'certificate');
+  }
+  if (!certificate.checkPrivateKey(privateKey)) {
+    throw new ConfigError(`private_key_file "${privateKeyFile}" is not the key of the certificate in certificate_file "${certificateFile}"`);
+  }
+  return { key, cert };
 }
 
 /** Bounds that depend on the machine or on another setting, in place of the table's. */
@@ -152,10 +199,19 @@ export function resolveConfig({ file = {}, env = {}, args = {}, machine: given =
   const maxConnections = read('max_connections', { max: Math.max(1, machine.openFiles - 256), why: `below the open-file limit of ${machine.openFiles}` }) ?? limits.maxConnections;
   const loadModels = read('load_models');
   const corsOrigin = read('cors_allowed_origin');
+  const addresses = { inference_address: read('inference_address'), management_address: read('management_address'), metrics_address: read('metrics_address') };
+  const tlsFiles = { private_key_file: read('private_key_file'), certificate_file: read('certificate_file') };
+  const secure = Object.entries(addresses).find(([, url]) => url.protocol === 'https:');
+  const unset = Object.entries(tlsFiles).filter(([, file]) => !file);
+  if (secure && unset.length > 0) {
+    throw new ConfigError(`${secure[0]} ${secure[1].origin} needs private_key_file and certificate_file (PEM files); not set: ${unset.map(([name]) => name).join(', ')}`);
+  }
   return {
-    inferenceAddress: read('inference_address'),
-    managementAddress: read('management_address'),
-    metricsAddress: read('metrics_address'),
+    inferenceAddress: addresses.inference_address,
+    managementAddress: addresses.management_address,
+    metricsAddress: addresses.metrics_address,
+    /** null: no address is https://, and the files (set or not) are not read. */
+    tls: secure ? ({ privateKeyFile: tlsFiles.private_key_file!, certificateFile: tlsFiles.certificate_file! } satisfies TlsFiles) : null,
     modelStore: read('model_store'),
     /** null: not set, each model's config decides. */
     backend: read('backend'),

@@ -1,19 +1,20 @@
 // Assembles the server. Start-up order matters:
-//   1. the model store is read, its initial workers counted and the key file written (a bad
-//      config, more pages than max_workers or a bad key_file fails here, before anything listens
-//      or a browser is launched);
+//   1. the TLS key and certificate are read, the model store is read, its initial workers
+//      counted and the key file written (a bad config, a bad PEM file, more pages than max_workers
+//      or a bad key_file fails here, before anything listens or a browser is launched);
 //   2. the loopback asset server starts, so pages have somewhere to load from;
-//   3. the HTTP listeners open at once (/ping says unhealthy until every model is ready);
+//   3. the HTTP (or HTTPS) listeners open at once (/ping says unhealthy until every model is ready);
 //   4. Chromium launches and every model version loads in its own page.
 
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ChromiumEngine } from './bridge/chromium-engine.js';
 import { findChromium } from './bridge/find-chromium.js';
 import type { InferenceEngine } from './bridge/inference-engine.js';
-import type { ServerConfig } from './config.js';
+import { readTls, type ServerConfig } from './config.js';
 import { Admission } from './admission.js';
 import { fullCollection, IdleCollector } from './idle-collector.js';
 import { isLoopback, makeKeys, requireKey, type ApiKeys } from './auth.js';
@@ -48,19 +49,25 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+type Server = HttpServer | HttpsServer;
+
 /**
  * Slow or idle clients may not hold connections forever: headers within 10 s (checked every
  * second, not Node's default 30), the whole request within the response timeout. Past
  * `maxConnections` new connections are closed at once, below the open-file limit, so that files,
- * model loads and Chromium's pipes always have descriptors left.
+ * model loads and Chromium's pipes always have descriptors left. An https:// address is served
+ * with the key and certificate of `tls`, under the same limits, its TLS handshake within the 10 s
+ * given to headers (Node's default is 120).
  */
-function listen(app: import('express').Express, address: URL, opts: { requestTimeoutMs: number; maxConnections: number }): Promise<Server> {
+function listen(app: import('express').Express, address: URL, opts: { requestTimeoutMs: number; maxConnections: number; tls: ReturnType<typeof readTls> | null }): Promise<Server> {
   return new Promise((resolve, reject) => {
     const host = address.hostname.replace(/^\[(.*)\]$/, '$1');
-    const server = createServer({ headersTimeout: 10_000, requestTimeout: opts.requestTimeoutMs, connectionsCheckingInterval: 1000 }, app);
+    const limits = { headersTimeout: 10_000, requestTimeout: opts.requestTimeoutMs, connectionsCheckingInterval: 1000 };
+    const secure = address.protocol === 'https:';
+    const server: Server = secure ? createHttpsServer({ ...limits, handshakeTimeout: limits.headersTimeout, ...opts.tls! }, app) : createServer(limits, app);
     server.maxConnections = opts.maxConnections;
     server.on('error', reject);
-    server.listen(Number(address.port || 80), host, () => resolve(server));
+    server.listen(Number(address.port || (secure ? 443 : 80)), host, () => resolve(server));
   });
 }
 
@@ -68,10 +75,11 @@ const appOf = (server: Server) => server.listeners('request')[0] as RequestListe
 
 const urlOf = (server: Server) => {
   const a = server.address() as AddressInfo;
-  return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  return `${server instanceof HttpsServer ? 'https' : 'http'}://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
 };
 
 export async function startServer(config: ServerConfig, engineOverride?: InferenceEngine): Promise<RunningServer> {
+  const tls = config.tls && readTls(config.tls);
   const store = await ModelStore.open(config.modelStore, config.loadModels);
   log.info(
     `model store ${store.root}: ${store
@@ -162,9 +170,9 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
       },
     }),
     config.inferenceAddress,
-    { requestTimeoutMs, maxConnections: config.maxConnections },
+    { requestTimeoutMs, maxConnections: config.maxConnections, tls },
   );
-  const small = { requestTimeoutMs, maxConnections: config.smallListenerConnections };
+  const small = { requestTimeoutMs, maxConnections: config.smallListenerConnections, tls };
   const management = await listen(
     createManagementApp(store, engine, VERSION, workerLimitOf(config), config.defaultResponseTimeout, keys ? requireKey(keys.management) : undefined, cors),
     config.managementAddress,

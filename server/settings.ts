@@ -24,9 +24,21 @@ export type Setting = {
 const EACH_MODEL = "unset: each model's config";
 
 export const SETTINGS = {
-  inference_address: { type: 'address', default: 'http://127.0.0.1:8080', help: 'address the Inference API binds' },
-  management_address: { type: 'address', default: 'http://127.0.0.1:8081', help: 'address the Management API binds' },
-  metrics_address: { type: 'address', default: 'http://127.0.0.1:8082', help: 'address the Prometheus metrics bind' },
+  inference_address: { type: 'address', default: 'http://127.0.0.1:8080', help: 'address the Inference API binds, `http://` or `https://`' },
+  management_address: { type: 'address', default: 'http://127.0.0.1:8081', help: 'address the Management API binds, `http://` or `https://`' },
+  metrics_address: { type: 'address', default: 'http://127.0.0.1:8082', help: 'address the Prometheus metrics bind, `http://` or `https://`' },
+  private_key_file: {
+    type: 'text',
+    default: '',
+    unset: 'none: no address may be `https://`',
+    help: 'PEM private key (unencrypted) of the listeners whose address is `https://`',
+  },
+  certificate_file: {
+    type: 'text',
+    default: '',
+    unset: 'none: no address may be `https://`',
+    help: 'PEM certificate of the `https://` listeners, followed by any intermediate certificates',
+  },
   model_store: { type: 'text', default: 'models', help: 'the model store: a folder of `<model>/config.json` and `<model>/<version>/model.onnx`' },
   backend: { type: 'choice', choices: ['auto', 'webgpu', 'wasm'], default: '', unset: `${EACH_MODEL}, else \`auto\``, help: '`auto`, `webgpu` or `wasm`: where every model runs' },
   ort_build: { type: 'choice', choices: ['webgpu', 'jsep'], default: 'webgpu', help: 'which onnxruntime-web WebGPU implementation the pages load: `webgpu` (the native WebGPU EP) or `jsep`' },

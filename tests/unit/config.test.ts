@@ -1,7 +1,11 @@
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, parseArgs, parseProperties, resolveConfig } from '../../server/config.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, parseArgs, parseProperties, readTls, resolveConfig } from '../../server/config.js';
 import { SETTING_NAMED } from '../../server/settings.js';
+import { selfSignedCertificate } from '../support/tls.js';
 
 describe('parseProperties', () => {
   it('reads key=value and key:value lines, trimming around keys and values', () => {
@@ -341,16 +345,40 @@ describe('resolveConfig', () => {
     assert.equal(c.managementAddress.port, '9001');
   });
 
-  it('rejects an https address and an unparseable address', () => {
+  it('rejects an address of another scheme and an unparseable address', () => {
     assert.throws(
-      () => resolveConfig({ args: { inference_address: 'https://127.0.0.1:8443' } }),
-      (e: unknown) => e instanceof ConfigError && e.message.includes('inference_address') && /only http/.test(e.message),
+      () => resolveConfig({ args: { inference_address: 'ftp://127.0.0.1:8443' } }),
+      (e: unknown) => e instanceof ConfigError && e.message.includes('inference_address') && /only http:\/\/ and https:\/\//.test(e.message),
     );
     assert.throws(
       () => resolveConfig({ args: { management_address: 'http://[::1' } }),
       (e: unknown) => e instanceof ConfigError && e.message.includes('management_address'),
     );
     assert.throws(() => resolveConfig({ args: { inference_address: '127.0.0.1:99999' } }), ConfigError);
+  });
+
+  it('takes an https address with both PEM files, and reads no file while every address is http', () => {
+    const files = { private_key_file: '/etc/tls/key.pem', certificate_file: '/etc/tls/cert.pem' };
+    const c = resolveConfig({ file: { ...files, metrics_address: 'https://0.0.0.0:8445' } });
+    assert.equal(c.metricsAddress.protocol, 'https:');
+    assert.equal(c.inferenceAddress.protocol, 'http:');
+    assert.deepEqual(c.tls, { privateKeyFile: '/etc/tls/key.pem', certificateFile: '/etc/tls/cert.pem' });
+    assert.equal(resolveConfig({ file: files }).tls, null);
+    assert.equal(resolveConfig({ env: { TS_PRIVATE_KEY_FILE: 'k', TS_CERTIFICATE_FILE: 'c', TS_INFERENCE_ADDRESS: 'https://h:1' } }).tls?.privateKeyFile, 'k');
+  });
+
+  it('refuses an https address without both PEM files, naming the address and what is missing', () => {
+    for (const [given, missing] of [
+      [{}, 'private_key_file, certificate_file'],
+      [{ private_key_file: 'key.pem' }, 'certificate_file'],
+      [{ certificate_file: 'cert.pem', private_key_file: '' }, 'private_key_file'],
+    ] as const) {
+      assert.throws(
+        () => resolveConfig({ args: { management_address: 'https://127.0.0.1:8444', ...given } }),
+        (e: unknown) => e instanceof ConfigError && e.message === `management_address https://127.0.0.1:8444 needs private_key_file and certificate_file (PEM files); not set: ${missing}`,
+        JSON.stringify(given),
+      );
+    }
   });
 
   it('reads a properties file and command line together, end to end', () => {
@@ -399,5 +427,51 @@ describe('bounds derived from the machine', () => {
     assert.equal(c.smallListenerConnections, 256);
     const set = resolveConfig({ args: { max_workers: '20', workers: '20', decode_slots: '1', max_connections: '100', max_inflight_bytes: '10000000' }, machine });
     assert.deepEqual([set.maxWorkers, set.workers, set.decodeSlots, set.maxConnections, set.smallListenerConnections, set.maxInflightBytes], [20, 20, 1, 100, 100, 10_000_000]);
+  });
+});
+
+describe('readTls', () => {
+  const made = selfSignedCertificate();
+  after(() => made.remove());
+  const file = (name: string, text: string | Buffer) => {
+    const at = path.join(made.dir, name);
+    writeFileSync(at, text);
+    return at;
+  };
+  const refuses = (files: { privateKeyFile?: string; certificateFile?: string }, says: RegExp) =>
+    assert.throws(
+      () => readTls({ privateKeyFile: made.key, certificateFile: made.cert, ...files }),
+      (e: unknown) => e instanceof ConfigError && says.test(e.message),
+      says.source,
+    );
+  const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+
+  it('reads a key and the certificate it belongs to', () => {
+    const tls = readTls({ privateKeyFile: made.key, certificateFile: made.cert });
+    assert.match(tls.key, /-----BEGIN PRIVATE KEY-----/);
+    assert.match(tls.cert, /-----BEGIN CERTIFICATE-----/);
+  });
+
+  it('refuses a file it cannot read, naming the setting and the file once', () => {
+    refuses({ privateKeyFile: '/nonexistent/key.pem' }, /^private_key_file "\/nonexistent\/key.pem" cannot be read: ENOENT: no such file or directory$/);
+    refuses({ certificateFile: made.dir }, /^certificate_file ".*" cannot be read: EISDIR/);
+  });
+
+  it('refuses a file that is not PEM, a DER key, and a PEM block that does not parse', () => {
+    refuses({ certificateFile: file('cert.txt', 'not a certificate') }, /^certificate_file ".*cert.txt" is not a PEM certificate/);
+    refuses({ certificateFile: made.key }, /^certificate_file ".*key.pem" is not a PEM certificate/);
+    refuses({ privateKeyFile: made.cert }, /^private_key_file ".*cert.pem" is not a PEM private key/);
+    refuses({ privateKeyFile: file('key.der', otherKey.export({ type: 'pkcs8', format: 'der' })) }, /is not a PEM private key/);
+    refuses({ privateKeyFile: file('broken.pem', '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n') }, /is not a PEM private key/);
+    refuses({ certificateFile: file('broken-cert.pem', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n') }, /is not a PEM certificate/);
+  });
+
+  it("refuses an encrypted key and a key that is not the certificate's", () => {
+    const encrypted = otherKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' }) as string;
+    refuses({ privateKeyFile: file('encrypted.pem', encrypted) }, /is encrypted: give the key without a passphrase/);
+    refuses(
+      { privateKeyFile: file('other.pem', otherKey.export({ type: 'pkcs8', format: 'pem' }) as string) },
+      /^private_key_file ".*other.pem" is not the key of the certificate in certificate_file ".*cert.pem"$/,
+    );
   });
 });
