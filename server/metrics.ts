@@ -129,6 +129,19 @@ export class Metrics {
     this.byStatus.get(digit)?.inc(this.onHost);
   }
 
+  /**
+   * The text format: every family, or only those `names` lists (TorchServe's `name[]`), in the
+   * order asked. A name no family has adds nothing; nothing found is an empty body.
+   */
+  async text(names?: readonly string[]): Promise<string> {
+    if (!names) return this.registry.metrics();
+    // Looked up among the families, never as a property: `__proto__` is not a family.
+    const families = new Set(this.registry.getMetricsAsArray().map((m) => m.name));
+    const asked = [...new Set(names)].filter((n) => families.has(n));
+    const parts = await Promise.all(asked.map((n) => this.registry.getSingleMetricAsString(n)));
+    return parts.length ? `${parts.join('\n\n')}\n` : '';
+  }
+
   observePrediction(model: ModelVersion, out: Pick<InferOutput, 'queueMs' | 'transferMs' | 'inferMs' | 'batch'>, times: StageTimes, totalMs: number): void {
     const labels = { model_name: model.name, model_version: model.version, hostname: this.hostname };
     this.requests.inc(labels);
