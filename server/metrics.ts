@@ -1,10 +1,12 @@
-// Prometheus metrics: TorchServe's names where they exist, and what only this server can say
-// (stage times, batch sizes, where each model runs, restarts, parity failures). The only place
-// prom-client is used.
+// Prometheus metrics: TorchServe's names and labels where they exist (its frontend counters and
+// its host figures, system-metrics.ts), and what only this server can say (stage times, batch
+// sizes, where each model runs, restarts, parity failures). The only place prom-client is used.
 
+import os from 'node:os';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { InferenceEngine, InferOutput } from './bridge/inference-engine.js';
 import type { ModelStore, ModelVersion } from './model-store.js';
+import { HostReadings } from './system-metrics.js';
 
 export interface StageTimes {
   decode: number;
@@ -13,10 +15,15 @@ export interface StageTimes {
 
 export class Metrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'model_name' | 'model_version'>;
-  private readonly latency: Counter<'model_name' | 'model_version'>;
-  private readonly queueLatency: Counter<'model_name' | 'model_version'>;
+  private readonly hostname = os.hostname();
+  /** The labels of TorchServe's host-level series. */
+  private readonly onHost = { Level: 'Host', Hostname: this.hostname };
+  private readonly requests: Counter<'model_name' | 'model_version' | 'hostname'>;
+  private readonly latency: Counter<'model_name' | 'model_version' | 'hostname'>;
+  private readonly queueLatency: Counter<'model_name' | 'model_version' | 'hostname'>;
   private readonly httpRequests: Counter<'status_class'>;
+  /** TorchServe's Requests2XX, Requests4XX, Requests5XX, by the status's first digit. */
+  private readonly byStatus = new Map<number, Counter<'Level' | 'Hostname'>>();
   private readonly stages: Histogram<'model_name' | 'stage'>;
   private readonly batchSizes: Histogram<'model_name'>;
   readonly browserRestarts: Counter;
@@ -27,10 +34,42 @@ export class Metrics {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     const model = ['model_name', 'model_version'] as const;
-    this.requests = new Counter({ name: 'ts_inference_requests_total', help: 'Successful predictions', labelNames: model, registers });
-    this.latency = new Counter({ name: 'ts_inference_latency_microseconds', help: 'Cumulative prediction latency (TorchServe)', labelNames: model, registers });
-    this.queueLatency = new Counter({ name: 'ts_queue_latency_microseconds', help: 'Cumulative time predictions waited for a worker (TorchServe)', labelNames: model, registers });
+    // TorchServe's labels, in its order: the three below add the host to the model.
+    const modelOnHost = [...model, 'hostname'] as const;
+    this.requests = new Counter({ name: 'ts_inference_requests_total', help: 'Successful predictions', labelNames: modelOnHost, registers });
+    this.latency = new Counter({ name: 'ts_inference_latency_microseconds', help: 'Cumulative prediction latency (TorchServe)', labelNames: modelOnHost, registers });
+    this.queueLatency = new Counter({ name: 'ts_queue_latency_microseconds', help: 'Cumulative time predictions waited for a worker (TorchServe)', labelNames: modelOnHost, registers });
     this.httpRequests = new Counter({ name: 'ts_requests_total', help: 'HTTP requests by status class (2xx, 4xx, 5xx)', labelNames: ['status_class'], registers });
+    // TorchServe's host-level series: labels Level="Host" and Hostname, its names and units.
+    const host = this.onHost;
+    const onHost = ['Level', 'Hostname'] as const;
+    for (const digit of [2, 4, 5]) {
+      const counter = new Counter({ name: `Requests${digit}XX`, help: `HTTP responses with a ${digit}xx status (TorchServe; unit: Count)`, labelNames: onHost, registers });
+      // Present from the start at 0, so a rate over it is defined before the first such answer.
+      counter.inc(host, 0);
+      this.byStatus.set(digit, counter);
+    }
+    const readings = new HostReadings(store.root);
+    // Read at scrape time; a figure that cannot be read (no /proc) leaves its series out.
+    const hostGauge = (name: string, help: string, unit: string, read: () => Promise<number | null | undefined>) =>
+      new Gauge({
+        name,
+        help: `${help} (TorchServe; unit: ${unit})`,
+        labelNames: onHost,
+        registers,
+        async collect() {
+          this.reset();
+          const value = await read();
+          if (value !== null && value !== undefined) this.set(host, value);
+        },
+      });
+    hostGauge('CPUUtilization', 'CPU utilization on host since the previous scrape', 'Percent', () => readings.cpuUtilization());
+    hostGauge('MemoryUsed', 'Memory used on host', 'Megabytes', async () => (await readings.memory())?.usedMB);
+    hostGauge('MemoryAvailable', 'Memory available on host', 'Megabytes', async () => (await readings.memory())?.availableMB);
+    hostGauge('MemoryUtilization', 'Memory utilization on host', 'Percent', async () => (await readings.memory())?.utilization);
+    hostGauge('DiskUsage', "Disk used on the model store's file system", 'Gigabytes', async () => (await readings.disk())?.usedGB);
+    hostGauge('DiskAvailable', "Disk available on the model store's file system", 'Gigabytes', async () => (await readings.disk())?.availableGB);
+    hostGauge('DiskUtilization', "Disk utilization of the model store's file system", 'Percent', async () => (await readings.disk())?.utilization);
     this.stages = new Histogram({
       name: 'ts_stage_duration_seconds',
       help: 'Time per prediction stage: decode, queue, transfer, infer, post',
@@ -85,11 +124,26 @@ export class Metrics {
   }
 
   observeHttp(status: number): void {
-    this.httpRequests.inc({ status_class: `${Math.floor(status / 100)}xx` });
+    const digit = Math.floor(status / 100);
+    this.httpRequests.inc({ status_class: `${digit}xx` });
+    this.byStatus.get(digit)?.inc(this.onHost);
+  }
+
+  /**
+   * The text format: every family, or only those `names` lists (TorchServe's `name[]`), in the
+   * order asked. A name no family has adds nothing; nothing found is an empty body.
+   */
+  async text(names?: readonly string[]): Promise<string> {
+    if (!names) return this.registry.metrics();
+    // Looked up among the families, never as a property: `__proto__` is not a family.
+    const families = new Set(this.registry.getMetricsAsArray().map((m) => m.name));
+    const asked = [...new Set(names)].filter((n) => families.has(n));
+    const parts = await Promise.all(asked.map((n) => this.registry.getSingleMetricAsString(n)));
+    return parts.length ? `${parts.join('\n\n')}\n` : '';
   }
 
   observePrediction(model: ModelVersion, out: Pick<InferOutput, 'queueMs' | 'transferMs' | 'inferMs' | 'batch'>, times: StageTimes, totalMs: number): void {
-    const labels = { model_name: model.name, model_version: model.version };
+    const labels = { model_name: model.name, model_version: model.version, hostname: this.hostname };
     this.requests.inc(labels);
     this.latency.inc(labels, totalMs * 1000);
     this.queueLatency.inc(labels, out.queueMs * 1000);

@@ -88,7 +88,8 @@ describe('KServe v2 protocol', () => {
   });
 
   it('requests batch with each other when their shapes allow, each gets its own rows, and the metrics count them', async () => {
-    const requests = async () => Number(/ts_inference_requests_total\{model_name="mobilenet_v2",model_version="1.0"\} (\d+)/.exec((await call(`${server.metricsUrl}/metrics`)).body)?.[1] ?? 0);
+    const requests = async () =>
+      Number(/ts_inference_requests_total\{model_name="mobilenet_v2",model_version="1.0",hostname="[^"]+"\} (\d+)/.exec((await call(`${server.metricsUrl}/metrics`)).body)?.[1] ?? 0);
     const before = await requests();
     const infer = (data: Float32Array) =>
       call(`${api}/v2/models/mobilenet_v2/infer`, {

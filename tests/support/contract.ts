@@ -94,7 +94,10 @@ const CALLS: Record<string, Call[]> = {
   setDefaultVersion: [m('PUT', `/models/${extra}/${version}/set-default`, 200), m('PUT', `/models/${extra}/9.9/set-default`, 404)],
   unregisterModel: [m('DELETE', `/models/${extra}`, 200), m('DELETE', `/models/${extra}`, 404), { ...m('POST', `/models?url=${extra}&synchronous=true`, 200), setup: true }],
   unregisterModelVersion: [m('DELETE', `/models/${extra}/${version}`, 200)],
-  metrics: [{ listener: 'metrics', method: 'GET', path: '/metrics', status: 200 }],
+  metrics: [
+    { listener: 'metrics', method: 'GET', path: '/metrics', status: 200 },
+    { listener: 'metrics', method: 'GET', path: '/metrics?name[]=Requests2XX&name[]=ts_inference_requests_total&name[]=nothing', status: 200 },
+  ],
 };
 
 /** Every route an Express app serves, as `METHOD /openapi/{path}`; the 405 answers (all methods) left out. */
