@@ -99,7 +99,9 @@ export function servedRoutes(app: unknown): string[] {
     for (const layer of stack) {
       if (layer.route) {
         if (layer.route.methods['_all']) continue;
-        for (const method of Object.keys(layer.route.methods)) out.push(`${method.toUpperCase()} ${layer.route.path.replace(/:(\w+)/g, '{$1}')}`);
+        // `:x` is a parameter, `\:` a literal colon (operation.ts expressPath).
+        const openApi = layer.route.path.replace(/(?<!\\):(\w+)/g, '{$1}').replace(/\\:/g, ':');
+        for (const method of Object.keys(layer.route.methods)) out.push(`${method.toUpperCase()} ${openApi}`);
       } else if (Array.isArray(layer.handle?.stack)) {
         walk(layer.handle.stack as typeof stack);
       }
