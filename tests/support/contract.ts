@@ -37,6 +37,7 @@ const kitten = readImage('kitten.jpg');
 const sample = readdirSync(path.join(PROJECT_ROOT, 'public', 'samples'))[0]!;
 const zeros = (n: number) => `[${new Array(n).fill(0).join(',')}]`;
 const v2Body = JSON.stringify({ id: 'c1', inputs: [{ name: 'input', shape: [1, 3, 224, 224], datatype: 'FP32', data: JSON.parse(zeros(3 * 224 * 224)) }] });
+const v1Body = JSON.stringify({ instances: [{ data: kitten.toString('base64') }, { data: { b64: kitten.toString('base64') } }] });
 
 const i = (method: string, path: string, status: number, more: Partial<Call> = {}): Call => ({ listener: 'inference', method, path, status, ...more });
 const m = (method: string, path: string, status: number): Call => ({ listener: 'management', method, path, status });
@@ -80,6 +81,13 @@ const CALLS: Record<string, Call[]> = {
     i('POST', '/v2/models/nothing/infer', 404, { body: v2Body }),
   ],
   v2ModelVersionInfer: [i('POST', `/v2/models/${model}/versions/${version}/infer`, 200, { body: v2Body, headers: { 'content-type': 'application/json' } })],
+  v1ModelReady: [i('GET', `/v1/models/${model}`, 200), i('GET', '/v1/models/nothing', 404)],
+  v1ModelPredict: [
+    i('POST', `/v1/models/${model}:predict`, 200, { body: v1Body, headers: { 'content-type': 'application/json' } }),
+    i('POST', `/v1/models/${model}:predict?topk=2`, 200, { body: v1Body, headers: { 'content-type': 'application/json' } }),
+    i('POST', `/v1/models/${model}:predict`, 400, { body: '{"instances": [{"data": "not base64!"}]}', headers: { 'content-type': 'application/json' } }),
+    i('POST', '/v1/models/nothing:predict', 404, { body: v1Body }),
+  ],
   listModels: [m('GET', '/models', 200), m('GET', '/models?limit=x', 400)],
   registerModel: [m('POST', `/models?url=${extra}&synchronous=true`, 200), m('POST', `/models?url=${extra}`, 409), m('POST', '/models?url=https://example.com/m.mar', 400)],
   describeModel: [m('GET', `/models/${extra}`, 200), m('GET', '/models/nothing', 404)],
