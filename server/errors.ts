@@ -86,11 +86,11 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next)
   res
     .status(apiError.status)
     .set(apiError.headers)
-    .json(isV2Path(req.path) ? { error: apiError.message } : apiError.toBody());
+    .json(isKServePath(req.path) ? { error: apiError.message } : apiError.toBody());
 };
 
-/** Every answer under /v2 is KServe's `{"error": ...}`, wrong methods and unknown paths too; the rest TorchServe's. */
-export const isV2Path = (path: string): boolean => path === '/v2' || path.startsWith('/v2/');
+/** Every error under /v1 and /v2 is KServe's `{"error": ...}`, wrong methods and unknown paths too; the rest TorchServe's. */
+export const isKServePath = (path: string): boolean => /^\/v[12](?:\/|$)/.test(path);
 
 /**
  * A 4xx raised by Express or a library (a malformed URL, a file gone from under sendFile): its

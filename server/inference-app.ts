@@ -10,6 +10,7 @@ import { apiDescriptionOperations } from './routes/api-description.js';
 import { demoIsolation, demoModelOperations, demoPageOperations, type DemoFiles, type DemoSettings } from './routes/demo.js';
 import { healthOperations } from './routes/health.js';
 import { kserveHealthOperations, kserveOperations } from './routes/kserve.js';
+import { kserveV1Operations } from './routes/kserve-v1.js';
 import type { InferenceGuards } from './routes/inference-request.js';
 import { predictionOperations } from './routes/predictions.js';
 
@@ -37,6 +38,7 @@ export function inferenceOperations({ store, engine, guards, isHealthy, version,
     ...(demo ? demoModelOperations(store, engine, demo.settings) : []),
     ...predictionOperations(store, engine, guards, metrics),
     ...kserveOperations(store, engine, { version, guards, metrics }),
+    ...kserveV1Operations(store, engine, guards, metrics),
   ];
   const info = { title: 'Inference API', description: 'TorchServe-compatible Inference API and KServe v2, models run by onnxruntime-web in headless Chromium', version };
   const document = openApiDocument(info, [...open, ...guarded]);

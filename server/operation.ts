@@ -37,7 +37,8 @@ export interface Operation {
   handler: RequestHandler;
 }
 
-export const expressPath = (path: string): string => path.replace(/\{(\w+)\}/g, ':$1');
+/** Express's form, `/predictions/:model_name`; a literal colon (KServe's `{model_name}:predict`) is escaped, not a parameter. */
+export const expressPath = (path: string): string => path.replace(/:/g, '\\:').replace(/\{(\w+)\}/g, ':$1');
 
 const pathParams = (path: string): Param[] => [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({ name: name!, in: 'path', required: true, schema: Type.String() }));
 

@@ -37,6 +37,7 @@ const kitten = readImage('kitten.jpg');
 const sample = readdirSync(path.join(PROJECT_ROOT, 'public', 'samples'))[0]!;
 const zeros = (n: number) => `[${new Array(n).fill(0).join(',')}]`;
 const v2Body = JSON.stringify({ id: 'c1', inputs: [{ name: 'input', shape: [1, 3, 224, 224], datatype: 'FP32', data: JSON.parse(zeros(3 * 224 * 224)) }] });
+const v1Body = JSON.stringify({ instances: [{ data: kitten.toString('base64') }, { data: { b64: kitten.toString('base64') } }] });
 
 const i = (method: string, path: string, status: number, more: Partial<Call> = {}): Call => ({ listener: 'inference', method, path, status, ...more });
 const m = (method: string, path: string, status: number): Call => ({ listener: 'management', method, path, status });
@@ -80,6 +81,13 @@ const CALLS: Record<string, Call[]> = {
     i('POST', '/v2/models/nothing/infer', 404, { body: v2Body }),
   ],
   v2ModelVersionInfer: [i('POST', `/v2/models/${model}/versions/${version}/infer`, 200, { body: v2Body, headers: { 'content-type': 'application/json' } })],
+  v1ModelReady: [i('GET', `/v1/models/${model}`, 200), i('GET', '/v1/models/nothing', 404)],
+  v1ModelPredict: [
+    i('POST', `/v1/models/${model}:predict`, 200, { body: v1Body, headers: { 'content-type': 'application/json' } }),
+    i('POST', `/v1/models/${model}:predict?topk=2`, 200, { body: v1Body, headers: { 'content-type': 'application/json' } }),
+    i('POST', `/v1/models/${model}:predict`, 400, { body: '{"instances": [{"data": "not base64!"}]}', headers: { 'content-type': 'application/json' } }),
+    i('POST', '/v1/models/nothing:predict', 404, { body: v1Body }),
+  ],
   listModels: [m('GET', '/models', 200), m('GET', '/models?limit=x&next_page_token=-3', 200)],
   registerModel: [
     m('POST', `/models?url=${extra}&initial_workers=1&synchronous=true`, 200),
@@ -107,7 +115,9 @@ export function servedRoutes(app: unknown): string[] {
     for (const layer of stack) {
       if (layer.route) {
         if (layer.route.methods['_all']) continue;
-        for (const method of Object.keys(layer.route.methods)) out.push(`${method.toUpperCase()} ${layer.route.path.replace(/:(\w+)/g, '{$1}')}`);
+        // `:x` is a parameter, `\:` a literal colon (operation.ts expressPath).
+        const openApi = layer.route.path.replace(/(?<!\\):(\w+)/g, '{$1}').replace(/\\:/g, ':');
+        for (const method of Object.keys(layer.route.methods)) out.push(`${method.toUpperCase()} ${openApi}`);
       } else if (Array.isArray(layer.handle?.stack)) {
         walk(layer.handle.stack as typeof stack);
       }
@@ -211,7 +221,7 @@ export function contractSuite(label: string, start: () => Promise<RunningServer>
           const r = await call(`${urls[l]}${concrete}`, { method: wrong });
           assert.equal(r.status, 405, `${l} ${wrong} ${p}`);
           assert.deepEqual(r.headers.get('allow')?.split(', ').sort(), allowed.sort(), `${l} ${p}`);
-          assert.deepEqual(r.body, p.startsWith('/v2') ? { error: r.body.error } : { code: 405, type: 'MethodNotAllowedException', message: r.body.message }, `${l} ${p}`);
+          assert.deepEqual(r.body, /^\/v[12](\/|$)/.test(p) ? { error: r.body.error } : { code: 405, type: 'MethodNotAllowedException', message: r.body.message }, `${l} ${p}`);
         }
       }
       assert.deepEqual((await call(`${urls.inference}/v2/nothing`)).body, { error: 'Requested resource is not found, please refer to API document.' });
