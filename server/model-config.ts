@@ -5,6 +5,9 @@ import { describeRange, inRange, RANGES, type Range } from './limits.js';
 
 export type OutputFormat = 'classes' | 'torchserve';
 
+/** How images are resized and cropped: sharp's own way, or the way TorchServe's PIL does it. */
+export type Resampling = 'sharp' | 'pil';
+
 export interface ModelConfig {
   description: string;
   defaultVersion: string | null;
@@ -15,6 +18,7 @@ export interface ModelConfig {
   output: 'logits' | 'probabilities';
   /** Shorter side after the resize, before the centre crop. */
   resize: number;
+  resampling: Resampling;
   normalisation: Normalisation;
   backend: BackendPreference | null;
   outputFormat: OutputFormat;
@@ -65,6 +69,7 @@ export function parseModelConfig(json: unknown): ModelConfig {
     outputName: field(c, 'output_name', isString, 'the model output name'),
     output: field(c, 'output', isOneOf('logits', 'probabilities'), '"logits" or "probabilities"', 'logits'),
     resize,
+    resampling: field(pre, 'resampling', isOneOf('sharp', 'pil'), '"sharp" or "pil"', 'sharp'),
     normalisation: {
       size: crop,
       channelOrder: field(pre, 'channel_order', isOneOf('RGB', 'BGR'), '"RGB" or "BGR"', 'RGB'),

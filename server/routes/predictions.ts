@@ -42,7 +42,7 @@ export function predictionOperations(store: ModelStore, engine: InferenceEngine,
     const tRead = performance.now();
     const pixels = await preprocess(
       body,
-      { resize: model.config.resize, crop: model.config.normalisation.size, maxPixels: guards.maxImagePixels, maxJpegScans: guards.maxJpegScans },
+      { resize: model.config.resize, crop: model.config.normalisation.size, maxPixels: guards.maxImagePixels, maxJpegScans: guards.maxJpegScans, resampling: model.config.resampling },
       guards.decodes.gate(deadline, signal),
     );
     const tDecode = performance.now();

@@ -17,6 +17,7 @@ describe('parseModelConfig', () => {
       outputName: 'out',
       output: 'logits',
       resize: 256,
+      resampling: 'sharp',
       normalisation: {
         size: 224,
         channelOrder: 'RGB',
@@ -71,7 +72,7 @@ describe('parseModelConfig', () => {
       input_name: 'data',
       output_name: 'prob',
       output: 'probabilities',
-      preprocessing: { resize: 300, crop: 256, channel_order: 'BGR', layout: 'NHWC', scale: 1, mean: [103.9, 116.8, -123.7], std: [1, 2, 3] },
+      preprocessing: { resize: 300, crop: 256, resampling: 'pil', channel_order: 'BGR', layout: 'NHWC', scale: 1, mean: [103.9, 116.8, -123.7], std: [1, 2, 3] },
       backend: 'wasm',
       output_format: 'torchserve',
       topk: 3,
@@ -88,6 +89,7 @@ describe('parseModelConfig', () => {
       outputName: 'prob',
       output: 'probabilities',
       resize: 300,
+      resampling: 'pil',
       normalisation: { size: 256, channelOrder: 'BGR', layout: 'NHWC', scale: 1, mean: [103.9, 116.8, -123.7], std: [1, 2, 3] },
       backend: 'wasm',
       outputFormat: 'torchserve',
@@ -128,6 +130,18 @@ describe('parseModelConfig', () => {
     const c = parseModelConfig({ ...minimal, workers: 1024, batch_size: 64, max_batch_delay: 10000, response_timeout: 3600, topk: 1000, preprocessing: { crop: 4096 } });
     assert.deepEqual([c.workers, c.batchSize, c.maxBatchDelayMs, c.responseTimeout, c.topk, c.normalisation.size], [1024, 64, 10000, 3600, 1000, 4096]);
     assert.equal(c.resize, 4096, 'the resize derived from a crop at the bound stays within it');
+  });
+
+  it('"resampling" is "sharp" or "pil", nothing else', () => {
+    assert.equal(parseModelConfig({ ...minimal, preprocessing: { resampling: 'sharp' } }).resampling, 'sharp');
+    assert.equal(parseModelConfig({ ...minimal, preprocessing: { resampling: 'pil' } }).resampling, 'pil');
+    for (const bad of ['PIL', 'linear', '', 1, null]) {
+      assert.throws(
+        () => parseModelConfig({ ...minimal, preprocessing: { resampling: bad } }),
+        (e: unknown) => e instanceof ModelConfigError && /^"resampling" must be "sharp" or "pil"/.test(e.message),
+        JSON.stringify(bad),
+      );
+    }
   });
 
   it('accepts resize equal to crop', () => {
