@@ -60,6 +60,15 @@ export function startInference(guards: InferenceGuards, model: ModelVersion, req
   return { deadline, ticket, signal: gone.signal };
 }
 
+/** How a model's images are decoded and cut, whichever protocol carried them. */
+export const imageOptions = (model: ModelVersion, guards: InferenceGuards) => ({
+  resize: model.config.resize,
+  crop: model.config.normalisation.size,
+  maxPixels: guards.maxImagePixels,
+  maxJpegScans: guards.maxJpegScans,
+  resampling: model.config.resampling,
+});
+
 /** Where one request's time went, in ms: the same stages for every protocol. */
 export interface Stages {
   read: number;

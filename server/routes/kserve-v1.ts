@@ -22,7 +22,7 @@ import type { Operation } from '../operation.js';
 import { formatRanked } from '../postprocess.js';
 import { preprocess } from '../preprocess.js';
 import { readRaw } from '../request-body.js';
-import { recordInference, startInference, type InferenceGuards } from './inference-request.js';
+import { imageOptions, recordInference, startInference, type InferenceGuards } from './inference-request.js';
 import { MAX_TOPK, parseTopK } from './predictions.js';
 
 const Ready = Type.Object({ name: Type.String(), ready: Type.Boolean() });
@@ -80,7 +80,7 @@ export function kserveV1Operations(store: ModelStore, engine: InferenceEngine, g
       const failed = new AbortController();
       const signal = AbortSignal.any([gone, failed.signal]);
       const gate = guards.decodes.gate(deadline, signal);
-      const options = { resize: model.config.resize, crop: model.config.normalisation.size, maxPixels: guards.maxImagePixels, maxJpegScans: guards.maxJpegScans };
+      const options = imageOptions(model, guards);
       let tDecoded = tRead;
       const runs = images.map(async (bytes, i): Promise<InferOutput> => {
         const pixels = await preprocess(bytes, options, gate).catch((e: unknown) => Promise.reject(naming(i, e)));

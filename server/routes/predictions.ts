@@ -9,7 +9,7 @@ import { formatRanked } from '../postprocess.js';
 import { preprocess } from '../preprocess.js';
 import { readImageBody } from '../request-body.js';
 import type { Metrics } from '../metrics.js';
-import { recordInference, startInference, type InferenceGuards } from './inference-request.js';
+import { imageOptions, recordInference, startInference, type InferenceGuards } from './inference-request.js';
 import type { Operation } from '../operation.js';
 
 export const MAX_TOPK = FIXED_BOUNDS.topk;
@@ -40,11 +40,7 @@ export function predictionOperations(store: ModelStore, engine: InferenceEngine,
     const body = await readImageBody(req, { maxBytes: guards.maxRequestSize, ticket });
     ticket.place();
     const tRead = performance.now();
-    const pixels = await preprocess(
-      body,
-      { resize: model.config.resize, crop: model.config.normalisation.size, maxPixels: guards.maxImagePixels, maxJpegScans: guards.maxJpegScans, resampling: model.config.resampling },
-      guards.decodes.gate(deadline, signal),
-    );
+    const pixels = await preprocess(body, imageOptions(model, guards), guards.decodes.gate(deadline, signal));
     const tDecode = performance.now();
     if (deadline.expired()) throw deadline.exceeded('decoding the image');
     const out = await engine.infer(model, pixels, k, deadline.limit(), signal);
