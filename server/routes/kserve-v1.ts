@@ -23,7 +23,7 @@ import { formatRanked } from '../postprocess.js';
 import { preprocess } from '../preprocess.js';
 import { readRaw } from '../request-body.js';
 import { imageOptions, recordInference, startInference, type InferenceGuards } from './inference-request.js';
-import { MAX_TOPK, parseTopK } from './predictions.js';
+import { MAX_TOPK, parseTopK, Prediction } from './predictions.js';
 
 const Ready = Type.Object({ name: Type.String(), ready: Type.Boolean() });
 const Image = Type.String({ description: 'The image file (JPEG, PNG, WebP, GIF, TIFF, AVIF), base64' });
@@ -31,13 +31,7 @@ const PredictRequest = Type.Object({
   instances: Type.Array(Type.Object({ data: Type.Union([Image, Type.Object({ b64: Image })]) }), { minItems: 1, maxItems: MAX_INSTANCES }),
 });
 const PredictResponse = Type.Object({
-  predictions: Type.Array(
-    Type.Union([
-      Type.Array(Type.Object({ class: Type.String(), probability: Type.Number() }), { description: 'output_format "classes" (default)' }),
-      Type.Record(Type.String(), Type.Number(), { description: 'output_format "torchserve": label to probability' }),
-    ]),
-    { description: "What /predictions answers for each instance's image, in instance order" },
-  ),
+  predictions: Type.Array(Prediction, { description: "What /predictions answers for each instance's image, in instance order" }),
 });
 
 /** A client's fault in one instance (400, 413) says which; the server's own (503, 504) is the request's. */

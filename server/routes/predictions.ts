@@ -22,7 +22,8 @@ export function parseTopK(raw: unknown, fallback: number): number {
   return Number(raw);
 }
 
-const Prediction = Type.Union([
+/** What /predictions answers for one image, in either output_format. */
+export const Prediction = Type.Union([
   Type.Array(Type.Object({ class: Type.String(), probability: Type.Number() }), { description: 'output_format "classes" (default)' }),
   Type.Record(Type.String(), Type.Number(), { description: 'output_format "torchserve": label to probability' }),
 ]);
