@@ -5,7 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../server/paths.js';
-import { parseBenchArgs, type Part } from './args.js';
+import { PARTS, parseBenchArgs, type Part } from './args.js';
 import { benchBarePage } from './bare-page.js';
 import { startCpuNoise } from './cpu-noise.js';
 import { benchNative } from './native.js';
@@ -56,7 +56,9 @@ const machine = [
   `WASM / intra-op threads: ${args.threads}`,
 ];
 const rows = aggregate(runs);
-const file = path.join(PROJECT_ROOT, 'BENCHMARKS.md');
+// Only a run of every part replaces BENCHMARKS.md: a partial one would drop the figures it skipped.
+const whole = args.parts.size === PARTS.length;
+const file = path.join(PROJECT_ROOT, whole ? 'BENCHMARKS.md' : 'BENCHMARKS.partial.md');
 writeReport(file, { machine, command, date: new Date().toISOString(), runs }, rows);
 console.log(`\n${machine.join('\n')}\ncommand: ${command}\n\n${tables(rows, runs.length)}\n`);
 log(`done; wrote ${file}`);
