@@ -9,7 +9,8 @@
 // Passes on zero failed or wrong answers (the Chromium kill: none outside the moments from the
 // kill until HAProxy has seen the replica not ready) and every replica serving again at the end. Writes its section of RELIABILITY.md.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { writeSection } from '../report-section.js';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../server/paths.js';
@@ -166,20 +167,3 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 process.exit(ok ? 0 : 1);
-
-/** Replaces the section under `heading` (up to the next `## `), or appends it. */
-function writeSection(file: string, heading: string, section: string): void {
-  let text = '# Reliability\n';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    // Not written yet.
-  }
-  const start = text.indexOf(`${heading}\n`);
-  if (start < 0) text = `${text.trimEnd()}\n\n${section}`;
-  else {
-    const next = text.indexOf('\n## ', start + heading.length);
-    text = `${text.slice(0, start)}${section}${next < 0 ? '' : `\n${text.slice(next + 1)}`}`;
-  }
-  writeFileSync(file, `${text.trimEnd()}\n`);
-}

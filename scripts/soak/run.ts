@@ -5,10 +5,10 @@
 //      the whole tree sampled throughout;
 //   2. a flood of large requests (4 MB photos, 6 MB tensors), with the gateway's own memory
 //      before, at its peak and after.
-// Writes RELIABILITY.md.
+// Writes its two sections of RELIABILITY.md.
 
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { writeSection } from '../report-section.js';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../server/paths.js';
@@ -17,6 +17,9 @@ import { treeRss } from '../bench/proc-memory.js';
 import { median, sleep } from '../bench/stats.js';
 import { flood, rssMb } from './flood.js';
 import { soak } from './soak-load.js';
+
+/** Where the report's second section starts. */
+const FLOOD_MARK = '<flood>';
 
 const argv = process.argv.slice(2);
 const own = (name: string, fallback: number) => {
@@ -90,11 +93,9 @@ try {
       .map(([k, n]) => `${n} × ${k}`)
       .join(', ');
   const lines = [
-    '# Reliability',
+    `## A long mixed load: ${total} requests at concurrency ${concurrency}`,
     '',
     `Written by \`npm run soak${argv.length || total !== 10_000 || concurrency !== 64 || floodSize !== 200 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` (scripts/soak/) on ${new Date().toISOString()}: ${os.cpus()[0]?.model ?? ''}, ${os.cpus().length} cores, Node ${process.version}. The real server on WASM, started by \`bin/webgpu-inference-server\` (allocator: ${allocator}), default limits.`,
-    '',
-    `## A long mixed load: ${total} requests at concurrency ${concurrency}`,
     '',
     'Good images (answers checked against the reference), bad inputs and hostile ones, interleaved. Each kind must get its own answer, or 503 when the server is full; nothing else.',
     '',
@@ -116,6 +117,7 @@ try {
     `| growth | ${(growth * 100).toFixed(1)}% (target under 10%) |`,
     `| peak memory (PSS of server + Chromium) | ${peakPss.toFixed(0)} MB |`,
     '',
+    FLOOD_MARK,
     `## A flood of large requests: ${floodSize} photos of 4 MB and ${floodSize} KServe v2 tensors of 6 MB at concurrency 64`,
     '',
     '| figure | value |',
@@ -126,8 +128,12 @@ try {
     `| gateway RSS 10 s after | ${rssAfter.toFixed(0)} MB |`,
     '',
   ];
-  if (r.unexpected.length) lines.push('Unexpected answers (first 20):', '', ...r.unexpected.slice(0, 20).map((u) => `- ${u}`), '');
-  writeFileSync(path.join(PROJECT_ROOT, 'RELIABILITY.md'), lines.join('\n'));
+  if (r.unexpected.length) lines.splice(lines.indexOf(FLOOD_MARK), 0, 'Unexpected answers (first 20):', '', ...r.unexpected.slice(0, 20).map((u) => `- ${u}`), '');
+  // Its two sections replace their last versions; the rolling restart's (scripts/rolling/) stay.
+  const file = path.join(PROJECT_ROOT, 'RELIABILITY.md');
+  const cut = lines.indexOf(FLOOD_MARK);
+  writeSection(file, '## A long mixed load', lines.slice(0, cut).join('\n'));
+  writeSection(file, '## A flood of large requests', lines.slice(cut + 1).join('\n'));
   console.log(lines.join('\n'));
 } finally {
   await stopServer(child);
