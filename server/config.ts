@@ -221,6 +221,8 @@ export function resolveConfig({ file = {}, env = {}, args = {}, machine: given =
     parityTolerance: read('parity_tolerance'),
     /** Seconds a prediction may take before the client gets 504. */
     defaultResponseTimeout: read('default_response_timeout'),
+    /** Seconds between a SIGTERM (readiness fails) and the drain (new requests refused). */
+    shutdownDelay: read('shutdown_delay'),
     maxRequestSize,
     maxImagePixels: read('max_image_pixels'),
     chromePath: read('chrome_path'),

@@ -120,6 +120,8 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     });
   metrics = new Metrics(store, engine);
 
+  // Shutdown is two steps: `leaving` fails readiness at once; `closing`, shutdown_delay later, refuses new requests.
+  let leaving = false;
   let closing = false;
   let inFlight = 0;
   let drained: (() => void) | null = null;
@@ -132,7 +134,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
   // Overload comes and goes on its own, so its start and end are logged.
   let overload: string | null = null;
   const readiness = () => {
-    if (closing || !engine.healthy()) return false;
+    if (leaving || !engine.healthy()) return false;
     const now = admission.blocked() ?? decodes.blocked();
     if (now !== overload) {
       if (now) log.warn(`not ready: ${now}`);
@@ -196,9 +198,15 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     ready,
     keys,
     apps: { inference: appOf(inference), management: appOf(management), metrics: appOf(metricsServer) },
-    // Graceful: /ping says unhealthy and new predictions get 503 at once; the predictions in
-    // flight finish (up to the response timeout); then the listeners and Chromium close.
+    // Graceful: /ping says unhealthy at once; new predictions are still served for shutdown_delay
+    // (a balancer needs that long to notice), then get 503; the predictions in flight finish (up
+    // to the response timeout); then the listeners and Chromium close.
     async close() {
+      leaving = true;
+      if (config.shutdownDelay > 0) {
+        log.info(`not ready; serving on for shutdown_delay (${config.shutdownDelay} s) before the drain`);
+        await new Promise((r) => setTimeout(r, config.shutdownDelay * 1000));
+      }
       closing = true;
       if (inFlight > 0) {
         log.info(`waiting for ${inFlight} prediction(s) in flight`);

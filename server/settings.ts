@@ -44,6 +44,13 @@ export const SETTINGS = {
   ort_build: { type: 'choice', choices: ['webgpu', 'jsep'], default: 'webgpu', help: 'which onnxruntime-web WebGPU implementation the pages load: `webgpu` (the native WebGPU EP) or `jsep`' },
   wasm_threads: { type: 'integer', min: 0, default: '0', help: 'WASM threads per page, at most 4 per core; 0: one per core' },
   parity_tolerance: { type: 'number', min: 0, default: '0.001', help: 'largest relative WebGPU-vs-WASM difference accepted at load' },
+  shutdown_delay: {
+    type: 'number',
+    min: 0,
+    max: 600,
+    default: '0',
+    help: 'seconds between a SIGTERM and the drain: readiness fails at once, and new requests are still served meanwhile, so that a load balancer or a Kubernetes Service stops sending them before they would be refused (set it above the readiness probe period times its failure threshold, plus endpoint propagation)',
+  },
   default_response_timeout: { type: 'number', min: 1, max: FIXED_BOUNDS.responseTimeoutS, default: '120', help: 'seconds, from its arrival, before a prediction answers 504 (at most 3600)' },
   max_request_size: { type: 'integer', min: 1, max: FIXED_BOUNDS.requestSize, default: '6553500', help: 'largest request body, bytes, at most 1 GiB (413 above it)' },
   max_image_pixels: { type: 'integer', min: 1, max: FIXED_BOUNDS.imagePixels, default: '40000000', help: "largest image, width × height, checked before decoding, at most libvips' 268402689" },
