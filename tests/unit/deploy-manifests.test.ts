@@ -424,6 +424,8 @@ describe('deploy/kserve: the runtime and the InferenceServices', () => {
     for (const isvc of services) {
       const predictor = isvc['spec'].predictor;
       const where = `InferenceService ${isvc.metadata.name}`;
+      // Knative (KServe's Serverless mode) refuses a container's lifecycle and the pod's grace period.
+      assert.equal(isvc.metadata.annotations?.['serving.kserve.io/deploymentMode'], 'RawDeployment', `${where}: RawDeployment, for the preStop hook and the grace period`);
       if (predictor.model) {
         assert.equal(predictor.model.runtime, runtime.metadata.name, `${where}: the runtime here`);
         assert.equal(predictor.model.modelFormat.name, 'onnx');
