@@ -16,9 +16,10 @@ export function isLoopback(address: URL): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
-export function makeKeys(): ApiKeys {
+/** The keys given in the settings, and a new random one for each that was not. */
+export function makeKeys(given: { inference: string | null; management: string | null } = { inference: null, management: null }): ApiKeys {
   const key = () => randomBytes(18).toString('base64url');
-  return { inference: key(), management: key() };
+  return { inference: given.inference ?? key(), management: given.management ?? key() };
 }
 
 /** Compares digests, so neither the key's content nor its length leaks through timing. */

@@ -14,6 +14,13 @@ export const MODEL_DEFAULTS = { batchSize: 1, maxBatchDelayMs: 0, workers: 1 } a
 
 export class ConfigError extends Error {}
 
+/** A key given in the settings: long enough not to be guessed, and one Bearer token. */
+function apiKey(value: string | null, name: string): string | null {
+  if (value === null) return null;
+  if (value.length < 16 || /\s/.test(value)) throw new ConfigError(`${name} must be at least 16 characters with no spaces (it is sent as "Authorization: Bearer <key>")`);
+  return value;
+}
+
 /** `key=value` lines, `#` comments: the format of TorchServe's config.properties. */
 export function parseProperties(text: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -245,6 +252,8 @@ export function resolveConfig({ file = {}, env = {}, args = {}, machine: given =
     /** null: on exactly when an API is bound to an address other than loopback. */
     tokenAuthorization: read('disable_token_authorization') ? false : read('enable_token_authorization') ? true : null,
     keyFile: read('key_file'),
+    /** Keys an operator gave (shared by replicas); null: a random one at each start. */
+    givenKeys: { inference: apiKey(read('inference_key'), 'inference_key'), management: apiKey(read('management_key'), 'management_key') },
     /** The demo page at GET / and the model files it downloads for a local run. */
     demoPage: !read('disable_demo_page'),
     /** Worker pages across every model version. */

@@ -89,7 +89,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
   );
   checkStartWorkers(store.allVersions(), workerLimitOf(config));
   const authOn = config.tokenAuthorization ?? ![config.inferenceAddress, config.managementAddress, config.metricsAddress].every(isLoopback);
-  const keys = authOn ? makeKeys() : null;
+  const keys = authOn ? makeKeys(config.givenKeys) : null;
   if (keys) writeKeyFile(config.keyFile, keys);
   const chromePath = engineOverride ? '' : findChromium(config.chromePath);
   // The engine reports restarts before the metrics exist; these late-bound hooks bridge that.

@@ -139,6 +139,13 @@ export const SETTINGS = {
   },
   enable_token_authorization: { type: 'boolean', default: 'false', help: 'turn token authorization on even on loopback' },
   key_file: { type: 'text', default: 'key_file.json', help: 'where the API keys are written when token authorization is on' },
+  inference_key: {
+    type: 'text',
+    default: '',
+    unset: 'a new random key at each start',
+    help: 'the Inference API key, at least 16 characters with no spaces: replicas behind one Service share it (from a Kubernetes Secret as `TS_INFERENCE_KEY`)',
+  },
+  management_key: { type: 'text', default: '', unset: 'a new random key at each start', help: 'the Management and metrics key, as `inference_key`' },
   disable_demo_page: { type: 'boolean', default: 'false', help: 'serve no demo page (`GET /` answers 405 again) and so no model files on the inference port' },
 } as const satisfies Record<string, Setting>;
 

@@ -144,3 +144,28 @@ describe('token authorization on loopback', () => {
     }
   });
 });
+
+describe('keys given in the settings', () => {
+  it('are the keys every replica shares: taken as given, written to key_file, and too short a key stops the start', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'keys-'));
+    const given = { inference: 'inference-key-from-a-secret', management: 'management-key-from-a-secret' };
+    const server = await startTestServer(
+      { enable_token_authorization: 'true', inference_key: given.inference, management_key: given.management, key_file: path.join(dir, 'key_file.json') },
+      new FakeEngine(),
+    );
+    try {
+      assert.deepEqual(server.keys, given);
+      const written = JSON.parse(readFileSync(path.join(dir, 'key_file.json'), 'utf8'));
+      assert.deepEqual([written.inference.key, written.management.key], [given.inference, given.management]);
+      const predict = (key: string) => call(`${server.inferenceUrl}/predictions/mobilenet_v2`, { method: 'POST', body: kitten, headers: { authorization: `Bearer ${key}` } });
+      assert.equal((await predict(given.inference)).status, 200);
+      assert.equal((await predict(given.management)).status, 401);
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    for (const bad of ['short', 'has a space in it, long enough']) {
+      assert.throws(() => resolveConfig({ args: { inference_key: bad } }), /inference_key must be at least 16 characters with no spaces/);
+    }
+  });
+});

@@ -17,7 +17,7 @@ import { Ajv } from 'ajv';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { ConfigMap, Service } from 'kubernetes-models/v1';
+import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
 import { parse, parseAllDocuments } from 'yaml';
 import { isLoopback } from '../../server/auth.js';
 import { parseArgs, parseProperties, resolveConfig } from '../../server/config.js';
@@ -84,13 +84,15 @@ function strategicMerge(base: unknown, patch: unknown, at: string): unknown {
   }
   const named = (l: unknown): l is Array<{ name: string }> => Array.isArray(l) && l.every((x) => isPlain(x) && typeof x['name'] === 'string');
   if (named(base) && named(patch)) {
+    // Items the base lacks come first, as kustomize puts them.
     const out = [...base];
+    const added: Array<{ name: string }> = [];
     for (const item of patch) {
       const i = out.findIndex((x) => x.name === item.name);
-      if (i < 0) out.push(item);
+      if (i < 0) added.push(item);
       else out[i] = strategicMerge(out[i], item, `${at}[${item.name}]`) as { name: string };
     }
-    return out;
+    return [...added, ...out];
   }
   return patch;
 }
@@ -164,6 +166,7 @@ const one = (objects: Obj[], kind: string): Obj => {
 
 const MODELS_BY_KIND: Record<string, new (o: any) => { validate(): void }> = {
   'v1/ConfigMap': ConfigMap,
+  'v1/Secret': Secret,
   'v1/Service': Service,
   'apps/v1/Deployment': Deployment,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
