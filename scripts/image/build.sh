@@ -24,7 +24,7 @@ if ! pod image exists "$BASE_IMAGE"; then
     trap 'rm -rf "$root"' EXIT
     debootstrap --variant=minbase "$suite" "$root" "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" >/dev/null
     # What a slim image leaves out: downloaded packages, package lists, documentation.
-    rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/usr/share/doc/* "$root"/usr/share/man/*
+    rm -rf "$root"/var/cache/apt/* "$root"/var/lib/apt/lists/* "$root"/usr/share/doc/* "$root"/usr/share/man/*
     tar -C "$root" -c . | pod import - "$BASE_IMAGE" >/dev/null
     rm -rf "$root"
     trap - EXIT
