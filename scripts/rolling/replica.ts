@@ -45,15 +45,17 @@ export class Replica {
     readonly port: number,
     readonly managementPort: number,
     readonly metricsPort: number,
+    /** Flags beyond REPLICA_FLAGS. */
+    readonly extra: readonly string[] = [],
   ) {}
 
-  static async create(name: string): Promise<Replica> {
-    return new Replica(name, await freePort(), await freePort(), await freePort());
+  static async create(name: string, extra: readonly string[] = []): Promise<Replica> {
+    return new Replica(name, await freePort(), await freePort(), await freePort(), extra);
   }
 
   start(): void {
     const address = (p: number) => `http://127.0.0.1:${p}`;
-    const args = [...REPLICA_FLAGS, '--inference-address', address(this.port), '--management-address', address(this.managementPort), '--metrics-address', address(this.metricsPort)];
+    const args = [...REPLICA_FLAGS, ...this.extra, '--inference-address', address(this.port), '--management-address', address(this.managementPort), '--metrics-address', address(this.metricsPort)];
     const child = spawn(path.join(PROJECT_ROOT, 'bin/webgpu-inference-server'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (d: Buffer) => (this.log = (this.log + d).slice(-20_000));
     child.stdout.on('data', keep);

@@ -31,11 +31,14 @@ const warmS = option('warm', 10);
 // What a preStop hook `sleep` does in the pod spec: the replica leaves the balancer first (here by
 // HAProxy's admin socket, as the endpoints controller removes a terminating pod from the Service)
 // and only then gets SIGTERM. 0: SIGTERM at once, the replica's own readiness the only signal.
-const preStopS = option('pre-stop', 2);
+// --shutdown-delay S: no preStop; the server itself fails readiness at SIGTERM and serves on for S
+// seconds before its drain (the shutdown_delay setting), which HAProxy's checks see in time.
+const shutdownDelayS = option('shutdown-delay', 0);
+const preStopS = shutdownDelayS > 0 ? 0 : option('pre-stop', 2);
 
 const haproxyVersion = ensureHaproxy();
 const dir = mkdtempSync(path.join(os.tmpdir(), 'rolling-'));
-const replicas = await Promise.all(['r1', 'r2', 'r3'].map((n) => Replica.create(n)));
+const replicas = await Promise.all(['r1', 'r2', 'r3'].map((n) => Replica.create(n, shutdownDelayS > 0 ? ['--shutdown-delay', String(shutdownDelayS)] : [])));
 const frontPort = await freePort();
 const config = haproxyConfig(
   dir,
@@ -117,14 +120,14 @@ try {
   const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
   const heading = killChromium
     ? "## One replica's Chromium killed under load, behind HAProxy"
-    : `## A rolling restart under load, behind HAProxy: ${preStopS > 0 ? 'out of the balancer, then SIGTERM' : 'SIGTERM only'}`;
+    : `## A rolling restart under load, behind HAProxy: ${shutdownDelayS > 0 ? 'SIGTERM with shutdown_delay' : preStopS > 0 ? 'out of the balancer, then SIGTERM' : 'SIGTERM only'}`;
   const byWhat = new Map<string, number>();
   for (const f of figures.failures) byWhat.set(f.what, (byWhat.get(f.what) ?? 0) + 1);
   const lines = [
     heading,
     '',
     `Written by \`npm run test:rolling${argv.length ? ` -- ${argv.join(' ')}` : ''}\` (scripts/rolling/) on ${new Date().toISOString()}: ${cpu}, ${os.cpus().length} cores, Node ${process.version}, ${haproxyVersion}.`,
-    `Three replicas of the real server (\`bin/webgpu-inference-server ${REPLICA_FLAGS.join(' ')}\`, loopback ports), behind HAProxy checking each on \`GET ${CHECK.path}\` every ${CHECK.interMs / 1000} s (fall ${CHECK.fall}, rise ${CHECK.rise}), with no retries and no redispatch, as a Kubernetes Service forwards once.${killChromium ? ' Pass: failures only between the kill and one check after HAProxy saw the replica not ready.' : preStopS > 0 ? ` Each replica is taken out of HAProxy (\`set server … state drain\`, as a terminating pod leaves the Service's endpoints) ${preStopS} s before its SIGTERM, as a preStop \`sleep ${preStopS}\` would.` : ' Each replica gets SIGTERM while still in HAProxy: only its readiness (503 from the SIGTERM on) takes it out.'} ${concurrency} clients POST kitten.jpg to \`/predictions/mobilenet_v2\` through it for the whole run; every answer must be 200 with the top class a tabby.`,
+    `Three replicas of the real server (\`bin/webgpu-inference-server ${REPLICA_FLAGS.join(' ')}\`, loopback ports), behind HAProxy checking each on \`GET ${CHECK.path}\` every ${CHECK.interMs / 1000} s (fall ${CHECK.fall}, rise ${CHECK.rise}), with no retries and no redispatch, as a Kubernetes Service forwards once.${killChromium ? ' Pass: failures only between the kill and one check after HAProxy saw the replica not ready.' : preStopS > 0 ? ` Each replica is taken out of HAProxy (\`set server … state drain\`, as a terminating pod leaves the Service's endpoints) ${preStopS} s before its SIGTERM, as a preStop \`sleep ${preStopS}\` would.` : shutdownDelayS > 0 ? ` Each replica gets SIGTERM while still in HAProxy, started with \`--shutdown-delay ${shutdownDelayS}\`: its readiness fails at once while it serves on for ${shutdownDelayS} s, then it drains.` : ' Each replica gets SIGTERM while still in HAProxy: only its readiness (503 from the SIGTERM on) takes it out.'} ${concurrency} clients POST kitten.jpg to \`/predictions/mobilenet_v2\` through it for the whole run; every answer must be 200 with the top class a tabby.`,
     '',
     '| figure | value |',
     '| --- | ---: |',
