@@ -38,6 +38,8 @@ export interface WorkerStatus {
   runtime: ModelRuntimeInfo | null;
   error: string | null;
   startedAt: Date;
+  /** The renderer process the worker's page runs in, where it could be told. */
+  pid: number | null;
 }
 
 export interface ModelStatus {

@@ -9,6 +9,7 @@ import { log } from '../log.js';
 import { BridgeError, withDeadline, type TimeLimit } from './bridge-error.js';
 import type { LaunchedBrowser } from './browser-launch.js';
 import { PageInput } from './page-input.js';
+import { withNewRenderer } from './renderer-process.js';
 import type { BatchJob, BatchResult, BatchWorker, TensorJob, TensorResult as ScheduledTensorResult } from './batch-scheduler.js';
 import type { WorkerState, WorkerStatus } from './inference-engine.js';
 
@@ -20,6 +21,8 @@ export class PageWorker implements BatchWorker {
   runtime: ModelRuntimeInfo | null = null;
   error: string | null = null;
   readonly startedAt = new Date();
+  /** The page's renderer process, where it could be told (renderer-process.ts). */
+  pid: number | null = null;
   private page: Page | null = null;
   private cdp: CDPSession | null = null;
   private input: PageInput | null = null;
@@ -38,23 +41,9 @@ export class PageWorker implements BatchWorker {
 
   async start(launched: LaunchedBrowser): Promise<ModelRuntimeInfo> {
     try {
-      const page = await launched.browser.newPage();
-      this.page = page;
-      // Closed (scaled down, unregistered, shut down) while the page was opening: close() saw no page.
-      if (this.state === 'closed') throw new BridgeError('closed', `worker ${this.id} of ${this.key} was closed while it started`);
-      page.on('error', () => this.fail('crashed', 'the page crashed'));
-      page.on('close', () => this.fail('closed', 'the page closed'));
-      page.on('pageerror', (e) => log.warn(`${this.key}: page error: ${e instanceof Error ? e.message : String(e)}`));
-      page.on('console', (m) => {
-        // onnxruntime colours its own log lines; a log file wants plain text.
-        if (m.type() === 'error' || m.type() === 'warn') log.warn(`${this.key}: page console: ${m.text().replace(/\x1b\[[0-9;]*m/g, '')}`);
-      });
-      // A session of our own carries the runs and the Fetch domain that feeds them their bytes.
-      const cdp = await page.createCDPSession();
-      this.cdp = cdp;
-      this.input = await PageInput.attach(cdp, launched.transport, this.runtimeOrigin);
-      await page.goto(`${this.runtimeOrigin}/`, { waitUntil: 'load', timeout: this.loadTimeoutMs });
-      await page.waitForFunction(`globalThis.${RUNTIME_GLOBAL} !== undefined`, { timeout: this.loadTimeoutMs });
+      const { pid } = await withNewRenderer(launched.pid, () => this.open(launched));
+      this.pid = pid;
+      await this.page!.waitForFunction(`globalThis.${RUNTIME_GLOBAL} !== undefined`, { timeout: this.loadTimeoutMs });
       this.runtime = await this.call('load', this.request, { ms: this.loadTimeoutMs, setting: LOAD_DEADLINE }, 'loading the model');
       this.state = 'ready';
       return this.runtime;
@@ -65,6 +54,26 @@ export class PageWorker implements BatchWorker {
       await this.page?.close().catch(() => undefined);
       throw e;
     }
+  }
+
+  /** A new page, its events and DevTools session, navigated to the runtime page. */
+  private async open(launched: LaunchedBrowser): Promise<void> {
+    const page = await launched.browser.newPage();
+    this.page = page;
+    // Closed (scaled down, unregistered, shut down) while the page was opening: close() saw no page.
+    if (this.state === 'closed') throw new BridgeError('closed', `worker ${this.id} of ${this.key} was closed while it started`);
+    page.on('error', () => this.fail('crashed', 'the page crashed'));
+    page.on('close', () => this.fail('closed', 'the page closed'));
+    page.on('pageerror', (e) => log.warn(`${this.key}: page error: ${e instanceof Error ? e.message : String(e)}`));
+    page.on('console', (m) => {
+      // onnxruntime colours its own log lines; a log file wants plain text.
+      if (m.type() === 'error' || m.type() === 'warn') log.warn(`${this.key}: page console: ${m.text().replace(/\x1b\[[0-9;]*m/g, '')}`);
+    });
+    // A session of our own carries the runs and the Fetch domain that feeds them their bytes.
+    const cdp = await page.createCDPSession();
+    this.cdp = cdp;
+    this.input = await PageInput.attach(cdp, launched.transport, this.runtimeOrigin);
+    await page.goto(`${this.runtimeOrigin}/`, { waitUntil: 'load', timeout: this.loadTimeoutMs });
   }
 
   // Two batches in flight: the next one's bytes cross (page-input.ts: off the page's main thread)
@@ -140,7 +149,7 @@ export class PageWorker implements BatchWorker {
   }
 
   status(): WorkerStatus {
-    return { id: this.id, state: this.state, runtime: this.runtime, error: this.error, startedAt: this.startedAt };
+    return { id: this.id, state: this.state, runtime: this.runtime, error: this.error, startedAt: this.startedAt, pid: this.pid };
   }
 
   fail(kind: 'crashed' | 'closed' | 'model', message: string): void {

@@ -5,6 +5,7 @@ import { ApiError, badRequest } from '../errors.js';
 import type { InferenceEngine } from '../bridge/inference-engine.js';
 import { describeRange, inRange, RANGES, type Range } from '../limits.js';
 import { isRemote, remoteRefused, type ModelStore, type ModelVersion } from '../model-store.js';
+import { processMemory } from '../bridge/renderer-process.js';
 import { tooManyPages, type WorkerLimit } from '../worker-budget.js';
 import type { Operation } from '../operation.js';
 
@@ -73,9 +74,9 @@ function descriptionOf(v: ModelVersion, engine: InferenceEngine, defaultResponse
       id: w.id,
       status: w.state.toUpperCase(),
       startTime: w.startedAt.toISOString(),
-      // A page shares its renderer's process with no one, but the DevTools protocol names neither its pid nor its size.
-      memoryUsage: null,
-      pid: null,
+      // The page's renderer process (a page shares it with no one): its proportional set size, in bytes.
+      memoryUsage: w.pid === null ? null : processMemory(w.pid),
+      pid: w.pid,
       gpu: w.runtime?.backend === 'webgpu',
       backend: w.runtime?.backend ?? null,
       error: w.error,

@@ -5,6 +5,7 @@
 
 import { after, before, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { log } from '../../server/log.js';
 import type { RunningServer } from '../../server/server.js';
@@ -71,7 +72,9 @@ describe('TorchServe management semantics', () => {
     assert.equal(w.status, 'READY');
     assert.equal(w.gpu, false);
     assert.ok(!Number.isNaN(Date.parse(w.startTime)));
-    assert.ok('memoryUsage' in w && 'pid' in w);
+    assert.ok(Number.isInteger(w.pid) && w.pid > 0, `pid ${w.pid}`);
+    assert.match(readFileSync(`/proc/${w.pid}/cmdline`, 'utf8'), /--type=renderer/, "the worker's pid is a Chromium renderer");
+    assert.ok(w.memoryUsage > 10 * 2 ** 20, `memoryUsage ${w.memoryUsage} bytes`);
   });
 
   it('registers the same folder under another model_name as a separate model, with its own settings', async () => {
@@ -84,6 +87,7 @@ describe('TorchServe management semantics', () => {
       ['fp32', 'kitty'],
     );
     assert.equal((await describeModel('kitty')).responseTimeout, 30);
+    assert.notEqual((await describeModel('kitty')).workers[0].pid, (await describeModel('fp32')).workers[0].pid, 'each worker its own renderer');
     assert.equal((await describeModel('fp32')).responseTimeout, 120, 'the folder itself is untouched');
     const java = await send('POST', '/models?url=fp32&model_name=other&runtime=java');
     assert.equal(java.status, 400);
