@@ -4,7 +4,8 @@
 // the window, it says what one image costs where.
 
 import { execFileSync } from 'node:child_process';
-import { descendantsAndSelf, kind, statFields } from './proc-memory.js';
+import { descendantsAndSelf, statFields } from '../../server/process-tree.js';
+import { kind } from './proc-memory.js';
 
 /** The kind this benchmark's own process is reported as (autocannon runs inside it). */
 export const LOAD_GENERATOR = 'load generator';

@@ -1,51 +1,6 @@
-// Resident memory of a process and everything under it. Chromium runs detached in its own
-// session, so a process-group or session lookup would miss it; the parent chain does not.
+// Resident memory of a process and everything under it (server/process-tree.ts walks the tree).
 
-import { readdirSync, readFileSync } from 'node:fs';
-
-function readOr(file: string): string | null {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    // Processes come and go between readdir and read; a vanished one simply does not count.
-    return null;
-  }
-}
-
-/**
- * The fields of /proc/<pid>/stat from field 3 (state) on, so proc(5)'s field n is at index n - 3;
- * null once the process is gone.
- */
-export function statFields(pid: number | string): string[] | null {
-  const stat = readOr(`/proc/${pid}/stat`);
-  if (!stat) return null;
-  // The command name is in parentheses and may itself hold spaces or ')': split after the last one.
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-}
-
-/** pid -> ppid for every process visible now. */
-function parentMap(): Map<number, number> {
-  const parents = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const fields = statFields(entry);
-    if (fields) parents.set(Number(entry), Number(fields[1]));
-  }
-  return parents;
-}
-
-export function descendantsAndSelf(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const [pid, ppid] of parentMap()) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  const out: number[] = [];
-  const stack = [root];
-  while (stack.length) {
-    const pid = stack.pop()!;
-    out.push(pid);
-    stack.push(...(children.get(pid) ?? []));
-  }
-  return out;
-}
+import { descendantsAndSelf, readOr } from '../../server/process-tree.js';
 
 /** What a process is, for the breakdown: the gateway itself or Chromium's process type. */
 export function kind(pid: number, root: number): string {

@@ -3,34 +3,11 @@
 // renderers under the browser are listed from /proc before and after a page opens, one page
 // opening at a time: the one that appeared is the page's.
 
-import { readdirSync, readFileSync } from 'node:fs';
-
-const read = (file: string): string | null => {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return null;
-  }
-};
+import { descendantsAndSelf, readOr } from '../process-tree.js';
 
 /** The renderer processes under `browserPid` (Chromium's zygote forks them, so any depth). */
 export function rendererPids(browserPid: number): Set<number> {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = read(`/proc/${entry}/stat`);
-    if (!stat) continue;
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-  }
-  const found = new Set<number>();
-  const stack = [...(children.get(browserPid) ?? [])];
-  while (stack.length) {
-    const pid = stack.pop()!;
-    if (/--type=renderer/.test(read(`/proc/${pid}/cmdline`) ?? '')) found.add(pid);
-    stack.push(...(children.get(pid) ?? []));
-  }
-  return found;
+  return new Set(descendantsAndSelf(browserPid).filter((pid) => /--type=renderer/.test(readOr(`/proc/${pid}/cmdline`) ?? '')));
 }
 
 let opening: Promise<unknown> = Promise.resolve();
@@ -55,7 +32,7 @@ export function withNewRenderer<T>(browserPid: number | undefined, open: () => P
 
 /** A process's proportional set size (its share of shared pages), in bytes; null once it is gone. */
 export function processMemory(pid: number): number | null {
-  const rollup = read(`/proc/${pid}/smaps_rollup`);
-  const kb = rollup ? /^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] : /^VmRSS:\s+(\d+) kB/m.exec(read(`/proc/${pid}/status`) ?? '')?.[1];
+  const rollup = readOr(`/proc/${pid}/smaps_rollup`);
+  const kb = rollup ? /^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] : /^VmRSS:\s+(\d+) kB/m.exec(readOr(`/proc/${pid}/status`) ?? '')?.[1];
   return kb === undefined ? null : Number(kb) * 1024;
 }

@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../server/paths.js';
-import { descendantsAndSelf } from '../../scripts/bench/proc-memory.js';
+import { descendantsAndSelf } from '../../server/process-tree.js';
 import { flood, rssMb } from '../../scripts/soak/flood.js';
 import { readImage } from '../support/paths.js';
 import { postImage } from '../support/server-harness.js';
