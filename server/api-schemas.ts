@@ -9,15 +9,22 @@ export const TorchServeError = Type.Object({
   message: Type.String(),
 });
 
-/** KServe v2's error body, for every answer under /v2. */
-export const V2ErrorBody = Type.Object({ error: Type.String() });
+/** KServe's error body, for every answer under /v1 and /v2. */
+export const KServeErrorBody = Type.Object({ error: Type.String() });
 
 export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 export const json = (description: string, schema: TSchema): Answer => ({ description, content: { 'application/json': schema } });
 export const error = (description: string): Answer => json(description, TorchServeError);
-export const v2Error = (description: string): Answer => json(description, V2ErrorBody);
+export const kserveError = (description: string): Answer => json(description, KServeErrorBody);
 export const binary = Type.String({ format: 'binary' });
+
+/** What any inference operation can answer from the engine and admission, in its family's error shape. */
+export const inferenceFailures = (shape: (description: string) => Answer): Record<500 | 503 | 504, Answer> => ({
+  500: shape('The model failed to run'),
+  503: shape('The model queue or the byte budget is full (with Retry-After), the model is not ready, or the server is shutting down'),
+  504: shape("No answer within the model's response_timeout or default_response_timeout"),
+});
 
 export const modelName: Param = { name: 'model_name', in: 'path', schema: Type.String(), description: 'Name of the model' };
 export const modelVersion: Param = { name: 'model_version', in: 'path', schema: Type.String(), description: 'Version, e.g. 1.0' };

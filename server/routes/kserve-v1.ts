@@ -12,7 +12,7 @@
 
 import type { Request } from 'express';
 import { Type } from '@sinclair/typebox';
-import { json, modelName, query, TIMING_HEADERS, v2Error } from '../api-schemas.js';
+import { inferenceFailures, json, kserveError, modelName, query, TIMING_HEADERS } from '../api-schemas.js';
 import type { InferenceEngine, InferOutput } from '../bridge/inference-engine.js';
 import { ApiError } from '../errors.js';
 import { MAX_INSTANCES, parseInstances } from '../kserve-v1.js';
@@ -40,7 +40,7 @@ const naming = (i: number, e: unknown): unknown => (e instanceof ApiError && (e.
 const modelOf = (store: ModelStore, req: Request) => store.resolve((req.params as { model_name: string }).model_name);
 
 export function kserveV1Operations(store: ModelStore, engine: InferenceEngine, guards: InferenceGuards, metrics?: Metrics): Operation[] {
-  const unknown = v2Error('Unknown model');
+  const unknown = kserveError('Unknown model');
   // Before readiness: its 405 answers `/v1/models/{m}:predict`, which readiness's path also matches.
   const predict: Operation = {
     id: 'v1ModelPredict',
@@ -54,12 +54,10 @@ export function kserveV1Operations(store: ModelStore, engine: InferenceEngine, g
     },
     responses: {
       200: { description: 'One prediction per instance, in order', headers: TIMING_HEADERS, content: { 'application/json': PredictResponse } },
-      400: v2Error('Malformed request, too many instances, or an instance that is not a base64 image (named by its index), or a bad topk'),
+      400: kserveError('Malformed request, too many instances, or an instance that is not a base64 image (named by its index), or a bad topk'),
       404: unknown,
-      413: v2Error('Body larger than max_request_size, or an image larger than max_image_pixels'),
-      500: v2Error('The model failed to run'),
-      503: v2Error('The model queue or the byte budget is full (with Retry-After), the model is not ready, or the server is shutting down'),
-      504: v2Error("No answer within the model's response_timeout or default_response_timeout"),
+      413: kserveError('Body larger than max_request_size, or an image larger than max_image_pixels'),
+      ...inferenceFailures(kserveError),
     },
     handler: async (req, res) => {
       const t0 = performance.now();

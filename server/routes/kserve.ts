@@ -8,7 +8,7 @@
 import type { Request } from 'express';
 import { Type } from '@sinclair/typebox';
 import type { InferenceEngine } from '../bridge/inference-engine.js';
-import { binary, json, modelName, modelVersion, TIMING_HEADERS, v2Error } from '../api-schemas.js';
+import { binary, inferenceFailures, json, kserveError, modelName, modelVersion, TIMING_HEADERS } from '../api-schemas.js';
 import { inputShape, inputTensor, parseRequest } from '../kserve-v2.js';
 import type { ModelStore, ModelVersion } from '../model-store.js';
 import type { Operation, Param } from '../operation.js';
@@ -96,7 +96,7 @@ export function kserveOperations(store: ModelStore, engine: InferenceEngine, opt
     { ...op, id, path: `/v2/models/{model_name}${suffix}`, params: [modelName, ...params] },
     { ...op, id: id.replace(/^v2Model/, 'v2ModelVersion'), path: `/v2/models/{model_name}/versions/{model_version}${suffix}`, params: [modelName, modelVersion, ...params] },
   ];
-  const unknown = v2Error('Unknown model or version');
+  const unknown = kserveError('Unknown model or version');
   return [
     {
       id: 'v2Server',
@@ -138,12 +138,10 @@ export function kserveOperations(store: ModelStore, engine: InferenceEngine, opt
         },
         responses: {
           200: { description: 'Raw model output, JSON or binary', headers: TIMING_HEADERS, content: { 'application/json': InferResponse, 'application/octet-stream': binary } },
-          400: v2Error('Bad request'),
+          400: kserveError('Bad request'),
           404: unknown,
-          413: v2Error('Body larger than max_request_size'),
-          500: v2Error('The model failed to run'),
-          503: v2Error('The model queue or the byte budget is full (with Retry-After), the model is not ready, or the server is shutting down'),
-          504: v2Error("No answer within the model's response_timeout or default_response_timeout"),
+          413: kserveError('Body larger than max_request_size'),
+          ...inferenceFailures(kserveError),
         },
         handler: async (req, res) => {
           const t0 = performance.now();

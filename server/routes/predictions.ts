@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { Type } from '@sinclair/typebox';
-import { binary, error, modelName, modelVersion, query, TIMING_HEADERS } from '../api-schemas.js';
+import { binary, error, inferenceFailures, modelName, modelVersion, query, TIMING_HEADERS } from '../api-schemas.js';
 import type { InferenceEngine } from '../bridge/inference-engine.js';
 import { badRequest } from '../errors.js';
 import { FIXED_BOUNDS } from '../limits.js';
@@ -85,9 +85,7 @@ export function predictionOperations(store: ModelStore, engine: InferenceEngine,
         400: error('Empty, unsupported or undecodable image, or a bad topk'),
         404: error('Unknown model (ModelNotFoundException) or version (ModelVersionNotFoundException)'),
         413: error('Body larger than max_request_size, or image larger than max_image_pixels'),
-        500: error('The model failed to run'),
-        503: error('The model queue or the byte budget is full (with Retry-After), the model is not ready, or the server is shutting down'),
-        504: error("No answer within the model's response_timeout or default_response_timeout"),
+        ...inferenceFailures(error),
       },
       handler: handle,
     })),
