@@ -19,7 +19,7 @@ export default defineConfig({
   projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
   webServer: {
     // The real server on WASM, as `npm start` runs it (built by `npm test`'s pretest).
-    command: `node dist/server/main.js --backend wasm --inference-address http://127.0.0.1:${PORT} --management-address http://127.0.0.1:${PORT + 1} --metrics-address http://127.0.0.1:${PORT + 2}`,
+    command: `node dist/server/main.js --backend wasm --inference-address http://127.0.0.1:${PORT} --management-address http://127.0.0.1:${PORT + 1} --metrics-address http://127.0.0.1:${PORT + 2} --grpc-inference-port 0 --grpc-management-port 0`,
     url: `http://127.0.0.1:${PORT}/ping`,
     timeout: 120_000,
     reuseExistingServer: false,

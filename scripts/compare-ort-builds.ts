@@ -33,7 +33,7 @@ interface Row {
 
 async function measure(build: 'webgpu' | 'jsep', backend: 'wasm' | 'webgpu'): Promise<Row[]> {
   const config = resolveConfig({
-    args: { inference_address: 'http://127.0.0.1:0', management_address: 'http://127.0.0.1:0', metrics_address: 'http://127.0.0.1:0', ort_build: build, backend },
+    args: { inference_address: 'http://127.0.0.1:0', management_address: 'http://127.0.0.1:0', metrics_address: 'http://127.0.0.1:0', disable_grpc: 'true', ort_build: build, backend },
     env: { CHROME_PATH: process.env['CHROME_PATH'] },
     machine: readMachine(),
   });

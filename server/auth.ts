@@ -12,9 +12,10 @@ export interface ApiKeys {
 }
 
 export function isLoopback(address: URL): boolean {
-  const host = address.hostname.replace(/^\[(.*)\]$/, '$1');
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+  return isLoopbackHost(address.hostname.replace(/^\[(.*)\]$/, '$1'));
 }
+
+export const isLoopbackHost = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\./.test(host);
 
 /** The keys given in the settings, and a new random one for each that was not. */
 export function makeKeys(given: { inference: string | null; management: string | null } = { inference: null, management: null }): ApiKeys {

@@ -87,6 +87,22 @@ function address(key: string, value: string): URL {
   return url;
 }
 
+/** Where a gRPC listener binds. */
+export interface GrpcAddress {
+  host: string;
+  port: number;
+}
+
+/** A host alone: a name, an IPv4 address, or an IPv6 one with or without brackets. */
+function grpcHost(key: string, value: string): string {
+  const host = value.replace(/^\[(.*)\]$/, '$1');
+  if (!/^[\w.:-]{1,253}$/.test(host)) throw new ConfigError(`${key} must be a host name or an IP address, without a port (the port is its own setting); got "${value}"`);
+  return host;
+}
+
+/** host:port as gRPC binds it, an IPv6 host in brackets. */
+export const grpcTarget = (a: GrpcAddress): string => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+
 /** The PEM files of the https:// listeners, as set: both, since some address is https. */
 export type TlsFiles = { privateKeyFile: string; certificateFile: string };
 
@@ -208,17 +224,28 @@ export function resolveConfig({ file = {}, env = {}, args = {}, machine: given =
   const corsOrigin = read('cors_allowed_origin');
   const addresses = { inference_address: read('inference_address'), management_address: read('management_address'), metrics_address: read('metrics_address') };
   const tlsFiles = { private_key_file: read('private_key_file'), certificate_file: read('certificate_file') };
+  const grpcSsl = read('enable_grpc_ssl');
   const secure = Object.entries(addresses).find(([, url]) => url.protocol === 'https:');
   const unset = Object.entries(tlsFiles).filter(([, file]) => !file);
-  if (secure && unset.length > 0) {
-    throw new ConfigError(`${secure[0]} ${secure[1].origin} needs private_key_file and certificate_file (PEM files); not set: ${unset.map(([name]) => name).join(', ')}`);
+  if ((secure || grpcSsl) && unset.length > 0) {
+    const who = secure ? `${secure[0]} ${secure[1].origin}` : 'enable_grpc_ssl';
+    throw new ConfigError(`${who} needs private_key_file and certificate_file (PEM files); not set: ${unset.map(([name]) => name).join(', ')}`);
   }
+  const grpc = read('disable_grpc')
+    ? null
+    : {
+        inference: { host: grpcHost('grpc_inference_address', read('grpc_inference_address')), port: read('grpc_inference_port') },
+        management: { host: grpcHost('grpc_management_address', read('grpc_management_address')), port: read('grpc_management_port') },
+        tls: grpcSsl,
+      };
   return {
     inferenceAddress: addresses.inference_address,
     managementAddress: addresses.management_address,
     metricsAddress: addresses.metrics_address,
-    /** null: no address is https://, and the files (set or not) are not read. */
-    tls: secure ? ({ privateKeyFile: tlsFiles.private_key_file!, certificateFile: tlsFiles.certificate_file! } satisfies TlsFiles) : null,
+    /** null: no address is https:// and gRPC has no TLS, and the files (set or not) are not read. */
+    tls: secure || grpcSsl ? ({ privateKeyFile: tlsFiles.private_key_file!, certificateFile: tlsFiles.certificate_file! } satisfies TlsFiles) : null,
+    /** The gRPC listeners; null: none (disable_grpc). `tls`: they serve with the key and certificate of `tls` above. */
+    grpc: grpc satisfies { inference: GrpcAddress; management: GrpcAddress; tls: boolean } | null,
     modelStore: read('model_store'),
     /** null: not set, each model's config decides. */
     backend: read('backend'),

@@ -57,28 +57,32 @@ export function fromBridgeError(err: BridgeError): ApiError {
 }
 
 /**
- * Everything a handler throws ends here. Known errors are answered as they say, a library's
- * 4xx by a fixed message for its status; anything else is logged in full and answered as a
- * plain 500 without internals.
+ * What a client is told of any error a handler threw: known errors as they say, a library's 4xx
+ * by a fixed message for its status; anything else is logged in full (under `where`, the request
+ * or the call) and becomes a plain 500 without internals. Every transport answers from this.
  */
+export function toApiError(err: unknown, where: string): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof BridgeError) {
+    const apiError = fromBridgeError(err);
+    if (apiError.status === 500) log.error(`${where}: the runtime page failed (${err.kind})`, err);
+    else if (err.detail) log.warn(`${where}: ${err.message}: ${err.detail}`);
+    return apiError;
+  }
+  const raised = libraryClientError(err);
+  if (raised) {
+    log.warn(`${where}: answered ${raised.status} for ${raised.message}`);
+    return clientError(raised.status);
+  }
+  log.error(`${where} failed`, err);
+  return internalError();
+}
+
+/** Everything an Express handler throws ends here, answered in its path's family's shape. */
 export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
   // The client has gone (its request was abandoned on purpose): there is no one to answer.
   if (req.socket?.destroyed) return;
-  let apiError: ApiError;
-  const raised = libraryClientError(err);
-  if (err instanceof ApiError) {
-    apiError = err;
-  } else if (err instanceof BridgeError) {
-    apiError = fromBridgeError(err);
-    if (apiError.status === 500) log.error(`${req.method} ${req.originalUrl}: the runtime page failed (${err.kind})`, err);
-    else if (err.detail) log.warn(`${req.method} ${req.originalUrl}: ${err.message}: ${err.detail}`);
-  } else if (raised) {
-    apiError = clientError(raised.status);
-    log.warn(`${req.method} ${req.originalUrl}: answered ${raised.status} for ${raised.message}`);
-  } else {
-    log.error(`${req.method} ${req.originalUrl} failed`, err);
-    apiError = internalError();
-  }
+  const apiError = toApiError(err, `${req.method} ${req.originalUrl}`);
   if (res.headersSent) {
     res.destroy();
     return;

@@ -4,7 +4,7 @@
 // `outputs: "x"` or data nested a million deep are 400s, never a crash or a stall. Pure.
 
 import { badRequest } from './errors.js';
-import type { ModelVersion } from './model-store.js';
+import type { ModelStore, ModelVersion } from './model-store.js';
 
 // Answered as {"error": message}, as every error under /v2 is (errors.ts).
 const bad = badRequest;
@@ -32,6 +32,22 @@ const MAX_JSON_DEPTH = 32;
 export function inputShape(v: ModelVersion): number[] {
   const n = v.config.normalisation;
   return n.layout === 'NCHW' ? [-1, 3, n.size, n.size] : [-1, n.size, n.size, 3];
+}
+
+/** The model's metadata, in the protocol's terms (-1 for a variable dimension): the same over HTTP and gRPC. */
+export function modelMetadata(store: ModelStore, v: ModelVersion) {
+  return {
+    name: v.name,
+    versions: [
+      ...(store
+        .list()
+        .find((m) => m.name === v.name)
+        ?.versions.keys() ?? [v.version]),
+    ],
+    platform: 'onnxruntime_onnx',
+    inputs: [{ name: v.config.inputName, datatype: 'FP32', shape: inputShape(v) }],
+    outputs: [{ name: v.config.outputName, datatype: 'FP32', shape: [-1, v.labels.length || -1] }],
+  };
 }
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -91,17 +107,30 @@ export function parseRequest(body: Buffer, headerLength: number | null): { reque
   };
 }
 
-/** The model's input tensor out of a parsed request. */
-export function inputTensor(v: ModelVersion, request: V2Request, binary: Buffer): { data: Float32Array; dims: number[] } {
-  const input = request.inputs.find((i) => i.name === v.config.inputName) ?? (request.inputs.length === 1 ? request.inputs[0]! : undefined);
-  if (!input) throw bad(`no input named "${v.config.inputName}"`);
+/** The input a request gives the model: the one of its name, or the only one; its index among the inputs. */
+export function modelInput<T extends { name: string }>(v: ModelVersion, inputs: readonly T[]): { input: T; index: number } {
+  const named = inputs.findIndex((i) => i.name === v.config.inputName);
+  const index = named >= 0 ? named : inputs.length === 1 ? 0 : -1;
+  if (index < 0) throw bad(`no input named "${v.config.inputName}"`);
+  return { input: inputs[index]!, index };
+}
+
+/** Checks an input's datatype and shape against the model's; the number of values it holds. */
+export function checkInput(v: ModelVersion, input: { name: string; datatype: string; shape: readonly number[] }): number {
   if (input.datatype !== 'FP32') throw bad(`input "${input.name}" must be FP32, got ${input.datatype}`);
   const want = inputShape(v);
   const shape = input.shape;
   if (shape.length !== want.length || !shape.every((d, i) => Number.isInteger(d) && d > 0 && (want[i] === -1 || d === want[i]))) {
     throw bad(`input "${input.name}" has shape [${shape.map(String).join(', ').slice(0, 100)}], expected [${want.join(', ')}] (-1: any batch size)`);
   }
-  const count = shape.reduce((a, b) => a * b, 1);
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** The model's input tensor out of a parsed request. */
+export function inputTensor(v: ModelVersion, request: V2Request, binary: Buffer): { data: Float32Array; dims: number[] } {
+  const { input } = modelInput(v, request.inputs);
+  const count = checkInput(v, input);
+  const shape = input.shape;
   // Checked before anything is allocated for it: a shape can claim more than the body holds.
   if (count > Math.max(binary.length / 4, request.jsonBytes / 2)) throw bad(`input "${input.name}" has shape [${shape}] (${count} values), more than the request carries`);
   const size = input.parameters?.binary_data_size;

@@ -22,6 +22,7 @@ export class Metrics {
   private readonly latency: Counter<'model_name' | 'model_version' | 'hostname'>;
   private readonly queueLatency: Counter<'model_name' | 'model_version' | 'hostname'>;
   private readonly httpRequests: Counter<'status_class'>;
+  private readonly grpcCalls: Counter<'grpc_type' | 'grpc_service' | 'grpc_method' | 'grpc_code'>;
   /** TorchServe's Requests2XX, Requests4XX, Requests5XX, by the status's first digit. */
   private readonly byStatus = new Map<number, Counter<'Level' | 'Hostname'>>();
   private readonly stages: Histogram<'model_name' | 'stage'>;
@@ -40,6 +41,13 @@ export class Metrics {
     this.latency = new Counter({ name: 'ts_inference_latency_microseconds', help: 'Cumulative prediction latency (TorchServe)', labelNames: modelOnHost, registers });
     this.queueLatency = new Counter({ name: 'ts_queue_latency_microseconds', help: 'Cumulative time predictions waited for a worker (TorchServe)', labelNames: modelOnHost, registers });
     this.httpRequests = new Counter({ name: 'ts_requests_total', help: 'HTTP requests by status class (2xx, 4xx, 5xx)', labelNames: ['status_class'], registers });
+    // The name and labels gRPC servers commonly export (go-grpc-prometheus), so existing dashboards read it.
+    this.grpcCalls = new Counter({
+      name: 'grpc_server_handled_total',
+      help: 'gRPC calls completed, by service, method and status code',
+      labelNames: ['grpc_type', 'grpc_service', 'grpc_method', 'grpc_code'],
+      registers,
+    });
     // TorchServe's host-level series: labels Level="Host" and Hostname, its names and units.
     const host = this.onHost;
     const onHost = ['Level', 'Hostname'] as const;
@@ -121,6 +129,10 @@ export class Metrics {
         },
       });
     }
+  }
+
+  observeGrpc(type: 'unary' | 'server_stream' | 'bidi_stream', service: string, method: string, code: string): void {
+    this.grpcCalls.inc({ grpc_type: type, grpc_service: service, grpc_method: method, grpc_code: code });
   }
 
   observeHttp(status: number): void {

@@ -17,9 +17,14 @@ import type { InferenceEngine } from './bridge/inference-engine.js';
 import { readTls, type ServerConfig } from './config.js';
 import { Admission } from './admission.js';
 import { fullCollection, IdleCollector } from './idle-collector.js';
-import { isLoopback, makeKeys, requireKey, type ApiKeys } from './auth.js';
+import { isLoopback, isLoopbackHost, makeKeys, requireKey, type ApiKeys } from './auth.js';
 import { corsHandler } from './cors.js';
 import { DecodePool } from './decode-pool.js';
+import { startGrpcListeners, type GrpcListeners } from './grpc/grpc-listeners.js';
+import { kserveInferenceService } from './grpc/kserve-inference.js';
+import { torchserveInferenceService } from './grpc/torchserve-inference.js';
+import { torchserveManagementService } from './grpc/torchserve-management.js';
+import type { InferenceGuards } from './inference-core.js';
 import { createInferenceApp } from './inference-app.js';
 import { writeKeyFile } from './key-file.js';
 import { log } from './log.js';
@@ -38,6 +43,8 @@ export interface RunningServer {
   inferenceUrl: string;
   managementUrl: string;
   metricsUrl: string;
+  /** host:port of the gRPC listeners; null when gRPC is off. */
+  grpc: { inference: string; management: string } | null;
   store: ModelStore;
   engine: InferenceEngine;
   /** Resolves when every model has loaded or failed. */
@@ -88,7 +95,9 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
       .join(', ')}`,
   );
   checkStartWorkers(store.allVersions(), workerLimitOf(config));
-  const authOn = config.tokenAuthorization ?? ![config.inferenceAddress, config.managementAddress, config.metricsAddress].every(isLoopback);
+  const authOn =
+    config.tokenAuthorization ??
+    !([config.inferenceAddress, config.managementAddress, config.metricsAddress].every(isLoopback) && [config.grpc?.inference, config.grpc?.management].every((a) => !a || isLoopbackHost(a.host)));
   const keys = authOn ? makeKeys(config.givenKeys) : null;
   if (keys) writeKeyFile(config.keyFile, keys);
   const chromePath = engineOverride ? '' : findChromium(config.chromePath);
@@ -145,6 +154,27 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
   };
   const cors = config.cors ? corsHandler(config.cors) : undefined;
   const requestTimeoutMs = config.defaultResponseTimeout * 1000;
+  const guards: InferenceGuards = {
+    admission,
+    decodes,
+    maxRequestSize: config.maxRequestSize,
+    maxImagePixels: config.maxImagePixels,
+    maxJpegScans: config.maxJpegScans,
+    defaultResponseTimeoutMs: requestTimeoutMs,
+    isClosing: () => closing,
+    track: () => {
+      inFlight++;
+      return () => {
+        if (--inFlight === 0) drained?.();
+      };
+    },
+  };
+  // Told when shutdown starts refusing requests: open gRPC streams end once their answers are sent.
+  const closingListeners = new Set<() => void>();
+  const onClosing = (listener: () => void) => {
+    closingListeners.add(listener);
+    return () => closingListeners.delete(listener);
+  };
   const inference = await listen(
     createInferenceApp({
       ...(cors ? { cors } : {}),
@@ -155,21 +185,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
       ...(keys ? { auth: requireKey(keys.inference) } : {}),
       metrics,
       isHealthy: readiness,
-      guards: {
-        admission,
-        decodes,
-        maxRequestSize: config.maxRequestSize,
-        maxImagePixels: config.maxImagePixels,
-        maxJpegScans: config.maxJpegScans,
-        defaultResponseTimeoutMs: requestTimeoutMs,
-        isClosing: () => closing,
-        track: (res) => {
-          inFlight++;
-          res.on('close', () => {
-            if (--inFlight === 0) drained?.();
-          });
-        },
-      },
+      guards,
     }),
     config.inferenceAddress,
     { requestTimeoutMs, maxConnections: config.maxConnections, tls },
@@ -181,6 +197,24 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     small,
   );
   const metricsServer = await listen(createMetricsApp(metrics, VERSION, keys ? requireKey(keys.management) : undefined), config.metricsAddress, small);
+  let grpc: GrpcListeners | null = null;
+  if (config.grpc) {
+    const env = { key: keys?.inference ?? null, metrics };
+    const deps = { store, engine, guards, isHealthy: readiness, onClosing };
+    grpc = await startGrpcListeners({
+      inference: config.grpc.inference,
+      management: config.grpc.management,
+      tls: config.grpc.tls ? tls : null,
+      maxMessageBytes: config.maxRequestSize,
+      readiness,
+      services: {
+        torchserveInference: torchserveInferenceService(env, deps),
+        kserve: kserveInferenceService(env, { ...deps, version: VERSION, readiness }),
+        torchserveManagement: torchserveManagementService({ key: keys?.management ?? null, metrics }, store, engine, workerLimitOf(config), config.defaultResponseTimeout),
+      },
+    });
+    log.info(`gRPC inference (TorchServe, KServe v2) on ${grpc.inference}, gRPC management on ${grpc.management}${config.grpc.tls ? ', over TLS' : ''}`);
+  }
   log.info(`Inference API on ${urlOf(inference)}, Management API on ${urlOf(management)}, metrics on ${urlOf(metricsServer)}/metrics${config.demoPage ? `; demo page at ${urlOf(inference)}/` : ''}`);
 
   const t0 = performance.now();
@@ -193,6 +227,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     inferenceUrl: urlOf(inference),
     managementUrl: urlOf(management),
     metricsUrl: urlOf(metricsServer),
+    grpc: grpc && { inference: grpc.inference, management: grpc.management },
     store,
     engine,
     ready,
@@ -203,11 +238,13 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     // to the response timeout); then the listeners and Chromium close.
     async close() {
       leaving = true;
+      grpc?.leave();
       if (config.shutdownDelay > 0) {
         log.info(`not ready; serving on for shutdown_delay (${config.shutdownDelay} s) before the drain`);
         await new Promise((r) => setTimeout(r, config.shutdownDelay * 1000));
       }
       closing = true;
+      for (const listener of closingListeners) listener();
       if (inFlight > 0) {
         log.info(`waiting for ${inFlight} prediction(s) in flight`);
         await new Promise<void>((resolve) => {
@@ -218,7 +255,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
       const listeners = [inference, management, metricsServer];
       const stopped = listeners.map((s) => new Promise<void>((r) => s.close(() => r())));
       for (const s of listeners) s.closeAllConnections();
-      await Promise.all([...stopped, engine.close()]);
+      await Promise.all([...stopped, grpc?.close(1000), engine.close()]);
       await assets?.close();
     },
   };

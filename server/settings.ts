@@ -27,11 +27,21 @@ export const SETTINGS = {
   inference_address: { type: 'address', default: 'http://127.0.0.1:8080', help: 'address the Inference API binds, `http://` or `https://`' },
   management_address: { type: 'address', default: 'http://127.0.0.1:8081', help: 'address the Management API binds, `http://` or `https://`' },
   metrics_address: { type: 'address', default: 'http://127.0.0.1:8082', help: 'address the Prometheus metrics bind, `http://` or `https://`' },
+  grpc_inference_address: {
+    type: 'text',
+    default: '127.0.0.1',
+    help: "host the gRPC inference listener binds: TorchServe's `InferenceAPIsService`, KServe v2's `inference.GRPCInferenceService` and `grpc.health.v1.Health`",
+  },
+  grpc_inference_port: { type: 'integer', min: 0, max: 65535, default: '7070', help: 'port of the gRPC inference listener (0: any free port)' },
+  grpc_management_address: { type: 'text', default: '127.0.0.1', help: "host the gRPC management listener binds: TorchServe's `ManagementAPIsService` and `grpc.health.v1.Health`" },
+  grpc_management_port: { type: 'integer', min: 0, max: 65535, default: '7071', help: 'port of the gRPC management listener (0: any free port)' },
+  disable_grpc: { type: 'boolean', default: 'false', help: 'open no gRPC listener' },
+  enable_grpc_ssl: { type: 'boolean', default: 'false', help: 'serve gRPC over TLS, with `private_key_file` and `certificate_file`' },
   private_key_file: {
     type: 'text',
     default: '',
     unset: 'none: no address may be `https://`',
-    help: 'PEM private key (unencrypted) of the listeners whose address is `https://`',
+    help: 'PEM private key (unencrypted) of the listeners whose address is `https://` (and of gRPC with `enable_grpc_ssl`)',
   },
   certificate_file: {
     type: 'text',

@@ -55,7 +55,17 @@ export class Replica {
 
   start(): void {
     const address = (p: number) => `http://127.0.0.1:${p}`;
-    const args = [...REPLICA_FLAGS, ...this.extra, '--inference-address', address(this.port), '--management-address', address(this.managementPort), '--metrics-address', address(this.metricsPort)];
+    const args = [
+      ...REPLICA_FLAGS,
+      ...this.extra,
+      '--inference-address',
+      address(this.port),
+      '--management-address',
+      address(this.managementPort),
+      '--metrics-address',
+      address(this.metricsPort),
+      '--disable-grpc',
+    ];
     const child = spawn(path.join(PROJECT_ROOT, 'bin/webgpu-inference-server'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (d: Buffer) => (this.log = (this.log + d).slice(-20_000));
     child.stdout.on('data', keep);

@@ -37,7 +37,7 @@ const port = await freePortPair();
 const url = `http://127.0.0.1:${port}`;
 const child = spawn(
   path.join(PROJECT_ROOT, 'bin/webgpu-inference-server'),
-  ['--backend', 'wasm', '--inference-address', url, '--management-address', `http://127.0.0.1:${port + 1}`, '--metrics-address', 'http://127.0.0.1:0', ...argv],
+  ['--backend', 'wasm', '--inference-address', url, '--management-address', `http://127.0.0.1:${port + 1}`, '--metrics-address', 'http://127.0.0.1:0', '--disable-grpc', ...argv],
   {
     stdio: ['ignore', 'pipe', 'pipe'],
   },

@@ -9,8 +9,8 @@ import type { Request } from 'express';
 import { Type } from '@sinclair/typebox';
 import type { InferenceEngine } from '../bridge/inference-engine.js';
 import { binary, inferenceFailures, json, kserveError, modelName, modelVersion, TIMING_HEADERS } from '../api-schemas.js';
-import { inputShape, inputTensor, parseRequest } from '../kserve-v2.js';
-import type { ModelStore, ModelVersion } from '../model-store.js';
+import { inputTensor, modelMetadata, parseRequest } from '../kserve-v2.js';
+import type { ModelStore } from '../model-store.js';
 import type { Operation, Param } from '../operation.js';
 import { readRaw } from '../request-body.js';
 import { recordInference, startInference, type InferenceGuards } from './inference-request.js';
@@ -38,21 +38,6 @@ const InferRequest = Type.Object({
   inputs: Type.Array(Type.Object({ name: Type.String(), shape: Type.Array(Type.Integer()), datatype: Type.Literal('FP32'), data: Type.Optional(Type.Array(Type.Unknown())) })),
   outputs: Type.Optional(Type.Array(Type.Object({ name: Type.String(), parameters: Type.Optional(Type.Object({ binary_data: Type.Boolean() })) }))),
 });
-
-function metadata(store: ModelStore, v: ModelVersion) {
-  return {
-    name: v.name,
-    versions: [
-      ...store
-        .list()
-        .find((m) => m.name === v.name)!
-        .versions.keys(),
-    ],
-    platform: 'onnxruntime_onnx',
-    inputs: [{ name: v.config.inputName, datatype: 'FP32', shape: inputShape(v) }],
-    outputs: [{ name: v.config.outputName, datatype: 'FP32', shape: [-1, v.labels.length || -1] }],
-  };
-}
 
 const target = (store: ModelStore, req: Request) => {
   const p = req.params as Record<string, string>;
@@ -113,7 +98,7 @@ export function kserveOperations(store: ModelStore, engine: InferenceEngine, opt
       summary: 'KServe v2 model metadata (-1 for variable dimensions)',
       responses: { 200: json('Metadata', Metadata), 404: unknown },
       handler: (req, res) => {
-        res.json(metadata(store, target(store, req)));
+        res.json(modelMetadata(store, target(store, req)));
       },
     }),
     ...both('v2ModelReady', '/ready', {

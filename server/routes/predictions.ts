@@ -5,11 +5,10 @@ import type { InferenceEngine } from '../bridge/inference-engine.js';
 import { badRequest } from '../errors.js';
 import { FIXED_BOUNDS } from '../limits.js';
 import type { ModelStore } from '../model-store.js';
-import { formatRanked } from '../postprocess.js';
-import { preprocess } from '../preprocess.js';
+import { classifyImage } from '../inference-core.js';
 import { readImageBody } from '../request-body.js';
 import type { Metrics } from '../metrics.js';
-import { imageOptions, recordInference, startInference, type InferenceGuards } from './inference-request.js';
+import { recordInference, startInference, type InferenceGuards } from './inference-request.js';
 import type { Operation } from '../operation.js';
 
 export const MAX_TOPK = FIXED_BOUNDS.topk;
@@ -28,9 +27,9 @@ export const Prediction = Type.Union([
   Type.Record(Type.String(), Type.Number(), { description: 'output_format "torchserve": label to probability' }),
 ]);
 
-// In order: the model, admission (503 before the body is read when full), the body, the
-// model's place (503 before the decode when full), the decode, the run; the request's one
-// deadline covers all of it.
+// In order: the model, admission (503 before the body is read when full), the body, then
+// classifyImage: the model's place (503 before the decode when full), the decode, the run; the
+// request's one deadline covers all of it.
 export function predictionOperations(store: ModelStore, engine: InferenceEngine, guards: InferenceGuards, metrics?: Metrics): Operation[] {
   const handle = async (req: Request, res: Response) => {
     const t0 = performance.now();
@@ -39,30 +38,8 @@ export function predictionOperations(store: ModelStore, engine: InferenceEngine,
     const k = parseTopK(req.query['topk'], model.config.topk);
     const { deadline, ticket, signal } = startInference(guards, model, req, res);
     const body = await readImageBody(req, { maxBytes: guards.maxRequestSize, ticket });
-    ticket.place();
-    const tRead = performance.now();
-    const pixels = await preprocess(body, imageOptions(model, guards), guards.decodes.gate(deadline, signal));
-    const tDecode = performance.now();
-    if (deadline.expired()) throw deadline.exceeded('decoding the image');
-    const out = await engine.infer(model, pixels, k, deadline.limit(), signal);
-    const tInfer = performance.now();
-    const answer = formatRanked(out.classes, out.probabilities, model.labels, model.config.outputFormat);
-    const tPost = performance.now();
-    recordInference(
-      res,
-      model,
-      out.batch,
-      {
-        read: tRead - t0,
-        decode: tDecode - tRead,
-        queue: out.queueMs,
-        transfer: out.transferMs,
-        infer: out.inferMs,
-        post: tPost - tInfer,
-        total: tPost - t0,
-      },
-      metrics,
-    );
+    const { answer, batch, stages } = await classifyImage(engine, guards, model, body, k, { deadline, ticket, signal, t0, tRead: performance.now() });
+    recordInference(res, model, batch, stages, metrics);
     res.type('application/json').send(answer);
   };
   return [false, true].flatMap((versioned) =>

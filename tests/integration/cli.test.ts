@@ -9,7 +9,7 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../../server/paths.js';
 import { readImage } from '../support/paths.js';
 import { call, postImage } from '../support/server-harness.js';
-import { spawnServer, type SpawnedServer } from '../support/spawned-server.js';
+import { ANY_GRPC_PORTS, spawnServer, type SpawnedServer } from '../support/spawned-server.js';
 import { tempStore } from '../support/temp-store.js';
 
 const PORT = 18480;
@@ -48,6 +48,7 @@ describe('the command line', () => {
         management,
         '--metrics-address',
         'http://127.0.0.1:0',
+        ...ANY_GRPC_PORTS,
       ],
       { TS_WASM_THREADS: '1' },
     );
@@ -131,6 +132,7 @@ describe('the command line', () => {
       `http://127.0.0.1:${port + 1}`,
       '--metrics-address',
       'http://127.0.0.1:0',
+      ...ANY_GRPC_PORTS,
     ]);
     let log = '';
     killed.stdout.on('data', (d: Buffer) => (log += d));

@@ -9,7 +9,14 @@ import { startServer, type RunningServer } from '../../server/server.js';
  */
 export async function startTestServer(settings: Record<string, string>, engine?: InferenceEngine): Promise<RunningServer> {
   const config = resolveConfig({
-    args: { inference_address: 'http://127.0.0.1:0', management_address: 'http://127.0.0.1:0', metrics_address: 'http://127.0.0.1:0', ...settings },
+    args: {
+      inference_address: 'http://127.0.0.1:0',
+      management_address: 'http://127.0.0.1:0',
+      metrics_address: 'http://127.0.0.1:0',
+      grpc_inference_port: '0',
+      grpc_management_port: '0',
+      ...settings,
+    },
     env: { CHROME_PATH: process.env['CHROME_PATH'] },
     machine: readMachine(),
   });

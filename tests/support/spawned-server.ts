@@ -3,8 +3,11 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 
-/** The three listeners on free loopback ports, as command-line flags. */
-export const ANY_PORTS = ['--inference-address', 'http://127.0.0.1:0', '--management-address', 'http://127.0.0.1:0', '--metrics-address', 'http://127.0.0.1:0'];
+/** The gRPC listeners on free loopback ports, as command-line flags. */
+export const ANY_GRPC_PORTS = ['--grpc-inference-port', '0', '--grpc-management-port', '0'];
+
+/** The five listeners on free loopback ports, as command-line flags. */
+export const ANY_PORTS = ['--inference-address', 'http://127.0.0.1:0', '--management-address', 'http://127.0.0.1:0', '--metrics-address', 'http://127.0.0.1:0', ...ANY_GRPC_PORTS];
 
 export interface SpawnedServer {
   child: ChildProcess;

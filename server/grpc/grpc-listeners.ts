@@ -1,0 +1,123 @@
+// The two gRPC listeners, configured as TorchServe configures its own: inference (TorchServe's
+// InferenceAPIsService and KServe v2's GRPCInferenceService, on one port, as TorchServe serves
+// its Open Inference Protocol) and management, each with grpc.health.v1.Health so that
+// Kubernetes' native gRPC probes work. Messages are bounded by max_request_size; TLS, where
+// enable_grpc_ssl is set, uses the same key and certificate as the https:// listeners.
+
+import { type handleUnaryCall, type sendUnaryData, Server, ServerCredentials, type ServerUnaryCall, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
+import { type GrpcAddress, grpcTarget } from '../config.js';
+import { serviceDefinition, SERVICE_NAMES } from './definitions.js';
+
+export interface GrpcListenerOptions {
+  inference: GrpcAddress;
+  management: GrpcAddress;
+  /** PEM key and certificate: served over TLS when given. */
+  tls: { key: string; cert: string } | null;
+  maxMessageBytes: number;
+  services: { torchserveInference: UntypedServiceImplementation; kserve: UntypedServiceImplementation; torchserveManagement: UntypedServiceImplementation };
+  /** Whether a new request would be served now: the health services follow it. */
+  readiness: () => boolean;
+}
+
+export interface GrpcListeners {
+  /** host:port each listener is bound to. */
+  inference: string;
+  management: string;
+  /** Marks both listeners NOT_SERVING at once (shutdown has begun). */
+  leave(): void;
+  /** Waits up to `graceMs` for calls still open, then ends them. */
+  close(graceMs: number): Promise<void>;
+}
+
+/** How often health follows readiness: probes poll every few seconds, and shutdown says so at once. */
+const HEALTH_POLL_MS = 500;
+
+function bind(server: Server, address: GrpcAddress, credentials: ServerCredentials): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(grpcTarget(address), credentials, (err, port) =>
+      err ? reject(new Error(`gRPC cannot listen on ${grpcTarget(address)}: ${err.message}`)) : resolve(grpcTarget({ ...address, port })),
+    );
+  });
+}
+
+export async function startGrpcListeners(opts: GrpcListenerOptions): Promise<GrpcListeners> {
+  const options = {
+    'grpc.max_receive_message_length': opts.maxMessageBytes,
+    // A connection that says nothing for long is dropped, as the HTTP listeners drop idle ones.
+    'grpc.max_connection_idle_ms': 5 * 60_000,
+  };
+  const credentials = () =>
+    opts.tls ? ServerCredentials.createSsl(null, [{ private_key: Buffer.from(opts.tls.key), cert_chain: Buffer.from(opts.tls.cert) }], false) : ServerCredentials.createInsecure();
+
+  const inference = new Server(options);
+  inference.addService(serviceDefinition(SERVICE_NAMES.torchserveInference), opts.services.torchserveInference);
+  inference.addService(serviceDefinition(SERVICE_NAMES.kserve), opts.services.kserve);
+  const management = new Server(options);
+  management.addService(serviceDefinition(SERVICE_NAMES.torchserveManagement), opts.services.torchserveManagement);
+
+  // Check reads readiness when asked; Watch streams follow the poll below.
+  const healthOf = (server: Server, services: string[]) => {
+    const health = new HealthImplementation();
+    const current = {
+      addService: (definition: ServiceDefinition, impl: UntypedServiceImplementation) =>
+        server.addService(definition, {
+          ...impl,
+          check: (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+            follow();
+            (impl['check'] as handleUnaryCall<unknown, unknown>)(call, callback);
+          },
+        }),
+    };
+    health.addToServer(current as unknown as Server);
+    return { health, names: ['', ...services] };
+  };
+  const healths = [healthOf(inference, [SERVICE_NAMES.torchserveInference, SERVICE_NAMES.kserve]), healthOf(management, [SERVICE_NAMES.torchserveManagement])];
+  let shown: ServingStatus | null = null;
+  let leaving = false;
+  const show = (status: ServingStatus) => {
+    if (status === shown) return;
+    shown = status;
+    for (const { health, names } of healths) for (const name of names) health.setStatus(name, status);
+  };
+  const follow = () => show(!leaving && opts.readiness() ? 'SERVING' : 'NOT_SERVING');
+  follow();
+  const poll = setInterval(follow, HEALTH_POLL_MS);
+  poll.unref();
+
+  let bound: string[];
+  try {
+    bound = await Promise.all([bind(inference, opts.inference, credentials()), bind(management, opts.management, credentials())]);
+  } catch (e) {
+    clearInterval(poll);
+    inference.forceShutdown();
+    management.forceShutdown();
+    throw e;
+  }
+  return {
+    inference: bound[0]!,
+    management: bound[1]!,
+    leave() {
+      leaving = true;
+      follow();
+    },
+    async close(graceMs) {
+      clearInterval(poll);
+      await Promise.all(
+        [inference, management].map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              const force = setTimeout(() => {
+                server.forceShutdown();
+                resolve();
+              }, graceMs);
+              server.tryShutdown(() => {
+                clearTimeout(force);
+                resolve();
+              });
+            }),
+        ),
+      );
+    },
+  };
+}

@@ -1,0 +1,137 @@
+// TorchServe's gRPC InferenceAPIsService: Ping, Predictions (the image in input["data"], the same
+// JSON bytes as POST /predictions answers), StreamPredictions (one answer on a stream: these
+// models do not stream) and StreamPredictions2 (a stream of requests, each answered in order,
+// errors in the answer's `status` as TorchServe sends them). Every prediction goes through the
+// same admission, deadline, queue and metrics as HTTP (inference-core.ts).
+
+import { status as Code, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { InferenceEngine } from '../bridge/inference-engine.js';
+import { badRequest, type ApiError } from '../errors.js';
+import { admit, classifyImage, observeInference, serverTiming, shuttingDown, type InferenceGuards } from '../inference-core.js';
+import type { ModelStore } from '../model-store.js';
+import { parseTopK } from '../routes/predictions.js';
+import { type CallEnv, type CallInfo, callInfo, checkKey, failure, logAccess, recordCall, type Served, serverStream, unary } from './calls.js';
+import { SERVICE_NAMES, type PredictionResponse, type PredictionsRequest } from './definitions.js';
+import { grpcCodeOf, serviceError } from './grpc-status.js';
+
+const SERVICE = SERVICE_NAMES.torchserveInference;
+
+export interface GrpcInferenceDeps {
+  store: ModelStore;
+  engine: InferenceEngine;
+  guards: InferenceGuards;
+  isHealthy: () => boolean;
+  /** Calls `listener` when shutdown starts refusing requests; what it returns stops that. */
+  onClosing: (listener: () => void) => () => void;
+}
+
+/**
+ * Requests of one StreamPredictions2 stream in flight at once: they batch with each other and
+ * with other traffic; past it the stream is not read, so HTTP/2 flow control holds the client back.
+ */
+export const STREAM_WINDOW = 32;
+
+/** The image of a request: input "data" (TorchServe's clients), else "body", else its only entry. */
+function imageOf(input: Record<string, Buffer>): Buffer {
+  const entries = Object.entries(input).filter(([k]) => k !== 'topk');
+  const image = input['data'] ?? input['body'] ?? (entries.length === 1 ? entries[0]![1] : undefined);
+  if (!image || image.length === 0) throw badRequest('The request has no image: put its bytes in input["data"].');
+  return image;
+}
+
+export function torchserveInferenceService(env: CallEnv, deps: GrpcInferenceDeps): UntypedServiceImplementation {
+  const { store, engine, guards } = deps;
+
+  const predict = async (request: PredictionsRequest, info: CallInfo): Promise<Served<PredictionResponse>> => {
+    const t0 = performance.now();
+    if (!request.model_name) throw badRequest('Parameter model_name is required.');
+    const model = store.resolve(request.model_name, request.model_version || undefined);
+    const image = imageOf(request.input);
+    const topk = request.input['topk'];
+    const k = topk === undefined ? model.config.topk : parseTopK(topk.toString('latin1'), model.config.topk);
+    const { deadline, ticket, finish } = admit(guards, model, image.length, info.deadlineMs);
+    try {
+      ticket.hold(image.length);
+      const { answer, batch, stages } = await classifyImage(engine, guards, model, image, k, { deadline, ticket, signal: info.signal, t0, tRead: t0 });
+      return {
+        reply: { prediction: Buffer.from(answer), ...(request.sequenceId ? { sequenceId: request.sequenceId } : {}) },
+        access: observeInference(model, batch, stages, env.metrics),
+        trailers: { 'server-timing': serverTiming({ ...stages }), 'x-batch-size': String(batch) },
+      };
+    } finally {
+      finish();
+    }
+  };
+
+  const streamPredictions2 = (call: ServerDuplexStream<PredictionsRequest, PredictionResponse>) => {
+    const method = 'StreamPredictions2';
+    const t0 = performance.now();
+    try {
+      checkKey(call.metadata, env.key);
+    } catch (err) {
+      const e = failure(err, SERVICE, method);
+      call.emit('error', serviceError(e));
+      recordCall(env, 'bidi_stream', SERVICE, method, grpcCodeOf(e), t0);
+      return;
+    }
+    const info = callInfo(call);
+    // Shutdown waits for the answers the stream owes, then the stream ends UNAVAILABLE.
+    const untrack = guards.track();
+    let owed = 0;
+    let written = Promise.resolve();
+    let closing = false;
+    let over = false;
+    const stopListening = deps.onClosing(() => {
+      closing = true;
+      call.pause();
+      void written.then(() => end(shuttingDown()));
+    });
+    const end = (error?: ApiError, code = error ? grpcCodeOf(error) : Code.OK) => {
+      if (over) return;
+      over = true;
+      stopListening();
+      untrack();
+      if (error) call.emit('error', serviceError(error));
+      else if (code === Code.OK) call.end();
+      recordCall(env, 'bidi_stream', SERVICE, method, code, t0);
+    };
+    call.on('data', (request: PredictionsRequest) => {
+      if (closing || over) return;
+      if (++owed >= STREAM_WINDOW) call.pause();
+      const tMessage = performance.now();
+      const answer = predict(request, info).then(
+        (served): PredictionResponse => {
+          logAccess(SERVICE, method, Code.OK, tMessage, served.access);
+          return served.reply;
+        },
+        (err: unknown): PredictionResponse => {
+          if (over) return { prediction: Buffer.alloc(0) }; // cancelled: no one reads it
+          const e = failure(err, SERVICE, method);
+          logAccess(SERVICE, method, grpcCodeOf(e), tMessage);
+          return { prediction: Buffer.alloc(0), ...(request.sequenceId ? { sequenceId: request.sequenceId } : {}), status: { code: grpcCodeOf(e), message: e.message, details: [] } };
+        },
+      );
+      // Answered in the order asked, whichever finishes first.
+      written = written.then(async () => {
+        const reply = await answer;
+        if (!over) call.write(reply);
+        owed--;
+        if (!closing && !over) call.resume();
+      });
+    });
+    call.on('end', () => void written.then(() => end()));
+    call.on('cancelled', () => end(undefined, Code.CANCELLED));
+  };
+
+  return {
+    Ping: unary<unknown, { health: string }>(env, {
+      service: SERVICE,
+      method: 'Ping',
+      open: true,
+      work: () => ({ reply: { health: JSON.stringify({ status: deps.isHealthy() ? 'Healthy' : 'Unhealthy' }, null, 2) } }),
+    }),
+    Predictions: unary<PredictionsRequest, PredictionResponse>(env, { service: SERVICE, method: 'Predictions', work: predict }),
+    StreamPredictions: serverStream<PredictionsRequest, PredictionResponse>(env, { service: SERVICE, method: 'StreamPredictions', work: predict }),
+    StreamPredictions2: streamPredictions2,
+  };
+}
