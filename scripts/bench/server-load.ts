@@ -1,6 +1,7 @@
 // The gateway under load: start the real server as a child process, time start -> healthy, then
-// drive POST /predictions with autocannon at several concurrencies, reading Server-Timing, the
-// memory of the whole process tree (gateway + Chromium) and the CPU each kind of process used.
+// drive POST /predictions with autocannon at several concurrencies, and gRPC's Predictions at 1
+// and 32 (grpc-load.ts), reading Server-Timing, the memory of the whole process tree (gateway +
+// Chromium) and the CPU each kind of process used.
 // Two runs share this: MobileNetV2 from the default store, and the null model (a near-zero-cost
 // network with the same interface and preprocessing), whose figures are the most the gateway can
 // deliver on this machine and what it costs per image outside the model.
@@ -14,6 +15,7 @@ import { PROJECT_ROOT } from '../../server/paths.js';
 import { MODEL_NAME as NULL_MODEL, STORE as NULL_MODEL_STORE } from '../null-model/model.js';
 import { cpuDelta, cpuSnapshot, LOAD_GENERATOR, type CpuDelta } from './proc-cpu.js';
 import { sampleTreeRss } from './proc-memory.js';
+import { grpcLoad } from './grpc-load.js';
 import { StageCollector } from './server-timing.js';
 import { median, percentile, sleep, type Figure } from './stats.js';
 
@@ -30,15 +32,18 @@ interface GatewayRun {
   /** Server flags after the user's pass-through ones, so that they win (the server takes the last of a repeated flag). */
   args: readonly string[];
   concurrencies: readonly number[];
+  /** The same requests through gRPC's Predictions, at these concurrencies, after the HTTP ones. */
+  grpcConcurrencies: readonly number[];
 }
 
-const MOBILENET_RUN: GatewayRun = { key: 'server', label: 'server', model: 'mobilenet_v2', args: [], concurrencies: CONCURRENCIES };
+const MOBILENET_RUN: GatewayRun = { key: 'server', label: 'server', model: 'mobilenet_v2', args: [], concurrencies: CONCURRENCIES, grpcConcurrencies: [1, 32] };
 const NULL_MODEL_RUN: GatewayRun = {
   key: 'null',
   label: 'null model',
   model: NULL_MODEL,
   args: ['--model-store', path.join(PROJECT_ROOT, NULL_MODEL_STORE)],
   concurrencies: [1, 32],
+  grpcConcurrencies: [1, 32],
 };
 
 export interface ServerLoadOptions {
@@ -91,7 +96,7 @@ export async function waitHealthy(url: string, child: ChildProcess, logTail: () 
   }
 }
 
-interface LoadResult {
+export interface LoadResult {
   /** 2xx answers. */
   ok: number;
   imagesPerS: number;
@@ -141,6 +146,8 @@ async function load(url: string, model: string, connections: number, durationS: 
 interface RunningServer {
   child: ChildProcess;
   url: string;
+  /** host:port of the gRPC inference listener. */
+  grpc: string;
   healthyMs: number;
   stop(): Promise<void>;
 }
@@ -149,13 +156,32 @@ interface RunningServer {
 async function startServer(opts: ServerLoadOptions, label: string, extraArgs: readonly string[]): Promise<RunningServer> {
   const port = opts.port ?? (await freePortPair());
   const url = `http://127.0.0.1:${port}`;
-  const args = ['--backend', 'wasm', '--inference-address', url, '--management-address', `http://127.0.0.1:${port + 1}`, '--metrics-address', 'http://127.0.0.1:0', ...opts.serverArgs, ...extraArgs];
+  const args = [
+    '--backend',
+    'wasm',
+    '--inference-address',
+    url,
+    '--management-address',
+    `http://127.0.0.1:${port + 1}`,
+    '--metrics-address',
+    'http://127.0.0.1:0',
+    '--grpc-inference-port',
+    '0',
+    '--grpc-management-port',
+    '0',
+    ...opts.serverArgs,
+    ...extraArgs,
+  ];
   // Started as `npm start` starts it: the launcher sets the allocator and libuv's pool.
   opts.log(`${label}: ${LAUNCHER} ${args.join(' ')}`);
   const t0 = performance.now();
   const child = spawn(LAUNCHER, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
-  const keep = (chunk: Buffer) => (log = (log + chunk.toString()).slice(-8000));
+  let grpc: string | undefined;
+  const keep = (chunk: Buffer) => {
+    log = (log + chunk.toString()).slice(-8000);
+    grpc ??= /gRPC inference \(TorchServe, KServe v2\) on (\S+),/.exec(log)?.[1];
+  };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   // If the benchmark dies, the server (and with it Chromium, whose pipe closes) must not outlive it.
@@ -168,7 +194,8 @@ async function startServer(opts: ServerLoadOptions, label: string, extraArgs: re
   try {
     const healthyMs = await waitHealthy(url, child, () => log, t0);
     opts.log(`${label}: healthy after ${healthyMs.toFixed(0)} ms`);
-    return { child, url, healthyMs, stop };
+    if (!grpc) throw new Error(`the server named no gRPC inference address:\n${log}`);
+    return { child, url, grpc, healthyMs, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -187,11 +214,12 @@ interface LevelResult {
  * warm-up's requests still being served when it opens, and misses that of its own requests
  * abandoned when autocannon stops: at most c each, against thousands of answers.
  */
-async function measureLevel(server: RunningServer, model: string, c: number, opts: ServerLoadOptions, body: Buffer, sampleRss: boolean): Promise<LevelResult> {
-  await load(server.url, model, c, opts.warmupS, body);
+async function measureLevel(server: RunningServer, model: string, c: number, opts: ServerLoadOptions, body: Buffer, sampleRss: boolean, transport: 'http' | 'grpc' = 'http'): Promise<LevelResult> {
+  const run = (durationS: number) => (transport === 'http' ? load(server.url, model, c, durationS, body) : grpcLoad(server.grpc, model, c, durationS, body));
+  await run(opts.warmupS);
   const rss = sampleRss ? sampleTreeRss(server.child.pid!, 500) : null;
   const before = cpuSnapshot(server.child.pid!);
-  const r = await load(server.url, model, c, opts.durationS, body);
+  const r = await run(opts.durationS);
   const cpu = cpuDelta(before, cpuSnapshot(server.child.pid!));
   return { load: r, cpu, mem: rss?.stop() ?? null };
 }
@@ -241,12 +269,16 @@ async function benchGateway(run: GatewayRun, opts: ServerLoadOptions): Promise<F
   const figures: Figure[] = [{ key: `${run.key}.startToHealthy`, label: `${run.label}: start to healthy`, unit: 'ms', value: server.healthyMs }];
   try {
     const body = readFileSync(IMAGE);
-    for (const c of run.concurrencies) {
-      const level = await measureLevel(server, run.model, c, opts, body, c === run.concurrencies[run.concurrencies.length - 1]);
-      figures.push(...levelFigures(`${run.key}.c${c}`, `${run.label} c=${c}`, level));
+    const levels = [
+      ...run.concurrencies.map((c) => ({ c, transport: 'http' as const, key: `${run.key}.c${c}`, label: `${run.label} c=${c}`, rss: c === run.concurrencies[run.concurrencies.length - 1] })),
+      ...run.grpcConcurrencies.map((c) => ({ c, transport: 'grpc' as const, key: `${run.key}.grpc.c${c}`, label: `${run.label} gRPC c=${c}`, rss: false })),
+    ];
+    for (const { c, transport, key, label, rss } of levels) {
+      const level = await measureLevel(server, run.model, c, opts, body, rss, transport);
+      figures.push(...levelFigures(key, label, level));
       const { load: r, cpu } = level;
       opts.log(
-        `${run.label}: c=${c} ${r.imagesPerS.toFixed(1)} img/s, p50 ${percentile(r.latencies, 50).toFixed(1)} ms, ${r.failed} failed, ` +
+        `${label}: ${r.imagesPerS.toFixed(1)} img/s, p50 ${percentile(r.latencies, 50).toFixed(1)} ms, ${r.failed} failed, ` +
           `${(serverCpuMs(cpu) / r.ok).toFixed(2)} core-ms/image in gateway + Chromium${cpu.lost ? ` (${cpu.lost} process(es) exited meanwhile: their CPU is missing)` : ''}`,
       );
     }
