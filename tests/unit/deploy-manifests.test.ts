@@ -19,7 +19,7 @@ import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
 import { parse, parseAllDocuments } from 'yaml';
-import { isLoopback } from '../../server/auth.js';
+import { isLoopback, isLoopbackHost } from '../../server/auth.js';
 import { parseArgs, parseProperties, resolveConfig } from '../../server/config.js';
 import { inferenceOperations } from '../../server/inference-app.js';
 import { Metrics } from '../../server/metrics.js';
@@ -280,6 +280,12 @@ function checkServerPod(pod: Pod, { startupProbe, grace: podLevel = true }: { st
     `${where}: the container declares the Inference API's port ${port}`,
   );
   const portOf = (p: string | number) => (typeof p === 'number' ? p : ports.find((x) => x['name'] === p)?.['containerPort']);
+  if (config.grpc && !isLoopbackHost(config.grpc.inference.host)) {
+    assert.ok(
+      ports.some((p) => p['containerPort'] === config.grpc!.inference.port),
+      `${where}: the container declares the gRPC inference port ${config.grpc.inference.port}`,
+    );
+  }
 
   const probes = ['startupProbe', 'readinessProbe', 'livenessProbe'].filter((k) => container[k]);
   assert.ok(container['readinessProbe'] && container['livenessProbe'], `${where}: readiness and liveness probes`);
@@ -367,6 +373,11 @@ describe('deploy/kubernetes: the base and its overlays', () => {
         service['spec'].ports.some((p: Record<string, any>) => portOf(p.targetPort ?? p.port) === Number(config.inferenceAddress.port)),
         'the Service exposes the Inference API',
       );
+      assert.ok(
+        service['spec'].ports.some((p: Record<string, any>) => portOf(p.targetPort ?? p.port) === config.grpc?.inference.port && p.appProtocol === 'kubernetes.io/h2c'),
+        'the Service exposes gRPC inference, as HTTP/2 cleartext',
+      );
+      assert.ok(config.grpc && isLoopbackHost(config.grpc.management.host), 'gRPC management stays on loopback, out of the Service');
       const pdb = one(objects, 'PodDisruptionBudget');
       assert.ok(selects(pdb['spec'].selector.matchLabels), 'the PodDisruptionBudget selects the pods');
       const hpa = one(objects, 'HorizontalPodAutoscaler');
