@@ -19,8 +19,8 @@ export interface CallEnv {
 export interface CallInfo {
   /** Aborted when the client cancels the call or its deadline passes. */
   signal: AbortSignal;
-  /** ms until the client's own deadline; Infinity when it set none. */
-  deadlineMs: number;
+  /** ms left until the client's own deadline, now; Infinity when it set none. */
+  remainingMs: () => number;
   /** Whether the client's deadline has passed. */
   late: () => boolean;
 }
@@ -51,7 +51,7 @@ export function callInfo(call: AnyCall): CallInfo {
   call.on('cancelled', () => gone.abort(new Error('the client cancelled the call, or its deadline passed')));
   const d = call.getDeadline();
   const at = d instanceof Date ? d.getTime() : d;
-  return { signal: gone.signal, deadlineMs: Number.isFinite(at) ? at - Date.now() : Number.POSITIVE_INFINITY, late: () => Date.now() >= at };
+  return { signal: gone.signal, remainingMs: () => (Number.isFinite(at) ? at - Date.now() : Number.POSITIVE_INFINITY), late: () => Date.now() >= at };
 }
 
 export const trailersOf = (fields: Record<string, string> = {}): Metadata => {

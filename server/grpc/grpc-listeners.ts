@@ -46,6 +46,8 @@ export async function startGrpcListeners(opts: GrpcListenerOptions): Promise<Grp
     'grpc.max_receive_message_length': opts.maxMessageBytes,
     // A connection that says nothing for long is dropped, as the HTTP listeners drop idle ones.
     'grpc.max_connection_idle_ms': 5 * 60_000,
+    // Calls open at once on one connection: more wait for a free stream (HTTP/2 flow control).
+    'grpc.max_concurrent_streams': 256,
   };
   const credentials = () =>
     opts.tls ? ServerCredentials.createSsl(null, [{ private_key: Buffer.from(opts.tls.key), cert_chain: Buffer.from(opts.tls.cert) }], false) : ServerCredentials.createInsecure();

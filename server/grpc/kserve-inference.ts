@@ -46,11 +46,12 @@ export function kserveInferenceService(env: CallEnv, deps: GrpcInferenceDeps & {
     const { input, index } = modelInput(v, request.inputs);
     const count = checkInput(v, input);
     const raw = request.raw_input_contents.length > 0;
-    const bytes = count * 4;
-    const { deadline, ticket, finish } = admit(guards, v, bytes, info.deadlineMs);
+    // Checked against the message before admission: a shape the contents do not fill is the
+    // client's error, not a lack of room. Its values are already in memory, within max_request_size.
+    const data = inputValues(request, index, count);
+    const { deadline, ticket, finish } = admit(guards, v, data.byteLength, info.remainingMs());
     try {
-      ticket.hold(2 * bytes); // the message's copy and the tensor's
-      const data = inputValues(request, index, count);
+      ticket.hold(2 * data.byteLength); // the message's copy and the tensor's
       ticket.place();
       const tParse = performance.now();
       const out = await engine.runTensor(v, data, input.shape, deadline.limit(), info.signal);

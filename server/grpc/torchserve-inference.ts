@@ -4,6 +4,7 @@
 // errors in the answer's `status` as TorchServe sends them). Every prediction goes through the
 // same admission, deadline, queue and metrics as HTTP (inference-core.ts).
 
+import { once } from 'node:events';
 import { status as Code, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { InferenceEngine } from '../bridge/inference-engine.js';
 import { badRequest, type ApiError } from '../errors.js';
@@ -49,7 +50,7 @@ export function torchserveInferenceService(env: CallEnv, deps: GrpcInferenceDeps
     const image = imageOf(request.input);
     const topk = request.input['topk'];
     const k = topk === undefined ? model.config.topk : parseTopK(topk.toString('latin1'), model.config.topk);
-    const { deadline, ticket, finish } = admit(guards, model, image.length, info.deadlineMs);
+    const { deadline, ticket, finish } = admit(guards, model, image.length, info.remainingMs());
     try {
       ticket.hold(image.length);
       const { answer, batch, stages } = await classifyImage(engine, guards, model, image, k, { deadline, ticket, signal: info.signal, t0, tRead: t0 });
@@ -86,9 +87,14 @@ export function torchserveInferenceService(env: CallEnv, deps: GrpcInferenceDeps
       call.pause();
       void written.then(() => end(shuttingDown()));
     });
+    let leave = () => {};
+    const gone = new Promise<void>((resolve) => {
+      leave = resolve;
+    });
     const end = (error?: ApiError, code = error ? grpcCodeOf(error) : Code.OK) => {
       if (over) return;
       over = true;
+      leave();
       stopListening();
       untrack();
       if (error) call.emit('error', serviceError(error));
@@ -111,10 +117,11 @@ export function torchserveInferenceService(env: CallEnv, deps: GrpcInferenceDeps
           return { prediction: Buffer.alloc(0), ...(request.sequenceId ? { sequenceId: request.sequenceId } : {}), status: { code: grpcCodeOf(e), message: e.message, details: [] } };
         },
       );
-      // Answered in the order asked, whichever finishes first.
+      // Answered in the order asked, whichever finishes first. A client that does not read its
+      // answers stops the stream being read (HTTP/2 flow control), not the server's memory.
       written = written.then(async () => {
         const reply = await answer;
-        if (!over) call.write(reply);
+        if (!over && !call.write(reply)) await Promise.race([once(call, 'drain').catch(() => undefined), gone]);
         owed--;
         if (!closing && !over) call.resume();
       });

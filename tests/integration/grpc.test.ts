@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
-import { credentials, status as Code, type ClientDuplexStream } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, status as Code, type ClientDuplexStream } from '@grpc/grpc-js';
 import { normalise } from '../../browser-runtime/normalise.js';
 import { ModelStore } from '../../server/model-store.js';
+import { packageDefinition } from '../../server/grpc/definitions.js';
 import { PROJECT_ROOT } from '../../server/paths.js';
 import { preprocess, UNGATED } from '../../server/preprocess.js';
 import type { RunningServer } from '../../server/server.js';
@@ -291,6 +292,43 @@ describe('gRPC', () => {
     assert.equal((await callFails(grpc.management, 'ScaleWorker', { model_name: 'versioned', min_worker: 2, max_worker: 1 }, m)).code, Code.INVALID_ARGUMENT);
     assert.equal((await callFails(grpc.management, 'DescribeModel', { model_name: '' }, m)).code, Code.INVALID_ARGUMENT);
     assert.equal((await callUnary(grpc.management, 'UnregisterModel', { model_name: 'versioned' }, m)).msg, 'Model "versioned" Version: 2.0 unregistered');
+  });
+
+  it('malformed messages to every method get a status, never a crash or a hang, and the server serves on', async () => {
+    const passthrough = { requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b };
+    const methods = Object.entries(packageDefinition)
+      .filter(([name]) => /Service$/.test(name))
+      .flatMap(([, service]) => Object.values(service as Record<string, { path: string; requestStream: boolean; responseStream: boolean }>));
+    const Raw = makeGenericClientConstructor(
+      Object.fromEntries(methods.filter((m) => !m.requestStream).map((m) => [m.path, { path: m.path, requestStream: false, responseStream: m.responseStream, ...passthrough }])),
+      'Raw',
+    );
+    const target = (m: { path: string }) => (m.path.includes('management') ? server.grpc!.management : server.grpc!.inference);
+    let seed = 7;
+    const random = (n: number) => Buffer.from(Array.from({ length: n }, () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) & 0xff));
+    const payloads = [Buffer.alloc(0), Buffer.from([0x0a]), Buffer.from([0x1a, 0xff, 0xff, 0xff, 0xff, 0x0f]), random(7), random(64), random(4096)];
+    let calls = 0;
+    for (const m of methods.filter((x) => !x.requestStream)) {
+      const client = new Raw(target(m), credentials.createInsecure()) as unknown as Record<string, (...a: unknown[]) => any>;
+      const auth = m.path.includes('management') ? managementKey : key;
+      for (const payload of payloads) {
+        const code = await new Promise<number>((resolve) => {
+          const deadline = Date.now() + 10_000;
+          if (m.responseStream) {
+            const stream = client[m.path]!(payload, auth, { deadline });
+            stream.on('data', () => {});
+            stream.on('error', (e: { code: number }) => resolve(e.code));
+            stream.on('end', () => resolve(Code.OK));
+          } else client[m.path]!(payload, auth, { deadline }, (e: { code: number } | null) => resolve(e ? e.code : Code.OK));
+        });
+        assert.notEqual(code, Code.DEADLINE_EXCEEDED, `${m.path} answered ${payload.length} bytes of garbage`);
+        calls++;
+      }
+      (client as unknown as { close(): void }).close();
+    }
+    assert.ok(calls >= 6 * 15, `${calls} calls`);
+    const ok = await callUnary(grpc.torchserve, 'Predictions', { model_name: 'mobilenet_v2', input: { data: readImage('kitten.jpg') } }, key);
+    assert.equal(JSON.parse(ok.prediction.toString())[0].class, TABBY);
   });
 
   it('the metrics count gRPC calls by service, method and code, and predictions per model as HTTP does', async () => {
