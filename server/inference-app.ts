@@ -54,7 +54,7 @@ export function createInferenceApp(deps: InferenceAppDeps): express.Express {
   if (cors) app.use(cors);
   app.use((req, res, next) => {
     const t0 = performance.now();
-    res.on('finish', () => log.access({ method: req.method, path: req.path, status: res.statusCode, ms: Number((performance.now() - t0).toFixed(1)), ...res.locals['access'] }));
+    res.on('finish', () => log.access({ protocol: 'http', method: req.method, path: req.path, status: res.statusCode, ms: Number((performance.now() - t0).toFixed(1)), ...res.locals['access'] }));
     next();
   });
   if (metrics) {

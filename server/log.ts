@@ -31,6 +31,6 @@ export const log = {
   warn: (message: string, fields?: Fields) => write('warn', message, fields),
   /** `err`, when given, is logged with its stack: for the server's log only, never a client. */
   error: (message: string, err?: unknown, fields?: Fields) => write('error', message, err === undefined ? fields : { ...fields, err: err instanceof Error ? err : String(err) }),
-  /** One line per HTTP request. */
+  /** One line per request (or per message of a gRPC stream), its protocol named. */
   access: (fields: Fields) => write('info', `${fields['method']} ${fields['path']} ${fields['status']} ${fields['ms']} ms`, { type: 'access', ...fields }),
 };

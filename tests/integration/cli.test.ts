@@ -88,6 +88,7 @@ describe('the command line', () => {
     assert.ok(access.length > 0, 'an access line');
     const a = access.at(-1)!;
     assert.equal(a['status'], 200);
+    assert.equal(a['protocol'], 'http');
     assert.equal(a['model'], 'tabby_ts');
     assert.equal(a['version'], '2.0');
     assert.equal(a['batch'], 1);
