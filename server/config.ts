@@ -5,6 +5,7 @@
 
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { parseArgs as tokenize } from 'node:util';
 import { machineLimits, type Machine } from './limits.js';
 import { envOf, flagOf, ROWS, SETTING_NAMED, SETTINGS, type Setting, type SettingName, type SettingValue } from './settings.js';
@@ -87,16 +88,20 @@ function address(key: string, value: string): URL {
   return url;
 }
 
-/** Where a gRPC listener binds. */
+/** Where a gRPC listener binds, and how long its connections live (TorchServe's settings). */
 export interface GrpcAddress {
   host: string;
   port: number;
+  /** A connection is told to go (GOAWAY) this long after it opened... */
+  maxConnectionAgeMs?: number;
+  /** ...and closed this long after that. */
+  maxConnectionAgeGraceMs?: number;
 }
 
 /** A host alone: a name, an IPv4 address, or an IPv6 one with or without brackets. */
 function grpcHost(key: string, value: string): string {
   const host = value.replace(/^\[(.*)\]$/, '$1');
-  if (!/^[\w.:-]{1,253}$/.test(host)) throw new ConfigError(`${key} must be a host name or an IP address, without a port (the port is its own setting); got "${value}"`);
+  if (!isIP(host) && !/^[A-Za-z0-9.-]{1,253}$/.test(host)) throw new ConfigError(`${key} must be a host name or an IP address, without a port (the port is its own setting); got "${value}"`);
   return host;
 }
 
@@ -231,11 +236,22 @@ export function resolveConfig({ file = {}, env = {}, args = {}, machine: given =
     const who = secure ? `${secure[0]} ${secure[1].origin}` : 'enable_grpc_ssl';
     throw new ConfigError(`${who} needs private_key_file and certificate_file (PEM files); not set: ${unset.map(([name]) => name).join(', ')}`);
   }
+  const graceDefault = read('default_response_timeout') * 1000 + 10_000;
   const grpc = read('disable_grpc')
     ? null
     : {
-        inference: { host: grpcHost('grpc_inference_address', read('grpc_inference_address')), port: read('grpc_inference_port') },
-        management: { host: grpcHost('grpc_management_address', read('grpc_management_address')), port: read('grpc_management_port') },
+        inference: {
+          host: grpcHost('grpc_inference_address', read('grpc_inference_address')),
+          port: read('grpc_inference_port'),
+          maxConnectionAgeMs: read('grpc_inference_max_connection_age_ms'),
+          maxConnectionAgeGraceMs: read('grpc_inference_max_connection_age_grace_ms') ?? graceDefault,
+        },
+        management: {
+          host: grpcHost('grpc_management_address', read('grpc_management_address')),
+          port: read('grpc_management_port'),
+          maxConnectionAgeMs: read('grpc_management_max_connection_age_ms'),
+          maxConnectionAgeGraceMs: read('grpc_management_max_connection_age_grace_ms') ?? graceDefault,
+        },
         tls: grpcSsl,
       };
   return {

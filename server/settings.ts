@@ -35,6 +35,27 @@ export const SETTINGS = {
   grpc_inference_port: { type: 'integer', min: 0, max: 65535, default: '7070', help: 'port of the gRPC inference listener (0: any free port)' },
   grpc_management_address: { type: 'text', default: '127.0.0.1', help: "host the gRPC management listener binds: TorchServe's `ManagementAPIsService` and `grpc.health.v1.Health`" },
   grpc_management_port: { type: 'integer', min: 0, max: 65535, default: '7071', help: 'port of the gRPC management listener (0: any free port)' },
+  grpc_inference_max_connection_age_ms: {
+    type: 'integer',
+    min: 1000,
+    default: '300000',
+    help: 'ms after which a gRPC inference connection is told to go (GOAWAY) and its client reconnects: behind a Kubernetes Service that is what spreads gRPC clients over replicas added later',
+  },
+  grpc_inference_max_connection_age_grace_ms: {
+    type: 'integer',
+    min: 0,
+    default: '',
+    unset: '`default_response_timeout` plus 10 s',
+    help: 'ms the calls of a connection told to go may still take before it is closed',
+  },
+  grpc_management_max_connection_age_ms: { type: 'integer', min: 1000, default: '300000', help: 'as `grpc_inference_max_connection_age_ms`, for the management listener' },
+  grpc_management_max_connection_age_grace_ms: {
+    type: 'integer',
+    min: 0,
+    default: '',
+    unset: '`default_response_timeout` plus 10 s',
+    help: 'as `grpc_inference_max_connection_age_grace_ms`, for the management listener',
+  },
   disable_grpc: { type: 'boolean', default: 'false', help: 'open no gRPC listener' },
   enable_grpc_ssl: { type: 'boolean', default: 'false', help: 'serve gRPC over TLS, with `private_key_file` and `certificate_file`' },
   private_key_file: {

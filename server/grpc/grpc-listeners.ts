@@ -52,10 +52,18 @@ export async function startGrpcListeners(opts: GrpcListenerOptions): Promise<Grp
   const credentials = () =>
     opts.tls ? ServerCredentials.createSsl(null, [{ private_key: Buffer.from(opts.tls.key), cert_chain: Buffer.from(opts.tls.cert) }], false) : ServerCredentials.createInsecure();
 
-  const inference = new Server(options);
+  // A client holds one connection for good, so behind a Kubernetes Service it would never reach a
+  // replica added later: connections are told to go after a while (5 minutes by default), and
+  // their calls get the grace to finish. This also bounds a message that trickles in forever.
+  const aged = (a: GrpcAddress) => ({
+    ...options,
+    ...(a.maxConnectionAgeMs !== undefined ? { 'grpc.max_connection_age_ms': a.maxConnectionAgeMs } : {}),
+    ...(a.maxConnectionAgeGraceMs !== undefined ? { 'grpc.max_connection_age_grace_ms': a.maxConnectionAgeGraceMs } : {}),
+  });
+  const inference = new Server(aged(opts.inference));
   inference.addService(serviceDefinition(SERVICE_NAMES.torchserveInference), opts.services.torchserveInference);
   inference.addService(serviceDefinition(SERVICE_NAMES.kserve), opts.services.kserve);
-  const management = new Server(options);
+  const management = new Server(aged(opts.management));
   management.addService(serviceDefinition(SERVICE_NAMES.torchserveManagement), opts.services.torchserveManagement);
 
   // Check reads readiness when asked; Watch streams follow the poll below.

@@ -475,3 +475,33 @@ describe('readTls', () => {
     );
   });
 });
+
+describe('gRPC settings', () => {
+  it("default to TorchServe's ports on loopback, connections told to go after 5 minutes with the response timeout and 10 s to finish", () => {
+    const { grpc } = resolveConfig({});
+    assert.deepEqual(grpc, {
+      inference: { host: '127.0.0.1', port: 7070, maxConnectionAgeMs: 300_000, maxConnectionAgeGraceMs: 130_000 },
+      management: { host: '127.0.0.1', port: 7071, maxConnectionAgeMs: 300_000, maxConnectionAgeGraceMs: 130_000 },
+      tls: false,
+    });
+  });
+
+  it('take hosts with or without IPv6 brackets, refuse a port or a scheme in the host, and turn off with disable_grpc', () => {
+    const c = resolveConfig({ args: parseArgs(['--grpc-inference-address', '[::1]', '--grpc-management-port', '0', '--grpc-inference-max-connection-age-grace-ms', '5']).values });
+    assert.equal(c.grpc?.inference.host, '::1');
+    assert.equal(c.grpc?.inference.maxConnectionAgeGraceMs, 5);
+    assert.equal(c.grpc?.management.port, 0);
+    assert.throws(() => resolveConfig({ env: { TS_GRPC_INFERENCE_ADDRESS: '127.0.0.1:7070' } }), /grpc_inference_address must be a host name or an IP address, without a port/);
+    assert.throws(() => resolveConfig({ file: { grpc_management_address: 'http://0.0.0.0' } }), /grpc_management_address must be a host name/);
+    assert.equal(resolveConfig({ args: parseArgs(['--disable-grpc']).values }).grpc, null);
+  });
+
+  it('enable_grpc_ssl needs the key and certificate, and makes tls read them', () => {
+    assert.throws(
+      () => resolveConfig({ args: parseArgs(['--enable-grpc-ssl']).values }),
+      /^Error: enable_grpc_ssl needs private_key_file and certificate_file \(PEM files\); not set: private_key_file, certificate_file$/,
+    );
+    const c = resolveConfig({ args: parseArgs(['--enable-grpc-ssl', '--private-key-file', 'k.pem', '--certificate-file', 'c.pem']).values });
+    assert.deepEqual([c.grpc?.tls, c.tls], [true, { privateKeyFile: 'k.pem', certificateFile: 'c.pem' }]);
+  });
+});
