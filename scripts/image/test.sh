@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm run test:image`: builds the image, runs it with its ports published on 127.0.0.1 only, and
 # checks it as an operator would meet it: healthy, token authorization on with the key readable
-# from the container, the kitten classified, no process running as root, the HEALTHCHECK passing,
+# from the container, the kitten classified (over HTTP and gRPC), no process running as root, the HEALTHCHECK passing,
 # and a clean exit within the grace period on SIGTERM. Prints the image's size and the time from
 # `run` to a healthy /ping. SKIP_BUILD=1 tests the image already built.
 set -euo pipefail
@@ -18,7 +18,7 @@ trap cleanup EXIT
 
 started=$(date +%s.%N)
 # No systemd here to time the HEALTHCHECK: the test runs it itself.
-pod run -d --name "$name" --health-interval disable -p 127.0.0.1::8080 -p 127.0.0.1::8081 -p 127.0.0.1::8082 "$IMAGE" >/dev/null
+pod run -d --name "$name" --health-interval disable -p 127.0.0.1::8080 -p 127.0.0.1::8081 -p 127.0.0.1::8082 -p 127.0.0.1::7070 "$IMAGE" >/dev/null
 port_of() { pod port "$name" "$1/tcp" | head -n1; }
 inference=$(port_of 8080)
 management=$(port_of 8081)
@@ -56,6 +56,9 @@ status=$(curl -s -o /dev/null -w '%{http_code}' "http://$inference/predictions/m
 answer=$(curl -fsS "http://$inference/predictions/mobilenet_v2" -H "Authorization: Bearer $key" -T "$kitten")
 top=$(printf '%s' "$answer" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)[0].class))')
 [ "$top" = "n02123045 tabby, tabby cat" ] && pass "the kitten is a '$top'" || fail "the kitten answered $answer"
+grpc=$(port_of 7070)
+probe=$(node dist/scripts/image/grpc-probe.js "$grpc" "$key" "$kitten" 2>&1) || true
+[ "$probe" = "SERVING n02123045 tabby, tabby cat" ] && pass "gRPC on $grpc: health SERVING, the kitten through Predictions" || fail "gRPC on $grpc answered: $probe"
 
 uid=$(pod exec "$name" id -u)
 [ "$uid" != 0 ] && pass "exec runs as uid $uid" || fail "exec runs as root"
