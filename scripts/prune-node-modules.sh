@@ -9,9 +9,11 @@ cd "$1"
 # Of onnxruntime-web's builds the pages load two (browser-runtime/protocol.ts ORT_BUILD_MODULES)
 # with their WASM, and the gateway resolves the package's Node entry: the rest, other builds and
 # non-minified copies, is 80 MB nothing reads.
-(cd onnxruntime-web/dist && find . -maxdepth 1 -type f \
-  ! -name ort.webgpu.min.mjs ! -name ort.min.mjs ! -name ort.node.min.mjs \
-  ! -name 'ort-wasm-simd-threaded.asyncify.*' ! -name 'ort-wasm-simd-threaded.jsep.*' -delete)
+if [ -d onnxruntime-web/dist ]; then
+  (cd onnxruntime-web/dist && find . -maxdepth 1 -type f \
+    ! -name ort.webgpu.min.mjs ! -name ort.min.mjs ! -name ort.node.min.mjs \
+    ! -name 'ort-wasm-simd-threaded.asyncify.*' ! -name 'ort-wasm-simd-threaded.jsep.*' -delete)
+fi
 
 # Source maps, TypeScript sources and type declarations, and documentation: Node never reads
 # them. Licences and notices stay: they travel with the code.
