@@ -113,7 +113,7 @@ if (record.failures.length) {
   const first = adapterFailures[0]?.replace(/^[\w.-]+: /, '') ?? (probed && probed.kind !== 'hardware' ? `${record.failures[0]}; bare Chromium got: ${probed.why}` : record.failures[0]!);
   const rest = record.failures.length - Math.max(1, adapterFailures.length);
   record.failures.push(...(cause ? [`cause: ${cause}`] : []));
-  finish(`FAILED: ${first}${adapterFailures.length > 1 ? ` (all ${adapterFailures.length} models)` : ''}${cause ? `; ${cause}` : ''}${rest > 0 ? ` (and ${rest} more: summary.md)` : ''}`, false);
+  finish(`FAILED: ${first}${adapterFailures.length > 1 ? ` (on ${adapterFailures.length} models)` : ''}${cause ? `; ${cause}` : ''}${rest > 0 ? ` (and ${rest} more: summary.md)` : ''}`, false);
 }
 
 // 4. The figures.
