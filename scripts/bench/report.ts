@@ -1,5 +1,7 @@
 // BENCHMARKS.md: the machine, the command, every figure (median across runs, then each run), and
-// the targets. Hand-written analysis between the notes markers is carried over from the old file.
+// the targets. Hand-written analysis between the notes markers is carried over from the old file,
+// and so are the GPU figures between the gpu markers: this benchmark runs where it is started, and
+// those come from `run.sh gpu-check` on a GPU host (scripts/bundle/record-gpu-figures.ts).
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fmt, median, type Figure } from './stats.js';
@@ -21,6 +23,15 @@ export interface ReportContext {
 
 const NOTES_OPEN = '<!-- notes -->';
 const NOTES_CLOSE = '<!-- /notes -->';
+const GPU_OPEN = '<!-- gpu -->';
+const GPU_CLOSE = '<!-- /gpu -->';
+const NO_GPU_FIGURE = [
+  '',
+  'No GPU figure exists yet: every WebGPU figure so far is SwiftShader, a CPU emulation. `run.sh gpu-check` from the offline',
+  'bundle (README.md, "Offline bundle and GPU check") measures one on a GPU host, and',
+  "`node dist/scripts/bundle/record-gpu-figures.js <its folder>` puts its figures here, with the adapter's name.",
+  '',
+].join('\n');
 
 /** One row per figure key, in first-seen order; a figure missing from a run counts as NaN there. */
 export function aggregate(runs: Figure[][]): Row[] {
@@ -80,16 +91,27 @@ export function tables(rows: Row[], runCount: number): string {
   return lines.join('\n');
 }
 
-function oldNotes(file: string): string | null {
+/** What the old file holds between two markers, or null. */
+function oldSection(file: string, open: string, close: string): string | null {
   if (!existsSync(file)) return null;
   const text = readFileSync(file, 'utf8');
-  const a = text.indexOf(NOTES_OPEN);
-  const b = text.indexOf(NOTES_CLOSE, a + NOTES_OPEN.length);
-  return a >= 0 && b >= 0 ? text.slice(a + NOTES_OPEN.length, b) : null;
+  const a = text.indexOf(open);
+  const b = text.indexOf(close, a + open.length);
+  return a >= 0 && b >= 0 ? text.slice(a + open.length, b) : null;
+}
+
+/** Replaces the GPU figures of an existing BENCHMARKS.md with `section`, leaving everything else as it is. */
+export function writeGpuSection(file: string, section: string): void {
+  const text = readFileSync(file, 'utf8');
+  const a = text.indexOf(GPU_OPEN);
+  const b = text.indexOf(GPU_CLOSE, a + GPU_OPEN.length);
+  if (a < 0 || b < 0) throw new Error(`${file} has no ${GPU_OPEN} ... ${GPU_CLOSE} section: run npm run bench once to add it`);
+  writeFileSync(file, `${text.slice(0, a + GPU_OPEN.length)}\n${section.trim()}\n${text.slice(b)}`);
 }
 
 export function writeReport(file: string, ctx: ReportContext, rows: Row[]): void {
-  const notes = oldNotes(file) ?? '\n(Hand-written analysis goes here; `npm run bench` keeps it.)\n';
+  const notes = oldSection(file, NOTES_OPEN, NOTES_CLOSE) ?? '\n(Hand-written analysis goes here; `npm run bench` keeps it.)\n';
+  const gpu = oldSection(file, GPU_OPEN, GPU_CLOSE) ?? NO_GPU_FIGURE;
   const text = [
     '# Benchmarks',
     '',
@@ -126,6 +148,10 @@ export function writeReport(file: string, ctx: ReportContext, rows: Row[]): void
     '',
     'On a GPU host the same command with `-- --backend webgpu` (passed through to the server) measures the WebGPU path;',
     'the bare-page and native rows stay WASM / CPU references.',
+    '',
+    '## GPU',
+    '',
+    `${GPU_OPEN}${gpu}${GPU_CLOSE}`,
     '',
     '## Notes',
     '',
