@@ -54,6 +54,7 @@ pass "joined and unpacked with join.sh in $(($(date +%s) - start)) s (busybox's 
 port=$((19000 + RANDOM % 900))
 inference="http://127.0.0.1:$port"
 management="http://127.0.0.1:$((port + 1))"
+grpc="127.0.0.1:$((port + 2))"
 server_pid=""
 stop_server() {
   [ -n "$server_pid" ] || return 0
@@ -66,7 +67,7 @@ stop_server() {
 trap 'stop_server; unmount' EXIT
 
 # Starts run.sh in the root with the backend given, waits for /ping (at most 240 s), classifies the
-# kitten and checks where mobilenet_v2 runs.
+# kitten (over HTTP and gRPC) and checks where mobilenet_v2 runs.
 serve_kitten() {
   local backend=$1 want_backend=$2 log="$BUNDLE_BUILD/test-$1.log"
   local t0
@@ -74,7 +75,7 @@ serve_kitten() {
   # chroot itself in the background (not through in_root, a function, which would put a shell
   # between): every program down to node is exec'd, so this pid is the server's.
   chroot "$root" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root "$bundle/run.sh" --backend "$backend" --inference-address "$inference" \
-    --management-address "$management" --metrics-address http://127.0.0.1:0 >"$log" 2>&1 &
+    --management-address "$management" --metrics-address http://127.0.0.1:0 --grpc-inference-port "${grpc##*:}" --grpc-management-port 0 >"$log" 2>&1 &
   server_pid=$!
   local healthy=""
   for _ in $(seq 1 480); do
@@ -112,6 +113,9 @@ serve_kitten() {
     console.log(`${d.backend} ${d.adapter ? `${d.adapter.vendor} ${d.adapter.architecture} fallback ${d.adapter.isFallbackAdapter}` : "no adapter"}`);
   ' 2>/dev/null || echo unknown)
   [ "${ran%% *}" = "$want_backend" ] && pass "$backend: mobilenet_v2 runs on $ran" || fail "$backend: mobilenet_v2 runs on $ran"
+  local probe
+  probe=$(node dist/scripts/image/grpc-probe.js "$grpc" no-key-on-loopback tests/fixtures/images/kitten.jpg 2>&1) || true
+  [ "$probe" = "SERVING n02123045 tabby, tabby cat" ] && pass "$backend: gRPC on $grpc: health SERVING, the kitten through Predictions" || fail "$backend: gRPC on $grpc answered: $probe"
   grep -q '"memory allocator: jemalloc"' "$log" && pass "$backend: the gateway runs on the bundle's jemalloc" || fail "$backend: not on jemalloc ($log)"
   stop_server
 }
