@@ -206,6 +206,8 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
       management: config.grpc.management,
       tls: config.grpc.tls ? tls : null,
       maxMessageBytes: config.maxRequestSize,
+      // As the HTTP management and metrics listeners: a gRPC client multiplexes its calls over one connection.
+      maxConnections: config.smallListenerConnections,
       readiness,
       services: {
         torchserveInference: torchserveInferenceService(env, deps),

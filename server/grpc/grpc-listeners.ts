@@ -6,6 +6,7 @@
 
 import { type handleUnaryCall, type sendUnaryData, Server, ServerCredentials, type ServerUnaryCall, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
+import net from 'node:net';
 import { type GrpcAddress, grpcTarget } from '../config.js';
 import { serviceDefinition, SERVICE_NAMES } from './definitions.js';
 
@@ -15,6 +16,8 @@ export interface GrpcListenerOptions {
   /** PEM key and certificate: served over TLS when given. */
   tls: { key: string; cert: string } | null;
   maxMessageBytes: number;
+  /** Connections each listener holds at once; more are closed at once. */
+  maxConnections: number;
   services: { torchserveInference: UntypedServiceImplementation; kserve: UntypedServiceImplementation; torchserveManagement: UntypedServiceImplementation };
   /** Whether a new request would be served now: the health services follow it. */
   readiness: () => boolean;
@@ -33,11 +36,27 @@ export interface GrpcListeners {
 /** How often health follows readiness: probes poll every few seconds, and shutdown says so at once. */
 const HEALTH_POLL_MS = 500;
 
-function bind(server: Server, address: GrpcAddress, credentials: ServerCredentials): Promise<string> {
+/**
+ * Listens on `address` with Node's own TCP server and hands each connection to grpc-js: so that,
+ * as on the HTTP listeners, past `maxConnections` a new connection is closed at once, below the
+ * open-file limit (grpc-js's own listener has no such bound).
+ */
+function listen(server: Server, address: GrpcAddress, credentials: ServerCredentials, maxConnections: number): Promise<{ address: string; close(): void }> {
+  const injector = server.createConnectionInjector(credentials);
+  const tcp = net.createServer((socket) => injector.injectConnection(socket));
+  tcp.maxConnections = maxConnections;
   return new Promise((resolve, reject) => {
-    server.bindAsync(grpcTarget(address), credentials, (err, port) =>
-      err ? reject(new Error(`gRPC cannot listen on ${grpcTarget(address)}: ${err.message}`)) : resolve(grpcTarget({ ...address, port })),
-    );
+    tcp.once('error', (err) => reject(new Error(`gRPC cannot listen on ${grpcTarget(address)}: ${err.message}`)));
+    tcp.listen(address.port, address.host, () => {
+      const port = (tcp.address() as net.AddressInfo).port;
+      resolve({
+        address: grpcTarget({ ...address, port }),
+        close: () => {
+          tcp.close();
+          injector.destroy();
+        },
+      });
+    });
   });
 }
 
@@ -95,24 +114,28 @@ export async function startGrpcListeners(opts: GrpcListenerOptions): Promise<Grp
   const poll = setInterval(follow, HEALTH_POLL_MS);
   poll.unref();
 
-  let bound: string[];
-  try {
-    bound = await Promise.all([bind(inference, opts.inference, credentials()), bind(management, opts.management, credentials())]);
-  } catch (e) {
+  const bound = await Promise.allSettled([listen(inference, opts.inference, credentials(), opts.maxConnections), listen(management, opts.management, credentials(), opts.maxConnections)]);
+  const [inferenceListener, managementListener] = bound.map((b) => (b.status === 'fulfilled' ? b.value : null));
+  const failed = bound.find((b) => b.status === 'rejected');
+  if (failed) {
     clearInterval(poll);
+    inferenceListener?.close();
+    managementListener?.close();
     inference.forceShutdown();
     management.forceShutdown();
-    throw e;
+    throw failed.reason;
   }
   return {
-    inference: bound[0]!,
-    management: bound[1]!,
+    inference: inferenceListener!.address,
+    management: managementListener!.address,
     leave() {
       leaving = true;
       follow();
     },
     async close(graceMs) {
       clearInterval(poll);
+      inferenceListener!.close();
+      managementListener!.close();
       await Promise.all(
         [inference, management].map(
           (server) =>

@@ -5,6 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { credentials, makeGenericClientConstructor, status as Code, type ClientDuplexStream } from '@grpc/grpc-js';
@@ -339,6 +340,43 @@ describe('gRPC', () => {
       /grpc_server_handled_total\{grpc_type="bidi_stream",grpc_service="org\.pytorch\.serve\.grpc\.inference\.InferenceAPIsService",grpc_method="StreamPredictions2",grpc_code="OK"\} 1/,
     );
     assert.match(text, /grpc_server_handled_total\{[^}]*grpc_method="Predictions",grpc_code="UNAUTHENTICATED"\} 2/);
+  });
+});
+
+describe('gRPC connections', () => {
+  const empty = tempStore([]);
+  let server: RunningServer;
+  before(async () => {
+    // max_connections bounds the small listeners, gRPC's among them, to 4 connections here.
+    server = await startTestServer({ model_store: empty.root, load_models: '', max_connections: '4' });
+  });
+  after(async () => {
+    await server?.close();
+    empty.remove();
+  });
+
+  it('past the bound new connections are closed at once; gRPC serves again when they go', async () => {
+    const [host, port] = [server.grpc!.inference.replace(/:\d+$/, ''), Number(server.grpc!.inference.split(':').pop())];
+    const sockets = await Promise.all(
+      Array.from(
+        { length: 7 },
+        () =>
+          new Promise<Socket>((resolve, reject) => {
+            const s = connect(port, host, () => resolve(s));
+            s.on('error', reject);
+          }),
+      ),
+    );
+    const closedSoon = await Promise.all(sockets.map((s) => Promise.race([once(s, 'close').then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))])));
+    assert.equal(closedSoon.filter(Boolean).length, 3, 'the 3 past the bound were closed');
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    const clients = grpcClients(server.grpc!);
+    try {
+      assert.deepEqual(JSON.parse((await callUnary(clients.torchserve, 'Ping', {}, undefined, { deadline: Date.now() + 5000 })).health), { status: 'Healthy' });
+    } finally {
+      clients.close();
+    }
   });
 });
 
