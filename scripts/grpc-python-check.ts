@@ -11,12 +11,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { normalise } from '../browser-runtime/normalise.js';
-import { resolveConfig } from '../server/config.js';
-import { readMachine } from '../server/limits.js';
 import { ModelStore } from '../server/model-store.js';
 import { PROJECT_ROOT } from '../server/paths.js';
 import { preprocess, UNGATED } from '../server/preprocess.js';
-import { startServer } from '../server/server.js';
+import { startTestServer } from '../tests/support/server-harness.js';
 
 const here = path.join(PROJECT_ROOT, 'scripts/grpc-python');
 const image = path.join(PROJECT_ROOT, 'tests/fixtures/images/kitten.jpg');
@@ -29,24 +27,15 @@ const runBeside = async (cmd: string, args: string[]) => {
   return stdout;
 };
 
-const config = resolveConfig({
-  args: {
-    inference_address: 'http://127.0.0.1:0',
-    management_address: 'http://127.0.0.1:0',
-    metrics_address: 'http://127.0.0.1:0',
-    grpc_inference_port: '0',
-    grpc_management_port: '0',
-    backend: 'wasm',
-    wasm_threads: '1',
-    load_models: 'mobilenet_v2',
-    enable_token_authorization: 'true',
-    key_file: path.join(work, 'key_file.json'),
-  },
-  machine: readMachine(),
+// The real server on free loopback ports, as the tests start it.
+const server = await startTestServer({
+  backend: 'wasm',
+  wasm_threads: '1',
+  load_models: 'mobilenet_v2',
+  enable_token_authorization: 'true',
+  key_file: path.join(work, 'key_file.json'),
 });
-const server = await startServer(config);
 try {
-  await server.ready;
   run('bash', [path.join(here, 'stubs.sh'), path.join(work, 'stubs')]);
   const model = server.store.resolve('mobilenet_v2');
   const pixels = await preprocess(readFileSync(image), { resize: 256, crop: 224, maxPixels: 1e8, maxJpegScans: 100 }, UNGATED);
