@@ -28,7 +28,8 @@ function alive(pid: number): boolean {
 describe('the command line', () => {
   const store = tempStore([
     // No default_version: the highest version is the default.
-    { name: 'tabby_ts', from: 'mobilenet_v2_int8', versions: ['1.0', '2.0'], config: { default_version: undefined, output_format: 'torchserve' } },
+    // A lone request waits up to 1.5 s for its batch: the SIGTERM test sees its requests queued before it signals.
+    { name: 'tabby_ts', from: 'mobilenet_v2_int8', versions: ['1.0', '2.0'], config: { default_version: undefined, output_format: 'torchserve', batch_size: 8, max_batch_delay: 1500 } },
   ]);
   let child: ChildProcess;
   let server: SpawnedServer;
@@ -106,7 +107,11 @@ describe('the command line', () => {
     const pid = Number(/\(pid (\d+)\) launched/.exec(output())?.[1]);
     assert.ok(alive(pid), 'Chromium runs while the server does');
     const inFlight = Array.from({ length: 4 }, () => postImage(`${api}/predictions/tabby_ts`, readImage('kitten.jpg')));
-    await new Promise((r) => setTimeout(r, 20));
+    // Signalled once the server holds all four (queued for their batch), not after a guessed pause.
+    const until = Date.now() + 10_000;
+    let pending = 0;
+    while ((pending = (await call(`${management}/models/tabby_ts`)).body[0].jobQueueStatus.pendingRequests) < 4 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(pending, 4, 'the four requests are queued');
     child.kill('SIGTERM');
     const exited = once(child, 'exit');
     await new Promise((r) => setTimeout(r, 5));
@@ -115,8 +120,8 @@ describe('the command line', () => {
     for (const a of await Promise.all(inFlight)) assert.equal(a.status, 200, 'accepted requests are answered');
     const [code] = await exited;
     assert.equal(code, 0);
-    const until = Date.now() + 5000;
-    while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    const gone = Date.now() + 5000;
+    while (alive(pid) && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
     assert.equal(alive(pid), false, 'no Chromium outlives the server');
   });
 
