@@ -4,7 +4,17 @@
 // Kubernetes' native gRPC probes work. Messages are bounded by max_request_size; TLS, where
 // enable_grpc_ssl is set, uses the same key and certificate as the https:// listeners.
 
-import { type handleUnaryCall, type sendUnaryData, Server, ServerCredentials, type ServerUnaryCall, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import {
+  type handleServerStreamingCall,
+  type handleUnaryCall,
+  type sendUnaryData,
+  type ServerWritableStream,
+  Server,
+  ServerCredentials,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import net from 'node:net';
 import { type GrpcAddress, grpcTarget } from '../config.js';
@@ -85,7 +95,7 @@ export async function startGrpcListeners(opts: GrpcListenerOptions): Promise<Grp
   const management = new Server(aged(opts.management));
   management.addService(serviceDefinition(SERVICE_NAMES.torchserveManagement), opts.services.torchserveManagement);
 
-  // Check reads readiness when asked; Watch streams follow the poll below.
+  // Check, and Watch's first answer, read readiness when asked; Watch then follows the poll below.
   const healthOf = (server: Server, services: string[]) => {
     const health = new HealthImplementation();
     const current = {
@@ -95,6 +105,10 @@ export async function startGrpcListeners(opts: GrpcListenerOptions): Promise<Grp
           check: (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
             follow();
             (impl['check'] as handleUnaryCall<unknown, unknown>)(call, callback);
+          },
+          watch: (call: ServerWritableStream<unknown, unknown>) => {
+            follow();
+            (impl['watch'] as handleServerStreamingCall<unknown, unknown>)(call);
           },
         }),
     };

@@ -413,6 +413,11 @@ describe('gRPC at SIGTERM', () => {
     try {
       const address = /gRPC inference \(TorchServe, KServe v2\) on (\S+),/.exec(server.output())![1]!;
       const grpc = grpcClients({ inference: address, management: address });
+      // Health watched from before the signal: it must say NOT_SERVING once SIGTERM arrives.
+      const watched: string[] = [];
+      const watch = grpc.health['Watch']!({ service: '' }) as NodeJS.EventEmitter;
+      watch.on('data', (r: { status: string }) => watched.push(r.status));
+      watch.on('error', () => {});
       const stream = grpc.torchserve['StreamPredictions2']!() as ClientDuplexStream<object, any>;
       const done = collect(stream);
       const first = once(stream, 'data');
@@ -430,6 +435,7 @@ describe('gRPC at SIGTERM', () => {
       assert.equal(error?.code, Code.UNAVAILABLE);
       assert.match(error.details, /shutting down/);
       assert.equal(exit[0], 0);
+      assert.deepEqual(watched, ['SERVING', 'NOT_SERVING']);
       assert.match(server.output(), /"protocol":"grpc"[^\n]*StreamPredictions2/);
     } finally {
       if (server.child.exitCode === null) server.child.kill('SIGKILL');
