@@ -29,11 +29,16 @@ export function keyMatches(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
+/** Whether an `Authorization` value (an HTTP header or gRPC metadata) is `Bearer <expected>`. */
+export function bearerMatches(authorization: string | undefined, expected: string): boolean {
+  const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+  return m !== null && keyMatches(m[1]!, expected);
+}
+
+/** TorchServe's answer to a missing or wrong key, over any transport. */
+export const invalidKey = () => new ApiError(401, 'InvalidKeyException', 'Token Authorization failed. Token either incorrect, expired, or not provided correctly.', { 'WWW-Authenticate': 'Bearer' });
+
 /** Requires the key of every request that reaches it: mounted after the routes open to anyone. */
 export function requireKey(expected: string): RequestHandler {
-  return (req, _res, next) => {
-    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-    if (m && keyMatches(m[1]!, expected)) return next();
-    next(new ApiError(401, 'InvalidKeyException', 'Token Authorization failed. Token either incorrect, expired, or not provided correctly.', { 'WWW-Authenticate': 'Bearer' }));
-  };
+  return (req, _res, next) => (bearerMatches(req.headers.authorization, expected) ? next() : next(invalidKey()));
 }

@@ -4,8 +4,8 @@
 // line and one grpc_server_handled_total count, with the protocol named, once the call is over.
 
 import { Metadata, status as Code, type handleServerStreamingCall, type handleUnaryCall, type ServerUnaryCall } from '@grpc/grpc-js';
-import { keyMatches } from '../auth.js';
-import { ApiError, toApiError } from '../errors.js';
+import { bearerMatches, invalidKey } from '../auth.js';
+import { type ApiError, toApiError } from '../errors.js';
 import { log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { codeName, grpcCodeOf, serviceError } from './grpc-status.js';
@@ -34,13 +34,10 @@ export interface Served<T> {
 
 export type CallType = 'unary' | 'server_stream' | 'bidi_stream';
 
-export const unauthorized = () => new ApiError(401, 'InvalidKeyException', 'Token Authorization failed. Token either incorrect, expired, or not provided correctly.');
-
 export function checkKey(metadata: Metadata, key: string | null): void {
   if (key === null) return;
   const [value] = metadata.get('authorization');
-  const m = typeof value === 'string' ? /^Bearer\s+(\S+)$/i.exec(value) : null;
-  if (!m || !keyMatches(m[1]!, key)) throw unauthorized();
+  if (!bearerMatches(typeof value === 'string' ? value : undefined, key)) throw invalidKey();
 }
 
 /** What every kind of server call has: its deadline and its cancellation. */
