@@ -93,6 +93,9 @@ export const serverTiming = (stages: Record<string, number>): string =>
     .map(([name, ms]) => `${name};dur=${ms.toFixed(1)}`)
     .join(', ');
 
+/** The stages and the batch as HTTP headers, and as gRPC trailers (which take the same names, lower-cased). */
+export const timingHeaders = (batch: number, stages: Stages): Record<string, string> => ({ 'Server-Timing': serverTiming({ ...stages }), 'X-Batch-Size': String(batch) });
+
 /** Counts a served request in the model's metrics and gives the access log's fields for it. */
 export function observeInference(model: ModelVersion, batch: number, stages: Stages, metrics?: Metrics): Record<string, unknown> {
   metrics?.observePrediction(model, { queueMs: stages.queue, transferMs: stages.transfer, inferMs: stages.infer, batch }, { decode: stages.decode, post: stages.post }, stages.total);

@@ -211,7 +211,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
       readiness,
       services: {
         torchserveInference: torchserveInferenceService(env, deps),
-        kserve: kserveInferenceService(env, { ...deps, version: VERSION, readiness }),
+        kserve: kserveInferenceService(env, { ...deps, version: VERSION }),
         torchserveManagement: torchserveManagementService({ key: keys?.management ?? null, metrics }, store, engine, workerLimitOf(config), config.defaultResponseTimeout),
       },
     });

@@ -6,7 +6,7 @@
 
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ApiError, badRequest } from '../errors.js';
-import { admit, observeInference, serverTiming } from '../inference-core.js';
+import { admit, observeInference, timingHeaders } from '../inference-core.js';
 import { checkInput, modelInput, modelMetadata } from '../kserve-v2.js';
 import type { ModelVersion } from '../model-store.js';
 import { type CallEnv, type CallInfo, type Served, unary } from './calls.js';
@@ -32,7 +32,7 @@ export function inputValues(request: ModelInferRequest, index: number, count: nu
   return data;
 }
 
-export function kserveInferenceService(env: CallEnv, deps: GrpcInferenceDeps & { version: string; readiness: () => boolean }): UntypedServiceImplementation {
+export function kserveInferenceService(env: CallEnv, deps: GrpcInferenceDeps & { version: string }): UntypedServiceImplementation {
   const { store, engine, guards } = deps;
   const target = (name: string, version: string): ModelVersion => {
     if (!name) throw badRequest('the request names no model');
@@ -62,7 +62,7 @@ export function kserveInferenceService(env: CallEnv, deps: GrpcInferenceDeps & {
         : { model_name: v.name, model_version: v.version, id: request.id, outputs: [{ ...output, contents: { fp32_contents: Array.from(out.data) } }], raw_output_contents: [] };
       const tPost = performance.now();
       const stages = { read: 0, decode: tParse - t0, queue: out.queueMs, transfer: out.transferMs, infer: out.inferMs, post: tPost - tInfer, total: tPost - t0 };
-      return { reply, access: observeInference(v, out.batch, stages, env.metrics), trailers: { 'server-timing': serverTiming({ ...stages }), 'x-batch-size': String(out.batch) } };
+      return { reply, access: observeInference(v, out.batch, stages, env.metrics), trailers: timingHeaders(out.batch, stages) };
     } finally {
       finish();
     }
@@ -80,7 +80,7 @@ export function kserveInferenceService(env: CallEnv, deps: GrpcInferenceDeps & {
 
   return {
     ServerLive: unary(env, { service: SERVICE, method: 'ServerLive', open: true, work: () => ({ reply: { live: true } }) }),
-    ServerReady: unary(env, { service: SERVICE, method: 'ServerReady', open: true, work: () => ({ reply: { ready: deps.readiness() } }) }),
+    ServerReady: unary(env, { service: SERVICE, method: 'ServerReady', open: true, work: () => ({ reply: { ready: deps.isHealthy() } }) }),
     ModelReady: unary<NameVersion, { ready: boolean }>(env, {
       service: SERVICE,
       method: 'ModelReady',

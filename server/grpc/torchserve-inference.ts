@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { status as Code, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { InferenceEngine } from '../bridge/inference-engine.js';
 import { badRequest, type ApiError } from '../errors.js';
-import { admit, classifyImage, observeInference, serverTiming, shuttingDown, type InferenceGuards } from '../inference-core.js';
+import { admit, classifyImage, observeInference, timingHeaders, shuttingDown, type InferenceGuards } from '../inference-core.js';
 import type { ModelStore } from '../model-store.js';
 import { parseTopK } from '../routes/predictions.js';
 import { type CallEnv, type CallInfo, callInfo, checkKey, failure, logAccess, recordCall, type Served, serverStream, unary } from './calls.js';
@@ -57,7 +57,7 @@ export function torchserveInferenceService(env: CallEnv, deps: GrpcInferenceDeps
       return {
         reply: { prediction: Buffer.from(answer), ...(request.sequenceId ? { sequenceId: request.sequenceId } : {}) },
         access: observeInference(model, batch, stages, env.metrics),
-        trailers: { 'server-timing': serverTiming({ ...stages }), 'x-batch-size': String(batch) },
+        trailers: timingHeaders(batch, stages),
       };
     } finally {
       finish();

@@ -4,7 +4,7 @@
 
 import type { Request, Response } from 'express';
 import { ApiError, payloadTooLarge } from '../errors.js';
-import { admit, observeInference, serverTiming, type InferenceGuards, type Stages } from '../inference-core.js';
+import { admit, observeInference, timingHeaders, type InferenceGuards, type Stages } from '../inference-core.js';
 import { lingerOnClose } from '../lingering-close.js';
 import type { Metrics } from '../metrics.js';
 import type { ModelVersion } from '../model-store.js';
@@ -41,7 +41,6 @@ export function startInference(guards: InferenceGuards, model: ModelVersion, req
 
 /** One set of stage times for the answer's headers, the access log and the metrics, whatever the protocol. */
 export function recordInference(res: Response, model: ModelVersion, batch: number, stages: Stages, metrics?: Metrics): void {
-  res.set('Server-Timing', serverTiming({ ...stages }));
-  res.set('X-Batch-Size', String(batch));
+  res.set(timingHeaders(batch, stages));
   res.locals['access'] = observeInference(model, batch, stages, metrics);
 }
