@@ -10,10 +10,8 @@ import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { normalise } from '../browser-runtime/normalise.js';
-import { ModelStore } from '../server/model-store.js';
 import { PROJECT_ROOT } from '../server/paths.js';
-import { preprocess, UNGATED } from '../server/preprocess.js';
+import { bytesOf, kittenTensor, v2Output } from '../tests/support/kitten-tensor.js';
 import { startTestServer } from '../tests/support/server-harness.js';
 
 const here = path.join(PROJECT_ROOT, 'scripts/grpc-python');
@@ -38,10 +36,9 @@ const server = await startTestServer({
 try {
   run('bash', [path.join(here, 'stubs.sh'), path.join(work, 'stubs')]);
   const model = server.store.resolve('mobilenet_v2');
-  const pixels = await preprocess(readFileSync(image), { resize: 256, crop: 224, maxPixels: 1e8, maxJpegScans: 100 }, UNGATED);
-  const tensor = normalise(pixels, 1, (await ModelStore.open(path.join(PROJECT_ROOT, 'models'))).resolve('mobilenet_v2').config.normalisation);
+  const tensor = await kittenTensor();
   const tensorFile = path.join(work, 'kitten.f32');
-  writeFileSync(tensorFile, Buffer.from(tensor.buffer, tensor.byteOffset, tensor.byteLength));
+  writeFileSync(tensorFile, bytesOf(tensor));
   const keys = server.keys!;
   const out = JSON.parse(
     await runBeside('/usr/bin/python3', [path.join(here, 'client.py'), path.join(work, 'stubs'), server.grpc!.inference, server.grpc!.management, keys.inference, keys.management, image, tensorFile]),
@@ -49,14 +46,7 @@ try {
 
   const auth = { authorization: `Bearer ${keys.inference}` };
   const http = await (await fetch(`${server.inferenceUrl}/predictions/${model.name}`, { method: 'POST', body: readFileSync(image), headers: auth })).json();
-  const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'input', shape: [1, 3, 224, 224], datatype: 'FP32', parameters: { binary_data_size: tensor.byteLength } }] }));
-  const v2 = await (
-    await fetch(`${server.inferenceUrl}/v2/models/${model.name}/infer`, {
-      method: 'POST',
-      body: Buffer.concat([header, Buffer.from(tensor.buffer)]),
-      headers: { ...auth, 'inference-header-content-length': String(header.length) },
-    })
-  ).json();
+  const reference = await v2Output(server.inferenceUrl, model.name, tensor, keys.inference);
 
   const checks: Array<[string, () => void]> = [
     ['Ping and grpc.health.v1 Check', () => assert.deepEqual([out.ping, out.health], [{ status: 'Healthy' }, 'SERVING'])],
@@ -81,7 +71,6 @@ try {
       'ModelInfer with raw_input_contents matches /v2 infer',
       () => {
         assert.deepEqual(out.model_infer.shape, [1, 1000]);
-        const reference: number[] = v2.outputs[0].data;
         const most = Math.max(...reference.map((x, i) => Math.abs(x - out.model_infer.output[i])));
         assert.ok(most < 1e-4, `largest difference ${most}`);
       },

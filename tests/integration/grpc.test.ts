@@ -9,14 +9,12 @@ import { connect, type Socket } from 'node:net';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { credentials, makeGenericClientConstructor, status as Code, type ClientDuplexStream } from '@grpc/grpc-js';
-import { normalise } from '../../browser-runtime/normalise.js';
-import { ModelStore } from '../../server/model-store.js';
 import { packageDefinition } from '../../server/grpc/definitions.js';
 import { PROJECT_ROOT } from '../../server/paths.js';
-import { preprocess, UNGATED } from '../../server/preprocess.js';
 import type { RunningServer } from '../../server/server.js';
 import { bearer, callFails, callUnary, grpcClients, type GrpcClients } from '../support/grpc-client.js';
-import { MODELS, readImage } from '../support/paths.js';
+import { bytesOf, kittenTensor, v2Output } from '../support/kitten-tensor.js';
+import { readImage } from '../support/paths.js';
 import { call, startTestServer } from '../support/server-harness.js';
 import { ANY_PORTS, spawnServer } from '../support/spawned-server.js';
 import { tempStore } from '../support/temp-store.js';
@@ -24,14 +22,6 @@ import { selfSignedCertificate } from '../support/tls.js';
 
 const TABBY = 'n02123045 tabby, tabby cat';
 
-/** The kitten preprocessed as a Triton client sends it: FP32 NCHW, ImageNet mean and std. */
-async function kittenTensor(): Promise<Float32Array> {
-  const config = (await ModelStore.open(MODELS)).resolve('mobilenet_v2').config;
-  const pixels = await preprocess(readImage('kitten.jpg'), { resize: 256, crop: 224, maxPixels: 1e8, maxJpegScans: 100 }, UNGATED);
-  return normalise(pixels, 1, config.normalisation);
-}
-
-const asBytes = (t: Float32Array) => Buffer.from(t.buffer, t.byteOffset, t.byteLength);
 const floats = (b: Buffer) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 
 function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -159,15 +149,7 @@ describe('gRPC', () => {
   });
 
   it('ModelInfer takes typed and raw FP32 contents and answers like POST /v2/models/{m}/infer', async () => {
-    // The HTTP reference through the binary tensor extension: its JSON form would pass max_request_size.
-    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'input', shape: [1, 3, 224, 224], datatype: 'FP32', parameters: { binary_data_size: tensor.byteLength } }] }));
-    const http = await call(`${server.inferenceUrl}/v2/models/mobilenet_v2/infer`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length), authorization: `Bearer ${server.keys!.inference}` },
-      body: Buffer.concat([header, asBytes(tensor)]),
-    });
-    assert.equal(http.status, 200);
-    const reference: number[] = http.body.outputs[0].data;
+    const reference = await v2Output(server.inferenceUrl, 'mobilenet_v2', tensor, server.keys!.inference);
     const input = { name: 'input', datatype: 'FP32', shape: [1, 3, 224, 224] };
 
     const typed = await callUnary(grpc.kserve, 'ModelInfer', { model_name: 'mobilenet_v2', id: 't1', inputs: [{ ...input, contents: { fp32_contents: Array.from(tensor) } }] }, key);
@@ -176,7 +158,7 @@ describe('gRPC', () => {
     assert.equal(typed.raw_output_contents.length, 0);
     assert.ok(maxDifference(typed.outputs[0].contents.fp32_contents, reference) < 1e-4);
 
-    const raw = await callUnary(grpc.kserve, 'ModelInfer', { model_name: 'mobilenet_v2', model_version: '1.0', inputs: [input], raw_input_contents: [asBytes(tensor)] }, key);
+    const raw = await callUnary(grpc.kserve, 'ModelInfer', { model_name: 'mobilenet_v2', model_version: '1.0', inputs: [input], raw_input_contents: [bytesOf(tensor)] }, key);
     assert.equal(raw.outputs[0].contents, null);
     assert.equal(raw.raw_output_contents.length, 1);
     assert.ok(maxDifference(floats(raw.raw_output_contents[0]), reference) < 1e-4);
@@ -204,7 +186,7 @@ describe('gRPC', () => {
     const err = await callFails(
       grpc.kserve,
       'ModelInfer',
-      { model_name: 'mobilenet_v2', inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 3, 224, 224] }], raw_input_contents: [asBytes(two)] },
+      { model_name: 'mobilenet_v2', inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 3, 224, 224] }], raw_input_contents: [bytesOf(two)] },
       key,
     );
     assert.equal(err.code, Code.RESOURCE_EXHAUSTED);

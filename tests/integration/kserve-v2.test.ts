@@ -3,12 +3,10 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalise } from '../../browser-runtime/normalise.js';
 import { softmax, topK } from '../../browser-runtime/top-k.js';
-import { ModelStore } from '../../server/model-store.js';
-import { preprocess, UNGATED } from '../../server/preprocess.js';
 import type { RunningServer } from '../../server/server.js';
-import { MODELS, readImage } from '../support/paths.js';
+import { readImage } from '../support/paths.js';
+import { kittenTensor } from '../support/kitten-tensor.js';
 import { call, postImage, startTestServer } from '../support/server-harness.js';
 import { tempStore } from '../support/temp-store.js';
 
@@ -22,9 +20,7 @@ describe('KServe v2 protocol', () => {
     server = await startTestServer({ model_store: store.root, backend: 'wasm' });
     api = server.inferenceUrl;
     // The kitten, preprocessed as a Triton client would: FP32 NCHW, ImageNet mean/std.
-    const config = (await ModelStore.open(MODELS)).resolve('mobilenet_v2').config;
-    const pixels = await preprocess(readImage('kitten.jpg'), { resize: 256, crop: 224, maxPixels: 1e8, maxJpegScans: 100 }, UNGATED);
-    tensor = normalise(pixels, 1, config.normalisation);
+    tensor = await kittenTensor();
   });
   after(async () => {
     await server?.close();
