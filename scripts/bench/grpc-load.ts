@@ -2,8 +2,8 @@
 // client uses), each sending TorchServe's Predictions with the image in input["data"] again as
 // soon as its answer is in, for `durationS`. Reads the same Server-Timing, from the trailers.
 
-import { credentials, type Client, loadPackageDefinition, type Metadata, type ServiceError, type StatusObject } from '@grpc/grpc-js';
-import { packageDefinition } from '../../server/grpc/definitions.js';
+import { type Client, credentials, type Metadata, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { clientConstructors } from '../../server/grpc/definitions.js';
 import type { LoadResult } from './server-load.js';
 import { StageCollector } from './server-timing.js';
 
@@ -11,12 +11,8 @@ type Predictions = Client & {
   Predictions(request: object, callback: (err: ServiceError | null) => void): NodeJS.EventEmitter;
 };
 
-const loaded = loadPackageDefinition(packageDefinition) as unknown as {
-  org: { pytorch: { serve: { grpc: { inference: { InferenceAPIsService: new (target: string, creds: ReturnType<typeof credentials.createInsecure>) => Predictions } } } } };
-};
-
 export async function grpcLoad(address: string, model: string, concurrency: number, durationS: number, body: Buffer): Promise<LoadResult> {
-  const client = new loaded.org.pytorch.serve.grpc.inference.InferenceAPIsService(address, credentials.createInsecure());
+  const client = new (clientConstructors().torchserveInference)(address, credentials.createInsecure()) as Predictions;
   const stages = new StageCollector();
   const latencies: number[] = [];
   let ok = 0;

@@ -4,7 +4,7 @@
 // needs more than 2^53.
 
 import path from 'node:path';
-import type { ServiceDefinition } from '@grpc/grpc-js';
+import { type ChannelCredentials, type Client, loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync, type Options, type PackageDefinition } from '@grpc/proto-loader';
 import { PROJECT_ROOT } from '../paths.js';
 
@@ -23,6 +23,15 @@ export const SERVICE_NAMES = {
 export const packageDefinition: PackageDefinition = loadSync(PROTO_FILES, LOADER_OPTIONS);
 
 export const serviceDefinition = (name: string): ServiceDefinition => packageDefinition[name] as ServiceDefinition;
+
+export type ClientConstructor = new (target: string, credentials: ChannelCredentials, options?: object) => Client;
+
+/** Client classes of the three services, as a stock client builds them from the same files: for the tests and the bench, not the server. */
+export function clientConstructors(): Record<keyof typeof SERVICE_NAMES, ClientConstructor> {
+  const loaded = loadPackageDefinition(packageDefinition);
+  const at = (name: string) => name.split('.').reduce((o: unknown, part) => (o as Record<string, unknown>)[part], loaded) as ClientConstructor;
+  return { torchserveInference: at(SERVICE_NAMES.torchserveInference), torchserveManagement: at(SERVICE_NAMES.torchserveManagement), kserve: at(SERVICE_NAMES.kserve) };
+}
 
 // TorchServe's inference.proto
 

@@ -4,15 +4,9 @@
 import { credentials as channelCredentials, type ChannelCredentials, type Client, loadPackageDefinition, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProto } from 'grpc-health-check';
-import { LOADER_OPTIONS, packageDefinition } from '../../server/grpc/definitions.js';
+import { type ClientConstructor, clientConstructors, LOADER_OPTIONS } from '../../server/grpc/definitions.js';
 
-type Constructor = new (target: string, credentials: ChannelCredentials, options?: object) => Client;
-
-const loaded = loadPackageDefinition(packageDefinition) as unknown as {
-  org: { pytorch: { serve: { grpc: { inference: { InferenceAPIsService: Constructor }; management: { ManagementAPIsService: Constructor } } } } };
-  inference: { GRPCInferenceService: Constructor };
-};
-const health = loadPackageDefinition(loadSync(healthProto, LOADER_OPTIONS)) as unknown as { grpc: { health: { v1: { Health: Constructor } } } };
+const health = loadPackageDefinition(loadSync(healthProto, LOADER_OPTIONS)) as unknown as { grpc: { health: { v1: { Health: ClientConstructor } } } };
 
 export type AnyClient = Client & Record<string, (...args: unknown[]) => unknown>;
 
@@ -26,11 +20,12 @@ export interface GrpcClients {
 }
 
 export function grpcClients(addresses: { inference: string; management: string }, credentials: ChannelCredentials = channelCredentials.createInsecure(), options: object = {}): GrpcClients {
-  const made = (C: Constructor, target: string) => new C(target, credentials, { 'grpc.max_receive_message_length': -1, ...options }) as AnyClient;
+  const made = (C: ClientConstructor, target: string) => new C(target, credentials, { 'grpc.max_receive_message_length': -1, ...options }) as AnyClient;
+  const services = clientConstructors();
   const clients = {
-    torchserve: made(loaded.org.pytorch.serve.grpc.inference.InferenceAPIsService, addresses.inference),
-    kserve: made(loaded.inference.GRPCInferenceService, addresses.inference),
-    management: made(loaded.org.pytorch.serve.grpc.management.ManagementAPIsService, addresses.management),
+    torchserve: made(services.torchserveInference, addresses.inference),
+    kserve: made(services.kserve, addresses.inference),
+    management: made(services.torchserveManagement, addresses.management),
     health: made(health.grpc.health.v1.Health, addresses.inference),
     managementHealth: made(health.grpc.health.v1.Health, addresses.management),
   };
