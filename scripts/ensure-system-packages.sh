@@ -6,6 +6,9 @@
 #  - jemalloc, which bin/webgpu-inference-server preloads: with glibc's allocator, memory freed
 #    after a flood of large requests stays with the process (measured: 1.2 GB held after a
 #    flood, 115 MB with jemalloc). Optional: without it the server runs, and says so at start.
+#  - an unprivileged system user, webgpu-inference, that a server running as root starts Chromium
+#    as: Chromium refuses its sandbox to root (server/bridge/chromium-sandbox.ts). It joins the
+#    groups that hold GPU device files (render, video) where they exist.
 #  - the openssl command, which the tests use to make a self-signed certificate for the https://
 #    listeners (and an operator may use to make one). Debian's slim images leave it out.
 #    Optional for the server itself.
@@ -27,6 +30,14 @@ fi
 if ! command -v openssl >/dev/null 2>&1 && can_install; then
   echo "openssl not found: installing the distribution's openssl package with apt-get" >&2
   apt_install openssl || echo "openssl could not be installed; the HTTPS tests cannot make their certificate" >&2
+fi
+
+chromium_user=webgpu-inference
+if [ "$(id -u)" = 0 ] && ! getent passwd "$chromium_user" >/dev/null 2>&1 && command -v useradd >/dev/null 2>&1; then
+  echo "creating the system user $chromium_user, which Chromium runs as when the server runs as root" >&2
+  groups=$(for g in render video; do getent group "$g" >/dev/null 2>&1 && printf '%s,' "$g"; done)
+  useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin ${groups:+--groups "${groups%,}"} "$chromium_user" ||
+    echo "the user $chromium_user could not be created; Chromium will run as nobody" >&2
 fi
 
 if [ -n "${CHROME_PATH:-}" ]; then

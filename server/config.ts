@@ -292,6 +292,8 @@ export function resolveConfig({ file = {}, env = {}, args = {}, machine: given =
     jobQueueSize: read('job_queue_size'),
     /** Extra Chromium switches, after the built-in ones. */
     chromiumArgs: (read('chromium_args') ?? '').split(/\s+/).filter(Boolean),
+    chromiumSandbox: read('chromium_sandbox'),
+    chromiumUser: read('chromium_user'),
     /** null: on exactly when an API is bound to an address other than loopback. */
     tokenAuthorization: read('disable_token_authorization') ? false : read('enable_token_authorization') ? true : null,
     keyFile: read('key_file'),

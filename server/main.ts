@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, parseArgs, parseProperties, resolveConfig } from './config.js';
 import { ChromiumNotFoundError } from './bridge/find-chromium.js';
+import { SandboxUnavailableError } from './bridge/chromium-sandbox.js';
 import { ModelStoreError } from './model-store.js';
 import { KeyFileError } from './key-file.js';
 import { allocatorInUse } from './allocator.js';
@@ -50,7 +51,8 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   // Configuration mistakes get one plain line that says what to fix; anything else the full story.
-  if (e instanceof ConfigError || e instanceof ChromiumNotFoundError || e instanceof ModelStoreError || e instanceof KeyFileError) console.error(`error: ${e.message}`);
+  if (e instanceof ConfigError || e instanceof ChromiumNotFoundError || e instanceof SandboxUnavailableError || e instanceof ModelStoreError || e instanceof KeyFileError)
+    console.error(`error: ${e.message}`);
   else log.error('the server failed to start', e);
   process.exit(1);
 });

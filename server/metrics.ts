@@ -117,6 +117,19 @@ export class Metrics {
         }
       },
     });
+    if ('sandbox' in engine) {
+      new Gauge({
+        name: 'ts_chromium_sandbox',
+        help: '1 while Chromium runs with its sandbox, 0 while it runs with --no-sandbox (setting: chromium_sandbox; the reason is in the log and in GET /models/{model})',
+        labelNames: ['setting'],
+        registers,
+        collect() {
+          this.reset();
+          const sandbox = engine.sandbox;
+          if (sandbox) this.set({ setting: sandbox.setting }, sandbox.enabled ? 1 : 0);
+        },
+      });
+    }
     const { pageCount } = engine;
     if (pageCount) {
       // Counted by the browser, not the engine: a page that outlived its worker shows here.

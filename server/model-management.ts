@@ -8,7 +8,14 @@ import type { InferenceEngine } from './bridge/inference-engine.js';
 import { describeRange, inRange, RANGES, type Range } from './limits.js';
 import { isRemote, remoteRefused, type ModelStore, type ModelVersion } from './model-store.js';
 import { processMemory } from './bridge/renderer-process.js';
+import { confinementOf, type SandboxState } from './bridge/chromium-sandbox.js';
 import { tooManyPages, type WorkerLimit } from './worker-budget.js';
+
+/** Chromium's sandbox for one worker: the launch's choice, and how its renderer is confined now. */
+function sandboxOf(state: SandboxState, pid: number | null) {
+  const renderer = pid === null ? null : confinementOf(pid);
+  return { enabled: state.enabled, setting: state.setting, reason: state.reason, user: state.user, ...(renderer ?? { uid: null, seccomp: null, noNewPrivs: null }) };
+}
 
 /** TorchServe's describe-model answer, with where and how the model actually runs. */
 function descriptionOf(v: ModelVersion, engine: InferenceEngine, defaultResponseTimeout: number) {
@@ -46,6 +53,7 @@ function descriptionOf(v: ModelVersion, engine: InferenceEngine, defaultResponse
       gpu: w.runtime?.backend === 'webgpu',
       backend: w.runtime?.backend ?? null,
       error: w.error,
+      sandbox: w.sandbox && sandboxOf(w.sandbox, w.pid),
     })),
     backend: runtime?.backend ?? null,
     ortBuild: runtime?.ortBuild ?? null,

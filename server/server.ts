@@ -51,6 +51,8 @@ export interface RunningServer {
   ready: Promise<void>;
   /** The API keys, when token authorization is on. */
   keys: ApiKeys | null;
+  /** The loopback listener that feeds the runtime pages (its files are under a secret path); null with an engine given. */
+  runtimeOrigin: string | null;
   /** Each listener's application: what it serves (the contract suite compares it with the table). */
   apps: { inference: RequestListener; management: RequestListener; metrics: RequestListener };
   close(): Promise<void>;
@@ -113,7 +115,9 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     engineOverride ??
     new ChromiumEngine({
       chromePath,
-      runtimeOrigin: assets!.origin,
+      runtime: { origin: assets!.origin, pageUrl: assets!.pageUrl },
+      sandbox: config.chromiumSandbox,
+      chromiumUser: config.chromiumUser,
       backend: config.backend,
       batchSize: config.batchSize,
       maxBatchDelayMs: config.maxBatchDelayMs,
@@ -234,6 +238,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     engine,
     ready,
     keys,
+    runtimeOrigin: assets?.origin ?? null,
     apps: { inference: appOf(inference), management: appOf(management), metrics: appOf(metricsServer) },
     // Graceful: /ping says unhealthy at once; new predictions are still served for shutdown_delay
     // (a balancer needs that long to notice), then get 503; the predictions in flight finish (up

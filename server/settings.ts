@@ -162,6 +162,18 @@ export const SETTINGS = {
     help: 'requests per model version between the end of their body and their answer (decoding, queued, running), at most 10000; past it 503 at once',
   },
   chromium_args: { type: 'text', default: '', unset: 'none', help: 'extra Chromium switches, space-separated (`--chromium-args=--foo`), e.g. GPU selection on a GPU host' },
+  chromium_sandbox: {
+    type: 'choice',
+    choices: ['require', 'prefer', 'off'],
+    default: 'prefer',
+    help: "Chromium's own sandbox for the pages (each renderer in its own user namespace under a seccomp filter): `prefer` runs it, and falls back to `--no-sandbox` with a warning only where the host cannot start it (no user namespaces); `require` refuses to start without it; `off` never runs it",
+  },
+  chromium_user: {
+    type: 'text',
+    default: '',
+    unset: '`webgpu-inference` (made by the install script) where it exists, else `nobody`',
+    help: 'the unprivileged user (name or uid) Chromium runs as when the server runs as root; Chromium never runs as root',
+  },
   disable_token_authorization: {
     type: 'boolean',
     default: 'false',

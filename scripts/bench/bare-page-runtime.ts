@@ -18,12 +18,12 @@ export interface PageInfo {
 }
 
 /** Loads the same onnxruntime-web build the server's pages load, and the model bytes. */
-export async function pageSetup(origin: string, threads: number, modelPath: string): Promise<PageInfo> {
-  const ort = (await import(`${origin}/ort/ort.webgpu.min.mjs`)) as typeof Ort;
-  ort.env.wasm.wasmPaths = `${origin}/ort/`;
+export async function pageSetup(base: string, threads: number, modelPath: string): Promise<PageInfo> {
+  const ort = (await import(`${base}ort/ort.webgpu.min.mjs`)) as typeof Ort;
+  ort.env.wasm.wasmPaths = `${base}ort/`;
   ort.env.wasm.numThreads = threads;
   ort.env.logLevel = 'error';
-  const bytes = new Uint8Array(await (await fetch(origin + modelPath)).arrayBuffer());
+  const bytes = new Uint8Array(await (await fetch(base + modelPath)).arrayBuffer());
   (globalThis as BenchGlobal).__bench = { ort, bytes, sessions: [], inputs: new Map() };
   return { crossOriginIsolated: globalThis.crossOriginIsolated, numThreads: ort.env.wasm.numThreads ?? 0 };
 }

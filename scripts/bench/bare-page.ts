@@ -4,7 +4,7 @@
 
 import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { chromiumFlags } from '../../server/bridge/chromium-flags.js';
+import { toolChromiumFlags } from '../../server/bridge/chromium-flags.js';
 import { findChromium } from '../../server/bridge/find-chromium.js';
 import { ModelStore } from '../../server/model-store.js';
 import { PROJECT_ROOT } from '../../server/paths.js';
@@ -14,7 +14,7 @@ import { median, type Figure } from './stats.js';
 
 export const BATCHES = [1, 2, 4, 8, 16] as const;
 const PARALLEL_BATCHES = [1, 8] as const;
-const MODEL_PATH = '/models/mobilenet_v2/1.0/model.onnx';
+const MODEL_PATH = 'models/mobilenet_v2/1.0/model.onnx';
 /** Per batch size; keeps the whole sweep near 30 s however slow the machine is. */
 const BATCH_BUDGET_MS = 5000;
 const WINDOW_MS = 4000;
@@ -25,10 +25,10 @@ export interface BarePageResult {
 }
 
 /** A page with one session of the model, warmed up until its run times have settled. */
-async function openPage(browser: Browser, origin: string, threads: number, log: (l: string) => void): Promise<{ page: Page; session: number }> {
+async function openPage(browser: Browser, base: string, threads: number, log: (l: string) => void): Promise<{ page: Page; session: number }> {
   const page = await browser.newPage();
-  await page.goto(`${origin}/`, { waitUntil: 'load' });
-  const info = await page.evaluate(pageSetup, origin, threads, MODEL_PATH);
+  await page.goto(base, { waitUntil: 'load' });
+  const info = await page.evaluate(pageSetup, base, threads, MODEL_PATH);
   // Without isolation onnxruntime-web silently runs one thread, which would make this no ceiling at all.
   if (!info.crossOriginIsolated) log(`bare page: WARNING not crossOriginIsolated, WASM runs ${info.numThreads} thread(s)`);
   const session = await page.evaluate(pageAddSession);
@@ -68,11 +68,11 @@ async function measureLayouts(layouts: Layout[], figures: Figure[], log: (l: str
 export async function benchBarePage(threads: number, log: (l: string) => void): Promise<BarePageResult> {
   const store = await ModelStore.open(path.join(PROJECT_ROOT, 'models'));
   const assets = await startRuntimeAssets(store);
-  const browser = await puppeteer.launch({ executablePath: findChromium(process.env['CHROME_PATH'] ?? null), pipe: true, headless: true, args: chromiumFlags() });
+  const browser = await puppeteer.launch({ executablePath: findChromium(process.env['CHROME_PATH'] ?? null), pipe: true, headless: true, args: toolChromiumFlags() });
   const figures: Figure[] = [];
   try {
     const chromium = await browser.version();
-    const { page, session: first } = await openPage(browser, assets.origin, threads, log);
+    const { page, session: first } = await openPage(browser, assets.pageUrl, threads, log);
     let best = { batch: 0, imagesPerS: 0 };
     for (const batch of BATCHES) {
       const times = await page.evaluate(pageTimeBatch, first, batch, batch >= 8 ? 2 : 3, 40, 5, BATCH_BUDGET_MS);
@@ -104,7 +104,7 @@ export async function benchBarePage(threads: number, log: (l: string) => void): 
       figures,
       log,
     );
-    const other = await openPage(browser, assets.origin, threads, log);
+    const other = await openPage(browser, assets.pageUrl, threads, log);
     const both: Layout = [
       'twoPages',
       `2 pages, 1 session each, ${threads} threads each, concurrently`,
@@ -117,8 +117,8 @@ export async function benchBarePage(threads: number, log: (l: string) => void): 
     if (threads >= 2) {
       await other.page.close();
       const half = Math.floor(threads / 2);
-      const a = await openPage(browser, assets.origin, half, log);
-      const b = await openPage(browser, assets.origin, half, log);
+      const a = await openPage(browser, assets.pageUrl, half, log);
+      const b = await openPage(browser, assets.pageUrl, half, log);
       const split: Layout = ['twoPagesSplit', `2 pages, 1 session each, ${half} thread(s) each, concurrently`, [a, b].map((p) => ({ page: p.page, sessions: [p.session] }))];
       await measureLayouts([split], figures, log);
     }

@@ -11,7 +11,8 @@
 import os from 'node:os';
 import puppeteer, { type CDPSession } from 'puppeteer-core';
 import { launchBrowser } from '../../server/bridge/browser-launch.js';
-import { chromiumFlags } from '../../server/bridge/chromium-flags.js';
+import { chromiumFlags, toolChromiumFlags } from '../../server/bridge/chromium-flags.js';
+import { sandboxLaunchOptions } from '../../server/bridge/chromium-sandbox.js';
 import { findChromium } from '../../server/bridge/find-chromium.js';
 import { PageInput } from '../../server/bridge/page-input.js';
 import { ModelStore } from '../../server/model-store.js';
@@ -56,15 +57,15 @@ const rows: Row[] = [];
 
 // The server's way: CBOR pipe, bytes fulfilling the page's open fetch.
 {
-  const launched = await launchBrowser({ executablePath: chromePath, args: chromiumFlags(), env: process.env, protocolTimeout: 60_000 });
+  const launched = await launchBrowser({ executablePath: chromePath, args: chromiumFlags(), env: process.env, protocolTimeout: 60_000, ...sandboxLaunchOptions('prefer', null) });
   for (const blank of await launched.browser.pages()) await blank.close();
   const page = await launched.browser.newPage();
   const cdp = await page.createCDPSession();
   const input = await PageInput.attach(cdp, launched.transport, assets.origin);
-  await page.goto(`${assets.origin}/`);
+  await page.goto(assets.pageUrl);
   await page.evaluate(`globalThis.logits = new Float32Array(1000).map((_, i) => Math.sin(i));
     globalThis.enc = (a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength).toBase64();`);
-  const take = (bytes: Buffer) => input.with(bytes, (id) => evaluate(cdp, `import('/browser-runtime/input-channel.js').then((m) => m.takeInput(${id}, 'bytes')).then((b) => b.length)`));
+  const take = (bytes: Buffer) => input.with(bytes, (id) => evaluate(cdp, `import('./browser-runtime/input-channel.js').then((m) => m.takeInput(${id}, 'bytes')).then((b) => b.length)`));
   const one = pattern(IMAGE);
   const eight = pattern(IMAGE * 8);
   rows.push(
@@ -79,9 +80,9 @@ const rows: Row[] = [];
 
 // The way it replaced: JSON pipe (puppeteer's own launch), base64 inline in the expression.
 {
-  const browser = await puppeteer.launch({ executablePath: chromePath, headless: true, pipe: true, args: chromiumFlags() });
+  const browser = await puppeteer.launch({ executablePath: chromePath, headless: true, pipe: true, args: toolChromiumFlags() });
   const page = await browser.newPage();
-  await page.goto(`${assets.origin}/`);
+  await page.goto(assets.pageUrl);
   const cdp = await page.createCDPSession();
   await page.evaluate('globalThis.dec = (s) => Uint8Array.fromBase64(s);');
   const one = pattern(IMAGE).toString('base64');

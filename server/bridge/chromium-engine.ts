@@ -19,6 +19,7 @@ import { BatchScheduler } from './batch-scheduler.js';
 import { BridgeError, type TimeLimit } from './bridge-error.js';
 import { launchBrowser, type LaunchedBrowser } from './browser-launch.js';
 import { chromiumFlags } from './chromium-flags.js';
+import { sandboxLaunchOptions, type SandboxSetting, type SandboxState } from './chromium-sandbox.js';
 import type { InferenceEngine, InferOutput, ModelOverrides, ModelStatus, TensorOutput } from './inference-engine.js';
 import { loadRequestFor } from './load-request.js';
 import { PageWorker } from './page-worker.js';
@@ -26,8 +27,11 @@ import { describeRuntime } from './runtime-summary.js';
 
 export interface ChromiumEngineOptions {
   chromePath: string;
-  /** Origin of the loopback server that feeds the runtime pages. */
-  runtimeOrigin: string;
+  /** The loopback server that feeds the runtime pages: its origin and the page's URL (secret included). */
+  runtime: { origin: string; pageUrl: string };
+  /** Chromium's sandbox (chromium-sandbox.ts), and the user to start Chromium as when the server is root. */
+  sandbox: SandboxSetting;
+  chromiumUser: string | null;
   /** Each of these, when set on the command line or in the server config, wins over the model's config. */
   backend: BackendPreference | null;
   batchSize: number | null;
@@ -88,6 +92,11 @@ export class ChromiumEngine implements InferenceEngine {
     return this.launched?.browser ?? null;
   }
 
+  /** Chromium's sandbox as the last launch got it; null before the first. */
+  get sandbox(): SandboxState | null {
+    return this.launched?.sandbox ?? null;
+  }
+
   private async launch(): Promise<void> {
     const launched = await launchBrowser({
       executablePath: this.opts.chromePath,
@@ -95,12 +104,21 @@ export class ChromiumEngine implements InferenceEngine {
       env: withoutPreloadedAllocator(process.env),
       args: [...chromiumFlags(), ...this.opts.chromiumArgs],
       protocolTimeout: Math.max(this.opts.loadTimeoutMs, 180_000) + 60_000,
+      ...sandboxLaunchOptions(this.opts.sandbox, this.opts.chromiumUser),
     });
     this.launched = launched;
     const browser = launched.browser;
     // The tab Chromium opens at start would be one more renderer process holding memory for nothing.
     for (const blank of await browser.pages()) await blank.close();
-    log.info(`browser ${await browser.version()} (pid ${launched.pid ?? '?'}) launched over a pipe`);
+    const { sandbox } = launched;
+    const as = sandbox.user ? ` as user ${sandbox.user}` : '';
+    log.info(`browser ${await browser.version()} (pid ${launched.pid ?? '?'}) launched over a pipe${as}, sandbox ${sandbox.enabled ? 'on' : `off (${sandbox.reason})`}`, {
+      event: 'browser_launched',
+      sandbox: sandbox.enabled,
+      sandboxSetting: sandbox.setting,
+      sandboxReason: sandbox.reason,
+      user: sandbox.user,
+    });
     browser.on('disconnected', () => {
       if (this.closing || launched !== this.launched) return;
       log.error('the browser disconnected; every model is unavailable until it is relaunched');
@@ -114,7 +132,7 @@ export class ChromiumEngine implements InferenceEngine {
     const slot: ModelSlot = {
       model,
       request: loadRequestFor(model, {
-        modelUrl: `/models/${encodeURIComponent(model.name)}/${encodeURIComponent(model.version)}/model.onnx`,
+        modelUrl: `models/${encodeURIComponent(model.name)}/${encodeURIComponent(model.version)}/model.onnx`,
         backend: this.opts.backend ?? model.config.backend ?? 'auto',
         ortBuild: this.opts.ortBuild,
         wasmThreads: this.opts.wasmThreads,
@@ -135,7 +153,7 @@ export class ChromiumEngine implements InferenceEngine {
   }
 
   private makeWorker(slot: ModelSlot, id: number): PageWorker {
-    return new PageWorker(id, slot.model.key, this.opts.runtimeOrigin, slot.request, this.opts.loadTimeoutMs, () => {
+    return new PageWorker(id, slot.model.key, this.opts.runtime, slot.request, this.opts.loadTimeoutMs, () => {
       slot.scheduler.workersChanged();
       if (slot.loadedOnce) this.scheduleRecovery(0);
     });

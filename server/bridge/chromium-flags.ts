@@ -1,9 +1,8 @@
-// Chromium's command line, one reason per switch.
+// Chromium's command line, one reason per switch. The sandbox is not here: browser-launch.ts
+// decides it (chromium-sandbox.ts says why).
 
 export function chromiumFlags(): string[] {
   return [
-    // Root in a container has no user namespace for the sandbox; the page only runs our own code.
-    '--no-sandbox',
     // The machine may have no network: every background fetch would fail and retry.
     '--disable-background-networking',
     '--disable-component-update',
@@ -25,4 +24,13 @@ export function chromiumFlags(): string[] {
     // ...and SwiftShader as the fallback adapter where there is none (asked for explicitly by the page).
     '--enable-unsafe-swiftshader',
   ];
+}
+
+/**
+ * The switches for tools that start Chromium through puppeteer's own launch (benchmarks, the GPU
+ * check, the demo page's browser in tests): they run it as the invoking user, and as root Chromium
+ * refuses its sandbox. They load only the project's own pages.
+ */
+export function toolChromiumFlags(): string[] {
+  return [...chromiumFlags(), ...(process.getuid?.() === 0 ? ['--no-sandbox'] : [])];
 }

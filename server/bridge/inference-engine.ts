@@ -4,6 +4,7 @@
 import type { ModelRuntimeInfo } from '../../browser-runtime/protocol.js';
 import type { ModelVersion } from '../model-store.js';
 import type { TimeLimit } from './bridge-error.js';
+import type { SandboxState } from './chromium-sandbox.js';
 
 export interface InferOutput {
   /** The top k classes of the image, highest first, and their probabilities. */
@@ -40,6 +41,8 @@ export interface WorkerStatus {
   startedAt: Date;
   /** The renderer process the worker's page runs in, where it could be told. */
   pid: number | null;
+  /** Chromium's sandbox for this worker's page; null where the engine runs no browser. */
+  sandbox: SandboxState | null;
 }
 
 export interface ModelStatus {
@@ -78,6 +81,8 @@ export interface InferenceEngine {
   scale(model: ModelVersion, workers: number): Promise<void>;
   /** Pages the browser holds, where the engine has a browser (for the metrics). */
   pageCount?(): Promise<number>;
+  /** Chromium's sandbox as the browser got it, where the engine has a browser. */
+  readonly sandbox?: SandboxState | null;
   /** True while the browser is up and every model is ready. */
   healthy(): boolean;
   close(): Promise<void>;

@@ -8,6 +8,7 @@ import { RUNTIME_GLOBAL, type CallStart, type LoadRequest, type ModelRuntimeInfo
 import { log } from '../log.js';
 import { BridgeError, withDeadline, type TimeLimit } from './bridge-error.js';
 import type { LaunchedBrowser } from './browser-launch.js';
+import type { SandboxState } from './chromium-sandbox.js';
 import { PageInput } from './page-input.js';
 import { withNewRenderer } from './renderer-process.js';
 import type { BatchJob, BatchResult, BatchWorker, TensorJob, TensorResult as ScheduledTensorResult } from './batch-scheduler.js';
@@ -23,6 +24,8 @@ export class PageWorker implements BatchWorker {
   readonly startedAt = new Date();
   /** The page's renderer process, where it could be told (renderer-process.ts). */
   pid: number | null = null;
+  /** Chromium's sandbox as the browser this page runs in got it. */
+  sandbox: SandboxState | null = null;
   private page: Page | null = null;
   private cdp: CDPSession | null = null;
   private input: PageInput | null = null;
@@ -32,7 +35,8 @@ export class PageWorker implements BatchWorker {
   constructor(
     readonly id: number,
     readonly key: string,
-    private readonly runtimeOrigin: string,
+    /** The runtime listener's origin and the page's URL on it (server/runtime-assets.ts). */
+    private readonly site: { origin: string; pageUrl: string },
     private readonly request: LoadRequest,
     private readonly loadTimeoutMs: number,
     /** Told when this worker stops being ready, so queued requests do not wait for it. */
@@ -40,6 +44,7 @@ export class PageWorker implements BatchWorker {
   ) {}
 
   async start(launched: LaunchedBrowser): Promise<ModelRuntimeInfo> {
+    this.sandbox = launched.sandbox;
     try {
       const { pid } = await withNewRenderer(launched.pid, () => this.open(launched));
       this.pid = pid;
@@ -72,8 +77,8 @@ export class PageWorker implements BatchWorker {
     // A session of our own carries the runs and the Fetch domain that feeds them their bytes.
     const cdp = await page.createCDPSession();
     this.cdp = cdp;
-    this.input = await PageInput.attach(cdp, launched.transport, this.runtimeOrigin);
-    await page.goto(`${this.runtimeOrigin}/`, { waitUntil: 'load', timeout: this.loadTimeoutMs });
+    this.input = await PageInput.attach(cdp, launched.transport, this.site.origin);
+    await page.goto(this.site.pageUrl, { waitUntil: 'load', timeout: this.loadTimeoutMs });
   }
 
   // Two batches in flight: the next one's bytes cross (page-input.ts: off the page's main thread)
@@ -149,7 +154,7 @@ export class PageWorker implements BatchWorker {
   }
 
   status(): WorkerStatus {
-    return { id: this.id, state: this.state, runtime: this.runtime, error: this.error, startedAt: this.startedAt, pid: this.pid };
+    return { id: this.id, state: this.state, runtime: this.runtime, error: this.error, startedAt: this.startedAt, pid: this.pid, sandbox: this.sandbox };
   }
 
   fail(kind: 'crashed' | 'closed' | 'model', message: string): void {

@@ -35,6 +35,20 @@ const ModelDescription = Type.Object({
       gpu: Type.Boolean({ description: 'runs on WebGPU' }),
       backend: Nullable(Type.String()),
       error: Nullable(Type.String()),
+      sandbox: Nullable(
+        Type.Object(
+          {
+            enabled: Type.Boolean({ description: 'Chromium runs with its sandbox (chromium_sandbox)' }),
+            setting: Type.String({ description: 'require, prefer or off' }),
+            reason: Nullable(Type.String({ description: 'Why it is off' })),
+            user: Nullable(Type.String({ description: 'The user Chromium runs as, where the server runs as root' })),
+            uid: Nullable(Type.Integer({ description: "The page's renderer process's uid (/proc)" })),
+            seccomp: Nullable(Type.Integer({ description: "Its seccomp mode: 2 is Chromium's filter, 0 none" })),
+            noNewPrivs: Nullable(Type.Boolean()),
+          },
+          { description: "Chromium's sandbox for this worker's page; null where no browser runs it" },
+        ),
+      ),
     }),
   ),
   backend: Nullable(Type.String({ description: 'webgpu or wasm: where the model runs' })),

@@ -3,11 +3,11 @@
 
 import { expect, test } from '@playwright/test';
 import path from 'node:path';
-import { chromiumFlags } from '../../dist/server/bridge/chromium-flags.js';
+import { toolChromiumFlags } from '../../dist/server/bridge/chromium-flags.js';
 import { findChromium } from '../../dist/server/bridge/find-chromium.js';
 import { localBars, openDemo } from './demo-helpers.js';
 
-test.use({ launchOptions: { executablePath: findChromium(process.env['CHROME_PATH'] ?? null), args: chromiumFlags() } });
+test.use({ launchOptions: { executablePath: findChromium(process.env['CHROME_PATH'] ?? null), args: toolChromiumFlags() } });
 
 test('WebGPU asked for: the page names the adapter and answers as the server does', async ({ page }) => {
   // SwiftShader runs the model on the CPU: about 5 s a run, and the load runs it twice.

@@ -44,7 +44,15 @@ export class FakeEngine implements InferenceEngine {
 
   status(): ModelStatus {
     const state = this.healthyNow ? 'ready' : 'failed';
-    return { state, loadedAtStartup: true, workers: [{ id: 0, state, runtime: null, error: null, startedAt: new Date(0), pid: null }], batchSize: 1, maxBatchDelayMs: 0, queueSize: 100, queued: 0 };
+    return {
+      state,
+      loadedAtStartup: true,
+      workers: [{ id: 0, state, runtime: null, error: null, startedAt: new Date(0), pid: null, sandbox: null }],
+      batchSize: 1,
+      maxBatchDelayMs: 0,
+      queueSize: 100,
+      queued: 0,
+    };
   }
 
   added: string[] = [];

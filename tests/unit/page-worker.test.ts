@@ -30,7 +30,7 @@ class ScriptedPage extends EventEmitter {
 
 const browserOpening = (page: Promise<ScriptedPage>) => ({ browser: { newPage: () => page } }) as unknown as LaunchedBrowser;
 const browserWith = (page: ScriptedPage) => browserOpening(Promise.resolve(page));
-const worker = (loadTimeoutMs = 5000) => new PageWorker(0, 'm/1.0', 'http://127.0.0.1:1', {} as LoadRequest, loadTimeoutMs);
+const worker = (loadTimeoutMs = 5000) => new PageWorker(0, 'm/1.0', { origin: 'http://127.0.0.1:1', pageUrl: 'http://127.0.0.1:1/s/' }, {} as LoadRequest, loadTimeoutMs);
 const refused = { result: { value: { ok: false, error: { kind: 'model', message: 'not an ONNX model' } } } };
 
 describe('PageWorker start', () => {

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import puppeteer, { type Browser } from 'puppeteer-core';
 import type { AdapterInfo } from '../../../browser-runtime/protocol.js';
-import { chromiumFlags } from '../../../server/bridge/chromium-flags.js';
+import { toolChromiumFlags } from '../../../server/bridge/chromium-flags.js';
 import { type AdapterVerdict, judgeAdapter, vulkanTrouble } from './adapter-verdict.js';
 
 export interface FlagSet {
@@ -78,8 +78,8 @@ async function gpuInfo(browser: Browser): Promise<string> {
 
 export interface ProbeOptions {
   chrome: string;
-  /** A loopback origin: WebGPU exists only in a secure context. */
-  origin: string;
+  /** The runtime page, on loopback: WebGPU exists only in a secure context. */
+  pageUrl: string;
   env: NodeJS.ProcessEnv;
   stderrFile: string;
   gpuInfoFile: string | null;
@@ -96,7 +96,7 @@ export async function probeAdapter(flags: FlagSet, opts: ProbeOptions): Promise<
       executablePath: opts.chrome,
       pipe: true,
       headless: true,
-      args: [...chromiumFlags(), ...flags.args, '--enable-logging=stderr'],
+      args: [...toolChromiumFlags(), ...flags.args, '--enable-logging=stderr'],
       env: opts.env,
       timeout: 30_000,
       protocolTimeout: 60_000,
@@ -104,7 +104,7 @@ export async function probeAdapter(flags: FlagSet, opts: ProbeOptions): Promise<
     browser.process()?.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     chromium = await browser.version();
     const page = await browser.newPage();
-    await page.goto(`${opts.origin}/`, { waitUntil: 'load', timeout: 20_000 });
+    await page.goto(opts.pageUrl, { waitUntil: 'load', timeout: 20_000 });
     found = await page.evaluate(pageAdapter);
     if (opts.gpuInfoFile) writeFileSync(opts.gpuInfoFile, await gpuInfo(browser));
   } catch (e) {

@@ -7,26 +7,26 @@ import path from 'node:path';
 import type * as Ort from 'onnxruntime-web';
 import puppeteer from 'puppeteer-core';
 import type { AdapterInfo } from '../../../browser-runtime/protocol.js';
-import { chromiumFlags } from '../../../server/bridge/chromium-flags.js';
+import { toolChromiumFlags } from '../../../server/bridge/chromium-flags.js';
 import { ModelStore } from '../../../server/model-store.js';
 import { PROJECT_ROOT } from '../../../server/paths.js';
 import { startRuntimeAssets } from '../../../server/runtime-assets.js';
 import { median, type Figure } from '../../bench/stats.js';
 
 const BATCHES = [1, 2, 4, 8, 16, 32] as const;
-const MODEL_PATH = '/models/mobilenet_v2/1.0/model.onnx';
+const MODEL_PATH = 'models/mobilenet_v2/1.0/model.onnx';
 /** Per batch size, after its warm-up runs. */
 const BUDGET_MS = 3000;
 
 type BareGlobal = typeof globalThis & { __bare?: { run(batch: number): Promise<number> } };
 
 /** In the page: one WebGPU session of the model; answers the adapter onnxruntime-web took. */
-async function pageOpen(origin: string, modelPath: string): Promise<AdapterInfo | null> {
-  const ort = (await import(`${origin}/ort/ort.webgpu.min.mjs`)) as typeof Ort;
-  ort.env.wasm.wasmPaths = `${origin}/ort/`;
+async function pageOpen(base: string, modelPath: string): Promise<AdapterInfo | null> {
+  const ort = (await import(`${base}ort/ort.webgpu.min.mjs`)) as typeof Ort;
+  ort.env.wasm.wasmPaths = `${base}ort/`;
   ort.env.logLevel = 'error';
   ort.env.webgpu.powerPreference = 'high-performance';
-  const model = new Uint8Array(await (await fetch(origin + modelPath)).arrayBuffer());
+  const model = new Uint8Array(await (await fetch(base + modelPath)).arrayBuffer());
   const session = await ort.InferenceSession.create(model, { executionProviders: ['webgpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
   const inputs = new Map<number, Ort.Tensor>();
   (globalThis as BareGlobal).__bare = {
@@ -67,11 +67,11 @@ export interface BareResult {
 export async function benchBareWebGpu(chrome: string, extraArgs: string[], env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<BareResult> {
   const store = await ModelStore.open(path.join(PROJECT_ROOT, 'models'));
   const assets = await startRuntimeAssets(store);
-  const browser = await puppeteer.launch({ executablePath: chrome, pipe: true, headless: true, args: [...chromiumFlags(), ...extraArgs], env, timeout: 30_000, protocolTimeout: 120_000 });
+  const browser = await puppeteer.launch({ executablePath: chrome, pipe: true, headless: true, args: [...toolChromiumFlags(), ...extraArgs], env, timeout: 30_000, protocolTimeout: 120_000 });
   try {
     const page = await browser.newPage();
-    await page.goto(`${assets.origin}/`, { waitUntil: 'load' });
-    const adapter = await page.evaluate(pageOpen, assets.origin, MODEL_PATH);
+    await page.goto(assets.pageUrl, { waitUntil: 'load' });
+    const adapter = await page.evaluate(pageOpen, assets.pageUrl, MODEL_PATH);
     const figures: Figure[] = [];
     let best = { batch: 0, imagesPerS: 0 };
     for (const batch of BATCHES) {

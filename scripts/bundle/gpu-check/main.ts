@@ -72,7 +72,7 @@ const assets = await startRuntimeAssets(await ModelStore.open(path.join(PROJECT_
 for (const [i, flags] of FLAG_SETS.entries()) {
   const probe = await probeAdapter(flags, {
     chrome,
-    origin: assets.origin,
+    pageUrl: assets.pageUrl,
     env: chromiumEnv,
     stderrFile: path.join(out, `chromium-probe-${i + 1}.log`),
     gpuInfoFile: i === 0 ? path.join(out, 'chromium-gpu-info.json') : null,

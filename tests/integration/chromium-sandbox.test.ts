@@ -1,0 +1,152 @@
+// Chromium's sandbox, through the real server and browser: every renderer runs as an unprivileged
+// user under Chromium's seccomp filter; `off` is honoured; on a host without user namespaces
+// `prefer` falls back with one warning and `require` refuses to start. The runtime listener
+// answers nothing without its per-start secret.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import type { ChromiumEngine } from '../../server/bridge/chromium-engine.js';
+import { confinementOf } from '../../server/bridge/chromium-sandbox.js';
+import { rendererPids } from '../../server/bridge/renderer-process.js';
+import { PROJECT_ROOT } from '../../server/paths.js';
+import type { RunningServer } from '../../server/server.js';
+import { FIXTURES, readImage } from '../support/paths.js';
+import { call, postImage, startTestServer } from '../support/server-harness.js';
+import { ANY_PORTS, spawnServer, type SpawnedServer } from '../support/spawned-server.js';
+
+const MODEL = 'mobilenet_v2_int8';
+const NO_USER_NAMESPACES = path.join(FIXTURES, 'sandbox', 'no-user-namespaces.sh');
+const asRoot = process.getuid?.() === 0;
+const MAIN = path.join(PROJECT_ROOT, 'dist/server/main.js');
+const serverArgs = (...more: string[]) => [MAIN, '--backend=wasm', '--load-models', MODEL, '--wasm-threads', '1', ...ANY_PORTS, ...more];
+
+/** Every process of the server's Chromium: the browser and everything under it. */
+function renderersOf(server: RunningServer): number[] {
+  const pid = (server.engine as ChromiumEngine).browserPid();
+  assert.ok(pid, 'the browser has a pid');
+  const renderers = [...rendererPids(pid)];
+  assert.ok(renderers.length >= 1, 'at least one renderer runs');
+  return renderers;
+}
+
+async function describeWorkers(server: RunningServer) {
+  const { status, body } = await call(`${server.managementUrl}/models/${MODEL}`);
+  assert.equal(status, 200);
+  return body[0].workers as Array<{ sandbox: Record<string, unknown>; pid: number | null }>;
+}
+
+async function sandboxGauge(server: RunningServer): Promise<string | undefined> {
+  const text = await (await fetch(`${server.metricsUrl}/metrics`)).text();
+  return /^ts_chromium_sandbox\{setting="(\w+)"\} (\d)$/m.exec(text)?.slice(1).join(' ');
+}
+
+async function predictsKitten(server: RunningServer): Promise<void> {
+  const { status, body } = await postImage(`${server.inferenceUrl}/predictions/${MODEL}`, readImage('kitten.jpg'));
+  assert.equal(status, 200, JSON.stringify(body));
+  assert.match(JSON.stringify(body), /tabby/);
+}
+
+describe('Chromium sandbox on (the default)', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startTestServer({ backend: 'wasm', load_models: MODEL, wasm_threads: '1' });
+  });
+  after(() => server?.close());
+
+  it('runs every renderer as a non-root user under seccomp-bpf with no_new_privs', () => {
+    for (const pid of renderersOf(server)) {
+      const c = confinementOf(pid);
+      assert.equal(c.seccomp, 2, `renderer ${pid} seccomp`);
+      assert.equal(c.noNewPrivs, true, `renderer ${pid} no_new_privs`);
+      if (asRoot) assert.notEqual(c.uid, 0, `renderer ${pid} runs as root`);
+      else assert.equal(c.uid, process.getuid!());
+    }
+    if (asRoot) assert.notEqual(confinementOf((server.engine as ChromiumEngine).browserPid()!).uid, 0, 'the browser process runs as root');
+  });
+
+  it('says so per worker in the model description and as a metric, and still predicts', async () => {
+    const workers = await describeWorkers(server);
+    assert.ok(workers.length >= 1);
+    for (const w of workers) {
+      assert.equal(w.sandbox['enabled'], true);
+      assert.equal(w.sandbox['setting'], 'prefer');
+      assert.equal(w.sandbox['reason'], null);
+      assert.equal(w.sandbox['seccomp'], 2);
+      if (asRoot) assert.notEqual(w.sandbox['uid'], 0);
+    }
+    assert.equal(await sandboxGauge(server), 'prefer 1');
+    await predictsKitten(server);
+  });
+
+  it('answers 404 on the runtime listener to a request without the per-start secret', async () => {
+    assert.ok(server.runtimeOrigin);
+    for (const p of ['/', '/browser-runtime/main.js', '/ort/ort.webgpu.min.mjs', `/models/${MODEL}/1.0/model.onnx`]) {
+      const res = await fetch(server.runtimeOrigin + p);
+      assert.equal(res.status, 404, p);
+      await res.arrayBuffer();
+    }
+  });
+});
+
+describe('chromium_sandbox=off', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startTestServer({ backend: 'wasm', load_models: MODEL, wasm_threads: '1', chromium_sandbox: 'off' });
+  });
+  after(() => server?.close());
+
+  it('runs the renderers without the seccomp filter, still not as root, and says why', async () => {
+    for (const pid of renderersOf(server)) {
+      const c = confinementOf(pid);
+      assert.equal(c.seccomp, 0, `renderer ${pid} seccomp`);
+      if (asRoot) assert.notEqual(c.uid, 0);
+    }
+    for (const w of await describeWorkers(server)) {
+      assert.equal(w.sandbox['enabled'], false);
+      assert.equal(w.sandbox['reason'], 'chromium_sandbox is off');
+    }
+    assert.equal(await sandboxGauge(server), 'off 0');
+    await predictsKitten(server);
+  });
+});
+
+describe('a host without user namespaces', () => {
+  let server: SpawnedServer | null = null;
+  after(() => server?.child.kill('SIGKILL'));
+
+  it('prefer: falls back to --no-sandbox with one warning that says why and how to enable it, and serves', async () => {
+    server = await spawnServer(process.execPath, serverArgs('--chrome-path', NO_USER_NAMESPACES), {});
+    const warnings = server
+      .output()
+      .split('\n')
+      .filter((l) => /sandbox cannot start/.test(l));
+    assert.equal(warnings.length, 1, server.output());
+    assert.match(warnings[0]!, /No usable sandbox/);
+    assert.match(warnings[0]!, /user namespaces/);
+    assert.match(server.output(), /"event":"browser_launched","sandbox":false,"sandboxSetting":"prefer"/);
+    const management = /Management API on (http:\/\/[\d.:]+)/.exec(server.output())![1]!;
+    const { body } = await call(`${management}/models/${MODEL}`);
+    const sandbox = body[0].workers[0].sandbox;
+    assert.equal(sandbox.enabled, false);
+    assert.match(sandbox.reason, /the sandbox could not start: No usable sandbox/);
+    assert.equal(sandbox.seccomp, 0);
+    const { status } = await postImage(`${server.inferenceUrl()}/predictions/${MODEL}`, readImage('kitten.jpg'));
+    assert.equal(status, 200);
+    server.child.kill('SIGTERM');
+    await once(server.child, 'exit');
+  });
+
+  it('require: refuses to start, with one plain line that says why and how to fix it', async () => {
+    const child = spawn(process.execPath, serverArgs('--chrome-path', NO_USER_NAMESPACES, '--chromium-sandbox', 'require'), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d));
+    child.stderr.on('data', (d: Buffer) => (output += d));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 1, output);
+    assert.match(output, /^error: Chromium's sandbox cannot start and chromium_sandbox is require: No usable sandbox.*To run: the host must allow unprivileged user namespaces/m);
+    assert.doesNotMatch(output, /server healthy/);
+  });
+});
