@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm run test:image`: builds the image, runs it with its ports published on 127.0.0.1 only, and
 # checks it as an operator would meet it: healthy, token authorization on with the key readable
-# from the container, the kitten classified (over HTTP and gRPC), no process running as root, the HEALTHCHECK passing,
+# from the container, the kitten classified (over HTTP and gRPC), no process running as root,
+# Chromium's sandbox on (every renderer under its seccomp filter) with Podman's defaults, the HEALTHCHECK passing,
 # and a clean exit within the grace period on SIGTERM. Prints the image's size and the time from
 # `run` to a healthy /ping. SKIP_BUILD=1 tests the image already built.
 set -euo pipefail
@@ -68,6 +69,15 @@ node_uid=$(printf '%s\n' "$procs" | awk '$2 == "node" { print $1; exit }')
 [ -n "$node_uid" ] && [ "$node_uid" != 0 ] && pass "node runs as uid $node_uid" || fail "node's uid is '${node_uid}'"
 root_procs=$(printf '%s\n' "$procs" | awk '$1 == 0' | wc -l)
 [ "$root_procs" = 0 ] && pass "no process runs as root ($(printf '%s\n' "$procs" | wc -l) processes)" || fail "$root_procs processes run as root"
+# Chromium's renderers: each under Chromium's seccomp filter (Seccomp: 2), as the server reports.
+renderers=$(pod exec "$name" sh -c 'for p in /proc/[0-9]*; do tr "\0" " " < "$p/cmdline" 2>/dev/null | grep -q -- "--type=renderer" && awk "/^Seccomp:/ { print \$2 }" "$p/status"; done' 2>/dev/null)
+filtered=$(printf '%s\n' "$renderers" | grep -cx 2 || true)
+total=$(printf '%s\n' "$renderers" | grep -c . || true)
+[ "$total" -gt 0 ] && [ "$filtered" = "$total" ] && pass "Chromium's sandbox: $total renderer(s), every one under seccomp-bpf" || fail "Chromium's sandbox: $filtered of $total renderer(s) under seccomp-bpf"
+mkey=$(pod exec "$name" cat "$key_file" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).management.key))')
+sandbox=$(curl -fsS "http://$management/models/mobilenet_v2" -H "Authorization: Bearer $mkey" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const w=JSON.parse(s)[0].workers[0].sandbox;console.log(`${w.enabled} ${w.seccomp}`)})')
+[ "$sandbox" = "true 2" ] && pass "GET /models/mobilenet_v2 reports the sandbox on" || fail "GET /models/mobilenet_v2 reports the sandbox as '$sandbox'"
+pod logs "$name" 2>&1 | grep -q 'sandbox cannot start' && fail "the server logged that the sandbox cannot start" || pass "no sandbox warning in the log"
 pod exec "$name" cat /proc/1/comm | grep -qx tini && pass "PID 1 is tini" || fail "PID 1 is not tini"
 
 stop_started=$(date +%s)

@@ -84,7 +84,7 @@ describe('Chromium sandbox on (the default)', () => {
   it('answers 404 on the runtime listener to a request without the per-start secret', async () => {
     assert.ok(server.runtimeOrigin);
     for (const p of ['/', '/browser-runtime/main.js', '/ort/ort.webgpu.min.mjs', `/models/${MODEL}/1.0/model.onnx`]) {
-      const res = await fetch(server.runtimeOrigin + p);
+      const res: Response = await fetch(server.runtimeOrigin + p);
       assert.equal(res.status, 404, p);
       await res.arrayBuffer();
     }

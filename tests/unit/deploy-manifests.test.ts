@@ -240,7 +240,7 @@ function bytes(q: string | number): number {
 
 interface Pod {
   where: string;
-  spec: { containers: Array<Record<string, any>>; volumes?: Array<Record<string, any>>; terminationGracePeriodSeconds?: number };
+  spec: { containers: Array<Record<string, any>>; volumes?: Array<Record<string, any>>; terminationGracePeriodSeconds?: number; securityContext?: Record<string, any> };
   container: Record<string, any>;
   configMaps: Obj[];
 }
@@ -315,7 +315,32 @@ function checkServerPod(pod: Pod, { startupProbe, grace: podLevel = true }: { st
   assert.ok(bytes(requests.memory) >= pss * 1e6, `${where}: memory request ${requests.memory} at least the benchmark's PSS peak, ${pss} MB`);
   assert.ok(bytes(limits.memory) >= rss * 1e6, `${where}: memory limit ${limits.memory} at least the benchmark's summed RSS peak, ${rss} MB`);
   assert.ok(requests.cpu, `${where}: a CPU request`);
+  checkSandbox(pod, config.chromiumSandbox);
   return { config, portOf };
+}
+
+/**
+ * Chromium's sandbox needs user namespaces, which RuntimeDefault forbids on containerd: a pod that
+ * requires the sandbox runs under a Localhost profile of deploy/seccomp/ that allows them, as a
+ * non-root user with no privilege escalation and no capability added. A pod under RuntimeDefault
+ * leaves chromium_sandbox at prefer, else it could not start.
+ */
+function checkSandbox({ where, spec, container }: Pod, setting: string): void {
+  const profile = container['securityContext']?.seccompProfile ?? spec.securityContext?.seccompProfile;
+  assert.ok(profile, `${where}: a seccomp profile`);
+  assert.equal(spec.securityContext?.runAsNonRoot ?? container['securityContext']?.runAsNonRoot, true, `${where}: runs as non-root`);
+  assert.equal(container['securityContext']?.allowPrivilegeEscalation, false, `${where}: no privilege escalation`);
+  assert.equal(container['securityContext']?.capabilities?.add, undefined, `${where}: no capability added`);
+  if (setting !== 'require') return;
+  assert.equal(profile.type, 'Localhost', `${where}: chromium_sandbox=require needs a Localhost seccomp profile that allows user namespaces`);
+  const file = path.join(DEPLOY, 'seccomp', path.basename(profile.localhostProfile));
+  assert.ok(existsSync(file), `${where}: ${profile.localhostProfile} is ${rel(file)}`);
+  const json = JSON.parse(readFileSync(file, 'utf8')) as { defaultAction: string; syscalls: Array<{ names: string[]; action: string; args?: unknown[]; includes?: { caps?: string[] } }> };
+  assert.notEqual(json.defaultAction, 'SCMP_ACT_ALLOW', `${rel(file)} refuses what it does not list`);
+  for (const call of ['clone', 'clone3', 'unshare']) {
+    const allowed = json.syscalls.some((r) => r.action === 'SCMP_ACT_ALLOW' && r.names.includes(call) && !r.args?.length && !r.includes?.caps?.length);
+    assert.ok(allowed, `${rel(file)} allows ${call} with any flags (CLONE_NEWUSER) and no capability`);
+  }
 }
 
 // --- the tests --------------------------------------------------------------------------------
@@ -351,7 +376,7 @@ describe('deploy/: the manifests', () => {
 });
 
 describe('deploy/kubernetes: the base and its overlays', () => {
-  for (const name of ['base', 'overlays/gpu', 'overlays/queue-latency']) {
+  for (const name of ['base', 'overlays/gpu', 'overlays/queue-latency', 'overlays/sandbox']) {
     it(`${name}: probes, settings, drain and resources match the server`, () => {
       const objects = built(name);
       const deployment = one(objects, 'Deployment');
@@ -398,6 +423,16 @@ describe('deploy/kubernetes: the base and its overlays', () => {
     for (const cap of ['compute', 'utility', 'graphics']) assert.ok(caps?.includes(cap), cap);
     const base = one(built('base'), 'Deployment')['spec'].template.spec.containers[0];
     assert.deepEqual(container.resources.requests, base.resources.requests, 'the rest of the container is the base');
+  });
+
+  it("overlays/sandbox: Chromium's sandbox required, under the seccomp profile that allows it; the rest is the base", () => {
+    const pod = one(built('overlays/sandbox'), 'Deployment')['spec'].template.spec;
+    const container = pod.containers.find((c: Record<string, unknown>) => c['name'] === 'server');
+    assert.deepEqual(pod.securityContext.seccompProfile, { type: 'Localhost', localhostProfile: 'webgpu-inference-server/chromium.json' });
+    assert.equal(container.env.find((e: Record<string, string>) => e['name'] === 'TS_CHROMIUM_SANDBOX')?.value, 'require');
+    const base = one(built('base'), 'Deployment')['spec'].template.spec;
+    assert.equal(base.securityContext.seccompProfile.type, 'RuntimeDefault', 'the base runs anywhere, with the sandbox where the host allows it');
+    assert.deepEqual(container.securityContext, base.containers[0].securityContext);
   });
 
   it('overlays/queue-latency: the HPA scales on the adapter metric, made of series the server exports', () => {
