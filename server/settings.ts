@@ -172,7 +172,7 @@ export const SETTINGS = {
     type: 'text',
     default: '',
     unset: '`webgpu-inference` (made by the install script) where it exists, else `nobody`',
-    help: 'the unprivileged user (name or uid) Chromium runs as when the server runs as root; Chromium never runs as root',
+    help: 'the unprivileged user (name or uid) Chromium runs as when the server runs as root; `root` only with `chromium_sandbox=off`, for a host where no other user may read Chromium or the GPU',
   },
   disable_token_authorization: {
     type: 'boolean',

@@ -70,7 +70,7 @@ node_uid=$(printf '%s\n' "$procs" | awk '$2 == "node" { print $1; exit }')
 root_procs=$(printf '%s\n' "$procs" | awk '$1 == 0' | wc -l)
 [ "$root_procs" = 0 ] && pass "no process runs as root ($(printf '%s\n' "$procs" | wc -l) processes)" || fail "$root_procs processes run as root"
 # Chromium's renderers: each under Chromium's seccomp filter (Seccomp: 2), as the server reports.
-renderers=$(pod exec "$name" sh -c 'for p in /proc/[0-9]*; do tr "\0" " " < "$p/cmdline" 2>/dev/null | grep -q -- "--type=renderer" && awk "/^Seccomp:/ { print \$2 }" "$p/status"; done' 2>/dev/null)
+renderers=$(pod exec "$name" sh -c 'for p in /proc/[0-9]*; do tr "\0" " " < "$p/cmdline" 2>/dev/null | grep -q -- "--type=renderer" && awk "/^Seccomp:/ { print \$2 }" "$p/status"; done; true' 2>/dev/null)
 filtered=$(printf '%s\n' "$renderers" | grep -cx 2 || true)
 total=$(printf '%s\n' "$renderers" | grep -c . || true)
 [ "$total" -gt 0 ] && [ "$filtered" = "$total" ] && pass "Chromium's sandbox: $total renderer(s), every one under seccomp-bpf" || fail "Chromium's sandbox: $filtered of $total renderer(s) under seccomp-bpf"

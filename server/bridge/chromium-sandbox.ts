@@ -49,15 +49,18 @@ export const SANDBOX_HELP =
 
 /**
  * The user to start Chromium as when the server is root: `configured` (refused where it does not
- * exist or is root), else the install script's user where it exists, else `nobody`; null where
- * there is none of them. `lookup` answers a user's uid and gid, or null where there is no such user.
+ * exist, or is root while the sandbox is wanted), else the install script's user where it exists,
+ * else `nobody`; null for none: where there is none of them, or `chromium_user` is root with the
+ * sandbox off (Chromium then runs as the server does). `lookup` answers a user's uid and gid, or
+ * null where there is no such user.
  */
-export function chooseRunAs(configured: string | null, lookup: (name: string) => { uid: number; gid: number } | null): RunAs | null {
+export function chooseRunAs(configured: string | null, setting: SandboxSetting, lookup: (name: string) => { uid: number; gid: number } | null): RunAs | null {
   if (configured) {
     const ids = lookup(configured);
     if (!ids) throw new SandboxUnavailableError(`chromium_user ${configured} does not exist on this host`);
-    if (ids.uid === 0) throw new SandboxUnavailableError(`chromium_user ${configured} is root: Chromium must run as an unprivileged user`);
-    return { name: configured, ...ids };
+    if (ids.uid !== 0) return { name: configured, ...ids };
+    if (setting === 'off') return null;
+    throw new SandboxUnavailableError(`chromium_user ${configured} is root, and Chromium refuses its sandbox to root: name an unprivileged user, or set chromium_sandbox=off as well`);
   }
   for (const name of [DEFAULT_CHROMIUM_USER, 'nobody']) {
     const ids = lookup(name);
@@ -118,5 +121,5 @@ export function confinementOf(pid: number): Confinement {
 /** The sandbox part of a launch's options, for the server's settings on this host. */
 export function sandboxLaunchOptions(setting: SandboxSetting, configuredUser: string | null): { sandbox: SandboxSetting; root: boolean; runAs: RunAs | null; setpriv: string | null } {
   const root = process.getuid?.() === 0;
-  return { sandbox: setting, root, runAs: root ? chooseRunAs(configuredUser, lookupUser) : null, setpriv: findSetpriv() };
+  return { sandbox: setting, root, runAs: root ? chooseRunAs(configuredUser, setting, lookupUser) : null, setpriv: findSetpriv() };
 }

@@ -9,24 +9,28 @@ const lookup = (name: string) => users[name] ?? null;
 
 describe('chooseRunAs', () => {
   it('takes the install script user, else nobody, else none', () => {
-    assert.deepEqual(chooseRunAs(null, lookup), { name: 'webgpu-inference', uid: 999, gid: 995 });
+    assert.deepEqual(chooseRunAs(null, 'prefer', lookup), { name: 'webgpu-inference', uid: 999, gid: 995 });
     assert.deepEqual(
-      chooseRunAs(null, (n) => (n === 'nobody' ? users[n]! : null)),
+      chooseRunAs(null, 'prefer', (n: string) => (n === 'nobody' ? users[n]! : null)),
       { name: 'nobody', uid: 65534, gid: 65534 },
     );
     assert.equal(
-      chooseRunAs(null, () => null),
+      chooseRunAs(null, 'prefer', () => null),
       null,
     );
+    assert.deepEqual(chooseRunAs(null, 'off', lookup), { name: 'webgpu-inference', uid: 999, gid: 995 }, 'off still drops root');
   });
 
-  it('takes the configured user, and refuses one that is missing or root', () => {
-    assert.deepEqual(chooseRunAs('nobody', lookup), { name: 'nobody', uid: 65534, gid: 65534 });
+  it('takes the configured user, and refuses one that is missing, or root unless the sandbox is off', () => {
+    assert.deepEqual(chooseRunAs('nobody', 'require', lookup), { name: 'nobody', uid: 65534, gid: 65534 });
     assert.throws(
-      () => chooseRunAs('nosuchuser', lookup),
+      () => chooseRunAs('nosuchuser', 'prefer', lookup),
       (e: Error) => e instanceof SandboxUnavailableError && /chromium_user nosuchuser does not exist/.test(e.message),
     );
-    assert.throws(() => chooseRunAs('toor', lookup), /chromium_user toor is root/);
+    for (const setting of ['prefer', 'require'] as const) {
+      assert.throws(() => chooseRunAs('toor', setting, lookup), /chromium_user toor is root, and Chromium refuses its sandbox to root/);
+    }
+    assert.equal(chooseRunAs('root', 'off', lookup), null, 'root with the sandbox off: Chromium runs as the server does');
   });
 });
 
