@@ -141,7 +141,7 @@ export function kserveOperations(store: ModelStore, engine: InferenceEngine, opt
           const v = target(store, req);
           const { deadline, ticket, signal } = startInference(opts.guards, v, req, res);
           const header = req.headers['inference-header-content-length'];
-          const body = await readRaw(req, { maxBytes: opts.guards.maxRequestSize, ticket });
+          const body = await readRaw(req, { maxBytes: opts.guards.maxRequestSize, ticket, uploads: opts.guards.uploads });
           ticket.place();
           const tRead = performance.now();
           const { request, binary } = parseRequest(body, header === undefined ? null : Number(header));
