@@ -227,9 +227,12 @@ export function resolveConfig({ file = {}, env = {}, args = {}, machine: given =
     read('max_inflight_bytes', { min: maxRequestSize, max: machine.memoryBytes, why: 'at least max_request_size, at most the memory' }) ?? Math.max(limits.inflightBytes, maxRequestSize);
   // Half: one client may never hold more than the others have left, and still sends dozens of
   // the largest bodies, hundreds of photos, at once.
-  const maxClientUploadBytes =
-    read('max_client_upload_bytes', { min: maxRequestSize, max: maxInflightBytes, why: 'at least max_request_size, at most max_inflight_bytes' }) ??
-    Math.max(Math.floor(maxInflightBytes / 2), maxRequestSize);
+  const clientUploadWhy = 'at least max_request_size, at most max_inflight_bytes, or 0 for no bound per client';
+  const clientUploadSet = read('max_client_upload_bytes', { max: maxInflightBytes, why: clientUploadWhy });
+  if (clientUploadSet !== null && clientUploadSet !== 0 && clientUploadSet < maxRequestSize) {
+    throw new ConfigError(`max_client_upload_bytes must be an integer from ${maxRequestSize} to ${maxInflightBytes} (${clientUploadWhy}); got "${clientUploadSet}"`);
+  }
+  const maxClientUploadBytes = clientUploadSet === 0 ? Number.POSITIVE_INFINITY : (clientUploadSet ?? Math.max(Math.floor(maxInflightBytes / 2), maxRequestSize));
   const maxConnections = read('max_connections', { max: Math.max(1, machine.openFiles - 256), why: `below the open-file limit of ${machine.openFiles}` }) ?? limits.maxConnections;
   const loadModels = read('load_models');
   const corsOrigin = read('cors_allowed_origin');

@@ -101,10 +101,10 @@ export const SETTINGS = {
   },
   max_client_upload_bytes: {
     type: 'integer',
-    min: 1,
+    min: 0,
     default: '',
     unset: 'half of `max_inflight_bytes`, at least `max_request_size`',
-    help: 'bytes of request bodies one client address (an IPv6 /64) may have still arriving at once, across its connections, from `max_request_size` to `max_inflight_bytes`; past it 429 with `Retry-After`, other clients unaffected. Behind a proxy that streams bodies (one that does not buffer them, or a sidecar) every client has its address: set it to `max_inflight_bytes` there',
+    help: "bytes of request bodies one client address (an IPv6 /64) may have still arriving at once, across its connections, from `max_request_size` to `max_inflight_bytes`; past it 429 with `Retry-After`, other clients unaffected. Behind a proxy that streams bodies to the server from one address (Knative's queue-proxy, an Istio sidecar, a proxy that does not buffer request bodies) every client is that address: 0 there, for no bound per client (`min_upload_rate` still cuts stalled bodies)",
   },
   min_upload_rate: {
     type: 'integer',
