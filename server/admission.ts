@@ -37,10 +37,15 @@ export class Admission {
     return this.heldBytes;
   }
 
-  /** Why a new request of the largest size would be refused, whatever its model; or null. */
-  blocked(): string | null {
-    if (this.heldBytes + this.largestRequest <= this.maxBytes) return null;
-    return `request bytes held (${this.heldBytes}) leave no room for one of max_request_size under max_inflight_bytes (${this.maxBytes})`;
+  /**
+   * Why a new request of the largest size would be refused by the work already taken in, whatever
+   * its model; or null. `stillArriving` of the bytes held are of bodies not yet in, and do not
+   * count: how fast those come is up to their clients (uploads.ts).
+   */
+  blocked(stillArriving = 0): string | null {
+    const taken = this.heldBytes - stillArriving;
+    if (taken + this.largestRequest <= this.maxBytes) return null;
+    return `request bytes held by bodies already in (${taken}) leave no room for one of max_request_size under max_inflight_bytes (${this.maxBytes})`;
   }
 
   /** @internal for Ticket */

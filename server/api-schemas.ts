@@ -20,7 +20,9 @@ export const kserveError = (description: string): Answer => json(description, KS
 export const binary = Type.String({ format: 'binary' });
 
 /** What any inference operation can answer from the engine and admission, in its family's error shape. */
-export const inferenceFailures = (shape: (description: string) => Answer): Record<500 | 503 | 504, Answer> => ({
+export const inferenceFailures = (shape: (description: string) => Answer): Record<408 | 429 | 500 | 503 | 504, Answer> => ({
+  408: shape('The body arrived slower than min_upload_rate over an upload_rate_window; the connection closes'),
+  429: shape("The client's address already has max_client_upload_bytes of bodies still arriving (with Retry-After); the connection closes"),
   500: shape('The model failed to run'),
   503: shape('The model queue or the byte budget is full (with Retry-After), the model is not ready, or the server is shutting down'),
   504: shape("No answer within the model's response_timeout or default_response_timeout"),

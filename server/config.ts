@@ -223,7 +223,16 @@ export function resolveConfig({ file = {}, env = {}, args = {}, machine: given =
   const maxWorkers = maxWorkersSet ?? limits.maxWorkers;
   const workersWhy = `max_workers, ${maxWorkersSet === null ? `derived from ${cores} cores and ${(machine.memoryBytes / 1024 ** 3).toFixed(0)} GiB` : 'as set'}`;
   const maxRequestSize = read('max_request_size');
-  const maxInflightBytes = read('max_inflight_bytes', { min: maxRequestSize, max: machine.memoryBytes, why: 'at least max_request_size, at most the memory' });
+  const maxInflightBytes =
+    read('max_inflight_bytes', { min: maxRequestSize, max: machine.memoryBytes, why: 'at least max_request_size, at most the memory' }) ?? Math.max(limits.inflightBytes, maxRequestSize);
+  // Half: one client may never hold more than the others have left, and still sends dozens of
+  // the largest bodies, hundreds of photos, at once.
+  const clientUploadWhy = 'at least max_request_size, at most max_inflight_bytes, or 0 for no bound per client';
+  const clientUploadSet = read('max_client_upload_bytes', { max: maxInflightBytes, why: clientUploadWhy });
+  if (clientUploadSet !== null && clientUploadSet !== 0 && clientUploadSet < maxRequestSize) {
+    throw new ConfigError(`max_client_upload_bytes must be an integer from ${maxRequestSize} to ${maxInflightBytes} (${clientUploadWhy}); got "${clientUploadSet}"`);
+  }
+  const maxClientUploadBytes = clientUploadSet === 0 ? Number.POSITIVE_INFINITY : (clientUploadSet ?? Math.max(Math.floor(maxInflightBytes / 2), maxRequestSize));
   const maxConnections = read('max_connections', { max: Math.max(1, machine.openFiles - 256), why: `below the open-file limit of ${machine.openFiles}` }) ?? limits.maxConnections;
   const loadModels = read('load_models');
   const corsOrigin = read('cors_allowed_origin');
@@ -306,7 +315,9 @@ export function resolveConfig({ file = {}, env = {}, args = {}, machine: given =
     /** Where maxWorkers comes from, for the messages that refuse more pages. */
     maxWorkersWhy: workersWhy,
     /** Request bodies held in memory at once, across all requests. */
-    maxInflightBytes: maxInflightBytes ?? Math.max(limits.inflightBytes, maxRequestSize),
+    maxInflightBytes,
+    /** Request bodies one client may have still arriving, and the pace each must keep. */
+    uploads: { perClientBytes: maxClientUploadBytes, minBytesPerSecond: read('min_upload_rate'), windowMs: read('upload_rate_window') * 1000 },
     /** sharp decodes at once. */
     decodeSlots:
       read('decode_slots', { max: Math.max(1, machine.threadPoolSize - 1), why: `one of libuv's ${machine.threadPoolSize} threads stays free for files; raise UV_THREADPOOL_SIZE for more` }) ??

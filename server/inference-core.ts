@@ -11,12 +11,15 @@ import type { DecodePool } from './decode-pool.js';
 import { serviceUnavailable } from './errors.js';
 import type { Metrics } from './metrics.js';
 import type { ModelVersion } from './model-store.js';
+import type { Uploads } from './uploads.js';
 import { formatRanked } from './postprocess.js';
 import { preprocess } from './preprocess.js';
 
 export interface InferenceGuards {
   admission: Admission;
   decodes: DecodePool;
+  /** HTTP bodies while they arrive: each client's bound and the minimum pace. */
+  uploads: Uploads;
   maxRequestSize: number;
   maxImagePixels: number;
   maxJpegScans: number;

@@ -73,8 +73,11 @@ export function nestingExceeds(json: Buffer, limit: number): boolean {
   return false;
 }
 
-/** The JSON header and the binary tensors after it (Inference-Header-Content-Length). */
-export function parseRequest(body: Buffer, headerLength: number | null): { request: V2Request; binary: Buffer } {
+/**
+ * The JSON header and the binary tensors after it (Inference-Header-Content-Length): `binary[i]`
+ * is the bytes of `request.inputs[i]`, or null where that input's values are JSON `data`.
+ */
+export function parseRequest(body: Buffer, headerLength: number | null): { request: V2Request; binary: Array<Buffer | null> } {
   if (headerLength !== null && (!Number.isInteger(headerLength) || headerLength < 0 || headerLength > body.length)) {
     throw bad(`Inference-Header-Content-Length ${headerLength} does not fit a body of ${body.length} bytes`);
   }
@@ -101,10 +104,37 @@ export function parseRequest(body: Buffer, headerLength: number | null): { reque
   if (id !== undefined && typeof id !== 'string') throw bad('"id" must be a string');
   const wantsBinary = (p: unknown, key: string) => isObject(p) && p[key] === true;
   const binaryOutput = wantsBinary(parameters, 'binary_data_output') || (outputs ?? []).some((o: Record<string, unknown>) => wantsBinary(o['parameters'], 'binary_data'));
+  const binary = headerLength === null ? body.subarray(body.length) : body.subarray(headerLength);
+  const layout = binaryLayout(inputs as V2Input[], binary.length);
   return {
     request: { ...(id !== undefined ? { id } : {}), inputs: inputs as V2Input[], binaryOutput, jsonBytes: json.length },
-    binary: headerLength === null ? Buffer.alloc(0) : body.subarray(headerLength),
+    binary: layout.map((at) => at && binary.subarray(at.offset, at.offset + at.size)),
   };
+}
+
+/**
+ * Where each input's bytes lie in the binary data after the JSON header: the inputs with a
+ * `binary_data_size` take theirs in the order they are listed, the others (JSON `data`) none.
+ * The sizes must add up to exactly the bytes there: a mismatch means the request was not built
+ * as the client meant, and guessing would answer from another input's bytes.
+ */
+export function binaryLayout(inputs: readonly V2Input[], available: number): Array<{ offset: number; size: number } | null> {
+  let offset = 0;
+  const layout = inputs.map((input) => {
+    const size = input.parameters?.binary_data_size;
+    if (size === undefined) return null;
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)
+      throw bad(`the binary_data_size of input "${input.name}" must be a whole number of bytes, got ${JSON.stringify(size).slice(0, 40)}`);
+    if (input.data !== undefined) throw bad(`input "${input.name}" has both "data" and a binary_data_size: send its values one way`);
+    const at = { offset, size };
+    offset += size;
+    return at;
+  });
+  if (offset !== available) {
+    const where = available === 0 && offset > 0 ? ' (binary data needs the Inference-Header-Content-Length header)' : '';
+    throw bad(`the inputs' binary_data_size add up to ${offset} bytes, but ${available} follow the JSON header${where}`);
+  }
+  return layout;
 }
 
 /** The input a request gives the model: the one of its name, or the only one; its index among the inputs. */
@@ -126,20 +156,20 @@ export function checkInput(v: ModelVersion, input: { name: string; datatype: str
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** The model's input tensor out of a parsed request. */
-export function inputTensor(v: ModelVersion, request: V2Request, binary: Buffer): { data: Float32Array; dims: number[] } {
-  const { input } = modelInput(v, request.inputs);
+/** The model's input tensor out of a parsed request; `binary` as parseRequest gives it. */
+export function inputTensor(v: ModelVersion, request: V2Request, binary: ReadonlyArray<Buffer | null>): { data: Float32Array; dims: number[] } {
+  const { input, index } = modelInput(v, request.inputs);
   const count = checkInput(v, input);
   const shape = input.shape;
-  // Checked before anything is allocated for it: a shape can claim more than the body holds.
-  if (count > Math.max(binary.length / 4, request.jsonBytes / 2)) throw bad(`input "${input.name}" has shape [${shape}] (${count} values), more than the request carries`);
-  const size = input.parameters?.binary_data_size;
-  if (size !== undefined) {
-    if (size !== count * 4 || binary.length < size) throw bad(`binary_data_size ${String(size)} does not match shape [${shape}] (${count * 4} bytes) or the data sent (${binary.length})`);
+  const bytes = binary[index];
+  if (bytes) {
+    if (bytes.length !== count * 4) throw bad(`binary_data_size ${bytes.length} of input "${input.name}" does not match its shape [${shape}] in FP32 (${count * 4} bytes)`);
     const data = new Float32Array(count);
-    new Uint8Array(data.buffer).set(binary.subarray(0, size));
+    new Uint8Array(data.buffer).set(bytes);
     return { data, dims: shape };
   }
+  // Checked before anything is allocated for it: a shape can claim more than the JSON holds.
+  if (count > request.jsonBytes / 2) throw bad(`input "${input.name}" has shape [${shape}] (${count} values), more than the request carries`);
   const data = flatten(input.data, count, shape.length);
   if (!data) throw bad(`input "${input.name}" needs ${count} finite numbers in "data", flat or nested as its shape (or binary data)`);
   return { data, dims: shape };

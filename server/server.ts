@@ -16,6 +16,7 @@ import { findChromium } from './bridge/find-chromium.js';
 import type { InferenceEngine } from './bridge/inference-engine.js';
 import { readTls, type ServerConfig } from './config.js';
 import { Admission } from './admission.js';
+import { Uploads } from './uploads.js';
 import { fullCollection, IdleCollector } from './idle-collector.js';
 import { isLoopback, isLoopbackHost, makeKeys, requireKey, type ApiKeys } from './auth.js';
 import { corsHandler } from './cors.js';
@@ -53,6 +54,9 @@ export interface RunningServer {
   keys: ApiKeys | null;
   /** The loopback listener that feeds the runtime pages (its files are under a secret path); null with an engine given. */
   runtimeOrigin: string | null;
+  /** The request byte budget, and the bodies still arriving by client: what readiness reads. */
+  admission: Admission;
+  uploads: Uploads;
   /** Each listener's application: what it serves (the contract suite compares it with the table). */
   apps: { inference: RequestListener; management: RequestListener; metrics: RequestListener };
   close(): Promise<void>;
@@ -141,14 +145,17 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
   // Once a burst is over, what its bodies took goes back to the system (idle-collector.ts).
   const collector = new IdleCollector(64 * 2 ** 20, 1000, fullCollection());
   const admission = new Admission(config.jobQueueSize, config.maxInflightBytes, config.maxRequestSize, (bytes, held) => collector.given(bytes, held));
+  const uploads = new Uploads(config.uploads);
   const decodes = new DecodePool(config.decodeSlots, 64 * config.decodeSlots);
   // Ready means a new request would be served: not while shutting down, loading, or while the
-  // request budget or the decode slots are exhausted (a balancer should send work elsewhere).
+  // request budget or the decode slots are exhausted by work taken in (a balancer should send
+  // work elsewhere). Bodies still arriving do not count: a client that stalls its uploads would
+  // otherwise take the replica out of rotation for everyone; it meets its own bound instead.
   // Overload comes and goes on its own, so its start and end are logged.
   let overload: string | null = null;
   const readiness = () => {
     if (leaving || !engine.healthy()) return false;
-    const now = admission.blocked() ?? decodes.blocked();
+    const now = admission.blocked(uploads.bytesArriving) ?? decodes.blocked();
     if (now !== overload) {
       if (now) log.warn(`not ready: ${now}`);
       else log.info('ready again');
@@ -161,6 +168,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
   const guards: InferenceGuards = {
     admission,
     decodes,
+    uploads,
     maxRequestSize: config.maxRequestSize,
     maxImagePixels: config.maxImagePixels,
     maxJpegScans: config.maxJpegScans,
@@ -239,6 +247,8 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     ready,
     keys,
     runtimeOrigin: assets?.origin ?? null,
+    admission,
+    uploads,
     apps: { inference: appOf(inference), management: appOf(management), metrics: appOf(metricsServer) },
     // Graceful: /ping says unhealthy at once; new predictions are still served for shutdown_delay
     // (a balancer needs that long to notice), then get 503; the predictions in flight finish (up

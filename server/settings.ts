@@ -99,6 +99,20 @@ export const SETTINGS = {
     unset: 'memory/32, from 64 to 512 MiB',
     help: 'request bodies (and the tensors made of them) held in memory at once, across all requests and protocols, at least `max_request_size`; past it 503',
   },
+  max_client_upload_bytes: {
+    type: 'integer',
+    min: 0,
+    default: '',
+    unset: 'half of `max_inflight_bytes`, at least `max_request_size`',
+    help: "bytes of request bodies one client address (an IPv6 /64) may have still arriving at once, across its connections, from `max_request_size` to `max_inflight_bytes`; past it 429 with `Retry-After`, other clients unaffected. Behind a proxy that streams bodies to the server from one address (Knative's queue-proxy, an Istio sidecar, a proxy that does not buffer request bodies) every client is that address: 0 there, for no bound per client (`min_upload_rate` still cuts stalled bodies)",
+  },
+  min_upload_rate: {
+    type: 'integer',
+    min: 0,
+    default: '240',
+    help: 'bytes per second a request body must arrive at, averaged over each `upload_rate_window` from its start (the first window is its grace period); slower: 408, the connection closed and its bytes given back (0: no minimum)',
+  },
+  upload_rate_window: { type: 'number', min: 0.1, max: FIXED_BOUNDS.responseTimeoutS, default: '10', help: 'seconds over which `min_upload_rate` is averaged' },
   decode_slots: {
     type: 'integer',
     min: 1,

@@ -64,7 +64,7 @@ export function kserveV1Operations(store: ModelStore, engine: InferenceEngine, g
       const model = modelOf(store, req);
       const k = parseTopK(req.query['topk'], model.config.topk);
       const { deadline, ticket, signal: gone } = startInference(guards, model, req, res);
-      const body = await readRaw(req, { maxBytes: guards.maxRequestSize, ticket });
+      const body = await readRaw(req, { maxBytes: guards.maxRequestSize, ticket, uploads: guards.uploads });
       ticket.place();
       const tRead = performance.now();
       const images = parseInstances(body, Math.min(MAX_INSTANCES, guards.admission.perModel));

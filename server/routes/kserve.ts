@@ -35,7 +35,15 @@ const InferResponse = Type.Object({
 });
 const InferRequest = Type.Object({
   id: Type.Optional(Type.String()),
-  inputs: Type.Array(Type.Object({ name: Type.String(), shape: Type.Array(Type.Integer()), datatype: Type.Literal('FP32'), data: Type.Optional(Type.Array(Type.Unknown())) })),
+  inputs: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      shape: Type.Array(Type.Integer()),
+      datatype: Type.String({ description: "FP32 for the model's input; other inputs are not used" }),
+      data: Type.Optional(Type.Array(Type.Unknown())),
+      parameters: Type.Optional(Type.Object({ binary_data_size: Type.Integer({ description: 'bytes of this input in the binary data, after those of the binary inputs listed before it' }) })),
+    }),
+  ),
   outputs: Type.Optional(Type.Array(Type.Object({ name: Type.String(), parameters: Type.Optional(Type.Object({ binary_data: Type.Boolean() })) }))),
 });
 
@@ -133,7 +141,7 @@ export function kserveOperations(store: ModelStore, engine: InferenceEngine, opt
           const v = target(store, req);
           const { deadline, ticket, signal } = startInference(opts.guards, v, req, res);
           const header = req.headers['inference-header-content-length'];
-          const body = await readRaw(req, { maxBytes: opts.guards.maxRequestSize, ticket });
+          const body = await readRaw(req, { maxBytes: opts.guards.maxRequestSize, ticket, uploads: opts.guards.uploads });
           ticket.place();
           const tRead = performance.now();
           const { request, binary } = parseRequest(body, header === undefined ? null : Number(header));

@@ -37,7 +37,7 @@ export function predictionOperations(store: ModelStore, engine: InferenceEngine,
     const model = store.resolve(params.model_name, params.model_version);
     const k = parseTopK(req.query['topk'], model.config.topk);
     const { deadline, ticket, signal } = startInference(guards, model, req, res);
-    const body = await readImageBody(req, { maxBytes: guards.maxRequestSize, ticket });
+    const body = await readImageBody(req, { maxBytes: guards.maxRequestSize, ticket, uploads: guards.uploads });
     const { answer, batch, stages } = await classifyImage(engine, guards, model, body, k, { deadline, ticket, signal, t0, tRead: performance.now() });
     recordInference(res, model, batch, stages, metrics);
     res.type('application/json').send(answer);

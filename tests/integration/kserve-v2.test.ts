@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { softmax, topK } from '../../browser-runtime/top-k.js';
 import type { RunningServer } from '../../server/server.js';
 import { readImage } from '../support/paths.js';
-import { kittenTensor } from '../support/kitten-tensor.js';
+import { bytesOf, kittenTensor } from '../support/kitten-tensor.js';
 import { call, postImage, startTestServer } from '../support/server-harness.js';
 import { tempStore } from '../support/temp-store.js';
 
@@ -81,6 +81,48 @@ describe('KServe v2 protocol', () => {
     const logits = Array.from({ length: 2000 }, (_, i) => body.readFloatLE(jsonLength + i * 4));
     assert.equal(topK(softmax(logits.slice(0, 1000)), 1)[0], 281, 'the kitten');
     assert.notDeepEqual(logits.slice(0, 1000), logits.slice(1000), 'the blank image answers differently');
+  });
+
+  it("binary inputs are read each from its own bytes: the model's input sent second, after a decoy, answers as it does alone", async () => {
+    const inferBinary = async (inputs: Array<{ name: string; tensor: Float32Array }>) => {
+      const header = Buffer.from(
+        JSON.stringify({ inputs: inputs.map(({ name, tensor: t }) => ({ name, shape: [1, 3, 224, 224], datatype: 'FP32', parameters: { binary_data_size: t.byteLength } })) }),
+      );
+      return call(`${api}/v2/models/mobilenet_v2/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
+        body: Buffer.concat([header, ...inputs.map(({ tensor: t }) => bytesOf(t))]),
+      });
+    };
+    // A decoy the model would answer differently: a blank image of the same shape.
+    const decoy = { name: 'other', tensor: new Float32Array(tensor.length) };
+    const alone = await inferBinary([{ name: 'input', tensor }]);
+    const second = await inferBinary([decoy, { name: 'input', tensor }]);
+    const decoyAlone = await inferBinary([{ name: 'input', tensor: decoy.tensor }]);
+    for (const r of [alone, second, decoyAlone]) assert.equal(r.status, 200, JSON.stringify(r.body).slice(0, 300));
+    const expected: number[] = alone.body.outputs[0].data;
+    const got: number[] = second.body.outputs[0].data;
+    assert.equal(got.length, 1000);
+    assert.ok(
+      got.every((x, i) => Math.abs(x - expected[i]!) < 1e-4),
+      'the same logits as the kitten sent alone',
+    );
+    assert.equal(topK(softmax(got), 1)[0], 281, 'the kitten');
+    assert.ok(
+      decoyAlone.body.outputs[0].data.some((x: number, i: number) => Math.abs(x - expected[i]!) > 1e-2),
+      "the decoy's bytes would have answered otherwise",
+    );
+  });
+
+  it('binary sizes that do not add up to the bytes after the JSON header are a 400 {"error"}', async () => {
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'input', shape: [1, 3, 224, 224], datatype: 'FP32', parameters: { binary_data_size: tensor.byteLength } }] }));
+    const r = await call(`${api}/v2/models/mobilenet_v2/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
+      body: Buffer.concat([header, bytesOf(tensor), Buffer.alloc(16)]),
+    });
+    assert.equal(r.status, 400);
+    assert.match(r.body.error, /add up to 602112 bytes, but 602128 follow the JSON header/);
   });
 
   it('requests batch with each other when their shapes allow, each gets its own rows, and the metrics count them', async () => {

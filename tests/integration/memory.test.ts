@@ -56,7 +56,8 @@ describe('memory after a flood of large requests', { skip: JEMALLOC ? false : 'l
     const statuses = await flood({ url, images: 48, tensors: 48, concurrency: 32 });
     clearInterval(sampler);
     assert.ok(
-      Object.keys(statuses).every((s) => s === '200' || s === '503'),
+      // Refusals: the budget (503), or one client's bound on bodies still arriving (429), half the budget.
+      Object.keys(statuses).every((s) => s === '200' || s === '503' || s === '429'),
       JSON.stringify(statuses),
     );
     let now = rssMb(child.pid!);

@@ -20,9 +20,10 @@ export interface RawConnection {
   write(bytes: string | Buffer): boolean;
 }
 
-export async function connect(url: string): Promise<RawConnection> {
+/** A connection to `url`'s host and port; from `localAddress` where given (127.0.0.2: another loopback client). */
+export async function connect(url: string, localAddress?: string): Promise<RawConnection> {
   const { hostname, port } = new URL(url);
-  const socket = net.connect(Number(port), hostname);
+  const socket = net.connect({ port: Number(port), host: hostname, ...(localAddress ? { localAddress } : {}) });
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   let written = 0;
   let received = Buffer.alloc(0);

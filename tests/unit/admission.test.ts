@@ -51,6 +51,16 @@ describe('Admission', () => {
     assert.equal(a.bytesHeld, 0);
   });
 
+  it('readiness leaves out the bytes of bodies still arriving: only work taken in can block it', () => {
+    const a = new Admission(10, 1000, 100);
+    const arriving = a.arrive('m/1', 0);
+    arriving.hold(950);
+    assert.match(a.blocked() ?? '', /bodies already in \(950\)/);
+    assert.equal(a.blocked(950), null, 'all 950 bytes are of a body still arriving');
+    assert.match(a.blocked(10) ?? '', /bodies already in \(940\)/);
+    arriving.release();
+  });
+
   it('a released ticket holds nothing more', () => {
     const a = new Admission(1, 1000, 100);
     const t = a.arrive('m/1', 0);

@@ -408,6 +408,10 @@ describe('bounds derived from the machine', () => {
       ['max_connections', '50000', /below the open-file limit of 20000/],
       ['max_inflight_bytes', '1000', /at least max_request_size/],
       ['max_jpeg_scans', '0', /from 1 to 100000/],
+      ['max_client_upload_bytes', '1000', /from 6553500 to 536870912 \(at least max_request_size, at most max_inflight_bytes, or 0 for no bound per client\)/],
+      ['max_client_upload_bytes', '600000000', /from 0 to 536870912 \(at least max_request_size, at most max_inflight_bytes, or 0/],
+      ['min_upload_rate', '-1', />= 0/],
+      ['upload_rate_window', '0', /from 0.1 to 3600/],
     ] as const) {
       assert.throws(
         () => resolveConfig({ args: { [key]: value }, machine }),
@@ -425,6 +429,11 @@ describe('bounds derived from the machine', () => {
     assert.equal(c.maxJpegScans, 100);
     assert.equal(c.maxConnections, 15_180);
     assert.equal(c.smallListenerConnections, 256);
+    assert.deepEqual(c.uploads, { perClientBytes: 256 * 1024 ** 2, minBytesPerSecond: 240, windowMs: 10_000 });
+    assert.equal(resolveConfig({ args: { max_inflight_bytes: '10000000' }, machine }).uploads.perClientBytes, 6_553_500, 'half the budget, but at least max_request_size');
+    const uploads = resolveConfig({ args: { max_client_upload_bytes: '100000000', min_upload_rate: '0', upload_rate_window: '0.5' }, machine }).uploads;
+    assert.deepEqual(uploads, { perClientBytes: 100_000_000, minBytesPerSecond: 0, windowMs: 500 });
+    assert.equal(resolveConfig({ args: { max_client_upload_bytes: '0' }, machine }).uploads.perClientBytes, Number.POSITIVE_INFINITY, '0: no bound per client');
     const set = resolveConfig({ args: { max_workers: '20', workers: '20', decode_slots: '1', max_connections: '100', max_inflight_bytes: '10000000' }, machine });
     assert.deepEqual([set.maxWorkers, set.workers, set.decodeSlots, set.maxConnections, set.smallListenerConnections, set.maxInflightBytes], [20, 20, 1, 100, 100, 10_000_000]);
   });

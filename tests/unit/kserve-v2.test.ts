@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiError } from '../../server/errors.js';
-import { flatten, inputTensor, nestingExceeds, parseRequest } from '../../server/kserve-v2.js';
+import { binaryLayout, flatten, inputTensor, nestingExceeds, parseRequest, type V2Input } from '../../server/kserve-v2.js';
 import { parseModelConfig } from '../../server/model-config.js';
 import type { ModelVersion } from '../../server/model-store.js';
 import { deeplyNestedV2Request } from '../../scripts/hostile/inputs.js';
@@ -39,6 +39,52 @@ describe('KServe v2 request parsing', () => {
   it('refuses a shape that claims more values than the request carries, before allocating them', () => {
     const { request, binary } = parse({ inputs: [{ name: 'input', shape: [1e9, 3, 224, 224], datatype: 'FP32', data: [1] }] });
     assert.throws(() => inputTensor(model, request, binary), is400(/more than the request carries/));
+  });
+
+  it('places each binary input after the binary inputs before it; JSON inputs take no bytes', () => {
+    const binaryInput = (name: string, size: number): V2Input => ({ name, shape: [size / 4], datatype: 'FP32', parameters: { binary_data_size: size } });
+    const jsonInput: V2Input = { name: 'j', shape: [1], datatype: 'FP32', data: [1] };
+    assert.deepEqual(binaryLayout([binaryInput('a', 8), binaryInput('b', 12)], 20), [
+      { offset: 0, size: 8 },
+      { offset: 8, size: 12 },
+    ]);
+    assert.deepEqual(binaryLayout([jsonInput, binaryInput('a', 8), jsonInput, binaryInput('b', 4)], 12), [null, { offset: 0, size: 8 }, null, { offset: 8, size: 4 }]);
+    assert.deepEqual(binaryLayout([binaryInput('a', 0), binaryInput('b', 4)], 4), [
+      { offset: 0, size: 0 },
+      { offset: 0, size: 4 },
+    ]);
+    assert.deepEqual(binaryLayout([jsonInput], 0), [null]);
+  });
+
+  it('refuses binary sizes that are not whole bytes, inputs sent both ways, and sizes that do not add up to the bytes sent', () => {
+    const sized = (size: unknown): V2Input => ({ name: 'a', shape: [1], datatype: 'FP32', parameters: { binary_data_size: size } });
+    for (const size of [-4, 1.5, '4', null, Number.MAX_VALUE]) assert.throws(() => binaryLayout([sized(size)], 4), is400(/binary_data_size of input "a" must be a whole number/), String(size));
+    assert.throws(() => binaryLayout([{ ...sized(4), data: [1] }], 4), is400(/both "data" and a binary_data_size/));
+    assert.throws(() => binaryLayout([sized(4), sized(4)], 12), is400(/add up to 8 bytes, but 12 follow the JSON header/));
+    assert.throws(() => binaryLayout([sized(4), sized(8)], 8), is400(/add up to 12 bytes, but 8 follow/));
+    assert.throws(() => binaryLayout([{ name: 'j', shape: [1], datatype: 'FP32', data: [1] }], 4), is400(/add up to 0 bytes, but 4 follow/));
+    assert.throws(() => binaryLayout([sized(4)], 0), is400(/needs the Inference-Header-Content-Length header/));
+  });
+
+  it("reads the model's input from its own bytes, wherever it is listed", () => {
+    const tiny = { ...model, config: parseModelConfig({ input_name: 'input', output_name: 'output', preprocessing: { crop: 1 } }) } as ModelVersion;
+    const floats = (...xs: number[]) => Buffer.from(new Float32Array(xs).buffer);
+    const request = (inputs: unknown[], ...tensors: Buffer[]) => {
+      const json = Buffer.from(JSON.stringify({ inputs }));
+      return parseRequest(Buffer.concat([json, ...tensors]), json.length);
+    };
+    const own = { name: 'input', shape: [1, 3, 1, 1], datatype: 'FP32', parameters: { binary_data_size: 12 } };
+    const decoy = { name: 'other', shape: [4], datatype: 'FP32', parameters: { binary_data_size: 16 } };
+    const second = request([decoy, own], floats(9, 9, 9, 9), floats(1, 2, 3));
+    assert.deepEqual([...inputTensor(tiny, second.request, second.binary).data], [1, 2, 3]);
+    const first = request([own, decoy], floats(1, 2, 3), floats(9, 9, 9, 9));
+    assert.deepEqual([...inputTensor(tiny, first.request, first.binary).data], [1, 2, 3]);
+    const besideJson = request([{ name: 'other', shape: [1], datatype: 'FP32', data: [9] }, decoy, own], floats(9, 9, 9, 9), floats(1, 2, 3));
+    assert.deepEqual([...inputTensor(tiny, besideJson.request, besideJson.binary).data], [1, 2, 3]);
+    const jsonBesideBinary = request([decoy, { name: 'input', shape: [1, 3, 1, 1], datatype: 'FP32', data: [1, 2, 3] }], floats(9, 9, 9, 9));
+    assert.deepEqual([...inputTensor(tiny, jsonBesideBinary.request, jsonBesideBinary.binary).data], [1, 2, 3]);
+    const wrongSize = request([decoy, { ...own, parameters: { binary_data_size: 8 } }], floats(9, 9, 9, 9), floats(1, 2));
+    assert.throws(() => inputTensor(tiny, wrongSize.request, wrongSize.binary), is400(/binary_data_size 8 of input "input" does not match its shape \[1,3,1,1\] in FP32 \(12 bytes\)/));
   });
 
   it('reads binary output wishes from either place', () => {
