@@ -28,7 +28,7 @@ export interface CallGuardOptions {
 const typeOf = (m: { requestStream: boolean; responseStream: boolean }): CallType =>
   m.requestStream ? (m.responseStream ? 'bidi_stream' : 'client_stream') : m.responseStream ? 'server_stream' : 'unary';
 
-export function keyAccepted(metadata: Metadata, key: string | null): boolean {
+function keyAccepted(metadata: Metadata, key: string | null): boolean {
   if (key === null) return true;
   const [value] = metadata.get('authorization');
   return bearerMatches(typeof value === 'string' ? value : undefined, key);

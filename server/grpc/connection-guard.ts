@@ -65,12 +65,8 @@ function watchSession(session: ServerHttp2Session, listener: string, limits: Con
   const shut = (reason: string, why: string) => {
     if (closedFor || session.destroyed) return;
     closedBy(reason, why);
-    try {
-      session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
-    } catch {
-      // already going: destroyed below either way
-    }
-    session.destroy();
+    // The code goes in the GOAWAY that ends the session; its error event is then this one.
+    session.destroy(new Error(why), constants.NGHTTP2_ENHANCE_YOUR_CALM);
   };
   session.on('stream', (stream: ServerHttp2Stream) => {
     // grpc-js has run the call's start by now: a call answered at once is not read again.
@@ -109,10 +105,10 @@ export function guardedServer(name: string, injector: ConnectionInjector, http2:
       });
       return;
     }
-    metrics?.grpcConnections.inc(label);
+    metrics?.grpcConnections.set(label, clients.total);
     socket.once('close', () => {
       clients.give(address);
-      metrics?.grpcConnections.dec(label);
+      metrics?.grpcConnections.set(label, clients.total);
       refusals.end(`client ${address}`, (n) => `gRPC ${name}: taking connections from ${address} again, after refusing ${n}`, { ...label, client: address });
     });
     injector.injectConnection(socket);

@@ -65,7 +65,7 @@ const HEALTH_POLL_MS = 500;
  * as on the HTTP listeners, past `maxConnections` a new connection is closed at once, below the
  * open-file limit (grpc-js's own listener has no such bound), and so that connections are guarded.
  */
-function listen(name: string, server: Server, address: GrpcAddress, credentials: ServerCredentials, opts: GrpcListenerOptions): Promise<{ address: string; close(): void }> {
+async function listen(name: string, server: Server, address: GrpcAddress, credentials: ServerCredentials, opts: GrpcListenerOptions): Promise<{ address: string; close(): void }> {
   const { injector, http2 } = injectorWithHttp2(server, credentials);
   const tcp: net.Server = guardedServer(name, injector, http2, opts.limits, opts.metrics);
   return new Promise((resolve, reject) => {
@@ -91,7 +91,8 @@ export async function startGrpcListeners(opts: GrpcListenerOptions): Promise<Grp
     'grpc.keepalive_timeout_ms': opts.keepalive.timeoutMs,
     // A connection that says nothing for long is dropped, as the HTTP listeners drop idle ones.
     'grpc.max_connection_idle_ms': 5 * 60_000,
-    // Calls open at once on one connection: more wait for a free stream (HTTP/2 flow control).
+    // Calls open at once on one connection: a client's further calls wait for a free stream; one
+    // that opens more anyway loses the connection (nghttp2 takes it for a protocol error).
     'grpc.max_concurrent_streams': 256,
   };
   const credentials = () =>

@@ -138,15 +138,19 @@ describe('gRPC under hostile clients', () => {
     const onManagement = connectFrom(management, '127.0.0.4');
     try {
       const calls = [
-        ...Array.from({ length: 20 }, () => partialCall(session, PREDICTIONS, { declared: MAX_REQUEST - 1000, sent: 500_000 })),
-        ...Array.from({ length: 5 }, () => partialCall(onManagement, '/org.pytorch.serve.grpc.management.ManagementAPIsService/RegisterModel', { declared: MAX_REQUEST - 1000, sent: 500_000 })),
+        ...Array.from({ length: 20 }, () => partialCall(session, PREDICTIONS, { declared: MAX_REQUEST - 1000, sent: 300_000 })),
+        ...Array.from({ length: 5 }, () => partialCall(onManagement, '/org.pytorch.serve.grpc.management.ManagementAPIsService/RegisterModel', { declared: MAX_REQUEST - 1000, sent: 300_000 })),
       ];
+      const unknown = Array.from({ length: 5 }, () => partialCall(session, '/no.such.Service/Method', { declared: MAX_REQUEST - 1000, sent: 300_000 }));
       for (const { status } of calls) {
         const s = await status;
         assert.equal(s.code, Code.UNAUTHENTICATED, s.message);
         assert.match(s.message, /Token Authorization failed/);
       }
+      for (const { status } of unknown) assert.equal((await status).code, Code.UNIMPLEMENTED);
       assert.equal(await partialBytes(), 0, 'no byte of their messages is held');
+      // Past the stream's HTTP/2 window only if the server drops what comes after its answer.
+      await Promise.all([...calls, ...unknown].map((c) => c.taken));
       assert.equal(
         await metric('grpc_server_handled_total', 'grpc_type="unary",grpc_service="org.pytorch.serve.grpc.inference.InferenceAPIsService",grpc_method="Predictions",grpc_code="UNAUTHENTICATED"'),
         refusedBefore + 20,
@@ -246,5 +250,42 @@ describe('gRPC under hostile clients', () => {
     assert.ok(await c.next((f) => f.type === FRAME.PING && (f.flags & FLAG.ACK) !== 0 && f.payload.toString() === 'stillok!'), 'the connection still answers');
     c.close();
     await servesAsBefore();
+  });
+});
+
+describe('gRPC at max_connections', () => {
+  it('a listener that holds max_connections refuses the next at once, logs when refusals start and end, and counts each', BOUNDED, async () => {
+    const empty = tempStore([]);
+    const server = await spawnServer(process.execPath, [path.join(PROJECT_ROOT, 'dist/server/main.js'), '--model-store', empty.root, '--load-models', '', ...ANY_PORTS], {
+      TS_MAX_CONNECTIONS: '4',
+      TS_GRPC_MAX_CONNECTIONS_PER_CLIENT: '4',
+    });
+    try {
+      const inference = /gRPC inference \(TorchServe, KServe v2\) on ([\d.:]+),/.exec(server.output())![1]!;
+      const held = await Promise.all(Array.from({ length: 4 }, () => rawHttp2(inference, '127.0.0.30')));
+      for (const c of held) assert.ok(await c.next((f) => f.type === FRAME.SETTINGS), 'taken');
+      const refused = await Promise.all(Array.from({ length: 3 }, () => rawHttp2(inference, '127.0.0.31')));
+      for (const c of refused) {
+        await c.closed;
+        assert.deepEqual(c.frames, [], 'closed at once, before a frame');
+      }
+      await until(() => /refusing new connections: it holds max_connections \(4\)/.test(server.output()), 'the start of refusals logged');
+      assert.equal(server.output().match(/refusing new connections: it holds max_connections/g)?.length, 1, 'once, not once per connection');
+      for (const c of held) c.close();
+      await until(async () => {
+        const again = await rawHttp2(inference, '127.0.0.32');
+        const taken = (await again.next((f) => f.type === FRAME.SETTINGS)) !== null;
+        again.close();
+        return taken;
+      }, 'a connection taken once the others went');
+      await until(() => /taking connections again, after refusing \d+ at max_connections \(4\)/.test(server.output()), 'the end of refusals logged');
+      const metrics = /metrics on (http:\/\/[\d.:]+)\/metrics/.exec(server.output())![1]!;
+      const text = await (await fetch(`${metrics}/metrics?name[]=grpc_server_connections_refused_total`)).text();
+      assert.ok(Number(/grpc_server_connections_refused_total\{listener="inference",reason="max_connections"\} (\d+)/.exec(text)?.[1]) >= 3, text);
+    } finally {
+      server.child.kill('SIGTERM');
+      await new Promise((r) => server.child.once('exit', r));
+      empty.remove();
+    }
   });
 });

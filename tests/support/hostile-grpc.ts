@@ -12,6 +12,8 @@ export const PREDICTIONS = '/org.pytorch.serve.grpc.inference.InferenceAPIsServi
 export function connectFrom(target: string, localAddress: string): http2.ClientHttp2Session {
   const at = target.lastIndexOf(':');
   const session = http2.connect(`http://${target}`, {
+    // Room for what its streams queue before the server takes it (Node's default is 10 MB).
+    maxSessionMemory: 64,
     createConnection: () => net.connect({ host: target.slice(0, at), port: Number(target.slice(at + 1)), localAddress }),
   });
   session.on('error', () => undefined);
@@ -65,6 +67,8 @@ export function rapidReset(session: http2.ClientHttp2Session, path: string, coun
 
 export interface PartialCall {
   stream: http2.ClientHttp2Stream;
+  /** Resolves once the server has taken every byte sent: read, or dropped as it came. */
+  taken: Promise<void>;
   /** The call's gRPC status, once the server sends it: code null if the stream closed without one. */
   status: Promise<{ code: number | null; message: string }>;
 }
@@ -74,7 +78,7 @@ export function partialCall(session: http2.ClientHttp2Session, path: string, opt
   const stream = session.request(headers(path, opts.key));
   stream.on('error', () => undefined);
   stream.write(grpcPrefix(opts.declared));
-  stream.write(Buffer.alloc(opts.sent, 1));
+  const taken = new Promise<void>((resolve) => stream.write(Buffer.alloc(opts.sent, 1), () => resolve()));
   const status = new Promise<{ code: number | null; message: string }>((resolve) => {
     const read = (h: http2.IncomingHttpHeaders) => {
       const code = h['grpc-status'];
@@ -84,5 +88,5 @@ export function partialCall(session: http2.ClientHttp2Session, path: string, opt
     stream.on('trailers', read);
     stream.on('close', () => resolve({ code: null, message: `closed with RST_STREAM ${stream.rstCode}` }));
   });
-  return { stream, status };
+  return { stream, taken, status };
 }
