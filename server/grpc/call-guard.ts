@@ -1,7 +1,8 @@
 // What every gRPC call meets before its handler, on both listeners (a grpc-js server interceptor):
 //  - the key, read from the call's metadata before a byte of its message is: grpc-js leaves a
 //    call's stream paused until the handler asks for a message, so a call answered
-//    UNAUTHENTICATED here is never read, and HTTP/2 flow control holds its client back;
+//    UNAUTHENTICATED here is never read into a message (what its client still sends is dropped
+//    as it comes);
 //  - the bytes of a message still arriving, counted against `max_inflight_bytes` as they come
 //    (grpc-js holds them until the message is whole): past the budget the call ends
 //    RESOURCE_EXHAUSTED, and what it held is given back when the message is whole or the call ends.

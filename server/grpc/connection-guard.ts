@@ -82,7 +82,10 @@ function watchSession(session: ServerHttp2Session, listener: string, limits: Con
   };
   session.on('ping', controlFrame);
   session.on('remoteSettings', controlFrame);
-  session.on('error', (err: NodeJS.ErrnoException) => closedBy('http2_error', `${err.message}${err.code ? ` (${err.code})` : ''}`));
+  // HTTP/2's own errors only: a socket reset or timed out is a client gone, not one misbehaving.
+  session.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code?.startsWith('ERR_HTTP2')) closedBy('http2_error', `${err.message} (${err.code})`);
+  });
 }
 
 /**
@@ -93,6 +96,7 @@ export function guardedServer(name: string, injector: ConnectionInjector, http2:
   const label = { listener: name };
   const clients = new ClientConnections(limits.maxConnectionsPerClient);
   const refusals = new Refusals();
+  metrics?.grpcConnections.set(label, 0);
   const tcp = net.createServer((socket) => {
     refusals.end('listener', (n) => `gRPC ${name}: taking connections again, after refusing ${n} at max_connections (${limits.maxConnections})`, label);
     const address = socket.remoteAddress ?? '';
