@@ -33,6 +33,11 @@ export class Admission {
     return new Ticket(this, modelKey);
   }
 
+  /** A ticket for bytes alone, before the request's model is known (a gRPC message still arriving). */
+  bytesOnly(): Ticket {
+    return new Ticket(this, '');
+  }
+
   get bytesHeld(): number {
     return this.heldBytes;
   }

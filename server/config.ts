@@ -7,6 +7,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs as tokenize } from 'node:util';
+import type { ConnectionLimits } from './grpc/connection-guard.js';
 import { machineLimits, type Machine } from './limits.js';
 import { envOf, flagOf, ROWS, SETTING_NAMED, SETTINGS, type Setting, type SettingName, type SettingValue } from './settings.js';
 
@@ -246,6 +247,7 @@ export function resolveConfig({ file = {}, env = {}, args = {}, machine: given =
     throw new ConfigError(`${who} needs private_key_file and certificate_file (PEM files); not set: ${unset.map(([name]) => name).join(', ')}`);
   }
   const graceDefault = read('default_response_timeout') * 1000 + 10_000;
+  const smallListenerConnections = Math.min(limits.smallListenerConnections, maxConnections);
   const grpc = read('disable_grpc')
     ? null
     : {
@@ -262,6 +264,13 @@ export function resolveConfig({ file = {}, env = {}, args = {}, machine: given =
           maxConnectionAgeGraceMs: read('grpc_management_max_connection_age_grace_ms') ?? graceDefault,
         },
         tls: grpcSsl,
+        limits: {
+          maxConnections: smallListenerConnections,
+          // Half: another client always finds room, and a proxy that is all its clients' one address still has plenty.
+          maxConnectionsPerClient: read('grpc_max_connections_per_client') ?? Math.max(1, Math.floor(smallListenerConnections / 2)),
+          maxStreamResets: read('grpc_max_stream_resets'),
+        },
+        keepalive: { timeMs: read('grpc_keepalive_time_ms'), timeoutMs: read('grpc_keepalive_timeout_ms') },
       };
   return {
     inferenceAddress: addresses.inference_address,
@@ -270,7 +279,7 @@ export function resolveConfig({ file = {}, env = {}, args = {}, machine: given =
     /** null: no address is https:// and gRPC has no TLS, and the files (set or not) are not read. */
     tls: secure || grpcSsl ? ({ privateKeyFile: tlsFiles.private_key_file!, certificateFile: tlsFiles.certificate_file! } satisfies TlsFiles) : null,
     /** The gRPC listeners; null: none (disable_grpc). `tls`: they serve with the key and certificate of `tls` above. */
-    grpc: grpc satisfies { inference: GrpcAddress; management: GrpcAddress; tls: boolean } | null,
+    grpc: grpc satisfies { inference: GrpcAddress; management: GrpcAddress; tls: boolean; limits: ConnectionLimits; keepalive: { timeMs: number; timeoutMs: number } } | null,
     modelStore: read('model_store'),
     /** null: not set, each model's config decides. */
     backend: read('backend'),
@@ -326,6 +335,6 @@ export function resolveConfig({ file = {}, env = {}, args = {}, machine: given =
     maxJpegScans: read('max_jpeg_scans'),
     /** Connections the inference listener holds at once; the other two hold fewer. */
     maxConnections,
-    smallListenerConnections: Math.min(limits.smallListenerConnections, maxConnections),
+    smallListenerConnections,
   };
 }

@@ -30,6 +30,12 @@ export class Metrics {
   readonly browserRestarts: Counter;
   readonly pageRestarts: Counter<'model_name' | 'model_version'>;
   readonly parityFailures: Counter<'model_name' | 'model_version'>;
+  /** What the gRPC listeners meet of hostile clients (grpc/connection-guard.ts, grpc/call-guard.ts). */
+  readonly grpcConnections: Gauge<'listener'>;
+  readonly grpcConnectionsRefused: Counter<'listener' | 'reason'>;
+  readonly grpcConnectionsClosed: Counter<'listener' | 'reason'>;
+  readonly grpcStreamResets: Counter<'listener'>;
+  readonly grpcPartialMessageBytes: Gauge;
 
   constructor(store: ModelStore, engine: InferenceEngine) {
     const registers = [this.registry];
@@ -46,6 +52,30 @@ export class Metrics {
       name: 'grpc_server_handled_total',
       help: 'gRPC calls completed, by service, method and status code',
       labelNames: ['grpc_type', 'grpc_service', 'grpc_method', 'grpc_code'],
+      registers,
+    });
+    this.grpcConnections = new Gauge({ name: 'grpc_server_connections', help: 'Connections each gRPC listener holds', labelNames: ['listener'], registers });
+    this.grpcConnectionsRefused = new Counter({
+      name: 'grpc_server_connections_refused_total',
+      help: 'gRPC connections closed as they arrived: the listener held max_connections (reason max_connections), or their address held grpc_max_connections_per_client (max_connections_per_client)',
+      labelNames: ['listener', 'reason'],
+      registers,
+    });
+    this.grpcConnectionsClosed = new Counter({
+      name: 'grpc_server_connections_closed_total',
+      help: 'gRPC connections the server closed for what their client did: streams reset past grpc_max_stream_resets (stream_resets), a flood of PING or SETTINGS frames (control_frames), another HTTP/2 flood or protocol error (http2_error)',
+      labelNames: ['listener', 'reason'],
+      registers,
+    });
+    this.grpcStreamResets = new Counter({
+      name: 'grpc_server_stream_resets_total',
+      help: 'gRPC streams their client reset (RST_STREAM) before the call was over',
+      labelNames: ['listener'],
+      registers,
+    });
+    this.grpcPartialMessageBytes = new Gauge({
+      name: 'grpc_server_partial_message_bytes',
+      help: 'Bytes of gRPC request messages received but not yet whole, held against max_inflight_bytes',
       registers,
     });
     // TorchServe's host-level series: labels Level="Host" and Hostname, its names and units.
@@ -144,7 +174,7 @@ export class Metrics {
     }
   }
 
-  observeGrpc(type: 'unary' | 'server_stream' | 'bidi_stream', service: string, method: string, code: string): void {
+  observeGrpc(type: 'unary' | 'client_stream' | 'server_stream' | 'bidi_stream', service: string, method: string, code: string): void {
     this.grpcCalls.inc({ grpc_type: type, grpc_service: service, grpc_method: method, grpc_code: code });
   }
 

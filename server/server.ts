@@ -211,7 +211,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
   const metricsServer = await listen(createMetricsApp(metrics, VERSION, keys ? requireKey(keys.management) : undefined), config.metricsAddress, small);
   let grpc: GrpcListeners | null = null;
   if (config.grpc) {
-    const env = { key: keys?.inference ?? null, metrics };
+    const env = { metrics };
     const deps = { store, engine, guards, isHealthy: readiness, onClosing };
     grpc = await startGrpcListeners({
       inference: config.grpc.inference,
@@ -219,12 +219,16 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
       tls: config.grpc.tls ? tls : null,
       maxMessageBytes: config.maxRequestSize,
       // As the HTTP management and metrics listeners: a gRPC client multiplexes its calls over one connection.
-      maxConnections: config.smallListenerConnections,
+      limits: config.grpc.limits,
+      keepalive: config.grpc.keepalive,
+      keys: { inference: keys?.inference ?? null, management: keys?.management ?? null },
+      admission,
+      metrics,
       readiness,
       services: {
         torchserveInference: torchserveInferenceService(env, deps),
         kserve: kserveInferenceService(env, { ...deps, version: VERSION }),
-        torchserveManagement: torchserveManagementService({ key: keys?.management ?? null, metrics }, store, engine, workerLimitOf(config), config.defaultResponseTimeout),
+        torchserveManagement: torchserveManagementService(env, store, engine, workerLimitOf(config), config.defaultResponseTimeout),
       },
     });
     log.info(`gRPC inference (TorchServe, KServe v2) on ${grpc.inference}, gRPC management on ${grpc.management}${config.grpc.tls ? ', over TLS' : ''}`);

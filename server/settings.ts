@@ -56,6 +56,27 @@ export const SETTINGS = {
     unset: '`default_response_timeout` plus 10 s',
     help: 'as `grpc_inference_max_connection_age_grace_ms`, for the management listener',
   },
+  grpc_max_connections_per_client: {
+    type: 'integer',
+    min: 1,
+    default: '',
+    unset: 'half of what each gRPC listener holds (128 of 256)',
+    help: 'connections one client address may hold on each gRPC listener; more from it are closed at once, so one client cannot take every connection (behind a proxy, all its clients are one address)',
+  },
+  grpc_max_stream_resets: {
+    type: 'integer',
+    min: 1,
+    max: 900,
+    default: '200',
+    help: "streams a gRPC connection's client may reset before their answer in a burst, then 20 a second (HTTP/2 rapid reset); past it the connection gets GOAWAY (ENHANCE_YOUR_CALM) and is closed; below nghttp2's own bound of 1000, past which it stops reading the connection",
+  },
+  grpc_keepalive_time_ms: {
+    type: 'integer',
+    min: 1000,
+    default: '60000',
+    help: 'ms between the pings the gRPC listeners send on each connection: a connection that does not answer within `grpc_keepalive_timeout_ms` is closed (a client gone, or a session HTTP/2 has stopped reading)',
+  },
+  grpc_keepalive_timeout_ms: { type: 'integer', min: 100, default: '20000', help: 'ms a gRPC connection has to answer a keepalive ping before it is closed' },
   disable_grpc: { type: 'boolean', default: 'false', help: 'open no gRPC listener' },
   enable_grpc_ssl: { type: 'boolean', default: 'false', help: 'serve gRPC over TLS, with `private_key_file` and `certificate_file`' },
   private_key_file: {

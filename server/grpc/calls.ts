@@ -1,18 +1,15 @@
-// What every gRPC call goes through, whichever service it belongs to: the key check (TorchServe's
-// `authorization: Bearer <key>` metadata, the same keys as HTTP), the client's deadline and
-// cancellation as an AbortSignal, errors as gRPC statuses (grpc-status.ts), and one access-log
-// line and one grpc_server_handled_total count, with the protocol named, once the call is over.
+// What every gRPC handler goes through, whichever service it belongs to (the key is checked before,
+// in call-guard.ts): the client's deadline and cancellation as an AbortSignal, errors as gRPC
+// statuses (grpc-status.ts), and one access-log line and one grpc_server_handled_total count, with
+// the protocol named, once the call is over.
 
 import { Metadata, status as Code, type handleServerStreamingCall, type handleUnaryCall, type ServerUnaryCall } from '@grpc/grpc-js';
-import { bearerMatches, invalidKey } from '../auth.js';
 import { type ApiError, toApiError } from '../errors.js';
 import { log } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { codeName, grpcCodeOf, serviceError } from './grpc-status.js';
 
 export interface CallEnv {
-  /** The key calls must carry; null when authorization is off. */
-  key: string | null;
   metrics?: Metrics | undefined;
 }
 
@@ -32,13 +29,7 @@ export interface Served<T> {
   trailers?: Record<string, string>;
 }
 
-export type CallType = 'unary' | 'server_stream' | 'bidi_stream';
-
-export function checkKey(metadata: Metadata, key: string | null): void {
-  if (key === null) return;
-  const [value] = metadata.get('authorization');
-  if (!bearerMatches(typeof value === 'string' ? value : undefined, key)) throw invalidKey();
-}
+export type CallType = 'unary' | 'client_stream' | 'server_stream' | 'bidi_stream';
 
 /** What every kind of server call has: its deadline and its cancellation. */
 type AnyCall = Pick<ServerUnaryCall<unknown, unknown>, 'getDeadline'> & { on(event: 'cancelled', listener: () => void): unknown };
@@ -84,12 +75,10 @@ function ending(err: unknown, info: CallInfo, service: string, method: string): 
 export interface Handler<Req, Res> {
   service: string;
   method: string;
-  /** Open to anyone, like /ping: no key asked. */
-  open?: boolean;
   work: (request: Req, info: CallInfo, metadata: Metadata) => Promise<Served<Res>> | Served<Res>;
 }
 
-/** A call with one request: the key check, the work, then `answer` or `fail`, and the call recorded either way. */
+/** A call with one request: the work, then `answer` or `fail`, and the call recorded either way. */
 function runOne<Req, Res>(
   env: CallEnv,
   h: Handler<Req, Res>,
@@ -102,7 +91,6 @@ function runOne<Req, Res>(
   const info = callInfo(call);
   let access: Record<string, unknown> = {};
   (async () => {
-    if (!h.open) checkKey(call.metadata, env.key);
     const served = await h.work(call.request, info, call.metadata);
     access = served.access ?? {};
     return served;

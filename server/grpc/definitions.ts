@@ -20,6 +20,14 @@ export const SERVICE_NAMES = {
   kserve: 'inference.GRPCInferenceService',
 } as const;
 
+/** Calls open to anyone, like /ping, with token authorization on: liveness, readiness and health. */
+export const OPEN_METHODS: ReadonlySet<string> = new Set([
+  `/${SERVICE_NAMES.torchserveInference}/Ping`,
+  `/${SERVICE_NAMES.kserve}/ServerLive`,
+  `/${SERVICE_NAMES.kserve}/ServerReady`,
+  ...['Check', 'Watch', 'List'].map((m) => `/grpc.health.v1.Health/${m}`),
+]);
+
 export const packageDefinition: PackageDefinition = loadSync(PROTO_FILES, LOADER_OPTIONS);
 
 export const serviceDefinition = (name: string): ServiceDefinition => packageDefinition[name] as ServiceDefinition;

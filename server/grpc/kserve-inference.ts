@@ -79,8 +79,8 @@ export function kserveInferenceService(env: CallEnv, deps: GrpcInferenceDeps & {
     });
 
   return {
-    ServerLive: unary(env, { service: SERVICE, method: 'ServerLive', open: true, work: () => ({ reply: { live: true } }) }),
-    ServerReady: unary(env, { service: SERVICE, method: 'ServerReady', open: true, work: () => ({ reply: { ready: deps.isHealthy() } }) }),
+    ServerLive: unary(env, { service: SERVICE, method: 'ServerLive', work: () => ({ reply: { live: true } }) }),
+    ServerReady: unary(env, { service: SERVICE, method: 'ServerReady', work: () => ({ reply: { ready: deps.isHealthy() } }) }),
     ModelReady: unary<NameVersion, { ready: boolean }>(env, {
       service: SERVICE,
       method: 'ModelReady',

@@ -11,7 +11,7 @@ import { badRequest, type ApiError } from '../errors.js';
 import { admit, classifyImage, observeInference, timingHeaders, shuttingDown, type InferenceGuards } from '../inference-core.js';
 import type { ModelStore } from '../model-store.js';
 import { parseTopK } from '../routes/predictions.js';
-import { type CallEnv, type CallInfo, callInfo, checkKey, failure, logAccess, recordCall, type Served, serverStream, unary } from './calls.js';
+import { type CallEnv, type CallInfo, callInfo, failure, logAccess, recordCall, type Served, serverStream, unary } from './calls.js';
 import { SERVICE_NAMES, type PredictionResponse, type PredictionsRequest } from './definitions.js';
 import { grpcCodeOf, serviceError } from './grpc-status.js';
 
@@ -67,14 +67,6 @@ export function torchserveInferenceService(env: CallEnv, deps: GrpcInferenceDeps
   const streamPredictions2 = (call: ServerDuplexStream<PredictionsRequest, PredictionResponse>) => {
     const method = 'StreamPredictions2';
     const t0 = performance.now();
-    try {
-      checkKey(call.metadata, env.key);
-    } catch (err) {
-      const e = failure(err, SERVICE, method);
-      call.emit('error', serviceError(e));
-      recordCall(env, 'bidi_stream', SERVICE, method, grpcCodeOf(e), t0);
-      return;
-    }
     const info = callInfo(call);
     // Shutdown waits for the answers the stream owes, then the stream ends UNAVAILABLE.
     const untrack = guards.track();
@@ -134,7 +126,6 @@ export function torchserveInferenceService(env: CallEnv, deps: GrpcInferenceDeps
     Ping: unary<unknown, { health: string }>(env, {
       service: SERVICE,
       method: 'Ping',
-      open: true,
       work: () => ({ reply: { health: JSON.stringify({ status: deps.isHealthy() ? 'Healthy' : 'Unhealthy' }, null, 2) } }),
     }),
     Predictions: unary<PredictionsRequest, PredictionResponse>(env, { service: SERVICE, method: 'Predictions', work: predict }),

@@ -329,8 +329,9 @@ describe('gRPC connections', () => {
   const empty = tempStore([]);
   let server: RunningServer;
   before(async () => {
-    // max_connections bounds the small listeners, gRPC's among them, to 4 connections here.
-    server = await startTestServer({ model_store: empty.root, load_models: '', max_connections: '4' });
+    // max_connections bounds the small listeners, gRPC's among them, to 4 connections here; all
+    // come from one address, which may hold them all (grpc-hostile.test.ts bounds it).
+    server = await startTestServer({ model_store: empty.root, load_models: '', max_connections: '4', grpc_max_connections_per_client: '4' });
   });
   after(async () => {
     await server?.close();

@@ -492,7 +492,25 @@ describe('gRPC settings', () => {
       inference: { host: '127.0.0.1', port: 7070, maxConnectionAgeMs: 300_000, maxConnectionAgeGraceMs: 130_000 },
       management: { host: '127.0.0.1', port: 7071, maxConnectionAgeMs: 300_000, maxConnectionAgeGraceMs: 130_000 },
       tls: false,
+      limits: { maxConnections: 256, maxConnectionsPerClient: 128, maxStreamResets: 200 },
+      keepalive: { timeMs: 60_000, timeoutMs: 20_000 },
     });
+  });
+
+  it("bound connections per client to half the listener by default, and stream resets below nghttp2's own bound", () => {
+    assert.deepEqual(resolveConfig({ args: { max_connections: '10' } }).grpc?.limits, { maxConnections: 10, maxConnectionsPerClient: 5, maxStreamResets: 200 });
+    assert.equal(resolveConfig({ args: { max_connections: '1' } }).grpc?.limits.maxConnectionsPerClient, 1, 'never 0');
+    const c = resolveConfig({
+      args: parseArgs(['--grpc-max-connections-per-client', '3', '--grpc-max-stream-resets', '50', '--grpc-keepalive-time-ms', '2000', '--grpc-keepalive-timeout-ms', '500']).values,
+    });
+    assert.deepEqual(
+      [c.grpc?.limits, c.grpc?.keepalive],
+      [
+        { maxConnections: 256, maxConnectionsPerClient: 3, maxStreamResets: 50 },
+        { timeMs: 2000, timeoutMs: 500 },
+      ],
+    );
+    assert.throws(() => resolveConfig({ args: { grpc_max_stream_resets: '1000' } }), /grpc_max_stream_resets/);
   });
 
   it('take hosts with or without IPv6 brackets, refuse a port or a scheme in the host, and turn off with disable_grpc', () => {
