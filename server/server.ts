@@ -20,6 +20,7 @@ import { fullCollection, IdleCollector } from './idle-collector.js';
 import { isLoopback, isLoopbackHost, makeKeys, requireKey, type ApiKeys } from './auth.js';
 import { corsHandler } from './cors.js';
 import { DecodePool } from './decode-pool.js';
+import { DecodeProcess } from './decode-process.js';
 import { startGrpcListeners, type GrpcListeners } from './grpc/grpc-listeners.js';
 import { kserveInferenceService } from './grpc/kserve-inference.js';
 import { torchserveInferenceService } from './grpc/torchserve-inference.js';
@@ -47,6 +48,8 @@ export interface RunningServer {
   grpc: { inference: string; management: string } | null;
   store: ModelStore;
   engine: InferenceEngine;
+  /** The image decode slots and their processes. */
+  decodes: DecodePool;
   /** Resolves when every model has loaded or failed. */
   ready: Promise<void>;
   /** The API keys, when token authorization is on. */
@@ -137,7 +140,11 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
   // Once a burst is over, what its bodies took goes back to the system (idle-collector.ts).
   const collector = new IdleCollector(64 * 2 ** 20, 1000, fullCollection());
   const admission = new Admission(config.jobQueueSize, config.maxInflightBytes, config.maxRequestSize, (bytes, held) => collector.given(bytes, held));
-  const decodes = new DecodePool(config.decodeSlots, 64 * config.decodeSlots);
+  // One decode process per slot, started once the listeners are up (a failed start leaves none behind).
+  const decodes = new DecodePool(
+    Array.from({ length: config.decodeSlots }, () => new DecodeProcess()),
+    64 * config.decodeSlots,
+  );
   // Ready means a new request would be served: not while shutting down, loading, or while the
   // request budget or the decode slots are exhausted (a balancer should send work elsewhere).
   // Overload comes and goes on its own, so its start and end are logged.
@@ -217,6 +224,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     });
     log.info(`gRPC inference (TorchServe, KServe v2) on ${grpc.inference}, gRPC management on ${grpc.management}${config.grpc.tls ? ', over TLS' : ''}`);
   }
+  decodes.start();
   log.info(`Inference API on ${urlOf(inference)}, Management API on ${urlOf(management)}, metrics on ${urlOf(metricsServer)}/metrics${config.demoPage ? `; demo page at ${urlOf(inference)}/` : ''}`);
 
   const t0 = performance.now();
@@ -232,6 +240,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     grpc: grpc && { inference: grpc.inference, management: grpc.management },
     store,
     engine,
+    decodes,
     ready,
     keys,
     apps: { inference: appOf(inference), management: appOf(management), metrics: appOf(metricsServer) },
@@ -257,7 +266,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
       const listeners = [inference, management, metricsServer];
       const stopped = listeners.map((s) => new Promise<void>((r) => s.close(() => r())));
       for (const s of listeners) s.closeAllConnections();
-      await Promise.all([...stopped, grpc?.close(1000), engine.close()]);
+      await Promise.all([...stopped, grpc?.close(1000), engine.close(), decodes.close()]);
       await assets?.close();
     },
   };
