@@ -8,7 +8,8 @@ import { runDecodeJob } from './decode-job.js';
 
 const send = (message: WorkerMessage) => process.send?.(message);
 
-process.on('disconnect', () => process.exit(0));
+// Not process.exit(): it waits for libuv's threads, and one may be minutes into a decode.
+process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
 process.on('message', (message: JobMessage) => {
   runDecodeJob(message.job).then(
     (result) => send({ id: message.id, result }),

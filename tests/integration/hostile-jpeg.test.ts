@@ -3,16 +3,21 @@
 // deadline (killed with their process, their slot back at once) or whose process dies. After
 // each, the server still answers the kitten and says it is ready.
 
+import { once } from 'node:events';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Metadata, status as Code } from '@grpc/grpc-js';
 import sharp from 'sharp';
 import { jpegScanBomb } from '../../scripts/hostile/inputs.js';
 import { jpegPassedOverVariants, jpegRefusedVariants } from '../../scripts/hostile/jpeg-markers.js';
+import { PROJECT_ROOT } from '../../server/paths.js';
+import { descendantsAndSelf, readOr, statFields } from '../../server/process-tree.js';
 import type { RunningServer } from '../../server/server.js';
 import { callFails, type GrpcClients, grpcClients } from '../support/grpc-client.js';
 import { readImage } from '../support/paths.js';
 import { call, postImage, startTestServer } from '../support/server-harness.js';
+import { ANY_PORTS, spawnServer } from '../support/spawned-server.js';
 import { tempStore } from '../support/temp-store.js';
 
 const kitten = readImage('kitten.jpg');
@@ -162,4 +167,34 @@ describe('hostile JPEGs against the real server', () => {
     await until(() => server.decodes.pids().length === 2 && server.decodes.pids().every((pid) => !pidsBefore.includes(pid)), 'both processes replaced');
     await stillServing();
   });
+});
+
+describe('decode processes end with the server', () => {
+  const store = tempStore([{ name: 'mobilenet_v2', from: 'mobilenet_v2' }]);
+  after(() => store.remove());
+  const decoders = (root: number) => descendantsAndSelf(root).filter((pid) => readOr(`/proc/${pid}/cmdline`)?.includes('decode-worker.js'));
+  // Gone, or ended and waiting for whoever adopted it to reap it.
+  const running = (pid: number) => !['Z', 'X', undefined].includes(statFields(pid)?.[0]);
+
+  // CPU ticks (utime + stime) a process has used.
+  const ticks = (pid: number) => Number(statFields(pid)?.[11] ?? 0) + Number(statFields(pid)?.[12] ?? 0);
+
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    it(`${signal} to the server ends its decode processes, idle or decoding`, async () => {
+      const main = path.join(PROJECT_ROOT, 'dist/server/main.js');
+      // A short response timeout: SIGTERM waits for the predictions in flight, the bomb's included, until then.
+      const settings = ['--max-jpeg-scans', String(MAX_SCANS), '--default-response-timeout', '5', '--decode-slots', '2'];
+      const server = await spawnServer(process.execPath, [main, '--model-store', store.root, '--backend', 'wasm', '--wasm-threads', '1', ...settings, ...ANY_PORTS], {});
+      const pids = decoders(server.child.pid!);
+      assert.equal(pids.length, 2, server.output());
+      // One of them busy with minutes of decoding when the server goes.
+      const answer = postImage(`${server.inferenceUrl()}/predictions/mobilenet_v2`, slowBomb).catch(() => null);
+      await until(() => pids.some((pid) => ticks(pid) > 100), 'a decode process busy');
+      const exited = once(server.child, 'exit');
+      server.child.kill(signal);
+      await exited;
+      await until(() => !pids.some(running), `decode processes ${pids} ended`);
+      await answer;
+    });
+  }
 });
