@@ -72,7 +72,8 @@ type Server = HttpServer | HttpsServer;
 function listen(app: import('express').Express, address: URL, opts: { requestTimeoutMs: number; maxConnections: number; tls: ReturnType<typeof readTls> | null }): Promise<Server> {
   return new Promise((resolve, reject) => {
     const host = address.hostname.replace(/^\[(.*)\]$/, '$1');
-    const limits = { headersTimeout: 10_000, requestTimeout: opts.requestTimeoutMs, connectionsCheckingInterval: 1000 };
+    // Node refuses a headers timeout longer than the request timeout (default_response_timeout may be under 10 s).
+    const limits = { headersTimeout: Math.min(10_000, opts.requestTimeoutMs), requestTimeout: opts.requestTimeoutMs, connectionsCheckingInterval: 1000 };
     const secure = address.protocol === 'https:';
     const server: Server = secure ? createHttpsServer({ ...limits, handshakeTimeout: limits.headersTimeout, ...opts.tls! }, app) : createServer(limits, app);
     server.maxConnections = opts.maxConnections;
