@@ -5,9 +5,10 @@
 // or its client goes, before any of its work is done.
 //
 // A decode still running at its request's deadline is given up: the request is answered 504 and
-// the decode's process killed and replaced, so the slot is free again at once and no decode holds
-// one past its deadline. A running decode whose client goes is let finish: killing it would cost
-// a process start, more than most decodes, and any client could ask for that at will.
+// the decode's process killed and replaced, so the slot is free again at once (a decode that began
+// less than MIN_RUN_MS before the deadline is let run that long first). A running decode whose
+// client goes is let finish: killing it would cost a process start, more than most decodes, and
+// any client could ask for that at will.
 
 import type { Deadline } from './deadline.js';
 import type { DecodeJob, ImageHeader, JobResult } from './decode-messages.js';
@@ -65,6 +66,15 @@ interface Running {
 /** How long an ordinary image may wait for a slot before the server calls itself not ready. */
 const STALL_MS = 5000;
 
+/**
+ * A decode is given up (its process killed) no sooner than this after it began, about what
+ * starting another process costs: otherwise a client whose deadline falls just after its decode
+ * begins (a gRPC deadline of a few ms) would make the server start a process for every request,
+ * at many times the cost of the decode it saved. A decode that began earlier is given up at its
+ * deadline exactly.
+ */
+export const MIN_RUN_MS = 250;
+
 export class DecodePool {
   private readonly idle: DecodeRunner[];
   private readonly running = new Set<Running>();
@@ -116,15 +126,26 @@ export class DecodePool {
       throw request.signal.reason;
     }
     this.started++;
-    const timer = this.clock.setTimeout(() => {
+    const late = () => request.deadline.exceeded('decoding the image');
+    const killAt = Math.max(request.deadline.at, this.clock.now() + MIN_RUN_MS);
+    const kill = this.clock.setTimeout(() => {
       this.abandoned++;
-      slot.runner.abandon(request.deadline.exceeded('decoding the image'));
-    }, this.remainingMs(request.deadline));
-    try {
-      return (await slot.runner.run(job)) as JobResult<J>;
-    } finally {
-      this.clock.clearTimeout(timer);
+      slot.runner.abandon(late());
+    }, killAt - this.clock.now());
+    const work = slot.runner.run(job).finally(() => {
+      this.clock.clearTimeout(kill);
       release();
+    });
+    // Given up at the deadline, the decode fails with the 504 itself. One that began too late to
+    // be given up then still leaves its request at the deadline.
+    if (killAt <= request.deadline.at) return (await work) as JobResult<J>;
+    work.catch(() => undefined);
+    let answer: unknown;
+    try {
+      const deadline = new Promise<never>((_, reject) => (answer = this.clock.setTimeout(() => reject(late()), this.remainingMs(request.deadline))));
+      return (await Promise.race([work, deadline])) as JobResult<J>;
+    } finally {
+      this.clock.clearTimeout(answer);
     }
   }
 

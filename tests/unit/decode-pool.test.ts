@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Deadline } from '../../server/deadline.js';
 import type { DecodeJob, ImageHeader } from '../../server/decode-messages.js';
-import { type Clock, type DecodeRunner, DecodePool, type PoolDeadline } from '../../server/decode-pool.js';
+import { type Clock, type DecodeRunner, DecodePool, MIN_RUN_MS, type PoolDeadline } from '../../server/decode-pool.js';
 import { ApiError } from '../../server/errors.js';
 
 /** Timers that fire when the test moves the clock, in the order they are due. */
@@ -188,6 +188,41 @@ describe('DecodePool', () => {
     runners[0]!.finish();
     await next;
     assert.deepEqual(decodes.stats, { running: 0, heavy: 0, waiting: 0, started: 2, abandoned: 1 });
+  });
+
+  it('a decode that began just before its deadline answers 504 then, and is given up only once it has run MIN_RUN_MS', async () => {
+    const { clock, decodes, runners } = pool(1);
+    const blocker = decodes.run({ heavy: false, deadline: clock.deadline(60_000) }, job('blocker'));
+    const late = assert.rejects(decodes.run({ heavy: false, deadline: clock.deadline(1000) }, job('late')), is(504, /decoding the image took it past 1\.0 s/));
+    await settled();
+    await clock.advance(990);
+    runners[0]!.finish();
+    await blocker;
+    await settled();
+    assert.deepEqual(runners[0]!.ran, ['blocker', 'late'], 'it began 10 ms before its deadline');
+    await clock.advance(10);
+    await late;
+    assert.deepEqual(runners[0]!.abandoned, [], 'answered, not yet given up');
+    assert.equal(decodes.stats.running, 1, 'its slot still held');
+    await clock.advance(MIN_RUN_MS - 11);
+    assert.deepEqual(runners[0]!.abandoned, []);
+    await clock.advance(1);
+    assert.equal(runners[0]!.abandoned.length, 1, 'given up once it has run MIN_RUN_MS');
+    assert.deepEqual(decodes.stats, { running: 0, heavy: 0, waiting: 0, started: 2, abandoned: 1 });
+  });
+
+  it('one that ends within MIN_RUN_MS keeps its runner, and frees its slot then', async () => {
+    const { clock, decodes, runners } = pool(1);
+    const late = assert.rejects(decodes.run({ heavy: false, deadline: clock.deadline(10) }, job('late')), is(504, /decoding the image/));
+    await settled();
+    await clock.advance(10);
+    await late;
+    assert.equal(decodes.stats.running, 1);
+    runners[0]!.finish();
+    await settled();
+    await clock.advance(MIN_RUN_MS);
+    assert.deepEqual(runners[0]!.abandoned, []);
+    assert.deepEqual(decodes.stats, { running: 0, heavy: 0, waiting: 0, started: 1, abandoned: 0 });
   });
 
   it('a decode that ends before its deadline leaves no timer behind to give it up', async () => {
