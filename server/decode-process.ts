@@ -12,6 +12,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { DecodeJob, ImageHeader, JobMessage, WorkerMessage } from './decode-messages.js';
+import type { DecodeRunner } from './decode-pool.js';
 import { ApiError, serviceUnavailable } from './errors.js';
 import { log } from './log.js';
 
@@ -26,7 +27,7 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-export class DecodeProcess {
+export class DecodeProcess implements DecodeRunner {
   private child: ChildProcess | null = null;
   private ready = false;
   private pending: Pending | null = null;
