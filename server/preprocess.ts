@@ -1,21 +1,18 @@
-// Image bytes to the uint8 RGB square the runtime page normalises. The only place sharp is used.
+// Image bytes to the uint8 RGB square the runtime page normalises.
 //
 // Untrusted images are checked before any pixel is decoded: the format from the first bytes,
 // a JPEG's scan count from its markers, the size from the header. What is left costs at most a
-// known amount, and runs through a gate (the decode pool) that bounds how many decodes run at
-// once and for how long a request waits for one.
+// known amount, and runs as a job (decode-messages.ts) through a gate: the decode pool, which
+// bounds how many decodes run at once, for how long a request waits for one, and for how long
+// one runs (its process is killed at the deadline).
 
-import sharp, { type FailOnOptions, type Metadata } from 'sharp';
+import { resizeGeometry } from '../browser-runtime/resize-crop.js';
+import type { DecodeJob, ImageHeader, JobResult } from './decode-messages.js';
 import { ApiError, badRequest, imageTooLarge } from './errors.js';
 import { describeUnknownBody, sniffRasterFormat, type RasterFormat } from './image-format.js';
 import { jpegLayout, type JpegLayout } from './jpeg-scans.js';
-import { resizeGeometry } from '../browser-runtime/resize-crop.js';
 import type { Resampling } from './model-config.js';
-import { pilResizeAndCrop, torchvisionGeometry } from './pil-resample.js';
-
-// libvips' operation cache keeps recent results keyed by their input; every request's input is
-// new, so the cache would only hold memory.
-sharp.cache(false);
+import { torchvisionGeometry } from './pil-resample.js';
 
 export interface PreprocessOptions {
   /** Shorter side after the resize. */
@@ -33,38 +30,32 @@ export interface PreprocessOptions {
   resampling?: Resampling;
 }
 
-/**
- * Where sharp's work runs. `heavy` work (large or many-pass images) may be held back so that
- * ordinary images keep a slot; `timeoutSeconds` is what libvips may spend before giving up.
- */
+/** Where decode jobs run. `heavy` ones (large or many-pass images) may be held back so that ordinary images keep a slot. */
 export interface DecodeGate {
-  run<T>(heavy: boolean, work: (timeoutSeconds: number) => Promise<T>): Promise<T>;
+  run<J extends DecodeJob>(heavy: boolean, job: J): Promise<JobResult<J>>;
 }
 
-/** No bound at all: for tools and tests that decode their own images. */
-export const UNGATED: DecodeGate = { run: (_heavy, work) => work(0) };
+/**
+ * In this process, no bound at all: for tools and tests that decode their own images. sharp is
+ * loaded on first use, so that the server, whose decodes run in their own processes, never loads it.
+ */
+export const UNGATED: DecodeGate = {
+  run: async <J extends DecodeJob>(_heavy: boolean, job: J) => (await (await import('./decode-job.js')).runDecodeJob(job)) as JobResult<J>,
+};
 
 // Orientations 5 to 8 swap width and height.
 const swapsSides = (orientation: number | undefined) => orientation !== undefined && orientation >= 5 && orientation <= 8;
 
-// libjpeg only warns when data is missing (a file cut short and given an end marker decodes to
-// grey), so JPEGs are decoded failing on warnings. The warnings that say nothing of the pixels
-// (extra bytes between segments, odd SOS parameters: common in camera files) are recognised by
-// their text and the JPEG decoded again, failing on errors only. Any other warning refuses it,
-// including one whose text is lost: libvips keeps one error buffer for all threads, and under
-// concurrent failures sharp may report only "Warning treated as error".
-const HARMLESS_WARNING = /extraneous bytes before marker|invalid SOS parameters|unknown JFIF revision|unknown Adobe color transform|bad ICC marker|inconsistent progression sequence/i;
-
 /**
  * What decoding will cost, roughly, in ns per pixel (measured on a 2-core Xeon): baseline JPEGs
- * are shrunk while they load; each scan of a progressive one is a pass over every block; other
- * formats decode in full. With `pil` resampling every image is decoded whole and resampled in
- * JavaScript, about 10 ns a pixel more, and a baseline JPEG about 15 more (2-core EPYC).
+ * are shrunk while they load; each scan of a progressive (or many-scan) one is a pass over every
+ * block; other formats decode in full. With `pil` resampling every image is decoded whole and
+ * resampled in JavaScript, about 10 ns a pixel more, and a baseline JPEG about 15 more (2-core EPYC).
  */
 function nsPerPixel(format: RasterFormat, jpeg: JpegLayout | null, pil: boolean): number {
   const resample = pil ? 10 : 0;
   if (format !== 'jpeg' || !jpeg) return 10 + resample;
-  if (jpeg.progressive) return 4 + 0.5 * jpeg.scans + resample;
+  if (jpeg.progressive || jpeg.scans > 1) return 4 + 0.5 * jpeg.scans + resample;
   return pil ? 2 + 15 + resample : 2;
 }
 
@@ -76,20 +67,23 @@ export async function preprocess(body: Uint8Array, opts: PreprocessOptions, gate
   const format = sniffRasterFormat(body);
   if (!format) throw badRequest(`The request body is not a supported image (it looks like ${describeUnknownBody(body)}); send JPEG, PNG, WebP, GIF, TIFF or AVIF.`);
   const name = format.toUpperCase();
-  const jpeg = format === 'jpeg' ? jpegLayout(body, opts.maxJpegScans) : null;
-  if (jpeg && jpeg.scans > opts.maxJpegScans) {
-    throw badRequest(`The JPEG image has more than ${opts.maxJpegScans} scans (max_jpeg_scans), each a pass over the whole image; encoders write 1 to 12. Re-encode it.`);
+  let jpeg: JpegLayout | null = null;
+  if (format === 'jpeg') {
+    const layout = jpegLayout(body, opts.maxJpegScans);
+    if ('refused' in layout) throw badRequest(`The JPEG image could not be read: ${layout.refused}.`);
+    if (layout.scans > opts.maxJpegScans) {
+      throw badRequest(`The JPEG image has more than ${opts.maxJpegScans} scans (max_jpeg_scans), each a pass over the whole image; encoders write 1 to 12. Re-encode it.`);
+    }
+    jpeg = layout;
   }
 
-  const input = { limitInputPixels: opts.maxPixels, pages: 1, sequentialRead: true } as const;
-  let meta: Pick<Metadata, 'width' | 'height' | 'orientation'>;
+  let meta: ImageHeader;
   if (jpeg) {
     // Read from the markers already walked: one pass through libvips, not a header read first.
     meta = jpeg;
   } else {
     try {
-      // Header only, no pixel limit: the limit is checked below with a message that names it.
-      meta = await gate.run(false, () => sharp(body, { ...input, limitInputPixels: false }).metadata());
+      meta = await gate.run(false, { kind: 'header', bytes: body });
     } catch (e) {
       throw readFailure(e, `The ${name} image could not be read`);
     }
@@ -100,33 +94,15 @@ export async function preprocess(body: Uint8Array, opts: PreprocessOptions, gate
 
   const [w, h] = swapsSides(meta.orientation) ? [meta.height, meta.width] : [meta.width, meta.height];
   const pil = opts.resampling === 'pil';
-  const g = pil ? torchvisionGeometry(w, h, opts.resize, opts.crop) : resizeGeometry(w, h, opts.resize, opts.crop);
-  const decode = async (failOn: FailOnOptions, timeoutSeconds: number) => {
-    // PIL applies no colour profile.
-    const pipeline = sharp(body, { ...input, failOn, ignoreIcc: pil })
-      .rotate() // EXIF orientation
-      .removeAlpha()
-      .toColourspace('srgb'); // greyscale and CMYK become RGB
-    if (!pil) pipeline.resize(g.width, g.height, { kernel: 'linear', fit: 'fill' }).extract({ left: g.left, top: g.top, width: opts.crop, height: opts.crop });
-    pipeline.raw({ depth: 'uchar' });
-    if (timeoutSeconds > 0) pipeline.timeout({ seconds: Math.min(3600, timeoutSeconds) });
-    const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}`);
-    return pil ? Buffer.from(pilResizeAndCrop(data, info.width, info.height, g, opts.crop).buffer) : data;
-  };
+  const geometry = pil ? torchvisionGeometry(w, h, opts.resize, opts.crop) : resizeGeometry(w, h, opts.resize, opts.crop);
   const heavy = (pixels * nsPerPixel(format, jpeg, pil)) / 1e6 > HEAVY_MS;
+  // A JPEG is decoded failing on warnings (decode-job.ts) unless its first warning is known to be
+  // harmless already: stray bytes before its first scan. It would then be decoded twice.
+  const failOn = jpeg && !jpeg.strayBytesBeforeScans ? 'warning' : 'error';
   try {
-    const data = await gate.run(heavy, async (timeoutSeconds) => {
-      if (format !== 'jpeg') return decode('error', timeoutSeconds);
-      try {
-        return await decode('warning', timeoutSeconds);
-      } catch (e) {
-        if (!HARMLESS_WARNING.test(String(e))) throw e;
-        return decode('error', timeoutSeconds);
-      }
-    });
+    const data = await gate.run(heavy, { kind: 'pixels', bytes: body, maxPixels: opts.maxPixels, failOn, pil, geometry, crop: opts.crop });
     if (data.length !== opts.crop * opts.crop * 3) throw new Error(`decoded to ${data.length} bytes`);
-    return data;
+    return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   } catch (e) {
     throw readFailure(e, `The ${name} image could not be decoded`);
   }

@@ -21,6 +21,7 @@ import { fullCollection, IdleCollector } from './idle-collector.js';
 import { isLoopback, isLoopbackHost, makeKeys, requireKey, type ApiKeys } from './auth.js';
 import { corsHandler } from './cors.js';
 import { DecodePool } from './decode-pool.js';
+import { DecodeProcess } from './decode-process.js';
 import { startGrpcListeners, type GrpcListeners } from './grpc/grpc-listeners.js';
 import { kserveInferenceService } from './grpc/kserve-inference.js';
 import { torchserveInferenceService } from './grpc/torchserve-inference.js';
@@ -48,6 +49,8 @@ export interface RunningServer {
   grpc: { inference: string; management: string } | null;
   store: ModelStore;
   engine: InferenceEngine;
+  /** The image decode slots and their processes. */
+  decodes: DecodePool;
   /** Resolves when every model has loaded or failed. */
   ready: Promise<void>;
   /** The API keys, when token authorization is on. */
@@ -75,7 +78,8 @@ type Server = HttpServer | HttpsServer;
 function listen(app: import('express').Express, address: URL, opts: { requestTimeoutMs: number; maxConnections: number; tls: ReturnType<typeof readTls> | null }): Promise<Server> {
   return new Promise((resolve, reject) => {
     const host = address.hostname.replace(/^\[(.*)\]$/, '$1');
-    const limits = { headersTimeout: 10_000, requestTimeout: opts.requestTimeoutMs, connectionsCheckingInterval: 1000 };
+    // Node refuses a headers timeout longer than the request timeout (default_response_timeout may be under 10 s).
+    const limits = { headersTimeout: Math.min(10_000, opts.requestTimeoutMs), requestTimeout: opts.requestTimeoutMs, connectionsCheckingInterval: 1000 };
     const secure = address.protocol === 'https:';
     const server: Server = secure ? createHttpsServer({ ...limits, handshakeTimeout: limits.headersTimeout, ...opts.tls! }, app) : createServer(limits, app);
     server.maxConnections = opts.maxConnections;
@@ -146,7 +150,11 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
   const collector = new IdleCollector(64 * 2 ** 20, 1000, fullCollection());
   const admission = new Admission(config.jobQueueSize, config.maxInflightBytes, config.maxRequestSize, (bytes, held) => collector.given(bytes, held));
   const uploads = new Uploads(config.uploads);
-  const decodes = new DecodePool(config.decodeSlots, 64 * config.decodeSlots);
+  // One decode process per slot, started once the listeners are up (a failed start leaves none behind).
+  const decodes = new DecodePool(
+    Array.from({ length: config.decodeSlots }, () => new DecodeProcess()),
+    64 * config.decodeSlots,
+  );
   // Ready means a new request would be served: not while shutting down, loading, or while the
   // request budget or the decode slots are exhausted by work taken in (a balancer should send
   // work elsewhere). Bodies still arriving do not count: a client that stalls its uploads would
@@ -233,6 +241,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     });
     log.info(`gRPC inference (TorchServe, KServe v2) on ${grpc.inference}, gRPC management on ${grpc.management}${config.grpc.tls ? ', over TLS' : ''}`);
   }
+  decodes.start();
   log.info(`Inference API on ${urlOf(inference)}, Management API on ${urlOf(management)}, metrics on ${urlOf(metricsServer)}/metrics${config.demoPage ? `; demo page at ${urlOf(inference)}/` : ''}`);
 
   const t0 = performance.now();
@@ -248,6 +257,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     grpc: grpc && { inference: grpc.inference, management: grpc.management },
     store,
     engine,
+    decodes,
     ready,
     keys,
     runtimeOrigin: assets?.origin ?? null,
@@ -276,7 +286,7 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
       const listeners = [inference, management, metricsServer];
       const stopped = listeners.map((s) => new Promise<void>((r) => s.close(() => r())));
       for (const s of listeners) s.closeAllConnections();
-      await Promise.all([...stopped, grpc?.close(1000), engine.close()]);
+      await Promise.all([...stopped, grpc?.close(1000), engine.close(), decodes.close()]);
       await assets?.close();
     },
   };

@@ -2,10 +2,11 @@
 
 import { descendantsAndSelf, readOr } from '../../server/process-tree.js';
 
-/** What a process is, for the breakdown: the gateway itself or Chromium's process type. */
+/** What a process is, for the breakdown: the gateway itself, one of its image decoders, or Chromium's process type. */
 export function kind(pid: number, root: number): string {
   if (pid === root) return 'gateway';
   const cmdline = readOr(`/proc/${pid}/cmdline`) ?? '';
+  if (cmdline.includes('decode-worker.js')) return 'decoder';
   const type = /--type=([a-z-]+)/.exec(cmdline)?.[1];
   return type ?? (cmdline.includes('chrom') ? 'browser' : 'other');
 }

@@ -224,11 +224,11 @@ async function measureLevel(server: RunningServer, model: string, c: number, opt
   return { load: r, cpu, mem: rss?.stop() ?? null };
 }
 
-/** CPU ms of the server's whole tree (gateway + Chromium), the load generator left out. */
+/** CPU ms of the server's whole tree (gateway, its decoders, Chromium), the load generator left out. */
 const serverCpuMs = (cpu: CpuDelta): number => [...cpu.msByKind].reduce((sum, [kind, ms]) => (kind === LOAD_GENERATOR ? sum : sum + ms), 0);
 
-/** Reading order for the CPU rows, stable across runs: the gateway, Chromium's processes, then the rest. */
-const KIND_ORDER = ['gateway', 'browser', 'renderer', 'gpu-process', 'utility', 'zygote'];
+/** Reading order for the CPU rows, stable across runs: the gateway and its decoders, Chromium's processes, then the rest. */
+const KIND_ORDER = ['gateway', 'decoder', 'browser', 'renderer', 'gpu-process', 'utility', 'zygote'];
 const kindRank = (k: string) => (k === LOAD_GENERATOR ? 1000 : KIND_ORDER.includes(k) ? KIND_ORDER.indexOf(k) : 100);
 
 function levelFigures(k: string, l: string, { load: r, cpu, mem }: LevelResult): Figure[] {

@@ -3,9 +3,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp, { type Sharp } from 'sharp';
+import type { DecodeJob } from '../../server/decode-messages.js';
 import { ApiError } from '../../server/errors.js';
-import { preprocess, UNGATED } from '../../server/preprocess.js';
-import { jpegWithExtraneousBytes, jpegWithFakeEnd } from '../../scripts/hostile/inputs.js';
+import { type DecodeGate, preprocess, UNGATED } from '../../server/preprocess.js';
+import { jpegScanBomb, jpegWithExtraneousBytes, jpegWithFakeEnd } from '../../scripts/hostile/inputs.js';
+import { jpegPassedOverVariants, jpegRefusedVariants } from '../../scripts/hostile/jpeg-markers.js';
 import { resizeGeometry } from '../../browser-runtime/resize-crop.js';
 
 const OPTS = { resize: 256, crop: 224, maxPixels: 40_000_000, maxJpegScans: 100 };
@@ -142,5 +144,51 @@ describe('preprocess', () => {
     }
     const odd = jpegWithExtraneousBytes(whole);
     assert.deepEqual(await preprocess(odd, OPTS, UNGATED), await preprocess(whole, OPTS, UNGATED));
+  });
+
+  it('decodes a JPEG with bytes libjpeg passes over between its segments as the JPEG without them', async () => {
+    const jpeg = await (await halves(512, 256, [255, 0, 0], [0, 0, 255])).jpeg({ progressive: true }).toBuffer();
+    const expected = await preprocess(jpeg, OPTS, UNGATED);
+    for (const v of jpegPassedOverVariants(jpeg)) assert.deepEqual(await preprocess(v.bytes, OPTS, UNGATED), expected, v.name);
+  });
+
+  it('refuses, before any decode, scan bombs that pass bytes over and JPEGs whose markers libjpeg refuses', async () => {
+    const jobs: DecodeJob[] = [];
+    const watched: DecodeGate = { run: (heavy, job) => (jobs.push(job), UNGATED.run(heavy, job)) };
+    for (const v of jpegPassedOverVariants(jpegScanBomb(64, 64, 3000))) {
+      await assert.rejects(preprocess(v.bytes, OPTS, watched), (e: unknown) => e instanceof ApiError && e.status === 400 && /more than 100 scans \(max_jpeg_scans\)/.test(e.message), v.name);
+    }
+    const jpeg = await solid(320, 240, 3, [1, 2, 3]).jpeg({ progressive: true }).toBuffer();
+    for (const v of jpegRefusedVariants(jpeg)) {
+      await assert.rejects(preprocess(v.bytes, OPTS, watched), (e: unknown) => e instanceof ApiError && e.status === 400 && /^The JPEG image could not be read: /.test(e.message), v.name);
+    }
+    assert.deepEqual(jobs, []);
+  });
+
+  it('sends the gate one job per JPEG, failing on errors at once when its first warning is known to be harmless', async () => {
+    const jobs: Array<{ heavy: boolean; job: DecodeJob }> = [];
+    const watched: DecodeGate = { run: (heavy, job) => (jobs.push({ heavy, job }), UNGATED.run(heavy, job)) };
+    const jpeg = await solid(320, 240, 3, [10, 200, 30]).jpeg({ progressive: true }).toBuffer();
+    const [stray] = jpegPassedOverVariants(jpeg).filter((v) => v.stray);
+    await preprocess(jpeg, OPTS, watched);
+    await preprocess(stray!.bytes, OPTS, watched);
+    assert.deepEqual(
+      jobs.map(({ heavy, job }) => ({ heavy, kind: job.kind, failOn: job.kind === 'pixels' && job.failOn })),
+      [
+        { heavy: false, kind: 'pixels', failOn: 'warning' },
+        { heavy: false, kind: 'pixels', failOn: 'error' },
+      ],
+    );
+    jobs.length = 0;
+    const png = await solid(6000, 4000, 3, [10, 200, 30]).png({ compressionLevel: 1 }).toBuffer();
+    await preprocess(png, OPTS, watched);
+    assert.deepEqual(
+      jobs.map(({ heavy, job }) => ({ heavy, kind: job.kind })),
+      [
+        { heavy: false, kind: 'header' },
+        { heavy: true, kind: 'pixels' },
+      ],
+      'a PNG: its header read, then a decode heavy for its size',
+    );
   });
 });
