@@ -10,13 +10,12 @@ import { PROJECT_ROOT } from '../../server/paths.js';
 import { readImage } from '../support/paths.js';
 import { freezePage } from '../support/frozen-page.js';
 import { call, postImage, type Answer } from '../support/server-harness.js';
-import { ANY_GRPC_PORTS, spawnServer, type SpawnedServer } from '../support/spawned-server.js';
+import { ANY_GRPC_PORTS, ANY_PORTS, spawnServer, type SpawnedServer } from '../support/spawned-server.js';
 import { tempStore } from '../support/temp-store.js';
 import { until } from '../support/until.js';
 
-const PORT = 18480;
-const api = `http://127.0.0.1:${PORT}`;
-const management = `http://127.0.0.1:${PORT + 1}`;
+// Free ports, read back from the log: a fixed one may be held by another run on a shared machine.
+const ANY_ADDRESS = 'http://127.0.0.1:0';
 
 function alive(pid: number): boolean {
   try {
@@ -36,6 +35,8 @@ describe('the command line', () => {
   ]);
   let child: ChildProcess;
   let server: SpawnedServer;
+  let api = '';
+  let management = '';
   const output = () => server.output();
 
   before(async () => {
@@ -47,9 +48,9 @@ describe('the command line', () => {
         store.root,
         '--backend=wasm',
         '--inference-address',
-        api,
+        ANY_ADDRESS,
         '--management-address',
-        management,
+        ANY_ADDRESS,
         '--metrics-address',
         'http://127.0.0.1:0',
         ...ANY_GRPC_PORTS,
@@ -57,6 +58,8 @@ describe('the command line', () => {
       { TS_WASM_THREADS: '1' },
     );
     child = server.child;
+    api = server.inferenceUrl();
+    management = server.managementUrl();
   });
   after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
@@ -135,20 +138,7 @@ describe('the command line', () => {
   });
 
   it('killed with SIGKILL, it leaves no Chromium behind', async () => {
-    const port = PORT + 10;
-    const killed = spawn(process.execPath, [
-      path.join(PROJECT_ROOT, 'dist/server/main.js'),
-      '--model-store',
-      store.root,
-      '--backend=wasm',
-      '--inference-address',
-      `http://127.0.0.1:${port}`,
-      '--management-address',
-      `http://127.0.0.1:${port + 1}`,
-      '--metrics-address',
-      'http://127.0.0.1:0',
-      ...ANY_GRPC_PORTS,
-    ]);
+    const killed = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/server/main.js'), '--model-store', store.root, '--backend=wasm', ...ANY_PORTS]);
     let log = '';
     killed.stdout.on('data', (d: Buffer) => (log += d));
     await until('Chromium launched', () => /\(pid (\d+)\) launched/.test(log));
