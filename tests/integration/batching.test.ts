@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { RunningServer } from '../../server/server.js';
 import { EXPECTED, LABELS, readImage } from '../support/paths.js';
 import { freezePage } from '../support/frozen-page.js';
+import { sendWhileHeld } from '../support/held-requests.js';
 import { call, postImage, startTestServer, type Answer } from '../support/server-harness.js';
 import { tempStore } from '../support/temp-store.js';
 import { until } from '../support/until.js';
@@ -40,7 +41,8 @@ describe('dynamic batching on WASM', () => {
     for (const f of FILES) singles.set(f, (await postImage(`${api}/predictions/mobilenet_v2`, readImage(f))).body);
     // Five different images, twice over, all at once: batches mix images.
     const order = [...FILES, ...FILES];
-    const answers = await Promise.all(order.map((f) => postImage(`${api}/predictions/mobilenet_v2`, readImage(f))));
+    let next = 0;
+    const answers = await sendWhileHeld(server.managementUrl, 'mobilenet_v2', order.length, () => postImage(`${api}/predictions/mobilenet_v2`, readImage(order[next++]!)));
     const ok = answers.filter((a) => a.status === 200);
     assert.ok(ok.length >= 6, `${ok.length} answered`);
     const batched = ok.filter((a) => Number(a.headers.get('x-batch-size')) > 1);
