@@ -32,17 +32,15 @@ export async function spawnServer(command: string, args: string[], env: NodeJS.P
   child.stdout!.on('data', (d: Buffer) => (output += d));
   child.stderr!.on('data', (d: Buffer) => (output += d));
   const logged = async (re: RegExp, limitMs?: number) => {
+    let exited = false;
     await until(
       `the log showing ${re}`,
-      () => {
-        if (re.test(output)) return true;
-        if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode} before its log showed ${re}:\n${output}`);
-        return false;
-      },
+      () => re.test(output) || (exited = child.exitCode !== null),
       limitMs,
-    ).catch((e: unknown) => {
-      throw e instanceof Error && !e.message.includes(output) ? new Error(`${e.message}:\n${output}`) : e;
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}:\n${output}`);
     });
+    if (exited && !re.test(output)) throw new Error(`the server exited with ${child.exitCode} before its log showed ${re}:\n${output}`);
   };
   try {
     for (const re of expected) await logged(re, START_LIMIT_MS);
