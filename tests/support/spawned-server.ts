@@ -33,11 +33,7 @@ export async function spawnServer(command: string, args: string[], env: NodeJS.P
   child.stderr!.on('data', (d: Buffer) => (output += d));
   const logged = async (re: RegExp, limitMs?: number) => {
     let exited = false;
-    await until(
-      `the log showing ${re}`,
-      () => re.test(output) || (exited = child.exitCode !== null),
-      limitMs,
-    ).catch((e: Error) => {
+    await until(`the log showing ${re}`, () => re.test(output) || (exited = child.exitCode !== null), limitMs).catch((e: Error) => {
       throw new Error(`${e.message}:\n${output}`);
     });
     if (exited && !re.test(output)) throw new Error(`the server exited with ${child.exitCode} before its log showed ${re}:\n${output}`);
