@@ -20,7 +20,8 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'grpc-python-'));
 const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], cwd: PROJECT_ROOT });
 // The server runs in this process: the client must run beside it, never block its event loop.
 const runBeside = async (cmd: string, args: string[]) => {
-  const { stdout, stderr } = await promisify(execFile)(cmd, args, { encoding: 'utf8', cwd: PROJECT_ROOT, timeout: 120_000 });
+  // A bound on a hang, not on speed: the client's calls answer long before it on a busy machine too.
+  const { stdout, stderr } = await promisify(execFile)(cmd, args, { encoding: 'utf8', cwd: PROJECT_ROOT, timeout: 480_000 });
   process.stderr.write(stderr);
   return stdout;
 };

@@ -7,10 +7,11 @@
 
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { systemClock, type Clock } from './clock.js';
 
 export class IdleCollector {
   private passed = 0;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: unknown = null;
 
   constructor(
     /** Bytes that must have passed through since the last collection to make one worth it. */
@@ -18,6 +19,7 @@ export class IdleCollector {
     /** How long no request bytes must be held before collecting. */
     private readonly idleMs: number,
     private readonly collect: () => void,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** `bytes` were given back; `stillHeld` are held by requests in progress. */
@@ -28,17 +30,20 @@ export class IdleCollector {
       return;
     }
     if (this.passed < this.thresholdBytes || this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.passed = 0;
-      this.collect();
-    }, this.idleMs);
-    this.timer.unref();
+    this.timer = this.clock.setTimeout(
+      () => {
+        this.timer = null;
+        this.passed = 0;
+        this.collect();
+      },
+      this.idleMs,
+      { unref: true },
+    );
   }
 
   /** Traffic again: the collection waits for the next quiet moment. */
   cancel(): void {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.clock.clearTimeout(this.timer);
     this.timer = null;
   }
 }

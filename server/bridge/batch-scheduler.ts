@@ -7,6 +7,7 @@
 // The queue is bounded: past `queueSize` a request is refused at once. A request whose client
 // has gone leaves the queue before it costs a run.
 
+import { systemClock, type Clock } from '../clock.js';
 import { BridgeError, type TimeLimit } from './bridge-error.js';
 
 export interface BatchJob {
@@ -76,7 +77,7 @@ type Pending = Work & {
   deadlineAt: number;
   /** The setting that set the deadline, for the 504. */
   setting: string;
-  timer: NodeJS.Timeout;
+  timer: unknown;
   reject(e: Error): void;
   /** Stops listening for the client going away. */
   forget(): void;
@@ -85,12 +86,14 @@ type Pending = Work & {
 export class BatchScheduler {
   private readonly queue: Pending[] = [];
   private readonly inFlight = new Map<BatchWorker, number>();
-  private fillTimer: NodeJS.Timeout | null = null;
+  private fillTimer: unknown = null;
   private draining = false;
 
   constructor(
     private readonly workers: () => readonly BatchWorker[],
     readonly options: SchedulerOptions,
+    /** Delays and deadlines run on it; a test passes one it moves by hand. */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   get queued(): number {
@@ -135,7 +138,7 @@ export class BatchScheduler {
       return reject(new BridgeError('busy', `the queue of this model is full (job_queue_size ${this.options.queueSize})`));
     }
     if (signal?.aborted) return reject(signal.reason);
-    const now = performance.now();
+    const now = this.clock.now();
     const onAbort = () => this.leave(pending, signal!.reason);
     const pending: Pending = {
       ...work,
@@ -143,8 +146,8 @@ export class BatchScheduler {
       enqueuedAt: now,
       deadlineAt: now + deadlineMs,
       setting,
-      timer: setTimeout(
-        () => this.leave(pending, new BridgeError('timeout', `the request waited ${Math.round(performance.now() - now)} ms in the queue (raise ${setting} to allow more)`)),
+      timer: this.clock.setTimeout(
+        () => this.leave(pending, new BridgeError('timeout', `the request waited ${Math.round(this.clock.now() - now)} ms in the queue (raise ${setting} to allow more)`)),
         deadlineMs,
       ),
       forget: () => signal?.removeEventListener('abort', onAbort),
@@ -167,7 +170,7 @@ export class BatchScheduler {
   }
 
   private settle(p: Pending, answer: () => void): void {
-    clearTimeout(p.timer);
+    this.clock.clearTimeout(p.timer);
     p.forget();
     answer();
   }
@@ -186,14 +189,14 @@ export class BatchScheduler {
       }
       const head = this.queue[0]!;
       const { count, rows } = this.batchAt(head);
-      const waited = performance.now() - head.enqueuedAt;
+      const waited = this.clock.now() - head.enqueuedAt;
       // A batch that is not full waits for its delay; and a worker that is already running one
       // takes a second only when it is full, so idle workers and fuller batches come first.
       // A request queued behind that cannot join the batch ends it: it may not wait for company.
       const full = rows >= this.options.batchSize || count < this.queue.length;
       if (!full && (this.inFlight.get(worker) ?? 0) > 0) return;
       if (!full && waited < this.options.maxBatchDelayMs) {
-        this.fillTimer ??= setTimeout(() => {
+        this.fillTimer ??= this.clock.setTimeout(() => {
           this.fillTimer = null;
           this.dispatch();
         }, this.options.maxBatchDelayMs - waited);
@@ -222,9 +225,9 @@ export class BatchScheduler {
   }
 
   private run(worker: BatchWorker, jobs: Pending[]): void {
-    const started = performance.now();
+    const started = this.clock.now();
     for (const j of jobs) {
-      clearTimeout(j.timer);
+      this.clock.clearTimeout(j.timer);
       j.forget();
     }
     // The batch answers by its earliest deadline, and names that request's setting.

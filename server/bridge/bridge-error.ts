@@ -4,6 +4,8 @@
 //   timeout: no answer before the deadline
 //   busy: the model's queue is full; the client should retry later
 
+import { systemClock, type Clock } from '../clock.js';
+
 export type BridgeErrorKind = 'input' | 'model' | 'runtime' | 'closed' | 'crashed' | 'timeout' | 'busy';
 
 /**
@@ -28,15 +30,15 @@ export interface TimeLimit {
 }
 
 /** Rejects with a timeout BridgeError unless `work` settles within `limit`. */
-export function withDeadline<T>(work: Promise<T>, limit: TimeLimit, what: string): Promise<T> {
+export function withDeadline<T>(work: Promise<T>, limit: TimeLimit, what: string, clock: Clock = systemClock): Promise<T> {
   const { ms, setting } = limit;
   // Made here, not when the timer fires, so the stack points at the caller.
   const err = new BridgeError('timeout', `${what} took longer than ${seconds(ms)} s (raise ${setting} to allow more)`);
-  let timer: NodeJS.Timeout | undefined;
+  let timer: unknown;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(err), ms);
+    timer = clock.setTimeout(() => reject(err), ms);
   });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+  return Promise.race([work, deadline]).finally(() => clock.clearTimeout(timer));
 }
 
 /** A deadline as a message states it: tenths of a second below 10 s, whole seconds above. */

@@ -11,12 +11,12 @@ test.use({ launchOptions: { executablePath: findChromium(process.env['CHROME_PAT
 
 test('WebGPU asked for: the page names the adapter and answers as the server does', async ({ page }) => {
   // SwiftShader runs the model on the CPU: about 5 s a run, and the load runs it twice.
-  test.setTimeout(180_000);
+  test.setTimeout(600_000);
   await openDemo(page);
   await page.getByLabel('Backend in this browser').selectOption('webgpu');
   await page.getByLabel('Run in this browser too').check();
   await page.getByRole('button', { name: 'Kitten' }).click();
-  await expect(page.getByRole('status')).toHaveText(/Classified kitten\.jpg/, { timeout: 170_000 });
+  await expect(page.getByRole('status')).toHaveText(/Classified kitten\.jpg/, { timeout: 560_000 });
   await expect(page.locator('#local-answer .local-error')).toBeHidden();
   await expect(page.locator('#local-answer .where')).toHaveText(/This browser runs it on WebGPU on .*swiftshader.*\(software fallback\)/i);
   await expect(localBars(page).first().locator('.label')).toHaveText(/^tabby\b/);

@@ -20,7 +20,7 @@ test('the kitten uploaded: tabby first, with its probability and the server time
   const requests = recordRequests(page);
   await openDemo(page);
   await page.getByLabel('Image file').setInputFiles(path.join(images, 'kitten.jpg'));
-  await expect(page.getByRole('status')).toHaveText(/Classified kitten\.jpg/, { timeout: 30_000 });
+  await expect(page.getByRole('status')).toHaveText(/Classified kitten\.jpg/);
 
   await expect(serverBars(page)).toHaveCount(5);
   const first = serverBars(page).first();
@@ -36,11 +36,11 @@ test('the kitten uploaded: tabby first, with its probability and the server time
 });
 
 test('run in this browser: the same first class, a probability difference under 0.01', async ({ page }) => {
-  test.setTimeout(120_000);
+  test.setTimeout(360_000);
   await openDemo(page);
   await page.getByLabel('Run in this browser too').check();
   await page.getByRole('button', { name: 'Kitten' }).click();
-  await expect(page.getByRole('status')).toHaveText(/Classified kitten\.jpg/, { timeout: 90_000 });
+  await expect(page.getByRole('status')).toHaveText(/Classified kitten\.jpg/, { timeout: 300_000 });
 
   await expect(localBars(page)).toHaveCount(5);
   await expect(localBars(page).first().locator('.label')).toHaveText(/^tabby\b/);
@@ -61,7 +61,7 @@ test('run in this browser: the same first class, a probability difference under 
 
   // A second image reuses the loaded model: no load stage this time.
   await page.getByRole('button', { name: 'Coffee' }).click();
-  await expect(page.getByRole('status')).toHaveText(/Classified espresso_coffee\.png/, { timeout: 60_000 });
+  await expect(page.getByRole('status')).toHaveText(/Classified espresso_coffee\.png/);
   await expect(localBars(page).first().locator('.label')).toHaveText(/^espresso\b/);
   await expect(page.locator('#local-answer .timing dt', { hasText: 'load the model (once)' })).toHaveCount(0);
 });
@@ -79,12 +79,12 @@ test('an image dropped on the box or pasted is classified like a chosen one', as
       [sample, name] as const,
     );
   await page.dispatchEvent('#drop', 'drop', { dataTransfer: await withFile('bald_eagle.jpg', 'dropped-eagle.jpg') });
-  await expect(page.getByRole('status')).toHaveText(/Classified dropped-eagle\.jpg/, { timeout: 30_000 });
+  await expect(page.getByRole('status')).toHaveText(/Classified dropped-eagle\.jpg/);
   await expect(serverBars(page).first().locator('.label')).toHaveText(/bald eagle/);
 
   const clipboard = await withFile('espresso_coffee.png', 'screenshot.png');
   await page.evaluate((data) => document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data })), clipboard);
-  await expect(page.getByRole('status')).toHaveText(/Classified screenshot\.png/, { timeout: 30_000 });
+  await expect(page.getByRole('status')).toHaveText(/Classified screenshot\.png/);
   await expect(serverBars(page).first().locator('.label')).toHaveText(/espresso/);
 });
 
@@ -92,12 +92,12 @@ test('a text file shows the server error in plain words, and the page keeps work
   await openDemo(page);
   await page.getByLabel('Image file').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('these are my notes, not a picture\n') });
   const error = page.getByRole('alert').filter({ hasText: 'could not use this file' });
-  await expect(error).toBeVisible({ timeout: 30_000 });
+  await expect(error).toBeVisible();
   await expect(error).toContainText('not a supported image');
   await expect(error).toContainText('400 BadRequestException');
 
   await page.getByRole('button', { name: 'Dog' }).click();
-  await expect(page.getByRole('status')).toHaveText(/Classified dog_malamute\.jpg/, { timeout: 30_000 });
+  await expect(page.getByRole('status')).toHaveText(/Classified dog_malamute\.jpg/);
   await expect(error).toBeHidden();
   await expect(serverBars(page).first().locator('.label')).toHaveText(/malamute/);
 });
@@ -109,11 +109,11 @@ test('a file over the size limit says so, with the limit the server named', asyn
   big.set([0xff, 0xd8, 0xff, 0xe0]);
   await page.getByLabel('Image file').setInputFiles({ name: 'huge.jpg', mimeType: 'image/jpeg', buffer: big });
   const error = page.getByRole('alert').filter({ hasText: 'too large for the server' });
-  await expect(error).toBeVisible({ timeout: 30_000 });
+  await expect(error).toBeVisible();
   await expect(error).toContainText('max_request_size');
 
   await page.getByRole('button', { name: 'Kitten' }).click();
-  await expect(page.getByRole('status')).toHaveText(/Classified kitten\.jpg/, { timeout: 30_000 });
+  await expect(page.getByRole('status')).toHaveText(/Classified kitten\.jpg/);
   await expect(error).toBeHidden();
 });
 
@@ -139,7 +139,7 @@ test('a server that asks for a key: the page asks for it and sends it', async ({
   await expect(page.getByLabel('Model', { exact: true })).toBeEnabled();
   await expect(page.getByLabel('Inference key')).toBeHidden();
   await page.getByRole('button', { name: 'Kitten' }).click();
-  await expect(page.getByRole('status')).toHaveText(/Classified kitten\.jpg/, { timeout: 30_000 });
+  await expect(page.getByRole('status')).toHaveText(/Classified kitten\.jpg/);
   expect(sent.at(-1)).toBe(`Bearer ${key}`);
 });
 
@@ -154,7 +154,7 @@ test('opened while the server still loads its models: the page says so, and look
   });
   await page.goto('/');
   await expect(page.locator('#model-info')).toHaveText(/The server's copy is loading/);
-  await expect(page.locator('#model-info')).toHaveText(/The server runs it on WASM/, { timeout: 10_000 });
+  await expect(page.locator('#model-info')).toHaveText(/The server runs it on WASM/);
   expect(calls).toBe(2);
 });
 
@@ -165,7 +165,7 @@ test('keyboard only: pick the other model and a sample without a pointer', async
   await expect(page.locator('#model-info')).toBeVisible();
   await page.getByRole('button', { name: 'Eagle' }).focus();
   await page.keyboard.press('Enter');
-  await expect(page.getByRole('status')).toHaveText(/Classified bald_eagle\.jpg/, { timeout: 30_000 });
+  await expect(page.getByRole('status')).toHaveText(/Classified bald_eagle\.jpg/);
   await expect(serverBars(page).first().locator('.label')).toHaveText(/bald eagle/);
   const picked = await page.getByLabel('Model', { exact: true }).evaluate((s: HTMLSelectElement) => s.selectedOptions[0]?.textContent);
   expect(picked).toMatch(/mobilenet_v2_int8/);
@@ -175,7 +175,7 @@ test('a phone-sized viewport: one column, nothing wider than the screen', async 
   await page.setViewportSize({ width: 375, height: 740 });
   await openDemo(page);
   await page.getByRole('button', { name: 'Kitten' }).click();
-  await expect(page.getByRole('status')).toHaveText(/Classified kitten\.jpg/, { timeout: 30_000 });
+  await expect(page.getByRole('status')).toHaveText(/Classified kitten\.jpg/);
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   expect(width).toBeLessThanOrEqual(375);
   const font = await page

@@ -8,13 +8,14 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../server/paths.js';
 import { readImage } from '../support/paths.js';
-import { call, postImage } from '../support/server-harness.js';
-import { ANY_GRPC_PORTS, spawnServer, type SpawnedServer } from '../support/spawned-server.js';
+import { freezePage } from '../support/frozen-page.js';
+import { call, postImage, type Answer } from '../support/server-harness.js';
+import { ANY_GRPC_PORTS, ANY_PORTS, spawnServer, type SpawnedServer } from '../support/spawned-server.js';
 import { tempStore } from '../support/temp-store.js';
+import { until } from '../support/until.js';
 
-const PORT = 18480;
-const api = `http://127.0.0.1:${PORT}`;
-const management = `http://127.0.0.1:${PORT + 1}`;
+// Free ports, read back from the log: a fixed one may be held by another run on a shared machine.
+const ANY_ADDRESS = 'http://127.0.0.1:0';
 
 function alive(pid: number): boolean {
   try {
@@ -28,11 +29,14 @@ function alive(pid: number): boolean {
 describe('the command line', () => {
   const store = tempStore([
     // No default_version: the highest version is the default.
-    // A lone request waits up to 1.5 s for its batch: the SIGTERM test sees its requests queued before it signals.
-    { name: 'tabby_ts', from: 'mobilenet_v2_int8', versions: ['1.0', '2.0'], config: { default_version: undefined, output_format: 'torchserve', batch_size: 8, max_batch_delay: 1500 } },
+    // Batches of up to 8 with no delay: with its page held, the first request runs alone and the
+    // next ones queue behind it for a full batch, where the SIGTERM test can count them.
+    { name: 'tabby_ts', from: 'mobilenet_v2_int8', versions: ['1.0', '2.0'], config: { default_version: undefined, output_format: 'torchserve', batch_size: 8, max_batch_delay: 0 } },
   ]);
   let child: ChildProcess;
   let server: SpawnedServer;
+  let api = '';
+  let management = '';
   const output = () => server.output();
 
   before(async () => {
@@ -44,9 +48,9 @@ describe('the command line', () => {
         store.root,
         '--backend=wasm',
         '--inference-address',
-        api,
+        ANY_ADDRESS,
         '--management-address',
-        management,
+        ANY_ADDRESS,
         '--metrics-address',
         'http://127.0.0.1:0',
         ...ANY_GRPC_PORTS,
@@ -54,6 +58,8 @@ describe('the command line', () => {
       { TS_WASM_THREADS: '1' },
     );
     child = server.child;
+    api = server.inferenceUrl();
+    management = server.managementUrl();
   });
   after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
@@ -75,8 +81,11 @@ describe('the command line', () => {
   });
 
   it('logs JSON lines when not on a terminal: model loads and one access line per request', async () => {
+    const accessLines = () => output().match(/"type":"access"[^\n]*"path":"\/predictions\/tabby_ts"/g)?.length ?? 0;
+    const before = accessLines();
     await postImage(`${api}/predictions/tabby_ts`, readImage('kitten.jpg'));
-    await new Promise((r) => setTimeout(r, 100));
+    // Written once the answer is sent, and read here through a pipe: waited for, not assumed.
+    await until('the access line of the request', () => accessLines() > before);
     const lines = output()
       .split('\n')
       .filter((l) => l.startsWith('{'))
@@ -106,51 +115,38 @@ describe('the command line', () => {
   it('on SIGTERM finishes the predictions in flight, refuses new ones, exits 0 and takes Chromium with it', async () => {
     const pid = Number(/\(pid (\d+)\) launched/.exec(output())?.[1]);
     assert.ok(alive(pid), 'Chromium runs while the server does');
-    const inFlight = Array.from({ length: 4 }, () => postImage(`${api}/predictions/tabby_ts`, readImage('kitten.jpg')));
-    // Signalled once the server holds all four (queued for their batch), not after a guessed pause.
-    const until = Date.now() + 10_000;
-    let pending = 0;
-    while ((pending = (await call(`${management}/models/tabby_ts`)).body[0].jobQueueStatus.pendingRequests) < 4 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(pending, 4, 'the four requests are queued');
-    child.kill('SIGTERM');
+    // The page held still, so that the four stay in flight until the test lets them go: the first
+    // in the page, three queued behind it. Signalled once the server holds all four.
+    const page = await freezePage(management, 'tabby_ts');
+    let inFlight: Array<Promise<Answer>> = [];
     const exited = once(child, 'exit');
-    await new Promise((r) => setTimeout(r, 5));
-    const late = await postImage(`${api}/predictions/tabby_ts`, readImage('kitten.jpg')).catch(() => null);
-    if (late) assert.equal(late.status, 503, 'a request after SIGTERM is refused (or the port is already closed)');
+    try {
+      inFlight = Array.from({ length: 4 }, () => postImage(`${api}/predictions/tabby_ts`, readImage('kitten.jpg')));
+      await until('three requests queued behind the one in the page', async () => (await call(`${management}/models/tabby_ts`)).body[0].jobQueueStatus.pendingRequests === 3);
+      child.kill('SIGTERM');
+      await server.logged(/waiting for 4 prediction\(s\) in flight/);
+      // The listeners stay open while those are in flight: a new request is refused, not cut off.
+      const late = await postImage(`${api}/predictions/tabby_ts`, readImage('kitten.jpg'));
+      assert.equal(late.status, 503, 'a request after SIGTERM is refused');
+    } finally {
+      page.thaw();
+    }
     for (const a of await Promise.all(inFlight)) assert.equal(a.status, 200, 'accepted requests are answered');
     const [code] = await exited;
     assert.equal(code, 0);
-    const gone = Date.now() + 5000;
-    while (alive(pid) && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
-    assert.equal(alive(pid), false, 'no Chromium outlives the server');
+    await until('Chromium gone after the server', () => !alive(pid));
   });
 
   it('killed with SIGKILL, it leaves no Chromium behind', async () => {
-    const port = PORT + 10;
-    const killed = spawn(process.execPath, [
-      path.join(PROJECT_ROOT, 'dist/server/main.js'),
-      '--model-store',
-      store.root,
-      '--backend=wasm',
-      '--inference-address',
-      `http://127.0.0.1:${port}`,
-      '--management-address',
-      `http://127.0.0.1:${port + 1}`,
-      '--metrics-address',
-      'http://127.0.0.1:0',
-      ...ANY_GRPC_PORTS,
-    ]);
+    const killed = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/server/main.js'), '--model-store', store.root, '--backend=wasm', ...ANY_PORTS]);
     let log = '';
     killed.stdout.on('data', (d: Buffer) => (log += d));
-    const deadline = Date.now() + 60_000;
-    while (!/\(pid (\d+)\) launched/.test(log) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await until('Chromium launched', () => /\(pid (\d+)\) launched/.test(log));
     const pid = Number(/\(pid (\d+)\) launched/.exec(log)?.[1]);
     assert.ok(alive(pid));
     killed.kill('SIGKILL');
     await once(killed, 'exit');
-    const until = Date.now() + 5000;
-    while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-    assert.equal(alive(pid), false, 'Chromium exits when the pipe to the gateway closes');
+    await until('Chromium gone after the gateway was killed: it exits when the pipe to the gateway closes', () => !alive(pid));
   });
 
   it('a bad setting stops it with one line that says what to fix', async () => {

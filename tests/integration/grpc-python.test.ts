@@ -12,7 +12,8 @@ import { PROJECT_ROOT } from '../../server/paths.js';
 it("Python's grpcio, with stubs generated from protos/, gets the answers the HTTP APIs give", async () => {
   const { stdout } = await promisify(execFile)(process.execPath, [path.join(PROJECT_ROOT, 'dist/scripts/grpc-python-check.js')], {
     cwd: PROJECT_ROOT,
-    timeout: 180_000,
+    // A bound on a hang, not on speed: the check starts a server and a Python client.
+    timeout: 600_000,
     maxBuffer: 64 * 2 ** 20,
   }).catch((e: { stdout?: string; stderr?: string; message: string }) => {
     throw new Error(

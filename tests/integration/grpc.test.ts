@@ -5,20 +5,23 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import { connect as connectTcp, type Socket } from 'node:net';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
-import { credentials, makeGenericClientConstructor, status as Code, type ClientDuplexStream } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, Metadata, status as Code, type ClientDuplexStream } from '@grpc/grpc-js';
 import { packageDefinition } from '../../server/grpc/definitions.js';
 import { PROJECT_ROOT } from '../../server/paths.js';
 import type { RunningServer } from '../../server/server.js';
+import { freezePage } from '../support/frozen-page.js';
 import { bearer, callFails, callUnary, grpcClients, type GrpcClients } from '../support/grpc-client.js';
 import { bytesOf, kittenTensor, v2Output } from '../support/kitten-tensor.js';
 import { readImage } from '../support/paths.js';
+import { connect, head } from '../support/raw-http.js';
 import { call, startTestServer } from '../support/server-harness.js';
 import { ANY_PORTS, spawnServer } from '../support/spawned-server.js';
 import { tempStore } from '../support/temp-store.js';
 import { selfSignedCertificate } from '../support/tls.js';
+import { until } from '../support/until.js';
 
 const TABBY = 'n02123045 tabby, tabby cat';
 
@@ -44,8 +47,8 @@ function collect(stream: ClientDuplexStream<object, any>): Promise<{ answers: an
 describe('gRPC', () => {
   const store = tempStore([
     { name: 'mobilenet_v2', from: 'mobilenet_v2', config: { batch_size: 4, max_batch_delay: 0 } },
-    // A lone request waits for its batch to fill: long enough for a short client deadline to pass.
-    { name: 'patient', from: 'mobilenet_v2_int8', config: { batch_size: 4, max_batch_delay: 2000 } },
+    // A lone request waits for its batch to fill, as long as a model may wait: far past a short client deadline.
+    { name: 'patient', from: 'mobilenet_v2_int8', config: { batch_size: 4, max_batch_delay: 10_000 } },
     { name: 'hasty', from: 'mobilenet_v2_int8', config: { batch_size: 1, response_timeout: 0.001 } },
     { name: 'versioned', from: 'mobilenet_v2_int8', versions: ['1.0', '2.0'] },
   ]);
@@ -196,14 +199,25 @@ describe('gRPC', () => {
 
   it('a full queue is RESOURCE_EXHAUSTED at once, and the rest are served', async () => {
     const kitten = readImage('kitten.jpg');
-    const outcomes = await Promise.all(
-      Array.from({ length: 30 }, () =>
+    // The page held still: nothing can be served, so the refusals that come meanwhile came at once.
+    const page = await freezePage(server.managementUrl, 'mobilenet_v2', { authorization: `Bearer ${server.keys!.management}` });
+    let calls: Array<Promise<string | { code: number; details: string }>> = [];
+    try {
+      let refusedWhileHeld = 0;
+      calls = Array.from({ length: 30 }, () =>
         callUnary(grpc.torchserve, 'Predictions', { model_name: 'mobilenet_v2', input: { data: kitten } }, key).then(
           (r) => JSON.parse(r.prediction.toString())[0].class as string,
-          (e: { code: number; details: string }) => e,
+          (e: { code: number; details: string }) => {
+            refusedWhileHeld++;
+            return e;
+          },
         ),
-      ),
-    );
+      );
+      await until('a call refused while the page is held', () => refusedWhileHeld > 0);
+    } finally {
+      page.thaw();
+    }
+    const outcomes = await Promise.all(calls);
     const served = outcomes.filter((o) => typeof o === 'string');
     const refused = outcomes.filter((o) => typeof o !== 'string');
     assert.ok(refused.length > 0, 'some were refused');
@@ -221,26 +235,32 @@ describe('gRPC', () => {
     assert.equal(late.code, Code.DEADLINE_EXCEEDED);
     assert.match(late.details, /raise response_timeout in hasty's config\.json/);
 
-    // "patient" holds a lone request for 2 s waiting for a batch; the client gives it 300 ms.
+    // "patient" holds a lone request for 10 s waiting for a batch; the client gives it 1 s.
     const metric = async () => {
       const text = (await call(`${server.metricsUrl}/metrics`, { headers: { authorization: `Bearer ${server.keys!.management}` } })).body as string;
       const served = Number(/ts_inference_requests_total\{model_name="patient"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
-      const ended = Number(
-        /grpc_server_handled_total\{grpc_type="unary",grpc_service="org\.pytorch\.serve\.grpc\.inference\.InferenceAPIsService",grpc_method="Predictions",grpc_code="DEADLINE_EXCEEDED"\} (\d+)/.exec(
-          text,
-        )?.[1] ?? 0,
-      );
-      return { served, ended };
+      const ended = (code: string) =>
+        Number(
+          new RegExp(
+            `grpc_server_handled_total\\{grpc_type="unary",grpc_service="org\\.pytorch\\.serve\\.grpc\\.inference\\.InferenceAPIsService",grpc_method="Predictions",grpc_code="${code}"\\} (\\d+)`,
+          ).exec(text)?.[1] ?? 0,
+        );
+      // The client ends the call itself at its deadline, and the server's timer ends it too: the
+      // server counts DEADLINE_EXCEEDED, or CANCELLED where the client's word reaches it first
+      // (as any gRPC server would), depending on which comes first on the machine.
+      return { served, gaveUp: ended('DEADLINE_EXCEEDED') + ended('CANCELLED'), failed: ended('INTERNAL') + ended('UNKNOWN') + ended('UNAVAILABLE') };
     };
     const before = await metric();
-    const t0 = performance.now();
-    const gone = await callFails(grpc.torchserve, 'Predictions', { model_name: 'patient', input: { data: kitten } }, key, { deadline: Date.now() + 300 });
+    const gone = await callFails(grpc.torchserve, 'Predictions', { model_name: 'patient', input: { data: kitten } }, key, { deadline: Date.now() + 1000 });
     assert.equal(gone.code, Code.DEADLINE_EXCEEDED);
-    assert.ok(performance.now() - t0 < 1500);
-    await new Promise((r) => setTimeout(r, 2500)); // past the batch delay: a request still queued would have run by now
+    // Counted once the server has let the call go, which takes it out of the queue first.
+    await until('the call counted as ended by its client', async () => (await metric()).gaveUp > before.gaveUp);
     const afterwards = await metric();
-    assert.equal(afterwards.served, before.served, 'the request whose client gave up was not run');
-    assert.equal(afterwards.ended, before.ended + 1, 'counted as DEADLINE_EXCEEDED, not as a failure of the server');
+    assert.equal(afterwards.gaveUp, before.gaveUp + 1, 'counted as given up by its client');
+    assert.equal(afterwards.failed, before.failed, 'not as a failure of the server');
+    const [patient] = (await call(`${server.managementUrl}/models/patient`, { headers: { authorization: `Bearer ${server.keys!.management}` } })).body;
+    assert.equal(patient.jobQueueStatus.pendingRequests, 0, 'the request whose client gave up left the queue (its batch would have waited 10 s)');
+    assert.equal(afterwards.served, before.served, 'and was not run');
   });
 
   it('every management call, through the same operations as the HTTP Management API', async () => {
@@ -296,7 +316,8 @@ describe('gRPC', () => {
       const auth = m.path.includes('management') ? managementKey : key;
       for (const payload of payloads) {
         const code = await new Promise<number>((resolve) => {
-          const deadline = Date.now() + 10_000;
+          // Only a bound on a hang: an answer of any kind comes long before it.
+          const deadline = Date.now() + 60_000;
           if (m.responseStream) {
             const stream = client[m.path]!(payload, auth, { deadline });
             stream.on('data', () => {});
@@ -345,18 +366,28 @@ describe('gRPC connections', () => {
         { length: 7 },
         () =>
           new Promise<Socket>((resolve, reject) => {
-            const s = connect(port, host, () => resolve(s));
+            const s = connectTcp(port, host, () => resolve(s));
             s.on('error', reject);
           }),
       ),
     );
-    const closedSoon = await Promise.all(sockets.map((s) => Promise.race([once(s, 'close').then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))])));
-    assert.equal(closedSoon.filter(Boolean).length, 3, 'the 3 past the bound were closed');
+    // Past the bound a connection is closed as it comes, before gRPC sees it: nothing is sent on
+    // it. Within it, gRPC speaks first (its HTTP/2 settings), and the connection stays open.
+    const received = sockets.map(() => 0);
+    const closed = sockets.map(() => false);
+    sockets.forEach((s, i) => {
+      s.on('data', (d: Buffer) => (received[i]! += d.length));
+      s.on('close', () => (closed[i] = true));
+    });
+    const fate = () => sockets.map((_, i) => (closed[i] ? (received[i] ? 'closed after gRPC spoke' : 'closed unanswered') : received[i] ? 'served' : 'waiting'));
+    await until('every connection closed or served', () => !fate().includes('waiting'));
+    assert.deepEqual(fate().sort(), ['closed unanswered', 'closed unanswered', 'closed unanswered', 'served', 'served', 'served', 'served'], 'the 3 past the bound were closed');
     for (const s of sockets) s.destroy();
-    await new Promise((r) => setTimeout(r, 100));
     const clients = grpcClients(server.grpc!);
     try {
-      assert.deepEqual(JSON.parse((await callUnary(clients.torchserve, 'Ping', {}, undefined, { deadline: Date.now() + 5000 })).health), { status: 'Healthy' });
+      // The server sees those connections go when it sees it: the call waits for a connection it takes.
+      const ping = await callUnary(clients.torchserve, 'Ping', {}, new Metadata({ waitForReady: true }), { deadline: Date.now() + 120_000 });
+      assert.deepEqual(JSON.parse(ping.health), { status: 'Healthy' });
     } finally {
       clients.close();
     }
@@ -381,7 +412,8 @@ describe('gRPC over TLS (enable_grpc_ssl)', () => {
     const plain = grpcClients(server.grpc!);
     try {
       assert.deepEqual(JSON.parse((await callUnary(trusted.torchserve, 'Ping', {})).health), { status: 'Healthy' });
-      assert.equal((await callFails(plain.torchserve, 'Ping', {}, undefined, { deadline: Date.now() + 3000 })).code, Code.UNAVAILABLE);
+      // The deadline only bounds a hang: the refused handshake answers UNAVAILABLE long before it.
+      assert.equal((await callFails(plain.torchserve, 'Ping', {}, undefined, { deadline: Date.now() + 60_000 })).code, Code.UNAVAILABLE);
     } finally {
       trusted.close();
       plain.close();
@@ -396,6 +428,11 @@ describe('gRPC at SIGTERM', () => {
     try {
       const address = /gRPC inference \(TorchServe, KServe v2\) on (\S+),/.exec(server.output())![1]!;
       const grpc = grpcClients({ inference: address, management: address });
+      // An upload that never ends is a request in flight, which the drain waits for: the server
+      // cannot exit before the stream's end has reached this client, however slowly it reads.
+      const upload = await connect(server.inferenceUrl());
+      upload.write(head('POST', '/predictions/mobilenet_v2', { 'Content-Length': 1000 }));
+      upload.write('x');
       // Health watched from before the signal: it must say NOT_SERVING once SIGTERM arrives.
       const watched: string[] = [];
       const watch = grpc.health['Watch']!({ service: '' }) as NodeJS.EventEmitter;
@@ -408,6 +445,7 @@ describe('gRPC at SIGTERM', () => {
       await first; // the stream is open and served
       server.child.kill('SIGTERM');
       const { answers, error } = await done;
+      upload.socket.destroy();
       const exit = await once(server.child, 'exit');
       grpc.close();
       assert.deepEqual(

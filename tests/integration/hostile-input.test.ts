@@ -14,19 +14,31 @@ import { readImage } from '../support/paths.js';
 import { connect, head } from '../support/raw-http.js';
 import { spawnServer, ANY_PORTS } from '../support/spawned-server.js';
 import { protectedRoutes, routeLeaks } from '../support/route-spellings.js';
+import { freezePage, type FrozenPage } from '../support/frozen-page.js';
 import { call, postImage, startTestServer, type Answer } from '../support/server-harness.js';
 import { tempStore } from '../support/temp-store.js';
+import { HANG_LIMIT_MS, until } from '../support/until.js';
 
 const kitten = readImage('kitten.jpg');
 const TABBY = 'n02123045 tabby, tabby cat';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(done: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await done())) {
-    assert.ok(Date.now() < end, 'timed out waiting');
-    await sleep(50);
+/** Sends `count` at once and resolves, with all their answers, after letting the held page go once one was refused. */
+async function floodHeldPage(page: FrozenPage, count: number, send: () => Promise<Answer>, refused = (a: Answer) => a.status === 503): Promise<Answer[]> {
+  let answers: Array<Promise<Answer>> = [];
+  try {
+    let refusedWhileHeld = 0;
+    answers = Array.from({ length: count }, () =>
+      send().then((a) => {
+        if (refused(a)) refusedWhileHeld++;
+        return a;
+      }),
+    );
+    await until('a request refused while the page is held', () => refusedWhileHeld > 0);
+  } finally {
+    page.thaw();
   }
+  return Promise.all(answers);
 }
 
 async function timed<T>(work: Promise<T>): Promise<T & { ms: number }> {
@@ -38,8 +50,8 @@ async function timed<T>(work: Promise<T>): Promise<T & { ms: number }> {
 describe('hostile input against the real server', () => {
   const store = tempStore([
     { name: 'mobilenet_v2', from: 'mobilenet_v2' },
-    // The same network with a deadline of its own, short enough to run out during a slow decode.
-    { name: 'strict', from: 'mobilenet_v2', config: { response_timeout: 2 } },
+    // The same network with a deadline of its own, a small part of what one slow decode takes.
+    { name: 'strict', from: 'mobilenet_v2', config: { response_timeout: 0.5 } },
   ]);
   let server: RunningServer;
   let api: string;
@@ -84,24 +96,29 @@ describe('hostile input against the real server', () => {
     for (const r of refused) {
       assert.equal(r.status, 400);
       assert.match(r.body.message, /more than 1000 scans \(max_jpeg_scans\)/);
-      assert.ok(r.ms < 2000, `answered in ${r.ms.toFixed(0)} ms`);
+      // A bound far below the decode it would be, far above anything a slow machine takes to refuse.
+      assert.ok(r.ms < 60_000, `answered in ${r.ms.toFixed(0)} ms`);
     }
-    // 900 scans: allowed, ~4 s of decoding each. Four of them and a kitten sent alongside.
+    // 900 scans: allowed, seconds of decoding each, and a decode cannot be stopped once begun.
+    // One sent with the default deadline answers only once its decode is over: the yardstick for
+    // the others, whose model answers at its deadline, a small part of one such decode.
     const slow = jpegScanBomb(6000, 6000, 900);
-    const heavy = Array.from({ length: 4 }, () => timed(postImage(`${api}/predictions/strict`, slow)));
-    await sleep(100);
-    const t0 = performance.now();
+    const order: string[] = [];
+    const settled = <T>(name: string, p: Promise<T>) => p.finally(() => order.push(name));
+    const whole = settled('whole decode', postImage(`${api}/predictions/mobilenet_v2?topk=1`, slow));
+    const heavy = Array.from({ length: 3 }, () => settled('strict', postImage(`${api}/predictions/strict`, slow)));
+    // Once one is answered at its deadline, the heavy decodes are under way: a kitten now.
+    await Promise.race(heavy);
     const cat = await postImage(`${api}/predictions/mobilenet_v2?topk=1`, kitten);
-    const catMs = performance.now() - t0;
     assert.equal(cat.body[0].class, TABBY);
-    assert.ok(catMs < 1000, `the kitten took ${catMs.toFixed(0)} ms beside four heavy decodes`);
+    assert.ok(!order.includes('whole decode'), 'the kitten was answered beside the heavy decodes, not after them');
     assert.equal((await call(`${api}/ping`)).status, 200, 'ready: the heavy lane leaves a slot for ordinary images');
     for (const r of await Promise.all(heavy)) {
-      // The model's response_timeout is 2 s: the request is answered at its deadline, decoding or not.
       assert.equal(r.status, 504, JSON.stringify(r.body));
       assert.match(r.body.message, /response_timeout in strict's config\.json/);
-      assert.ok(r.ms < 3000, `answered in ${r.ms.toFixed(0)} ms`);
     }
+    assert.equal((await whole).status, 200);
+    assert.deepEqual(order, ['strict', 'strict', 'strict', 'whole decode'], "each of strict's requests answered at its deadline, before one whole decode was over");
     await stillServing();
   });
 
@@ -126,14 +143,17 @@ describe('hostile input against the real server', () => {
       const r = await timed(post(body));
       assert.equal(r.status, 400, `${body.slice(0, 80)}: ${JSON.stringify(r.body)}`);
       assert.match(r.body.error, message);
-      assert.ok(r.ms < 2000);
+      // A bound on a stall, not a measure of speed: the refusal needs no work worth timing.
+      assert.ok(r.ms < 30_000, `answered in ${r.ms.toFixed(0)} ms`);
     }
     await stillServing();
   });
 
   it("KServe v2 goes through the model's queue: a flood past job_queue_size gets 503 with Retry-After at once", async () => {
     const { body, headers } = v2BinaryRequest([1, 3, 224, 224]);
-    const answers: Answer[] = await Promise.all(Array.from({ length: 150 }, () => call(`${api}/v2/models/mobilenet_v2/infer`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers })));
+    // The page held still, so the queue fills however fast the machine runs the model.
+    const page = await freezePage(server.managementUrl, 'mobilenet_v2');
+    const answers = await floodHeldPage(page, 150, () => call(`${api}/v2/models/mobilenet_v2/infer`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers }));
     const byStatus = new Map<number, number>();
     for (const a of answers) byStatus.set(a.status, (byStatus.get(a.status) ?? 0) + 1);
     assert.deepEqual([...byStatus.keys()].sort(), [200, 503], JSON.stringify(Object.fromEntries(byStatus)));
@@ -177,7 +197,7 @@ describe('tight limits against the real server', () => {
     // Two uploads that send all but the last bytes of 6 MiB and stall: 12 MiB of 16 held.
     const stalled = await Promise.all(Array.from({ length: 2 }, () => connect(api)));
     for (const c of stalled) c.write(head('POST', '/predictions/mobilenet_v2', { 'Content-Length': 6 * MiB }) + 'x'.repeat(6 * MiB - 10));
-    await until(async () => server.uploads.bytesArriving === 2 * (6 * MiB - 10));
+    await until('both stalled bodies held', () => server.uploads.bytesArriving === 2 * (6 * MiB - 10));
     const third = await connect(api);
     third.write(head('POST', '/predictions/mobilenet_v2', { 'Content-Length': 6 * MiB })); // no body at all
     const refused = await third.answer;
@@ -191,11 +211,13 @@ describe('tight limits against the real server', () => {
     assert.equal((await call(`${api}/ping`)).status, 200);
     assert.equal(await classify(), TABBY, 'a small request still fits');
     for (const c of stalled) c.socket.destroy();
-    await until(async () => server.admission.bytesHeld === 0);
+    await until('their bytes given back', () => server.admission.bytesHeld === 0);
   });
 
   it('a model with job_queue_size requests in progress refuses more with 503, before decoding them', async () => {
-    const answers = await Promise.all(Array.from({ length: 30 }, () => postImage(`${api}/predictions/mobilenet_v2?topk=1`, kitten)));
+    // The page held still: the requests taken stay in progress while the rest come.
+    const page = await freezePage(server.managementUrl, 'mobilenet_v2');
+    const answers = await floodHeldPage(page, 30, () => postImage(`${api}/predictions/mobilenet_v2?topk=1`, kitten));
     const refused = answers.filter((a) => a.status === 503);
     assert.ok(refused.length > 0 && refused.every((a) => /job_queue_size 4/.test(a.body.message) && a.headers.get('retry-after') === '1'));
     assert.ok(answers.every((a) => a.status === 503 || a.body[0].class === TABBY));
@@ -203,7 +225,17 @@ describe('tight limits against the real server', () => {
 
   it('KServe v2 tensors are held against the same byte budget: a flood of 5 MB tensors is let in a few at a time', async () => {
     const { body, headers } = v2BinaryRequest([8, 3, 224, 224]);
-    const answers = await Promise.all(Array.from({ length: 10 }, () => call(`${api}/v2/models/mobilenet_v2/infer`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers })));
+    // The page held still: a tensor let in holds its bytes while the rest come.
+    const page = await freezePage(server.managementUrl, 'mobilenet_v2');
+    let settled = 0;
+    let flood: Array<Promise<Answer>> = [];
+    try {
+      flood = Array.from({ length: 10 }, () => call(`${api}/v2/models/mobilenet_v2/infer`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers }).finally(() => settled++));
+      await until('six refused while the page is held (nothing else can end meanwhile)', () => settled >= 6);
+    } finally {
+      page.thaw();
+    }
+    const answers = await Promise.all(flood);
     const statuses = answers.map((a) => a.status);
     assert.ok(
       statuses.every((s) => s === 200 || s === 503),
@@ -226,8 +258,9 @@ describe('tight limits against the real server', () => {
       const frame = Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]);
       let open = true;
       void c.closed.then(() => (open = false));
+      // Bounded by the bytes a server that reads on would take; the time bound only stops a hang.
       const t0 = performance.now();
-      while (open && performance.now() - t0 < 10_000) {
+      while (open && c.written() < 64 * MiB && performance.now() - t0 < HANG_LIMIT_MS) {
         if (!c.write(frame)) await Promise.race([new Promise((r) => c.socket.once('drain', r)), c.closed, sleep(100)]);
       }
       const answer = await c.answer;
@@ -235,22 +268,29 @@ describe('tight limits against the real server', () => {
       assert.equal(answer.headers['connection'], 'close');
       assert.equal(open, false, 'the server closed the connection');
       assert.ok(c.written() < 64 * MiB, `${(c.written() / MiB).toFixed(0)} MiB sent before the server closed it`);
-      assert.ok(performance.now() - t0 < 5000);
     }
     assert.equal(await classify(), TABBY);
   });
 
   it('past max_connections new connections are closed at once; the server serves again when they go', async () => {
     // 45 against a bound of 40. Keep-alive connections of earlier requests may still hold places
-    // (more are dropped) or time out meanwhile: at least 5 are closed either way.
+    // (more are dropped) or time out meanwhile: at least 5 are closed either way. Closed as they
+    // come, they get no byte; one that timed out waiting for its request would get a 408.
     const conns = await Promise.all(Array.from({ length: 45 }, () => connect(api)));
-    const closedSoon = await Promise.all(conns.map((c) => Promise.race([c.closed.then(() => true), sleep(2000).then(() => false)])));
-    const dropped = conns.filter((_, i) => closedSoon[i]);
-    assert.ok(dropped.length >= 5, `${dropped.length} of 45 connections closed`);
+    const unanswered = conns.map(() => false);
+    conns.forEach((c, i) => c.answer.catch((e: Error) => (unanswered[i] = /\(0 bytes in\)/.test(e.message))));
+    await until('5 connections closed as they came', () => unanswered.filter(Boolean).length >= 5);
+    const dropped = conns.filter((_, i) => unanswered[i]);
     dropped[0]!.write(head('GET', '/ping', {}));
     await assert.rejects(dropped[0]!.answer, /closed without a full answer/);
     for (const c of conns) c.socket.destroy();
-    await sleep(100);
+    // The server sees them go when it does: until then a new connection may be dropped too.
+    await until('serving again once they have gone', () =>
+      call(`${api}/ping`).then(
+        (r) => r.status === 200,
+        () => false,
+      ),
+    );
     assert.equal(await classify(), TABBY);
   });
 });
@@ -294,14 +334,16 @@ describe('the last line of defence', () => {
     const server = await spawnServer(
       process.execPath,
       ['--import', path.join(PROJECT_ROOT, 'dist/tests/support/fault-after-start.js'), path.join(PROJECT_ROOT, 'dist/server/main.js'), '--model-store', store.root, '--backend', 'wasm', ...ANY_PORTS],
-      { TS_WASM_THREADS: '1', FAULT_AFTER_MS: '1500' },
-      [/server healthy/, /uncaught exception/],
+      { TS_WASM_THREADS: '1' },
     ).catch((e: unknown) => {
       store.remove();
       throw e;
     });
     const { child } = server;
     try {
+      // Once it serves: on this signal, fault-after-start.ts throws from a timer, outside any request.
+      child.kill('SIGUSR2');
+      await server.logged(/uncaught exception/);
       assert.match(server.output(), /a fault outside any request/);
       const url = server.inferenceUrl();
       const r = await postImage(`${url}/predictions/mobilenet_v2?topk=1`, kitten);

@@ -4,6 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunningServer } from '../../server/server.js';
+import { sendWhileHeld } from '../support/held-requests.js';
 import { readImage } from '../support/paths.js';
 import { call, postImage, startTestServer } from '../support/server-harness.js';
 import { tempStore } from '../support/temp-store.js';
@@ -58,7 +59,7 @@ describe('inference on forced WebGPU (the served onnxruntime-web build)', () => 
     assert.deepEqual(d.batchSizes, [1, 2, 3], 'WebGPU warms powers of two and the largest size');
     const answer = (await postImage(`${gpu.inferenceUrl}/predictions/mobilenet_v2_int8`, kitten)).body as Classes;
     assert.equal(answer[0]!.class, 'n02123045 tabby, tabby cat');
-    const together = await Promise.all([1, 2, 3, 4, 5].map(() => postImage(`${gpu.inferenceUrl}/predictions/mobilenet_v2_int8`, kitten)));
+    const together = await sendWhileHeld(gpu.managementUrl, 'mobilenet_v2_int8', 5, () => postImage(`${gpu.inferenceUrl}/predictions/mobilenet_v2_int8`, kitten));
     for (const t of together) {
       assert.equal(t.status, 200);
       assert.deepEqual(

@@ -6,12 +6,12 @@
 import { after, before, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { log } from '../../server/log.js';
 import type { RunningServer } from '../../server/server.js';
 import { readImage } from '../support/paths.js';
 import { call, postImage, startTestServer } from '../support/server-harness.js';
 import { tempStore } from '../support/temp-store.js';
+import { until } from '../support/until.js';
 
 const kitten = readImage('kitten.jpg');
 const TABBY = 'n02123045 tabby, tabby cat';
@@ -117,13 +117,15 @@ describe('TorchServe management semantics', () => {
 
   it('registers asynchronously when told (202), and an unregistration while it loads is no error', async () => {
     const errors = mock.method(log, 'error');
+    const infos = mock.method(log, 'info');
     try {
       const reg = await send('POST', '/models?url=fp32&model_name=early&initial_workers=1&synchronous=false');
       assert.equal(reg.status, 202, JSON.stringify(reg.body));
       assert.equal(reg.body.status, 'Processing worker updates...');
       assert.equal((await describeModel('early')).workers[0].status, 'LOADING');
       assert.equal((await send('DELETE', '/models/early')).status, 200);
-      await sleep(1500);
+      // The load ends when its page closes: the engine says so, and only then is there nothing more to log.
+      await until('the interrupted load to end', () => infos.mock.calls.some((c) => /^model early\/1\.0 worker 0 closed before it was ready/.test(String(c.arguments[0]))));
       assert.deepEqual(
         errors.mock.calls.map((c) => String(c.arguments[0])),
         [],
@@ -131,6 +133,7 @@ describe('TorchServe management semantics', () => {
       );
     } finally {
       errors.mock.restore();
+      infos.mock.restore();
     }
     assert.equal((await send('GET', '/models/early')).body.type, 'ModelNotFoundException');
     assert.equal((await postImage(`${api}/predictions/fp32?topk=1`, kitten)).body[0].class, TABBY);

@@ -149,7 +149,8 @@ describe('a key file planted as a symbolic link', () => {
       const run = spawnSync(
         process.execPath,
         [path.join(PROJECT_ROOT, 'dist/server/main.js'), '--model-store', store.root, '--backend', 'wasm', '--enable-token-authorization', 'true', '--key-file', link, ...ANY_PORTS],
-        { encoding: 'utf8', timeout: 60_000 },
+        // A bound on a hang: it stops before Chromium starts.
+        { encoding: 'utf8', timeout: 180_000 },
       );
       assert.equal(run.status, 1, run.stdout + run.stderr);
       assert.equal(run.stderr, `error: key_file ${link} is a symbolic link; the API keys are not written through it (point key_file at a regular file)\n`);

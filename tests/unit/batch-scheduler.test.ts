@@ -1,20 +1,24 @@
 // The batch scheduler with scripted workers: what runs together, when, and what is refused.
+// Time is a ManualClock moved by hand: delays and deadlines are checked at exact instants, and
+// nothing depends on how fast the machine runs the test.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BatchScheduler, type BatchJob, type BatchResult, type BatchWorker, type TensorJob, type TensorResult } from '../../server/bridge/batch-scheduler.js';
 import { BridgeError } from '../../server/bridge/bridge-error.js';
+import { ManualClock } from '../support/manual-clock.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Lets every promise callback that is ready run: a released batch's answers, and the dispatch after it. */
+const settle = () => new Promise((r) => setImmediate(r));
 
-/** A worker whose batches finish when the test says so (or after `autoMs`). */
+/** A worker whose batches finish when the test says so, or at once when `auto`. */
 class ScriptedWorker implements BatchWorker {
   ready = true;
   capacity = 1;
   batches: number[][] = [];
   private releases: Array<() => void> = [];
   constructor(
-    private readonly autoMs: number | null = null,
+    private readonly auto = false,
     private readonly failWith: Error | null = null,
   ) {}
 
@@ -31,7 +35,7 @@ class ScriptedWorker implements BatchWorker {
             inferMs: 2,
           });
       };
-      if (this.autoMs !== null) setTimeout(done, this.autoMs);
+      if (this.auto) queueMicrotask(done);
       else this.releases.push(done);
     });
   }
@@ -42,7 +46,7 @@ class ScriptedWorker implements BatchWorker {
     this.batches.push(Array.from({ length: job.dims[0]! }, (_, r) => -job.data[r * per]!));
     return new Promise((resolve, reject) => {
       const done = () => (this.failWith ? reject(this.failWith) : resolve({ data: job.data, dims: job.dims, waitMs: 0, transferMs: 1, inferMs: 2 }));
-      if (this.autoMs !== null) setTimeout(done, this.autoMs);
+      if (this.auto) queueMicrotask(done);
       else this.releases.push(done);
     });
   }
@@ -56,9 +60,15 @@ const job = (id: number, k = 5): BatchJob => ({ pixels: Uint8Array.of(id), k });
 const within = (ms: number) => ({ ms, setting: 'default_response_timeout' });
 
 describe('BatchScheduler', () => {
+  /** A scheduler on a clock of the test's own, which stands still until advanced. */
+  const scheduler = (workers: BatchWorker[], options: { batchSize: number; maxBatchDelayMs: number; queueSize: number }) => {
+    const clock = new ManualClock();
+    return { s: new BatchScheduler(() => workers, options, clock), clock };
+  };
+
   it('runs at once when a worker is free and there is no batch delay', async () => {
-    const w = new ScriptedWorker(0);
-    const s = new BatchScheduler(() => [w], { batchSize: 8, maxBatchDelayMs: 0, queueSize: 10 });
+    const w = new ScriptedWorker(true);
+    const { s } = scheduler([w], { batchSize: 8, maxBatchDelayMs: 0, queueSize: 10 });
     const r = await s.submit(job(7, 3), within(1000));
     assert.deepEqual(w.batches, [[7]]);
     assert.equal(r.batch, 1);
@@ -68,14 +78,16 @@ describe('BatchScheduler', () => {
 
   it('batches what arrives while the worker is busy, up to batch_size, in arrival order', async () => {
     const w = new ScriptedWorker();
-    const s = new BatchScheduler(() => [w], { batchSize: 3, maxBatchDelayMs: 0, queueSize: 10 });
+    const { s, clock } = scheduler([w], { batchSize: 3, maxBatchDelayMs: 0, queueSize: 10 });
     const all = [1, 2, 3, 4, 5, 6].map((i) => s.submit(job(i), within(1000)));
     assert.deepEqual(w.batches, [[1]]);
+    clock.advance(7);
     w.release();
-    await sleep(5);
+    await settle();
     assert.deepEqual(w.batches, [[1], [2, 3, 4]]);
+    clock.advance(5);
     w.release();
-    await sleep(5);
+    await settle();
     assert.deepEqual(w.batches, [[1], [2, 3, 4], [5, 6]]);
     w.release();
     const results = await Promise.all(all);
@@ -87,40 +99,48 @@ describe('BatchScheduler', () => {
       results.map((r) => r.batch),
       [1, 3, 3, 3, 2, 2],
     );
-    assert.ok(results[5]!.queueMs > 0);
+    assert.deepEqual(
+      results.map((r) => r.queueMs),
+      [0, 7, 7, 7, 12, 12],
+      'from arrival to the start of its batch',
+    );
   });
 
   it('waits up to max_batch_delay for a batch to fill, and no longer', async () => {
-    const w = new ScriptedWorker(0);
-    // A delay well above any stall of a busy machine's event loop.
-    const s = new BatchScheduler(() => [w], { batchSize: 4, maxBatchDelayMs: 300, queueSize: 10 });
+    const w = new ScriptedWorker(true);
+    const { s, clock } = scheduler([w], { batchSize: 4, maxBatchDelayMs: 300, queueSize: 10 });
     const first = s.submit(job(1), within(2000));
-    await sleep(10);
+    clock.advance(10);
     const second = s.submit(job(2), within(2000));
+    clock.advance(289);
     assert.deepEqual(w.batches, [], 'nothing runs before the delay');
-    await Promise.all([first, second]);
-    assert.deepEqual(w.batches, [[1, 2]]);
-    assert.ok((await first).queueMs >= 295, `waited ${(await first).queueMs} ms`);
+    clock.advance(1);
+    assert.deepEqual(w.batches, [[1, 2]], 'both run together when it ends');
+    const [a, b] = await Promise.all([first, second]);
+    assert.deepEqual([a.queueMs, b.queueMs], [300, 290]);
   });
 
   it('a full batch does not wait for the delay', async () => {
-    const w = new ScriptedWorker(0);
-    const s = new BatchScheduler(() => [w], { batchSize: 2, maxBatchDelayMs: 10_000, queueSize: 10 });
-    const t0 = performance.now();
-    await Promise.all([s.submit(job(1), within(20_000)), s.submit(job(2), within(20_000))]);
-    assert.ok(performance.now() - t0 < 1000);
-    assert.deepEqual(w.batches, [[1, 2]]);
+    const w = new ScriptedWorker(true);
+    const { s, clock } = scheduler([w], { batchSize: 2, maxBatchDelayMs: 10_000, queueSize: 10 });
+    const both = Promise.all([s.submit(job(1), within(20_000)), s.submit(job(2), within(20_000))]);
+    assert.deepEqual(w.batches, [[1, 2]], 'sent to the worker as the second arrives, with no time passed');
+    assert.deepEqual(
+      (await both).map((r) => r.queueMs),
+      [0, 0],
+    );
+    assert.equal(clock.now(), 0);
   });
 
   it('spreads batches over free workers', async () => {
     const a = new ScriptedWorker();
     const b = new ScriptedWorker();
-    const s = new BatchScheduler(() => [a, b], { batchSize: 2, maxBatchDelayMs: 0, queueSize: 10 });
+    const { s } = scheduler([a, b], { batchSize: 2, maxBatchDelayMs: 0, queueSize: 10 });
     const all = [1, 2, 3].map((i) => s.submit(job(i), within(1000)));
     assert.deepEqual(a.batches, [[1]]);
     assert.deepEqual(b.batches, [[2]]);
     b.release();
-    await sleep(5);
+    await settle();
     assert.deepEqual(b.batches, [[2], [3]]);
     a.release();
     b.release();
@@ -130,10 +150,10 @@ describe('BatchScheduler', () => {
   it('a worker with room for two takes a second batch only when it is full', async () => {
     const w = new ScriptedWorker();
     w.capacity = 2;
-    const s = new BatchScheduler(() => [w], { batchSize: 2, maxBatchDelayMs: 0, queueSize: 10 });
+    const { s } = scheduler([w], { batchSize: 2, maxBatchDelayMs: 0, queueSize: 10 });
     const all = [s.submit(job(1), within(1000)), s.submit(job(2), within(1000))];
     assert.deepEqual(w.batches, [[1]], 'idle: the first runs alone at once');
-    await sleep(5);
+    await settle();
     assert.deepEqual(w.batches, [[1]], 'one queued request does not make a second batch');
     all.push(s.submit(job(3), within(1000)));
     assert.deepEqual(w.batches, [[1], [2, 3]], 'a full batch goes in while the first runs');
@@ -141,7 +161,7 @@ describe('BatchScheduler', () => {
     assert.deepEqual(w.batches, [[1], [2, 3]], 'no third batch in flight');
     for (let i = 0; i < 3; i++) {
       w.release();
-      await sleep(5);
+      await settle();
     }
     assert.deepEqual(w.batches, [[1], [2, 3], [4, 5]]);
     await Promise.all(all);
@@ -149,25 +169,29 @@ describe('BatchScheduler', () => {
 
   it('refuses at once with kind "busy" when the queue is full', async () => {
     const w = new ScriptedWorker();
-    const s = new BatchScheduler(() => [w], { batchSize: 1, maxBatchDelayMs: 0, queueSize: 2 });
+    const { s } = scheduler([w], { batchSize: 1, maxBatchDelayMs: 0, queueSize: 2 });
     const running = s.submit(job(1), within(1000)); // on the worker, not in the queue
     const queued = [s.submit(job(2), within(1000)), s.submit(job(3), within(1000))];
     await assert.rejects(s.submit(job(4), within(1000)), (e: unknown) => e instanceof BridgeError && e.kind === 'busy');
     assert.equal(s.queued, 2);
     for (let i = 0; i < 3; i++) {
       w.release();
-      await sleep(2);
+      await settle();
     }
     await Promise.all([running, ...queued]);
   });
 
   it('times out a request that waits too long in the queue, and drops it from the queue', async () => {
     const w = new ScriptedWorker();
-    const s = new BatchScheduler(() => [w], { batchSize: 1, maxBatchDelayMs: 0, queueSize: 10 });
+    const { s, clock } = scheduler([w], { batchSize: 1, maxBatchDelayMs: 0, queueSize: 10 });
     const running = s.submit(job(1), within(1000));
+    const late = s.submit(job(2), { ms: 20, setting: "response_timeout in m's config.json" });
+    clock.advance(19);
+    assert.equal(s.queued, 1, 'still waiting just before its deadline');
+    clock.advance(1);
     await assert.rejects(
-      s.submit(job(2), { ms: 20, setting: "response_timeout in m's config.json" }),
-      (e: unknown) => e instanceof BridgeError && e.kind === 'timeout' && /raise response_timeout in m's config\.json/.test(e.message),
+      late,
+      (e: unknown) => e instanceof BridgeError && e.kind === 'timeout' && e.message === "the request waited 20 ms in the queue (raise response_timeout in m's config.json to allow more)",
     );
     assert.equal(s.queued, 0);
     w.release();
@@ -176,8 +200,8 @@ describe('BatchScheduler', () => {
   });
 
   it('a failed batch fails each of its requests, and the next batch still runs', async () => {
-    const bad = new ScriptedWorker(0, new BridgeError('runtime', 'boom'));
-    const s = new BatchScheduler(() => [bad], { batchSize: 2, maxBatchDelayMs: 0, queueSize: 10 });
+    const bad = new ScriptedWorker(true, new BridgeError('runtime', 'boom'));
+    const { s } = scheduler([bad], { batchSize: 2, maxBatchDelayMs: 0, queueSize: 10 });
     const results = await Promise.allSettled([s.submit(job(1), within(1000)), s.submit(job(2), within(1000)), s.submit(job(3), within(1000))]);
     assert.ok(results.every((r) => r.status === 'rejected'));
     assert.deepEqual(bad.batches, [[1], [2, 3]]);
@@ -185,7 +209,7 @@ describe('BatchScheduler', () => {
 
   it('with no ready worker, refuses new requests and fails queued ones at once', async () => {
     const w = new ScriptedWorker();
-    const s = new BatchScheduler(() => [w], { batchSize: 1, maxBatchDelayMs: 0, queueSize: 10 });
+    const { s } = scheduler([w], { batchSize: 1, maxBatchDelayMs: 0, queueSize: 10 });
     const running = s.submit(job(1), within(5000));
     const queued = s.submit(job(2), within(5000));
     w.ready = false;
@@ -198,28 +222,31 @@ describe('BatchScheduler', () => {
 
   it('runs a tensor alone, in arrival order with the images, and ends the batch before it', async () => {
     const w = new ScriptedWorker();
-    const s = new BatchScheduler(() => [w], { batchSize: 4, maxBatchDelayMs: 50, queueSize: 10 });
+    const { s, clock } = scheduler([w], { batchSize: 4, maxBatchDelayMs: 50, queueSize: 10 });
     const first = s.submit(job(1), within(1000));
     const tensor = s.submitTensor({ data: Float32Array.of(9), dims: [1] }, within(1000));
     const after = s.submit(job(2), within(1000));
-    await sleep(5);
+    await settle();
     assert.deepEqual(w.batches, [[1]], 'the image waiting for company runs at once when a tensor queues behind it');
     w.release();
-    await sleep(5);
+    await settle();
     assert.deepEqual(w.batches, [[1], [-9]], 'then the tensor, alone');
     w.release();
-    await sleep(80);
-    assert.deepEqual(w.batches, [[1], [-9], [2]]);
+    await settle();
+    clock.advance(49);
+    assert.deepEqual(w.batches, [[1], [-9]], 'the last image, alone, waits for company');
+    clock.advance(1);
+    assert.deepEqual(w.batches, [[1], [-9], [2]], 'until the batch delay ends');
     w.release();
     const t = await tensor;
     assert.deepEqual([...t.data], [9]);
-    assert.ok(t.queueMs >= 0);
+    assert.equal(t.queueMs, 0);
     await Promise.all([first, after]);
   });
 
   it('batches tensors whose other dimensions agree, up to batch_size rows, and gives each its rows back', async () => {
     const w = new ScriptedWorker();
-    const s = new BatchScheduler(() => [w], { batchSize: 4, maxBatchDelayMs: 0, queueSize: 10 });
+    const { s } = scheduler([w], { batchSize: 4, maxBatchDelayMs: 0, queueSize: 10 });
     const tensor = (dims: number[], ...rows: number[]) => s.submitTensor({ data: Float32Array.from(rows.flatMap((r) => new Array<number>(dims[1]!).fill(r))), dims }, within(1000));
     const first = tensor([1, 2], 1);
     const a = tensor([2, 2], 2, 3);
@@ -229,7 +256,7 @@ describe('BatchScheduler', () => {
     const e = tensor([4, 2], 8, 8, 8, 8);
     for (let i = 0; i < 5; i++) {
       w.release();
-      await sleep(1);
+      await settle();
     }
     assert.deepEqual(w.batches, [[-1], [-2, -3, -4], [-5], [-6, -7], [-8, -8, -8, -8]], 'another shape or a full batch ends the batch');
     const [ra, rb, rd] = await Promise.all([a, b, d, first, c, e]).then((r) => r.slice(0, 3));
@@ -240,20 +267,22 @@ describe('BatchScheduler', () => {
 
   it('a tensor counts against the queue bound and its deadline like an image', async () => {
     const w = new ScriptedWorker();
-    const s = new BatchScheduler(() => [w], { batchSize: 1, maxBatchDelayMs: 0, queueSize: 1 });
+    const { s, clock } = scheduler([w], { batchSize: 1, maxBatchDelayMs: 0, queueSize: 1 });
     const running = s.submit(job(1), within(1000));
-    await assert.rejects(s.submitTensor({ data: Float32Array.of(1), dims: [1] }, within(20)), (e: unknown) => e instanceof BridgeError && e.kind === 'timeout');
+    const late = s.submitTensor({ data: Float32Array.of(1), dims: [1] }, within(20));
+    clock.advance(20);
+    await assert.rejects(late, (e: unknown) => e instanceof BridgeError && e.kind === 'timeout');
     const queued = s.submitTensor({ data: Float32Array.of(2), dims: [1] }, within(1000));
     await assert.rejects(s.submitTensor({ data: Float32Array.of(3), dims: [1] }, within(1000)), (e: unknown) => e instanceof BridgeError && e.kind === 'busy');
     w.release();
-    await sleep(5);
+    await settle();
     w.release();
     await Promise.all([running, queued]);
   });
 
   it('a request whose client has gone leaves the queue and never runs', async () => {
     const w = new ScriptedWorker();
-    const s = new BatchScheduler(() => [w], { batchSize: 1, maxBatchDelayMs: 0, queueSize: 10 });
+    const { s } = scheduler([w], { batchSize: 1, maxBatchDelayMs: 0, queueSize: 10 });
     const running = s.submit(job(1), within(1000));
     const gone = new AbortController();
     const queued = s.submit(job(2), within(1000), gone.signal);
@@ -265,7 +294,7 @@ describe('BatchScheduler', () => {
     await assert.rejects(s.submitTensor({ data: Float32Array.of(1), dims: [1] }, within(1000), already.signal), /gone before it came/);
     w.release();
     await running;
-    await sleep(5);
+    await settle();
     assert.deepEqual(w.batches, [[1]]);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BridgeError, withDeadline } from '../../server/bridge/bridge-error.js';
+import { ManualClock } from '../support/manual-clock.js';
 
 describe('BridgeError', () => {
   it('is an Error that carries its kind', () => {
@@ -15,8 +15,13 @@ describe('BridgeError', () => {
 describe('withDeadline', () => {
   it('resolves with the value of work that settles in time', async () => {
     assert.equal(await withDeadline(Promise.resolve(42), { ms: 1000, setting: 'default_response_timeout' }, 'inference'), 42);
-    const value = await withDeadline(sleep(5, 'late-ish'), { ms: 1000, setting: 'default_response_timeout' }, 'inference');
-    assert.equal(value, 'late-ish');
+    const clock = new ManualClock();
+    let finish!: (v: string) => void;
+    const value = withDeadline(new Promise<string>((r) => (finish = r)), { ms: 1000, setting: 'default_response_timeout' }, 'inference', clock);
+    clock.advance(999);
+    finish('just in time');
+    assert.equal(await value, 'just in time');
+    assert.equal(clock.pending, 0, 'and its timer is cleared');
   });
 
   it("passes on work's own rejection unchanged", async () => {
@@ -24,21 +29,32 @@ describe('withDeadline', () => {
     await assert.rejects(withDeadline(Promise.reject(own), { ms: 1000, setting: 'x' }, 'load'), (e: unknown) => e === own);
   });
 
-  it("rejects with kind 'timeout' and a message naming the setting when the work is late", async () => {
-    const started = Date.now();
-    await assert.rejects(withDeadline(sleep(2000), { ms: 30, setting: 'model_load_timeout' }, 'loading mobilenet_v2'), (e: unknown) => {
+  it("rejects with kind 'timeout' and a message naming the setting when the work is late, at the deadline", async () => {
+    const clock = new ManualClock();
+    let settled = false;
+    const late = withDeadline(new Promise<never>(() => {}), { ms: 30, setting: 'model_load_timeout' }, 'loading mobilenet_v2', clock);
+    late.then(
+      () => undefined,
+      () => (settled = true),
+    );
+    clock.advance(29);
+    await Promise.resolve();
+    assert.equal(settled, false, 'not before the deadline');
+    clock.advance(1);
+    await assert.rejects(late, (e: unknown) => {
       assert.ok(e instanceof BridgeError);
       assert.equal(e.kind, 'timeout');
       assert.match(e.message, /^loading mobilenet_v2 took longer than/);
       assert.match(e.message, /raise model_load_timeout to allow more/);
       return true;
     });
-    const elapsed = Date.now() - started;
-    assert.ok(elapsed < 1000, `the deadline fired after ${elapsed} ms, not around 30 ms`);
   });
 
   it('states the deadline in tenths of a second below 10 s', async () => {
-    await assert.rejects(withDeadline(new Promise<never>(() => {}), { ms: 500, setting: 'default_response_timeout' }, 'inference'), (e: unknown) => {
+    const clock = new ManualClock();
+    const late = withDeadline(new Promise<never>(() => {}), { ms: 500, setting: 'default_response_timeout' }, 'inference', clock);
+    clock.advance(500);
+    await assert.rejects(late, (e: unknown) => {
       assert.ok(e instanceof BridgeError);
       assert.equal(e.message, 'inference took longer than 0.5 s (raise default_response_timeout to allow more)');
       return true;

@@ -1,36 +1,45 @@
+// The collection after a burst, on a clock the test moves by hand: it comes exactly when the
+// idle time has passed with no bytes held, and never while traffic goes on.
+
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fullCollection, IdleCollector } from '../../server/idle-collector.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { ManualClock } from '../support/manual-clock.js';
 
 describe('IdleCollector', () => {
-  it('collects once, after enough bytes passed and none has been held for the idle time', async () => {
+  it('collects once, after enough bytes passed and none has been held for the idle time', () => {
+    const clock = new ManualClock();
     let collections = 0;
-    const c = new IdleCollector(100, 30, () => collections++);
+    const c = new IdleCollector(100, 30, () => collections++, clock);
     c.given(60, 0);
-    await sleep(50);
+    clock.advance(50);
     assert.equal(collections, 0, 'too few bytes yet');
     c.given(60, 0);
-    await sleep(50);
+    clock.advance(29);
+    assert.equal(collections, 0, 'not before the idle time');
+    clock.advance(1);
     assert.equal(collections, 1);
-    await sleep(50);
+    clock.advance(1000);
     assert.equal(collections, 1, 'once per burst');
+    assert.equal(clock.pending, 0);
   });
 
-  it('waits while requests still hold bytes, and for a quiet moment after new traffic', async () => {
+  it('waits while requests still hold bytes, and for a quiet moment after new traffic', () => {
+    const clock = new ManualClock();
     let collections = 0;
-    const c = new IdleCollector(100, 40, () => collections++);
+    const c = new IdleCollector(100, 40, () => collections++, clock);
     c.given(200, 10);
-    await sleep(60);
+    clock.advance(60);
     assert.equal(collections, 0, 'bytes still held');
     c.given(10, 0);
-    await sleep(20);
+    clock.advance(20);
     c.given(5, 5); // traffic again before the idle time ran out
-    await sleep(60);
+    clock.advance(60);
     assert.equal(collections, 0);
     c.given(5, 0);
-    await sleep(60);
+    clock.advance(39);
+    assert.equal(collections, 0, 'the idle time counts from the last bytes given back');
+    clock.advance(1);
     assert.equal(collections, 1);
   });
 

@@ -18,17 +18,22 @@ const kitten = readImage('kitten.jpg');
 const dog = readImage('dog_malamute.jpg');
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 
-/** Ranks first a class made of the image's first pixel, so images answer apart; the first image sent waits, so it finishes last. */
+/**
+ * Ranks first a class made of the image's first pixel, so images answer apart. With `holdFirst`,
+ * the first image sent waits until another has been answered, so it finishes last.
+ */
 class PixelEngine extends FakeEngine {
   seen = 0;
-  delayFirstMs = 0;
+  holdFirst = false;
+  private releaseFirst = () => {};
   override async infer(model: ModelVersion, pixels: Uint8Array, k: number): Promise<InferOutput> {
     this.calls.push({ key: model.key, pixels, k });
     if (this.failWith) throw this.failWith;
-    if (this.seen++ === 0 && this.delayFirstMs) await new Promise((r) => setTimeout(r, this.delayFirstMs));
+    if (this.seen++ === 0 && this.holdFirst) await new Promise<void>((r) => (this.releaseFirst = r));
     const winner = (pixels[0]! * 7 + pixels[1]! * 3 + pixels[2]!) % 1000;
     const p = softmax(Array.from({ length: 1000 }, (_, i) => (i === winner ? 10 : -i / 100)));
     const top = topK(p, k);
+    this.releaseFirst();
     return { classes: Int32Array.from(top), probabilities: Float32Array.from(top.map((i) => p[i]!)), batch: 1, queueMs: 0, transferMs: 1, inferMs: 1 };
   }
 }
@@ -55,13 +60,13 @@ describe('KServe v1 routes (fake engine)', () => {
     engine.failWith = null;
     engine.calls = [];
     engine.seen = 0;
-    engine.delayFirstMs = 0;
+    engine.holdFirst = false;
   });
 
   it('answers each instance as /predictions answers its image, in instance order, topk included', async () => {
     const alone = [(await postImage(`${api}/predictions/mobilenet_v2?topk=2`, kitten)).body, (await postImage(`${api}/predictions/mobilenet_v2?topk=2`, dog)).body];
     assert.notDeepEqual(alone[0], alone[1], 'the engine tells the images apart');
-    engine.delayFirstMs = 100;
+    engine.holdFirst = true;
     const res = await predict({ instances: [{ data: b64(kitten) }, { data: { b64: b64(dog) } }] }, '?topk=2');
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.deepEqual(res.body, { predictions: alone });

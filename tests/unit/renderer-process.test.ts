@@ -16,13 +16,19 @@ describe('renderer process of a page', () => {
 
   it('opens one page at a time, in the order asked, and names no pid where none appeared', async () => {
     const order: string[] = [];
-    const open = (name: string, ms: number) => async () => {
+    let finishA!: () => void;
+    const aOpened = new Promise<void>((r) => (finishA = r));
+    const open = (name: string, until: Promise<void>) => async () => {
       order.push(`${name} start`);
-      await new Promise((r) => setTimeout(r, ms));
+      await until;
       order.push(`${name} end`);
       return name;
     };
-    const [a, b] = await Promise.all([withNewRenderer(process.pid, open('a', 30)), withNewRenderer(undefined, open('b', 1))]);
+    const both = Promise.all([withNewRenderer(process.pid, open('a', aOpened)), withNewRenderer(undefined, open('b', Promise.resolve()))]);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(order, ['a start'], 'b waits while a is still opening');
+    finishA();
+    const [a, b] = await both;
     assert.deepEqual(order, ['a start', 'a end', 'b start', 'b end']);
     assert.deepEqual(
       [a, b],
