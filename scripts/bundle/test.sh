@@ -67,7 +67,7 @@ stop_server() {
 trap 'stop_server; unmount' EXIT
 
 # Starts run.sh in the root with the backend given, waits for /ping (at most 240 s), classifies the
-# kitten (over HTTP and gRPC) and checks where mobilenet_v2 runs.
+# kitten (over HTTP and gRPC), checks where mobilenet_v2 runs and how Chromium's sandbox stands.
 serve_kitten() {
   local backend=$1 want_backend=$2 log="$BUNDLE_BUILD/test-$1.log"
   local t0
@@ -117,6 +117,18 @@ serve_kitten() {
   probe=$(node dist/scripts/image/grpc-probe.js "$grpc" no-key-on-loopback tests/fixtures/images/kitten.jpg 2>&1) || true
   [ "$probe" = "SERVING n02123045 tabby, tabby cat" ] && pass "$backend: gRPC on $grpc: health SERVING, the kitten through Predictions" || fail "$backend: gRPC on $grpc answered: $probe"
   grep -q '"memory allocator: jemalloc"' "$log" && pass "$backend: the gateway runs on the bundle's jemalloc" || fail "$backend: not on jemalloc ($log)"
+  # A chroot may make no user namespace, so Chromium's sandbox cannot start here: the server says
+  # so once, and still runs Chromium as an unprivileged user, never as root.
+  local sandbox warnings
+  sandbox=$(curl -sS --max-time 10 "$management/models/mobilenet_v2" | node -e '
+    const s = JSON.parse(require("fs").readFileSync(0, "utf8"))[0].workers[0].sandbox;
+    console.log(`${s.enabled} ${s.user} ${s.uid}`);
+  ' 2>/dev/null || echo unknown)
+  warnings=$(grep -c "sandbox cannot start" "$log" || true)
+  case "$sandbox" in
+    "false nobody "[1-9]*) [ "$warnings" = 1 ] && pass "$backend: sandbox off in the chroot, said once; Chromium runs as ${sandbox#false }" || fail "$backend: $warnings sandbox warnings ($log)" ;;
+    *) fail "$backend: the sandbox is reported as '$sandbox'" ;;
+  esac
   stop_server
 }
 

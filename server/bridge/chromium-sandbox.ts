@@ -45,7 +45,7 @@ export class SandboxUnavailableError extends Error {}
 
 /** How to enable the sandbox where it could not start: named in the warning and the error. */
 export const SANDBOX_HELP =
-  'the host must allow unprivileged user namespaces (sysctl user.max_user_namespaces > 0; under Podman or Docker, a seccomp profile that allows them: deploy/seccomp/chromium.json; on Ubuntu 23.10+, an AppArmor profile for Chromium), or set chromium_sandbox=off';
+  'the host must allow unprivileged user namespaces (sysctl user.max_user_namespaces > 0; not inside a chroot; under Docker or Kubernetes, a seccomp profile that allows them: deploy/seccomp/README.md; on Ubuntu 23.10+, an AppArmor profile for Chromium), or set chromium_sandbox=off';
 
 /**
  * The user to start Chromium as when the server is root: `configured` (refused where it does not
@@ -105,7 +105,10 @@ export function sandboxFailure(stderr: string): string | null {
   const line = stderr
     .split('\n')
     .find((l) => /No usable sandbox|sandbox.*(?:fail|not supported|unavailable)|Failed to move to new namespace|clone\(\) failed|unshare.*Operation not permitted/i.test(l));
-  return line ? line.replace(/^\[[^\]]*\]\s*/, '').slice(0, 300) : null;
+  if (!line) return null;
+  // Its first sentence: Chromium goes on with advice for desktops, which SANDBOX_HELP replaces.
+  const text = line.replace(/^\[[^\]]*\]\s*/, '');
+  return (/^.*?[.!](?=\s|$)/.exec(text)?.[0] ?? text).slice(0, 200);
 }
 
 /** A process's uid, seccomp mode and no_new_privs flag from /proc/<pid>/status. */

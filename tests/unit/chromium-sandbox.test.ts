@@ -40,7 +40,7 @@ describe('sandboxFailure', () => {
       '[1207/104740.294450:WARNING:device/bluetooth/dbus/bluez_dbus_manager.cc:209] Floss manager service not available',
       '[1207/104747.100468:ERROR:content/browser/zygote_host/zygote_host_impl_linux.cc:130] No usable sandbox! If this is a Debian system, please install the chromium-sandbox package to solve this problem.',
     ].join('\n');
-    assert.match(sandboxFailure(stderr) ?? '', /^No usable sandbox! If this is a Debian system/);
+    assert.equal(sandboxFailure(stderr), 'No usable sandbox!');
   });
 
   it('is null for other start failures, which must not turn the sandbox off', () => {
