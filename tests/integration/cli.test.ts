@@ -13,18 +13,10 @@ import { call, postImage, type Answer } from '../support/server-harness.js';
 import { ANY_GRPC_PORTS, ANY_PORTS, spawnServer, type SpawnedServer } from '../support/spawned-server.js';
 import { tempStore } from '../support/temp-store.js';
 import { until } from '../support/until.js';
+import { alive } from '../support/processes.js';
 
 // Free ports, read back from the log: a fixed one may be held by another run on a shared machine.
 const ANY_ADDRESS = 'http://127.0.0.1:0';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('the command line', () => {
   const store = tempStore([

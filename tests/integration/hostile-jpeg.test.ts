@@ -16,9 +16,10 @@ import { descendantsAndSelf, readOr, statFields } from '../../server/process-tre
 import type { RunningServer } from '../../server/server.js';
 import { callFails, type GrpcClients, grpcClients } from '../support/grpc-client.js';
 import { readImage } from '../support/paths.js';
-import { call, postImage, startTestServer } from '../support/server-harness.js';
+import { call, postImage, startTestServer, servesKitten } from '../support/server-harness.js';
 import { ANY_PORTS, spawnServer } from '../support/spawned-server.js';
 import { tempStore } from '../support/temp-store.js';
+import { alive } from '../support/processes.js';
 
 const kitten = readImage('kitten.jpg');
 const TABBY = 'n02123045 tabby, tabby cat';
@@ -38,17 +39,6 @@ async function until(done: () => boolean, what: string, ms = 60_000): Promise<vo
   }
 }
 
-/** Whether a process of that id exists (one killed but not yet reaped counts). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    assert.equal((e as NodeJS.ErrnoException).code, 'ESRCH');
-    return false;
-  }
-}
-
 describe('hostile JPEGs against the real server', () => {
   const store = tempStore([
     { name: 'mobilenet_v2', from: 'mobilenet_v2' },
@@ -58,12 +48,7 @@ describe('hostile JPEGs against the real server', () => {
   let server: RunningServer;
   let api: string;
   let grpc: GrpcClients;
-  const stillServing = async () => {
-    assert.equal((await call(`${api}/ping`)).status, 200);
-    const r = await postImage(`${api}/predictions/mobilenet_v2?topk=1`, kitten);
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    assert.equal(r.body[0].class, TABBY);
-  };
+  const stillServing = () => servesKitten(api);
 
   before(async () => {
     server = await startTestServer({ model_store: store.root, backend: 'wasm', wasm_threads: '1', max_jpeg_scans: String(MAX_SCANS), decode_slots: '2' });

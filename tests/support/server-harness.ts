@@ -1,7 +1,9 @@
+import assert from 'node:assert/strict';
 import type { InferenceEngine } from '../../server/bridge/inference-engine.js';
 import { resolveConfig } from '../../server/config.js';
 import { readMachine } from '../../server/limits.js';
 import { startServer, type RunningServer } from '../../server/server.js';
+import { readImage } from './paths.js';
 
 /**
  * The real server, in this process, on free loopback ports. `settings` are the same keys as
@@ -53,4 +55,12 @@ export function postForm(url: string, files: Record<string, Uint8Array>, fields:
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
   for (const [k, v] of Object.entries(files)) form.append(k, new Blob([v as Uint8Array<ArrayBuffer>]), `${k}.bin`);
   return call(url, { method: 'POST', body: form });
+}
+
+/** The server still serves: `/ping` is 200 and the kitten is classified a tabby. */
+export async function servesKitten(api: string): Promise<void> {
+  assert.equal((await call(`${api}/ping`)).status, 200);
+  const r = await postImage(`${api}/predictions/mobilenet_v2?topk=1`, readImage('kitten.jpg'));
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body[0].class, 'n02123045 tabby, tabby cat');
 }

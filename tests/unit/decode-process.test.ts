@@ -13,6 +13,7 @@ import { DecodeProcess } from '../../server/decode-process.js';
 import { ApiError } from '../../server/errors.js';
 import { jpegScanBomb } from '../../scripts/hostile/inputs.js';
 import { readImage } from '../support/paths.js';
+import { alive } from '../support/processes.js';
 
 const kitten = readImage('kitten.jpg');
 const pixelsJob = (bytes: Uint8Array): PixelsJob => ({
@@ -26,17 +27,6 @@ const pixelsJob = (bytes: Uint8Array): PixelsJob => ({
 });
 // Minutes of libjpeg's time: it only ends when killed.
 const endless = pixelsJob(jpegScanBomb(4000, 4000, 20_000));
-
-/** Whether a process of that id exists (a zombie not yet reaped counts). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    assert.equal((e as NodeJS.ErrnoException).code, 'ESRCH');
-    return false;
-  }
-}
 
 describe('DecodeProcess', () => {
   const processes: DecodeProcess[] = [];
