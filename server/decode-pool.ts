@@ -14,6 +14,7 @@ import type { Deadline } from './deadline.js';
 import type { DecodeJob, ImageHeader, JobResult } from './decode-messages.js';
 import { ApiError } from './errors.js';
 import type { DecodeGate } from './preprocess.js';
+import { systemClock, type Clock } from './clock.js';
 
 /** Where a slot's jobs run: decode-process.ts, or a fake in tests. */
 export interface DecodeRunner {
@@ -29,19 +30,6 @@ export interface DecodeRunner {
   /** Resolves once every process it killed has ended. */
   reaped?(): Promise<void>;
 }
-
-/** Time for the pool's deadlines: performance.now() and Node's timers, or a fake in tests. */
-export interface Clock {
-  now(): number;
-  setTimeout(fire: () => void, ms: number): unknown;
-  clearTimeout(timer: unknown): void;
-}
-
-export const SYSTEM_CLOCK: Clock = {
-  now: () => performance.now(),
-  setTimeout: (fire, ms) => setTimeout(fire, ms),
-  clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout),
-};
 
 /** What the pool reads of a request's deadline: when it is, and the 504 that says it passed. */
 export type PoolDeadline = Pick<Deadline, 'at' | 'exceeded'>;
@@ -85,7 +73,7 @@ export class DecodePool {
   constructor(
     private readonly runners: readonly DecodeRunner[],
     readonly maxWaiting: number,
-    private readonly clock: Clock = SYSTEM_CLOCK,
+    private readonly clock: Clock = systemClock,
   ) {
     this.idle = [...runners];
   }

@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Deadline } from '../../server/deadline.js';
 import type { DecodeJob, ImageHeader } from '../../server/decode-messages.js';
-import { type Clock, type DecodeRunner, DecodePool, MIN_RUN_MS, type PoolDeadline } from '../../server/decode-pool.js';
+import type { Clock } from '../../server/clock.js';
+import { type DecodeRunner, DecodePool, MIN_RUN_MS, type PoolDeadline } from '../../server/decode-pool.js';
 import { ApiError } from '../../server/errors.js';
 
 /** Timers that fire when the test moves the clock, in the order they are due. */
