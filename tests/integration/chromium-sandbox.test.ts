@@ -6,6 +6,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChromiumEngine } from '../../server/bridge/chromium-engine.js';
@@ -18,7 +20,20 @@ import { call, postImage, startTestServer } from '../support/server-harness.js';
 import { ANY_PORTS, spawnServer, type SpawnedServer } from '../support/spawned-server.js';
 
 const MODEL = 'mobilenet_v2_int8';
-const NO_USER_NAMESPACES = path.join(FIXTURES, 'sandbox', 'no-user-namespaces.sh');
+/**
+ * The wrapper, copied where the unprivileged user Chromium runs as may read it: the checkout may
+ * be in a folder only its owner can enter (a clone into mktemp's).
+ */
+function noUserNamespacesWrapper(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sandbox-test-'));
+  chmodSync(dir, 0o755);
+  const file = path.join(dir, 'no-user-namespaces.sh');
+  copyFileSync(path.join(FIXTURES, 'sandbox', 'no-user-namespaces.sh'), file);
+  chmodSync(file, 0o755);
+  return file;
+}
+const NO_USER_NAMESPACES = noUserNamespacesWrapper();
+after(() => rmSync(path.dirname(NO_USER_NAMESPACES), { recursive: true, force: true }));
 const asRoot = process.getuid?.() === 0;
 const MAIN = path.join(PROJECT_ROOT, 'dist/server/main.js');
 const serverArgs = (...more: string[]) => [MAIN, '--backend=wasm', '--load-models', MODEL, '--wasm-threads', '1', ...ANY_PORTS, ...more];
