@@ -1,5 +1,5 @@
 import { defineConfig } from '@playwright/test';
-import { findChromium } from './dist/server/bridge/find-chromium.js';
+import { findChromium } from './dist/server/chromium/find-chromium.js';
 
 // The system Chromium (scripts/ensure-system-packages.sh installs it); Playwright never downloads one.
 const executablePath = findChromium(process.env['CHROME_PATH'] ?? null);

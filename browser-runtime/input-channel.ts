@@ -1,4 +1,4 @@
-// The page's side of how a run's bytes arrive (server/bridge/page-input.ts is the gateway's, and
+// The page's side of how a run's bytes arrive (server/page/page-input.ts is the gateway's, and
 // says why it is built this way). One fetch of the next input is always open, so the gateway can
 // send a run's bytes together with the call that runs them; it opens again as soon as the last
 // one's bytes are here.

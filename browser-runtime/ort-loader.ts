@@ -8,7 +8,7 @@ export type OrtModule = typeof Ort;
  * chosen at run time, so one page can host either; both expose the same API.
  */
 export async function loadOrt(build: OrtBuild, wasmThreads: number): Promise<OrtModule> {
-  // Relative to the page: its path holds the runtime listener's secret (server/runtime-assets.ts).
+  // Relative to the page: its path holds the runtime listener's secret (server/page/runtime-assets.ts).
   const base = new URL('ort/', location.href).href;
   const ort = (await import(base + ORT_BUILD_MODULES[build])) as OrtModule;
   ort.env.wasm.wasmPaths = base;

@@ -1,4 +1,4 @@
-// The resize-and-crop geometry the gateway's preprocessing uses (server/preprocess.ts, with
+// The resize-and-crop geometry the gateway's preprocessing uses (server/image/preprocess.ts, with
 // sharp), and the same resampling redone on decoded pixels, so that a run in the visitor's
 // browser sees the input the server would. Pure: tested against sharp without a browser.
 //

@@ -1,7 +1,7 @@
 // How close our answers are to TorchServe's: `npm run compare:pil`.
 // For every test image, MobileNetV2 (onnxruntime-node, CPU) runs on the pixels TorchServe's image
 // classifier would make with PIL (scripts/pil-reference/, torchvision's Resize + CenterCrop) and
-// on the pixels the gateway makes (server/preprocess.ts, the model's resize and crop) with each
+// on the pixels the gateway makes (server/image/preprocess.ts, the model's resize and crop) with each
 // "resampling": "sharp", the default, and "pil". For each of PIL's top 5 classes:
 // |p(ours) - p(PIL)| / p(PIL), and whether the top 5 agree.
 
@@ -14,11 +14,11 @@ import sharp from 'sharp';
 import { normalise, tensorDims } from '../browser-runtime/normalise.js';
 import { resizeGeometry } from '../browser-runtime/resize-crop.js';
 import { softmax, topK } from '../browser-runtime/top-k.js';
-import { type Resampling, shortLabel } from '../server/model-config.js';
-import { ModelStore, type ModelVersion } from '../server/model-store.js';
-import { PROJECT_ROOT } from '../server/paths.js';
-import { torchvisionGeometry } from '../server/pil-resample.js';
-import { preprocess, UNGATED, type PreprocessOptions } from '../server/preprocess.js';
+import { type Resampling, shortLabel } from '../server/store/model-config.js';
+import { ModelStore, type ModelVersion } from '../server/store/model-store.js';
+import { PROJECT_ROOT } from '../server/ops/paths.js';
+import { torchvisionGeometry } from '../server/image/pil-resample.js';
+import { preprocess, UNGATED, type PreprocessOptions } from '../server/image/preprocess.js';
 
 const IMAGES = path.join(PROJECT_ROOT, 'tests/fixtures/images');
 const K = 5;

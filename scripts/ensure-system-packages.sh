@@ -7,7 +7,7 @@
 #    after a flood of large requests stays with the process (measured: 1.2 GB held after a
 #    flood, 115 MB with jemalloc). Optional: without it the server runs, and says so at start.
 #  - an unprivileged system user, webgpu-inference, that a server running as root starts Chromium
-#    as: Chromium refuses its sandbox to root (server/bridge/chromium-sandbox.ts). It joins the
+#    as: Chromium refuses its sandbox to root (server/chromium/chromium-sandbox.ts). It joins the
 #    groups that hold GPU device files (render, video) where they exist.
 #  - the openssl command, which the tests use to make a self-signed certificate for the https://
 #    listeners (and an operator may use to make one). Debian's slim images leave it out.
@@ -45,7 +45,7 @@ if [ -n "${CHROME_PATH:-}" ]; then
   echo "CHROME_PATH=$CHROME_PATH is not an executable file: point CHROME_PATH at a Chromium or Chrome executable" >&2
   exit 1
 fi
-# The same list, in the same order, as server/bridge/find-chromium.ts.
+# The same list, in the same order, as server/chromium/find-chromium.ts.
 headless_shell=/usr/lib/chromium/chromium-headless-shell
 for candidate in "$headless_shell" /usr/bin/chromium-headless-shell /usr/bin/chromium /usr/bin/chromium-browser /usr/bin/google-chrome-stable /usr/bin/google-chrome; do
   [ -x "$candidate" ] && exit 0

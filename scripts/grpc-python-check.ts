@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../server/paths.js';
+import { PROJECT_ROOT } from '../server/ops/paths.js';
 import { bytesOf, kittenTensor, v2Output } from '../tests/support/kitten-tensor.js';
 import { startTestServer } from '../tests/support/server-harness.js';
 

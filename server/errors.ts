@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler } from 'express';
-import { BridgeError } from './bridge/bridge-error.js';
-import { log } from './log.js';
+import { BridgeError } from './page/bridge-error.js';
+import { log } from './ops/log.js';
 
 /** An error a client may see: an HTTP status and TorchServe's error type. */
 export class ApiError extends Error {

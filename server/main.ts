@@ -2,16 +2,16 @@
 // `npm start`: read the configuration, start the server, stop cleanly on SIGINT / SIGTERM.
 
 import { readFileSync } from 'node:fs';
-import { ConfigError, parseArgs, parseProperties, resolveConfig } from './config.js';
-import { ChromiumNotFoundError } from './bridge/find-chromium.js';
-import { SandboxUnavailableError } from './bridge/chromium-sandbox.js';
-import { ModelStoreError } from './model-store.js';
-import { KeyFileError } from './key-file.js';
-import { allocatorInUse } from './allocator.js';
-import { installLastResort } from './last-resort.js';
-import { readMachine } from './limits.js';
-import { log } from './log.js';
-import { usage } from './settings.js';
+import { ConfigError, parseArgs, parseProperties, resolveConfig } from './config/config.js';
+import { ChromiumNotFoundError } from './chromium/find-chromium.js';
+import { SandboxUnavailableError } from './chromium/chromium-sandbox.js';
+import { ModelStoreError } from './store/model-store.js';
+import { KeyFileError } from './auth/key-file.js';
+import { allocatorInUse } from './ops/allocator.js';
+import { installLastResort } from './ops/last-resort.js';
+import { readMachine } from './config/limits.js';
+import { log } from './ops/log.js';
+import { usage } from './config/settings.js';
 import { startServer } from './server.js';
 
 async function main(): Promise<void> {

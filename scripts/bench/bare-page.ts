@@ -4,11 +4,11 @@
 
 import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { toolChromiumFlags } from '../../server/bridge/chromium-flags.js';
-import { findChromium } from '../../server/bridge/find-chromium.js';
-import { ModelStore } from '../../server/model-store.js';
-import { PROJECT_ROOT } from '../../server/paths.js';
-import { startRuntimeAssets } from '../../server/runtime-assets.js';
+import { toolChromiumFlags } from '../../server/chromium/chromium-flags.js';
+import { findChromium } from '../../server/chromium/find-chromium.js';
+import { ModelStore } from '../../server/store/model-store.js';
+import { PROJECT_ROOT } from '../../server/ops/paths.js';
+import { startRuntimeAssets } from '../../server/page/runtime-assets.js';
 import { pageAddSession, pageSetup, pageThroughput, pageTimeBatch, pageWarmUp } from './bare-page-runtime.js';
 import { median, type Figure } from './stats.js';
 

@@ -5,18 +5,18 @@
 // encoding, the pipe), Chromium's browser process (reading and routing the message), the
 // renderer (decoding, the page's own work) and the network service (utility).
 //
-// The server's way (server/bridge/page-input.ts) is measured beside the way it replaced
+// The server's way (server/page/page-input.ts) is measured beside the way it replaced
 // (base64 inline in `Runtime.evaluate` on the JSON pipe), so the file's reasons stay checkable.
 
 import os from 'node:os';
 import puppeteer, { type CDPSession } from 'puppeteer-core';
-import { launchBrowser } from '../../server/bridge/browser-launch.js';
-import { chromiumFlags, toolChromiumFlags } from '../../server/bridge/chromium-flags.js';
-import { sandboxLaunchOptions } from '../../server/bridge/chromium-sandbox.js';
-import { findChromium } from '../../server/bridge/find-chromium.js';
-import { PageInput } from '../../server/bridge/page-input.js';
-import { ModelStore } from '../../server/model-store.js';
-import { startRuntimeAssets } from '../../server/runtime-assets.js';
+import { launchBrowser } from '../../server/chromium/browser-launch.js';
+import { chromiumFlags, toolChromiumFlags } from '../../server/chromium/chromium-flags.js';
+import { sandboxLaunchOptions } from '../../server/chromium/chromium-sandbox.js';
+import { findChromium } from '../../server/chromium/find-chromium.js';
+import { PageInput } from '../../server/page/page-input.js';
+import { ModelStore } from '../../server/store/model-store.js';
+import { startRuntimeAssets } from '../../server/page/runtime-assets.js';
 import { cpuDelta, cpuSnapshot } from './proc-cpu.js';
 import { median } from './stats.js';
 

@@ -3,7 +3,7 @@
 // which runs to distrust instead of leaving it to guesswork.
 
 import { readFileSync } from 'node:fs';
-import { descendantsAndSelf, statFields } from '../../server/process-tree.js';
+import { descendantsAndSelf, statFields } from '../../server/ops/process-tree.js';
 import type { Figure } from './stats.js';
 
 /** utime + stime of one process, in clock ticks; null once it is gone. */

@@ -3,7 +3,7 @@
 
 import * as ort from 'onnxruntime-node';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../server/paths.js';
+import { PROJECT_ROOT } from '../../server/ops/paths.js';
 import { median, timeRuns, type Figure } from './stats.js';
 
 const MODEL = path.join(PROJECT_ROOT, 'models/mobilenet_v2/1.0/model.onnx');

@@ -4,7 +4,7 @@
 // the window, it says what one image costs where.
 
 import { execFileSync } from 'node:child_process';
-import { descendantsAndSelf, statFields } from '../../server/process-tree.js';
+import { descendantsAndSelf, statFields } from '../../server/ops/process-tree.js';
 import { kind } from './proc-memory.js';
 
 /** The kind this benchmark's own process is reported as (autocannon runs inside it). */

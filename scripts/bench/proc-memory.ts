@@ -1,6 +1,6 @@
-// Resident memory of a process and everything under it (server/process-tree.ts walks the tree).
+// Resident memory of a process and everything under it (server/ops/process-tree.ts walks the tree).
 
-import { descendantsAndSelf, readOr } from '../../server/process-tree.js';
+import { descendantsAndSelf, readOr } from '../../server/ops/process-tree.js';
 
 /** What a process is, for the breakdown: the gateway itself, one of its image decoders, or Chromium's process type. */
 export function kind(pid: number, root: number): string {

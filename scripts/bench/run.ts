@@ -4,7 +4,7 @@
 
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../server/paths.js';
+import { PROJECT_ROOT } from '../../server/ops/paths.js';
 import { PARTS, parseBenchArgs, type Part } from './args.js';
 import { benchBarePage } from './bare-page.js';
 import { startCpuNoise } from './cpu-noise.js';

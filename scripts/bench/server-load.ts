@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../server/paths.js';
+import { PROJECT_ROOT } from '../../server/ops/paths.js';
 import { MODEL_NAME as NULL_MODEL, STORE as NULL_MODEL_STORE } from '../null-model/model.js';
 import { cpuDelta, cpuSnapshot, LOAD_GENERATOR, type CpuDelta } from './proc-cpu.js';
 import { sampleTreeRss } from './proc-memory.js';

@@ -6,7 +6,7 @@
 import * as ort from 'onnxruntime-node';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../server/paths.js';
+import { PROJECT_ROOT } from '../../server/ops/paths.js';
 import { CHANNELS, CLASSES, INPUT, MODEL_NAME, OUTPUT, SIDE, STORE, VERSION, maxAbsDiff, nullModelReference, patternInput, readNullModelStoreFiles, top1 } from './model.js';
 
 const TOLERANCE = 1e-4;

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { writeSection } from '../report-section.js';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../server/paths.js';
+import { PROJECT_ROOT } from '../../server/ops/paths.js';
 import { sleep } from '../bench/stats.js';
 import { admin, CHECK, ensureHaproxy, haproxyConfig, serverStats, startHaproxy, waitStatus } from './haproxy.js';
 import { freePort, REPLICA_FLAGS, Replica } from './replica.js';

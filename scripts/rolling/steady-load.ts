@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../server/paths.js';
+import { PROJECT_ROOT } from '../../server/ops/paths.js';
 
 const KITTEN = readFileSync(path.join(PROJECT_ROOT, 'tests/fixtures/images/kitten.jpg'));
 export const EXPECTED_CLASS = 'n02123045 tabby, tabby cat';

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { writeSection } from '../report-section.js';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../server/paths.js';
+import { PROJECT_ROOT } from '../../server/ops/paths.js';
 import { freePortPair, stopServer, waitHealthy } from '../bench/server-load.js';
 import { treeRss } from '../bench/proc-memory.js';
 import { median, sleep } from '../bench/stats.js';

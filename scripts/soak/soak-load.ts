@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../server/paths.js';
+import { PROJECT_ROOT } from '../../server/ops/paths.js';
 import { deeplyNestedV2Request, jpegScanBomb, jpegWithFakeEnd, multipart, multipartCuts, v2BinaryRequest } from '../hostile/inputs.js';
 
 export interface SoakOptions {

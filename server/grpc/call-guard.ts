@@ -8,10 +8,10 @@
 //    RESOURCE_EXHAUSTED, and what it held is given back when the message is whole or the call ends.
 
 import { type Metadata, ResponderBuilder, ServerInterceptingCall, type ServerInterceptor, ServerListenerBuilder } from '@grpc/grpc-js';
-import type { Admission, Ticket } from '../admission.js';
-import { bearerMatches, invalidKey } from '../auth.js';
+import type { Admission, Ticket } from '../pipeline/admission.js';
+import { bearerMatches, invalidKey } from '../auth/auth.js';
 import type { ApiError } from '../errors.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../ops/metrics.js';
 import { type CallType, recordCall } from './calls.js';
 import { http2StreamOf, streamMoved } from './grpc-js-internals.js';
 import { grpcCodeOf, serviceError } from './grpc-status.js';

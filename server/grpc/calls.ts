@@ -5,8 +5,8 @@
 
 import { Metadata, status as Code, type handleServerStreamingCall, type handleUnaryCall, type ServerUnaryCall } from '@grpc/grpc-js';
 import { type ApiError, toApiError } from '../errors.js';
-import { log } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import { log } from '../ops/log.js';
+import type { Metrics } from '../ops/metrics.js';
 import { codeName, grpcCodeOf, serviceError } from './grpc-status.js';
 
 export interface CallEnv {

@@ -15,8 +15,8 @@
 
 import { constants, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import net from 'node:net';
-import { log } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import { log } from '../ops/log.js';
+import type { Metrics } from '../ops/metrics.js';
 import { ClientConnections } from './client-connections.js';
 import type { ConnectionInjector, Http2Sessions } from './grpc-js-internals.js';
 import { CONTROL_FRAME_BURST, CONTROL_FRAMES_PER_SECOND, RateBudget, RESETS_PER_SECOND } from './rate-budget.js';

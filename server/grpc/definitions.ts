@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { type ChannelCredentials, type Client, loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync, type Options, type PackageDefinition } from '@grpc/proto-loader';
-import { PROJECT_ROOT } from '../paths.js';
+import { PROJECT_ROOT } from '../ops/paths.js';
 
 export const PROTO_ROOT = path.join(PROJECT_ROOT, 'protos');
 

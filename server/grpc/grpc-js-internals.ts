@@ -10,7 +10,7 @@
 import type { Server, ServerCredentials, ServerInterceptingCallInterface } from '@grpc/grpc-js';
 import type { EventEmitter } from 'node:events';
 import type { ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
-import { log } from '../log.js';
+import { log } from '../ops/log.js';
 
 export type ConnectionInjector = ReturnType<Server['createConnectionInjector']>;
 

@@ -19,9 +19,9 @@ import {
 } from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import type net from 'node:net';
-import type { Admission } from '../admission.js';
-import { type GrpcAddress, grpcTarget } from '../config.js';
-import type { Metrics } from '../metrics.js';
+import type { Admission } from '../pipeline/admission.js';
+import { type GrpcAddress, grpcTarget } from '../config/config.js';
+import type { Metrics } from '../ops/metrics.js';
 import { callGuard } from './call-guard.js';
 import { type ConnectionLimits, guardedServer } from './connection-guard.js';
 import { OPEN_METHODS, serviceDefinition, SERVICE_NAMES } from './definitions.js';

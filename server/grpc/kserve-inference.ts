@@ -6,9 +6,9 @@
 
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ApiError, badRequest } from '../errors.js';
-import { admit, observeInference, timingHeaders } from '../inference-core.js';
-import { checkInput, modelInput, modelMetadata } from '../kserve-v2.js';
-import type { ModelVersion } from '../model-store.js';
+import { admit, observeInference, timingHeaders } from '../pipeline/inference-core.js';
+import { checkInput, modelInput, modelMetadata } from '../kserve/kserve-v2.js';
+import type { ModelVersion } from '../store/model-store.js';
 import { type CallEnv, type CallInfo, type Served, unary } from './calls.js';
 import { type ModelInferRequest, type ModelInferResponse, type NameVersion, SERVICE_NAMES } from './definitions.js';
 import type { GrpcInferenceDeps } from './torchserve-inference.js';

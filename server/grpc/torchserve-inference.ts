@@ -6,11 +6,11 @@
 
 import { once } from 'node:events';
 import { status as Code, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { InferenceEngine } from '../bridge/inference-engine.js';
+import type { InferenceEngine } from '../page/inference-engine.js';
 import { badRequest, type ApiError } from '../errors.js';
-import { admit, classifyImage, observeInference, timingHeaders, shuttingDown, type InferenceGuards } from '../inference-core.js';
-import type { ModelStore } from '../model-store.js';
-import { parseTopK } from '../routes/predictions.js';
+import { admit, classifyImage, observeInference, timingHeaders, shuttingDown, type InferenceGuards } from '../pipeline/inference-core.js';
+import type { ModelStore } from '../store/model-store.js';
+import { parseTopK } from '../http/routes/predictions.js';
 import { type CallEnv, type CallInfo, callInfo, failure, logAccess, recordCall, type Served, serverStream, unary } from './calls.js';
 import { SERVICE_NAMES, type PredictionResponse, type PredictionsRequest } from './definitions.js';
 import { grpcCodeOf, serviceError } from './grpc-status.js';

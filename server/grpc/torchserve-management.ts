@@ -5,11 +5,11 @@
 // sentence, or the JSON of a description or a list.
 
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { InferenceEngine } from '../bridge/inference-engine.js';
+import type { InferenceEngine } from '../page/inference-engine.js';
 import { badRequest } from '../errors.js';
-import { type ManagementAnswer, modelManagement } from '../model-management.js';
-import type { ModelStore } from '../model-store.js';
-import type { WorkerLimit } from '../worker-budget.js';
+import { type ManagementAnswer, modelManagement } from '../store/model-management.js';
+import type { ModelStore } from '../store/model-store.js';
+import type { WorkerLimit } from '../page/worker-budget.js';
 import { type CallEnv, unary } from './calls.js';
 import { type DescribeModelRequest, type ListModelsRequest, type ModelRef, type RegisterModelRequest, type ScaleWorkerRequest, SERVICE_NAMES } from './definitions.js';
 

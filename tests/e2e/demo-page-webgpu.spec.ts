@@ -3,8 +3,8 @@
 
 import { expect, test } from '@playwright/test';
 import path from 'node:path';
-import { toolChromiumFlags } from '../../dist/server/bridge/chromium-flags.js';
-import { findChromium } from '../../dist/server/bridge/find-chromium.js';
+import { toolChromiumFlags } from '../../dist/server/chromium/chromium-flags.js';
+import { findChromium } from '../../dist/server/chromium/find-chromium.js';
 import { localBars, openDemo } from './demo-helpers.js';
 
 test.use({ launchOptions: { executablePath: findChromium(process.env['CHROME_PATH'] ?? null), args: toolChromiumFlags() } });

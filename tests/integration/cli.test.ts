@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../server/paths.js';
+import { PROJECT_ROOT } from '../../server/ops/paths.js';
 import { readImage } from '../support/paths.js';
 import { freezePage } from '../support/frozen-page.js';
 import { call, postImage, type Answer } from '../support/server-harness.js';

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import path from 'node:path';
 import { status as Code } from '@grpc/grpc-js';
-import { PROJECT_ROOT } from '../../server/paths.js';
+import { PROJECT_ROOT } from '../../server/ops/paths.js';
 import { bearer, callUnary, grpcClients, type GrpcClients } from '../support/grpc-client.js';
 import { connectFrom, PREDICTIONS, partialCall, rapidReset } from '../support/hostile-grpc.js';
 import { readImage } from '../support/paths.js';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { PROJECT_ROOT } from '../../server/paths.js';
+import { PROJECT_ROOT } from '../../server/ops/paths.js';
 
 it("Python's grpcio, with stubs generated from protos/, gets the answers the HTTP APIs give", async () => {
   const { stdout } = await promisify(execFile)(process.execPath, [path.join(PROJECT_ROOT, 'dist/scripts/grpc-python-check.js')], {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { credentials, makeGenericClientConstructor, Metadata, status as Code, type ClientDuplexStream } from '@grpc/grpc-js';
 import { packageDefinition } from '../../server/grpc/definitions.js';
-import { PROJECT_ROOT } from '../../server/paths.js';
+import { PROJECT_ROOT } from '../../server/ops/paths.js';
 import type { RunningServer } from '../../server/server.js';
 import { freezePage } from '../support/frozen-page.js';
 import { bearer, callFails, callUnary, grpcClients, type GrpcClients } from '../support/grpc-client.js';

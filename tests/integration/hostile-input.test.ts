@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { deeplyNestedV2Request, jpegScanBomb, jpegWithFakeEnd, multipart, multipartCuts, v2BinaryRequest } from '../../scripts/hostile/inputs.js';
-import { PROJECT_ROOT } from '../../server/paths.js';
+import { PROJECT_ROOT } from '../../server/ops/paths.js';
 import type { RunningServer } from '../../server/server.js';
 import { readImage } from '../support/paths.js';
 import { connect, head } from '../support/raw-http.js';

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../server/paths.js';
+import { PROJECT_ROOT } from '../../server/ops/paths.js';
 import type { RunningServer } from '../../server/server.js';
 import { image, readImage } from '../support/paths.js';
 import { postImage, startTestServer } from '../support/server-harness.js';

@@ -11,7 +11,7 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { normalise, tensorDims } from '../../browser-runtime/normalise.js';
 import { softmax } from '../../browser-runtime/top-k.js';
-import { ModelStore } from '../../server/model-store.js';
+import { ModelStore } from '../../server/store/model-store.js';
 import type { RunningServer } from '../../server/server.js';
 import { FIXTURES, MODELS, readImage } from '../support/paths.js';
 import { call, startTestServer } from '../support/server-harness.js';

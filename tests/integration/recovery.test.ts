@@ -7,9 +7,9 @@
 import { after, before, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { v2BinaryRequest } from '../../scripts/hostile/inputs.js';
-import type { LaunchedBrowser } from '../../server/bridge/browser-launch.js';
-import type { ChromiumEngine } from '../../server/bridge/chromium-engine.js';
-import { PageWorker } from '../../server/bridge/page-worker.js';
+import type { LaunchedBrowser } from '../../server/chromium/browser-launch.js';
+import type { ChromiumEngine } from '../../server/page/chromium-engine.js';
+import { PageWorker } from '../../server/page/page-worker.js';
 import type { RunningServer } from '../../server/server.js';
 import { freezePage } from '../support/frozen-page.js';
 import { readImage } from '../support/paths.js';

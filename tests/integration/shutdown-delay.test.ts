@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../server/paths.js';
+import { PROJECT_ROOT } from '../../server/ops/paths.js';
 import { freezePage } from '../support/frozen-page.js';
 import { readImage } from '../support/paths.js';
 import { call, postImage, type Answer } from '../support/server-harness.js';

@@ -6,7 +6,7 @@
 import { after, before, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { log } from '../../server/log.js';
+import { log } from '../../server/ops/log.js';
 import type { RunningServer } from '../../server/server.js';
 import { readImage } from '../support/paths.js';
 import { call, postImage, startTestServer } from '../support/server-harness.js';

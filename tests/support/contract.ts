@@ -11,7 +11,7 @@ import path from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { Ajv } from 'ajv';
 import type { RunningServer } from '../../server/server.js';
-import { PROJECT_ROOT } from '../../server/paths.js';
+import { PROJECT_ROOT } from '../../server/ops/paths.js';
 import { call, type Answer } from './server-harness.js';
 import { readImage } from './paths.js';
 

@@ -1,6 +1,6 @@
-import type { InferenceEngine, InferOutput, ModelStatus, TensorOutput } from '../../server/bridge/inference-engine.js';
-import type { BridgeError } from '../../server/bridge/bridge-error.js';
-import type { ModelVersion } from '../../server/model-store.js';
+import type { InferenceEngine, InferOutput, ModelStatus, TensorOutput } from '../../server/page/inference-engine.js';
+import type { BridgeError } from '../../server/page/bridge-error.js';
+import type { ModelVersion } from '../../server/store/model-store.js';
 import { softmax, topK } from '../../browser-runtime/top-k.js';
 
 /**

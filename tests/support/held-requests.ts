@@ -5,9 +5,9 @@
 // For servers in this process: the page's calls are counted where the engine makes them.
 
 import { mock } from 'node:test';
-import type { BatchJob } from '../../server/bridge/batch-scheduler.js';
-import type { TimeLimit } from '../../server/bridge/bridge-error.js';
-import { PageWorker } from '../../server/bridge/page-worker.js';
+import type { BatchJob } from '../../server/pipeline/batch-scheduler.js';
+import type { TimeLimit } from '../../server/page/bridge-error.js';
+import { PageWorker } from '../../server/page/page-worker.js';
 import { freezePage } from './frozen-page.js';
 import { call } from './server-harness.js';
 import { until } from './until.js';

@@ -2,8 +2,8 @@
 // output for a tensor through POST /v2/.../infer: the reference the gRPC tests compare against.
 
 import { normalise } from '../../browser-runtime/normalise.js';
-import { ModelStore } from '../../server/model-store.js';
-import { preprocess, UNGATED } from '../../server/preprocess.js';
+import { ModelStore } from '../../server/store/model-store.js';
+import { preprocess, UNGATED } from '../../server/image/preprocess.js';
 import { MODELS, readImage } from './paths.js';
 
 export async function kittenTensor(): Promise<Float32Array> {

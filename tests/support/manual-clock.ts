@@ -1,7 +1,7 @@
 // A clock that moves only when the test says so: timers fire, in order, inside advance(). Code
-// that takes a Clock (server/clock.ts) is then tested at exact instants, on any machine.
+// that takes a Clock (server/ops/clock.ts) is then tested at exact instants, on any machine.
 
-import type { Clock } from '../../server/clock.js';
+import type { Clock } from '../../server/ops/clock.js';
 
 interface Timer {
   at: number;

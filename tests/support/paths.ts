@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
-import { PROJECT_ROOT } from '../../server/paths.js';
+import { PROJECT_ROOT } from '../../server/ops/paths.js';
 
 export const FIXTURES = path.join(PROJECT_ROOT, 'tests', 'fixtures');
 export const MODELS = path.join(PROJECT_ROOT, 'models');

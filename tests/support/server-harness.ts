@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import type { InferenceEngine } from '../../server/bridge/inference-engine.js';
-import { resolveConfig } from '../../server/config.js';
-import { readMachine } from '../../server/limits.js';
+import type { InferenceEngine } from '../../server/page/inference-engine.js';
+import { resolveConfig } from '../../server/config/config.js';
+import { readMachine } from '../../server/config/limits.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { readImage } from './paths.js';
 

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Admission } from '../../server/admission.js';
+import { Admission } from '../../server/pipeline/admission.js';
 import { ApiError } from '../../server/errors.js';
 
 const refused = (re: RegExp) => (e: unknown) => e instanceof ApiError && e.status === 503 && e.headers['Retry-After'] === '1' && re.test(e.message);

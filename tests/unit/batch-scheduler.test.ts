@@ -4,8 +4,8 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BatchScheduler, type BatchJob, type BatchResult, type BatchWorker, type TensorJob, type TensorResult } from '../../server/bridge/batch-scheduler.js';
-import { BridgeError } from '../../server/bridge/bridge-error.js';
+import { BatchScheduler, type BatchJob, type BatchResult, type BatchWorker, type TensorJob, type TensorResult } from '../../server/pipeline/batch-scheduler.js';
+import { BridgeError } from '../../server/page/bridge-error.js';
 import { ManualClock } from '../support/manual-clock.js';
 
 /** Lets every promise callback that is ready run: a released batch's answers, and the dispatch after it. */

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BridgeError, withDeadline } from '../../server/bridge/bridge-error.js';
+import { BridgeError, withDeadline } from '../../server/page/bridge-error.js';
 import { ManualClock } from '../support/manual-clock.js';
 
 describe('BridgeError', () => {

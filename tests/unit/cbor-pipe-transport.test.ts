@@ -5,8 +5,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { decodeMessage, encodeMessage, MessageFramer } from '../../server/bridge/cbor.js';
-import { CborPipeTransport } from '../../server/bridge/cbor-pipe-transport.js';
+import { decodeMessage, encodeMessage, MessageFramer } from '../../server/devtools/cbor.js';
+import { CborPipeTransport } from '../../server/devtools/cbor-pipe-transport.js';
 
 function setUp() {
   const toBrowser = new PassThrough();

@@ -3,7 +3,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CborError, decodeMessage, encodeMessage, MessageFramer } from '../../server/bridge/cbor.js';
+import { CborError, decodeMessage, encodeMessage, MessageFramer } from '../../server/devtools/cbor.js';
 
 const bytesOf = (m: Record<string, unknown>) => Buffer.concat(encodeMessage(m));
 

@@ -2,7 +2,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseRunAs, confinementOf, sandboxFailure, SandboxUnavailableError } from '../../server/bridge/chromium-sandbox.js';
+import { chooseRunAs, confinementOf, sandboxFailure, SandboxUnavailableError } from '../../server/chromium/chromium-sandbox.js';
 
 const users: Record<string, { uid: number; gid: number }> = { 'webgpu-inference': { uid: 999, gid: 995 }, nobody: { uid: 65534, gid: 65534 }, root: { uid: 0, gid: 0 }, toor: { uid: 0, gid: 10 } };
 const lookup = (name: string) => users[name] ?? null;

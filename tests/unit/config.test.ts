@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, parseArgs, parseProperties, readTls, resolveConfig } from '../../server/config.js';
-import { SETTING_NAMED } from '../../server/settings.js';
+import { ConfigError, parseArgs, parseProperties, readTls, resolveConfig } from '../../server/config/config.js';
+import { SETTING_NAMED } from '../../server/config/settings.js';
 import { selfSignedCertificate } from '../support/tls.js';
 
 describe('parseProperties', () => {

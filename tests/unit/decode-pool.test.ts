@@ -3,10 +3,10 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Deadline } from '../../server/deadline.js';
-import type { DecodeJob, ImageHeader } from '../../server/decode-messages.js';
-import type { Clock } from '../../server/clock.js';
-import { type DecodeRunner, DecodePool, MIN_RUN_MS, type PoolDeadline } from '../../server/decode-pool.js';
+import { Deadline } from '../../server/pipeline/deadline.js';
+import type { DecodeJob, ImageHeader } from '../../server/image/decode-messages.js';
+import type { Clock } from '../../server/ops/clock.js';
+import { type DecodeRunner, DecodePool, MIN_RUN_MS, type PoolDeadline } from '../../server/image/decode-pool.js';
 import { ApiError } from '../../server/errors.js';
 
 /** Timers that fire when the test moves the clock, in the order they are due. */

@@ -16,8 +16,8 @@ import {
   timeout,
   versionNotFound,
 } from '../../server/errors.js';
-import { BridgeError, type BridgeErrorKind } from '../../server/bridge/bridge-error.js';
-import { log } from '../../server/log.js';
+import { BridgeError, type BridgeErrorKind } from '../../server/page/bridge-error.js';
+import { log } from '../../server/ops/log.js';
 
 describe('ApiError', () => {
   it('is an Error with a status, a type, a message and no headers by default', () => {

@@ -5,14 +5,14 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { status as Code } from '@grpc/grpc-js';
 import { ApiError, badRequest, fromBridgeError, serviceUnavailable, timeout } from '../../server/errors.js';
-import { BridgeError } from '../../server/bridge/bridge-error.js';
+import { BridgeError } from '../../server/page/bridge-error.js';
 import { grpcCodeOf } from '../../server/grpc/grpc-status.js';
 import { inputValues } from '../../server/grpc/kserve-inference.js';
 import { asQuery, messageOf } from '../../server/grpc/torchserve-management.js';
-import { Admission } from '../../server/admission.js';
+import { Admission } from '../../server/pipeline/admission.js';
 import type { ModelInferRequest } from '../../server/grpc/definitions.js';
-import { deadlineFor } from '../../server/inference-core.js';
-import type { ModelVersion } from '../../server/model-store.js';
+import { deadlineFor } from '../../server/pipeline/inference-core.js';
+import type { ModelVersion } from '../../server/store/model-store.js';
 
 describe('gRPC status codes', () => {
   it('map every error a handler raises the way the KServe and TorchServe specs say', () => {

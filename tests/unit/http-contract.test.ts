@@ -5,7 +5,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import net from 'node:net';
-import { BridgeError } from '../../server/bridge/bridge-error.js';
+import { BridgeError } from '../../server/page/bridge-error.js';
 import type { RunningServer } from '../../server/server.js';
 import { multipart, multipartCuts } from '../../scripts/hostile/inputs.js';
 import { FakeEngine } from '../support/fake-engine.js';

@@ -3,7 +3,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { fullCollection, IdleCollector } from '../../server/idle-collector.js';
+import { fullCollection, IdleCollector } from '../../server/ops/idle-collector.js';
 import { ManualClock } from '../support/manual-clock.js';
 
 describe('IdleCollector', () => {

@@ -1,7 +1,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { describeUnknownBody, sniffRasterFormat, type RasterFormat } from '../../server/image-format.js';
+import { describeUnknownBody, sniffRasterFormat, type RasterFormat } from '../../server/image/image-format.js';
 
 const base = () => sharp({ create: { width: 8, height: 8, channels: 3, background: '#f00' } });
 

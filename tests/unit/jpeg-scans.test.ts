@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { exifOrientation, type JpegLayout, type JpegRefusal, jpegLayout } from '../../server/jpeg-scans.js';
+import { exifOrientation, type JpegLayout, type JpegRefusal, jpegLayout } from '../../server/image/jpeg-scans.js';
 import { jpegScanBomb, jpegWithFakeEnd } from '../../scripts/hostile/inputs.js';
 import { jpegPassedOverVariants, jpegRefusedVariants } from '../../scripts/hostile/jpeg-markers.js';
 import { readImage } from '../support/paths.js';

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KeyFileError, writeKeyFile } from '../../server/key-file.js';
-import { log } from '../../server/log.js';
+import { KeyFileError, writeKeyFile } from '../../server/auth/key-file.js';
+import { log } from '../../server/ops/log.js';
 
 const keys = { inference: 'inference-key', management: 'management-key' };
 

@@ -5,10 +5,10 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { softmax, topK } from '../../browser-runtime/top-k.js';
-import { BridgeError } from '../../server/bridge/bridge-error.js';
-import type { InferOutput } from '../../server/bridge/inference-engine.js';
-import type { ModelVersion } from '../../server/model-store.js';
-import { expressPath } from '../../server/operation.js';
+import { BridgeError } from '../../server/page/bridge-error.js';
+import type { InferOutput } from '../../server/page/inference-engine.js';
+import type { ModelVersion } from '../../server/store/model-store.js';
+import { expressPath } from '../../server/http/operation.js';
 import type { RunningServer } from '../../server/server.js';
 import { FakeEngine } from '../support/fake-engine.js';
 import { readImage } from '../support/paths.js';

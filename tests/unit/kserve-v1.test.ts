@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { ApiError } from '../../server/errors.js';
-import { decodeBase64, MAX_INSTANCES, parseInstances } from '../../server/kserve-v1.js';
+import { decodeBase64, MAX_INSTANCES, parseInstances } from '../../server/kserve/kserve-v1.js';
 import { readImage } from '../support/paths.js';
 
 const kitten = readImage('kitten.jpg');

@@ -3,9 +3,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiError } from '../../server/errors.js';
-import { binaryLayout, flatten, inputTensor, nestingExceeds, parseRequest, type V2Input } from '../../server/kserve-v2.js';
-import { parseModelConfig } from '../../server/model-config.js';
-import type { ModelVersion } from '../../server/model-store.js';
+import { binaryLayout, flatten, inputTensor, nestingExceeds, parseRequest, type V2Input } from '../../server/kserve/kserve-v2.js';
+import { parseModelConfig } from '../../server/store/model-config.js';
+import type { ModelVersion } from '../../server/store/model-store.js';
 import { deeplyNestedV2Request } from '../../scripts/hostile/inputs.js';
 
 const model = { name: 'm', version: '1', config: parseModelConfig({ input_name: 'input', output_name: 'output' }) } as ModelVersion;

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { machineLimits, readMachine } from '../../server/limits.js';
+import { machineLimits, readMachine } from '../../server/config/limits.js';
 
 const GiB = 1024 ** 3;
 

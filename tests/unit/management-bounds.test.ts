@@ -6,7 +6,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError } from '../../server/config.js';
+import { ConfigError } from '../../server/config/config.js';
 import type { RunningServer } from '../../server/server.js';
 import { FakeEngine } from '../support/fake-engine.js';
 import { call, startTestServer } from '../support/server-harness.js';

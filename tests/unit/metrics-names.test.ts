@@ -3,9 +3,9 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Metrics } from '../../server/metrics.js';
-import { askedNames } from '../../server/metrics-app.js';
-import { ModelStore } from '../../server/model-store.js';
+import { Metrics } from '../../server/ops/metrics.js';
+import { askedNames } from '../../server/http/metrics-app.js';
+import { ModelStore } from '../../server/store/model-store.js';
 import { FakeEngine } from '../support/fake-engine.js';
 import { MODELS } from '../support/paths.js';
 

@@ -2,8 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { compareVersions, ModelConfigError, parseModelConfig, SAFE_NAME, shortLabel } from '../../server/model-config.js';
-import { PROJECT_ROOT } from '../../server/paths.js';
+import { compareVersions, ModelConfigError, parseModelConfig, SAFE_NAME, shortLabel } from '../../server/store/model-config.js';
+import { PROJECT_ROOT } from '../../server/ops/paths.js';
 
 const minimal = { input_name: 'in', output_name: 'out' };
 

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ModelStore, ModelStoreError } from '../../server/model-store.js';
+import { ModelStore, ModelStoreError } from '../../server/store/model-store.js';
 import { ApiError } from '../../server/errors.js';
-import { log } from '../../server/log.js';
+import { log } from '../../server/ops/log.js';
 
 interface ModelSpec {
   config?: Record<string, unknown> | string;

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { parseModelConfig } from '../../server/model-config.js';
-import { PROJECT_ROOT } from '../../server/paths.js';
+import { parseModelConfig } from '../../server/store/model-config.js';
+import { PROJECT_ROOT } from '../../server/ops/paths.js';
 import { CHANNELS, CLASSES, INPUT, MODEL_NAME, OUTPUT, SIDE, STORE, VERSION, maxAbsDiff, nullModelReference, patternInput, readNullModelStoreFiles, top1 } from '../../scripts/null-model/model.js';
 
 const store = path.join(PROJECT_ROOT, STORE);

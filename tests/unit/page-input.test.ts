@@ -5,8 +5,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { CDPSession } from 'puppeteer-core';
-import type { CborPipeTransport } from '../../server/bridge/cbor-pipe-transport.js';
-import { PageInput } from '../../server/bridge/page-input.js';
+import type { CborPipeTransport } from '../../server/devtools/cbor-pipe-transport.js';
+import { PageInput } from '../../server/page/page-input.js';
 
 class ScriptedSession extends EventEmitter {
   sent: string[] = [];

@@ -5,8 +5,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { LoadRequest } from '../../browser-runtime/protocol.js';
-import type { LaunchedBrowser } from '../../server/bridge/browser-launch.js';
-import { PageWorker } from '../../server/bridge/page-worker.js';
+import type { LaunchedBrowser } from '../../server/chromium/browser-launch.js';
+import { PageWorker } from '../../server/page/page-worker.js';
 
 /** Answers the load with `load()`; records whether it was closed. */
 class ScriptedPage extends EventEmitter {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatAnswer as formatJson, softmax, topK } from '../../server/postprocess.js';
+import { formatAnswer as formatJson, softmax, topK } from '../../server/pipeline/postprocess.js';
 
 /** The answer as a value; the JSON text itself is checked where order matters. */
 const formatAnswer = (...args: Parameters<typeof formatJson>) => JSON.parse(formatJson(...args)) as unknown;

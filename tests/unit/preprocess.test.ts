@@ -3,9 +3,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp, { type Sharp } from 'sharp';
-import type { DecodeJob } from '../../server/decode-messages.js';
+import type { DecodeJob } from '../../server/image/decode-messages.js';
 import { ApiError } from '../../server/errors.js';
-import { type DecodeGate, preprocess, UNGATED } from '../../server/preprocess.js';
+import { type DecodeGate, preprocess, UNGATED } from '../../server/image/preprocess.js';
 import { jpegScanBomb, jpegWithExtraneousBytes, jpegWithFakeEnd } from '../../scripts/hostile/inputs.js';
 import { jpegPassedOverVariants, jpegRefusedVariants } from '../../scripts/hostile/jpeg-markers.js';
 import { resizeGeometry } from '../../browser-runtime/resize-crop.js';

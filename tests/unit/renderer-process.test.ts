@@ -2,7 +2,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { processMemory, rendererPids, withNewRenderer } from '../../server/bridge/renderer-process.js';
+import { processMemory, rendererPids, withNewRenderer } from '../../server/chromium/renderer-process.js';
 
 describe('renderer process of a page', () => {
   it('reads a process memory from /proc, and none for a process that is gone', () => {

@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { preprocess, UNGATED } from '../../server/preprocess.js';
+import { preprocess, UNGATED } from '../../server/image/preprocess.js';
 import { resizeAndCrop, resizeGeometry } from '../../browser-runtime/resize-crop.js';
 import { readImage } from '../support/paths.js';
 

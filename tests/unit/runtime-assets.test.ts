@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ModelStore } from '../../server/model-store.js';
-import { startRuntimeAssets, type RuntimeAssetServer } from '../../server/runtime-assets.js';
+import { ModelStore } from '../../server/store/model-store.js';
+import { startRuntimeAssets, type RuntimeAssetServer } from '../../server/page/runtime-assets.js';
 import { MODELS } from '../support/paths.js';
 
 /** Relative to the page, as the page loads them. */

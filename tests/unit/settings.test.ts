@@ -4,8 +4,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../server/paths.js';
-import { namesOf, README_TABLE, ROWS, SETTING_NAMED, settingsTable } from '../../server/settings.js';
+import { PROJECT_ROOT } from '../../server/ops/paths.js';
+import { namesOf, README_TABLE, ROWS, SETTING_NAMED, settingsTable } from '../../server/config/settings.js';
 
 describe('the settings table', () => {
   it("is what README.md's settings table says (npm run docs:settings writes it)", () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cpuPercent, diskFigures, HostReadings, parseCpuTimes, parseMeminfo } from '../../server/system-metrics.js';
+import { cpuPercent, diskFigures, HostReadings, parseCpuTimes, parseMeminfo } from '../../server/ops/system-metrics.js';
 
 const MEMINFO = `MemTotal:       16000000 kB
 MemFree:         4000000 kB

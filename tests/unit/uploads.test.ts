@@ -3,10 +3,10 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { clientOf } from '../../server/client-address.js';
+import { clientOf } from '../../server/http/uploads/client-address.js';
 import { ApiError } from '../../server/errors.js';
-import { watchUploadRate, type WindowClock } from '../../server/upload-rate.js';
-import { Uploads } from '../../server/uploads.js';
+import { watchUploadRate, type WindowClock } from '../../server/http/uploads/upload-rate.js';
+import { Uploads } from '../../server/http/uploads/uploads.js';
 
 /** Timers that fire only when the test moves time on. */
 class HandClock implements WindowClock {

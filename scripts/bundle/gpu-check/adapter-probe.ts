@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import puppeteer, { type Browser } from 'puppeteer-core';
 import type { AdapterInfo } from '../../../browser-runtime/protocol.js';
-import { toolChromiumFlags } from '../../../server/bridge/chromium-flags.js';
+import { toolChromiumFlags } from '../../../server/chromium/chromium-flags.js';
 import { type AdapterVerdict, judgeAdapter, vulkanTrouble } from './adapter-verdict.js';
 
 export interface FlagSet {

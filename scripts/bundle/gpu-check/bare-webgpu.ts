@@ -7,10 +7,10 @@ import path from 'node:path';
 import type * as Ort from 'onnxruntime-web';
 import puppeteer from 'puppeteer-core';
 import type { AdapterInfo } from '../../../browser-runtime/protocol.js';
-import { toolChromiumFlags } from '../../../server/bridge/chromium-flags.js';
-import { ModelStore } from '../../../server/model-store.js';
-import { PROJECT_ROOT } from '../../../server/paths.js';
-import { startRuntimeAssets } from '../../../server/runtime-assets.js';
+import { toolChromiumFlags } from '../../../server/chromium/chromium-flags.js';
+import { ModelStore } from '../../../server/store/model-store.js';
+import { PROJECT_ROOT } from '../../../server/ops/paths.js';
+import { startRuntimeAssets } from '../../../server/page/runtime-assets.js';
 import { median, type Figure } from '../../bench/stats.js';
 
 const BATCHES = [1, 2, 4, 8, 16, 32] as const;

@@ -9,11 +9,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { withoutPreloadedAllocator } from '../../../server/allocator.js';
-import { findChromium } from '../../../server/bridge/find-chromium.js';
-import { ModelStore } from '../../../server/model-store.js';
-import { PROJECT_ROOT } from '../../../server/paths.js';
-import { startRuntimeAssets } from '../../../server/runtime-assets.js';
+import { withoutPreloadedAllocator } from '../../../server/ops/allocator.js';
+import { findChromium } from '../../../server/chromium/find-chromium.js';
+import { ModelStore } from '../../../server/store/model-store.js';
+import { PROJECT_ROOT } from '../../../server/ops/paths.js';
+import { startRuntimeAssets } from '../../../server/page/runtime-assets.js';
 import { benchServer } from '../../bench/server-load.js';
 import { FLAG_SETS, probeAdapter } from './adapter-probe.js';
 import { adapterName, judgeAdapter } from './adapter-verdict.js';

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AdapterInfo, ParityReport } from '../../../browser-runtime/protocol.js';
-import { PROJECT_ROOT } from '../../../server/paths.js';
+import { PROJECT_ROOT } from '../../../server/ops/paths.js';
 import { freePortPair, stopServer, waitHealthy } from '../../bench/server-load.js';
 
 export const MODELS = ['mobilenet_v2', 'mobilenet_v2_int8'] as const;

@@ -1,0 +1,340 @@
+// Server configuration: defaults, then a TorchServe-style properties file, then TS_* environment
+// variables, then command-line flags, each overriding the one before. resolveConfig is pure:
+// tested without I/O; readTls reads the key and certificate files it names, at start.
+// Which settings there are, their names, types and defaults: settings.ts.
+
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { parseArgs as tokenize } from 'node:util';
+import type { ConnectionLimits } from '../grpc/connection-guard.js';
+import { machineLimits, type Machine } from './limits.js';
+import { envOf, flagOf, ROWS, SETTING_NAMED, SETTINGS, type Setting, type SettingName, type SettingValue } from './settings.js';
+
+/** Used where neither the server settings nor the model's config say. */
+export const MODEL_DEFAULTS = { batchSize: 1, maxBatchDelayMs: 0, workers: 1 } as const;
+
+export class ConfigError extends Error {}
+
+/** A key given in the settings: long enough not to be guessed, and one Bearer token. */
+function apiKey(value: string | null, name: string): string | null {
+  if (value === null) return null;
+  if (value.length < 16 || /\s/.test(value)) throw new ConfigError(`${name} must be at least 16 characters with no spaces (it is sent as "Authorization: Bearer <key>")`);
+  return value;
+}
+
+/** `key=value` lines, `#` comments: the format of TorchServe's config.properties. */
+export function parseProperties(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [n, raw] of text.split(/\r?\n/).entries()) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || line.startsWith('!')) continue;
+    const eq = line.search(/[=:]/);
+    if (eq <= 0) throw new ConfigError(`config line ${n + 1}: expected key=value, got "${line}"`);
+    out[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+function unknownSetting(name: string, origin: string): ConfigError {
+  return new ConfigError(`unknown setting "${name}" in ${origin}; known: ${[...SETTING_NAMED.keys()].join(', ')}`);
+}
+
+const CONFIG_FILE_FLAGS = ['ts-config', 'config'];
+const FLAGS = Object.fromEntries([...CONFIG_FILE_FLAGS, ...[...SETTING_NAMED.keys()].map((n) => flagOf(n).slice(2))].map((f) => [f, { type: 'string' as const }]));
+const SWITCHES = new Set([...SETTING_NAMED].filter(([, name]) => SETTINGS[name].type === 'boolean').map(([n]) => flagOf(n)));
+
+/** `--model-store x`, `--model-store=x` to `{model_store: 'x'}`; `--ts-config` names the file. */
+export function parseArgs(argv: readonly string[]): { values: Record<string, string>; configFile: string | null } {
+  const words = argv.map((word, i) => {
+    const w = word.replace(/^--[^=]*/, (flag) => flag.replaceAll('_', '-'));
+    const next = argv[i + 1];
+    // A true/false flag alone (the next word is another flag, or none) means true.
+    return SWITCHES.has(w) && (next === undefined || next.startsWith('--')) ? `${w}=true` : w;
+  });
+  // Not strict: its checks are made here instead, so that a value may start with one dash
+  // (--parity-tolerance -1 is refused for its value, not its form) and each refusal names the setting.
+  const { tokens } = tokenize({ args: words, options: FLAGS, strict: false, tokens: true });
+  const values: Record<string, string> = {};
+  let configFile: string | null = null;
+  for (const t of tokens) {
+    if (t.kind !== 'option' || !t.rawName.startsWith('--')) throw new ConfigError(`unexpected argument "${argv[t.index]}"`);
+    const name = t.name.replaceAll('-', '_');
+    if (!Object.hasOwn(FLAGS, t.name)) throw unknownSetting(name, 'the command line');
+    if (t.value === undefined || (!t.inlineValue && t.value.startsWith('--'))) throw new ConfigError(`--${t.name} needs a value`);
+    if (CONFIG_FILE_FLAGS.includes(t.name)) configFile = t.value;
+    else values[name] = t.value;
+  }
+  return { values, configFile };
+}
+
+/** A number from `min` to `max`; `why` says where the upper bound comes from. */
+function number(key: string, value: string, min: number, integer: boolean, max = Number.MAX_SAFE_INTEGER, why = ''): number {
+  const n = Number(value);
+  if (value === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}${why ? ` (${why})` : ''}`;
+    throw new ConfigError(`${key} must be ${integer ? 'an integer' : 'a number'} ${range}; got "${value}"`);
+  }
+  return n;
+}
+
+function address(key: string, value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value.includes('://') ? value : `http://${value}`);
+  } catch {
+    throw new ConfigError(`${key} must look like http://127.0.0.1:8080; got "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${key}: only http:// and https:// are served; got "${value}"`);
+  return url;
+}
+
+/** Where a gRPC listener binds, and how long its connections live (TorchServe's settings). */
+export interface GrpcAddress {
+  host: string;
+  port: number;
+  /** A connection is told to go (GOAWAY) this long after it opened... */
+  maxConnectionAgeMs?: number;
+  /** ...and closed this long after that. */
+  maxConnectionAgeGraceMs?: number;
+}
+
+/** A host alone: a name, an IPv4 address, or an IPv6 one with or without brackets. */
+function grpcHost(key: string, value: string): string {
+  const host = value.replace(/^\[(.*)\]$/, '$1');
+  if (!isIP(host) && !/^[A-Za-z0-9.-]{1,253}$/.test(host)) throw new ConfigError(`${key} must be a host name or an IP address, without a port (the port is its own setting); got "${value}"`);
+  return host;
+}
+
+/** host:port as gRPC binds it, an IPv6 host in brackets. */
+export const grpcTarget = (a: GrpcAddress): string => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+
+/** The PEM files of the https:// listeners, as set: both, since some address is https. */
+export type TlsFiles = { privateKeyFile: string; certificateFile: string };
+
+function readText(setting: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    // Node's message ends with the call and the path, which the line gives once already.
+    throw new ConfigError(`${setting} "${file}" cannot be read: ${(e as Error).message.replace(/, \w+ '.*'$/s, '')}`);
+  }
+}
+
+/**
+ * The key and certificate of the https:// listeners, read and checked before anything listens: a
+ * file that cannot be read, holds no PEM, or a key that is not the certificate's stops the start
+ * with one line that names the setting and the file.
+ */
+export function readTls({ privateKeyFile, certificateFile }: TlsFiles): { key: string; cert: string } {
+  const key = readText('private_key_file', privateKeyFile);
+  const cert = readText('certificate_file', certificateFile);
+  const notPem = (setting: string, file: string, what: string) => new ConfigError(`${setting} "${file}" is not a PEM ${what} (-----BEGIN ...-----)`);
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(key)) {
+    throw new ConfigError(`private_key_file "${privateKeyFile}" is encrypted: give the key without a passphrase`);
+  }
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) throw notPem('private_key_file', privateKeyFile, 'private key');
+  if (!/-----BEGIN CERTIFICATE-----/.test(cert)) throw notPem('certificate_file', certificateFile, 'certificate');
+  let privateKey: ReturnType<typeof createPrivateKey>;
+  let certificate: X509Certificate;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    throw notPem('private_key_file', privateKeyFile, 'private key');
+  }
+  try {
+    certificate = new X509Certificate(cert);
+  } catch {
+    throw notPem('certificate_file', certificateFile, 'certificate');
+  }
+  if (!certificate.checkPrivateKey(privateKey)) {
+    throw new ConfigError(`private_key_file "${privateKeyFile}" is not the key of the certificate in certificate_file "${certificateFile}"`);
+  }
+  return { key, cert };
+}
+
+/** Bounds that depend on the machine or on another setting, in place of the table's. */
+type Bounds = { min?: number; max?: number; why?: string };
+
+/** `key` is the name the value was given under, so that a refusal names what the operator wrote. */
+function parse(s: Setting, key: string, value: string, bounds: Bounds): unknown {
+  switch (s.type) {
+    case 'text':
+      return value;
+    case 'address':
+      return address(key, value);
+    case 'boolean':
+      if (value === 'true' || value === 'false') return value === 'true';
+      throw new ConfigError(`${key} must be true or false; got "${value}"`);
+    case 'choice':
+      if (s.choices.includes(value)) return value;
+      throw new ConfigError(`${key} must be one of ${s.choices.join(', ')}; got "${value}"`);
+    default:
+      return number(key, value, bounds.min ?? s.min, s.type === 'integer', bounds.max ?? s.max, bounds.why);
+  }
+}
+
+/** TS_<NAME> for each name of each setting (its own name over its aliases), then any other variable it reads. */
+function fromEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, s] of ROWS) {
+    for (const n of [...(s.aliases ?? []), name]) if (env[envOf(n)] !== undefined) out[n] = env[envOf(n)]!;
+    const other = s.env && env[s.env];
+    if (other && !out[name]) out[name] = other;
+  }
+  return out;
+}
+
+export interface ConfigSources {
+  file?: Record<string, string>;
+  env?: Record<string, string | undefined>;
+  args?: Record<string, string>;
+  /** The machine the limits are derived from (limits.ts readMachine()); a small fixed one when absent. */
+  machine?: Partial<Machine>;
+}
+
+const DEFAULT_MACHINE: Machine = { cores: 2, memoryBytes: 8 * 1024 ** 3, openFiles: 4096, threadPoolSize: 4 };
+
+export type ServerConfig = ReturnType<typeof resolveConfig>;
+
+export function resolveConfig({ file = {}, env = {}, args = {}, machine: given = {} }: ConfigSources) {
+  const machine = { ...DEFAULT_MACHINE, ...given };
+  const { cores } = machine;
+  const limits = machineLimits(machine);
+  // An alias sets its setting, so whichever comes later wins, as when a name is given twice.
+  const chosen = Object.fromEntries(ROWS.map(([name, s]) => [name, { as: name as string, value: s.default }])) as Record<SettingName, { as: string; value: string }>;
+  for (const [source, origin] of [
+    [file, 'the config file'],
+    [fromEnv(env), 'the environment'],
+    [args, 'the command line'],
+  ] as const) {
+    for (const [as, value] of Object.entries(source)) {
+      const name = SETTING_NAMED.get(as);
+      if (!name) throw unknownSetting(as, origin);
+      chosen[name] = { as, value };
+    }
+  }
+  const read = <K extends SettingName>(name: K, bounds: Bounds = {}): SettingValue<K> => {
+    const { as, value } = chosen[name];
+    return (value === '' && SETTINGS[name].default === '' ? null : parse(SETTINGS[name], as, value, bounds)) as SettingValue<K>;
+  };
+
+  const threads = read('wasm_threads', { max: limits.maxWasmThreads, why: `4 per core on ${cores} cores` });
+  const maxWorkersSet = read('max_workers');
+  const maxWorkers = maxWorkersSet ?? limits.maxWorkers;
+  const workersWhy = `max_workers, ${maxWorkersSet === null ? `derived from ${cores} cores and ${(machine.memoryBytes / 1024 ** 3).toFixed(0)} GiB` : 'as set'}`;
+  const maxRequestSize = read('max_request_size');
+  const maxInflightBytes =
+    read('max_inflight_bytes', { min: maxRequestSize, max: machine.memoryBytes, why: 'at least max_request_size, at most the memory' }) ?? Math.max(limits.inflightBytes, maxRequestSize);
+  // Half: one client may never hold more than the others have left, and still sends dozens of
+  // the largest bodies, hundreds of photos, at once.
+  const clientUploadWhy = 'at least max_request_size, at most max_inflight_bytes, or 0 for no bound per client';
+  const clientUploadSet = read('max_client_upload_bytes', { max: maxInflightBytes, why: clientUploadWhy });
+  if (clientUploadSet !== null && clientUploadSet !== 0 && clientUploadSet < maxRequestSize) {
+    throw new ConfigError(`max_client_upload_bytes must be an integer from ${maxRequestSize} to ${maxInflightBytes} (${clientUploadWhy}); got "${clientUploadSet}"`);
+  }
+  const maxClientUploadBytes = clientUploadSet === 0 ? Number.POSITIVE_INFINITY : (clientUploadSet ?? Math.max(Math.floor(maxInflightBytes / 2), maxRequestSize));
+  const maxConnections = read('max_connections', { max: Math.max(1, machine.openFiles - 256), why: `below the open-file limit of ${machine.openFiles}` }) ?? limits.maxConnections;
+  const loadModels = read('load_models');
+  const corsOrigin = read('cors_allowed_origin');
+  const addresses = { inference_address: read('inference_address'), management_address: read('management_address'), metrics_address: read('metrics_address') };
+  const tlsFiles = { private_key_file: read('private_key_file'), certificate_file: read('certificate_file') };
+  const grpcSsl = read('enable_grpc_ssl');
+  const secure = Object.entries(addresses).find(([, url]) => url.protocol === 'https:');
+  const unset = Object.entries(tlsFiles).filter(([, file]) => !file);
+  if ((secure || grpcSsl) && unset.length > 0) {
+    const who = secure ? `${secure[0]} ${secure[1].origin}` : 'enable_grpc_ssl';
+    throw new ConfigError(`${who} needs private_key_file and certificate_file (PEM files); not set: ${unset.map(([name]) => name).join(', ')}`);
+  }
+  const graceDefault = read('default_response_timeout') * 1000 + 10_000;
+  const smallListenerConnections = Math.min(limits.smallListenerConnections, maxConnections);
+  const grpc = read('disable_grpc')
+    ? null
+    : {
+        inference: {
+          host: grpcHost('grpc_inference_address', read('grpc_inference_address')),
+          port: read('grpc_inference_port'),
+          maxConnectionAgeMs: read('grpc_inference_max_connection_age_ms'),
+          maxConnectionAgeGraceMs: read('grpc_inference_max_connection_age_grace_ms') ?? graceDefault,
+        },
+        management: {
+          host: grpcHost('grpc_management_address', read('grpc_management_address')),
+          port: read('grpc_management_port'),
+          maxConnectionAgeMs: read('grpc_management_max_connection_age_ms'),
+          maxConnectionAgeGraceMs: read('grpc_management_max_connection_age_grace_ms') ?? graceDefault,
+        },
+        tls: grpcSsl,
+        limits: {
+          maxConnections: smallListenerConnections,
+          // Half: another client always finds room, and a proxy that is all its clients' one address still has plenty.
+          maxConnectionsPerClient: read('grpc_max_connections_per_client') ?? Math.max(1, Math.floor(smallListenerConnections / 2)),
+          maxStreamResets: read('grpc_max_stream_resets'),
+        },
+        keepalive: { timeMs: read('grpc_keepalive_time_ms'), timeoutMs: read('grpc_keepalive_timeout_ms') },
+      };
+  return {
+    inferenceAddress: addresses.inference_address,
+    managementAddress: addresses.management_address,
+    metricsAddress: addresses.metrics_address,
+    /** null: no address is https:// and gRPC has no TLS, and the files (set or not) are not read. */
+    tls: secure || grpcSsl ? ({ privateKeyFile: tlsFiles.private_key_file!, certificateFile: tlsFiles.certificate_file! } satisfies TlsFiles) : null,
+    /** The gRPC listeners; null: none (disable_grpc). `tls`: they serve with the key and certificate of `tls` above. */
+    grpc: grpc satisfies { inference: GrpcAddress; management: GrpcAddress; tls: boolean; limits: ConnectionLimits; keepalive: { timeMs: number; timeoutMs: number } } | null,
+    modelStore: read('model_store'),
+    /** null: not set, each model's config decides. */
+    backend: read('backend'),
+    ortBuild: read('ort_build'),
+    // 0 means one per core: the page's WASM threads are the only compute this server does.
+    wasmThreads: threads === 0 ? Math.max(1, cores) : threads,
+    parityTolerance: read('parity_tolerance'),
+    /** Seconds a prediction may take before the client gets 504. */
+    defaultResponseTimeout: read('default_response_timeout'),
+    /** Seconds between a SIGTERM (readiness fails) and the drain (new requests refused). */
+    shutdownDelay: read('shutdown_delay'),
+    maxRequestSize,
+    maxImagePixels: read('max_image_pixels'),
+    chromePath: read('chrome_path'),
+    /** Each null where not set: the model's config decides, else MODEL_DEFAULTS. */
+    batchSize: read('batch_size'),
+    maxBatchDelayMs: read('max_batch_delay'),
+    workers: read('workers', { max: maxWorkers, why: workersWhy }),
+    /** Model names to load, or null for every model in the store. */
+    loadModels:
+      loadModels === 'all'
+        ? null
+        : loadModels
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean),
+    cors: corsOrigin === null ? null : { origin: corsOrigin, methods: read('cors_allowed_methods'), headers: read('cors_allowed_headers') },
+    jobQueueSize: read('job_queue_size'),
+    /** Extra Chromium switches, after the built-in ones. */
+    chromiumArgs: (read('chromium_args') ?? '').split(/\s+/).filter(Boolean),
+    chromiumSandbox: read('chromium_sandbox'),
+    chromiumUser: read('chromium_user'),
+    /** null: on exactly when an API is bound to an address other than loopback. */
+    tokenAuthorization: read('disable_token_authorization') ? false : read('enable_token_authorization') ? true : null,
+    keyFile: read('key_file'),
+    /** Keys an operator gave (shared by replicas); null: a random one at each start. */
+    givenKeys: { inference: apiKey(read('inference_key'), 'inference_key'), management: apiKey(read('management_key'), 'management_key') },
+    /** The demo page at GET / and the model files it downloads for a local run. */
+    demoPage: !read('disable_demo_page'),
+    /** Worker pages across every model version. */
+    maxWorkers,
+    /** Where maxWorkers comes from, for the messages that refuse more pages. */
+    maxWorkersWhy: workersWhy,
+    /** Request bodies held in memory at once, across all requests. */
+    maxInflightBytes,
+    /** Request bodies one client may have still arriving, and the pace each must keep. */
+    uploads: { perClientBytes: maxClientUploadBytes, minBytesPerSecond: read('min_upload_rate'), windowMs: read('upload_rate_window') * 1000 },
+    /** sharp decodes at once. */
+    decodeSlots:
+      read('decode_slots', { max: Math.max(1, machine.threadPoolSize - 1), why: `one of libuv's ${machine.threadPoolSize} threads stays free for files; raise UV_THREADPOOL_SIZE for more` }) ??
+      limits.decodeSlots,
+    /** Most scans a JPEG may have: each is a pass over the whole image. */
+    maxJpegScans: read('max_jpeg_scans'),
+    /** Connections the inference listener holds at once; the other two hold fewer. */
+    maxConnections,
+    smallListenerConnections,
+  };
+}

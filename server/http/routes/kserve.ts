@@ -1,0 +1,174 @@
+// KServe v2 / Open Inference Protocol on the inference port: health, metadata, and infer with
+// JSON tensors or the binary tensor data extension. Inputs are already preprocessed FP32
+// tensors in the model's layout, as Triton clients send them; outputs are the raw model output.
+// Errors are {"error": "..."}, as the protocol says (errors.ts answers so for every /v2 path).
+// Infer takes the same path as /predictions: a place in the model's queue before the body is
+// read, its bytes held against the server's budget, the same deadline, queue, workers and drain.
+
+import type { Request } from 'express';
+import { Type } from '@sinclair/typebox';
+import type { InferenceEngine } from '../../page/inference-engine.js';
+import { binary, inferenceFailures, json, kserveError, modelName, modelVersion, TIMING_HEADERS } from '../api-schemas.js';
+import { inputTensor, modelMetadata, parseRequest } from '../../kserve/kserve-v2.js';
+import type { ModelStore } from '../../store/model-store.js';
+import type { Operation, Param } from '../operation.js';
+import { readRaw } from '../uploads/request-body.js';
+import { recordInference, startInference, type InferenceGuards } from './inference-request.js';
+import type { Metrics } from '../../ops/metrics.js';
+
+const Tensor = Type.Object({ name: Type.String(), datatype: Type.String(), shape: Type.Array(Type.Integer()) });
+const Metadata = Type.Object({ name: Type.String(), versions: Type.Array(Type.String()), platform: Type.String(), inputs: Type.Array(Tensor), outputs: Type.Array(Tensor) });
+const Ready = Type.Object({ name: Type.String(), ready: Type.Boolean() });
+const InferResponse = Type.Object({
+  model_name: Type.String(),
+  model_version: Type.String(),
+  id: Type.Optional(Type.String()),
+  outputs: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      datatype: Type.String(),
+      shape: Type.Array(Type.Integer()),
+      data: Type.Optional(Type.Array(Type.Number())),
+      parameters: Type.Optional(Type.Object({ binary_data_size: Type.Integer() })),
+    }),
+  ),
+});
+const InferRequest = Type.Object({
+  id: Type.Optional(Type.String()),
+  inputs: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      shape: Type.Array(Type.Integer()),
+      datatype: Type.String({ description: "FP32 for the model's input; other inputs are not used" }),
+      data: Type.Optional(Type.Array(Type.Unknown())),
+      parameters: Type.Optional(Type.Object({ binary_data_size: Type.Integer({ description: 'bytes of this input in the binary data, after those of the binary inputs listed before it' }) })),
+    }),
+  ),
+  outputs: Type.Optional(Type.Array(Type.Object({ name: Type.String(), parameters: Type.Optional(Type.Object({ binary_data: Type.Boolean() })) }))),
+});
+
+const target = (store: ModelStore, req: Request) => {
+  const p = req.params as Record<string, string>;
+  return store.resolve(p['model_name']!, p['model_version']);
+};
+
+export interface KserveOptions {
+  version: string;
+  guards: InferenceGuards;
+  metrics?: Metrics | undefined;
+}
+
+/** Server liveness and readiness: open to health probes, key or not, like /ping. */
+export const kserveHealthOperations = (isReady: () => boolean): Operation[] => [
+  {
+    id: 'v2Live',
+    method: 'get',
+    path: '/v2/health/live',
+    summary: 'KServe v2 liveness',
+    responses: { 200: json('Live', Type.Object({ live: Type.Boolean() })) },
+    handler: (_req, res) => {
+      res.json({ live: true });
+    },
+  },
+  {
+    id: 'v2Ready',
+    method: 'get',
+    path: '/v2/health/ready',
+    summary: 'KServe v2 readiness: every model loaded and warm',
+    responses: { 200: json('Ready', Type.Object({ ready: Type.Boolean() })), 503: json('Not ready', Type.Object({ ready: Type.Boolean() })) },
+    handler: (_req, res) => {
+      const ready = isReady();
+      res.status(ready ? 200 : 503).json({ ready });
+    },
+  },
+];
+
+export function kserveOperations(store: ModelStore, engine: InferenceEngine, opts: KserveOptions): Operation[] {
+  // Each per-model operation exists for the default version and for a named one.
+  const both = (id: string, suffix: string, op: Omit<Operation, 'id' | 'path' | 'params'>, params: Param[] = []): Operation[] => [
+    { ...op, id, path: `/v2/models/{model_name}${suffix}`, params: [modelName, ...params] },
+    { ...op, id: id.replace(/^v2Model/, 'v2ModelVersion'), path: `/v2/models/{model_name}/versions/{model_version}${suffix}`, params: [modelName, modelVersion, ...params] },
+  ];
+  const unknown = kserveError('Unknown model or version');
+  return [
+    {
+      id: 'v2Server',
+      method: 'get',
+      path: '/v2',
+      summary: 'KServe v2 server metadata',
+      responses: { 200: json('Name, version and extensions', Type.Object({ name: Type.String(), version: Type.String(), extensions: Type.Array(Type.String()) })) },
+      handler: (_req, res) => {
+        res.json({ name: 'webgpu-inference-server', version: opts.version, extensions: ['binary_tensor_data'] });
+      },
+    },
+    ...both('v2ModelMetadata', '', {
+      method: 'get',
+      summary: 'KServe v2 model metadata (-1 for variable dimensions)',
+      responses: { 200: json('Metadata', Metadata), 404: unknown },
+      handler: (req, res) => {
+        res.json(modelMetadata(store, target(store, req)));
+      },
+    }),
+    ...both('v2ModelReady', '/ready', {
+      method: 'get',
+      summary: 'KServe v2 model readiness',
+      responses: { 200: json('Ready', Ready), 503: json('Not ready', Ready), 404: unknown },
+      handler: (req, res) => {
+        const v = target(store, req);
+        const ready = engine.status(v)?.state === 'ready';
+        res.status(ready ? 200 : 503).json({ name: v.name, ready });
+      },
+    }),
+    ...both(
+      'v2ModelInfer',
+      '/infer',
+      {
+        method: 'post',
+        summary: 'KServe v2 inference: an already preprocessed FP32 tensor; JSON, or the binary tensor data extension',
+        body: {
+          description: 'A v2 inference request; with Inference-Header-Content-Length, its JSON then the binary tensors',
+          content: { 'application/json': InferRequest, 'application/octet-stream': binary },
+        },
+        responses: {
+          200: { description: 'Raw model output, JSON or binary', headers: TIMING_HEADERS, content: { 'application/json': InferResponse, 'application/octet-stream': binary } },
+          400: kserveError('Bad request'),
+          404: unknown,
+          413: kserveError('Body larger than max_request_size'),
+          ...inferenceFailures(kserveError),
+        },
+        handler: async (req, res) => {
+          const t0 = performance.now();
+          const v = target(store, req);
+          const { deadline, ticket, signal } = startInference(opts.guards, v, req, res);
+          const header = req.headers['inference-header-content-length'];
+          const body = await readRaw(req, { maxBytes: opts.guards.maxRequestSize, ticket, uploads: opts.guards.uploads });
+          ticket.place();
+          const tRead = performance.now();
+          const { request, binary } = parseRequest(body, header === undefined ? null : Number(header));
+          const { data, dims } = inputTensor(v, request, binary);
+          ticket.hold(data.byteLength); // the tensor is a second copy of the body's bytes
+          const tParse = performance.now();
+          const out = await engine.runTensor(v, data, dims, deadline.limit(), signal);
+          const tInfer = performance.now();
+          const stages = (tPost: number) => ({ read: tRead - t0, decode: tParse - tRead, queue: out.queueMs, transfer: out.transferMs, infer: out.inferMs, post: tPost - tInfer, total: tPost - t0 });
+          const output: Record<string, unknown> = { name: v.config.outputName, datatype: 'FP32', shape: out.dims };
+          const reply = { model_name: v.name, model_version: v.version, ...(request.id !== undefined ? { id: request.id } : {}), outputs: [output] };
+          if (!request.binaryOutput) {
+            output['data'] = Array.from(out.data);
+            const text = JSON.stringify(reply);
+            recordInference(res, v, out.batch, stages(performance.now()), opts.metrics);
+            res.type('application/json').send(text);
+            return;
+          }
+          output['parameters'] = { binary_data_size: out.data.byteLength };
+          const json = Buffer.from(JSON.stringify(reply));
+          const whole = Buffer.concat([json, Buffer.from(out.data.buffer, out.data.byteOffset, out.data.byteLength)]);
+          recordInference(res, v, out.batch, stages(performance.now()), opts.metrics);
+          res.set({ 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': String(json.length) });
+          res.send(whole);
+        },
+      },
+      [{ name: 'Inference-Header-Content-Length', in: 'header', schema: Type.Integer(), description: 'Length of the JSON header before binary tensor data' }],
+    ),
+  ];
+}

@@ -1,0 +1,349 @@
+// The InferenceEngine that runs models in headless Chromium. The only place puppeteer is used.
+//
+// Start-up order: launch Chromium over a pipe (no debugging port is opened) -> `workers` pages
+// per model version, all loading at once -> each page picks its backend, checks WebGPU against
+// WASM, warms up every batch size -> ready. A model that fails to load is reported and the
+// others still serve. Requests reach the pages through one batch scheduler per model version.
+//
+// Recovery: a worker that fails after it has served (its page crashed, a run failed or hung)
+// is replaced by a fresh page; if the browser itself is gone, it is relaunched first and every
+// model reloaded. Retries back off from 1 s to 30 s. In-flight and queued requests fail at once.
+
+import type { BackendPreference, LoadRequest, OrtBuild } from '../../browser-runtime/protocol.js';
+import { withoutPreloadedAllocator } from '../ops/allocator.js';
+import { MODEL_DEFAULTS } from '../config/config.js';
+import { log } from '../ops/log.js';
+import type { ModelVersion } from '../store/model-store.js';
+import { initialWorkers, tooManyPages } from './worker-budget.js';
+import { BatchScheduler } from '../pipeline/batch-scheduler.js';
+import { BridgeError, type TimeLimit } from './bridge-error.js';
+import { launchBrowser, type LaunchedBrowser } from '../chromium/browser-launch.js';
+import { chromiumFlags } from '../chromium/chromium-flags.js';
+import { sandboxLaunchOptions, type SandboxSetting, type SandboxState } from '../chromium/chromium-sandbox.js';
+import type { InferenceEngine, InferOutput, ModelOverrides, ModelStatus, TensorOutput } from './inference-engine.js';
+import { loadRequestFor } from './load-request.js';
+import { PageWorker } from './page-worker.js';
+import { describeRuntime } from './runtime-summary.js';
+
+export interface ChromiumEngineOptions {
+  chromePath: string;
+  /** The loopback server that feeds the runtime pages: its origin and the page's URL (secret included). */
+  runtime: { origin: string; pageUrl: string };
+  /** Chromium's sandbox (chromium-sandbox.ts), and the user to start Chromium as when the server is root. */
+  sandbox: SandboxSetting;
+  chromiumUser: string | null;
+  /** Each of these, when set on the command line or in the server config, wins over the model's config. */
+  backend: BackendPreference | null;
+  batchSize: number | null;
+  maxBatchDelayMs: number | null;
+  workers: number | null;
+  /** Worker pages across every model version: nothing opens more. */
+  maxWorkers: number;
+  jobQueueSize: number;
+  chromiumArgs: string[];
+  ortBuild: OrtBuild;
+  wasmThreads: number;
+  parityTolerance: number;
+  loadTimeoutMs: number;
+  /** Told of restarts and parity failures, for metrics. */
+  events?: EngineEvents;
+}
+
+export interface EngineEvents {
+  browserRelaunched(): void;
+  workerReplaced(model: ModelVersion): void;
+  parityFailed(model: ModelVersion): void;
+}
+
+interface ModelSlot {
+  model: ModelVersion;
+  request: LoadRequest;
+  workers: PageWorker[];
+  scheduler: BatchScheduler;
+  /** Only a model that has loaded once is reloaded after a failure: a broken model would loop. */
+  loadedOnce: boolean;
+  loadedAtStartup: boolean;
+}
+
+export class ChromiumEngine implements InferenceEngine {
+  private launched: LaunchedBrowser | null = null;
+  private readonly slots = new Map<string, ModelSlot>();
+  private closing = false;
+  private recovering = false;
+  private recoverAgain = false;
+  private recoveryTimer: NodeJS.Timeout | null = null;
+  private failedAttempts = 0;
+  /** Every model given at start has loaded or failed. */
+  private started = false;
+
+  constructor(private readonly opts: ChromiumEngineOptions) {}
+
+  async start(models: readonly ModelVersion[]): Promise<void> {
+    const pages = models.reduce((n, m) => n + initialWorkers(m, this.opts.workers), 0);
+    this.refuseBeyondLimit(`starting ${models.length} model version(s)`, this.pageTotal() + pages);
+    // Before the launch, so the worker count is right while the browser starts.
+    for (const model of models) this.slots.set(model.key, this.makeSlot(model, {}, true));
+    await this.launch();
+    await Promise.all([...this.slots.values()].flatMap((slot) => slot.workers.map((w) => this.startWorker(slot, w))));
+    this.started = true;
+  }
+
+  private get browser() {
+    return this.launched?.browser ?? null;
+  }
+
+  /** Chromium's sandbox as the last launch got it; null before the first. */
+  get sandbox(): SandboxState | null {
+    return this.launched?.sandbox ?? null;
+  }
+
+  private async launch(): Promise<void> {
+    const launched = await launchBrowser({
+      executablePath: this.opts.chromePath,
+      // Chromium has its own allocator; the jemalloc preloaded into the gateway is not for it.
+      env: withoutPreloadedAllocator(process.env),
+      args: [...chromiumFlags(), ...this.opts.chromiumArgs],
+      protocolTimeout: Math.max(this.opts.loadTimeoutMs, 180_000) + 60_000,
+      ...sandboxLaunchOptions(this.opts.sandbox, this.opts.chromiumUser),
+    });
+    this.launched = launched;
+    const browser = launched.browser;
+    // The tab Chromium opens at start would be one more renderer process holding memory for nothing.
+    for (const blank of await browser.pages()) await blank.close();
+    const { sandbox } = launched;
+    const as = sandbox.user ? ` as user ${sandbox.user}` : '';
+    log.info(`browser ${await browser.version()} (pid ${launched.pid ?? '?'}) launched over a pipe${as}, sandbox ${sandbox.enabled ? 'on' : `off (${sandbox.reason})`}`, {
+      event: 'browser_launched',
+      sandbox: sandbox.enabled,
+      sandboxSetting: sandbox.setting,
+      sandboxReason: sandbox.reason,
+      user: sandbox.user,
+    });
+    browser.on('disconnected', () => {
+      if (this.closing || launched !== this.launched) return;
+      log.error('the browser disconnected; every model is unavailable until it is relaunched');
+      for (const slot of this.slots.values()) for (const w of slot.workers) w.fail('crashed', 'the browser went away');
+    });
+  }
+
+  private makeSlot(model: ModelVersion, overrides: ModelOverrides = {}, loadedAtStartup = false): ModelSlot {
+    const batchSize = overrides.batchSize ?? this.opts.batchSize ?? model.config.batchSize ?? MODEL_DEFAULTS.batchSize;
+    const count = initialWorkers(model, this.opts.workers, overrides.workers);
+    const slot: ModelSlot = {
+      model,
+      request: loadRequestFor(model, {
+        modelUrl: `models/${encodeURIComponent(model.name)}/${encodeURIComponent(model.version)}/model.onnx`,
+        backend: this.opts.backend ?? model.config.backend ?? 'auto',
+        ortBuild: this.opts.ortBuild,
+        wasmThreads: this.opts.wasmThreads,
+        parityTolerance: this.opts.parityTolerance,
+        maxBatch: batchSize,
+      }),
+      workers: [],
+      loadedOnce: false,
+      loadedAtStartup,
+      scheduler: new BatchScheduler(() => slot.workers, {
+        batchSize,
+        maxBatchDelayMs: overrides.maxBatchDelayMs ?? this.opts.maxBatchDelayMs ?? model.config.maxBatchDelayMs ?? MODEL_DEFAULTS.maxBatchDelayMs,
+        queueSize: this.opts.jobQueueSize,
+      }),
+    };
+    for (let id = 0; id < count; id++) slot.workers.push(this.makeWorker(slot, id));
+    return slot;
+  }
+
+  private makeWorker(slot: ModelSlot, id: number): PageWorker {
+    return new PageWorker(id, slot.model.key, this.opts.runtime, slot.request, this.opts.loadTimeoutMs, () => {
+      slot.scheduler.workersChanged();
+      if (slot.loadedOnce) this.scheduleRecovery(0);
+    });
+  }
+
+  private async startWorker(slot: ModelSlot, worker: PageWorker): Promise<void> {
+    const key = slot.model.key;
+    try {
+      const info = await worker.start(this.launched!);
+      slot.loadedOnce = true;
+      log.info(`model ${key} worker ${worker.id} ready: ${describeRuntime(info)}`, {
+        event: 'model_loaded',
+        model: slot.model.name,
+        version: slot.model.version,
+        worker: worker.id,
+        backend: info.backend,
+        adapter: info.adapter,
+        fallbackReason: info.fallbackReason,
+        loadMs: Math.round(info.loadMs),
+        loadSteps: info.loadSteps,
+      });
+      if (info.parity && !info.parity.passed) this.opts.events?.parityFailed(slot.model);
+      // WASM on a machine without a GPU is expected under "auto"; WebGPU refused when asked for is not.
+      if (slot.request.backend === 'webgpu' && info.backend !== 'webgpu') {
+        log.warn(`model ${key} was asked to run on WebGPU but runs on ${info.backend}: ${info.fallbackReason}`);
+      }
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      // Closed on purpose before it was ready (scaled down, unregistered, shutting down): no fault.
+      if (worker.state === 'closed') log.info(`model ${key} worker ${worker.id} closed before it was ready: ${why}`);
+      else log.error(`model ${key} worker ${worker.id} failed to load: ${why}`);
+    }
+  }
+
+  private scheduleRecovery(delayMs: number): void {
+    if (this.closing || this.recoveryTimer) return;
+    this.recoveryTimer = setTimeout(() => {
+      this.recoveryTimer = null;
+      void this.recover();
+    }, delayMs);
+  }
+
+  /** One pass at a time: relaunch the browser if it is gone, then replace every failed worker. */
+  private async recover(): Promise<void> {
+    if (this.recovering) {
+      this.recoverAgain = true;
+      return;
+    }
+    this.recovering = true;
+    const t0 = performance.now();
+    try {
+      if (!this.browser?.connected) {
+        await this.launched?.close();
+        await this.launch();
+        this.opts.events?.browserRelaunched();
+      }
+      const starts: Array<Promise<void>> = [];
+      for (const slot of this.slots.values()) {
+        if (!slot.loadedOnce) continue;
+        slot.workers.forEach((old, i) => {
+          if (old.state !== 'failed' && old.state !== 'closed') return;
+          const fresh = this.makeWorker(slot, old.id);
+          slot.workers[i] = fresh;
+          void old.close();
+          log.info(`model ${slot.model.key} worker ${old.id}: replacing it (${old.error ?? old.state})`);
+          this.opts.events?.workerReplaced(slot.model);
+          starts.push(this.startWorker(slot, fresh));
+        });
+      }
+      await Promise.all(starts);
+      if (starts.length > 0 && this.healthy()) log.info(`recovered in ${Math.round(performance.now() - t0)} ms`);
+    } catch (e) {
+      log.error(`recovery failed: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      this.recovering = false;
+      const pending = [...this.slots.values()].some((s) => s.loadedOnce && s.workers.some((w) => w.state === 'failed' || w.state === 'closed'));
+      this.failedAttempts = pending ? this.failedAttempts + 1 : 0;
+      if (this.recoverAgain || pending) {
+        this.recoverAgain = false;
+        this.scheduleRecovery(pending ? Math.min(30_000, 1000 * 2 ** Math.max(0, this.failedAttempts - 1)) : 0);
+      }
+    }
+  }
+
+  /** Loads a model registered after start; resolves when its workers have loaded or failed. */
+  async addModel(model: ModelVersion, overrides: ModelOverrides = {}): Promise<void> {
+    if (this.slots.has(model.key)) throw new BridgeError('model', `${model.key} is already loaded`);
+    const count = initialWorkers(model, this.opts.workers, overrides.workers);
+    this.refuseBeyondLimit(`adding ${model.key} with ${count} workers`, this.pageTotal() + count);
+    const slot = this.makeSlot(model, overrides);
+    this.slots.set(model.key, slot);
+    await Promise.all(slot.workers.map((w) => this.startWorker(slot, w)));
+  }
+
+  /** Unloads a model: new requests are refused at once, those queued or running finish first. */
+  async removeModel(model: ModelVersion): Promise<void> {
+    const slot = this.slots.get(model.key);
+    if (!slot) return;
+    this.slots.delete(model.key);
+    await slot.scheduler.drain();
+    await Promise.all(slot.workers.map((w) => w.close()));
+  }
+
+  /** Sets the number of workers: new pages load, surplus ones close once idle. */
+  async scale(model: ModelVersion, count: number): Promise<void> {
+    const slot = this.slots.get(model.key);
+    if (!slot) throw new BridgeError('model', `${model.key} is not loaded`);
+    this.refuseBeyondLimit(`scaling ${model.key} to ${count} workers`, this.pageTotal() - slot.workers.length + count);
+    const added: PageWorker[] = [];
+    let nextId = Math.max(-1, ...slot.workers.map((w) => w.id)) + 1;
+    while (slot.workers.length < count) {
+      const w = this.makeWorker(slot, nextId++);
+      slot.workers.push(w);
+      added.push(w);
+    }
+    const surplus = slot.workers.splice(count);
+    await Promise.all([...added.map((w) => this.startWorker(slot, w)), ...surplus.map((w) => slot.scheduler.whenIdle(w).then(() => w.close()))]);
+  }
+
+  /** Worker pages of every model version, loading, ready or failed. */
+  private pageTotal(): number {
+    let n = 0;
+    for (const slot of this.slots.values()) n += slot.workers.length;
+    return n;
+  }
+
+  /** The backstop behind the Management API's own check, for any caller. */
+  private refuseBeyondLimit(asked: string, total: number): void {
+    const problem = tooManyPages(asked, total, { max: this.opts.maxWorkers, why: 'max_workers' });
+    if (problem) throw new BridgeError('model', problem);
+  }
+
+  async infer(model: ModelVersion, pixels: Uint8Array, k: number, limit: TimeLimit, signal?: AbortSignal): Promise<InferOutput> {
+    return this.scheduler(model).submit({ pixels, k }, limit, signal);
+  }
+
+  async runTensor(model: ModelVersion, data: Float32Array, dims: number[], limit: TimeLimit, signal?: AbortSignal): Promise<TensorOutput> {
+    return this.scheduler(model).submitTensor({ data, dims }, limit, signal);
+  }
+
+  private scheduler(model: ModelVersion): BatchScheduler {
+    const slot = this.slots.get(model.key);
+    if (!slot) throw new BridgeError('closed', `model ${model.key} has no worker`);
+    return slot.scheduler;
+  }
+
+  status(model: ModelVersion): ModelStatus | undefined {
+    const slot = this.slots.get(model.key);
+    if (!slot) return undefined;
+    const workers = slot.workers.map((w) => w.status());
+    const states = new Set(workers.map((w) => w.state));
+    const state = workers.length === 0 ? 'stopped' : states.size === 1 ? workers[0]!.state : states.has('loading') ? 'loading' : 'failed';
+    const { batchSize, maxBatchDelayMs, queueSize } = slot.scheduler.options;
+    return { state, loadedAtStartup: slot.loadedAtStartup, workers, batchSize, maxBatchDelayMs, queueSize, queued: slot.scheduler.queued };
+  }
+
+  /**
+   * The server's health, not one model's: the browser is up, the models given at start have
+   * loaded or failed, and every model that has served has a worker ready (one that crashed is
+   * being replaced meanwhile). A model that never loaded, or has no worker, is shown failed or
+   * stopped in its description and leaves the others, and the server, serving.
+   */
+  healthy(): boolean {
+    if (!this.browser?.connected || !this.started) return false;
+    return [...this.slots.values()].every((s) => !s.loadedOnce || s.workers.length === 0 || s.workers.some((w) => w.ready));
+  }
+
+  /** Fault injection for tests: crashes one worker's page. */
+  async crashWorker(modelKey: string, id = 0): Promise<void> {
+    await this.slots
+      .get(modelKey)
+      ?.workers.find((w) => w.id === id)
+      ?.crash();
+  }
+
+  /** Pages the browser holds: one per worker that has a page; more would be a page left behind. */
+  async pageCount(): Promise<number> {
+    return this.browser?.connected ? (await this.browser.pages()).length : 0;
+  }
+
+  /** The Chromium browser process, for operators and for tests that kill it. */
+  browserPid(): number | undefined {
+    return this.launched?.pid;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
+    for (const slot of this.slots.values()) slot.scheduler.failAll(new BridgeError('closed', 'the server is shutting down'));
+    await Promise.all([...this.slots.values()].flatMap((s) => s.workers.map((w) => w.close())));
+    await this.launched?.close();
+  }
+}

@@ -1,0 +1,89 @@
+// The seam between the HTTP layer and whatever runs the models. The real implementation drives
+// Chromium; a fake behind this interface tests the HTTP contract fast.
+
+import type { ModelRuntimeInfo } from '../../browser-runtime/protocol.js';
+import type { ModelVersion } from '../store/model-store.js';
+import type { TimeLimit } from './bridge-error.js';
+import type { SandboxState } from '../chromium/chromium-sandbox.js';
+
+export interface InferOutput {
+  /** The top k classes of the image, highest first, and their probabilities. */
+  classes: Int32Array;
+  probabilities: Float32Array;
+  /** How many requests ran in the same session.run. */
+  batch: number;
+  /** Waiting for a worker. */
+  queueMs: number;
+  /** The DevTools round trip less the page's own work. */
+  transferMs: number;
+  /** The page's work: normalising, session.run, softmax and ranking. */
+  inferMs: number;
+}
+
+/** The raw output of an already preprocessed tensor, and where its time went. */
+export interface TensorOutput {
+  data: Float32Array;
+  dims: number[];
+  /** How many requests ran in the same session.run. */
+  batch: number;
+  queueMs: number;
+  transferMs: number;
+  inferMs: number;
+}
+
+export type WorkerState = 'loading' | 'ready' | 'failed' | 'closed';
+
+export interface WorkerStatus {
+  id: number;
+  state: WorkerState;
+  runtime: ModelRuntimeInfo | null;
+  error: string | null;
+  startedAt: Date;
+  /** The renderer process the worker's page runs in, where it could be told. */
+  pid: number | null;
+  /** Chromium's sandbox for this worker's page; null where the engine runs no browser. */
+  sandbox: SandboxState | null;
+}
+
+export interface ModelStatus {
+  /** ready only when every worker is; stopped when it has none (registered, or scaled to 0). */
+  state: WorkerState | 'stopped';
+  /** Loaded when the server started, not registered later. */
+  loadedAtStartup: boolean;
+  workers: WorkerStatus[];
+  batchSize: number;
+  maxBatchDelayMs: number;
+  queueSize: number;
+  queued: number;
+}
+
+/** Per-registration settings (the Management API's query parameters). */
+export interface ModelOverrides {
+  batchSize?: number;
+  maxBatchDelayMs?: number;
+  workers?: number;
+}
+
+export interface InferenceEngine {
+  /** Loads every version; resolves when all have loaded or failed. */
+  start(models: readonly ModelVersion[]): Promise<void>;
+  /**
+   * One uint8 RGB image of the model's input size; answers its top k. Both kinds of request
+   * share the model's queue, its bound and its workers; `signal` aborts one whose client has gone.
+   */
+  infer(model: ModelVersion, pixels: Uint8Array, k: number, limit: TimeLimit, signal?: AbortSignal): Promise<InferOutput>;
+  /** An already preprocessed float32 tensor in the model's input layout; answers the raw output. */
+  runTensor(model: ModelVersion, data: Float32Array, dims: number[], limit: TimeLimit, signal?: AbortSignal): Promise<TensorOutput>;
+  status(model: ModelVersion): ModelStatus | undefined;
+  /** Management: load a model registered after start, unload one, set its number of workers. */
+  addModel(model: ModelVersion, overrides?: ModelOverrides): Promise<void>;
+  removeModel(model: ModelVersion): Promise<void>;
+  scale(model: ModelVersion, workers: number): Promise<void>;
+  /** Pages the browser holds, where the engine has a browser (for the metrics). */
+  pageCount?(): Promise<number>;
+  /** Chromium's sandbox as the browser got it, where the engine has a browser. */
+  readonly sandbox?: SandboxState | null;
+  /** True while the browser is up and every model is ready. */
+  healthy(): boolean;
+  close(): Promise<void>;
+}

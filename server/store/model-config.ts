@@ -1,0 +1,116 @@
+// A model's config.json, parsed and checked. Pure: tested without a model store on disk.
+
+import type { BackendPreference, Normalisation } from '../../browser-runtime/protocol.js';
+import { describeRange, inRange, RANGES, type Range } from '../config/limits.js';
+
+export type OutputFormat = 'classes' | 'torchserve';
+
+/** How images are resized and cropped: sharp's own way, or the way TorchServe's PIL does it. */
+export type Resampling = 'sharp' | 'pil';
+
+export interface ModelConfig {
+  description: string;
+  defaultVersion: string | null;
+  labels: string | null;
+  inputName: string;
+  outputName: string;
+  /** Whether the model's output still needs a softmax. */
+  output: 'logits' | 'probabilities';
+  /** Shorter side after the resize, before the centre crop. */
+  resize: number;
+  resampling: Resampling;
+  normalisation: Normalisation;
+  backend: BackendPreference | null;
+  outputFormat: OutputFormat;
+  topk: number;
+  /** null where the config leaves it to the server's defaults. */
+  batchSize: number | null;
+  maxBatchDelayMs: number | null;
+  workers: number | null;
+  /** Seconds a prediction may take, overriding the server's default_response_timeout. */
+  responseTimeout: number | null;
+}
+
+export class ModelConfigError extends Error {}
+
+type Json = Record<string, unknown>;
+
+function field<T>(obj: Json, key: string, check: (v: unknown) => v is T, what: string, fallback?: T): T {
+  const v = obj[key];
+  if (v === undefined && fallback !== undefined) return fallback;
+  if (!check(v)) throw new ModelConfigError(`"${key}" must be ${what}${typeof v === 'number' ? `; got ${v}` : ''}`);
+  return v;
+}
+
+/** A number within `r`, the same bounds the Management API holds its parameters to. */
+const bounded = (obj: Json, key: string, r: Range, fallback?: number): number => field(obj, key, (v): v is number => inRange(v, r), describeRange(r), fallback);
+
+const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isTriple = (v: unknown): v is [number, number, number] => Array.isArray(v) && v.length === 3 && v.every(isNumber);
+const isPositiveTriple = (v: unknown): v is [number, number, number] => isTriple(v) && v.every((x) => x > 0);
+const isOneOf =
+  <T extends string>(...allowed: T[]) =>
+  (v: unknown): v is T =>
+    typeof v === 'string' && (allowed as string[]).includes(v);
+
+export function parseModelConfig(json: unknown): ModelConfig {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ModelConfigError('config.json must hold an object');
+  const c = json as Json;
+  const pre = field<Json>(c, 'preprocessing', (v): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v), 'an object', {});
+  const crop = bounded(pre, 'crop', RANGES.imageSide, 224);
+  const resize = bounded(pre, 'resize', RANGES.imageSide, Math.min(RANGES.imageSide.max, Math.round((crop * 256) / 224)));
+  if (resize < crop) throw new ModelConfigError(`"resize" (${resize}) must be at least "crop" (${crop})`);
+  return {
+    description: field(c, 'description', (v): v is string => typeof v === 'string', 'a string', ''),
+    defaultVersion: c['default_version'] === undefined ? null : field(c, 'default_version', isString, 'a version string'),
+    labels: c['labels'] === undefined ? null : field(c, 'labels', isString, 'a file name'),
+    inputName: field(c, 'input_name', isString, 'the model input name'),
+    outputName: field(c, 'output_name', isString, 'the model output name'),
+    output: field(c, 'output', isOneOf('logits', 'probabilities'), '"logits" or "probabilities"', 'logits'),
+    resize,
+    resampling: field(pre, 'resampling', isOneOf('sharp', 'pil'), '"sharp" or "pil"', 'sharp'),
+    normalisation: {
+      size: crop,
+      channelOrder: field(pre, 'channel_order', isOneOf('RGB', 'BGR'), '"RGB" or "BGR"', 'RGB'),
+      layout: field(pre, 'layout', isOneOf('NCHW', 'NHWC'), '"NCHW" or "NHWC"', 'NCHW'),
+      scale: field(pre, 'scale', isNumber, 'a number', 1 / 255),
+      mean: field(pre, 'mean', isTriple, 'three numbers', [0, 0, 0]),
+      std: field(pre, 'std', isPositiveTriple, 'three positive numbers', [1, 1, 1]),
+    },
+    backend: c['backend'] === undefined ? null : field(c, 'backend', isOneOf('auto', 'webgpu', 'wasm'), '"auto", "webgpu" or "wasm"'),
+    outputFormat: field(c, 'output_format', isOneOf('classes', 'torchserve'), '"classes" or "torchserve"', 'classes'),
+    topk: bounded(c, 'topk', RANGES.topk, 5),
+    batchSize: c['batch_size'] === undefined ? null : bounded(c, 'batch_size', RANGES.batchSize),
+    maxBatchDelayMs: c['max_batch_delay'] === undefined ? null : bounded(c, 'max_batch_delay', RANGES.maxBatchDelayMs),
+    workers: c['workers'] === undefined ? null : bounded(c, 'workers', RANGES.workers),
+    responseTimeout: c['response_timeout'] === undefined ? null : bounded(c, 'response_timeout', RANGES.responseTimeoutS),
+  };
+}
+
+/** Versions in the order TorchServe users expect: numeric parts compared as numbers. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.\-_]/);
+  const pb = b.split(/[.\-_]/);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i] ?? '';
+    const y = pb[i] ?? '';
+    const nx = /^\d+$/.test(x) ? Number(x) : NaN;
+    const ny = /^\d+$/.test(y) ? Number(y) : NaN;
+    const d = !Number.isNaN(nx) && !Number.isNaN(ny) ? nx - ny : x.localeCompare(y);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** Model names and versions become folder names and URL segments: keep them plain. */
+export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/**
+ * A synset line "n02123045 tabby, tabby cat" gives the TorchServe-style name "tabby":
+ * the first synonym, spaces as underscores, as in TorchServe's index_to_name.json.
+ */
+export function shortLabel(label: string): string {
+  const withoutId = label.replace(/^n\d{8}\s+/, '');
+  return (withoutId.split(',')[0] ?? withoutId).trim().replaceAll(' ', '_');
+}
