@@ -1,6 +1,6 @@
 // Every setting, once. Its name is the config.properties key; the flag (--model-store) and the
 // environment variable (TS_MODEL_STORE) are spelled from it, as TorchServe spells them, and so are
-// each alias's. config.ts reads settings by this table, and --help and the README's table are made
+// each alias's. config.ts reads settings by this table, and --help and docs/configuration.md's table are made
 // from it, so none of them can leave a setting out or describe it differently.
 
 import { FIXED_BOUNDS } from './limits.js';
@@ -275,5 +275,5 @@ export function settingsTable(): string {
   ].join('\n');
 }
 
-/** Where README.md holds settingsTable(). */
-export const README_TABLE = /(?<=<!-- settings: [^\n]* -->\n)[\s\S]*?(?=\n<!-- \/settings -->)/;
+/** Where docs/configuration.md holds settingsTable(). */
+export const DOCS_TABLE = /(?<=<!-- settings: [^\n]* -->\n)[\s\S]*?(?=\n<!-- \/settings -->)/;

@@ -1,16 +1,16 @@
-// The settings table is the one description of every setting: the README's copy must match it.
+// The settings table is the one description of every setting: docs/configuration.md's copy must match it.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../server/ops/paths.js';
-import { namesOf, README_TABLE, ROWS, SETTING_NAMED, settingsTable } from '../../server/config/settings.js';
+import { DOCS_TABLE, namesOf, ROWS, SETTING_NAMED, settingsTable } from '../../server/config/settings.js';
 
 describe('the settings table', () => {
-  it("is what README.md's settings table says (npm run docs:settings writes it)", () => {
-    const readme = readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
-    assert.equal(README_TABLE.exec(readme)?.[0], settingsTable(), "README.md's settings table is out of date: npm run docs:settings");
+  it("is what docs/configuration.md's settings table says (npm run docs:settings writes it)", () => {
+    const doc = readFileSync(path.join(PROJECT_ROOT, 'docs', 'configuration.md'), 'utf8');
+    assert.equal(DOCS_TABLE.exec(doc)?.[0], settingsTable(), "docs/configuration.md's settings table is out of date: npm run docs:settings");
   });
 
   it('says what an unset setting means wherever the default is unset', () => {
