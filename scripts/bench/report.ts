@@ -28,7 +28,7 @@ const GPU_CLOSE = '<!-- /gpu -->';
 const NO_GPU_FIGURE = [
   '',
   'No GPU figure exists yet: every WebGPU figure so far is SwiftShader, a CPU emulation. `run.sh gpu-check` from the offline',
-  'bundle (README.md, "Offline bundle and GPU check") measures one on a GPU host, and',
+  'bundle (docs/deployment.md, "The GPU check") measures one on a GPU host, and',
   "`node dist/scripts/bundle/record-gpu-figures.js <its folder>` puts its figures here, with the adapter's name.",
   '',
 ].join('\n');
