@@ -2,7 +2,7 @@
 # Starts the server from wherever the bundle was unpacked, with the bundle's Node, Chromium and
 # libraries and its model store (app/models), touching nothing outside this folder but /tmp.
 #   ./run.sh [server flags]           the server; ./run.sh --help lists the flags
-#   ./run.sh gpu-check [--out DIR]    the GPU check: see README.md, "Offline bundle and GPU check"
+#   ./run.sh gpu-check [--out DIR]    the GPU check: see docs/deployment.md, "The GPU check"
 set -eu
 here=$(cd "$(dirname "$0")" && pwd -P)
 
