@@ -165,7 +165,6 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
         torchserveManagement: torchserveManagementService(env, store, engine, workerLimitOf(config), timeouts.defaultResponseTimeout),
       },
     });
-    shutdown.onLeaving(grpc.leave.bind(grpc));
     log.info(`gRPC inference (TorchServe, KServe v2) on ${grpc.inference}, gRPC management on ${grpc.management}${config.grpc.tls ? ', over TLS' : ''}`);
   }
   decodes.start();
@@ -193,11 +192,6 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     admission,
     uploads,
     apps: { inference: appOf(inference), management: appOf(management), metrics: appOf(metricsServer) },
-    close: () =>
-      shutdown.close({
-        listeners: [inference, management, metricsServer],
-        closers: [grpc && (() => grpc!.close(1000)), () => engine.close(), () => decodes.close()],
-        last: assets && (() => assets.close()),
-      }),
+    close: () => shutdown.close({ listeners: [inference, management, metricsServer], grpc, engine, decodes, assets }),
   };
 }

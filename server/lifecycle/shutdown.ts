@@ -4,26 +4,30 @@
 // the predictions in flight finish, up to the response timeout; then the listeners, the gRPC
 // listeners, Chromium and the decode processes close, and last the asset server the pages load from.
 
-import type { Server } from 'node:http';
+import type { Server } from '../http/listen.js';
 import { log } from '../ops/log.js';
 import type { Timeouts } from '../config/server-config.js';
 import { InFlight } from './in-flight.js';
 
-/** What a shutdown closes, in the order it closes them. */
+interface Closable {
+  close(): Promise<unknown>;
+}
+
+/** What a shutdown closes. */
 export interface ClosingParts {
   /** The HTTP and HTTPS listeners: open connections are closed, not waited for. */
   listeners: readonly Server[];
-  /** Everything that closes once the listeners do, together. */
-  closers: ReadonlyArray<(() => Promise<unknown>) | null>;
-  /** What the pages load from: closed once nothing needs it. */
-  last: (() => Promise<unknown>) | null;
+  grpc: { leave(): void; close(graceMs: number): Promise<void> } | null;
+  engine: Closable;
+  decodes: Closable;
+  /** The asset server the pages load from; null with an engine given. */
+  assets: Closable | null;
 }
 
 export class Shutdown {
   private leavingNow = false;
   private closingNow = false;
   readonly inFlight = new InFlight();
-  private readonly leaveListeners = new Set<() => void>();
   private readonly closingListeners = new Set<() => void>();
 
   constructor(private readonly timeouts: Timeouts) {}
@@ -38,11 +42,6 @@ export class Shutdown {
     return this.closingNow;
   }
 
-  /** Told when readiness starts failing (the gRPC health service says NOT_SERVING). */
-  onLeaving(listener: () => void): void {
-    this.leaveListeners.add(listener);
-  }
-
   /** Told when new requests start being refused: open gRPC streams end once their answers are sent. */
   onClosing = (listener: () => void): (() => boolean) => {
     this.closingListeners.add(listener);
@@ -51,7 +50,8 @@ export class Shutdown {
 
   async close(parts: ClosingParts): Promise<void> {
     this.leavingNow = true;
-    for (const listener of this.leaveListeners) listener();
+    // The gRPC health service says NOT_SERVING from now on.
+    parts.grpc?.leave();
     const { shutdownDelay, defaultResponseTimeout } = this.timeouts;
     if (shutdownDelay > 0) {
       log.info(`not ready; serving on for shutdown_delay (${shutdownDelay} s) before the drain`);
@@ -65,7 +65,7 @@ export class Shutdown {
     }
     const stopped = parts.listeners.map((s) => new Promise<void>((r) => s.close(() => r())));
     for (const s of parts.listeners) s.closeAllConnections();
-    await Promise.all([...stopped, ...parts.closers.map((close) => close?.())]);
-    await parts.last?.();
+    await Promise.all([...stopped, parts.grpc?.close(1000), parts.engine.close(), parts.decodes.close()]);
+    await parts.assets?.close();
   }
 }
