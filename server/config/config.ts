@@ -1,72 +1,28 @@
 // Server configuration: defaults, then a TorchServe-style properties file, then TS_* environment
-// variables, then command-line flags, each overriding the one before. resolveConfig is pure:
-// tested without I/O (tls-files.ts reads the key and certificate files it names, at start).
-// The shape of its answer: server-config.ts.
-// Which settings there are, their names, types and defaults: settings.ts.
+// variables, then command-line flags, each overriding the one before (setting-sources.ts reads
+// them). resolveConfig is pure: tested without I/O (tls-files.ts reads the key and certificate
+// files it names, at start). The shape of its answer: server-config.ts. Which settings there
+// are, their names, types and defaults: settings.ts.
 
 import { isIP } from 'node:net';
-import { parseArgs as tokenize } from 'node:util';
 import { machineLimits, type Machine, type MachineLimits } from './limits.js';
 import type { GrpcAddress, GrpcSettings, ListenerSettings, ServerConfig, TlsFiles } from './server-config.js';
-import { envOf, flagOf, ROWS, SETTING_NAMED, SETTINGS, type Setting, type SettingName, type SettingValue } from './settings.js';
+import { ConfigError, unknownSetting } from './config-error.js';
+import { fromEnv } from './setting-sources.js';
+import { ROWS, SETTING_NAMED, SETTINGS, type Setting, type SettingName, type SettingValue } from './settings.js';
 
+export { ConfigError } from './config-error.js';
+export { parseArgs, parseProperties } from './setting-sources.js';
 export type { GrpcAddress, ServerConfig, TlsFiles } from './server-config.js';
 
 /** Used where neither the server settings nor the model's config say. */
 export const MODEL_DEFAULTS = { batchSize: 1, maxBatchDelayMs: 0, workers: 1 } as const;
-
-export class ConfigError extends Error {}
 
 /** A key given in the settings: long enough not to be guessed, and one Bearer token. */
 function apiKey(value: string | null, name: string): string | null {
   if (value === null) return null;
   if (value.length < 16 || /\s/.test(value)) throw new ConfigError(`${name} must be at least 16 characters with no spaces (it is sent as "Authorization: Bearer <key>")`);
   return value;
-}
-
-/** `key=value` lines, `#` comments: the format of TorchServe's config.properties. */
-export function parseProperties(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [n, raw] of text.split(/\r?\n/).entries()) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#') || line.startsWith('!')) continue;
-    const eq = line.search(/[=:]/);
-    if (eq <= 0) throw new ConfigError(`config line ${n + 1}: expected key=value, got "${line}"`);
-    out[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
-  }
-  return out;
-}
-
-function unknownSetting(name: string, origin: string): ConfigError {
-  return new ConfigError(`unknown setting "${name}" in ${origin}; known: ${[...SETTING_NAMED.keys()].join(', ')}`);
-}
-
-const CONFIG_FILE_FLAGS = ['ts-config', 'config'];
-const FLAGS = Object.fromEntries([...CONFIG_FILE_FLAGS, ...[...SETTING_NAMED.keys()].map((n) => flagOf(n).slice(2))].map((f) => [f, { type: 'string' as const }]));
-const SWITCHES = new Set([...SETTING_NAMED].filter(([, name]) => SETTINGS[name].type === 'boolean').map(([n]) => flagOf(n)));
-
-/** `--model-store x`, `--model-store=x` to `{model_store: 'x'}`; `--ts-config` names the file. */
-export function parseArgs(argv: readonly string[]): { values: Record<string, string>; configFile: string | null } {
-  const words = argv.map((word, i) => {
-    const w = word.replace(/^--[^=]*/, (flag) => flag.replaceAll('_', '-'));
-    const next = argv[i + 1];
-    // A true/false flag alone (the next word is another flag, or none) means true.
-    return SWITCHES.has(w) && (next === undefined || next.startsWith('--')) ? `${w}=true` : w;
-  });
-  // Not strict: its checks are made here instead, so that a value may start with one dash
-  // (--parity-tolerance -1 is refused for its value, not its form) and each refusal names the setting.
-  const { tokens } = tokenize({ args: words, options: FLAGS, strict: false, tokens: true });
-  const values: Record<string, string> = {};
-  let configFile: string | null = null;
-  for (const t of tokens) {
-    if (t.kind !== 'option' || !t.rawName.startsWith('--')) throw new ConfigError(`unexpected argument "${argv[t.index]}"`);
-    const name = t.name.replaceAll('-', '_');
-    if (!Object.hasOwn(FLAGS, t.name)) throw unknownSetting(name, 'the command line');
-    if (t.value === undefined || (!t.inlineValue && t.value.startsWith('--'))) throw new ConfigError(`--${t.name} needs a value`);
-    if (CONFIG_FILE_FLAGS.includes(t.name)) configFile = t.value;
-    else values[name] = t.value;
-  }
-  return { values, configFile };
 }
 
 /** A number from `min` to `max`; `why` says where the upper bound comes from. */
@@ -119,17 +75,6 @@ function parse(s: Setting, key: string, value: string, bounds: Bounds): unknown 
     default:
       return number(key, value, bounds.min ?? s.min, s.type === 'integer', bounds.max ?? s.max, bounds.why);
   }
-}
-
-/** TS_<NAME> for each name of each setting (its own name over its aliases), then any other variable it reads. */
-function fromEnv(env: Record<string, string | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, s] of ROWS) {
-    for (const n of [...(s.aliases ?? []), name]) if (env[envOf(n)] !== undefined) out[n] = env[envOf(n)]!;
-    const other = s.env && env[s.env];
-    if (other && !out[name]) out[name] = other;
-  }
-  return out;
 }
 
 export interface ConfigSources {

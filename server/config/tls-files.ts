@@ -3,7 +3,7 @@
 
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ConfigError } from './config.js';
+import { ConfigError } from './config-error.js';
 import type { TlsFiles } from './server-config.js';
 
 function readText(setting: string, file: string): string {
