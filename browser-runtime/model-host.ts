@@ -67,15 +67,19 @@ function runnerMaker(ort: OrtModule, bytes: Uint8Array, req: LoadRequest): MakeR
   };
 }
 
-/** WASM always loads: it is the fallback and the parity reference. Answers it and its output on the probe. */
-async function startWasm(makeRunner: MakeRunner, probe: Uint8Array, timer: StepTimer): Promise<{ wasm: ModelRunner; expected: Float32Array }> {
+/**
+ * WASM always loads: it is the fallback and the parity reference. Answers it, the parity input
+ * (the probe) and its output there.
+ */
+async function startWasm(makeRunner: MakeRunner, size: number, timer: StepTimer): Promise<{ wasm: ModelRunner; probe: Uint8Array; expected: Float32Array }> {
   const wasm = await makeRunner('wasm').catch((e: unknown) => {
     throw new RuntimeError('model', `the model does not load on WASM: ${e instanceof Error ? e.message : String(e)}`);
   });
   timer.done('WASM session');
+  const probe = parityImage(size);
   const expected = (await wasm.run(probe, 1)).data;
   timer.done('WASM first run');
-  return { wasm, expected };
+  return { wasm, probe, expected };
 }
 
 /** WebGPU's outcome: its runner and device where it agrees with WASM, else why the model stays on WASM. */
@@ -147,8 +151,7 @@ export class ModelHost {
     timer.done('find adapter');
     const choice = chooseBackend(req.backend, lookup.info, lookup.error);
     const makeRunner = runnerMaker(ort, bytes, req);
-    const probe = parityImage(req.normalisation.size);
-    const { wasm, expected } = await startWasm(makeRunner, probe, timer);
+    const { wasm, probe, expected } = await startWasm(makeRunner, req.normalisation.size, timer);
     const gpu = choice.backend === 'webgpu' && lookup.adapter ? await tryWebgpu(ort, req, lookup.adapter, makeRunner, probe, expected, timer) : null;
     const active = gpu?.runner ?? wasm;
     const backend = gpu && !gpu.runner ? 'wasm' : choice.backend;
