@@ -12,10 +12,10 @@ import type * as Ort from 'onnxruntime-web';
 import { findAdapter } from './adapter.js';
 import { chooseBackend } from './backend-choice.js';
 import { batchSizesFor, ModelRunner } from './model-runner.js';
-import { loadOrt, webgpuProvider } from './ort-loader.js';
+import { loadOrt, type OrtModule, webgpuProvider } from './ort-loader.js';
 import { compareOutputs, parityImage } from './parity.js';
 import { softmaxInto, topK } from './top-k.js';
-import type { ErrorKind, LoadRequest, ModelRuntimeInfo, ParityReport, RunFacts } from './protocol.js';
+import type { Backend, ErrorKind, LoadRequest, ModelRuntimeInfo, ParityReport, RunFacts } from './protocol.js';
 
 export class RuntimeError extends Error {
   constructor(
@@ -38,6 +38,96 @@ async function fetchModel(url: string): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
+/** The milliseconds of each start-up step, as describe-model's loadSteps reports them. */
+class StepTimer {
+  readonly start = performance.now();
+  readonly steps: Record<string, number> = {};
+  private last = this.start;
+
+  done(name: string): void {
+    const now = performance.now();
+    this.steps[name] = Math.round(now - this.last);
+    this.last = now;
+  }
+}
+
+type MakeRunner = (provider: Ort.InferenceSession.ExecutionProviderConfig) => Promise<ModelRunner>;
+
+function runnerMaker(ort: OrtModule, bytes: Uint8Array, req: LoadRequest): MakeRunner {
+  return async (provider) => {
+    const session = await ort.InferenceSession.create(bytes, {
+      executionProviders: [provider],
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+      // No `session.intra_op.allow_spinning`: onnxruntime-web runs every session on one global
+      // thread pool, which ignores the session's setting, and its threads spin after each run
+      // (BENCHMARKS.md, "onnxruntime-web's threads spin").
+    });
+    return new ModelRunner(ort, session, req.inputName, req.outputName, req.normalisation);
+  };
+}
+
+/**
+ * WASM always loads: it is the fallback and the parity reference. Answers it, the parity input
+ * (the probe) and its output there.
+ */
+async function startWasm(makeRunner: MakeRunner, size: number, timer: StepTimer): Promise<{ wasm: ModelRunner; probe: Uint8Array; expected: Float32Array }> {
+  const wasm = await makeRunner('wasm').catch((e: unknown) => {
+    throw new RuntimeError('model', `the model does not load on WASM: ${e instanceof Error ? e.message : String(e)}`);
+  });
+  timer.done('WASM session');
+  const probe = parityImage(size);
+  const expected = (await wasm.run(probe, 1)).data;
+  timer.done('WASM first run');
+  return { wasm, probe, expected };
+}
+
+/** WebGPU's outcome: its runner and device where it agrees with WASM, else why the model stays on WASM. */
+interface WebgpuAttempt {
+  runner: ModelRunner | null;
+  device: GPUDevice | undefined;
+  parity: ParityReport | null;
+  fallbackReason: string | null;
+}
+
+async function tryWebgpu(ort: OrtModule, req: LoadRequest, adapter: GPUAdapter, makeRunner: MakeRunner, probe: Uint8Array, expected: Float32Array, timer: StepTimer): Promise<WebgpuAttempt> {
+  let gpu: ModelRunner | null = null;
+  let parity: ParityReport | null = null;
+  let fallbackReason: string;
+  try {
+    const provider = await webgpuProvider(ort, req.ortBuild, adapter);
+    gpu = await makeRunner(provider);
+    const device = (typeof provider === 'object' && 'device' in provider ? provider.device : ort.env.webgpu.device) as GPUDevice | undefined;
+    timer.done('WebGPU session');
+    parity = compareOutputs((await gpu.run(probe, 1)).data, expected, req.parityTolerance);
+    timer.done('WebGPU parity run');
+    if (parity.passed) return { runner: gpu, device, parity, fallbackReason: null };
+    fallbackReason =
+      `WebGPU output differs from WASM on the parity input: max |diff| ${parity.maxAbsDiff.toPrecision(3)}, ` + `relative ${parity.relativeDiff.toPrecision(3)} > tolerance ${parity.tolerance}`;
+  } catch (e) {
+    fallbackReason = `WebGPU failed: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  await gpu?.session.release().catch(() => undefined);
+  return { runner: null, device: undefined, parity, fallbackReason };
+}
+
+/**
+ * On WebGPU every batch size the session will run, once: a new input shape there means new
+ * shader pipelines, which no request should wait for. On WASM a new shape costs little; what a
+ * warm-up waits for is V8 optimising onnxruntime's code, which it finishes in the background
+ * anyway. So WASM runs the largest batch once (batch 1 ran at start), and the model is ready
+ * sooner (`npm run bench` reports the start to healthy: BENCHMARKS.md).
+ */
+async function warmUp(active: ModelRunner, backend: Backend, maxBatch: number, probe: Uint8Array): Promise<void> {
+  active.batchSizes = batchSizesFor(backend, Math.max(1, maxBatch));
+  const warm = backend === 'wasm' ? [Math.max(...active.batchSizes)].filter((n) => n > 1) : active.batchSizes;
+  for (const size of warm) {
+    const batch = new Uint8Array(probe.length * size);
+    for (let i = 0; i < size; i++) batch.set(probe, i * probe.length);
+    await active.run(batch, size);
+  }
+}
+
 export class ModelHost {
   // Set when the WebGPU device is lost: every later run fails, and the host is to be replaced.
   private deviceLost: string | null = null;
@@ -50,100 +140,36 @@ export class ModelHost {
     readonly info: ModelRuntimeInfo,
   ) {}
 
+  /** The steps in the order the note at the top gives. */
   static async load(req: LoadRequest): Promise<ModelHost> {
-    const t0 = performance.now();
-    const steps: Record<string, number> = {};
-    let last = t0;
-    const step = (name: string) => {
-      const now = performance.now();
-      steps[name] = Math.round(now - last);
-      last = now;
-    };
+    const timer = new StepTimer();
     const ort = await loadOrt(req.ortBuild, req.wasmThreads);
-    step('import onnxruntime-web');
+    timer.done('import onnxruntime-web');
     const bytes = await fetchModel(req.modelUrl);
-    step('fetch model');
+    timer.done('fetch model');
     const lookup = req.backend === 'wasm' ? { adapter: null, info: null, error: null } : await findAdapter();
-    step('find adapter');
+    timer.done('find adapter');
     const choice = chooseBackend(req.backend, lookup.info, lookup.error);
-
-    const makeRunner = async (provider: Ort.InferenceSession.ExecutionProviderConfig) => {
-      const session = await ort.InferenceSession.create(bytes, {
-        executionProviders: [provider],
-        graphOptimizationLevel: 'all',
-        logSeverityLevel: 3,
-        // No `session.intra_op.allow_spinning`: onnxruntime-web runs every session on one global
-        // thread pool, which ignores the session's setting, and its threads spin after each run
-        // (BENCHMARKS.md: the null model's renderer used 40 core-ms a request on 2 threads, 10 on 1).
-      });
-      return new ModelRunner(ort, session, req.inputName, req.outputName, req.normalisation);
-    };
-    const wasm = await makeRunner('wasm').catch((e: unknown) => {
-      throw new RuntimeError('model', `the model does not load on WASM: ${e instanceof Error ? e.message : String(e)}`);
-    });
-    step('WASM session');
-    const probe = parityImage(req.normalisation.size);
-    const expected = await wasm.run(probe, 1);
-    step('WASM first run');
-
-    let backend = choice.backend;
-    let fallbackReason = choice.reason;
-    let parity: ParityReport | null = null;
-    let active = wasm;
-    let reference: ModelRunner | null = null;
-    let device: GPUDevice | undefined;
-    if (choice.backend === 'webgpu' && lookup.adapter) {
-      let gpu: ModelRunner | null = null;
-      try {
-        const provider = await webgpuProvider(ort, req.ortBuild, lookup.adapter);
-        gpu = await makeRunner(provider);
-        device = (typeof provider === 'object' && 'device' in provider ? provider.device : ort.env.webgpu.device) as GPUDevice | undefined;
-        step('WebGPU session');
-        parity = compareOutputs((await gpu.run(probe, 1)).data, expected.data, req.parityTolerance);
-        step('WebGPU parity run');
-        if (parity.passed) {
-          active = gpu;
-          reference = wasm;
-        } else {
-          fallbackReason =
-            `WebGPU output differs from WASM on the parity input: max |diff| ${parity.maxAbsDiff.toPrecision(3)}, ` + `relative ${parity.relativeDiff.toPrecision(3)} > tolerance ${parity.tolerance}`;
-        }
-      } catch (e) {
-        fallbackReason = `WebGPU failed: ${e instanceof Error ? e.message : String(e)}`;
-      }
-      if (active !== gpu) {
-        backend = 'wasm';
-        device = undefined;
-        await gpu?.session.release().catch(() => undefined);
-      }
-    }
-    // On WebGPU every batch size the session will run, once: a new input shape there means new
-    // shader pipelines, which no request should wait for. On WASM a new shape costs little; what
-    // a warm-up waits for is V8 optimising onnxruntime's code, which it finishes in the background
-    // anyway. So WASM runs the largest batch once (batch 1 ran above). npm run bench, both bundled
-    // models: healthy after 7.0 and 7.5 s against 10.2 and 8.4 s warming every size; the first
-    // requests after that are slower for a few seconds.
-    active.batchSizes = batchSizesFor(backend, Math.max(1, req.maxBatch));
-    const warm = backend === 'wasm' ? [Math.max(...active.batchSizes)].filter((n) => n > 1) : active.batchSizes;
-    for (const size of warm) {
-      const batch = new Uint8Array(probe.length * size);
-      for (let i = 0; i < size; i++) batch.set(probe, i * probe.length);
-      await active.run(batch, size);
-    }
-    step('warm-up');
-    const host = new ModelHost(active, reference, req.output, {
+    const makeRunner = runnerMaker(ort, bytes, req);
+    const { wasm, probe, expected } = await startWasm(makeRunner, req.normalisation.size, timer);
+    const gpu = choice.backend === 'webgpu' && lookup.adapter ? await tryWebgpu(ort, req, lookup.adapter, makeRunner, probe, expected, timer) : null;
+    const active = gpu?.runner ?? wasm;
+    const backend = gpu && !gpu.runner ? 'wasm' : choice.backend;
+    await warmUp(active, backend, req.maxBatch, probe);
+    timer.done('warm-up');
+    const host = new ModelHost(active, gpu?.runner ? wasm : null, req.output, {
       backend,
       ortBuild: req.ortBuild,
       adapter: lookup.info,
-      fallbackReason,
-      parity,
+      fallbackReason: gpu?.fallbackReason ?? choice.reason,
+      parity: gpu?.parity ?? null,
       wasmThreads: ort.env.wasm.numThreads ?? 1,
       crossOriginIsolated: globalThis.crossOriginIsolated,
       batchSizes: active.batchSizes,
-      loadMs: performance.now() - t0,
-      loadSteps: steps,
+      loadMs: performance.now() - timer.start,
+      loadSteps: timer.steps,
     });
-    void device?.lost.then((lost) => {
+    void gpu?.device?.lost.then((lost) => {
       host.deviceLost = `${lost.reason}: ${lost.message}`;
     });
     return host;

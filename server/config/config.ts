@@ -1,71 +1,28 @@
 // Server configuration: defaults, then a TorchServe-style properties file, then TS_* environment
-// variables, then command-line flags, each overriding the one before. resolveConfig is pure:
-// tested without I/O; readTls reads the key and certificate files it names, at start.
-// Which settings there are, their names, types and defaults: settings.ts.
+// variables, then command-line flags, each overriding the one before (setting-sources.ts reads
+// them). resolveConfig is pure: tested without I/O (tls-files.ts reads the key and certificate
+// files it names, at start). The shape of its answer: server-config.ts. Which settings there
+// are, their names, types and defaults: settings.ts.
 
-import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { parseArgs as tokenize } from 'node:util';
-import type { ConnectionLimits } from '../grpc/connection-guard.js';
-import { machineLimits, type Machine } from './limits.js';
-import { envOf, flagOf, ROWS, SETTING_NAMED, SETTINGS, type Setting, type SettingName, type SettingValue } from './settings.js';
+import { machineLimits, type Machine, type MachineLimits } from './limits.js';
+import type { GrpcAddress, GrpcSettings, ListenerSettings, ServerConfig, TlsFiles } from './server-config.js';
+import { ConfigError, unknownSetting } from './config-error.js';
+import { fromEnv } from './setting-sources.js';
+import { ROWS, SETTING_NAMED, SETTINGS, type Setting, type SettingName, type SettingValue } from './settings.js';
+
+export { ConfigError } from './config-error.js';
+export { parseArgs, parseProperties } from './setting-sources.js';
+export type { GrpcAddress, ServerConfig, TlsFiles } from './server-config.js';
 
 /** Used where neither the server settings nor the model's config say. */
 export const MODEL_DEFAULTS = { batchSize: 1, maxBatchDelayMs: 0, workers: 1 } as const;
-
-export class ConfigError extends Error {}
 
 /** A key given in the settings: long enough not to be guessed, and one Bearer token. */
 function apiKey(value: string | null, name: string): string | null {
   if (value === null) return null;
   if (value.length < 16 || /\s/.test(value)) throw new ConfigError(`${name} must be at least 16 characters with no spaces (it is sent as "Authorization: Bearer <key>")`);
   return value;
-}
-
-/** `key=value` lines, `#` comments: the format of TorchServe's config.properties. */
-export function parseProperties(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [n, raw] of text.split(/\r?\n/).entries()) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#') || line.startsWith('!')) continue;
-    const eq = line.search(/[=:]/);
-    if (eq <= 0) throw new ConfigError(`config line ${n + 1}: expected key=value, got "${line}"`);
-    out[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
-  }
-  return out;
-}
-
-function unknownSetting(name: string, origin: string): ConfigError {
-  return new ConfigError(`unknown setting "${name}" in ${origin}; known: ${[...SETTING_NAMED.keys()].join(', ')}`);
-}
-
-const CONFIG_FILE_FLAGS = ['ts-config', 'config'];
-const FLAGS = Object.fromEntries([...CONFIG_FILE_FLAGS, ...[...SETTING_NAMED.keys()].map((n) => flagOf(n).slice(2))].map((f) => [f, { type: 'string' as const }]));
-const SWITCHES = new Set([...SETTING_NAMED].filter(([, name]) => SETTINGS[name].type === 'boolean').map(([n]) => flagOf(n)));
-
-/** `--model-store x`, `--model-store=x` to `{model_store: 'x'}`; `--ts-config` names the file. */
-export function parseArgs(argv: readonly string[]): { values: Record<string, string>; configFile: string | null } {
-  const words = argv.map((word, i) => {
-    const w = word.replace(/^--[^=]*/, (flag) => flag.replaceAll('_', '-'));
-    const next = argv[i + 1];
-    // A true/false flag alone (the next word is another flag, or none) means true.
-    return SWITCHES.has(w) && (next === undefined || next.startsWith('--')) ? `${w}=true` : w;
-  });
-  // Not strict: its checks are made here instead, so that a value may start with one dash
-  // (--parity-tolerance -1 is refused for its value, not its form) and each refusal names the setting.
-  const { tokens } = tokenize({ args: words, options: FLAGS, strict: false, tokens: true });
-  const values: Record<string, string> = {};
-  let configFile: string | null = null;
-  for (const t of tokens) {
-    if (t.kind !== 'option' || !t.rawName.startsWith('--')) throw new ConfigError(`unexpected argument "${argv[t.index]}"`);
-    const name = t.name.replaceAll('-', '_');
-    if (!Object.hasOwn(FLAGS, t.name)) throw unknownSetting(name, 'the command line');
-    if (t.value === undefined || (!t.inlineValue && t.value.startsWith('--'))) throw new ConfigError(`--${t.name} needs a value`);
-    if (CONFIG_FILE_FLAGS.includes(t.name)) configFile = t.value;
-    else values[name] = t.value;
-  }
-  return { values, configFile };
 }
 
 /** A number from `min` to `max`; `why` says where the upper bound comes from. */
@@ -89,16 +46,6 @@ function address(key: string, value: string): URL {
   return url;
 }
 
-/** Where a gRPC listener binds, and how long its connections live (TorchServe's settings). */
-export interface GrpcAddress {
-  host: string;
-  port: number;
-  /** A connection is told to go (GOAWAY) this long after it opened... */
-  maxConnectionAgeMs?: number;
-  /** ...and closed this long after that. */
-  maxConnectionAgeGraceMs?: number;
-}
-
 /** A host alone: a name, an IPv4 address, or an IPv6 one with or without brackets. */
 function grpcHost(key: string, value: string): string {
   const host = value.replace(/^\[(.*)\]$/, '$1');
@@ -108,50 +55,6 @@ function grpcHost(key: string, value: string): string {
 
 /** host:port as gRPC binds it, an IPv6 host in brackets. */
 export const grpcTarget = (a: GrpcAddress): string => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
-
-/** The PEM files of the https:// listeners, as set: both, since some address is https. */
-export type TlsFiles = { privateKeyFile: string; certificateFile: string };
-
-function readText(setting: string, file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    // Node's message ends with the call and the path, which the line gives once already.
-    throw new ConfigError(`${setting} "${file}" cannot be read: ${(e as Error).message.replace(/, \w+ '.*'$/s, '')}`);
-  }
-}
-
-/**
- * The key and certificate of the https:// listeners, read and checked before anything listens: a
- * file that cannot be read, holds no PEM, or a key that is not the certificate's stops the start
- * with one line that names the setting and the file.
- */
-export function readTls({ privateKeyFile, certificateFile }: TlsFiles): { key: string; cert: string } {
-  const key = readText('private_key_file', privateKeyFile);
-  const cert = readText('certificate_file', certificateFile);
-  const notPem = (setting: string, file: string, what: string) => new ConfigError(`${setting} "${file}" is not a PEM ${what} (-----BEGIN ...-----)`);
-  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(key)) {
-    throw new ConfigError(`private_key_file "${privateKeyFile}" is encrypted: give the key without a passphrase`);
-  }
-  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) throw notPem('private_key_file', privateKeyFile, 'private key');
-  if (!/-----BEGIN CERTIFICATE-----/.test(cert)) throw notPem('certificate_file', certificateFile, 'certificate');
-  let privateKey: ReturnType<typeof createPrivateKey>;
-  let certificate: X509Certificate;
-  try {
-    privateKey = createPrivateKey(key);
-  } catch {
-    throw notPem('private_key_file', privateKeyFile, 'private key');
-  }
-  try {
-    certificate = new X509Certificate(cert);
-  } catch {
-    throw notPem('certificate_file', certificateFile, 'certificate');
-  }
-  if (!certificate.checkPrivateKey(privateKey)) {
-    throw new ConfigError(`private_key_file "${privateKeyFile}" is not the key of the certificate in certificate_file "${certificateFile}"`);
-  }
-  return { key, cert };
-}
 
 /** Bounds that depend on the machine or on another setting, in place of the table's. */
 type Bounds = { min?: number; max?: number; why?: string };
@@ -174,17 +77,6 @@ function parse(s: Setting, key: string, value: string, bounds: Bounds): unknown 
   }
 }
 
-/** TS_<NAME> for each name of each setting (its own name over its aliases), then any other variable it reads. */
-function fromEnv(env: Record<string, string | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, s] of ROWS) {
-    for (const n of [...(s.aliases ?? []), name]) if (env[envOf(n)] !== undefined) out[n] = env[envOf(n)]!;
-    const other = s.env && env[s.env];
-    if (other && !out[name]) out[name] = other;
-  }
-  return out;
-}
-
 export interface ConfigSources {
   file?: Record<string, string>;
   env?: Record<string, string | undefined>;
@@ -195,12 +87,17 @@ export interface ConfigSources {
 
 const DEFAULT_MACHINE: Machine = { cores: 2, memoryBytes: 8 * 1024 ** 3, openFiles: 4096, threadPoolSize: 4 };
 
-export type ServerConfig = ReturnType<typeof resolveConfig>;
+/** A setting's value as chosen (the table's default, or the last source to give it), parsed and checked. */
+type Read = <K extends SettingName>(name: K, bounds?: Bounds) => SettingValue<K>;
 
-export function resolveConfig({ file = {}, env = {}, args = {}, machine: given = {} }: ConfigSources) {
-  const machine = { ...DEFAULT_MACHINE, ...given };
-  const { cores } = machine;
-  const limits = machineLimits(machine);
+/** What each group below reads from: the settings, and the machine that bounds some of them. */
+interface Sources {
+  read: Read;
+  machine: Machine;
+  limits: MachineLimits;
+}
+
+function readerOf(file: Record<string, string>, env: Record<string, string | undefined>, args: Record<string, string>): Read {
   // An alias sets its setting, so whichever comes later wins, as when a name is given twice.
   const chosen = Object.fromEntries(ROWS.map(([name, s]) => [name, { as: name as string, value: s.default }])) as Record<SettingName, { as: string; value: string }>;
   for (const [source, origin] of [
@@ -214,15 +111,46 @@ export function resolveConfig({ file = {}, env = {}, args = {}, machine: given =
       chosen[name] = { as, value };
     }
   }
-  const read = <K extends SettingName>(name: K, bounds: Bounds = {}): SettingValue<K> => {
+  return <K extends SettingName>(name: K, bounds: Bounds = {}): SettingValue<K> => {
     const { as, value } = chosen[name];
     return (value === '' && SETTINGS[name].default === '' ? null : parse(SETTINGS[name], as, value, bounds)) as SettingValue<K>;
   };
+}
 
-  const threads = read('wasm_threads', { max: limits.maxWasmThreads, why: `4 per core on ${cores} cores` });
+function readRuntime({ read, machine, limits }: Sources): ServerConfig['runtime'] {
+  const threads = read('wasm_threads', { max: limits.maxWasmThreads, why: `4 per core on ${machine.cores} cores` });
+  return {
+    backend: read('backend'),
+    ortBuild: read('ort_build'),
+    // 0 means one per core: the page's WASM threads are the only compute this server does.
+    wasmThreads: threads === 0 ? Math.max(1, machine.cores) : threads,
+    parityTolerance: read('parity_tolerance'),
+  };
+}
+
+function readModels({ read, machine, limits }: Sources): ServerConfig['models'] {
   const maxWorkersSet = read('max_workers');
   const maxWorkers = maxWorkersSet ?? limits.maxWorkers;
-  const workersWhy = `max_workers, ${maxWorkersSet === null ? `derived from ${cores} cores and ${(machine.memoryBytes / 1024 ** 3).toFixed(0)} GiB` : 'as set'}`;
+  const maxWorkersWhy = `max_workers, ${maxWorkersSet === null ? `derived from ${machine.cores} cores and ${(machine.memoryBytes / 1024 ** 3).toFixed(0)} GiB` : 'as set'}`;
+  const load = read('load_models');
+  return {
+    store: read('model_store'),
+    load:
+      load === 'all'
+        ? null
+        : load
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean),
+    batchSize: read('batch_size'),
+    maxBatchDelayMs: read('max_batch_delay'),
+    workers: read('workers', { max: maxWorkers, why: maxWorkersWhy }),
+    maxWorkers,
+    maxWorkersWhy,
+  };
+}
+
+function readRequestLimits({ read, machine, limits }: Sources): ServerConfig['limits'] {
   const maxRequestSize = read('max_request_size');
   const maxInflightBytes =
     read('max_inflight_bytes', { min: maxRequestSize, max: machine.memoryBytes, why: 'at least max_request_size, at most the memory' }) ?? Math.max(limits.inflightBytes, maxRequestSize);
@@ -233,108 +161,107 @@ export function resolveConfig({ file = {}, env = {}, args = {}, machine: given =
   if (clientUploadSet !== null && clientUploadSet !== 0 && clientUploadSet < maxRequestSize) {
     throw new ConfigError(`max_client_upload_bytes must be an integer from ${maxRequestSize} to ${maxInflightBytes} (${clientUploadWhy}); got "${clientUploadSet}"`);
   }
-  const maxClientUploadBytes = clientUploadSet === 0 ? Number.POSITIVE_INFINITY : (clientUploadSet ?? Math.max(Math.floor(maxInflightBytes / 2), maxRequestSize));
+  const perClientBytes = clientUploadSet === 0 ? Number.POSITIVE_INFINITY : (clientUploadSet ?? Math.max(Math.floor(maxInflightBytes / 2), maxRequestSize));
+  const slotsWhy = `one of libuv's ${machine.threadPoolSize} threads stays free for files; raise UV_THREADPOOL_SIZE for more`;
+  return {
+    maxRequestSize,
+    maxImagePixels: read('max_image_pixels'),
+    maxJpegScans: read('max_jpeg_scans'),
+    maxInflightBytes,
+    jobQueueSize: read('job_queue_size'),
+    decodeSlots: read('decode_slots', { max: Math.max(1, machine.threadPoolSize - 1), why: slotsWhy }) ?? limits.decodeSlots,
+    uploads: { perClientBytes, minBytesPerSecond: read('min_upload_rate'), windowMs: read('upload_rate_window') * 1000 },
+  };
+}
+
+function readListeners({ read, machine, limits }: Sources): ListenerSettings {
   const maxConnections = read('max_connections', { max: Math.max(1, machine.openFiles - 256), why: `below the open-file limit of ${machine.openFiles}` }) ?? limits.maxConnections;
-  const loadModels = read('load_models');
-  const corsOrigin = read('cors_allowed_origin');
-  const addresses = { inference_address: read('inference_address'), management_address: read('management_address'), metrics_address: read('metrics_address') };
-  const tlsFiles = { private_key_file: read('private_key_file'), certificate_file: read('certificate_file') };
+  return {
+    inference: read('inference_address'),
+    management: read('management_address'),
+    metrics: read('metrics_address'),
+    maxConnections,
+    smallListenerConnections: Math.min(limits.smallListenerConnections, maxConnections),
+  };
+}
+
+/** null: no address is https:// and gRPC has no TLS, and the files (set or not) are not read. */
+function readTlsFiles({ read }: Sources, listeners: ListenerSettings): TlsFiles | null {
+  const files = { private_key_file: read('private_key_file'), certificate_file: read('certificate_file') };
   const grpcSsl = read('enable_grpc_ssl');
+  const addresses = { inference_address: listeners.inference, management_address: listeners.management, metrics_address: listeners.metrics };
   const secure = Object.entries(addresses).find(([, url]) => url.protocol === 'https:');
-  const unset = Object.entries(tlsFiles).filter(([, file]) => !file);
-  if ((secure || grpcSsl) && unset.length > 0) {
+  if (!secure && !grpcSsl) return null;
+  const unset = Object.entries(files).filter(([, file]) => !file);
+  if (unset.length > 0) {
     const who = secure ? `${secure[0]} ${secure[1].origin}` : 'enable_grpc_ssl';
     throw new ConfigError(`${who} needs private_key_file and certificate_file (PEM files); not set: ${unset.map(([name]) => name).join(', ')}`);
   }
-  const graceDefault = read('default_response_timeout') * 1000 + 10_000;
-  const smallListenerConnections = Math.min(limits.smallListenerConnections, maxConnections);
-  const grpc = read('disable_grpc')
-    ? null
-    : {
-        inference: {
-          host: grpcHost('grpc_inference_address', read('grpc_inference_address')),
-          port: read('grpc_inference_port'),
-          maxConnectionAgeMs: read('grpc_inference_max_connection_age_ms'),
-          maxConnectionAgeGraceMs: read('grpc_inference_max_connection_age_grace_ms') ?? graceDefault,
-        },
-        management: {
-          host: grpcHost('grpc_management_address', read('grpc_management_address')),
-          port: read('grpc_management_port'),
-          maxConnectionAgeMs: read('grpc_management_max_connection_age_ms'),
-          maxConnectionAgeGraceMs: read('grpc_management_max_connection_age_grace_ms') ?? graceDefault,
-        },
-        tls: grpcSsl,
-        limits: {
-          maxConnections: smallListenerConnections,
-          // Half: another client always finds room, and a proxy that is all its clients' one address still has plenty.
-          maxConnectionsPerClient: read('grpc_max_connections_per_client') ?? Math.max(1, Math.floor(smallListenerConnections / 2)),
-          maxStreamResets: read('grpc_max_stream_resets'),
-        },
-        keepalive: { timeMs: read('grpc_keepalive_time_ms'), timeoutMs: read('grpc_keepalive_timeout_ms') },
-      };
+  return { privateKeyFile: files.private_key_file!, certificateFile: files.certificate_file! };
+}
+
+function readTimeouts({ read }: Sources): ServerConfig['timeouts'] {
+  return { defaultResponseTimeout: read('default_response_timeout'), shutdownDelay: read('shutdown_delay') };
+}
+
+function readGrpc({ read }: Sources, listeners: ListenerSettings, timeouts: ServerConfig['timeouts']): GrpcSettings | null {
+  if (read('disable_grpc')) return null;
+  const graceDefault = timeouts.defaultResponseTimeout * 1000 + 10_000;
+  const maxConnections = listeners.smallListenerConnections;
+  const at = (api: 'inference' | 'management'): GrpcAddress => ({
+    host: grpcHost(`grpc_${api}_address`, read(`grpc_${api}_address`)),
+    port: read(`grpc_${api}_port`),
+    maxConnectionAgeMs: read(`grpc_${api}_max_connection_age_ms`),
+    maxConnectionAgeGraceMs: read(`grpc_${api}_max_connection_age_grace_ms`) ?? graceDefault,
+  });
   return {
-    inferenceAddress: addresses.inference_address,
-    managementAddress: addresses.management_address,
-    metricsAddress: addresses.metrics_address,
-    /** null: no address is https:// and gRPC has no TLS, and the files (set or not) are not read. */
-    tls: secure || grpcSsl ? ({ privateKeyFile: tlsFiles.private_key_file!, certificateFile: tlsFiles.certificate_file! } satisfies TlsFiles) : null,
-    /** The gRPC listeners; null: none (disable_grpc). `tls`: they serve with the key and certificate of `tls` above. */
-    grpc: grpc satisfies { inference: GrpcAddress; management: GrpcAddress; tls: boolean; limits: ConnectionLimits; keepalive: { timeMs: number; timeoutMs: number } } | null,
-    modelStore: read('model_store'),
-    /** null: not set, each model's config decides. */
-    backend: read('backend'),
-    ortBuild: read('ort_build'),
-    // 0 means one per core: the page's WASM threads are the only compute this server does.
-    wasmThreads: threads === 0 ? Math.max(1, cores) : threads,
-    parityTolerance: read('parity_tolerance'),
-    /** Seconds a prediction may take before the client gets 504. */
-    defaultResponseTimeout: read('default_response_timeout'),
-    /** Seconds between a SIGTERM (readiness fails) and the drain (new requests refused). */
-    shutdownDelay: read('shutdown_delay'),
-    maxRequestSize,
-    maxImagePixels: read('max_image_pixels'),
-    chromePath: read('chrome_path'),
-    /** Each null where not set: the model's config decides, else MODEL_DEFAULTS. */
-    batchSize: read('batch_size'),
-    maxBatchDelayMs: read('max_batch_delay'),
-    workers: read('workers', { max: maxWorkers, why: workersWhy }),
-    /** Model names to load, or null for every model in the store. */
-    loadModels:
-      loadModels === 'all'
-        ? null
-        : loadModels
-            .split(',')
-            .map((x) => x.trim())
-            .filter(Boolean),
-    cors: corsOrigin === null ? null : { origin: corsOrigin, methods: read('cors_allowed_methods'), headers: read('cors_allowed_headers') },
-    jobQueueSize: read('job_queue_size'),
-    /** Extra Chromium switches, after the built-in ones. */
-    chromiumArgs: (read('chromium_args') ?? '').split(/\s+/).filter(Boolean),
-    chromiumSandbox: read('chromium_sandbox'),
-    chromiumUser: read('chromium_user'),
-    /** null: on exactly when an API is bound to an address other than loopback. */
+    inference: at('inference'),
+    management: at('management'),
+    tls: read('enable_grpc_ssl'),
+    limits: {
+      maxConnections,
+      // Half: another client always finds room, and a proxy that is all its clients' one address still has plenty.
+      maxConnectionsPerClient: read('grpc_max_connections_per_client') ?? Math.max(1, Math.floor(maxConnections / 2)),
+      maxStreamResets: read('grpc_max_stream_resets'),
+    },
+    keepalive: { timeMs: read('grpc_keepalive_time_ms'), timeoutMs: read('grpc_keepalive_timeout_ms') },
+  };
+}
+
+function readChromium({ read }: Sources): ServerConfig['chromium'] {
+  return {
+    path: read('chrome_path'),
+    args: (read('chromium_args') ?? '').split(/\s+/).filter(Boolean),
+    sandbox: read('chromium_sandbox'),
+    user: read('chromium_user'),
+  };
+}
+
+function readAuth({ read }: Sources): ServerConfig['auth'] {
+  return {
     tokenAuthorization: read('disable_token_authorization') ? false : read('enable_token_authorization') ? true : null,
     keyFile: read('key_file'),
-    /** Keys an operator gave (shared by replicas); null: a random one at each start. */
     givenKeys: { inference: apiKey(read('inference_key'), 'inference_key'), management: apiKey(read('management_key'), 'management_key') },
-    /** The demo page at GET / and the model files it downloads for a local run. */
-    demoPage: !read('disable_demo_page'),
-    /** Worker pages across every model version. */
-    maxWorkers,
-    /** Where maxWorkers comes from, for the messages that refuse more pages. */
-    maxWorkersWhy: workersWhy,
-    /** Request bodies held in memory at once, across all requests. */
-    maxInflightBytes,
-    /** Request bodies one client may have still arriving, and the pace each must keep. */
-    uploads: { perClientBytes: maxClientUploadBytes, minBytesPerSecond: read('min_upload_rate'), windowMs: read('upload_rate_window') * 1000 },
-    /** sharp decodes at once. */
-    decodeSlots:
-      read('decode_slots', { max: Math.max(1, machine.threadPoolSize - 1), why: `one of libuv's ${machine.threadPoolSize} threads stays free for files; raise UV_THREADPOOL_SIZE for more` }) ??
-      limits.decodeSlots,
-    /** Most scans a JPEG may have: each is a pass over the whole image. */
-    maxJpegScans: read('max_jpeg_scans'),
-    /** Connections the inference listener holds at once; the other two hold fewer. */
-    maxConnections,
-    smallListenerConnections,
   };
+}
+
+function readWeb({ read }: Sources): ServerConfig['web'] {
+  const origin = read('cors_allowed_origin');
+  return {
+    cors: origin === null ? null : { origin, methods: read('cors_allowed_methods'), headers: read('cors_allowed_headers') },
+    demoPage: !read('disable_demo_page'),
+  };
+}
+
+export function resolveConfig({ file = {}, env = {}, args = {}, machine: given = {} }: ConfigSources): ServerConfig {
+  const machine = { ...DEFAULT_MACHINE, ...given };
+  const sources: Sources = { read: readerOf(file, env, args), machine, limits: machineLimits(machine) };
+  const runtime = readRuntime(sources);
+  const models = readModels(sources);
+  const limits = readRequestLimits(sources);
+  const listeners = readListeners(sources);
+  const tls = readTlsFiles(sources, listeners);
+  const timeouts = readTimeouts(sources);
+  const grpc = readGrpc(sources, listeners, timeouts);
+  return { listeners, tls, grpc, limits, timeouts, models, runtime, chromium: readChromium(sources), auth: readAuth(sources), web: readWeb(sources) };
 }

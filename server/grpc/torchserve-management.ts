@@ -1,29 +1,39 @@
 // TorchServe's gRPC ManagementAPIsService, answered by the same operations as the HTTP Management
-// API (model-management.ts): each request's fields become the query parameters HTTP would carry
-// (proto3's 0, '' and false read as absent, as TorchServe reads them: so `synchronous` is false
-// unless set, as in TorchServe's gRPC), and `msg` is what TorchServe puts there: the status
-// sentence, or the JSON of a description or a list.
+// API (model-management.ts): each request's fields fill the operation's typed parameters
+// (proto3's 0 and '' read as absent, as TorchServe reads them; `synchronous` is false unless set,
+// as in TorchServe's gRPC), and `msg` is what TorchServe puts there: the status sentence, or the
+// JSON of a description or a list.
 
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { InferenceEngine } from '../page/inference-engine.js';
 import { badRequest } from '../errors.js';
 import { type ManagementAnswer, modelManagement } from '../store/model-management.js';
 import type { ModelStore } from '../store/model-store.js';
+import type { ListParams, RegisterParams, ScaleParams } from '../store/management-params.js';
 import type { WorkerLimit } from '../page/worker-budget.js';
 import { type CallEnv, unary } from './calls.js';
 import { type DescribeModelRequest, type ListModelsRequest, type ModelRef, type RegisterModelRequest, type ScaleWorkerRequest, SERVICE_NAMES } from './definitions.js';
 
 const SERVICE = SERVICE_NAMES.torchserveManagement;
 
-/** A request's fields as HTTP query parameters: unset ones (0, '') left out, booleans spelled. */
-export function asQuery(fields: Record<string, string | number | boolean>): Record<string, string> {
-  const query: Record<string, string> = {};
-  for (const [k, v] of Object.entries(fields)) {
-    if (typeof v === 'boolean') query[k] = String(v);
-    else if (v !== 0 && v !== '') query[k] = String(v);
-  }
-  return query;
-}
+/** proto3's unset: 0 and '' read as absent, as TorchServe reads them. */
+const given = <T extends number | string>(v: T): T | undefined => v || undefined;
+
+export const listParamsOf = (r: ListModelsRequest): ListParams => ({ limit: given(r.limit), nextPageToken: given(r.next_page_token) });
+
+export const registerParamsOf = (r: RegisterModelRequest): RegisterParams => ({
+  url: given(r.url),
+  modelName: given(r.model_name),
+  runtime: given(r.runtime),
+  batchSize: given(r.batch_size),
+  maxBatchDelayMs: given(r.max_batch_delay),
+  initialWorkers: given(r.initial_workers),
+  responseTimeout: given(r.response_timeout),
+  // false unless set, as in TorchServe's gRPC.
+  synchronous: r.synchronous,
+});
+
+export const scaleParamsOf = (r: ScaleWorkerRequest): ScaleParams => ({ minWorker: given(r.min_worker), maxWorker: given(r.max_worker), synchronous: r.synchronous });
 
 /** TorchServe's msg: a status sentence as it is, anything else as pretty JSON. */
 export function messageOf(answer: ManagementAnswer): { msg: string } {
@@ -42,29 +52,14 @@ export function torchserveManagementService(env: CallEnv, store: ModelStore, eng
   const op = <Req>(method: string, work: (r: Req) => ManagementAnswer | Promise<ManagementAnswer>) =>
     unary<Req, { msg: string }>(env, { service: SERVICE, method, work: async (r) => ({ reply: messageOf(await work(r)) }) });
   return {
-    DescribeModel: op<DescribeModelRequest>('DescribeModel', (r) => manage.describe(named(r.model_name), r.model_version || undefined)),
-    ListModels: op<ListModelsRequest>('ListModels', (r) => manage.list(asQuery({ limit: r.limit, next_page_token: r.next_page_token }))),
-    RegisterModel: op<RegisterModelRequest>('RegisterModel', (r) =>
-      manage.register(
-        asQuery({
-          url: r.url,
-          model_name: r.model_name,
-          batch_size: r.batch_size,
-          max_batch_delay: r.max_batch_delay,
-          initial_workers: r.initial_workers,
-          response_timeout: r.response_timeout,
-          runtime: r.runtime,
-          synchronous: r.synchronous,
-        }),
-      ),
-    ),
-    ScaleWorker: op<ScaleWorkerRequest>('ScaleWorker', (r) =>
-      manage.scale(named(r.model_name), r.model_version || undefined, asQuery({ min_worker: r.min_worker, max_worker: r.max_worker, synchronous: r.synchronous })),
-    ),
+    DescribeModel: op<DescribeModelRequest>('DescribeModel', (r) => manage.describe(named(r.model_name), given(r.model_version))),
+    ListModels: op<ListModelsRequest>('ListModels', (r) => manage.list(listParamsOf(r))),
+    RegisterModel: op<RegisterModelRequest>('RegisterModel', (r) => manage.register(registerParamsOf(r))),
+    ScaleWorker: op<ScaleWorkerRequest>('ScaleWorker', (r) => manage.scale(named(r.model_name), given(r.model_version), scaleParamsOf(r))),
     SetDefault: op<ModelRef>('SetDefault', (r) => {
       if (!r.model_version) throw badRequest('Parameter model_version is required.');
       return manage.setDefault(named(r.model_name), r.model_version);
     }),
-    UnregisterModel: op<ModelRef>('UnregisterModel', (r) => manage.unregister(named(r.model_name), r.model_version || undefined)),
+    UnregisterModel: op<ModelRef>('UnregisterModel', (r) => manage.unregister(named(r.model_name), given(r.model_version))),
   };
 }

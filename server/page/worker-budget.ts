@@ -15,7 +15,7 @@ export interface WorkerLimit {
   workers: number | null;
 }
 
-export const workerLimitOf = (config: ServerConfig): WorkerLimit => ({ max: config.maxWorkers, why: config.maxWorkersWhy, workers: config.workers });
+export const workerLimitOf = (config: ServerConfig): WorkerLimit => ({ max: config.models.maxWorkers, why: config.models.maxWorkersWhy, workers: config.models.workers });
 
 /** The pages a version starts with: a registration's initial_workers, else the server's setting, else its config's, else 1. */
 export function initialWorkers(model: ModelVersion, serverWorkers: number | null, requested?: number): number {

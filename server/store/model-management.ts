@@ -1,7 +1,7 @@
 // TorchServe's management operations (list, register from the store, describe, scale,
 // unregister, set-default), free of any transport: the HTTP Management API (routes/models.ts)
-// and the gRPC ManagementAPIsService (grpc/torchserve-management.ts) read their parameters into
-// the same strings and call these, so one operation answers alike over both.
+// and the gRPC ManagementAPIsService (grpc/torchserve-management.ts) fill the same typed
+// parameters (management-params.ts) and call these, so one operation answers alike over both.
 
 import { ApiError, badRequest } from '../errors.js';
 import type { InferenceEngine } from '../page/inference-engine.js';
@@ -10,6 +10,7 @@ import { isRemote, remoteRefused, type ModelStore, type ModelVersion } from './m
 import { processMemory } from '../chromium/renderer-process.js';
 import { confinementOf, type SandboxState } from '../chromium/chromium-sandbox.js';
 import { tooManyPages, type WorkerLimit } from '../page/worker-budget.js';
+import { asWritten, type ListParams, type RegisterParams, type ScaleParams, type Spelling } from './management-params.js';
 
 /** Chromium's sandbox for one worker: the launch's choice, and how its renderer is confined now. */
 function sandboxOf(state: SandboxState, pid: number | null) {
@@ -69,24 +70,16 @@ function descriptionOf(v: ModelVersion, engine: InferenceEngine, defaultResponse
   };
 }
 
-// TorchServe reads its query parameters leniently: one that is empty or not an integer (or, for
-// synchronous, not true or false) counts as absent. An integer out of this server's bounds is
-// still refused: those bounds protect the machine.
-const integer = (q: unknown): number | undefined => (typeof q === 'string' && /^-?\d{1,400}$/.test(q) ? Number(q) : undefined);
-
-const within = (q: unknown, name: string, range: Range): number | undefined => {
-  const n = range.integer ? integer(q) : typeof q === 'string' && /^-?\d{1,400}(\.\d{1,400})?$/.test(q) ? Number(q) : undefined;
-  if (n !== undefined && !inRange(n, range)) throw badRequest(`${name} must be ${describeRange(range)}; got "${String(q).slice(0, 24)}".`);
+/** A number within one of this server's bounds, which protect the machine; else 400. */
+const within = (n: number | undefined, name: string, range: Range, spelled: Spelling): number | undefined => {
+  if (n !== undefined && !inRange(n, range)) throw badRequest(`${name} must be ${describeRange(range)}; got "${spelled(name, n).slice(0, 24)}".`);
   return n;
 };
 
-const workerCount = (q: unknown, name: string): number | undefined => {
-  const n = integer(q);
+const workerCount = (n: number | undefined, name: string): number | undefined => {
   if (n !== undefined && n < 0) throw badRequest(`${name} cannot be negative; got ${n}.`);
   return n;
 };
-
-const flag = (q: unknown, fallback: boolean): boolean => (typeof q === 'string' && /^(true|false)$/i.test(q) ? q.toLowerCase() === 'true' : fallback);
 
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 
@@ -99,15 +92,12 @@ export interface ManagementAnswer {
   body: unknown;
 }
 
-/** A call's parameters, as an HTTP query gives them: strings, where anything else counts as absent. */
-export type Params = Record<string, unknown>;
-
 const ok = (body: unknown, status = 200): ManagementAnswer => ({ status, body });
 
 /**
  * TorchServe's management operations, whatever carries them: the HTTP Management API
- * (routes/models.ts) and the gRPC ManagementAPIsService read their parameters into the same
- * strings and call these, so both answer alike.
+ * (routes/models.ts) and the gRPC ManagementAPIsService fill the same typed parameters
+ * (management-params.ts) and call these, so both answer alike.
  */
 export function modelManagement(store: ModelStore, engine: InferenceEngine, workerLimit: WorkerLimit, defaultResponseTimeout: number) {
   // Counted in the same turn as the engine call that opens the pages, so no request slips between.
@@ -117,33 +107,31 @@ export function modelManagement(store: ModelStore, engine: InferenceEngine, work
     const problem = tooManyPages(asked, total, workerLimit);
     if (problem) throw badRequest(`${problem}.`);
   };
-  const list = (q: Params): ManagementAnswer => {
+  const list = (p: ListParams): ManagementAnswer => {
     const all = store.list();
     // As TorchServe: a limit past 100, or below 1, is 100; a bad token is the first page.
-    const asked = integer(q['limit']) ?? 100;
+    const asked = p.limit ?? 100;
     const limit = asked < 1 || asked > 100 ? 100 : asked;
-    const start = Math.max(0, integer(q['next_page_token']) ?? 0);
+    const start = Math.max(0, p.nextPageToken ?? 0);
     const page = all.slice(start, start + limit).map((m) => ({ modelName: m.name, modelUrl: `${m.name}/${m.defaultVersion}/model.onnx` }));
     return ok(start + limit < all.length ? { nextPageToken: String(start + limit), models: page } : { models: page });
   };
   // Only store folders, never a remote URL. As in TorchServe: no worker unless initial_workers
   // (or the server's workers setting) says, and synchronous unless told otherwise.
-  const register = async (q: Params): Promise<ManagementAnswer> => {
-    const url = q['url'];
-    if (typeof url !== 'string') throw badRequest('Parameter url is required: the name of a model folder in the model store.');
+  const register = async (p: RegisterParams, spelled: Spelling = asWritten): Promise<ManagementAnswer> => {
+    const { url, runtime } = p;
+    if (url === undefined) throw badRequest('Parameter url is required: the name of a model folder in the model store.');
     if (isRemote(url)) throw remoteRefused(url);
-    const runtime = q['runtime'];
-    if (typeof runtime === 'string' && runtime && !RUNTIMES.includes(runtime.toLowerCase()))
+    if (runtime && !RUNTIMES.includes(runtime.toLowerCase()))
       throw badRequest(`runtime "${runtime.slice(0, 40)}" is not one this server has; it runs ONNX models in onnxruntime-web (${RUNTIMES.join(', ')} are accepted).`);
     const overrides = {
-      batchSize: within(q['batch_size'], 'batch_size', RANGES.batchSize),
-      maxBatchDelayMs: within(q['max_batch_delay'], 'max_batch_delay', RANGES.maxBatchDelayMs),
+      batchSize: within(p.batchSize, 'batch_size', RANGES.batchSize, spelled),
+      maxBatchDelayMs: within(p.maxBatchDelayMs, 'max_batch_delay', RANGES.maxBatchDelayMs, spelled),
     };
-    const workers = workerCount(q['initial_workers'], 'initial_workers') ?? workerLimit.workers ?? 0;
-    const timeout = within(q['response_timeout'], 'response_timeout', RANGES.responseTimeoutS);
-    const alias = q['model_name'];
+    const workers = workerCount(p.initialWorkers, 'initial_workers') ?? workerLimit.workers ?? 0;
+    const timeout = within(p.responseTimeout, 'response_timeout', RANGES.responseTimeoutS, spelled);
     const added = await store.register(url, {
-      as: typeof alias === 'string' && alias ? alias : undefined,
+      as: p.modelName || undefined,
       ...(timeout !== undefined && timeout > 0 ? { config: { responseTimeout: timeout } } : {}),
       admit: (versions) => refuseBeyondLimit(`initial_workers=${workers}${versions.length > 1 ? ` for each of ${versions.length} versions` : ''}`, pagesInUse() + workers * versions.length),
     });
@@ -153,7 +141,7 @@ export function modelManagement(store: ModelStore, engine: InferenceEngine, work
     if (workers === 0) {
       await loading;
       return ok({ status: `${what} registered with 0 initial workers. Use scale workers API to add workers for the model.` });
-    } else if (flag(q['synchronous'], true)) {
+    } else if (p.synchronous ?? true) {
       await loading;
       // A model that does not load is not left registered: the answer says why, and nothing else changes.
       const failed = added.map((v) => ({ v, error: engine.status(v)?.workers.find((w) => w.state === 'failed')?.error })).filter((f) => f.error);
@@ -188,10 +176,10 @@ export function modelManagement(store: ModelStore, engine: InferenceEngine, work
       return ok([descriptionOf(store.resolve(name, version), engine, defaultResponseTimeout)]);
     }
   };
-  const scale = async (name: string, version: string | undefined, q: Params): Promise<ManagementAnswer> => {
+  const scale = async (name: string, version: string | undefined, p: ScaleParams): Promise<ManagementAnswer> => {
     const v = store.resolve(name, version);
-    const min = workerCount(q['min_worker'], 'min_worker');
-    const max = workerCount(q['max_worker'], 'max_worker');
+    const min = workerCount(p.minWorker, 'min_worker');
+    const max = workerCount(p.maxWorker, 'max_worker');
     if (min !== undefined && max !== undefined && max < min) throw badRequest(`max_worker (${max}) cannot be less than min_worker (${min}).`);
     // Without autoscaling the model runs min_worker pages; a max_worker past the limit is a promise it cannot keep.
     const workers = min ?? max ?? 1;
@@ -200,7 +188,7 @@ export function modelManagement(store: ModelStore, engine: InferenceEngine, work
     if (max !== undefined) refuseBeyondLimit(`max_worker=${max}`, others + max);
     const work = engine.scale(v, workers);
     // TorchServe scales asynchronously unless told otherwise.
-    if (flag(q['synchronous'], false)) {
+    if (p.synchronous ?? false) {
       await work;
       const failed = engine.status(v)?.workers.find((w) => w.state === 'failed');
       if (failed) throw new ApiError(500, 'InternalServerException', `Failed to start workers for model "${v.name}" version ${v.version}: ${failed.error}`);

@@ -27,11 +27,11 @@ describe('auth helpers', () => {
     assert.equal(keyMatches('', 'abc'), false);
   });
   it('is on by default only off loopback; the switches turn it on or off', () => {
-    assert.equal(resolveConfig({}).tokenAuthorization, null);
-    assert.equal(resolveConfig({ args: parseArgs(['--disable-token-auth']).values }).tokenAuthorization, false);
-    assert.equal(resolveConfig({ args: parseArgs(['--disable-token-auth', '--backend', 'wasm']).values }).tokenAuthorization, false);
-    assert.equal(resolveConfig({ file: { disable_token_authorization: 'true' } }).tokenAuthorization, false);
-    assert.equal(resolveConfig({ file: { enable_token_authorization: 'true' } }).tokenAuthorization, true);
+    assert.equal(resolveConfig({}).auth.tokenAuthorization, null);
+    assert.equal(resolveConfig({ args: parseArgs(['--disable-token-auth']).values }).auth.tokenAuthorization, false);
+    assert.equal(resolveConfig({ args: parseArgs(['--disable-token-auth', '--backend', 'wasm']).values }).auth.tokenAuthorization, false);
+    assert.equal(resolveConfig({ file: { disable_token_authorization: 'true' } }).auth.tokenAuthorization, false);
+    assert.equal(resolveConfig({ file: { enable_token_authorization: 'true' } }).auth.tokenAuthorization, true);
     assert.throws(() => resolveConfig({ file: { enable_token_authorization: 'yes' } }));
   });
 });

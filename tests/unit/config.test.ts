@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, parseArgs, parseProperties, readTls, resolveConfig } from '../../server/config/config.js';
+import { ConfigError, parseArgs, parseProperties, resolveConfig } from '../../server/config/config.js';
+import { readTls } from '../../server/config/tls-files.js';
 import { SETTING_NAMED } from '../../server/config/settings.js';
 import { selfSignedCertificate } from '../support/tls.js';
 
@@ -137,37 +138,37 @@ describe('parseArgs', () => {
 describe('resolveConfig', () => {
   it('has the documented defaults', () => {
     const c = resolveConfig({ machine: { cores: 6 } });
-    assert.equal(c.inferenceAddress.hostname, '127.0.0.1');
-    assert.equal(c.inferenceAddress.port, '8080');
-    assert.equal(c.inferenceAddress.protocol, 'http:');
-    assert.equal(c.managementAddress.hostname, '127.0.0.1');
-    assert.equal(c.managementAddress.port, '8081');
-    assert.equal(c.modelStore, 'models');
-    assert.equal(c.backend, null);
-    assert.equal(c.ortBuild, 'webgpu');
-    assert.equal(c.wasmThreads, 6, 'wasm_threads 0 (the default) means one per core');
-    assert.equal(c.parityTolerance, 0.001);
-    assert.equal(c.defaultResponseTimeout, 120);
-    assert.equal(c.maxRequestSize, 6553500);
-    assert.equal(c.maxImagePixels, 40_000_000);
-    assert.equal(c.chromePath, null);
-    assert.equal(c.demoPage, true);
+    assert.equal(c.listeners.inference.hostname, '127.0.0.1');
+    assert.equal(c.listeners.inference.port, '8080');
+    assert.equal(c.listeners.inference.protocol, 'http:');
+    assert.equal(c.listeners.management.hostname, '127.0.0.1');
+    assert.equal(c.listeners.management.port, '8081');
+    assert.equal(c.models.store, 'models');
+    assert.equal(c.runtime.backend, null);
+    assert.equal(c.runtime.ortBuild, 'webgpu');
+    assert.equal(c.runtime.wasmThreads, 6, 'wasm_threads 0 (the default) means one per core');
+    assert.equal(c.runtime.parityTolerance, 0.001);
+    assert.equal(c.timeouts.defaultResponseTimeout, 120);
+    assert.equal(c.limits.maxRequestSize, 6553500);
+    assert.equal(c.limits.maxImagePixels, 40_000_000);
+    assert.equal(c.chromium.path, null);
+    assert.equal(c.web.demoPage, true);
   });
 
   it('--disable-demo-page, a bare switch, turns the demo page off; a bad value is refused', () => {
-    assert.equal(resolveConfig({ args: parseArgs(['--disable-demo-page']).values }).demoPage, false);
-    assert.equal(resolveConfig({ env: { TS_DISABLE_DEMO_PAGE: 'true' } }).demoPage, false);
+    assert.equal(resolveConfig({ args: parseArgs(['--disable-demo-page']).values }).web.demoPage, false);
+    assert.equal(resolveConfig({ env: { TS_DISABLE_DEMO_PAGE: 'true' } }).web.demoPage, false);
     assert.throws(() => resolveConfig({ file: { disable_demo_page: 'yes' } }), ConfigError);
   });
 
   it('defaults to 2 cores when none are given, and never uses fewer than 1 thread', () => {
-    assert.equal(resolveConfig({}).wasmThreads, 2);
-    assert.equal(resolveConfig({ machine: { cores: 0 } }).wasmThreads, 1);
-    assert.equal(resolveConfig({ args: { wasm_threads: '0' }, machine: { cores: 12 } }).wasmThreads, 12);
+    assert.equal(resolveConfig({}).runtime.wasmThreads, 2);
+    assert.equal(resolveConfig({ machine: { cores: 0 } }).runtime.wasmThreads, 1);
+    assert.equal(resolveConfig({ args: { wasm_threads: '0' }, machine: { cores: 12 } }).runtime.wasmThreads, 12);
   });
 
   it('keeps an explicit wasm_threads regardless of cores', () => {
-    assert.equal(resolveConfig({ args: { wasm_threads: '3' }, machine: { cores: 16 } }).wasmThreads, 3);
+    assert.equal(resolveConfig({ args: { wasm_threads: '3' }, machine: { cores: 16 } }).runtime.wasmThreads, 3);
   });
 
   it('reads every kind of value', () => {
@@ -183,27 +184,27 @@ describe('resolveConfig', () => {
         chrome_path: '/usr/bin/chromium',
       },
     });
-    assert.equal(c.modelStore, '/srv/models');
-    assert.equal(c.backend, 'webgpu');
-    assert.equal(c.ortBuild, 'jsep');
-    assert.equal(c.parityTolerance, 0.05);
-    assert.equal(c.defaultResponseTimeout, 2.5);
-    assert.equal(c.maxRequestSize, 1000);
-    assert.equal(c.maxImagePixels, 4096);
-    assert.equal(c.chromePath, '/usr/bin/chromium');
+    assert.equal(c.models.store, '/srv/models');
+    assert.equal(c.runtime.backend, 'webgpu');
+    assert.equal(c.runtime.ortBuild, 'jsep');
+    assert.equal(c.runtime.parityTolerance, 0.05);
+    assert.equal(c.timeouts.defaultResponseTimeout, 2.5);
+    assert.equal(c.limits.maxRequestSize, 1000);
+    assert.equal(c.limits.maxImagePixels, 4096);
+    assert.equal(c.chromium.path, '/usr/bin/chromium');
   });
 
   it('accepts each backend and each ort build', () => {
     for (const backend of ['auto', 'webgpu', 'wasm'] as const) {
-      assert.equal(resolveConfig({ args: { backend } }).backend, backend);
+      assert.equal(resolveConfig({ args: { backend } }).runtime.backend, backend);
     }
     for (const ortBuild of ['webgpu', 'jsep'] as const) {
-      assert.equal(resolveConfig({ args: { ort_build: ortBuild } }).ortBuild, ortBuild);
+      assert.equal(resolveConfig({ args: { ort_build: ortBuild } }).runtime.ortBuild, ortBuild);
     }
   });
 
   it('treats an empty backend as unset', () => {
-    assert.equal(resolveConfig({ args: { backend: '' } }).backend, null);
+    assert.equal(resolveConfig({ args: { backend: '' } }).runtime.backend, null);
   });
 
   it('applies file < environment < command line', () => {
@@ -211,10 +212,10 @@ describe('resolveConfig', () => {
     const env = { TS_BACKEND: 'webgpu', TS_MODEL_STORE: 'from-env', TS_WASM_THREADS: '2' };
     const args = { backend: 'auto' };
     const c = resolveConfig({ file, env, args });
-    assert.equal(c.backend, 'auto', 'args beat env and file');
-    assert.equal(c.modelStore, 'from-env', 'env beats file');
-    assert.equal(c.wasmThreads, 2, 'env beats file');
-    assert.equal(c.maxRequestSize, 10, 'file beats defaults');
+    assert.equal(c.runtime.backend, 'auto', 'args beat env and file');
+    assert.equal(c.models.store, 'from-env', 'env beats file');
+    assert.equal(c.runtime.wasmThreads, 2, 'env beats file');
+    assert.equal(c.limits.maxRequestSize, 10, 'file beats defaults');
   });
 
   it('reads TS_<KEY> for every key and ignores other variables', () => {
@@ -230,44 +231,44 @@ describe('resolveConfig', () => {
         ts_backend: 'wasm',
       },
     });
-    assert.equal(c.inferenceAddress.port, '9090');
-    assert.equal(c.inferenceAddress.hostname, '0.0.0.0');
-    assert.equal(c.managementAddress.port, '9091');
-    assert.equal(c.ortBuild, 'jsep');
-    assert.equal(c.maxImagePixels, 77);
-    assert.equal(c.defaultResponseTimeout, 5);
-    assert.equal(c.backend, null, 'lower-case ts_backend is not read');
+    assert.equal(c.listeners.inference.port, '9090');
+    assert.equal(c.listeners.inference.hostname, '0.0.0.0');
+    assert.equal(c.listeners.management.port, '9091');
+    assert.equal(c.runtime.ortBuild, 'jsep');
+    assert.equal(c.limits.maxImagePixels, 77);
+    assert.equal(c.timeouts.defaultResponseTimeout, 5);
+    assert.equal(c.runtime.backend, null, 'lower-case ts_backend is not read');
   });
 
   it('ignores environment variables whose value is undefined', () => {
-    assert.equal(resolveConfig({ env: { TS_BACKEND: undefined } }).backend, null);
+    assert.equal(resolveConfig({ env: { TS_BACKEND: undefined } }).runtime.backend, null);
   });
 
   it('takes CHROME_PATH when TS_CHROME_PATH is not set', () => {
-    assert.equal(resolveConfig({ env: { CHROME_PATH: '/opt/chrome' } }).chromePath, '/opt/chrome');
+    assert.equal(resolveConfig({ env: { CHROME_PATH: '/opt/chrome' } }).chromium.path, '/opt/chrome');
   });
 
   it('prefers TS_CHROME_PATH over CHROME_PATH, and the command line over both', () => {
     const env = { CHROME_PATH: '/opt/chrome', TS_CHROME_PATH: '/opt/ts-chrome' };
-    assert.equal(resolveConfig({ env }).chromePath, '/opt/ts-chrome');
-    assert.equal(resolveConfig({ env, args: { chrome_path: '/cli/chrome' } }).chromePath, '/cli/chrome');
+    assert.equal(resolveConfig({ env }).chromium.path, '/opt/ts-chrome');
+    assert.equal(resolveConfig({ env, args: { chrome_path: '/cli/chrome' } }).chromium.path, '/cli/chrome');
   });
 
   it('lets CHROME_PATH override the config file', () => {
-    assert.equal(resolveConfig({ file: { chrome_path: '/file/chrome' }, env: { CHROME_PATH: '/env/chrome' } }).chromePath, '/env/chrome');
+    assert.equal(resolveConfig({ file: { chrome_path: '/file/chrome' }, env: { CHROME_PATH: '/env/chrome' } }).chromium.path, '/env/chrome');
   });
 
   it('reads each alias from every source, and names it as given when refusing its value', () => {
-    assert.deepEqual(resolveConfig({ file: { models: 'a, b' } }).loadModels, ['a', 'b']);
-    assert.deepEqual(resolveConfig({ env: { TS_MODELS: 'c' } }).loadModels, ['c']);
-    assert.equal(resolveConfig({ args: parseArgs(['--default-workers-per-model', '3']).values }).workers, 3);
-    assert.equal(resolveConfig({ env: { TS_DISABLE_TOKEN_AUTH: 'true' } }).tokenAuthorization, false);
+    assert.deepEqual(resolveConfig({ file: { models: 'a, b' } }).models.load, ['a', 'b']);
+    assert.deepEqual(resolveConfig({ env: { TS_MODELS: 'c' } }).models.load, ['c']);
+    assert.equal(resolveConfig({ args: parseArgs(['--default-workers-per-model', '3']).values }).models.workers, 3);
+    assert.equal(resolveConfig({ env: { TS_DISABLE_TOKEN_AUTH: 'true' } }).auth.tokenAuthorization, false);
     assert.throws(() => resolveConfig({ env: { TS_DISABLE_TOKEN_AUTH: 'yes' } }), /disable_token_auth must be true or false; got "yes"/);
   });
 
   it('lets a later source set a setting under its alias over an earlier one under its name, and its name win in one place', () => {
-    assert.equal(resolveConfig({ file: { workers: '2' }, args: { default_workers_per_model: '3' } }).workers, 3);
-    assert.equal(resolveConfig({ env: { TS_WORKERS: '2', TS_DEFAULT_WORKERS_PER_MODEL: '3' } }).workers, 2);
+    assert.equal(resolveConfig({ file: { workers: '2' }, args: { default_workers_per_model: '3' } }).models.workers, 3);
+    assert.equal(resolveConfig({ env: { TS_WORKERS: '2', TS_DEFAULT_WORKERS_PER_MODEL: '3' } }).models.workers, 2);
   });
 
   it('rejects an unknown key from each source, naming the source', () => {
@@ -330,19 +331,19 @@ describe('resolveConfig', () => {
 
   it('accepts the lowest allowed numbers', () => {
     const c = resolveConfig({ args: { parity_tolerance: '0', default_response_timeout: '1', max_request_size: '1', max_image_pixels: '1' } });
-    assert.equal(c.parityTolerance, 0);
-    assert.equal(c.defaultResponseTimeout, 1);
-    assert.equal(c.maxRequestSize, 1);
-    assert.equal(c.maxImagePixels, 1);
+    assert.equal(c.runtime.parityTolerance, 0);
+    assert.equal(c.timeouts.defaultResponseTimeout, 1);
+    assert.equal(c.limits.maxRequestSize, 1);
+    assert.equal(c.limits.maxImagePixels, 1);
   });
 
   it('accepts an address without a scheme as http', () => {
     const c = resolveConfig({ args: { inference_address: '0.0.0.0:9000', management_address: 'localhost:9001' } });
-    assert.equal(c.inferenceAddress.protocol, 'http:');
-    assert.equal(c.inferenceAddress.hostname, '0.0.0.0');
-    assert.equal(c.inferenceAddress.port, '9000');
-    assert.equal(c.managementAddress.hostname, 'localhost');
-    assert.equal(c.managementAddress.port, '9001');
+    assert.equal(c.listeners.inference.protocol, 'http:');
+    assert.equal(c.listeners.inference.hostname, '0.0.0.0');
+    assert.equal(c.listeners.inference.port, '9000');
+    assert.equal(c.listeners.management.hostname, 'localhost');
+    assert.equal(c.listeners.management.port, '9001');
   });
 
   it('rejects an address of another scheme and an unparseable address', () => {
@@ -360,8 +361,8 @@ describe('resolveConfig', () => {
   it('takes an https address with both PEM files, and reads no file while every address is http', () => {
     const files = { private_key_file: '/etc/tls/key.pem', certificate_file: '/etc/tls/cert.pem' };
     const c = resolveConfig({ file: { ...files, metrics_address: 'https://0.0.0.0:8445' } });
-    assert.equal(c.metricsAddress.protocol, 'https:');
-    assert.equal(c.inferenceAddress.protocol, 'http:');
+    assert.equal(c.listeners.metrics.protocol, 'https:');
+    assert.equal(c.listeners.inference.protocol, 'http:');
     assert.deepEqual(c.tls, { privateKeyFile: '/etc/tls/key.pem', certificateFile: '/etc/tls/cert.pem' });
     assert.equal(resolveConfig({ file: files }).tls, null);
     assert.equal(resolveConfig({ env: { TS_PRIVATE_KEY_FILE: 'k', TS_CERTIFICATE_FILE: 'c', TS_INFERENCE_ADDRESS: 'https://h:1' } }).tls?.privateKeyFile, 'k');
@@ -386,8 +387,8 @@ describe('resolveConfig', () => {
     assert.equal(configFile, 'x.properties');
     const file = parseProperties('# server\nbackend=webgpu\nmodel_store=/m\n');
     const c = resolveConfig({ file, args: values });
-    assert.equal(c.backend, 'wasm');
-    assert.equal(c.modelStore, '/m');
+    assert.equal(c.runtime.backend, 'wasm');
+    assert.equal(c.models.store, '/m');
   });
 });
 
@@ -423,19 +424,22 @@ describe('bounds derived from the machine', () => {
 
   it('derives its defaults from the machine, and lets each be set', () => {
     const c = resolveConfig({ machine });
-    assert.equal(c.maxWorkers, 8);
-    assert.equal(c.maxInflightBytes, 512 * 1024 ** 2);
-    assert.equal(c.decodeSlots, 2);
-    assert.equal(c.maxJpegScans, 100);
-    assert.equal(c.maxConnections, 15_180);
-    assert.equal(c.smallListenerConnections, 256);
-    assert.deepEqual(c.uploads, { perClientBytes: 256 * 1024 ** 2, minBytesPerSecond: 240, windowMs: 10_000 });
-    assert.equal(resolveConfig({ args: { max_inflight_bytes: '10000000' }, machine }).uploads.perClientBytes, 6_553_500, 'half the budget, but at least max_request_size');
-    const uploads = resolveConfig({ args: { max_client_upload_bytes: '100000000', min_upload_rate: '0', upload_rate_window: '0.5' }, machine }).uploads;
+    assert.equal(c.models.maxWorkers, 8);
+    assert.equal(c.limits.maxInflightBytes, 512 * 1024 ** 2);
+    assert.equal(c.limits.decodeSlots, 2);
+    assert.equal(c.limits.maxJpegScans, 100);
+    assert.equal(c.listeners.maxConnections, 15_180);
+    assert.equal(c.listeners.smallListenerConnections, 256);
+    assert.deepEqual(c.limits.uploads, { perClientBytes: 256 * 1024 ** 2, minBytesPerSecond: 240, windowMs: 10_000 });
+    assert.equal(resolveConfig({ args: { max_inflight_bytes: '10000000' }, machine }).limits.uploads.perClientBytes, 6_553_500, 'half the budget, but at least max_request_size');
+    const uploads = resolveConfig({ args: { max_client_upload_bytes: '100000000', min_upload_rate: '0', upload_rate_window: '0.5' }, machine }).limits.uploads;
     assert.deepEqual(uploads, { perClientBytes: 100_000_000, minBytesPerSecond: 0, windowMs: 500 });
-    assert.equal(resolveConfig({ args: { max_client_upload_bytes: '0' }, machine }).uploads.perClientBytes, Number.POSITIVE_INFINITY, '0: no bound per client');
+    assert.equal(resolveConfig({ args: { max_client_upload_bytes: '0' }, machine }).limits.uploads.perClientBytes, Number.POSITIVE_INFINITY, '0: no bound per client');
     const set = resolveConfig({ args: { max_workers: '20', workers: '20', decode_slots: '1', max_connections: '100', max_inflight_bytes: '10000000' }, machine });
-    assert.deepEqual([set.maxWorkers, set.workers, set.decodeSlots, set.maxConnections, set.smallListenerConnections, set.maxInflightBytes], [20, 20, 1, 100, 100, 10_000_000]);
+    assert.deepEqual(
+      [set.models.maxWorkers, set.models.workers, set.limits.decodeSlots, set.listeners.maxConnections, set.listeners.smallListenerConnections, set.limits.maxInflightBytes],
+      [20, 20, 1, 100, 100, 10_000_000],
+    );
   });
 });
 

@@ -271,9 +271,9 @@ function serverConfig({ where, spec, container, configMaps }: Pod) {
 function checkServerPod(pod: Pod, { startupProbe, grace: podLevel = true }: { startupProbe: boolean; grace?: boolean }) {
   const { where, spec, container } = pod;
   const config = serverConfig(pod);
-  const port = Number(config.inferenceAddress.port);
-  assert.ok(!isLoopback(config.inferenceAddress), `${where}: the Inference API binds an address the kubelet reaches, not ${config.inferenceAddress.hostname}`);
-  if (config.tokenAuthorization === false) assert.ok(isLoopback(config.managementAddress), `${where}: without token authorization the Management API stays on loopback`);
+  const port = Number(config.listeners.inference.port);
+  assert.ok(!isLoopback(config.listeners.inference), `${where}: the Inference API binds an address the kubelet reaches, not ${config.listeners.inference.hostname}`);
+  if (config.auth.tokenAuthorization === false) assert.ok(isLoopback(config.listeners.management), `${where}: without token authorization the Management API stays on loopback`);
   const ports: Array<Record<string, any>> = container['ports'] ?? [];
   assert.ok(
     ports.some((p) => p['containerPort'] === port),
@@ -293,7 +293,7 @@ function checkServerPod(pod: Pod, { startupProbe, grace: podLevel = true }: { st
   for (const k of probes) {
     const get = container[k].httpGet;
     assert.ok(get, `${where}: ${k} is an HTTP GET`);
-    assert.equal(portOf(get.port), port, `${where}: ${k} port ${get.port} is the Inference API's (${config.inferenceAddress.href})`);
+    assert.equal(portOf(get.port), port, `${where}: ${k} port ${get.port} is the Inference API's (${config.listeners.inference.href})`);
     assert.ok(routeOf(inference.open, 'get', get.path), `${where}: ${k} path ${get.path} is a GET route of the Inference API open without a key`);
   }
   assert.ok(['/v2/health/ready', '/ping'].includes(container['readinessProbe'].httpGet.path), `${where}: readiness follows the models (ready or ping)`);
@@ -307,7 +307,11 @@ function checkServerPod(pod: Pod, { startupProbe, grace: podLevel = true }: { st
   const preStop = container['lifecycle']?.preStop?.exec?.command as string[] | undefined;
   const sleep = preStop?.[0] === 'sleep' ? Number(preStop[1]) : 0;
   const grace = spec.terminationGracePeriodSeconds ?? 30;
-  if (podLevel) assert.ok(grace > sleep + config.defaultResponseTimeout, `${where}: grace period ${grace} s outlasts the preStop sleep ${sleep} s and the drain ${config.defaultResponseTimeout} s`);
+  if (podLevel)
+    assert.ok(
+      grace > sleep + config.timeouts.defaultResponseTimeout,
+      `${where}: grace period ${grace} s outlasts the preStop sleep ${sleep} s and the drain ${config.timeouts.defaultResponseTimeout} s`,
+    );
 
   const pss = benchmarkMB('server c=32: PSS of server + Chromium (shared pages counted once), max');
   const rss = benchmarkMB('server c=32: RSS of server + Chromium, max');
@@ -315,7 +319,7 @@ function checkServerPod(pod: Pod, { startupProbe, grace: podLevel = true }: { st
   assert.ok(bytes(requests.memory) >= pss * 1e6, `${where}: memory request ${requests.memory} at least the benchmark's PSS peak, ${pss} MB`);
   assert.ok(bytes(limits.memory) >= rss * 1e6, `${where}: memory limit ${limits.memory} at least the benchmark's summed RSS peak, ${rss} MB`);
   assert.ok(requests.cpu, `${where}: a CPU request`);
-  checkSandbox(pod, config.chromiumSandbox);
+  checkSandbox(pod, config.chromium.sandbox);
   return { config, portOf };
 }
 
@@ -392,10 +396,10 @@ describe('deploy/kubernetes: the base and its overlays', () => {
       for (const p of service['spec'].ports) {
         const target = portOf(p.targetPort ?? p.port);
         assert.ok(target, `Service port ${p.name} reaches a container port`);
-        assert.notEqual(target, Number(config.managementAddress.port), 'the Service does not expose the Management API');
+        assert.notEqual(target, Number(config.listeners.management.port), 'the Service does not expose the Management API');
       }
       assert.ok(
-        service['spec'].ports.some((p: Record<string, any>) => portOf(p.targetPort ?? p.port) === Number(config.inferenceAddress.port)),
+        service['spec'].ports.some((p: Record<string, any>) => portOf(p.targetPort ?? p.port) === Number(config.listeners.inference.port)),
         'the Service exposes the Inference API',
       );
       assert.ok(
@@ -409,9 +413,9 @@ describe('deploy/kubernetes: the base and its overlays', () => {
       assert.deepEqual(hpa['spec'].scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name });
 
       const annotations = deployment['spec'].template.metadata.annotations ?? {};
-      assert.equal(Number(annotations['prometheus.io/port']), Number(config.metricsAddress.port), 'Prometheus scrapes the metrics port');
+      assert.equal(Number(annotations['prometheus.io/port']), Number(config.listeners.metrics.port), 'Prometheus scrapes the metrics port');
       assert.ok(routeOf(metricsTable, 'get', annotations['prometheus.io/path']), `the metrics listener serves ${annotations['prometheus.io/path']}`);
-      assert.ok(!isLoopback(config.metricsAddress), 'the metrics listener binds an address Prometheus reaches');
+      assert.ok(!isLoopback(config.listeners.metrics), 'the metrics listener binds an address Prometheus reaches');
     });
   }
 
@@ -462,9 +466,9 @@ describe('deploy/kserve: the runtime and the InferenceServices', () => {
     const pod: Pod = { where: 'ClusterServingRuntime', spec: runtime['spec'], container, configMaps: [] };
     // A runtime has no grace period: each InferenceService on it sets one, checked below.
     const { config } = checkServerPod(pod, { startupProbe: false, grace: false });
-    assert.equal(config.modelStore, '/mnt/models', "the model store is where KServe's storage initializer puts the model");
-    assert.equal(Number(config.inferenceAddress.port), 8080, "KServe's predictor port");
-    assert.equal(Number(runtime['spec'].annotations['prometheus.kserve.io/port']), Number(config.metricsAddress.port));
+    assert.equal(config.models.store, '/mnt/models', "the model store is where KServe's storage initializer puts the model");
+    assert.equal(Number(config.listeners.inference.port), 8080, "KServe's predictor port");
+    assert.equal(Number(runtime['spec'].annotations['prometheus.kserve.io/port']), Number(config.listeners.metrics.port));
     assert.ok(routeOf(metricsTable, 'get', runtime['spec'].annotations['prometheus.kserve.io/path']));
   });
 
@@ -491,8 +495,8 @@ describe('deploy/kserve: the runtime and the InferenceServices', () => {
         assert.equal(env['PROTOCOL'], 'v2');
         assert.ok(env['STORAGE_URI'], `${where}: STORAGE_URI, for the storage initializer`);
         const { config } = checkServerPod({ where, spec: predictor, container, configMaps: [] }, { startupProbe: false });
-        assert.equal(config.modelStore, '/mnt/models');
-        assert.equal(Number(config.inferenceAddress.port), 8080);
+        assert.equal(config.models.store, '/mnt/models');
+        assert.equal(Number(config.listeners.inference.port), 8080);
       }
     }
   });

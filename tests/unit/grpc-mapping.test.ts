@@ -1,5 +1,5 @@
 // The pure parts of the gRPC transport: HTTP statuses as gRPC codes, a management request as the
-// HTTP query it stands for, TorchServe's `msg`, and a KServe input's values, typed or raw.
+// operation's parameters, TorchServe's `msg`, and a KServe input's values, typed or raw.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,7 +8,7 @@ import { ApiError, badRequest, fromBridgeError, serviceUnavailable, timeout } fr
 import { BridgeError } from '../../server/page/bridge-error.js';
 import { grpcCodeOf } from '../../server/grpc/grpc-status.js';
 import { inputValues } from '../../server/grpc/kserve-inference.js';
-import { asQuery, messageOf } from '../../server/grpc/torchserve-management.js';
+import { listParamsOf, messageOf, registerParamsOf, scaleParamsOf } from '../../server/grpc/torchserve-management.js';
 import { Admission } from '../../server/pipeline/admission.js';
 import type { ModelInferRequest } from '../../server/grpc/definitions.js';
 import { deadlineFor } from '../../server/pipeline/inference-core.js';
@@ -39,8 +39,27 @@ describe('gRPC status codes', () => {
 });
 
 describe('TorchServe management over gRPC', () => {
-  it("reads proto3's 0 and '' as absent, and spells booleans, as TorchServe reads them", () => {
-    assert.deepEqual(asQuery({ url: 'm', model_name: '', initial_workers: 0, batch_size: 4, synchronous: false }), { url: 'm', batch_size: '4', synchronous: 'false' });
+  it("reads proto3's 0 and '' as absent, and synchronous as false unless set, as TorchServe reads them", () => {
+    const register = { url: 'm', model_name: '', initial_workers: 0, batch_size: 4, max_batch_delay: 0, response_timeout: 0, runtime: '', synchronous: false };
+    assert.deepEqual(registerParamsOf({ ...register, handler: '', s3_sse_kms: false, queue_timeout: 0 }), {
+      url: 'm',
+      modelName: undefined,
+      runtime: undefined,
+      batchSize: 4,
+      maxBatchDelayMs: undefined,
+      initialWorkers: undefined,
+      responseTimeout: undefined,
+      synchronous: false,
+    });
+    assert.equal(registerParamsOf({ ...register, url: '', handler: '', s3_sse_kms: false, queue_timeout: 0 }).url, undefined, 'an empty url is no url: "Parameter url is required"');
+    assert.deepEqual(listParamsOf({ limit: 0, next_page_token: 3 }), { limit: undefined, nextPageToken: 3 });
+    const scale = { model_name: 'm', model_version: '', number_gpu: 0, timeout: 0 };
+    assert.deepEqual(scaleParamsOf({ ...scale, min_worker: 0, max_worker: 2, synchronous: true }), { minWorker: undefined, maxWorker: 2, synchronous: true });
+    assert.deepEqual(
+      scaleParamsOf({ ...scale, min_worker: -1, max_worker: 0, synchronous: false }),
+      { minWorker: -1, maxWorker: undefined, synchronous: false },
+      'a negative count is kept, for the operation to refuse',
+    );
   });
 
   it("answers a status as its sentence and anything else as TorchServe's pretty JSON", () => {

@@ -7,6 +7,7 @@ import { modelManagement, type ManagementAnswer } from '../../store/model-manage
 import type { ModelStore } from '../../store/model-store.js';
 import type { WorkerLimit } from '../../page/worker-budget.js';
 import type { Operation } from '../operation.js';
+import { listQuery, querySpelling, registerQuery, scaleQuery } from '../management-query.js';
 
 const Status = Type.Object({ status: Type.String() });
 const ModelList = Type.Object({ nextPageToken: Type.Optional(Type.String()), models: Type.Array(Type.Object({ modelName: Type.String(), modelUrl: Type.String() })) });
@@ -65,15 +66,15 @@ type ModelParams = { model_name: string; model_version?: string };
 
 export function modelOperations(store: ModelStore, engine: InferenceEngine, workerLimit: WorkerLimit, defaultResponseTimeout: number): Operation[] {
   const manage = modelManagement(store, engine, workerLimit, defaultResponseTimeout);
-  const list: Operation['handler'] = (req, res) => send(res, manage.list(req.query));
-  const register: Operation['handler'] = async (req, res) => send(res, await manage.register(req.query));
+  const list: Operation['handler'] = (req, res) => send(res, manage.list(listQuery(req.query)));
+  const register: Operation['handler'] = async (req, res) => send(res, await manage.register(registerQuery(req.query), querySpelling(req.query)));
   const describeOne: Operation['handler'] = (req, res) => {
     const p = req.params as ModelParams;
     send(res, manage.describe(p.model_name, p.model_version));
   };
   const scale: Operation['handler'] = async (req, res) => {
     const p = req.params as ModelParams;
-    send(res, await manage.scale(p.model_name, p.model_version, req.query));
+    send(res, await manage.scale(p.model_name, p.model_version, scaleQuery(req.query)));
   };
   const unregister: Operation['handler'] = async (req, res) => {
     const p = req.params as ModelParams;

@@ -13,8 +13,8 @@
 // Once a body is in, its bytes no longer count here: what happens to it then (decode, queue,
 // run) is bounded by the model's queue and the budget, not by how the client sends.
 // Bytes still arriving are what a slow or hostile client controls, so readiness leaves them out
-// (server.ts): a client that stalls its uploads must not take the replica out of a balancer's
-// rotation for everyone else.
+// (lifecycle/readiness.ts): a client that stalls its uploads must not take the replica out of a
+// balancer's rotation for everyone else.
 
 import { clientOf } from './client-address.js';
 import { ApiError } from '../../errors.js';
