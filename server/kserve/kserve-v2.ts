@@ -5,6 +5,7 @@
 
 import { badRequest } from '../errors.js';
 import type { ModelStore, ModelVersion } from '../store/model-store.js';
+import type { Tensor } from '../page/inference-engine.js';
 
 // Answered as {"error": message}, as every error under /v2 is (errors.ts).
 const bad = badRequest;
@@ -157,7 +158,7 @@ export function checkInput(v: ModelVersion, input: { name: string; datatype: str
 }
 
 /** The model's input tensor out of a parsed request; `binary` as parseRequest gives it. */
-export function inputTensor(v: ModelVersion, request: V2Request, binary: ReadonlyArray<Buffer | null>): { data: Float32Array; dims: number[] } {
+export function inputTensor(v: ModelVersion, request: V2Request, binary: ReadonlyArray<Buffer | null>): Tensor {
   const { input, index } = modelInput(v, request.inputs);
   const count = checkInput(v, input);
   const shape = input.shape;

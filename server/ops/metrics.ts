@@ -4,7 +4,7 @@
 
 import os from 'node:os';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { InferenceEngine, InferOutput } from '../page/inference-engine.js';
+import type { InferenceEngine, RunTiming } from '../page/inference-engine.js';
 import type { ModelStore, ModelVersion } from '../store/model-store.js';
 import { HostReadings } from './system-metrics.js';
 
@@ -197,7 +197,7 @@ export class Metrics {
     return parts.length ? `${parts.join('\n\n')}\n` : '';
   }
 
-  observePrediction(model: ModelVersion, out: Pick<InferOutput, 'queueMs' | 'transferMs' | 'inferMs' | 'batch'>, times: StageTimes, totalMs: number): void {
+  observePrediction(model: ModelVersion, out: RunTiming, times: StageTimes, totalMs: number): void {
     const labels = { model_name: model.name, model_version: model.version, hostname: this.hostname };
     this.requests.inc(labels);
     this.latency.inc(labels, totalMs * 1000);
