@@ -12,7 +12,7 @@
 
 import type { Request } from 'express';
 import { Type } from '@sinclair/typebox';
-import { inferenceFailures, json, kserveError, modelName, query, TIMING_HEADERS } from '../api-schemas.js';
+import { inferenceAnswers, json, kserveError, modelName, query } from '../api-schemas.js';
 import type { InferenceEngine } from '../../page/inference-engine.js';
 import { ApiError } from '../../errors.js';
 import { MAX_INSTANCES, parseInstances } from '../../kserve/kserve-v1.js';
@@ -38,11 +38,13 @@ const PredictResponse = Type.Object({
 /** A client's fault in one instance (400, 413) says which; the server's own (503, 504) is the request's. */
 const naming = (i: number, e: unknown): unknown => (e instanceof ApiError && (e.status === 400 || e.status === 413) ? new ApiError(e.status, e.type, `instances[${i}]: ${e.message}`, e.headers) : e);
 
+const UNKNOWN = 'Unknown model';
+
 const modelOf = (store: ModelStore, req: Request) => store.resolve((req.params as { model_name: string }).model_name);
 
 export function kserveV1Operations(store: ModelStore, engine: InferenceEngine, guards: InferenceGuards, metrics?: Metrics): Operation[] {
   const pipeline = { engine, guards, metrics };
-  const unknown = kserveError('Unknown model');
+  const unknown = kserveError(UNKNOWN);
   // Before readiness: its 405 answers `/v1/models/{m}:predict`, which readiness's path also matches.
   const predict: Operation = {
     id: 'v1ModelPredict',
@@ -54,13 +56,15 @@ export function kserveV1Operations(store: ModelStore, engine: InferenceEngine, g
       description: `{"instances": [{"data": "<base64 image>"}, ...]}, the data also as {"b64": "..."}; at most ${MAX_INSTANCES} instances, and job_queue_size`,
       content: { 'application/json': PredictRequest },
     },
-    responses: {
-      200: { description: 'One prediction per instance, in order', headers: TIMING_HEADERS, content: { 'application/json': PredictResponse } },
-      400: kserveError('Malformed request, too many instances, or an instance that is not a base64 image (named by its index), or a bad topk'),
-      404: unknown,
-      413: kserveError('Body larger than max_request_size, or an image larger than max_image_pixels'),
-      ...inferenceFailures(kserveError),
-    },
+    responses: inferenceAnswers(
+      kserveError,
+      { description: 'One prediction per instance, in order', content: { 'application/json': PredictResponse } },
+      {
+        400: 'Malformed request, too many instances, or an instance that is not a base64 image (named by its index), or a bad topk',
+        404: UNKNOWN,
+        413: 'Body larger than max_request_size, or an image larger than max_image_pixels',
+      },
+    ),
     handler: async (req, res) => {
       const call = httpCall(req, res, performance.now());
       const model = modelOf(store, req);

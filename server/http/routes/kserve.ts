@@ -9,7 +9,7 @@
 import type { Request } from 'express';
 import { Type } from '@sinclair/typebox';
 import type { InferenceEngine } from '../../page/inference-engine.js';
-import { binary, inferenceFailures, json, kserveError, modelName, modelVersion, TIMING_HEADERS } from '../api-schemas.js';
+import { binary, inferenceAnswers, json, kserveError, modelName, modelVersion } from '../api-schemas.js';
 import { inputTensor, modelMetadata, parseRequest } from '../../kserve/kserve-v2.js';
 import type { ModelStore } from '../../store/model-store.js';
 import type { Operation, Param } from '../operation.js';
@@ -49,6 +49,8 @@ const InferRequest = Type.Object({
   ),
   outputs: Type.Optional(Type.Array(Type.Object({ name: Type.String(), parameters: Type.Optional(Type.Object({ binary_data: Type.Boolean() })) }))),
 });
+
+const UNKNOWN = 'Unknown model or version';
 
 const target = (store: ModelStore, req: Request) => {
   const p = req.params as Record<string, string>;
@@ -92,7 +94,7 @@ export function kserveOperations(store: ModelStore, engine: InferenceEngine, opt
     { ...op, id, path: `/v2/models/{model_name}${suffix}`, params: [modelName, ...params] },
     { ...op, id: id.replace(/^v2Model/, 'v2ModelVersion'), path: `/v2/models/{model_name}/versions/{model_version}${suffix}`, params: [modelName, modelVersion, ...params] },
   ];
-  const unknown = kserveError('Unknown model or version');
+  const unknown = kserveError(UNKNOWN);
   const pipeline = { engine, guards: opts.guards, metrics: opts.metrics };
   return [
     {
@@ -133,13 +135,11 @@ export function kserveOperations(store: ModelStore, engine: InferenceEngine, opt
           description: 'A v2 inference request; with Inference-Header-Content-Length, its JSON then the binary tensors',
           content: { 'application/json': InferRequest, 'application/octet-stream': binary },
         },
-        responses: {
-          200: { description: 'Raw model output, JSON or binary', headers: TIMING_HEADERS, content: { 'application/json': InferResponse, 'application/octet-stream': binary } },
-          400: kserveError('Bad request'),
-          404: unknown,
-          413: kserveError('Body larger than max_request_size'),
-          ...inferenceFailures(kserveError),
-        },
+        responses: inferenceAnswers(
+          kserveError,
+          { description: 'Raw model output, JSON or binary', content: { 'application/json': InferResponse, 'application/octet-stream': binary } },
+          { 400: 'Bad request', 404: UNKNOWN, 413: 'Body larger than max_request_size' },
+        ),
         handler: async (req, res) => {
           const call = httpCall(req, res, performance.now());
           const v = target(store, req);

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { Type } from '@sinclair/typebox';
-import { binary, error, inferenceFailures, modelName, modelVersion, query, TIMING_HEADERS } from '../api-schemas.js';
+import { binary, error, inferenceAnswers, modelName, modelVersion, query } from '../api-schemas.js';
 import type { InferenceEngine } from '../../page/inference-engine.js';
 import type { ModelStore } from '../../store/model-store.js';
 import { classifyImages } from '../../pipeline/classify-images.js';
@@ -42,17 +42,15 @@ export function predictionOperations(store: ModelStore, engine: InferenceEngine,
         description: 'The image: the raw body (JPEG, PNG, WebP, GIF, TIFF, AVIF), or a multipart form whose "data" (or "body", or first) file holds it',
         content: { 'application/octet-stream': binary, 'image/*': binary, 'multipart/form-data': Type.Object({ data: binary }) },
       },
-      responses: {
-        200: {
-          description: 'The top classes, highest probability first',
-          headers: TIMING_HEADERS,
-          content: { 'application/json': Prediction },
+      responses: inferenceAnswers(
+        error,
+        { description: 'The top classes, highest probability first', content: { 'application/json': Prediction } },
+        {
+          400: 'Empty, unsupported or undecodable image, or a bad topk',
+          404: 'Unknown model (ModelNotFoundException) or version (ModelVersionNotFoundException)',
+          413: 'Body larger than max_request_size, or image larger than max_image_pixels',
         },
-        400: error('Empty, unsupported or undecodable image, or a bad topk'),
-        404: error('Unknown model (ModelNotFoundException) or version (ModelVersionNotFoundException)'),
-        413: error('Body larger than max_request_size, or image larger than max_image_pixels'),
-        ...inferenceFailures(error),
-      },
+      ),
       handler: handle,
     })),
   );
