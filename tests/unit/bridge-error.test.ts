@@ -62,6 +62,23 @@ describe('withDeadline', () => {
     });
   });
 
+  it("fires at the deadline's instant, however much of it was spent before the call, and states what was left", async () => {
+    const clock = new ManualClock();
+    const deadline = Deadline.after(1000, 'default_response_timeout', clock);
+    clock.advance(700);
+    let settled = false;
+    const late = withDeadline(new Promise<never>(() => {}), deadline, 'the prediction');
+    late.then(
+      () => undefined,
+      () => (settled = true),
+    );
+    clock.advance(299);
+    await Promise.resolve();
+    assert.equal(settled, false, 'not before the instant');
+    clock.advance(1);
+    await assert.rejects(late, (e: unknown) => e instanceof BridgeError && e.message === 'the prediction took longer than 0.3 s (raise default_response_timeout to allow more)');
+  });
+
   it('clears its timer once the work settles', async () => {
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     const before = timers();
