@@ -4,8 +4,7 @@
 // shutdown once its answer is made, or it has failed.
 
 import type { InferenceCall } from '../pipeline/inference-core.js';
-import type { Served } from './calls.js';
-import type { CallInfo } from './calls.js';
+import type { CallInfo, Served } from './calls.js';
 import type { Answered } from '../pipeline/served.js';
 
 /** Runs `work` on the call `info`, which arrived at `arrivedAt` with `bytes` of input in its message. */
