@@ -177,6 +177,23 @@ export function inputTensor(v: ModelVersion, request: V2Request, binary: Readonl
 }
 
 /**
+ * The infer response for `out`: JSON with the output's values in "data", or, where the request
+ * asked for binary output, the JSON with its "binary_data_size" and then the output's bytes
+ * (`jsonLength` goes in Inference-Header-Content-Length).
+ */
+export function inferResponse(v: ModelVersion, request: V2Request, out: Tensor): { json: string } | { jsonLength: number; body: Buffer } {
+  const output: Record<string, unknown> = { name: v.config.outputName, datatype: 'FP32', shape: out.dims };
+  const reply = { model_name: v.name, model_version: v.version, ...(request.id !== undefined ? { id: request.id } : {}), outputs: [output] };
+  if (!request.binaryOutput) {
+    output['data'] = Array.from(out.data);
+    return { json: JSON.stringify(reply) };
+  }
+  output['parameters'] = { binary_data_size: out.data.byteLength };
+  const json = Buffer.from(JSON.stringify(reply));
+  return { jsonLength: json.length, body: Buffer.concat([json, Buffer.from(out.data.buffer, out.data.byteOffset, out.data.byteLength)]) };
+}
+
+/**
  * `count` finite numbers, flat or nested at most `maxDepth` deep, into a Float32Array; null for
  * anything else. Iterative, and it stops at the first thing out of place.
  */

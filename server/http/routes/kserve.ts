@@ -10,7 +10,7 @@ import type { Request } from 'express';
 import { Type } from '@sinclair/typebox';
 import type { InferenceEngine } from '../../page/inference-engine.js';
 import { binary, inferenceAnswers, json, kserveError, modelName, modelVersion } from '../api-schemas.js';
-import { inputTensor, modelMetadata, parseRequest } from '../../kserve/kserve-v2.js';
+import { inferResponse, inputTensor, modelMetadata, parseRequest } from '../../kserve/kserve-v2.js';
 import type { ModelStore } from '../../store/model-store.js';
 import type { Operation, Param } from '../operation.js';
 import { readRaw } from '../uploads/request-body.js';
@@ -153,26 +153,16 @@ export function kserveOperations(store: ModelStore, engine: InferenceEngine, opt
               ticket.hold(tensor.data.byteLength); // the tensor is a second copy of the body's bytes
               return { request, tensor };
             },
-            answer: (out, { request }) => {
-              const output: Record<string, unknown> = { name: v.config.outputName, datatype: 'FP32', shape: out.dims };
-              const reply = { model_name: v.name, model_version: v.version, ...(request.id !== undefined ? { id: request.id } : {}), outputs: [output] };
-              if (!request.binaryOutput) {
-                output['data'] = Array.from(out.data);
-                return { text: JSON.stringify(reply) };
-              }
-              output['parameters'] = { binary_data_size: out.data.byteLength };
-              const json = Buffer.from(JSON.stringify(reply));
-              return { json, whole: Buffer.concat([json, Buffer.from(out.data.buffer, out.data.byteOffset, out.data.byteLength)]) };
-            },
+            answer: (out, { request }) => inferResponse(v, request, out),
           });
           recordInference(res, served);
           const { answer } = served;
-          if ('text' in answer) {
-            res.type('application/json').send(answer.text);
+          if ('json' in answer) {
+            res.type('application/json').send(answer.json);
             return;
           }
-          res.set({ 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': String(answer.json.length) });
-          res.send(answer.whole);
+          res.set({ 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': String(answer.jsonLength) });
+          res.send(answer.body);
         },
       },
       [{ name: 'Inference-Header-Content-Length', in: 'header', schema: Type.Integer(), description: 'Length of the JSON header before binary tensor data' }],
