@@ -13,6 +13,16 @@ describe('BridgeError', () => {
   });
 });
 
+/** Whether `p` has settled yet, as the test moves its clock. */
+function watch(p: Promise<unknown>): { settled: boolean } {
+  const seen = { settled: false };
+  p.then(
+    () => (seen.settled = true),
+    () => (seen.settled = true),
+  );
+  return seen;
+}
+
 describe('withDeadline', () => {
   it('resolves with the value of work that settles in time', async () => {
     assert.equal(await withDeadline(Promise.resolve(42), Deadline.after(1000, 'default_response_timeout'), 'inference'), 42);
@@ -32,15 +42,11 @@ describe('withDeadline', () => {
 
   it("rejects with kind 'timeout' and a message naming the setting when the work is late, at the deadline", async () => {
     const clock = new ManualClock();
-    let settled = false;
     const late = withDeadline(new Promise<never>(() => {}), Deadline.after(30, 'model_load_timeout', clock), 'loading mobilenet_v2');
-    late.then(
-      () => undefined,
-      () => (settled = true),
-    );
+    const seen = watch(late);
     clock.advance(29);
     await Promise.resolve();
-    assert.equal(settled, false, 'not before the deadline');
+    assert.equal(seen.settled, false, 'not before the deadline');
     clock.advance(1);
     await assert.rejects(late, (e: unknown) => {
       assert.ok(e instanceof BridgeError);
@@ -66,15 +72,11 @@ describe('withDeadline', () => {
     const clock = new ManualClock();
     const deadline = Deadline.after(1000, 'default_response_timeout', clock);
     clock.advance(700);
-    let settled = false;
     const late = withDeadline(new Promise<never>(() => {}), deadline, 'the prediction');
-    late.then(
-      () => undefined,
-      () => (settled = true),
-    );
+    const seen = watch(late);
     clock.advance(299);
     await Promise.resolve();
-    assert.equal(settled, false, 'not before the instant');
+    assert.equal(seen.settled, false, 'not before the instant');
     clock.advance(1);
     await assert.rejects(late, (e: unknown) => e instanceof BridgeError && e.message === 'the prediction took longer than 0.3 s (raise default_response_timeout to allow more)');
   });
