@@ -1,17 +1,18 @@
 // KServe v2 / Open Inference Protocol over gRPC (`inference.GRPCInferenceService`), as Triton's
 // and KServe's clients send it: health, metadata, and ModelInfer with an already preprocessed FP32
 // tensor, typed (`contents.fp32_contents`) or raw (`raw_input_contents`). Raw in, raw out
-// (`raw_output_contents`); typed in, typed out. The same checks, admission, queue and metrics as
-// POST /v2/models/{m}/infer (kserve-v2.ts, inference-core.ts).
+// (`raw_output_contents`); typed in, typed out. The same checks as POST /v2/models/{m}/infer
+// (kserve-v2.ts), and the same tensor pipeline (server/pipeline/infer-tensor.ts).
 
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ApiError, badRequest } from '../errors.js';
-import { admit, observeInference, timingHeaders } from '../pipeline/inference-core.js';
+import { inferTensor } from '../pipeline/infer-tensor.js';
 import { checkInput, modelInput, modelMetadata } from '../kserve/kserve-v2.js';
 import type { ModelVersion } from '../store/model-store.js';
 import { type CallEnv, type CallInfo, type Served, unary } from './calls.js';
 import { type ModelInferRequest, type ModelInferResponse, type NameVersion, SERVICE_NAMES } from './definitions.js';
 import type { GrpcInferenceDeps } from './torchserve-inference.js';
+import { overGrpc, servedOverGrpc } from './inference-call.js';
 
 const SERVICE = SERVICE_NAMES.kserve;
 
@@ -39,6 +40,8 @@ export function kserveInferenceService(env: CallEnv, deps: GrpcInferenceDeps & {
     return store.resolve(name, version || undefined);
   };
 
+  const pipeline = { engine, guards, metrics: env.metrics };
+
   const infer = async (request: ModelInferRequest, info: CallInfo): Promise<Served<ModelInferResponse>> => {
     const t0 = performance.now();
     const v = target(request.model_name, request.model_version);
@@ -48,24 +51,24 @@ export function kserveInferenceService(env: CallEnv, deps: GrpcInferenceDeps & {
     const raw = request.raw_input_contents.length > 0;
     // Checked against the message before admission: a shape the contents do not fill is the
     // client's error, not a lack of room. Its values are already in memory, within max_request_size.
-    const data = inputValues(request, index, count);
-    const { deadline, ticket, finish } = admit(guards, v, data.byteLength, info.remainingMs());
-    try {
-      ticket.hold(2 * data.byteLength); // the message's copy and the tensor's
-      ticket.place();
-      const tParse = performance.now();
-      const out = await engine.runTensor(v, data, input.shape, deadline.limit(), info.signal);
-      const tInfer = performance.now();
-      const output = { name: v.config.outputName, datatype: 'FP32', shape: out.dims };
-      const reply: ModelInferResponse = raw
-        ? { model_name: v.name, model_version: v.version, id: request.id, outputs: [output], raw_output_contents: [Buffer.from(out.data.buffer, out.data.byteOffset, out.data.byteLength)] }
-        : { model_name: v.name, model_version: v.version, id: request.id, outputs: [{ ...output, contents: { fp32_contents: Array.from(out.data) } }], raw_output_contents: [] };
-      const tPost = performance.now();
-      const stages = { read: 0, decode: tParse - t0, queue: out.queueMs, transfer: out.transferMs, infer: out.inferMs, post: tPost - tInfer, total: tPost - t0 };
-      return { reply, access: observeInference(v, out.batch, stages, env.metrics), trailers: timingHeaders(out.batch, stages) };
-    } finally {
-      finish();
-    }
+    const tensor = { data: inputValues(request, index, count), dims: input.shape };
+    const served = await overGrpc(info, t0, tensor.data.byteLength, (call) =>
+      inferTensor(pipeline, call, {
+        model: v,
+        read: async (ticket) => {
+          ticket.hold(2 * tensor.data.byteLength); // the message's copy and the tensor's
+          return tensor;
+        },
+        parse: (tensor) => ({ tensor }),
+        answer: (out): ModelInferResponse => {
+          const output = { name: v.config.outputName, datatype: 'FP32', shape: out.dims };
+          return raw
+            ? { model_name: v.name, model_version: v.version, id: request.id, outputs: [output], raw_output_contents: [Buffer.from(out.data.buffer, out.data.byteOffset, out.data.byteLength)] }
+            : { model_name: v.name, model_version: v.version, id: request.id, outputs: [{ ...output, contents: { fp32_contents: Array.from(out.data) } }], raw_output_contents: [] };
+        },
+      }),
+    );
+    return servedOverGrpc(served, served.answer);
   };
 
   // Loading and unloading belong to the management API (HTTP 8081, gRPC 7071), behind its own key.

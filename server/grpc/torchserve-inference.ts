@@ -2,15 +2,17 @@
 // JSON bytes as POST /predictions answers), StreamPredictions (one answer on a stream: these
 // models do not stream) and StreamPredictions2 (a stream of requests, each answered in order,
 // errors in the answer's `status` as TorchServe sends them). Every prediction goes through the
-// same admission, deadline, queue and metrics as HTTP (inference-core.ts).
+// same image pipeline as HTTP's (server/pipeline/classify-images.ts).
 
 import { once } from 'node:events';
 import { status as Code, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { InferenceEngine } from '../page/inference-engine.js';
 import { badRequest, type ApiError } from '../errors.js';
-import { admit, classifyImage, observeInference, timingHeaders, shuttingDown, type InferenceGuards } from '../pipeline/inference-core.js';
+import { shuttingDown, type InferenceGuards } from '../pipeline/inference-core.js';
+import { classifyImages } from '../pipeline/classify-images.js';
+import { parseTopK } from '../pipeline/top-k-param.js';
 import type { ModelStore } from '../store/model-store.js';
-import { parseTopK } from '../http/routes/predictions.js';
+import { overGrpc, servedOverGrpc } from './inference-call.js';
 import { type CallEnv, type CallInfo, callInfo, failure, logAccess, recordCall, type Served, serverStream, unary } from './calls.js';
 import { SERVICE_NAMES, type PredictionResponse, type PredictionsRequest } from './definitions.js';
 import { grpcCodeOf, serviceError } from './grpc-status.js';
@@ -43,25 +45,25 @@ function imageOf(input: Record<string, Buffer>): Buffer {
 export function torchserveInferenceService(env: CallEnv, deps: GrpcInferenceDeps): UntypedServiceImplementation {
   const { store, engine, guards } = deps;
 
+  const pipeline = { engine, guards, metrics: env.metrics };
+
   const predict = async (request: PredictionsRequest, info: CallInfo): Promise<Served<PredictionResponse>> => {
     const t0 = performance.now();
     if (!request.model_name) throw badRequest('Parameter model_name is required.');
     const model = store.resolve(request.model_name, request.model_version || undefined);
     const image = imageOf(request.input);
-    const topk = request.input['topk'];
-    const k = topk === undefined ? model.config.topk : parseTopK(topk.toString('latin1'), model.config.topk);
-    const { deadline, ticket, finish } = admit(guards, model, image.length, info.remainingMs());
-    try {
-      ticket.hold(image.length);
-      const { answer, batch, stages } = await classifyImage(engine, guards, model, image, k, { deadline, ticket, signal: info.signal, t0, tRead: t0 });
-      return {
-        reply: { prediction: Buffer.from(answer), ...(request.sequenceId ? { sequenceId: request.sequenceId } : {}) },
-        access: observeInference(model, batch, stages, env.metrics),
-        trailers: timingHeaders(batch, stages),
-      };
-    } finally {
-      finish();
-    }
+    const k = parseTopK(request.input['topk']?.toString('latin1'), model.config.topk);
+    const served = await overGrpc(info, t0, image.length, (call) =>
+      classifyImages(pipeline, call, {
+        model,
+        k,
+        read: async (ticket) => {
+          ticket.hold(image.length);
+          return image;
+        },
+      }),
+    );
+    return servedOverGrpc(served, { prediction: Buffer.from(served.answer[0]!), ...(request.sequenceId ? { sequenceId: request.sequenceId } : {}) });
   };
 
   const streamPredictions2 = (call: ServerDuplexStream<PredictionsRequest, PredictionResponse>) => {

@@ -40,3 +40,19 @@ export const TIMING_HEADERS = {
   'Server-Timing': { description: 'read, decode (or parse), queue, transfer, infer, post and total durations in ms', schema: Type.String() },
   'X-Batch-Size': { description: 'How many requests shared the model run', schema: Type.Integer() },
 };
+
+/**
+ * An inference operation's answers, in its family's error shape: its 200 with the timing
+ * headers, the client's faults it names (400, 404, 413), and what the engine and admission may answer.
+ */
+export const inferenceAnswers = (
+  shape: (description: string) => Answer,
+  ok: { description: string; content: Record<string, TSchema> },
+  faults: { 400: string; 404: string; 413: string },
+): Record<number, Answer> => ({
+  200: { description: ok.description, headers: TIMING_HEADERS, content: ok.content },
+  400: shape(faults[400]),
+  404: shape(faults[404]),
+  413: shape(faults[413]),
+  ...inferenceFailures(shape),
+});

@@ -11,7 +11,7 @@ import { demoIsolation, demoModelOperations, demoPageOperations, type DemoFiles,
 import { healthOperations } from './routes/health.js';
 import { kserveHealthOperations, kserveOperations } from './routes/kserve.js';
 import { kserveV1Operations } from './routes/kserve-v1.js';
-import type { InferenceGuards } from './routes/inference-request.js';
+import type { InferenceGuards } from '../pipeline/inference-core.js';
 import { predictionOperations } from './routes/predictions.js';
 
 export interface InferenceAppDeps {

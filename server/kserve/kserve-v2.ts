@@ -5,6 +5,7 @@
 
 import { badRequest } from '../errors.js';
 import type { ModelStore, ModelVersion } from '../store/model-store.js';
+import type { Tensor } from '../page/inference-engine.js';
 
 // Answered as {"error": message}, as every error under /v2 is (errors.ts).
 const bad = badRequest;
@@ -157,7 +158,7 @@ export function checkInput(v: ModelVersion, input: { name: string; datatype: str
 }
 
 /** The model's input tensor out of a parsed request; `binary` as parseRequest gives it. */
-export function inputTensor(v: ModelVersion, request: V2Request, binary: ReadonlyArray<Buffer | null>): { data: Float32Array; dims: number[] } {
+export function inputTensor(v: ModelVersion, request: V2Request, binary: ReadonlyArray<Buffer | null>): Tensor {
   const { input, index } = modelInput(v, request.inputs);
   const count = checkInput(v, input);
   const shape = input.shape;
@@ -173,6 +174,23 @@ export function inputTensor(v: ModelVersion, request: V2Request, binary: Readonl
   const data = flatten(input.data, count, shape.length);
   if (!data) throw bad(`input "${input.name}" needs ${count} finite numbers in "data", flat or nested as its shape (or binary data)`);
   return { data, dims: shape };
+}
+
+/**
+ * The infer response for `out`: JSON with the output's values in "data", or, where the request
+ * asked for binary output, the JSON with its "binary_data_size" and then the output's bytes
+ * (`jsonLength` goes in Inference-Header-Content-Length).
+ */
+export function inferResponse(v: ModelVersion, request: V2Request, out: Tensor): { json: string } | { jsonLength: number; body: Buffer } {
+  const output: Record<string, unknown> = { name: v.config.outputName, datatype: 'FP32', shape: out.dims };
+  const reply = { model_name: v.name, model_version: v.version, ...(request.id !== undefined ? { id: request.id } : {}), outputs: [output] };
+  if (!request.binaryOutput) {
+    output['data'] = Array.from(out.data);
+    return { json: JSON.stringify(reply) };
+  }
+  output['parameters'] = { binary_data_size: out.data.byteLength };
+  const json = Buffer.from(JSON.stringify(reply));
+  return { jsonLength: json.length, body: Buffer.concat([json, Buffer.from(out.data.buffer, out.data.byteOffset, out.data.byteLength)]) };
 }
 
 /**

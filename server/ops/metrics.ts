@@ -5,7 +5,7 @@
 
 import os from 'node:os';
 import { type Counter, type Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { InferenceEngine, InferOutput } from '../page/inference-engine.js';
+import type { InferenceEngine, RunTiming } from '../page/inference-engine.js';
 import type { ModelStore, ModelVersion } from '../store/model-store.js';
 import { engineGauges, grpcFamilies, hostGauges, predictionHistograms, recoveryCounters, requestCounters, statusCounters } from './metric-families.js';
 
@@ -86,7 +86,7 @@ export class Metrics {
     return parts.length ? `${parts.join('\n\n')}\n` : '';
   }
 
-  observePrediction(model: ModelVersion, out: Pick<InferOutput, 'queueMs' | 'transferMs' | 'inferMs' | 'batch'>, times: StageTimes, totalMs: number): void {
+  observePrediction(model: ModelVersion, out: RunTiming, times: StageTimes, totalMs: number): void {
     const labels = { model_name: model.name, model_version: model.version, hostname: this.hostname };
     this.frontend.requests.inc(labels);
     this.frontend.latency.inc(labels, totalMs * 1000);

@@ -4,7 +4,7 @@
 //   timeout: no answer before the deadline
 //   busy: the model's queue is full; the client should retry later
 
-import { systemClock, type Clock } from '../ops/clock.js';
+import { seconds, type Deadline } from '../pipeline/deadline.js';
 
 export type BridgeErrorKind = 'input' | 'model' | 'runtime' | 'closed' | 'crashed' | 'timeout' | 'busy';
 
@@ -22,24 +22,18 @@ export class BridgeError extends Error {
   }
 }
 
-/** What is left of a request's time, and the setting that set it, which a 504 names. */
-export interface TimeLimit {
-  ms: number;
-  /** e.g. `default_response_timeout`, `response_timeout in m's config.json`. */
-  setting: string;
-}
-
-/** Rejects with a timeout BridgeError unless `work` settles within `limit`. */
-export function withDeadline<T>(work: Promise<T>, limit: TimeLimit, what: string, clock: Clock = systemClock): Promise<T> {
-  const { ms, setting } = limit;
+/**
+ * Rejects with a timeout BridgeError unless `work` settles by `deadline`. The message states the
+ * time that was left when the call was made, and the setting that set it.
+ */
+export function withDeadline<T>(work: Promise<T>, deadline: Deadline, what: string): Promise<T> {
+  const { clock, setting } = deadline;
+  const ms = deadline.remainingMs();
   // Made here, not when the timer fires, so the stack points at the caller.
   const err = new BridgeError('timeout', `${what} took longer than ${seconds(ms)} s (raise ${setting} to allow more)`);
   let timer: unknown;
-  const deadline = new Promise<never>((_, reject) => {
+  const late = new Promise<never>((_, reject) => {
     timer = clock.setTimeout(() => reject(err), ms);
   });
-  return Promise.race([work, deadline]).finally(() => clock.clearTimeout(timer));
+  return Promise.race([work, late]).finally(() => clock.clearTimeout(timer));
 }
-
-/** A deadline as a message states it: tenths of a second below 10 s, whole seconds above. */
-export const seconds = (ms: number): string => (ms / 1000).toFixed(ms < 10_000 ? 1 : 0);

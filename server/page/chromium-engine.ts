@@ -16,11 +16,12 @@ import { log } from '../ops/log.js';
 import type { ModelVersion } from '../store/model-store.js';
 import { initialWorkers, tooManyPages } from './worker-budget.js';
 import { BatchScheduler } from '../pipeline/batch-scheduler.js';
-import { BridgeError, type TimeLimit } from './bridge-error.js';
+import { BridgeError } from './bridge-error.js';
+import type { Deadline } from '../pipeline/deadline.js';
 import { launchBrowser, type LaunchedBrowser } from '../chromium/browser-launch.js';
 import { chromiumFlags } from '../chromium/chromium-flags.js';
 import { sandboxLaunchOptions, type SandboxSetting, type SandboxState } from '../chromium/chromium-sandbox.js';
-import type { InferenceEngine, InferOutput, ModelOverrides, ModelStatus, TensorOutput } from './inference-engine.js';
+import type { ImageResult, InferenceEngine, ModelOverrides, ModelStatus, Tensor, TensorResult } from './inference-engine.js';
 import { loadRequestFor } from './load-request.js';
 import { PageWorker } from './page-worker.js';
 import { describeRuntime } from './runtime-summary.js';
@@ -286,12 +287,12 @@ export class ChromiumEngine implements InferenceEngine {
     if (problem) throw new BridgeError('model', problem);
   }
 
-  async infer(model: ModelVersion, pixels: Uint8Array, k: number, limit: TimeLimit, signal?: AbortSignal): Promise<InferOutput> {
-    return this.scheduler(model).submit({ pixels, k }, limit, signal);
+  async infer(model: ModelVersion, pixels: Uint8Array, k: number, deadline: Deadline, signal?: AbortSignal): Promise<ImageResult> {
+    return this.scheduler(model).submit({ pixels, k }, deadline, signal);
   }
 
-  async runTensor(model: ModelVersion, data: Float32Array, dims: number[], limit: TimeLimit, signal?: AbortSignal): Promise<TensorOutput> {
-    return this.scheduler(model).submitTensor({ data, dims }, limit, signal);
+  async runTensor(model: ModelVersion, tensor: Tensor, deadline: Deadline, signal?: AbortSignal): Promise<TensorResult> {
+    return this.scheduler(model).submitTensor(tensor, deadline, signal);
   }
 
   private scheduler(model: ModelVersion): BatchScheduler {

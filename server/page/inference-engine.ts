@@ -3,32 +3,40 @@
 
 import type { ModelRuntimeInfo } from '../../browser-runtime/protocol.js';
 import type { ModelVersion } from '../store/model-store.js';
-import type { TimeLimit } from './bridge-error.js';
+import type { Deadline } from '../pipeline/deadline.js';
 import type { SandboxState } from '../chromium/chromium-sandbox.js';
 
-export interface InferOutput {
-  /** The top k classes of the image, highest first, and their probabilities. */
-  classes: Int32Array;
-  probabilities: Float32Array;
+/** Where one run's time went, from the page worker up to the response. */
+export interface RunTiming {
   /** How many requests ran in the same session.run. */
   batch: number;
-  /** Waiting for a worker. */
+  /** Waiting: in the model's queue, then in the page behind the run before. */
   queueMs: number;
-  /** The DevTools round trip less the page's own work. */
+  /** The DevTools round trip less the page's own work and wait. */
   transferMs: number;
-  /** The page's work: normalising, session.run, softmax and ranking. */
+  /** The page's work: session.run, with normalising and ranking for images. */
   inferMs: number;
 }
 
-/** The raw output of an already preprocessed tensor, and where its time went. */
-export interface TensorOutput {
+/** An image's top k classes, highest first, and their probabilities. */
+export interface TopK {
+  classes: Int32Array;
+  probabilities: Float32Array;
+}
+
+/** A float32 tensor and its dimensions, the first the batch's. */
+export interface Tensor {
   data: Float32Array;
   dims: number[];
-  /** How many requests ran in the same session.run. */
-  batch: number;
-  queueMs: number;
-  transferMs: number;
-  inferMs: number;
+}
+
+export interface ImageResult extends TopK {
+  timing: RunTiming;
+}
+
+/** A tensor's raw output, and where its time went. */
+export interface TensorResult extends Tensor {
+  timing: RunTiming;
 }
 
 export type WorkerState = 'loading' | 'ready' | 'failed' | 'closed';
@@ -71,9 +79,9 @@ export interface InferenceEngine {
    * One uint8 RGB image of the model's input size; answers its top k. Both kinds of request
    * share the model's queue, its bound and its workers; `signal` aborts one whose client has gone.
    */
-  infer(model: ModelVersion, pixels: Uint8Array, k: number, limit: TimeLimit, signal?: AbortSignal): Promise<InferOutput>;
+  infer(model: ModelVersion, pixels: Uint8Array, k: number, deadline: Deadline, signal?: AbortSignal): Promise<ImageResult>;
   /** An already preprocessed float32 tensor in the model's input layout; answers the raw output. */
-  runTensor(model: ModelVersion, data: Float32Array, dims: number[], limit: TimeLimit, signal?: AbortSignal): Promise<TensorOutput>;
+  runTensor(model: ModelVersion, tensor: Tensor, deadline: Deadline, signal?: AbortSignal): Promise<TensorResult>;
   status(model: ModelVersion): ModelStatus | undefined;
   /** Management: load a model registered after start, unload one, set its number of workers. */
   addModel(model: ModelVersion, overrides?: ModelOverrides): Promise<void>;

@@ -6,13 +6,14 @@
 import type { CDPSession, Page } from 'puppeteer-core';
 import { RUNTIME_GLOBAL, type CallStart, type LoadRequest, type ModelRuntimeInfo, type PageArgs, type PageOp, type PageReplies, type Reply, type RuntimeApi } from '../../browser-runtime/protocol.js';
 import { log } from '../ops/log.js';
-import { BridgeError, withDeadline, type TimeLimit } from './bridge-error.js';
+import { BridgeError, withDeadline } from './bridge-error.js';
+import { Deadline } from '../pipeline/deadline.js';
 import type { LaunchedBrowser } from '../chromium/browser-launch.js';
 import type { SandboxState } from '../chromium/chromium-sandbox.js';
 import { PageInput } from './page-input.js';
 import { withNewRenderer } from '../chromium/renderer-process.js';
-import type { BatchJob, BatchResult, BatchWorker, TensorJob, TensorResult as ScheduledTensorResult } from '../pipeline/batch-scheduler.js';
-import type { WorkerState, WorkerStatus } from './inference-engine.js';
+import type { BatchJob, BatchRun, BatchWorker } from '../pipeline/batch-scheduler.js';
+import type { Tensor, TensorResult, WorkerState, WorkerStatus } from './inference-engine.js';
 
 /** What sets a load's deadline (server.ts): named in the error of a load that runs past it. */
 const LOAD_DEADLINE = 'default_response_timeout (a load may take at least 120 s)';
@@ -49,7 +50,7 @@ export class PageWorker implements BatchWorker {
       const { pid } = await withNewRenderer(launched.pid, () => this.open(launched));
       this.pid = pid;
       await this.page!.waitForFunction(`globalThis.${RUNTIME_GLOBAL} !== undefined`, { timeout: this.loadTimeoutMs });
-      this.runtime = await this.call('load', this.request, { ms: this.loadTimeoutMs, setting: LOAD_DEADLINE }, 'loading the model');
+      this.runtime = await this.call('load', this.request, Deadline.after(this.loadTimeoutMs, LOAD_DEADLINE), 'loading the model');
       this.state = 'ready';
       return this.runtime;
     } catch (e) {
@@ -95,10 +96,10 @@ export class PageWorker implements BatchWorker {
   }
 
   /** One batch: its pixels cross once as raw bytes, the top k of each image come back. */
-  async runBatch(jobs: BatchJob[], limit: TimeLimit): Promise<BatchResult> {
+  async runBatch(jobs: BatchJob[], deadline: Deadline): Promise<BatchRun> {
     const k = Math.max(...jobs.map((j) => j.k));
     const pixels = jobs.length === 1 ? jobs[0]!.pixels : Buffer.concat(jobs.map((j) => j.pixels));
-    const { r, roundTripMs, pageWaitMs } = await this.timed((input) => this.run('infer', { input, batch: jobs.length, k }, limit, 'the prediction'), pixels);
+    const { r, roundTripMs, pageWaitMs } = await this.timed((input) => this.run('infer', { input, batch: jobs.length, k }, deadline, 'the prediction'), pixels);
     const classes = new Int32Array(aligned(r.classes).buffer);
     const probabilities = new Float32Array(aligned(r.probabilities).buffer);
     const inferMs = r.normaliseMs + r.runMs + r.rankMs;
@@ -108,18 +109,16 @@ export class PageWorker implements BatchWorker {
         classes: classes.subarray(i * r.k, i * r.k + Math.min(j.k, r.k)),
         probabilities: probabilities.subarray(i * r.k, i * r.k + Math.min(j.k, r.k)),
       })),
-      waitMs,
-      transferMs: Math.max(0, roundTripMs - inferMs - waitMs),
-      inferMs,
+      timing: { batch: jobs.length, queueMs: waitMs, transferMs: Math.max(0, roundTripMs - inferMs - waitMs), inferMs },
     };
   }
 
   /** An already preprocessed float32 tensor, run as it is (KServe v2); answers the raw output. */
-  async runTensor({ data, dims }: TensorJob, limit: TimeLimit): Promise<ScheduledTensorResult> {
+  async runTensor({ data, dims }: Tensor, deadline: Deadline): Promise<TensorResult> {
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    const { r, roundTripMs, pageWaitMs } = await this.timed((input) => this.run('runTensor', { input, dims }, limit, 'the inference'), bytes);
+    const { r, roundTripMs, pageWaitMs } = await this.timed((input) => this.run('runTensor', { input, dims }, deadline, 'the inference'), bytes);
     const waitMs = r.waitMs + pageWaitMs;
-    return { data: new Float32Array(aligned(r.output).buffer), dims: r.dims, waitMs, transferMs: Math.max(0, roundTripMs - r.runMs - waitMs), inferMs: r.runMs };
+    return { data: new Float32Array(aligned(r.output).buffer), dims: r.dims, timing: { batch: 1, queueMs: waitMs, transferMs: Math.max(0, roundTripMs - r.runMs - waitMs), inferMs: r.runMs } };
   }
 
   /**
@@ -141,10 +140,10 @@ export class PageWorker implements BatchWorker {
   }
 
   /** A run on a ready page. */
-  private async run<Op extends PageOp>(op: Op, args: PageArgs[Op], limit: TimeLimit, what: string): Promise<PageReplies[Op]> {
+  private async run<Op extends PageOp>(op: Op, args: PageArgs[Op], deadline: Deadline, what: string): Promise<PageReplies[Op]> {
     if (this.state !== 'ready') throw new BridgeError('closed', `model ${this.key} is not ready (${this.state})`, this.error ?? undefined);
     try {
-      return await this.call(op, args, limit, what);
+      return await this.call(op, args, deadline, what);
     } catch (e) {
       // A failed or stuck run can leave onnxruntime-web unusable in this page: retire it, so the
       // engine replaces it with a fresh one. An input the page refused says nothing of its health.
@@ -175,7 +174,7 @@ export class PageWorker implements BatchWorker {
     await this.page?.close().catch(() => undefined);
   }
 
-  private async call<Op extends PageOp>(op: Op, args: PageArgs[Op], limit: TimeLimit, what: string): Promise<PageReplies[Op]> {
+  private async call<Op extends PageOp>(op: Op, args: PageArgs[Op], deadline: Deadline, what: string): Promise<PageReplies[Op]> {
     if (!this.cdp) throw new BridgeError('closed', `the page for ${this.key} is not open`);
     const evaluation = this.cdp
       .send('Runtime.evaluate', { expression: `globalThis.${RUNTIME_GLOBAL}.${'handle' satisfies keyof RuntimeApi}(${JSON.stringify({ op, args })})`, awaitPromise: true, returnByValue: true })
@@ -183,7 +182,7 @@ export class PageWorker implements BatchWorker {
         const closed = this.state === 'failed' ? 'crashed' : 'closed';
         throw new BridgeError(closed, `the page for ${this.key} went away`, e instanceof Error ? e.message : String(e));
       });
-    const res = await withDeadline(evaluation, limit, what);
+    const res = await withDeadline(evaluation, deadline, what);
     if (res.exceptionDetails) {
       throw new BridgeError('runtime', res.exceptionDetails.exception?.description ?? res.exceptionDetails.text);
     }

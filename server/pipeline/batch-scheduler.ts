@@ -8,60 +8,31 @@
 // has gone leaves the queue before it costs a run.
 
 import { systemClock, type Clock } from '../ops/clock.js';
-import { BridgeError, type TimeLimit } from '../page/bridge-error.js';
+import { BridgeError } from '../page/bridge-error.js';
+import type { ImageResult, RunTiming, Tensor, TensorResult, TopK } from '../page/inference-engine.js';
+import type { Deadline } from './deadline.js';
 
 export interface BatchJob {
   pixels: Uint8Array;
   k: number;
 }
 
-export interface TensorJob {
-  data: Float32Array;
-  dims: number[];
+/** A worker's answer to a batch of images: each one's top k, in order, and the run's timing. */
+export interface BatchRun {
+  results: TopK[];
+  timing: RunTiming;
 }
 
-export interface JobResult {
-  classes: Int32Array;
-  probabilities: Float32Array;
-}
-
-export interface BatchResult {
-  results: JobResult[];
-  /** Time the batch waited inside the worker before it ran (counted as queueing). */
-  waitMs: number;
-  transferMs: number;
-  inferMs: number;
-}
-
-export interface TensorResult {
-  data: Float32Array;
-  dims: number[];
-  /** Waiting in the page for the run before this one. */
-  waitMs: number;
-  transferMs: number;
-  inferMs: number;
-}
-
+/**
+ * A worker answers with the timing of its own run: its `queueMs` is the wait inside the worker
+ * before the run; the scheduler adds the wait in its queue, and counts the requests in the batch.
+ */
 export interface BatchWorker {
   readonly ready: boolean;
   /** Batches it may hold at once: more than one lets the next batch cross the channel while one runs. */
   readonly capacity: number;
-  runBatch(jobs: BatchJob[], limit: TimeLimit): Promise<BatchResult>;
-  runTensor(job: TensorJob, limit: TimeLimit): Promise<TensorResult>;
-}
-
-export interface ScheduledResult extends JobResult {
-  batch: number;
-  queueMs: number;
-  transferMs: number;
-  inferMs: number;
-}
-
-export interface ScheduledTensor extends Omit<TensorResult, 'waitMs'> {
-  /** In the gateway's queue, then in the page behind the run before. */
-  queueMs: number;
-  /** How many requests ran in the same session.run. */
-  batch: number;
+  runBatch(jobs: BatchJob[], deadline: Deadline): Promise<BatchRun>;
+  runTensor(tensor: Tensor, deadline: Deadline): Promise<TensorResult>;
 }
 
 export interface SchedulerOptions {
@@ -70,13 +41,11 @@ export interface SchedulerOptions {
   queueSize: number;
 }
 
-type Work = { kind: 'image'; job: BatchJob; resolve(r: ScheduledResult): void } | { kind: 'tensor'; job: TensorJob; resolve(r: ScheduledTensor): void };
+type Work = { kind: 'image'; job: BatchJob; resolve(r: ImageResult): void } | { kind: 'tensor'; job: Tensor; resolve(r: TensorResult): void };
 
 type Pending = Work & {
   enqueuedAt: number;
-  deadlineAt: number;
-  /** The setting that set the deadline, for the 504. */
-  setting: string;
+  deadline: Deadline;
   timer: unknown;
   reject(e: Error): void;
   /** Stops listening for the client going away. */
@@ -101,13 +70,13 @@ export class BatchScheduler {
   }
 
   /** One image; answers its top k. */
-  submit(job: BatchJob, limit: TimeLimit, signal?: AbortSignal): Promise<ScheduledResult> {
-    return new Promise((resolve, reject) => this.enqueue({ kind: 'image', job, resolve }, reject, limit, signal));
+  submit(job: BatchJob, deadline: Deadline, signal?: AbortSignal): Promise<ImageResult> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'image', job, resolve }, reject, deadline, signal));
   }
 
   /** One tensor in the model's input layout; answers its rows of the raw output. */
-  submitTensor(job: TensorJob, limit: TimeLimit, signal?: AbortSignal): Promise<ScheduledTensor> {
-    return new Promise((resolve, reject) => this.enqueue({ kind: 'tensor', job, resolve }, reject, limit, signal));
+  submitTensor(tensor: Tensor, deadline: Deadline, signal?: AbortSignal): Promise<TensorResult> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'tensor', job: tensor, resolve }, reject, deadline, signal));
   }
 
   /** Refuses new requests and resolves when everything queued or running has finished. */
@@ -131,7 +100,7 @@ export class BatchScheduler {
     for (const p of this.queue.splice(0)) this.settle(p, () => p.reject(error));
   }
 
-  private enqueue(work: Work, reject: (e: Error) => void, { ms: deadlineMs, setting }: TimeLimit, signal?: AbortSignal): void {
+  private enqueue(work: Work, reject: (e: Error) => void, deadline: Deadline, signal?: AbortSignal): void {
     if (this.draining) return reject(new BridgeError('closed', 'this model is being unregistered'));
     if (!this.workers().some((w) => w.ready)) return reject(this.noWorker());
     if (this.queue.length >= this.options.queueSize) {
@@ -144,11 +113,10 @@ export class BatchScheduler {
       ...work,
       reject,
       enqueuedAt: now,
-      deadlineAt: now + deadlineMs,
-      setting,
+      deadline,
       timer: this.clock.setTimeout(
-        () => this.leave(pending, new BridgeError('timeout', `the request waited ${Math.round(this.clock.now() - now)} ms in the queue (raise ${setting} to allow more)`)),
-        deadlineMs,
+        () => this.leave(pending, new BridgeError('timeout', `the request waited ${Math.round(this.clock.now() - now)} ms in the queue (raise ${deadline.setting} to allow more)`)),
+        deadline.remainingMs(),
       ),
       forget: () => signal?.removeEventListener('abort', onAbort),
     } as Pending;
@@ -231,32 +199,19 @@ export class BatchScheduler {
       j.forget();
     }
     // The batch answers by its earliest deadline, and names that request's setting.
-    const soonest = jobs.reduce((a, b) => (b.deadlineAt < a.deadlineAt ? b : a));
-    const limit = { ms: Math.max(1, soonest.deadlineAt - started), setting: soonest.setting };
+    const deadline = jobs.map((j) => j.deadline).reduce((a, b) => a.soonest(b));
     this.inFlight.set(worker, (this.inFlight.get(worker) ?? 0) + 1);
-    const queueMs = (j: Pending) => started - j.enqueuedAt;
-    const first = jobs[0]!;
+    // Each request's own wait in the queue, before the worker's; the batch counted in requests.
+    const timing = (j: Pending, run: RunTiming): RunTiming => ({ ...run, batch: jobs.length, queueMs: started - j.enqueuedAt + run.queueMs });
     const running: Promise<void> =
-      first.kind === 'tensor'
-        ? runTensors(worker, jobs as TensorPending[], limit).then(({ out, parts }) =>
-            (jobs as TensorPending[]).forEach((j, i) => j.resolve({ ...parts[i]!, transferMs: out.transferMs, inferMs: out.inferMs, queueMs: queueMs(j) + out.waitMs, batch: jobs.length })),
-          )
+      jobs[0]!.kind === 'tensor'
+        ? runTensors(worker, jobs as TensorPending[], deadline).then((parts) => (jobs as TensorPending[]).forEach((j, i) => j.resolve({ ...parts[i]!, timing: timing(j, parts[i]!.timing) })))
         : worker
             .runBatch(
               jobs.map((j) => j.job as BatchJob),
-              limit,
+              deadline,
             )
-            .then((out) =>
-              jobs.forEach((j, i) =>
-                (j as Extract<Pending, { kind: 'image' }>).resolve({
-                  ...out.results[i]!,
-                  batch: jobs.length,
-                  queueMs: queueMs(j) + out.waitMs,
-                  transferMs: out.transferMs,
-                  inferMs: out.inferMs,
-                }),
-              ),
-            );
+            .then((out) => (jobs as ImagePending[]).forEach((j, i) => j.resolve({ ...out.results[i]!, timing: timing(j, out.timing) })));
     running
       .catch((e: Error) => jobs.forEach((j) => j.reject(e)))
       .finally(() => {
@@ -266,14 +221,12 @@ export class BatchScheduler {
   }
 }
 
+type ImagePending = Extract<Pending, { kind: 'image' }>;
 type TensorPending = Extract<Pending, { kind: 'tensor' }>;
 
-/** The tensors' rows joined into one run, and each one's rows of the output. */
-async function runTensors(worker: BatchWorker, jobs: TensorPending[], limit: TimeLimit) {
-  if (jobs.length === 1) {
-    const out = await worker.runTensor(jobs[0]!.job, limit);
-    return { out, parts: [{ data: out.data, dims: out.dims }] };
-  }
+/** The tensors' rows joined into one run, and each one's rows of the output, with the run's timing. */
+async function runTensors(worker: BatchWorker, jobs: TensorPending[], deadline: Deadline): Promise<TensorResult[]> {
+  if (jobs.length === 1) return [await worker.runTensor(jobs[0]!.job, deadline)];
   const rows = jobs.map((j) => j.job.dims[0]!);
   const data = new Float32Array(jobs.reduce((n, j) => n + j.job.data.length, 0));
   let at = 0;
@@ -282,15 +235,14 @@ async function runTensors(worker: BatchWorker, jobs: TensorPending[], limit: Tim
     at += j.job.data.length;
   }
   const total = rows.reduce((a, b) => a + b, 0);
-  const out = await worker.runTensor({ data, dims: [total, ...jobs[0]!.job.dims.slice(1)] }, limit);
+  const out = await worker.runTensor({ data, dims: [total, ...jobs[0]!.job.dims.slice(1)] }, deadline);
   const perRow = out.data.length / total;
   let row = 0;
-  const parts = rows.map((n) => {
-    const part = { data: out.data.slice(row * perRow, (row + n) * perRow), dims: [n, ...out.dims.slice(1)] };
+  return rows.map((n) => {
+    const part = { data: out.data.slice(row * perRow, (row + n) * perRow), dims: [n, ...out.dims.slice(1)], timing: out.timing };
     row += n;
     return part;
   });
-  return { out, parts };
 }
 
 /** Polls `done` every 20 ms: batches finish on their own schedule, and nothing here needs a wake-up. */

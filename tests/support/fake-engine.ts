@@ -1,4 +1,4 @@
-import type { InferenceEngine, InferOutput, ModelStatus, TensorOutput } from '../../server/page/inference-engine.js';
+import type { ImageResult, InferenceEngine, ModelStatus, Tensor, TensorResult } from '../../server/page/inference-engine.js';
 import type { BridgeError } from '../../server/page/bridge-error.js';
 import type { ModelVersion } from '../../server/store/model-store.js';
 import { softmax, topK } from '../../browser-runtime/top-k.js';
@@ -16,7 +16,7 @@ export class FakeEngine implements InferenceEngine {
 
   async start(): Promise<void> {}
 
-  async infer(model: ModelVersion, pixels: Uint8Array, k: number): Promise<InferOutput> {
+  async infer(model: ModelVersion, pixels: Uint8Array, k: number): Promise<ImageResult> {
     this.calls.push({ key: model.key, pixels, k });
     if (this.failWith) throw this.failWith;
     const logits = Array.from({ length: 1000 }, (_, i) => (i === this.winner ? 10 : -i / 100));
@@ -25,21 +25,18 @@ export class FakeEngine implements InferenceEngine {
     return {
       classes: Int32Array.from(top),
       probabilities: Float32Array.from(top.map((i) => p[i]!)),
-      batch: 1,
-      queueMs: 0,
-      transferMs: 1,
-      inferMs: 1,
+      timing: { batch: 1, queueMs: 0, transferMs: 1, inferMs: 1 },
     };
   }
 
-  async runTensor(_model: ModelVersion, data: Float32Array, dims: number[]): Promise<TensorOutput> {
+  async runTensor(_model: ModelVersion, { data, dims }: Tensor): Promise<TensorResult> {
     if (this.failWith) throw this.failWith;
     // One row of 1000 per image: the first input value of each image at index 0, the rest zero.
     const n = dims[0] ?? 1;
     const per = data.length / n;
     const out = new Float32Array(n * 1000);
     for (let i = 0; i < n; i++) out[i * 1000] = data[i * per]!;
-    return { data: out, dims: [n, 1000], batch: 1, queueMs: 0, transferMs: 1, inferMs: 1 };
+    return { data: out, dims: [n, 1000], timing: { batch: 1, queueMs: 0, transferMs: 1, inferMs: 1 } };
   }
 
   status(): ModelStatus {

@@ -6,7 +6,7 @@
 
 import { mock } from 'node:test';
 import type { BatchJob } from '../../server/pipeline/batch-scheduler.js';
-import type { TimeLimit } from '../../server/page/bridge-error.js';
+import type { Deadline } from '../../server/pipeline/deadline.js';
 import { PageWorker } from '../../server/page/page-worker.js';
 import { freezePage } from './frozen-page.js';
 import { call } from './server-harness.js';
@@ -15,9 +15,9 @@ import { until } from './until.js';
 export async function sendWhileHeld<T>(managementUrl: string, model: string, count: number, send: () => Promise<T>): Promise<T[]> {
   const runBatch = PageWorker.prototype.runBatch;
   let sent = 0;
-  const counting = mock.method(PageWorker.prototype, 'runBatch', function (this: PageWorker, jobs: BatchJob[], limit: TimeLimit) {
+  const counting = mock.method(PageWorker.prototype, 'runBatch', function (this: PageWorker, jobs: BatchJob[], deadline: Deadline) {
     if (this.key.startsWith(`${model}/`)) sent += jobs.length;
-    return runBatch.call(this, jobs, limit);
+    return runBatch.call(this, jobs, deadline);
   });
   const page = await freezePage(managementUrl, model);
   let answers: Array<Promise<T>> = [];

@@ -4,7 +4,9 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BatchScheduler, type BatchJob, type BatchResult, type BatchWorker, type TensorJob, type TensorResult } from '../../server/pipeline/batch-scheduler.js';
+import { BatchScheduler, type BatchJob, type BatchRun, type BatchWorker } from '../../server/pipeline/batch-scheduler.js';
+import { Deadline } from '../../server/pipeline/deadline.js';
+import type { Tensor, TensorResult } from '../../server/page/inference-engine.js';
 import { BridgeError } from '../../server/page/bridge-error.js';
 import { ManualClock } from '../support/manual-clock.js';
 
@@ -16,23 +18,24 @@ class ScriptedWorker implements BatchWorker {
   ready = true;
   capacity = 1;
   batches: number[][] = [];
+  /** The deadline each batch was given. */
+  deadlines: Deadline[] = [];
   private releases: Array<() => void> = [];
   constructor(
     private readonly auto = false,
     private readonly failWith: Error | null = null,
   ) {}
 
-  runBatch(jobs: BatchJob[]): Promise<BatchResult> {
+  runBatch(jobs: BatchJob[], deadline: Deadline): Promise<BatchRun> {
     this.batches.push(jobs.map((j) => j.pixels[0]!));
+    this.deadlines.push(deadline);
     return new Promise((resolve, reject) => {
       const done = () => {
         if (this.failWith) reject(this.failWith);
         else
           resolve({
             results: jobs.map((j) => ({ classes: Int32Array.of(j.pixels[0]!), probabilities: Float32Array.of(j.k) })),
-            waitMs: 0,
-            transferMs: 1,
-            inferMs: 2,
+            timing: { batch: jobs.length, queueMs: 0, transferMs: 1, inferMs: 2 },
           });
       };
       if (this.auto) queueMicrotask(done);
@@ -40,12 +43,13 @@ class ScriptedWorker implements BatchWorker {
     });
   }
 
-  runTensor(job: TensorJob): Promise<TensorResult> {
+  runTensor(job: Tensor, deadline: Deadline): Promise<TensorResult> {
+    this.deadlines.push(deadline);
     // The first value of each row, negated: which tensors' rows ran together.
     const per = job.data.length / job.dims[0]!;
     this.batches.push(Array.from({ length: job.dims[0]! }, (_, r) => -job.data[r * per]!));
     return new Promise((resolve, reject) => {
-      const done = () => (this.failWith ? reject(this.failWith) : resolve({ data: job.data, dims: job.dims, waitMs: 0, transferMs: 1, inferMs: 2 }));
+      const done = () => (this.failWith ? reject(this.failWith) : resolve({ data: job.data, dims: job.dims, timing: { batch: 1, queueMs: 0, transferMs: 1, inferMs: 2 } }));
       if (this.auto) queueMicrotask(done);
       else this.releases.push(done);
     });
@@ -57,12 +61,16 @@ class ScriptedWorker implements BatchWorker {
 }
 
 const job = (id: number, k = 5): BatchJob => ({ pixels: Uint8Array.of(id), k });
-const within = (ms: number) => ({ ms, setting: 'default_response_timeout' });
 
 describe('BatchScheduler', () => {
+  /** The clock of the test's scheduler, which its deadlines are on. */
+  let testClock = new ManualClock();
+  /** A deadline `ms` from now on the test's clock, set by `setting`. */
+  const within = (ms: number, setting = 'default_response_timeout') => Deadline.after(ms, setting, testClock);
   /** A scheduler on a clock of the test's own, which stands still until advanced. */
   const scheduler = (workers: BatchWorker[], options: { batchSize: number; maxBatchDelayMs: number; queueSize: number }) => {
     const clock = new ManualClock();
+    testClock = clock;
     return { s: new BatchScheduler(() => workers, options, clock), clock };
   };
 
@@ -71,7 +79,7 @@ describe('BatchScheduler', () => {
     const { s } = scheduler([w], { batchSize: 8, maxBatchDelayMs: 0, queueSize: 10 });
     const r = await s.submit(job(7, 3), within(1000));
     assert.deepEqual(w.batches, [[7]]);
-    assert.equal(r.batch, 1);
+    assert.equal(r.timing.batch, 1);
     assert.equal(r.classes[0], 7, 'each request gets its own result back');
     assert.equal(r.probabilities[0], 3);
   });
@@ -96,11 +104,11 @@ describe('BatchScheduler', () => {
       [1, 2, 3, 4, 5, 6],
     );
     assert.deepEqual(
-      results.map((r) => r.batch),
+      results.map((r) => r.timing.batch),
       [1, 3, 3, 3, 2, 2],
     );
     assert.deepEqual(
-      results.map((r) => r.queueMs),
+      results.map((r) => r.timing.queueMs),
       [0, 7, 7, 7, 12, 12],
       'from arrival to the start of its batch',
     );
@@ -117,7 +125,22 @@ describe('BatchScheduler', () => {
     clock.advance(1);
     assert.deepEqual(w.batches, [[1, 2]], 'both run together when it ends');
     const [a, b] = await Promise.all([first, second]);
-    assert.deepEqual([a.queueMs, b.queueMs], [300, 290]);
+    assert.deepEqual([a.timing.queueMs, b.timing.queueMs], [300, 290]);
+  });
+
+  it("gives a batch the soonest of its requests' deadlines, naming that request's setting", async () => {
+    const w = new ScriptedWorker();
+    const { s, clock } = scheduler([w], { batchSize: 3, maxBatchDelayMs: 0, queueSize: 10 });
+    const all = [s.submit(job(1), within(1000))];
+    clock.advance(100);
+    all.push(s.submit(job(2), within(5000)), s.submit(job(3), within(600, "response_timeout in m's config.json")), s.submit(job(4), within(2000)));
+    w.release();
+    await settle();
+    assert.deepEqual(w.batches, [[1], [2, 3, 4]]);
+    assert.equal(w.deadlines[1]!.setting, "response_timeout in m's config.json");
+    assert.equal(w.deadlines[1]!.at, 700, 'the instant that request is late, not a time left');
+    w.release();
+    await Promise.all(all);
   });
 
   it('a full batch does not wait for the delay', async () => {
@@ -126,7 +149,7 @@ describe('BatchScheduler', () => {
     const both = Promise.all([s.submit(job(1), within(20_000)), s.submit(job(2), within(20_000))]);
     assert.deepEqual(w.batches, [[1, 2]], 'sent to the worker as the second arrives, with no time passed');
     assert.deepEqual(
-      (await both).map((r) => r.queueMs),
+      (await both).map((r) => r.timing.queueMs),
       [0, 0],
     );
     assert.equal(clock.now(), 0);
@@ -185,7 +208,7 @@ describe('BatchScheduler', () => {
     const w = new ScriptedWorker();
     const { s, clock } = scheduler([w], { batchSize: 1, maxBatchDelayMs: 0, queueSize: 10 });
     const running = s.submit(job(1), within(1000));
-    const late = s.submit(job(2), { ms: 20, setting: "response_timeout in m's config.json" });
+    const late = s.submit(job(2), within(20, "response_timeout in m's config.json"));
     clock.advance(19);
     assert.equal(s.queued, 1, 'still waiting just before its deadline');
     clock.advance(1);
@@ -240,7 +263,7 @@ describe('BatchScheduler', () => {
     w.release();
     const t = await tensor;
     assert.deepEqual([...t.data], [9]);
-    assert.equal(t.queueMs, 0);
+    assert.equal(t.timing.queueMs, 0);
     await Promise.all([first, after]);
   });
 
@@ -260,9 +283,9 @@ describe('BatchScheduler', () => {
     }
     assert.deepEqual(w.batches, [[-1], [-2, -3, -4], [-5], [-6, -7], [-8, -8, -8, -8]], 'another shape or a full batch ends the batch');
     const [ra, rb, rd] = await Promise.all([a, b, d, first, c, e]).then((r) => r.slice(0, 3));
-    assert.deepEqual([Array.from(ra!.data), ra!.dims, ra!.batch], [[2, 2, 3, 3], [2, 2], 2]);
-    assert.deepEqual([Array.from(rb!.data), rb!.dims, rb!.batch], [[4, 4], [1, 2], 2]);
-    assert.deepEqual([Array.from(rd!.data), rd!.dims, rd!.batch], [[6, 6, 7, 7], [2, 2], 1]);
+    assert.deepEqual([Array.from(ra!.data), ra!.dims, ra!.timing.batch], [[2, 2, 3, 3], [2, 2], 2]);
+    assert.deepEqual([Array.from(rb!.data), rb!.dims, rb!.timing.batch], [[4, 4], [1, 2], 2]);
+    assert.deepEqual([Array.from(rd!.data), rd!.dims, rd!.timing.batch], [[6, 6, 7, 7], [2, 2], 1]);
   });
 
   it('a tensor counts against the queue bound and its deadline like an image', async () => {

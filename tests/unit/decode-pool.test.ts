@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Deadline } from '../../server/pipeline/deadline.js';
 import type { DecodeJob, ImageHeader } from '../../server/image/decode-messages.js';
 import type { Clock } from '../../server/ops/clock.js';
-import { type DecodeRunner, DecodePool, MIN_RUN_MS, type PoolDeadline } from '../../server/image/decode-pool.js';
+import { type DecodeRunner, DecodePool, MIN_RUN_MS } from '../../server/image/decode-pool.js';
 import { ApiError } from '../../server/errors.js';
 
 /** Timers that fire when the test moves the clock, in the order they are due. */
@@ -40,9 +40,8 @@ class FakeClock implements Clock {
   }
 
   /** A deadline `ms` from now on this clock, whose 504 names `default_response_timeout`. */
-  deadline(ms = 5000): PoolDeadline {
-    const named = Deadline.after(ms, 'default_response_timeout');
-    return { at: this.t + ms, exceeded: (what) => named.exceeded(what) };
+  deadline(ms = 5000): Deadline {
+    return Deadline.after(ms, 'default_response_timeout', this);
   }
 }
 

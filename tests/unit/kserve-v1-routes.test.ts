@@ -6,7 +6,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { softmax, topK } from '../../browser-runtime/top-k.js';
 import { BridgeError } from '../../server/page/bridge-error.js';
-import type { InferOutput } from '../../server/page/inference-engine.js';
+import type { ImageResult } from '../../server/page/inference-engine.js';
 import type { ModelVersion } from '../../server/store/model-store.js';
 import { expressPath } from '../../server/http/operation.js';
 import type { RunningServer } from '../../server/server.js';
@@ -26,7 +26,7 @@ class PixelEngine extends FakeEngine {
   seen = 0;
   holdFirst = false;
   private releaseFirst = () => {};
-  override async infer(model: ModelVersion, pixels: Uint8Array, k: number): Promise<InferOutput> {
+  override async infer(model: ModelVersion, pixels: Uint8Array, k: number): Promise<ImageResult> {
     this.calls.push({ key: model.key, pixels, k });
     if (this.failWith) throw this.failWith;
     if (this.seen++ === 0 && this.holdFirst) await new Promise<void>((r) => (this.releaseFirst = r));
@@ -34,7 +34,7 @@ class PixelEngine extends FakeEngine {
     const p = softmax(Array.from({ length: 1000 }, (_, i) => (i === winner ? 10 : -i / 100)));
     const top = topK(p, k);
     this.releaseFirst();
-    return { classes: Int32Array.from(top), probabilities: Float32Array.from(top.map((i) => p[i]!)), batch: 1, queueMs: 0, transferMs: 1, inferMs: 1 };
+    return { classes: Int32Array.from(top), probabilities: Float32Array.from(top.map((i) => p[i]!)), timing: { batch: 1, queueMs: 0, transferMs: 1, inferMs: 1 } };
   }
 }
 

@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiError } from '../../server/errors.js';
-import { binaryLayout, flatten, inputTensor, nestingExceeds, parseRequest, type V2Input } from '../../server/kserve/kserve-v2.js';
+import { binaryLayout, flatten, inferResponse, inputTensor, nestingExceeds, parseRequest, type V2Input } from '../../server/kserve/kserve-v2.js';
 import { parseModelConfig } from '../../server/store/model-config.js';
 import type { ModelVersion } from '../../server/store/model-store.js';
 import { deeplyNestedV2Request } from '../../scripts/hostile/inputs.js';
@@ -125,5 +125,19 @@ describe('KServe v2 request parsing', () => {
     assert.equal(nestingExceeds(Buffer.from('{"a":"\\"[[[["}'), 2), false);
     assert.equal(nestingExceeds(Buffer.from('[[[1]]]'), 2), true);
     assert.equal(nestingExceeds(Buffer.from('[[1]]'), 2), false);
+  });
+
+  it('answers the output as JSON data, or as JSON then its bytes when binary output is asked', () => {
+    const out = { data: Float32Array.of(0.5, -2), dims: [1, 2] };
+    const input = { name: 'input', shape: [1], datatype: 'FP32', data: [0] };
+    const asJson = inferResponse(model, parse({ id: 'r1', inputs: [input] }).request, out);
+    assert.deepEqual(asJson, { json: '{"model_name":"m","model_version":"1","id":"r1","outputs":[{"name":"output","datatype":"FP32","shape":[1,2],"data":[0.5,-2]}]}' });
+    const asBinary = inferResponse(model, parse({ inputs: [input], parameters: { binary_data_output: true } }).request, out);
+    assert.ok('body' in asBinary);
+    const header = '{"model_name":"m","model_version":"1","outputs":[{"name":"output","datatype":"FP32","shape":[1,2],"parameters":{"binary_data_size":8}}]}';
+    assert.equal(asBinary.jsonLength, header.length);
+    assert.equal(asBinary.body.subarray(0, asBinary.jsonLength).toString(), header);
+    const values = asBinary.body.subarray(asBinary.jsonLength);
+    assert.deepEqual([values.readFloatLE(0), values.readFloatLE(4)], [0.5, -2]);
   });
 });

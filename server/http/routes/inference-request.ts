@@ -1,46 +1,39 @@
-// The HTTP side of inference-core.ts: a request is admitted before a byte of its body is read
-// (refused ones close their connection, so an endless upload is not read), shutdown waits for
-// its answer, and it learns when its client goes; its stages become headers.
+// How HTTP carries an inference request to the pipeline (server/pipeline/): it is admitted before
+// a byte of its body is read (refused ones close their connection, so an endless upload is not
+// read), it is over for admission and shutdown once its response has closed, and it learns when
+// its client goes; its stages become headers.
 
 import type { Request, Response } from 'express';
-import { ApiError, payloadTooLarge } from '../../errors.js';
-import { admit, observeInference, timingHeaders, type InferenceGuards, type Stages } from '../../pipeline/inference-core.js';
+import { ApiError } from '../../errors.js';
+import type { InferenceCall } from '../../pipeline/inference-core.js';
+import type { Answered } from '../../pipeline/served.js';
 import { lingerOnClose } from '../uploads/lingering-close.js';
-import type { Metrics } from '../../ops/metrics.js';
-import type { ModelVersion } from '../../store/model-store.js';
-import type { Deadline } from '../../pipeline/deadline.js';
-import type { Ticket } from '../../pipeline/admission.js';
 
-export { imageOptions, type InferenceGuards, type Stages } from '../../pipeline/inference-core.js';
-
-export interface InferenceRequest {
-  deadline: Deadline;
-  ticket: Ticket;
-  /** Aborted when the client closes the connection before its answer is sent. */
-  signal: AbortSignal;
-}
-
-export function startInference(guards: InferenceGuards, model: ModelVersion, req: Request, res: Response): InferenceRequest {
+/** The request `req`, answered on `res`, which arrived at `arrivedAt` (performance.now()). */
+export function httpCall(req: Request, res: Response, arrivedAt: number): InferenceCall {
   const declared = Number(req.headers['content-length']);
-  let admitted: ReturnType<typeof admit>;
-  try {
-    if (declared > guards.maxRequestSize) throw payloadTooLarge(guards.maxRequestSize);
-    admitted = admit(guards, model, Number.isFinite(declared) ? declared : 0);
-  } catch (e) {
-    // Refused with its body unread: the connection closes after the answer.
-    lingerOnClose(req.socket);
-    throw e instanceof ApiError ? e.closing() : e;
-  }
-  const gone = new AbortController();
-  res.on('close', () => {
-    admitted.finish();
-    if (!res.writableFinished) gone.abort(new Error('the client closed the connection before its answer'));
-  });
-  return { deadline: admitted.deadline, ticket: admitted.ticket, signal: gone.signal };
+  return {
+    arrivedAt,
+    declaredBytes: Number.isFinite(declared) ? declared : 0,
+    arrivedWhole: false,
+    admitted: (finish) => {
+      const gone = new AbortController();
+      res.on('close', () => {
+        finish();
+        if (!res.writableFinished) gone.abort(new Error('the client closed the connection before its answer'));
+      });
+      return gone.signal;
+    },
+    refused: (e) => {
+      // Refused with its body unread: the connection closes after the answer.
+      lingerOnClose(req.socket);
+      return e instanceof ApiError ? e.closing() : e;
+    },
+  };
 }
 
-/** One set of stage times for the answer's headers, the access log and the metrics, whatever the protocol. */
-export function recordInference(res: Response, model: ModelVersion, batch: number, stages: Stages, metrics?: Metrics): void {
-  res.set(timingHeaders(batch, stages));
-  res.locals['access'] = observeInference(model, batch, stages, metrics);
+/** The run's headers on the answer, and its fields for the access log. */
+export function recordInference(res: Response, served: Answered<unknown>): void {
+  res.set(served.headers);
+  res.locals['access'] = served.access;
 }

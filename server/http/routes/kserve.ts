@@ -2,18 +2,21 @@
 // JSON tensors or the binary tensor data extension. Inputs are already preprocessed FP32
 // tensors in the model's layout, as Triton clients send them; outputs are the raw model output.
 // Errors are {"error": "..."}, as the protocol says (errors.ts answers so for every /v2 path).
-// Infer takes the same path as /predictions: a place in the model's queue before the body is
-// read, its bytes held against the server's budget, the same deadline, queue, workers and drain.
+// Infer takes the tensor pipeline (server/pipeline/infer-tensor.ts): admitted before the body is
+// read, its bytes held against the server's budget, a place in the model's queue once it is in,
+// the same deadline, queue, workers and drain as /predictions.
 
 import type { Request } from 'express';
 import { Type } from '@sinclair/typebox';
 import type { InferenceEngine } from '../../page/inference-engine.js';
-import { binary, inferenceFailures, json, kserveError, modelName, modelVersion, TIMING_HEADERS } from '../api-schemas.js';
-import { inputTensor, modelMetadata, parseRequest } from '../../kserve/kserve-v2.js';
+import { binary, inferenceAnswers, json, kserveError, modelName, modelVersion } from '../api-schemas.js';
+import { inferResponse, inputTensor, modelMetadata, parseRequest } from '../../kserve/kserve-v2.js';
 import type { ModelStore } from '../../store/model-store.js';
 import type { Operation, Param } from '../operation.js';
 import { readRaw } from '../uploads/request-body.js';
-import { recordInference, startInference, type InferenceGuards } from './inference-request.js';
+import { httpCall, recordInference } from './inference-request.js';
+import type { InferenceGuards } from '../../pipeline/inference-core.js';
+import { inferTensor } from '../../pipeline/infer-tensor.js';
 import type { Metrics } from '../../ops/metrics.js';
 
 const Tensor = Type.Object({ name: Type.String(), datatype: Type.String(), shape: Type.Array(Type.Integer()) });
@@ -46,6 +49,8 @@ const InferRequest = Type.Object({
   ),
   outputs: Type.Optional(Type.Array(Type.Object({ name: Type.String(), parameters: Type.Optional(Type.Object({ binary_data: Type.Boolean() })) }))),
 });
+
+const UNKNOWN = 'Unknown model or version';
 
 const target = (store: ModelStore, req: Request) => {
   const p = req.params as Record<string, string>;
@@ -89,7 +94,8 @@ export function kserveOperations(store: ModelStore, engine: InferenceEngine, opt
     { ...op, id, path: `/v2/models/{model_name}${suffix}`, params: [modelName, ...params] },
     { ...op, id: id.replace(/^v2Model/, 'v2ModelVersion'), path: `/v2/models/{model_name}/versions/{model_version}${suffix}`, params: [modelName, modelVersion, ...params] },
   ];
-  const unknown = kserveError('Unknown model or version');
+  const unknown = kserveError(UNKNOWN);
+  const pipeline = { engine, guards: opts.guards, metrics: opts.metrics };
   return [
     {
       id: 'v2Server',
@@ -129,43 +135,34 @@ export function kserveOperations(store: ModelStore, engine: InferenceEngine, opt
           description: 'A v2 inference request; with Inference-Header-Content-Length, its JSON then the binary tensors',
           content: { 'application/json': InferRequest, 'application/octet-stream': binary },
         },
-        responses: {
-          200: { description: 'Raw model output, JSON or binary', headers: TIMING_HEADERS, content: { 'application/json': InferResponse, 'application/octet-stream': binary } },
-          400: kserveError('Bad request'),
-          404: unknown,
-          413: kserveError('Body larger than max_request_size'),
-          ...inferenceFailures(kserveError),
-        },
+        responses: inferenceAnswers(
+          kserveError,
+          { description: 'Raw model output, JSON or binary', content: { 'application/json': InferResponse, 'application/octet-stream': binary } },
+          { 400: 'Bad request', 404: UNKNOWN, 413: 'Body larger than max_request_size' },
+        ),
         handler: async (req, res) => {
-          const t0 = performance.now();
+          const call = httpCall(req, res, performance.now());
           const v = target(store, req);
-          const { deadline, ticket, signal } = startInference(opts.guards, v, req, res);
-          const header = req.headers['inference-header-content-length'];
-          const body = await readRaw(req, { maxBytes: opts.guards.maxRequestSize, ticket, uploads: opts.guards.uploads });
-          ticket.place();
-          const tRead = performance.now();
-          const { request, binary } = parseRequest(body, header === undefined ? null : Number(header));
-          const { data, dims } = inputTensor(v, request, binary);
-          ticket.hold(data.byteLength); // the tensor is a second copy of the body's bytes
-          const tParse = performance.now();
-          const out = await engine.runTensor(v, data, dims, deadline.limit(), signal);
-          const tInfer = performance.now();
-          const stages = (tPost: number) => ({ read: tRead - t0, decode: tParse - tRead, queue: out.queueMs, transfer: out.transferMs, infer: out.inferMs, post: tPost - tInfer, total: tPost - t0 });
-          const output: Record<string, unknown> = { name: v.config.outputName, datatype: 'FP32', shape: out.dims };
-          const reply = { model_name: v.name, model_version: v.version, ...(request.id !== undefined ? { id: request.id } : {}), outputs: [output] };
-          if (!request.binaryOutput) {
-            output['data'] = Array.from(out.data);
-            const text = JSON.stringify(reply);
-            recordInference(res, v, out.batch, stages(performance.now()), opts.metrics);
-            res.type('application/json').send(text);
+          const served = await inferTensor(pipeline, call, {
+            model: v,
+            read: (ticket) => readRaw(req, { maxBytes: opts.guards.maxRequestSize, ticket, uploads: opts.guards.uploads }),
+            parse: (body, ticket) => {
+              const header = req.headers['inference-header-content-length'];
+              const { request, binary } = parseRequest(body, header === undefined ? null : Number(header));
+              const tensor = inputTensor(v, request, binary);
+              ticket.hold(tensor.data.byteLength); // the tensor is a second copy of the body's bytes
+              return { request, tensor };
+            },
+            answer: (out, { request }) => inferResponse(v, request, out),
+          });
+          recordInference(res, served);
+          const { answer } = served;
+          if ('json' in answer) {
+            res.type('application/json').send(answer.json);
             return;
           }
-          output['parameters'] = { binary_data_size: out.data.byteLength };
-          const json = Buffer.from(JSON.stringify(reply));
-          const whole = Buffer.concat([json, Buffer.from(out.data.buffer, out.data.byteOffset, out.data.byteLength)]);
-          recordInference(res, v, out.batch, stages(performance.now()), opts.metrics);
-          res.set({ 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': String(json.length) });
-          res.send(whole);
+          res.set({ 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': String(answer.jsonLength) });
+          res.send(answer.body);
         },
       },
       [{ name: 'Inference-Header-Content-Length', in: 'header', schema: Type.Integer(), description: 'Length of the JSON header before binary tensor data' }],

@@ -1,25 +1,15 @@
 import type { Request, Response } from 'express';
 import { Type } from '@sinclair/typebox';
-import { binary, error, inferenceFailures, modelName, modelVersion, query, TIMING_HEADERS } from '../api-schemas.js';
+import { binary, error, inferenceAnswers, modelName, modelVersion, query } from '../api-schemas.js';
 import type { InferenceEngine } from '../../page/inference-engine.js';
-import { badRequest } from '../../errors.js';
-import { FIXED_BOUNDS } from '../../config/limits.js';
 import type { ModelStore } from '../../store/model-store.js';
-import { classifyImage } from '../../pipeline/inference-core.js';
+import { classifyImages } from '../../pipeline/classify-images.js';
+import type { InferenceGuards } from '../../pipeline/inference-core.js';
+import { MAX_TOPK, parseTopK } from '../../pipeline/top-k-param.js';
 import { readImageBody } from '../uploads/request-body.js';
 import type { Metrics } from '../../ops/metrics.js';
-import { recordInference, startInference, type InferenceGuards } from './inference-request.js';
+import { httpCall, recordInference } from './inference-request.js';
 import type { Operation } from '../operation.js';
-
-export const MAX_TOPK = FIXED_BOUNDS.topk;
-
-export function parseTopK(raw: unknown, fallback: number): number {
-  if (raw === undefined) return fallback;
-  if (typeof raw !== 'string' || !/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_TOPK) {
-    throw badRequest(`topk must be an integer from 1 to ${MAX_TOPK}.`);
-  }
-  return Number(raw);
-}
 
 /** What /predictions answers for one image, in either output_format. */
 export const Prediction = Type.Union([
@@ -27,20 +17,19 @@ export const Prediction = Type.Union([
   Type.Record(Type.String(), Type.Number(), { description: 'output_format "torchserve": label to probability' }),
 ]);
 
-// In order: the model, admission (503 before the body is read when full), the body, then
-// classifyImage: the model's place (503 before the decode when full), the decode, the run; the
-// request's one deadline covers all of it.
+// In order: the model, the topk, then the image pipeline (classify-images.ts): admission (503
+// before the body is read when full), the body, the model's place (503 before the decode when
+// full), the decode, the run; the request's one deadline covers all of it.
 export function predictionOperations(store: ModelStore, engine: InferenceEngine, guards: InferenceGuards, metrics?: Metrics): Operation[] {
+  const pipeline = { engine, guards, metrics };
   const handle = async (req: Request, res: Response) => {
-    const t0 = performance.now();
+    const call = httpCall(req, res, performance.now());
     const params = req.params as { model_name: string; model_version?: string };
     const model = store.resolve(params.model_name, params.model_version);
     const k = parseTopK(req.query['topk'], model.config.topk);
-    const { deadline, ticket, signal } = startInference(guards, model, req, res);
-    const body = await readImageBody(req, { maxBytes: guards.maxRequestSize, ticket, uploads: guards.uploads });
-    const { answer, batch, stages } = await classifyImage(engine, guards, model, body, k, { deadline, ticket, signal, t0, tRead: performance.now() });
-    recordInference(res, model, batch, stages, metrics);
-    res.type('application/json').send(answer);
+    const served = await classifyImages(pipeline, call, { model, k, read: (ticket) => readImageBody(req, { maxBytes: guards.maxRequestSize, ticket, uploads: guards.uploads }) });
+    recordInference(res, served);
+    res.type('application/json').send(served.answer[0]);
   };
   return [false, true].flatMap((versioned) =>
     (['post', 'put'] as const).map((method) => ({
@@ -53,17 +42,15 @@ export function predictionOperations(store: ModelStore, engine: InferenceEngine,
         description: 'The image: the raw body (JPEG, PNG, WebP, GIF, TIFF, AVIF), or a multipart form whose "data" (or "body", or first) file holds it',
         content: { 'application/octet-stream': binary, 'image/*': binary, 'multipart/form-data': Type.Object({ data: binary }) },
       },
-      responses: {
-        200: {
-          description: 'The top classes, highest probability first',
-          headers: TIMING_HEADERS,
-          content: { 'application/json': Prediction },
+      responses: inferenceAnswers(
+        error,
+        { description: 'The top classes, highest probability first', content: { 'application/json': Prediction } },
+        {
+          400: 'Empty, unsupported or undecodable image, or a bad topk',
+          404: 'Unknown model (ModelNotFoundException) or version (ModelVersionNotFoundException)',
+          413: 'Body larger than max_request_size, or image larger than max_image_pixels',
         },
-        400: error('Empty, unsupported or undecodable image, or a bad topk'),
-        404: error('Unknown model (ModelNotFoundException) or version (ModelVersionNotFoundException)'),
-        413: error('Body larger than max_request_size, or image larger than max_image_pixels'),
-        ...inferenceFailures(error),
-      },
+      ),
       handler: handle,
     })),
   );

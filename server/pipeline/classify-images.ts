@@ -1,0 +1,79 @@
+// The pipeline for images, whichever protocol carried them (/predictions, KServe v1, gRPC): the
+// request admitted before its body is read; the body; the model's place, taken once the body is
+// in and before anything is decoded (503 when full); each image decoded through the decoders'
+// line and run through the engine, which batches them with each other and with other traffic;
+// each answer ranked and labelled. The request's one deadline covers all of it. One image that
+// fails fails the request; the others leave the decoders' line and the queue.
+
+import type { ImageResult, RunTiming } from '../page/inference-engine.js';
+import type { ModelVersion } from '../store/model-store.js';
+import { preprocess } from '../image/preprocess.js';
+import type { Ticket } from './admission.js';
+import { admit, type InferenceCall, type InferenceGuards, type Pipeline } from './inference-core.js';
+import { formatRanked } from './postprocess.js';
+import { type Answered, served, stagesOf } from './served.js';
+
+export interface ImageRequest {
+  model: ModelVersion;
+  /** Classes to answer per image. */
+  k: number;
+  /** The body, its bytes counted against the ticket as they arrive. */
+  read(ticket: Ticket): Promise<Buffer>;
+  /**
+   * The images in the body where it holds several (KServe v1's instances): copies of its bytes,
+   * which this counts against the ticket. The body is the one image otherwise.
+   */
+  images?(body: Buffer, ticket: Ticket): Buffer[];
+  /** An image's own fault as its client is told it, where the body holds several. */
+  blame?(index: number, error: unknown): unknown;
+}
+
+/** How a model's images are decoded and cut, whichever protocol carried them. */
+export const imageOptions = (model: ModelVersion, guards: InferenceGuards) => ({
+  resize: model.config.resize,
+  crop: model.config.normalisation.size,
+  maxPixels: guards.maxImagePixels,
+  maxJpegScans: guards.maxJpegScans,
+  resampling: model.config.resampling,
+});
+
+/** Each image's answer, as /predictions sends it, in the order of the images. */
+export async function classifyImages(pipeline: Pipeline, call: InferenceCall, request: ImageRequest): Promise<Answered<string[]>> {
+  const { engine, guards } = pipeline;
+  const { model, k } = request;
+  const { deadline, ticket, signal: gone } = admit(guards, model, call);
+  const body = await request.read(ticket);
+  const tRead = call.arrivedWhole ? call.arrivedAt : performance.now();
+  ticket.place();
+  const images = request.images ? request.images(body, ticket) : [body];
+  const failed = new AbortController();
+  const signal = AbortSignal.any([gone, failed.signal]);
+  const gate = guards.decodes.gate(deadline, signal);
+  const options = imageOptions(model, guards);
+  let tDecoded = tRead;
+  const runs = images.map(async (bytes, i): Promise<ImageResult> => {
+    const pixels = await preprocess(bytes, options, gate).catch((e: unknown) => Promise.reject(request.blame ? request.blame(i, e) : e));
+    tDecoded = Math.max(tDecoded, performance.now());
+    if (deadline.expired()) throw deadline.exceeded('decoding the image');
+    signal.throwIfAborted(); // another image failed meanwhile: this one is not run
+    return engine.infer(model, pixels, k, deadline, signal);
+  });
+  let outs: ImageResult[];
+  try {
+    outs = await Promise.all(runs);
+  } catch (e) {
+    failed.abort(new Error('another instance of the request failed'));
+    throw e;
+  }
+  const tRan = performance.now();
+  const answers = outs.map((out) => formatRanked(out.classes, out.probabilities, model.labels, model.config.outputFormat));
+  const tWritten = performance.now();
+  const run = slowest(outs.map((out) => out.timing));
+  return served(pipeline, model, answers, run, stagesOf({ arrived: call.arrivedAt, read: tRead, decoded: tDecoded, ran: tRan, written: tWritten }, run));
+}
+
+/** Runs side by side: the request waited as long as its slowest in each stage. */
+function slowest(runs: RunTiming[]): RunTiming {
+  const most = (stage: (r: RunTiming) => number) => Math.max(...runs.map(stage));
+  return { batch: most((r) => r.batch), queueMs: most((r) => r.queueMs), transferMs: most((r) => r.transferMs), inferMs: most((r) => r.inferMs) };
+}
