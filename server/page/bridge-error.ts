@@ -9,7 +9,7 @@ import { systemClock, type Clock } from '../ops/clock.js';
 export type BridgeErrorKind = 'input' | 'model' | 'runtime' | 'closed' | 'crashed' | 'timeout' | 'busy';
 
 /**
- * `message` is ours and may reach the client (errors.ts); `detail`, what Chromium, puppeteer or
+ * `message` is ours and may reach the client (errors.ts); `detail`, what Chromium or
  * onnxruntime said, goes to the log only: it can hold paths and internals.
  */
 export class BridgeError extends Error {

@@ -4,6 +4,10 @@
 // from the paused request as raw bytes and answered here. Nothing on the way is text or base64:
 // both are CBOR byte strings on the DevTools pipe (pipe-transport.ts).
 //
+// Chromium passes a POST body made from an ArrayBuffer whole in `postDataEntries` (checked with
+// Chromium 156 up to 60 MB, far above any reply); a Chromium that cut it or kept it back would
+// fail the call with that reason, since each reply states its own length (protocol-codec.ts).
+//
 // Why an open fetch and not a `Runtime.evaluate` per call: an expression is text the renderer
 // compiles, and a result crosses as JSON (BENCHMARKS.md, `npm run bench:channel`).
 
