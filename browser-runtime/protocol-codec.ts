@@ -16,7 +16,7 @@
 // Little-endian throughout; the typed arrays are the platform's own, little-endian wherever
 // Chromium and Node run.
 
-import type { ErrorKind, InferReply, PageArgs, PageCall, PageOp, PageReplies, Reply, TensorReply } from './protocol.js';
+import type { ErrorKind, GatewayCall, InferReply, PageArgs, PageCall, PageOp, PageReplies, Reply, TensorReply } from './protocol.js';
 
 export class ProtocolError extends Error {}
 
@@ -106,34 +106,36 @@ class In {
 
 const asBytes = (a: Int32Array | Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-export function encodeCall(id: number, call: PageCall): Uint8Array<ArrayBuffer> {
-  const head = (out: Out) => {
+/**
+ * A call as the parts of one message, in order: a header, then its bytes as given (not copied,
+ * so a batch's images need not be joined first); the transport writes them as one.
+ */
+export function encodeCall(id: number, call: GatewayCall): Uint8Array[] {
+  const head = (size: number) => {
+    const out = new Out(size);
     out.u8(OPS.indexOf(call.op));
     out.at += 3;
     out.u32(id);
+    return out;
   };
   if (call.op === 'load') {
     const json = utf8.encode(JSON.stringify(call.args));
-    const out = new Out(8 + json.length);
-    head(out);
+    const out = head(8 + json.length);
     out.raw(json);
-    return out.bytes;
+    return [out.bytes];
   }
   if (call.op === 'infer') {
-    const out = new Out(16 + call.args.pixels.length);
-    head(out);
+    const out = head(16);
     out.u32(call.args.batch);
     out.u32(call.args.k);
-    out.raw(call.args.pixels);
-    return out.bytes;
+    const { pixels } = call.args;
+    return [out.bytes, ...(pixels instanceof Uint8Array ? [pixels] : pixels)];
   }
   const { dims, data } = call.args;
-  const out = new Out(12 + 4 * dims.length + data.byteLength);
-  head(out);
+  const out = head(12 + 4 * dims.length);
   out.u32(dims.length);
   for (const d of dims) out.u32(d);
-  out.raw(asBytes(data));
-  return out.bytes;
+  return [out.bytes, asBytes(data)];
 }
 
 export function decodeCall(bytes: Uint8Array): { id: number; call: PageCall } {
@@ -151,7 +153,11 @@ export function decodeCall(bytes: Uint8Array): { id: number; call: PageCall } {
     const dims = r.dims();
     const rest = bytes.length - r.at;
     if (rest % 4 !== 0) throw new ProtocolError(`${rest} bytes are not a whole number of float32 values`);
-    return { id, call: { op, args: { dims, data: new Float32Array(r.copy(rest)) } } };
+    // The header is a whole number of float32s long: where the message starts aligned (a fetched
+    // body does), the data is viewed where it lies, not copied.
+    const at = bytes.byteOffset + r.at;
+    const data = at % 4 === 0 ? new Float32Array(bytes.buffer, at, rest / 4) : new Float32Array(r.copy(rest));
+    return { id, call: { op, args: { dims, data } } };
   }
   throw new ProtocolError(`a call of unknown op ${bytes[0]}`);
 }

@@ -145,6 +145,9 @@ export interface PageReplies {
 }
 export type PageOp = keyof PageArgs;
 export type PageCall<Op extends PageOp = PageOp> = { [O in Op]: { op: O; args: PageArgs[O] } }[Op];
+/** The calls as the gateway makes them: an image batch may be given as its images, not joined. */
+export type GatewayArgs = Omit<PageArgs, 'infer'> & { infer: { batch: number; k: number; pixels: Uint8Array | readonly Uint8Array[] } };
+export type GatewayCall<Op extends PageOp = PageOp> = { [O in Op]: { op: O; args: GatewayArgs[O] } }[Op];
 
 export { decodeCall, decodeReply, encodeCall, encodeReply, ProtocolError } from './protocol-codec.js';
 

@@ -130,8 +130,9 @@ async function start(opts: LaunchOptions, sandbox: SandboxState): Promise<Launch
     close: () =>
       (closing ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {
-          // Its answer may not come before the pipe closes; the exit below is what is waited for.
-          await connection.browser.send('Browser.close').catch(() => undefined);
+          // Asked to close, then given a grace to exit: its answer is not waited for (a browser
+          // that hangs would give none), and whether it came or not, the exit is what counts.
+          connection.browser.send('Browser.close').catch(() => undefined);
           const timer = setTimeout(kill, CLOSE_GRACE_MS);
           await exited;
           clearTimeout(timer);

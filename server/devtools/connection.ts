@@ -61,6 +61,7 @@ export class DevToolsConnection implements CallSender {
     });
   }
 
+  /** Attaches to a target in flatten mode and answers its session. */
   async attach(targetId: string): Promise<DevToolsSession> {
     const { sessionId } = await this.browser.send<{ sessionId: string }>('Target.attachToTarget', { targetId, flatten: true });
     // Target.attachedToTarget, which made the session, comes before the answer.

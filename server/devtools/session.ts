@@ -9,7 +9,6 @@ type Listener = (params: Record<string, unknown>) => void;
 
 export interface CallSender {
   call(session: DevToolsSession, method: string, params: Record<string, unknown>, deadline?: CallDeadline): Promise<Record<string, unknown>>;
-  attach(targetId: string): Promise<DevToolsSession>;
 }
 
 export class DevToolsSession {
@@ -30,11 +29,6 @@ export class DevToolsSession {
    */
   send<T = Record<string, unknown>>(method: string, params: Record<string, unknown> = {}, deadline?: CallDeadline): Promise<T> {
     return this.sender.call(this, method, params, deadline) as Promise<T>;
-  }
-
-  /** Attaches to a target (flatten mode) and answers its session. */
-  attach(targetId: string): Promise<DevToolsSession> {
-    return this.sender.attach(targetId);
   }
 
   on(event: string, listener: Listener): () => void {

@@ -11,7 +11,8 @@
 // Why an open fetch and not a `Runtime.evaluate` per call: an expression is text the renderer
 // compiles, and a result crosses as JSON (BENCHMARKS.md, `npm run bench:channel`).
 
-import { decodeReply, encodeCall, INPUT_PATH, OUTPUT_PATH, type PageCall, type PageOp, type PageReplies, type Reply } from '../../browser-runtime/protocol.js';
+import { decodeReply, encodeCall, type GatewayCall, INPUT_PATH, OUTPUT_PATH, type PageOp, type PageReplies, type Reply } from '../../browser-runtime/protocol.js';
+import { BinaryParts } from '../devtools/cbor.js';
 import { DevToolsError } from '../devtools/protocol-error.js';
 import type { DevToolsSession } from '../devtools/session.js';
 import { systemClock, type Clock } from '../ops/clock.js';
@@ -20,7 +21,8 @@ import { withDeadline, type TimeLimit } from './bridge-error.js';
 
 interface Outgoing {
   id: number;
-  bytes: Uint8Array;
+  /** The call's message: its header and its bytes, written to the pipe without being joined. */
+  body: BinaryParts;
 }
 
 interface Waiting {
@@ -62,8 +64,9 @@ export class PageChannel {
    * Makes `call` in the page; answers its reply, or fails (a timeout BridgeError) past `limit`.
    * Calls reach the page in the order made.
    */
-  async call<Op extends PageOp>(call: PageCall<Op>, limit: TimeLimit, what: string): Promise<Reply<PageReplies[Op]>> {
-    const out = { id: this.nextId++, bytes: encodeCall(this.nextId - 1, call as PageCall) };
+  async call<Op extends PageOp>(call: GatewayCall<Op>, limit: TimeLimit, what: string): Promise<Reply<PageReplies[Op]>> {
+    const id = this.nextId++;
+    const out = { id, body: new BinaryParts(encodeCall(id, call as GatewayCall)) };
     const replied = new Promise<Reply<PageReplies[PageOp]>>((resolve, reject) => this.waiting.set(out.id, { resolve, reject }));
     if (this.openFetch) this.handOver(this.openFetch, out);
     else this.outgoing.push(out);
@@ -87,7 +90,7 @@ export class PageChannel {
   private handOver(requestId: string, out: Outgoing): void {
     if (requestId === this.openFetch) this.openFetch = null;
     // A failure here is the call's own: it fails with Chromium's reason, not at its deadline.
-    this.session.send('Fetch.fulfillRequest', { requestId, responseCode: 200, body: out.bytes }).catch((e: Error) => this.waiting.get(out.id)?.reject(e));
+    this.session.send('Fetch.fulfillRequest', { requestId, responseCode: 200, body: out.body }).catch((e: Error) => this.waiting.get(out.id)?.reject(e));
   }
 
   private replied(requestId: string, request: PausedRequest['request']): void {

@@ -3,7 +3,7 @@
 // A call and its bytes cross through page-channel.ts, the page's reply comes back the same way;
 // DevTools failures (devtools-failure.ts) become BridgeErrors of the matching kind.
 
-import type { LoadRequest, ModelRuntimeInfo, PageArgs, PageCall, PageOp, PageReplies } from '../../browser-runtime/protocol.js';
+import type { GatewayArgs, GatewayCall, LoadRequest, ModelRuntimeInfo, PageOp, PageReplies } from '../../browser-runtime/protocol.js';
 import type { DevToolsSession } from '../devtools/session.js';
 import { log } from '../ops/log.js';
 import { BridgeError, withDeadline, type TimeLimit } from './bridge-error.js';
@@ -111,7 +111,7 @@ export class PageWorker implements BatchWorker {
   /** One batch: its pixels cross once as raw bytes, the top k of each image come back. */
   async runBatch(jobs: BatchJob[], limit: TimeLimit): Promise<BatchResult> {
     const k = Math.max(...jobs.map((j) => j.k));
-    const pixels = jobs.length === 1 ? jobs[0]!.pixels : Buffer.concat(jobs.map((j) => j.pixels));
+    const pixels = jobs.map((j) => j.pixels);
     const { r, roundTripMs, pageWaitMs } = await this.timed(() => this.run('infer', { batch: jobs.length, k, pixels }, limit, 'the prediction'));
     const { classes, probabilities } = r;
     const inferMs = r.normaliseMs + r.runMs + r.rankMs;
@@ -152,7 +152,7 @@ export class PageWorker implements BatchWorker {
   }
 
   /** A run on a ready page. */
-  private async run<Op extends PageOp>(op: Op, args: PageArgs[Op], limit: TimeLimit, what: string): Promise<PageReplies[Op]> {
+  private async run<Op extends PageOp>(op: Op, args: GatewayArgs[Op], limit: TimeLimit, what: string): Promise<PageReplies[Op]> {
     if (this.state !== 'ready') throw new BridgeError('closed', `model ${this.key} is not ready (${this.state})`, this.error ?? undefined);
     try {
       return await this.call(op, args, limit, what);
@@ -193,9 +193,9 @@ export class PageWorker implements BatchWorker {
     await this.launched.connection.browser.send('Target.closeTarget', { targetId: this.targetId }).catch(() => undefined);
   }
 
-  private async call<Op extends PageOp>(op: Op, args: PageArgs[Op], limit: TimeLimit, what: string): Promise<PageReplies[Op]> {
+  private async call<Op extends PageOp>(op: Op, args: GatewayArgs[Op], limit: TimeLimit, what: string): Promise<PageReplies[Op]> {
     if (!this.channel) throw new BridgeError('closed', `the page for ${this.key} is not open`);
-    const reply = await this.channel.call({ op, args } as PageCall<Op>, limit, what).catch((e: unknown) => {
+    const reply = await this.channel.call({ op, args } as GatewayCall<Op>, limit, what).catch((e: unknown) => {
       throw asBridgeError(e, `the page for ${this.key}`);
     });
     if (!reply.ok) throw new BridgeError(reply.error.kind, reply.error.message);

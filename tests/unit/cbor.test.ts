@@ -3,7 +3,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CborError, decodeMessage, encodeMessage, MessageFramer } from '../../server/devtools/cbor.js';
+import { BinaryParts, CborError, decodeMessage, encodeMessage, MessageFramer } from '../../server/devtools/cbor.js';
 
 const bytesOf = (m: Record<string, unknown>) => Buffer.concat(encodeMessage(m));
 
@@ -88,5 +88,18 @@ describe('MessageFramer', () => {
   it('refuses a message over its limit and a stream that is not CBOR', () => {
     assert.throws(() => new MessageFramer(100).push(bytesOf({ big: 'x'.repeat(200) })), /over the 100-byte limit/);
     assert.throws(() => new MessageFramer(100).push(Buffer.from('{"id":1}\0')), CborError);
+  });
+});
+
+describe('BinaryParts', () => {
+  it('is written as the one binary value its parts make, each part referenced, not copied', () => {
+    const head = Uint8Array.of(1, 2, 3);
+    const big = new Uint8Array(50_000).map((_, i) => i & 255);
+    const chunks = encodeMessage({ params: { body: new BinaryParts([head, big]) } });
+    assert.ok(chunks.includes(big));
+    const joined = new Uint8Array(head.length + big.length);
+    joined.set(head);
+    joined.set(big, head.length);
+    assert.deepEqual(Buffer.concat(chunks), bytesOf({ params: { body: joined } }));
   });
 });

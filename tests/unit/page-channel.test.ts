@@ -5,6 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeCall, encodeReply, type InferReply } from '../../browser-runtime/protocol.js';
+import type { BinaryParts } from '../../server/devtools/cbor.js';
 import { DevToolsConnection } from '../../server/devtools/connection.js';
 import { DevToolsError } from '../../server/devtools/protocol-error.js';
 import { PageChannel } from '../../server/page/page-channel.js';
@@ -36,7 +37,7 @@ async function setUp() {
   const handedTo = (requestId: string) => {
     const m = transport.sent.find((s) => s['method'] === 'Fetch.fulfillRequest' && (s['params'] as { requestId: string }).requestId === requestId);
     if (!m) return null;
-    return { ...decodeCall((m['params'] as { body: Uint8Array }).body) };
+    return { ...decodeCall(Buffer.concat((m['params'] as { body: BinaryParts }).body.parts)) };
   };
   /** The page POSTs `body` as its reply to call `id`. */
   const posts = (id: number, body: Uint8Array | null) => {

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeCall, encodeReply, type LoadRequest, type PageCall, type PageOp, type PageReplies, type Reply } from '../../browser-runtime/protocol.js';
 import type { LaunchedBrowser } from '../../server/chromium/browser-launch.js';
+import type { BinaryParts } from '../../server/devtools/cbor.js';
 import { DevToolsConnection } from '../../server/devtools/connection.js';
 import { BridgeError } from '../../server/page/bridge-error.js';
 import { PageWorker } from '../../server/page/page-worker.js';
@@ -48,9 +49,9 @@ class ScriptedBrowser {
         return this.pageOpensFetch();
       case 'Fetch.fulfillRequest': {
         t.answer(id);
-        const body = params['body'] as Uint8Array | undefined;
+        const body = params['body'] as BinaryParts | undefined;
         if (!body) return;
-        const { id: callId, call } = decodeCall(body);
+        const { id: callId, call } = decodeCall(new Uint8Array(Buffer.concat(body.parts)));
         this.calls.push(call);
         this.pageOpensFetch();
         const reply = await this.answer(call);

@@ -5,17 +5,30 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeCall, decodeReply, encodeCall, encodeReply, ProtocolError, type InferReply, type LoadRequest, type ModelRuntimeInfo, type TensorReply } from '../../browser-runtime/protocol.js';
 
+/** A call's parts as the pipe writes them: one message. */
+const joined = (parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
+
 describe('page calls', () => {
   it('an image batch crosses as its own bytes, after its batch size and k', () => {
     const pixels = Uint8Array.from({ length: 300 }, (_, i) => i & 255);
-    const bytes = encodeCall(7, { op: 'infer', args: { batch: 2, k: 5, pixels } });
-    assert.equal(bytes.length, 16 + pixels.length);
-    assert.deepEqual(decodeCall(bytes), { id: 7, call: { op: 'infer', args: { batch: 2, k: 5, pixels } } });
+    const parts = encodeCall(7, { op: 'infer', args: { batch: 2, k: 5, pixels } });
+    assert.equal(parts[1], pixels, 'the pixels are sent as they are, not copied');
+    assert.equal(joined(parts).length, 16 + pixels.length);
+    assert.deepEqual(decodeCall(joined(parts)), { id: 7, call: { op: 'infer', args: { batch: 2, k: 5, pixels } } });
+  });
+
+  it("a batch given as its images reads back as the images joined, none copied on the gateway's side", () => {
+    const images = [Uint8Array.of(1, 2, 3), Uint8Array.of(4, 5, 6)];
+    const parts = encodeCall(1, { op: 'infer', args: { batch: 2, k: 1, pixels: images } });
+    assert.deepEqual(parts.slice(1), images);
+    assert.ok(parts[1] === images[0] && parts[2] === images[1]);
+    assert.deepEqual(decodeCall(joined(parts)).call.args, { batch: 2, k: 1, pixels: Uint8Array.of(1, 2, 3, 4, 5, 6) });
   });
 
   it('a tensor crosses with its dims, floats exact, whatever the offset of the bytes it arrives in', () => {
     const data = Float32Array.of(1.5, -0, Number.MAX_VALUE, 1e-45, Number.NaN, 3);
-    const bytes = encodeCall(2 ** 32 - 1, { op: 'runTensor', args: { dims: [1, 2, 3], data } });
+    const bytes = joined(encodeCall(2 ** 32 - 1, { op: 'runTensor', args: { dims: [1, 2, 3], data } }));
+    assert.deepEqual(decodeCall(bytes).call.args, { dims: [1, 2, 3], data });
     const shifted = new Uint8Array(bytes.length + 1);
     shifted.set(bytes, 1);
     const { id, call } = decodeCall(shifted.subarray(1));
@@ -26,14 +39,14 @@ describe('page calls', () => {
 
   it('a load request crosses whole', () => {
     const req = { model: 'm', version: '1.0', maxBatch: 8, normalisation: { size: 224, mean: [0.5, 0.5, 0.5] } } as unknown as LoadRequest;
-    assert.deepEqual(decodeCall(encodeCall(1, { op: 'load', args: req })), { id: 1, call: { op: 'load', args: req } });
+    assert.deepEqual(decodeCall(joined(encodeCall(1, { op: 'load', args: req }))), { id: 1, call: { op: 'load', args: req } });
   });
 
   it('refuses a call of an unknown op, or one cut inside its header', () => {
-    const bytes = encodeCall(1, { op: 'infer', args: { batch: 1, k: 1, pixels: new Uint8Array(3) } });
+    const bytes = joined(encodeCall(1, { op: 'infer', args: { batch: 1, k: 1, pixels: new Uint8Array(3) } }));
     bytes[0] = 9;
     assert.throws(() => decodeCall(bytes), ProtocolError);
-    assert.throws(() => decodeCall(encodeCall(1, { op: 'runTensor', args: { dims: [4], data: new Float32Array(4) } }).subarray(0, 10)), /cut short/);
+    assert.throws(() => decodeCall(joined(encodeCall(1, { op: 'runTensor', args: { dims: [4], data: new Float32Array(4) } })).subarray(0, 10)), /cut short/);
   });
 });
 
