@@ -14,7 +14,7 @@ import type { Readable, Writable } from 'node:stream';
 import { DevToolsConnection } from '../devtools/connection.js';
 import { PipeTransport } from '../devtools/pipe-transport.js';
 import { log } from '../ops/log.js';
-import { mergeFeatureSwitches } from './chromium-flags.js';
+import { mergeFeatureSwitches, ownLaunchFlags } from './chromium-flags.js';
 import { NO_USER, SANDBOX_HELP, sandboxFailure, SandboxUnavailableError, type RunAs, type SandboxSetting, type SandboxState } from './chromium-sandbox.js';
 
 export interface LaunchOptions {
@@ -75,7 +75,7 @@ export async function launchBrowser(opts: LaunchOptions): Promise<LaunchedBrowse
 /** One launch with the sandbox on or off as `sandbox` says. */
 async function start(opts: LaunchOptions, sandbox: SandboxState): Promise<LaunchedBrowser> {
   const { profile, env } = privateProfile(opts.runAs, opts.env);
-  const args = mergeFeatureSwitches(['--headless', `--user-data-dir=${profile}`, ...(sandbox.enabled ? [] : ['--no-sandbox']), ...opts.args, '--remote-debugging-pipe=cbor']);
+  const args = mergeFeatureSwitches(['--headless', `--user-data-dir=${profile}`, ...ownLaunchFlags(), ...(sandbox.enabled ? [] : ['--no-sandbox']), ...opts.args, '--remote-debugging-pipe=cbor']);
   const [command, argv, ids] = asUser(opts, args);
   const child = spawn(command, argv, {
     env,

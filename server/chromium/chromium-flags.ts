@@ -1,6 +1,9 @@
 // Chromium's command line, one reason per switch. The sandbox is not here: browser-launch.ts
 // decides it (chromium-sandbox.ts says why), and adds what belongs to one launch (the profile
 // folder, headless mode, the DevTools pipe).
+//
+// chromiumFlags() is for every launch, the server's and the tools'; ownLaunchFlags() only for
+// the server's own, in place of the defaults a launcher library brings.
 
 export function chromiumFlags(): string[] {
   return [
@@ -12,6 +15,27 @@ export function chromiumFlags(): string[] {
     '--no-first-run',
     '--disable-default-apps',
     '--mute-audio',
+    // Pages of a server must not be slowed down for being "in the background".
+    '--disable-background-timer-throttling',
+    '--disable-renderer-backgrounding',
+    '--disable-backgrounding-occluded-windows',
+    // WebGPU on Linux is behind this switch.
+    '--enable-unsafe-webgpu',
+    // A hardware adapter through Vulkan where there is a GPU (the setup public reports use on NVIDIA)...
+    '--enable-features=Vulkan',
+    '--use-angle=vulkan',
+    '--disable-vulkan-surface',
+    // ...and SwiftShader as the fallback adapter where there is none (asked for explicitly by the page).
+    '--enable-unsafe-swiftshader',
+  ];
+}
+
+/**
+ * What a launcher library would otherwise add (browser-launch.ts starts Chromium itself; tools
+ * that launch through puppeteer or Playwright get their library's own defaults instead).
+ */
+export function ownLaunchFlags(): string[] {
+  return [
     // Background services that fetch or compute for a browsing user; a server's pages need none.
     '--disable-features=Translate,MediaRouter,OptimizationHints,AcceptCHFrame',
     '--disable-client-side-phishing-detection',
@@ -29,18 +53,6 @@ export function chromiumFlags(): string[] {
     // No desktop keyring to ask (and no prompt to wait on) for a profile that is thrown away.
     '--password-store=basic',
     '--use-mock-keychain',
-    // Pages of a server must not be slowed down for being "in the background".
-    '--disable-background-timer-throttling',
-    '--disable-renderer-backgrounding',
-    '--disable-backgrounding-occluded-windows',
-    // WebGPU on Linux is behind this switch.
-    '--enable-unsafe-webgpu',
-    // A hardware adapter through Vulkan where there is a GPU (the setup public reports use on NVIDIA)...
-    '--enable-features=Vulkan',
-    '--use-angle=vulkan',
-    '--disable-vulkan-surface',
-    // ...and SwiftShader as the fallback adapter where there is none (asked for explicitly by the page).
-    '--enable-unsafe-swiftshader',
   ];
 }
 

@@ -3,7 +3,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromiumFlags, mergeFeatureSwitches } from '../../server/chromium/chromium-flags.js';
+import { chromiumFlags, mergeFeatureSwitches, ownLaunchFlags } from '../../server/chromium/chromium-flags.js';
 
 describe('mergeFeatureSwitches', () => {
   it('makes one of each feature switch, ours first, without repeats, and keeps the rest in order', () => {
@@ -16,8 +16,9 @@ describe('mergeFeatureSwitches', () => {
   });
 
   it("keeps every one of the server's features when an operator adds one", () => {
-    const merged = mergeFeatureSwitches([...chromiumFlags(), '--enable-features=SharedArrayBuffer']);
+    const merged = mergeFeatureSwitches([...ownLaunchFlags(), ...chromiumFlags(), '--enable-features=SharedArrayBuffer', '--disable-features=Foo']);
     assert.equal(merged.filter((a) => a.startsWith('--enable-features=')).length, 1);
     assert.ok(merged.includes('--enable-features=Vulkan,SharedArrayBuffer'));
+    assert.ok(merged.includes('--disable-features=Translate,MediaRouter,OptimizationHints,AcceptCHFrame,Foo'));
   });
 });
