@@ -38,9 +38,10 @@ export class DevToolsSession {
     return () => set.delete(listener);
   }
 
-  /** Called once when the session ends: its target detached, crashed, or the connection closed. */
+  /** Called once when the session ends (at once if it has): its target detached, crashed, or the connection closed. */
   onEnd(listener: (kind: DevToolsErrorKind, reason: string) => void): void {
-    this.endListeners.add(listener);
+    if (this.ended) listener(this.ended.kind, this.ended.reason);
+    else this.endListeners.add(listener);
   }
 
   /** The connection's: an event for this session. */

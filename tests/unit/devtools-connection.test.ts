@@ -137,6 +137,9 @@ describe('DevToolsConnection', () => {
     const e = await rejection(run);
     assert.equal(e.kind, 'closed');
     assert.equal(page.ended?.kind, 'closed');
+    let told: string | null = null;
+    page.onEnd((kind) => (told = kind));
+    assert.equal(told, 'closed', 'a listener added after the end is told at once');
   });
 
   it('a closed pipe fails every pending call at once as `closed`, ends every session, and refuses later calls', async () => {
