@@ -1,5 +1,5 @@
-// The one contract between the gateway (Node) and the runtime page (Chromium).
-// Both sides import these types; nothing else crosses the DevTools channel.
+// The one contract between the gateway (Node) and the runtime page (Chromium): the types here and
+// their byte layouts in protocol-codec.ts. Both sides import this file; nothing else crosses.
 
 /** What a model's config or the command line asks for. */
 export type BackendPreference = 'auto' | 'webgpu' | 'wasm';
@@ -18,14 +18,14 @@ export const ORT_BUILD_MODULES: Record<OrtBuild, string> = {
   jsep: 'ort.min.mjs',
 };
 
-/** The name under which the runtime page exposes its RuntimeApi on `globalThis`. */
-export const RUNTIME_GLOBAL = '__inferenceRuntime';
-
 /**
- * Where the runtime page fetches the bytes of a run (`<origin>/__input/<id>`): the gateway
- * answers these requests itself, through the DevTools Fetch domain; they never reach a server.
+ * The page's one channel to the gateway, both ways raw bytes: it keeps one `fetch()` of
+ * `<origin>/__input/next` open, which the gateway answers (through the DevTools Fetch domain) with
+ * the next call; it POSTs each reply to `<origin>/__output/<call id>`, which the gateway reads
+ * from the paused request and answers itself. Neither request reaches a server.
  */
 export const INPUT_PATH = '/__input/';
+export const OUTPUT_PATH = '/__output/';
 
 export interface AdapterInfo {
   vendor: string;
@@ -104,25 +104,24 @@ export interface RunFacts {
   rankMs: number;
 }
 
-/** When the page began a call: performance.timeOrigin + performance.now(), a wall clock the gateway shares. */
+/** When a call reached the page: performance.timeOrigin + performance.now(), a wall clock the gateway shares. */
 export interface CallStart {
   calledAt: number;
 }
 
-export interface InferResult extends RunFacts, CallStart {
-  /** The top k classes of each image, highest first: int32 little-endian, base64, batch x k. */
-  classes: string;
-  /** Their probabilities: float32 little-endian, base64, batch x k. */
-  probabilities: string;
+export interface InferReply extends RunFacts, CallStart {
+  /** The top k classes of each image, highest first, batch x k. */
+  classes: Int32Array;
+  /** Their probabilities, batch x k. */
+  probabilities: Float32Array;
 }
 
 /** The model's raw output for an already preprocessed float32 tensor (KServe v2 / Triton clients). */
-export interface TensorResult extends CallStart {
-  /** float32 little-endian, base64. */
-  output: string;
+export interface TensorReply extends CallStart {
+  output: Float32Array;
   dims: number[];
   runMs: number;
-  /** Not work: waiting in the page for the call before this one. */
+  /** Not work: waiting in the page for the run before this one. */
   waitMs: number;
 }
 
@@ -134,21 +133,23 @@ export type Reply<T> = { ok: true; value: T } | { ok: false; error: { kind: Erro
 // Two flat maps, not one of pairs: TypeScript checks `Map[Op]['reply']` loosely for a generic Op.
 export interface PageArgs {
   load: LoadRequest;
-  /** input: the id of uint8 HWC RGB images, `batch` of them back to back, at INPUT_PATH. Answers the top k of each. */
-  infer: { input: number; batch: number; k: number };
-  /** input: the id of float32 little-endian bytes at INPUT_PATH, laid out as `dims` (the model's own input). */
-  runTensor: { input: number; dims: number[] };
+  /** `batch` uint8 HWC RGB images back to back. Answers the top k of each. */
+  infer: { batch: number; k: number; pixels: Uint8Array };
+  /** A float32 tensor laid out as `dims` (the model's own input). */
+  runTensor: { dims: number[]; data: Float32Array };
 }
 export interface PageReplies {
   load: ModelRuntimeInfo;
-  infer: InferResult;
-  runTensor: TensorResult;
+  infer: InferReply;
+  runTensor: TensorReply;
 }
 export type PageOp = keyof PageArgs;
 export type PageCall<Op extends PageOp = PageOp> = { [O in Op]: { op: O; args: PageArgs[O] } }[Op];
-export interface RuntimeApi {
-  handle<Op extends PageOp>(call: PageCall<Op>): Promise<Reply<PageReplies[Op]>>;
-}
+/** The calls as the gateway makes them: an image batch may be given as its images, not joined. */
+export type GatewayArgs = Omit<PageArgs, 'infer'> & { infer: { batch: number; k: number; pixels: Uint8Array | readonly Uint8Array[] } };
+export type GatewayCall<Op extends PageOp = PageOp> = { [O in Op]: { op: O; args: GatewayArgs[O] } }[Op];
+
+export { decodeCall, decodeReply, encodeCall, encodeReply, ProtocolError } from './protocol-codec.js';
 
 /** One model version as the demo page lists it (`GET /demo/models`), to run on the server or locally. */
 export interface DemoModel {

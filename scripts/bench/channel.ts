@@ -1,104 +1,113 @@
-// What crossing the DevTools channel costs, leg by leg, in the same headless Chromium the server
-// drives: `npm run bench:channel`. No model runs. Each case is a round trip that carries a
-// realistic payload into the runtime page (or an answer out of it); besides its time, the CPU
-// each process spent on it (from /proc) says where the cost is: the gateway (this process:
-// encoding, the pipe), Chromium's browser process (reading and routing the message), the
-// renderer (decoding, the page's own work) and the network service (utility).
+// What crossing the DevTools channel costs, in the same headless Chromium the server drives:
+// `npm run bench:channel`. Each case is one call through a real worker page (server/page/
+// page-worker.ts) running the null model (scripts/null-model/: near-zero compute), so what is
+// timed is the server's own path: the call and its bytes in, the answer out. Besides the round
+// trip, "transfer" is what the server reports as such (the round trip less the page's own work
+// and waiting), and the CPU each process spent on a call (from /proc) says where the cost is:
+// the gateway (this process), Chromium's browser process (reading and routing messages), the
+// renderer (the page's work, normalising included) and the network service (utility).
 //
-// The server's way (server/page/page-input.ts) is measured beside the way it replaced
-// (base64 inline in `Runtime.evaluate` on the JSON pipe), so the file's reasons stay checkable.
+// The way the DevTools pipe replaced (base64 inline in `Runtime.evaluate` on the JSON pipe,
+// through puppeteer's own launch) is measured beside it, so pipe-transport.ts's reason stays
+// checkable.
 
+import { Deadline } from '../../server/ops/deadline.js';
 import os from 'node:os';
-import puppeteer, { type CDPSession } from 'puppeteer-core';
+import puppeteer from 'puppeteer-core';
 import { launchBrowser } from '../../server/chromium/browser-launch.js';
 import { chromiumFlags, toolChromiumFlags } from '../../server/chromium/chromium-flags.js';
 import { sandboxLaunchOptions } from '../../server/chromium/chromium-sandbox.js';
 import { findChromium } from '../../server/chromium/find-chromium.js';
-import { PageInput } from '../../server/page/page-input.js';
-import { ModelStore } from '../../server/store/model-store.js';
+import { loadRequestFor } from '../../server/page/load-request.js';
+import { PageWorker } from '../../server/page/page-worker.js';
 import { startRuntimeAssets } from '../../server/page/runtime-assets.js';
+import { ModelStore } from '../../server/store/model-store.js';
 import { cpuDelta, cpuSnapshot } from './proc-cpu.js';
 import { median } from './stats.js';
 
 const ROUNDS = Number(process.env['CHANNEL_ROUNDS'] ?? 40);
 const IMAGE = 224 * 224 * 3;
 const KINDS = ['gateway', 'browser', 'renderer', 'utility', 'gpu-process'] as const;
+const LIMIT = { ms: 60_000, setting: 'default_response_timeout' };
 
-const store = await ModelStore.open('models');
+const store = await ModelStore.open('tests/fixtures/null-model-store');
 const assets = await startRuntimeAssets(store);
 const chromePath = findChromium(process.env['CHROME_PATH'] ?? null);
 
-const pattern = (bytes: number) => Buffer.from(Uint8Array.from({ length: bytes }, (_, i) => (i * 31) & 255));
+const pattern = (bytes: number) => Uint8Array.from({ length: bytes }, (_, i) => (i * 31) & 255);
 
 interface Row {
   name: string;
   what: string;
   p50: number;
   min: number;
+  transfer: number | null;
   cpu: Map<string, number>;
 }
 
-async function time(name: string, what: string, run: () => Promise<unknown>): Promise<Row> {
+/** `run` answers the transfer it reports, or null where there is no such figure. */
+async function time(name: string, what: string, run: () => Promise<number | null>): Promise<Row> {
   for (let i = 0; i < 5; i++) await run();
   const before = cpuSnapshot(process.pid);
   const xs: number[] = [];
+  const transfers: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     const t0 = performance.now();
-    await run();
+    const transfer = await run();
     xs.push(performance.now() - t0);
+    if (transfer !== null) transfers.push(transfer);
   }
   const { msByKind } = cpuDelta(before, cpuSnapshot(process.pid));
   const cpu = new Map([...msByKind].map(([k, ms]) => [k, ms / ROUNDS]));
-  return { name, what, p50: median(xs), min: Math.min(...xs), cpu };
+  return { name, what, p50: median(xs), min: Math.min(...xs), transfer: transfers.length ? median(transfers) : null, cpu };
 }
 
-const evaluate = (cdp: CDPSession, expression: string) => cdp.send('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true });
 const rows: Row[] = [];
 
-// The server's way: CBOR pipe, bytes fulfilling the page's open fetch.
+// The server's way: the DevTools pipe in CBOR mode, the worker page's channel.
 {
-  const launched = await launchBrowser({ executablePath: chromePath, args: chromiumFlags(), env: process.env, protocolTimeout: 60_000, ...sandboxLaunchOptions('prefer', null) });
-  for (const blank of await launched.browser.pages()) await blank.close();
-  const page = await launched.browser.newPage();
-  const cdp = await page.createCDPSession();
-  const input = await PageInput.attach(cdp, launched.transport, assets.origin);
-  await page.goto(assets.pageUrl);
-  await page.evaluate(`globalThis.logits = new Float32Array(1000).map((_, i) => Math.sin(i));
-    globalThis.enc = (a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength).toBase64();`);
-  const take = (bytes: Buffer) => input.with(bytes, (id) => evaluate(cdp, `import('./browser-runtime/input-channel.js').then((m) => m.takeInput(${id}, 'bytes')).then((b) => b.length)`));
-  const one = pattern(IMAGE);
-  const eight = pattern(IMAGE * 8);
+  const launched = await launchBrowser({ executablePath: chromePath, args: chromiumFlags(), env: process.env, protocolTimeout: LIMIT, ...sandboxLaunchOptions('prefer', null) });
+  const model = store.resolve('null_model');
+  const request = loadRequestFor(model, { modelUrl: 'models/null_model/1.0/model.onnx', backend: 'wasm', ortBuild: 'webgpu', wasmThreads: 1, parityTolerance: 0.01, maxBatch: 8 });
+  const worker = new PageWorker(0, model.key, assets, request, LIMIT.ms);
+  await worker.start(launched);
+  const batch = (n: number) => Array.from({ length: n }, () => ({ pixels: pattern(IMAGE), k: 5 }));
+  const one = batch(1);
+  const eight = batch(8);
+  const deadline = () => Deadline.after(LIMIT.ms, LIMIT.setting);
+  const tensor = { data: new Float32Array(8 * IMAGE).map((_, i) => (i % 97) / 97), dims: [8, 3, 224, 224] };
   rows.push(
-    await time('empty round trip', '`Runtime.evaluate` of `1`', () => evaluate(cdp, '1')),
-    await time("1 image in (the server's way)", "150,528 B of uint8 as CBOR binary, fulfilling the page's open fetch", () => take(one)),
-    await time("8 images in (the server's way)", '1,204,224 B, the same way', () => take(eight)),
-    await time("answer out, top 5 as base64 (the server's way)", '20 B int32 classes + 20 B float32 probabilities', () => evaluate(cdp, '[enc(new Int32Array(5)), enc(logits.subarray(0, 5))]')),
-    await time('answer out, all logits as JSON', '1000 numbers returned by value as a JSON array', () => evaluate(cdp, 'Array.from(logits)')),
+    await time('1 image in, its top 5 out', '150,528 B of uint8 in; 5 int32 + 5 float32 out', async () => (await worker.runBatch(one, deadline())).timing.transferMs),
+    await time('8 images in, their top 5 out', '1,204,224 B of uint8 in; 40 int32 + 40 float32 out', async () => (await worker.runBatch(eight, deadline())).timing.transferMs),
+    await time('a tensor of 8 in, its output out', '4,816,896 B of float32 in; 8 x 1000 float32 out', async () => (await worker.runTensor(tensor, deadline())).timing.transferMs),
   );
+  await worker.close();
   await launched.close();
 }
 
-// The way it replaced: JSON pipe (puppeteer's own launch), base64 inline in the expression.
+// The way the CBOR pipe replaced: JSON pipe (puppeteer's own launch), base64 inline in the expression.
 {
   const browser = await puppeteer.launch({ executablePath: chromePath, headless: true, pipe: true, args: toolChromiumFlags() });
   const page = await browser.newPage();
-  await page.goto(assets.pageUrl);
   const cdp = await page.createCDPSession();
   await page.evaluate('globalThis.dec = (s) => Uint8Array.fromBase64(s);');
-  const one = pattern(IMAGE).toString('base64');
-  const eight = pattern(IMAGE * 8).toString('base64');
+  const eight = Buffer.from(pattern(IMAGE * 8)).toString('base64');
   rows.push(
-    await time('1 image in (before)', '150,528 B as base64 inline in `Runtime.evaluate`, JSON pipe', () => evaluate(cdp, `dec("${one}").length`)),
-    await time('8 images in (before)', '1,204,224 B, the same way', () => evaluate(cdp, `dec("${eight}").length`)),
+    await time('8 images in (JSON pipe)', '1,204,224 B as base64 inline in `Runtime.evaluate`, no answer', async () => {
+      await cdp.send('Runtime.evaluate', { expression: `dec("${eight}").length`, returnByValue: true });
+      return null;
+    }),
   );
   await browser.close();
 }
 await assets.close();
 
 console.log(`\n${os.cpus()[0]?.model ?? ''}, ${os.cpus().length} cores, ${chromePath}; ${ROUNDS} round trips per case (ms; CPU in core-ms per round trip)\n`);
-console.log(`| case | what crosses | p50 | min | ${KINDS.map((k) => `CPU ${k}`).join(' | ')} |`);
-console.log(`| --- | --- | ---: | ---: | ${KINDS.map(() => '---:').join(' | ')} |`);
+console.log(`| case | what crosses | p50 | min | transfer p50 | ${KINDS.map((k) => `CPU ${k}`).join(' | ')} |`);
+console.log(`| --- | --- | ---: | ---: | ---: | ${KINDS.map(() => '---:').join(' | ')} |`);
 for (const r of rows) {
-  console.log(`| ${r.name} | ${r.what} | ${r.p50.toFixed(2)} | ${r.min.toFixed(2)} | ${KINDS.map((k) => (r.cpu.get(k) ?? 0).toFixed(1)).join(' | ')} |`);
+  console.log(
+    `| ${r.name} | ${r.what} | ${r.p50.toFixed(2)} | ${r.min.toFixed(2)} | ${r.transfer === null ? '' : r.transfer.toFixed(2)} | ${KINDS.map((k) => (r.cpu.get(k) ?? 0).toFixed(1)).join(' | ')} |`,
+  );
 }
 process.exit(0);

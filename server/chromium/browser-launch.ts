@@ -1,6 +1,6 @@
-// Starting and stopping Chromium. puppeteer's own launch knows only the JSON pipe, so the
-// process is started here, with puppeteer's default switches, its DevTools pipe in CBOR mode
-// (see cbor-pipe-transport.ts for why), and puppeteer connected over that pipe.
+// Starting and stopping Chromium: the process, its switches (chromium-flags.ts), and the DevTools
+// connection over its pipe in CBOR mode (server/devtools/: pipe-transport.ts says why CBOR). The
+// server needs a handful of DevTools calls and makes them itself; no client library stands between.
 //
 // Chromium runs with its sandbox unless told otherwise (chromium-sandbox.ts says why and as whom):
 // a launch that fails because the sandbox cannot start is tried once more without it under
@@ -11,16 +11,18 @@ import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import puppeteer, { type Browser } from 'puppeteer-core';
-import { CborPipeTransport } from '../devtools/cbor-pipe-transport.js';
+import { DevToolsConnection } from '../devtools/connection.js';
+import { PipeTransport } from '../devtools/pipe-transport.js';
 import { log } from '../ops/log.js';
+import { mergeFeatureSwitches, ownLaunchFlags } from './chromium-flags.js';
 import { NO_USER, SANDBOX_HELP, sandboxFailure, SandboxUnavailableError, type RunAs, type SandboxSetting, type SandboxState } from './chromium-sandbox.js';
 
 export interface LaunchOptions {
   executablePath: string;
   args: string[];
   env: NodeJS.ProcessEnv;
-  protocolTimeout: number;
+  /** The deadline of a DevTools call that names none of its own, and the setting that sets it. */
+  protocolTimeout: { ms: number; setting: string };
   sandbox: SandboxSetting;
   /** The server runs as root: Chromium runs as `runAs`, and without it cannot have its sandbox. */
   root: boolean;
@@ -31,9 +33,9 @@ export interface LaunchOptions {
 }
 
 export interface LaunchedBrowser {
-  browser: Browser;
-  /** The DevTools connection itself, for commands whose parameters are bytes. */
-  transport: CborPipeTransport;
+  connection: DevToolsConnection;
+  /** As Browser.getVersion names it, e.g. HeadlessChrome/156.0.8078.129. */
+  version: string;
   pid: number | undefined;
   sandbox: SandboxState;
   /** Closes the browser (killing it if it does not go within a few seconds) and removes its profile. */
@@ -73,9 +75,7 @@ export async function launchBrowser(opts: LaunchOptions): Promise<LaunchedBrowse
 /** One launch with the sandbox on or off as `sandbox` says. */
 async function start(opts: LaunchOptions, sandbox: SandboxState): Promise<LaunchedBrowser> {
   const { profile, env } = privateProfile(opts.runAs, opts.env);
-  // puppeteer merges every --enable-features / --disable-features it is given into one of each.
-  const switches = [...(sandbox.enabled ? [] : ['--no-sandbox']), ...opts.args];
-  const args = [...puppeteer.defaultArgs({ headless: true, userDataDir: profile, args: switches }), '--remote-debugging-pipe=cbor'];
+  const args = mergeFeatureSwitches(['--headless', `--user-data-dir=${profile}`, ...ownLaunchFlags(), ...(sandbox.enabled ? [] : ['--no-sandbox']), ...opts.args, '--remote-debugging-pipe=cbor']);
   const [command, argv, ids] = asUser(opts, args);
   const child = spawn(command, argv, {
     env,
@@ -102,14 +102,15 @@ async function start(opts: LaunchOptions, sandbox: SandboxState): Promise<Launch
     }
   };
 
-  const transport = new CborPipeTransport(child.stdio[3] as Writable, child.stdio[4] as Readable);
-  let browser: Browser;
+  const connection = new DevToolsConnection(new PipeTransport(child.stdio[3] as Writable, child.stdio[4] as Readable), opts.protocolTimeout);
+  let version: string;
   try {
     const failed = new Promise<never>((_, reject) => {
       child.once('error', reject);
       child.once('exit', (code, signal) => reject(new Error(`Chromium exited at start (${signal ?? `code ${code}`})`)));
     });
-    browser = await Promise.race([puppeteer.connect({ transport, protocolTimeout: opts.protocolTimeout, defaultViewport: null }), failed]);
+    // The first answer says the browser is up and the pipe speaks CBOR.
+    ({ product: version } = await Promise.race([connection.browser.send<{ product: string }>('Browser.getVersion'), failed]));
   } catch (e) {
     kill();
     await exited;
@@ -122,14 +123,16 @@ async function start(opts: LaunchOptions, sandbox: SandboxState): Promise<Launch
 
   let closing: Promise<void> | null = null;
   return {
-    browser,
-    transport,
+    connection,
+    version,
     pid: child.pid,
     sandbox,
     close: () =>
       (closing ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {
-          await browser.close().catch(() => undefined);
+          // Asked to close, then given a grace to exit: its answer is not waited for (a browser
+          // that hangs would give none), and whether it came or not, the exit is what counts.
+          connection.browser.send('Browser.close').catch(() => undefined);
           const timer = setTimeout(kill, CLOSE_GRACE_MS);
           await exited;
           clearTimeout(timer);

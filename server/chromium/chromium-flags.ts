@@ -1,5 +1,9 @@
 // Chromium's command line, one reason per switch. The sandbox is not here: browser-launch.ts
-// decides it (chromium-sandbox.ts says why).
+// decides it (chromium-sandbox.ts says why), and adds what belongs to one launch (the profile
+// folder, headless mode, the DevTools pipe).
+//
+// chromiumFlags() is for every launch, the server's and the tools'; ownLaunchFlags() only for
+// the server's own, in place of the defaults a launcher library brings.
 
 export function chromiumFlags(): string[] {
   return [
@@ -24,6 +28,51 @@ export function chromiumFlags(): string[] {
     // ...and SwiftShader as the fallback adapter where there is none (asked for explicitly by the page).
     '--enable-unsafe-swiftshader',
   ];
+}
+
+/**
+ * What a launcher library would otherwise add (browser-launch.ts starts Chromium itself; tools
+ * that launch through puppeteer or Playwright get their library's own defaults instead).
+ */
+export function ownLaunchFlags(): string[] {
+  return [
+    // Background services that fetch or compute for a browsing user; a server's pages need none.
+    '--disable-features=Translate,MediaRouter,OptimizationHints,AcceptCHFrame',
+    '--disable-client-side-phishing-detection',
+    '--disable-component-extensions-with-background-pages',
+    '--disable-extensions',
+    '--metrics-recording-only',
+    // A crashed renderer is reported over DevTools and replaced; no dump is written or sent.
+    '--disable-breakpad',
+    '--disable-crash-reporter',
+    // Containers give /dev/shm 64 MB by default, less than a few batches in flight need: shared
+    // memory goes to /tmp instead of failing.
+    '--disable-dev-shm-usage',
+    // A page busy in a long WASM run is working, not hung.
+    '--disable-hang-monitor',
+    // No desktop keyring to ask (and no prompt to wait on) for a profile that is thrown away.
+    '--password-store=basic',
+    '--use-mock-keychain',
+  ];
+}
+
+/**
+ * Chromium reads only the last --enable-features and the last --disable-features it is given:
+ * every one of each becomes one, so an operator's `chromium_args` add features to ours.
+ */
+export function mergeFeatureSwitches(args: readonly string[]): string[] {
+  const lists = new Map<string, string[]>([
+    ['--enable-features=', []],
+    ['--disable-features=', []],
+  ]);
+  const rest: string[] = [];
+  for (const arg of args) {
+    const prefix = [...lists.keys()].find((p) => arg.startsWith(p));
+    if (prefix) lists.get(prefix)!.push(...arg.slice(prefix.length).split(',').filter(Boolean));
+    else rest.push(arg);
+  }
+  for (const [prefix, features] of lists) if (features.length) rest.push(`${prefix}${[...new Set(features)].join(',')}`);
+  return rest;
 }
 
 /**

@@ -10,7 +10,7 @@
 // client goes is let finish: killing it would cost a process start, more than most decodes, and
 // any client could ask for that at will.
 
-import type { Deadline } from '../pipeline/deadline.js';
+import type { Deadline } from '../ops/deadline.js';
 import type { DecodeJob, ImageHeader, JobResult } from './decode-messages.js';
 import { ApiError } from '../errors.js';
 import type { DecodeGate } from './preprocess.js';

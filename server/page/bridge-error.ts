@@ -4,12 +4,12 @@
 //   timeout: no answer before the deadline
 //   busy: the model's queue is full; the client should retry later
 
-import { seconds, type Deadline } from '../pipeline/deadline.js';
+import { seconds, type Deadline } from '../ops/deadline.js';
 
 export type BridgeErrorKind = 'input' | 'model' | 'runtime' | 'closed' | 'crashed' | 'timeout' | 'busy';
 
 /**
- * `message` is ours and may reach the client (errors.ts); `detail`, what Chromium, puppeteer or
+ * `message` is ours and may reach the client (errors.ts); `detail`, what Chromium or
  * onnxruntime said, goes to the log only: it can hold paths and internals.
  */
 export class BridgeError extends Error {

@@ -1,4 +1,4 @@
-// The InferenceEngine that runs models in headless Chromium. The only place puppeteer is used.
+// The InferenceEngine that runs models in headless Chromium.
 //
 // Start-up order: launch Chromium over a pipe (no debugging port is opened) -> `workers` pages
 // per model version, all loading at once -> each page picks its backend, checks WebGPU against
@@ -17,7 +17,7 @@ import type { ModelVersion } from '../store/model-store.js';
 import { initialWorkers, tooManyPages } from './worker-budget.js';
 import { BatchScheduler } from '../pipeline/batch-scheduler.js';
 import { BridgeError } from './bridge-error.js';
-import type { Deadline } from '../pipeline/deadline.js';
+import type { Deadline } from '../ops/deadline.js';
 import { launchBrowser, type LaunchedBrowser } from '../chromium/browser-launch.js';
 import { chromiumFlags } from '../chromium/chromium-flags.js';
 import { sandboxLaunchOptions, type SandboxSetting, type SandboxState } from '../chromium/chromium-sandbox.js';
@@ -89,8 +89,9 @@ export class ChromiumEngine implements InferenceEngine {
     this.started = true;
   }
 
-  private get browser() {
-    return this.launched?.browser ?? null;
+  /** The browser is up and its DevTools connection open. */
+  private get connected(): boolean {
+    return this.launched?.connection.open ?? false;
   }
 
   /** Chromium's sandbox as the last launch got it; null before the first. */
@@ -104,23 +105,23 @@ export class ChromiumEngine implements InferenceEngine {
       // Chromium has its own allocator; the jemalloc preloaded into the gateway is not for it.
       env: withoutPreloadedAllocator(process.env),
       args: [...chromiumFlags(), ...this.opts.chromiumArgs],
-      protocolTimeout: Math.max(this.opts.loadTimeoutMs, 180_000) + 60_000,
+      // Calls with no deadline of their own (opening and closing pages): longer than any load.
+      protocolTimeout: { ms: Math.max(this.opts.loadTimeoutMs, 180_000) + 60_000, setting: 'default_response_timeout' },
       ...sandboxLaunchOptions(this.opts.sandbox, this.opts.chromiumUser),
     });
     this.launched = launched;
-    const browser = launched.browser;
     // The tab Chromium opens at start would be one more renderer process holding memory for nothing.
-    for (const blank of await browser.pages()) await blank.close();
+    for (const targetId of await pageTargets(launched)) await launched.connection.browser.send('Target.closeTarget', { targetId });
     const { sandbox } = launched;
     const as = sandbox.user ? ` as user ${sandbox.user}` : '';
-    log.info(`browser ${await browser.version()} (pid ${launched.pid ?? '?'}) launched over a pipe${as}, sandbox ${sandbox.enabled ? 'on' : `off (${sandbox.reason})`}`, {
+    log.info(`browser ${launched.version} (pid ${launched.pid ?? '?'}) launched over a pipe${as}, sandbox ${sandbox.enabled ? 'on' : `off (${sandbox.reason})`}`, {
       event: 'browser_launched',
       sandbox: sandbox.enabled,
       sandboxSetting: sandbox.setting,
       sandboxReason: sandbox.reason,
       user: sandbox.user,
     });
-    browser.on('disconnected', () => {
+    launched.connection.onClose(() => {
       if (this.closing || launched !== this.launched) return;
       log.error('the browser disconnected; every model is unavailable until it is relaunched');
       for (const slot of this.slots.values()) for (const w of slot.workers) w.fail('crashed', 'the browser went away');
@@ -206,7 +207,7 @@ export class ChromiumEngine implements InferenceEngine {
     this.recovering = true;
     const t0 = performance.now();
     try {
-      if (!this.browser?.connected) {
+      if (!this.connected) {
         await this.launched?.close();
         await this.launch();
         this.opts.events?.browserRelaunched();
@@ -318,7 +319,7 @@ export class ChromiumEngine implements InferenceEngine {
    * stopped in its description and leaves the others, and the server, serving.
    */
   healthy(): boolean {
-    if (!this.browser?.connected || !this.started) return false;
+    if (!this.connected || !this.started) return false;
     return [...this.slots.values()].every((s) => !s.loadedOnce || s.workers.length === 0 || s.workers.some((w) => w.ready));
   }
 
@@ -332,7 +333,7 @@ export class ChromiumEngine implements InferenceEngine {
 
   /** Pages the browser holds: one per worker that has a page; more would be a page left behind. */
   async pageCount(): Promise<number> {
-    return this.browser?.connected ? (await this.browser.pages()).length : 0;
+    return this.connected ? (await pageTargets(this.launched!)).length : 0;
   }
 
   /** The Chromium browser process, for operators and for tests that kill it. */
@@ -347,4 +348,10 @@ export class ChromiumEngine implements InferenceEngine {
     await Promise.all([...this.slots.values()].flatMap((s) => s.workers.map((w) => w.close())));
     await this.launched?.close();
   }
+}
+
+/** The browser's pages (tabs), by target id. */
+async function pageTargets(launched: LaunchedBrowser): Promise<string[]> {
+  const { targetInfos } = await launched.connection.browser.send<{ targetInfos: Array<{ targetId: string; type: string }> }>('Target.getTargets');
+  return targetInfos.filter((t) => t.type === 'page').map((t) => t.targetId);
 }

@@ -3,7 +3,7 @@
 
 import type { ModelRuntimeInfo } from '../../browser-runtime/protocol.js';
 import type { ModelVersion } from '../store/model-store.js';
-import type { Deadline } from '../pipeline/deadline.js';
+import type { Deadline } from '../ops/deadline.js';
 import type { SandboxState } from '../chromium/chromium-sandbox.js';
 
 /** Where one run's time went, from the page worker up to the response. */

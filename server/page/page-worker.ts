@@ -1,16 +1,17 @@
 // One Chromium page hosting one model version: its load, its runs, its health.
 //
-// A run's bytes cross through page-input.ts; the call that runs them is a small `Runtime.evaluate`
-// of the page's `handle` with the typed message as JSON (measured cheaper than callFunctionOn).
+// A call and its bytes cross through page-channel.ts, the page's reply comes back the same way;
+// DevTools failures (devtools-failure.ts) become BridgeErrors of the matching kind.
 
-import type { CDPSession, Page } from 'puppeteer-core';
-import { RUNTIME_GLOBAL, type CallStart, type LoadRequest, type ModelRuntimeInfo, type PageArgs, type PageOp, type PageReplies, type Reply, type RuntimeApi } from '../../browser-runtime/protocol.js';
+import type { GatewayArgs, GatewayCall, LoadRequest, ModelRuntimeInfo, PageOp, PageReplies } from '../../browser-runtime/protocol.js';
+import type { DevToolsSession } from '../devtools/session.js';
 import { log } from '../ops/log.js';
 import { BridgeError, withDeadline } from './bridge-error.js';
-import { Deadline } from '../pipeline/deadline.js';
+import { Deadline } from '../ops/deadline.js';
 import type { LaunchedBrowser } from '../chromium/browser-launch.js';
 import type { SandboxState } from '../chromium/chromium-sandbox.js';
-import { PageInput } from './page-input.js';
+import { asBridgeError } from './devtools-failure.js';
+import { PageChannel } from './page-channel.js';
 import { withNewRenderer } from '../chromium/renderer-process.js';
 import type { BatchJob, BatchRun, BatchWorker } from '../pipeline/batch-scheduler.js';
 import type { Tensor, TensorResult, WorkerState, WorkerStatus } from './inference-engine.js';
@@ -27,9 +28,10 @@ export class PageWorker implements BatchWorker {
   pid: number | null = null;
   /** Chromium's sandbox as the browser this page runs in got it. */
   sandbox: SandboxState | null = null;
-  private page: Page | null = null;
-  private cdp: CDPSession | null = null;
-  private input: PageInput | null = null;
+  private launched: LaunchedBrowser | null = null;
+  private targetId: string | null = null;
+  private session: DevToolsSession | null = null;
+  private channel: PageChannel | null = null;
   /** Calls sent to the page and not answered yet (at most `capacity`). */
   private inPage = 0;
 
@@ -49,7 +51,6 @@ export class PageWorker implements BatchWorker {
     try {
       const { pid } = await withNewRenderer(launched.pid, () => this.open(launched));
       this.pid = pid;
-      await this.page!.waitForFunction(`globalThis.${RUNTIME_GLOBAL} !== undefined`, { timeout: this.loadTimeoutMs });
       this.runtime = await this.call('load', this.request, Deadline.after(this.loadTimeoutMs, LOAD_DEADLINE), 'loading the model');
       this.state = 'ready';
       return this.runtime;
@@ -57,38 +58,52 @@ export class PageWorker implements BatchWorker {
       this.fail('model', e instanceof Error ? e.message : String(e));
       // A load past its deadline is still running in the page (a warm-up keeps every WASM
       // thread busy), and a failed one holds a renderer: only closing the page ends either.
-      await this.page?.close().catch(() => undefined);
+      await this.closePage();
       throw e;
     }
   }
 
-  /** A new page, its events and DevTools session, navigated to the runtime page. */
+  /** A new page, its DevTools session and events, navigated to the runtime page. */
   private async open(launched: LaunchedBrowser): Promise<void> {
-    const page = await launched.browser.newPage();
-    this.page = page;
+    this.launched = launched;
+    // One deadline for the whole opening, as for the load after it.
+    const limit = Deadline.after(this.loadTimeoutMs, LOAD_DEADLINE);
+    const browser = launched.connection.browser;
+    const { targetId } = await browser.send<{ targetId: string }>('Target.createTarget', { url: 'about:blank' }, limit);
+    this.targetId = targetId;
     // Closed (scaled down, unregistered, shut down) while the page was opening: close() saw no page.
     if (this.state === 'closed') throw new BridgeError('closed', `worker ${this.id} of ${this.key} was closed while it started`);
-    page.on('error', () => this.fail('crashed', 'the page crashed'));
-    page.on('close', () => this.fail('closed', 'the page closed'));
-    page.on('pageerror', (e) => log.warn(`${this.key}: page error: ${e instanceof Error ? e.message : String(e)}`));
-    page.on('console', (m) => {
-      // onnxruntime colours its own log lines; a log file wants plain text.
-      if (m.type() === 'error' || m.type() === 'warn') log.warn(`${this.key}: page console: ${m.text().replace(/\x1b\[[0-9;]*m/g, '')}`);
+    const session = await launched.connection.attach(targetId);
+    this.session = session;
+    session.onEnd((kind, reason) => this.fail(kind === 'crashed' ? 'crashed' : 'closed', reason));
+    session.on('Runtime.exceptionThrown', (e) => {
+      const d = e['exceptionDetails'] as { text: string; exception?: { description?: string } };
+      log.warn(`${this.key}: page error: ${d.exception?.description ?? d.text}`);
     });
-    // A session of our own carries the runs and the Fetch domain that feeds them their bytes.
-    const cdp = await page.createCDPSession();
-    this.cdp = cdp;
-    this.input = await PageInput.attach(cdp, launched.transport, this.site.origin);
-    await page.goto(this.site.pageUrl, { waitUntil: 'load', timeout: this.loadTimeoutMs });
+    session.on('Runtime.consoleAPICalled', (e) => {
+      if (e['type'] !== 'error' && e['type'] !== 'warning') return;
+      const text = (e['args'] as Array<{ value?: unknown; description?: string }>).map((a) => (a.value !== undefined ? String(a.value) : (a.description ?? ''))).join(' ');
+      // onnxruntime colours its own log lines; a log file wants plain text.
+      log.warn(`${this.key}: page console: ${text.replace(/\x1b\[[0-9;]*m/g, '')}`);
+    });
+    // Inspector for targetCrashed; the channel's Fetch patterns before the page asks for anything.
+    await Promise.all([session.send('Inspector.enable', {}, limit), session.send('Runtime.enable', {}, limit), session.send('Page.enable', {}, limit)]);
+    this.channel = await PageChannel.attach(session, this.site.origin);
+    let loaded!: () => void;
+    const load = new Promise<void>((resolve) => (loaded = resolve));
+    const stop = session.on('Page.loadEventFired', () => loaded());
+    try {
+      const { errorText } = await session.send<{ errorText?: string }>('Page.navigate', { url: this.site.pageUrl }, limit);
+      if (errorText) throw new BridgeError('model', `the runtime page did not load: ${errorText}`);
+      await withDeadline(load, limit, 'loading the runtime page');
+    } finally {
+      stop();
+    }
   }
 
-  // Two batches in flight: the next one's bytes cross (page-input.ts: off the page's main thread)
-  // while this one computes, and the WASM threads go from one run to the next with no gap.
-  // Measured with npm run bench (2 cores, MobileNetV2, two runs each, interleaved): at
-  // concurrency 8, 23.5 and 27.0 images/s against 20.4 and 20.4 one at a time; at 32, 20.2 and
-  // 23.3 against 18.1 and 19.3, and 81 to 92 core-ms an image against 96 to 100. (With base64
-  // in Runtime.evaluate, which the page's main thread had to compile and decode, two in flight
-  // gained nothing.)
+  // Two batches in flight: the next one's bytes cross (page-channel.ts: the network service
+  // receives them, off the page's main thread) while this one computes, and the WASM threads go
+  // from one run to the next with no gap. BENCHMARKS.md has the figures that chose two.
   readonly capacity = 2;
 
   get ready(): boolean {
@@ -98,10 +113,9 @@ export class PageWorker implements BatchWorker {
   /** One batch: its pixels cross once as raw bytes, the top k of each image come back. */
   async runBatch(jobs: BatchJob[], deadline: Deadline): Promise<BatchRun> {
     const k = Math.max(...jobs.map((j) => j.k));
-    const pixels = jobs.length === 1 ? jobs[0]!.pixels : Buffer.concat(jobs.map((j) => j.pixels));
-    const { r, roundTripMs, pageWaitMs } = await this.timed((input) => this.run('infer', { input, batch: jobs.length, k }, deadline, 'the prediction'), pixels);
-    const classes = new Int32Array(aligned(r.classes).buffer);
-    const probabilities = new Float32Array(aligned(r.probabilities).buffer);
+    const pixels = jobs.map((j) => j.pixels);
+    const { r, roundTripMs, pageWaitMs } = await this.timed(() => this.run('infer', { batch: jobs.length, k, pixels }, deadline, 'the prediction'));
+    const { classes, probabilities } = r;
     const inferMs = r.normaliseMs + r.runMs + r.rankMs;
     const waitMs = r.waitMs + pageWaitMs;
     return {
@@ -115,10 +129,9 @@ export class PageWorker implements BatchWorker {
 
   /** An already preprocessed float32 tensor, run as it is (KServe v2); answers the raw output. */
   async runTensor({ data, dims }: Tensor, deadline: Deadline): Promise<TensorResult> {
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    const { r, roundTripMs, pageWaitMs } = await this.timed((input) => this.run('runTensor', { input, dims }, deadline, 'the inference'), bytes);
+    const { r, roundTripMs, pageWaitMs } = await this.timed(() => this.run('runTensor', { dims, data }, deadline, 'the inference'));
     const waitMs = r.waitMs + pageWaitMs;
-    return { data: new Float32Array(aligned(r.output).buffer), dims: r.dims, timing: { batch: 1, queueMs: waitMs, transferMs: Math.max(0, roundTripMs - r.runMs - waitMs), inferMs: r.runMs } };
+    return { data: r.output, dims: r.dims, timing: { batch: 1, queueMs: waitMs, transferMs: Math.max(0, roundTripMs - r.runMs - waitMs), inferMs: r.runMs } };
   }
 
   /**
@@ -126,13 +139,12 @@ export class PageWorker implements BatchWorker {
    * the page's main thread, busy with that one's run, before it even starts: `pageWaitMs`, from
    * the page's start time on the wall clock both share, so it is not counted as transfer.
    */
-  private async timed<T extends CallStart>(call: (id: number) => Promise<T>, bytes: Uint8Array): Promise<{ r: T; roundTripMs: number; pageWaitMs: number }> {
-    if (!this.input) throw new BridgeError('closed', `the page for ${this.key} is not open`);
+  private async timed<T extends { calledAt: number }>(call: () => Promise<T>): Promise<{ r: T; roundTripMs: number; pageWaitMs: number }> {
     const behind = this.inPage++ > 0;
     const sentAt = performance.timeOrigin + performance.now();
     const t0 = performance.now();
     try {
-      const r = await this.input.with(bytes, call);
+      const r = await call();
       return { r, roundTripMs: performance.now() - t0, pageWaitMs: behind ? Math.max(0, r.calledAt - sentAt) : 0 };
     } finally {
       this.inPage--;
@@ -140,7 +152,7 @@ export class PageWorker implements BatchWorker {
   }
 
   /** A run on a ready page. */
-  private async run<Op extends PageOp>(op: Op, args: PageArgs[Op], deadline: Deadline, what: string): Promise<PageReplies[Op]> {
+  private async run<Op extends PageOp>(op: Op, args: GatewayArgs[Op], deadline: Deadline, what: string): Promise<PageReplies[Op]> {
     if (this.state !== 'ready') throw new BridgeError('closed', `model ${this.key} is not ready (${this.state})`, this.error ?? undefined);
     try {
       return await this.call(op, args, deadline, what);
@@ -166,36 +178,27 @@ export class PageWorker implements BatchWorker {
 
   /** Fault injection for tests: crashes this page's renderer as a real crash would. */
   async crash(): Promise<void> {
-    await this.cdp?.send('Page.crash').catch(() => undefined);
+    // Never answered: the renderer is gone before it could be, and the call fails as crashed.
+    await this.session?.send('Page.crash').catch(() => undefined);
   }
 
   async close(): Promise<void> {
     this.state = 'closed';
-    await this.page?.close().catch(() => undefined);
+    await this.closePage();
   }
 
-  private async call<Op extends PageOp>(op: Op, args: PageArgs[Op], deadline: Deadline, what: string): Promise<PageReplies[Op]> {
-    if (!this.cdp) throw new BridgeError('closed', `the page for ${this.key} is not open`);
-    const evaluation = this.cdp
-      .send('Runtime.evaluate', { expression: `globalThis.${RUNTIME_GLOBAL}.${'handle' satisfies keyof RuntimeApi}(${JSON.stringify({ op, args })})`, awaitPromise: true, returnByValue: true })
-      .catch((e: unknown) => {
-        const closed = this.state === 'failed' ? 'crashed' : 'closed';
-        throw new BridgeError(closed, `the page for ${this.key} went away`, e instanceof Error ? e.message : String(e));
-      });
-    const res = await withDeadline(evaluation, deadline, what);
-    if (res.exceptionDetails) {
-      throw new BridgeError('runtime', res.exceptionDetails.exception?.description ?? res.exceptionDetails.text);
-    }
-    const reply = res.result.value as Reply<PageReplies[Op]>;
+  /** Closing the target ends its renderer's work; one already gone (crashed, closed) is no fault. */
+  private async closePage(): Promise<void> {
+    if (this.targetId === null || !this.launched?.connection.open) return;
+    await this.launched.connection.browser.send('Target.closeTarget', { targetId: this.targetId }).catch(() => undefined);
+  }
+
+  private async call<Op extends PageOp>(op: Op, args: GatewayArgs[Op], deadline: Deadline, what: string): Promise<PageReplies[Op]> {
+    if (!this.channel) throw new BridgeError('closed', `the page for ${this.key} is not open`);
+    const reply = await this.channel.call({ op, args } as GatewayCall<Op>, deadline, what).catch((e: unknown) => {
+      throw asBridgeError(e, `the page for ${this.key}`);
+    });
     if (!reply.ok) throw new BridgeError(reply.error.kind, reply.error.message);
     return reply.value;
   }
-}
-
-/** Base64 to bytes in a fresh ArrayBuffer: a pooled Buffer's offset need not suit a typed array. */
-function aligned(b64: string): Uint8Array {
-  const bytes = Buffer.from(b64, 'base64');
-  const out = new Uint8Array(bytes.length);
-  out.set(bytes);
-  return out;
 }

@@ -10,7 +10,7 @@
 import { systemClock, type Clock } from '../ops/clock.js';
 import { BridgeError } from '../page/bridge-error.js';
 import type { ImageResult, RunTiming, Tensor, TensorResult, TopK } from '../page/inference-engine.js';
-import type { Deadline } from './deadline.js';
+import type { Deadline } from '../ops/deadline.js';
 
 export interface BatchJob {
   pixels: Uint8Array;

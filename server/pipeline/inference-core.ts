@@ -7,7 +7,7 @@
 
 import type { Admission, Ticket } from './admission.js';
 import type { InferenceEngine } from '../page/inference-engine.js';
-import { Deadline } from './deadline.js';
+import { Deadline } from '../ops/deadline.js';
 import type { DecodePool } from '../image/decode-pool.js';
 import { payloadTooLarge, serviceUnavailable } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';

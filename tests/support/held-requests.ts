@@ -6,7 +6,7 @@
 
 import { mock } from 'node:test';
 import type { BatchJob } from '../../server/pipeline/batch-scheduler.js';
-import type { Deadline } from '../../server/pipeline/deadline.js';
+import type { Deadline } from '../../server/ops/deadline.js';
 import { PageWorker } from '../../server/page/page-worker.js';
 import { freezePage } from './frozen-page.js';
 import { call } from './server-harness.js';

@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BatchScheduler, type BatchJob, type BatchRun, type BatchWorker } from '../../server/pipeline/batch-scheduler.js';
-import { Deadline } from '../../server/pipeline/deadline.js';
+import { Deadline } from '../../server/ops/deadline.js';
 import type { Tensor, TensorResult } from '../../server/page/inference-engine.js';
 import { BridgeError } from '../../server/page/bridge-error.js';
 import { ManualClock } from '../support/manual-clock.js';

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BridgeError, withDeadline } from '../../server/page/bridge-error.js';
-import { Deadline } from '../../server/pipeline/deadline.js';
+import { Deadline } from '../../server/ops/deadline.js';
 import { ManualClock } from '../support/manual-clock.js';
 
 describe('BridgeError', () => {

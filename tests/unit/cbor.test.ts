@@ -1,9 +1,9 @@
 // The DevTools CBOR dialect: what we write is what Chromium's parser accepts (envelopes, indefinite
-// maps, int32, tagged binary), and what Chromium writes reads back as the JSON a client expects.
+// maps, int32, tagged binary), and what Chromium writes reads back, binary as bytes.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CborError, decodeMessage, encodeMessage, MessageFramer } from '../../server/devtools/cbor.js';
+import { BinaryParts, CborError, decodeMessage, encodeMessage, MessageFramer } from '../../server/devtools/cbor.js';
 
 const bytesOf = (m: Record<string, unknown>) => Buffer.concat(encodeMessage(m));
 
@@ -44,7 +44,7 @@ describe('CBOR messages', () => {
     assert.equal(decodeMessage(bytesOf({ text }))['text'], text);
   });
 
-  it('sends bytes as tagged binary, unconverted, and reads binary back as base64', () => {
+  it('sends bytes as tagged binary, unconverted, and reads binary back as the same bytes', () => {
     const body = new Uint8Array(100_000).map((_, i) => (i * 7) & 255);
     const chunks = encodeMessage({ params: { body } });
     // The payload is referenced, not copied.
@@ -52,7 +52,7 @@ describe('CBOR messages', () => {
     const b = Buffer.concat(chunks);
     const at = b.indexOf(0xd6);
     assert.ok(at > 0 && b[at + 1] === 0x5a, 'tag 22, then a byte string with a 32-bit length');
-    assert.equal((decodeMessage(b)['params'] as { body: string }).body, Buffer.from(body).toString('base64'));
+    assert.deepEqual(new Uint8Array((decodeMessage(b)['params'] as { body: Uint8Array }).body), body);
   });
 
   it('reads the standard envelope form (tag number byte present) too', () => {
@@ -88,5 +88,18 @@ describe('MessageFramer', () => {
   it('refuses a message over its limit and a stream that is not CBOR', () => {
     assert.throws(() => new MessageFramer(100).push(bytesOf({ big: 'x'.repeat(200) })), /over the 100-byte limit/);
     assert.throws(() => new MessageFramer(100).push(Buffer.from('{"id":1}\0')), CborError);
+  });
+});
+
+describe('BinaryParts', () => {
+  it('is written as the one binary value its parts make, each part referenced, not copied', () => {
+    const head = Uint8Array.of(1, 2, 3);
+    const big = new Uint8Array(50_000).map((_, i) => i & 255);
+    const chunks = encodeMessage({ params: { body: new BinaryParts([head, big]) } });
+    assert.ok(chunks.includes(big));
+    const joined = new Uint8Array(head.length + big.length);
+    joined.set(head);
+    joined.set(big, head.length);
+    assert.deepEqual(Buffer.concat(chunks), bytesOf({ params: { body: joined } }));
   });
 });

@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiError } from '../../server/errors.js';
-import { Deadline } from '../../server/pipeline/deadline.js';
+import { Deadline } from '../../server/ops/deadline.js';
 import { ManualClock } from '../support/manual-clock.js';
 
 describe('Deadline', () => {

@@ -3,7 +3,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Deadline } from '../../server/pipeline/deadline.js';
+import { Deadline } from '../../server/ops/deadline.js';
 import type { DecodeJob, ImageHeader } from '../../server/image/decode-messages.js';
 import type { Clock } from '../../server/ops/clock.js';
 import { type DecodeRunner, DecodePool, MIN_RUN_MS } from '../../server/image/decode-pool.js';

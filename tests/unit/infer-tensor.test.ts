@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { ApiError } from '../../server/errors.js';
 import type { Tensor, TensorResult } from '../../server/page/inference-engine.js';
 import { Admission } from '../../server/pipeline/admission.js';
-import type { Deadline } from '../../server/pipeline/deadline.js';
+import type { Deadline } from '../../server/ops/deadline.js';
 import { inferTensor } from '../../server/pipeline/infer-tensor.js';
 import type { InferenceCall, InferenceGuards } from '../../server/pipeline/inference-core.js';
 import { parseModelConfig } from '../../server/store/model-config.js';

@@ -1,74 +1,163 @@
-// A worker's page through a scripted stand-in for puppeteer's Browser and Page: whatever way a
-// start ends other than ready, the page it opened is closed, so its renderer stops working.
+// A worker's page over the real DevTools connection, with the test playing Chromium and the
+// runtime page: a load that fails any way closes the page it opened, so its renderer stops
+// working; a run answers what the page replied; a crash fails what waits as `crashed`.
 
+import { Deadline } from '../../server/ops/deadline.js';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
-import type { LoadRequest } from '../../browser-runtime/protocol.js';
+import { decodeCall, encodeReply, type LoadRequest, type PageCall, type PageOp, type PageReplies, type Reply } from '../../browser-runtime/protocol.js';
 import type { LaunchedBrowser } from '../../server/chromium/browser-launch.js';
+import type { BinaryParts } from '../../server/devtools/cbor.js';
+import { DevToolsConnection } from '../../server/devtools/connection.js';
+import { BridgeError } from '../../server/page/bridge-error.js';
 import { PageWorker } from '../../server/page/page-worker.js';
+import { FakeTransport } from './fake-transport.js';
 
-/** Answers the load with `load()`; records whether it was closed. */
-class ScriptedPage extends EventEmitter {
-  closed = false;
-  readonly evaluated: string[] = [];
-  constructor(private readonly load: () => Promise<unknown>) {
-    super();
+const ORIGIN = 'http://127.0.0.1:1';
+const ready = { ok: true, value: { backend: 'wasm' } } as unknown as Reply<PageReplies[PageOp]>;
+
+/** Chromium with one page whose runtime answers each call with `answer(call)` (never, if that never settles). */
+class ScriptedBrowser {
+  readonly transport = new FakeTransport();
+  readonly connection: DevToolsConnection;
+  readonly calls: PageCall[] = [];
+  closedTargets: string[] = [];
+  /** Held until the test lets Target.createTarget answer. */
+  createTarget: Promise<void> = Promise.resolve();
+  private opened = 0;
+
+  constructor(private readonly answer: (call: PageCall) => Promise<Reply<PageReplies[PageOp]>>) {
+    this.connection = new DevToolsConnection(this.transport, { ms: 60_000, setting: 'default_response_timeout' });
+    this.transport.onsend = (m) => void this.handle(m as { id: number; method: string; params: Record<string, unknown>; sessionId?: string });
   }
-  async createCDPSession() {
-    // Only the load is scripted; set-up commands (Fetch.enable) succeed.
-    const send = (method: string, params?: { expression: string }) => (method === 'Runtime.evaluate' ? (this.evaluated.push(params!.expression), this.load()) : Promise.resolve({}));
-    return { send, on: () => undefined, id: () => 'session' };
+
+  get launched(): LaunchedBrowser {
+    return { connection: this.connection, version: 'HeadlessChrome/1', pid: undefined, sandbox: null, close: async () => {} } as unknown as LaunchedBrowser;
   }
-  async goto() {}
-  async waitForFunction() {}
-  async close() {
-    this.closed = true;
-    this.emit('close');
+
+  private async handle({ id, method, params }: { id: number; method: string; params: Record<string, unknown> }) {
+    const t = this.transport;
+    switch (method) {
+      case 'Target.createTarget':
+        await this.createTarget;
+        return t.answer(id, { targetId: 'T' });
+      case 'Target.attachToTarget':
+        t.event('Target.attachedToTarget', { sessionId: 'S1' });
+        return t.answer(id, { sessionId: 'S1' });
+      case 'Page.navigate':
+        t.answer(id, { frameId: 'F' });
+        t.event('Page.loadEventFired', {}, 'S1');
+        return this.pageOpensFetch();
+      case 'Fetch.fulfillRequest': {
+        t.answer(id);
+        const body = params['body'] as BinaryParts | undefined;
+        if (!body) return;
+        const { id: callId, call } = decodeCall(new Uint8Array(Buffer.concat(body.parts)));
+        this.calls.push(call);
+        this.pageOpensFetch();
+        const reply = await this.answer(call);
+        const bytes = Buffer.from(encodeReply(callId, call.op, reply));
+        return t.event('Fetch.requestPaused', { requestId: `out-${callId}`, request: { url: `${ORIGIN}/__output/${callId}`, method: 'POST', postDataEntries: [{ bytes }] } }, 'S1');
+      }
+      case 'Target.closeTarget':
+        this.closedTargets.push(params['targetId'] as string);
+        t.answer(id, { success: true });
+        return t.event('Target.detachedFromTarget', { sessionId: 'S1' });
+      case 'Page.crash':
+        return t.event('Inspector.targetCrashed', {}, 'S1');
+      default:
+        return t.answer(id);
+    }
+  }
+
+  private pageOpensFetch() {
+    this.transport.event('Fetch.requestPaused', { requestId: `in-${++this.opened}`, request: { url: `${ORIGIN}/__input/next`, method: 'GET' } }, 'S1');
   }
 }
 
-const browserOpening = (page: Promise<ScriptedPage>) => ({ browser: { newPage: () => page } }) as unknown as LaunchedBrowser;
-const browserWith = (page: ScriptedPage) => browserOpening(Promise.resolve(page));
-const worker = (loadTimeoutMs = 5000) => new PageWorker(0, 'm/1.0', { origin: 'http://127.0.0.1:1', pageUrl: 'http://127.0.0.1:1/s/' }, {} as LoadRequest, loadTimeoutMs);
-const refused = { result: { value: { ok: false, error: { kind: 'model', message: 'not an ONNX model' } } } };
+const worker = (loadTimeoutMs = 5000) => new PageWorker(0, 'm/1.0', { origin: ORIGIN, pageUrl: `${ORIGIN}/s/` }, { model: 'm' } as LoadRequest, loadTimeoutMs);
+const refused = { ok: false, error: { kind: 'model', message: 'not an ONNX model' } } as const;
+const never = () => new Promise<never>(() => {});
 
 describe('PageWorker start', () => {
   it('a load the page refuses closes the page, and the worker says why it failed', async () => {
-    const page = new ScriptedPage(async () => refused);
+    const browser = new ScriptedBrowser(async () => refused);
     const w = worker();
-    await assert.rejects(w.start(browserWith(page)), /not an ONNX model/);
-    assert.equal(page.closed, true);
+    await assert.rejects(w.start(browser.launched), /not an ONNX model/);
+    assert.deepEqual(browser.closedTargets, ['T']);
     assert.equal(w.state, 'failed');
     assert.match(w.error ?? '', /not an ONNX model/);
   });
 
   it('a load past its deadline closes the page, which is what stops the load', async () => {
-    const page = new ScriptedPage(() => new Promise(() => {}));
-    const w = worker(50);
-    await assert.rejects(w.start(browserWith(page)), /took longer than/);
-    assert.equal(page.closed, true);
+    const browser = new ScriptedBrowser(never);
+    const w = worker(200);
+    await assert.rejects(w.start(browser.launched), /loading the model took longer than \d+\.\d s \(raise default_response_timeout/);
+    assert.deepEqual(browser.closedTargets, ['T']);
     assert.equal(w.state, 'failed');
   });
 
   it('a worker closed while its page was opening closes the page once it opens', async () => {
-    let open!: (p: ScriptedPage) => void;
-    const page = new ScriptedPage(() => new Promise(() => {}));
+    const browser = new ScriptedBrowser(never);
+    let open!: () => void;
+    browser.createTarget = new Promise((r) => (open = r));
     const w = worker();
-    const started = w.start(browserOpening(new Promise((r) => (open = r))));
+    const started = w.start(browser.launched);
     await w.close();
-    open(page);
+    open();
     await assert.rejects(started, /closed while it started/);
-    assert.equal(page.closed, true);
+    assert.deepEqual(browser.closedTargets, ['T']);
     assert.equal(w.state, 'closed');
   });
 
-  it('a load that succeeds keeps its page', async () => {
-    const page = new ScriptedPage(async () => ({ result: { value: { ok: true, value: { backend: 'wasm' } } } }));
+  it('a load that succeeds sends the load request and keeps its page', async () => {
+    const browser = new ScriptedBrowser(async () => ready);
     const w = worker();
-    await w.start(browserWith(page));
-    assert.deepEqual(page.evaluated, ['globalThis.__inferenceRuntime.handle({"op":"load","args":{}})']);
-    assert.equal(page.closed, false);
+    await w.start(browser.launched);
+    assert.deepEqual(browser.calls, [{ op: 'load', args: { model: 'm' } }]);
+    assert.deepEqual(browser.closedTargets, []);
     assert.equal(w.state, 'ready');
+  });
+});
+
+describe('PageWorker runs', () => {
+  it('a batch goes to the page as its pixels, and each image gets its own top k back', async () => {
+    const browser = new ScriptedBrowser(async (call) => {
+      if (call.op !== 'infer') return ready;
+      const value = { calledAt: 0, k: 2, ranBatch: 2, normaliseMs: 1, waitMs: 0, runMs: 3, rankMs: 0, classes: Int32Array.of(7, 1, 4, 2), probabilities: Float32Array.of(0.5, 0.25, 0.75, 0.125) };
+      return { ok: true, value } as Reply<PageReplies[PageOp]>;
+    });
+    const w = worker();
+    await w.start(browser.launched);
+    const out = await w.runBatch(
+      [
+        { pixels: Uint8Array.of(1, 2), k: 2 },
+        { pixels: Uint8Array.of(3, 4), k: 1 },
+      ] as never,
+      Deadline.after(5000, 'default_response_timeout'),
+    );
+    assert.deepEqual(browser.calls[1], { op: 'infer', args: { batch: 2, k: 2, pixels: Uint8Array.of(1, 2, 3, 4) } });
+    assert.deepEqual(
+      out.results.map((r) => [[...r.classes], [...r.probabilities]]),
+      [
+        [
+          [7, 1],
+          [0.5, 0.25],
+        ],
+        [[4], [0.75]],
+      ],
+    );
+  });
+
+  it('a page that crashes mid-run fails the run as `crashed` (503), and the worker with it', async () => {
+    const browser = new ScriptedBrowser(async (call) => (call.op === 'load' ? ready : never()));
+    const w = worker();
+    await w.start(browser.launched);
+    const run = w.runTensor({ data: Float32Array.of(1), dims: [1] } as never, Deadline.after(5000, 'default_response_timeout'));
+    await new Promise((r) => setImmediate(r));
+    await w.crash();
+    await assert.rejects(run, (e: unknown) => e instanceof BridgeError && e.kind === 'crashed');
+    assert.equal(w.state, 'failed');
+    assert.equal(w.error, 'the page crashed');
   });
 });

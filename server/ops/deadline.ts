@@ -4,7 +4,7 @@
 
 import { timeout } from '../errors.js';
 import type { ApiError } from '../errors.js';
-import { systemClock, type Clock } from '../ops/clock.js';
+import { systemClock, type Clock } from './clock.js';
 
 export class Deadline {
   private constructor(

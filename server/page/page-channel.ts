@@ -1,0 +1,124 @@
+// The gateway's side of a page's channel (browser-runtime/channel.ts is the page's; protocol.ts
+// says how it travels). A call and its bytes fulfil the page's open fetch of the next call, in
+// the order calls are made; the page's reply is the body of a POST the Fetch domain pauses, read
+// from the paused request as raw bytes and answered here. Nothing on the way is text or base64:
+// both are CBOR byte strings on the DevTools pipe (pipe-transport.ts).
+//
+// Chromium passes a POST body made from an ArrayBuffer whole in `postDataEntries` (checked with
+// Chromium 156 up to 60 MB, far above any reply); a Chromium that cut it or kept it back would
+// fail the call with that reason, since each reply states its own length (protocol-codec.ts).
+//
+// Why an open fetch and not a `Runtime.evaluate` per call: an expression is text the renderer
+// compiles, and a result crosses as JSON (BENCHMARKS.md, `npm run bench:channel`).
+
+import { decodeReply, encodeCall, type GatewayCall, INPUT_PATH, OUTPUT_PATH, type PageOp, type PageReplies, type Reply } from '../../browser-runtime/protocol.js';
+import { BinaryParts } from '../devtools/cbor.js';
+import { DevToolsError } from '../devtools/protocol-error.js';
+import type { DevToolsSession } from '../devtools/session.js';
+import { log } from '../ops/log.js';
+import { withDeadline } from './bridge-error.js';
+import type { Deadline } from '../ops/deadline.js';
+
+interface Outgoing {
+  id: number;
+  /** The call's message: its header and its bytes, written to the pipe without being joined. */
+  body: BinaryParts;
+}
+
+interface Waiting {
+  resolve(reply: Reply<PageReplies[PageOp]>): void;
+  reject(e: Error): void;
+}
+
+interface PausedRequest {
+  requestId: string;
+  request: { url: string; method: string; hasPostData?: boolean; postDataEntries?: Array<{ bytes?: Uint8Array }> };
+}
+
+export class PageChannel {
+  /** The page's open fetch of the next call, once Chromium has paused it. */
+  private openFetch: string | null = null;
+  /** Calls made and not yet handed over, in order, for the page to open its next fetch. */
+  private readonly outgoing: Outgoing[] = [];
+  /** Calls made and not yet answered, by id. */
+  private readonly waiting = new Map<number, Waiting>();
+  private nextId = 1;
+
+  private constructor(private readonly session: DevToolsSession) {}
+
+  /** Before the page loads, so its first fetch is already caught. */
+  static async attach(session: DevToolsSession, origin: string): Promise<PageChannel> {
+    const channel = new PageChannel(session);
+    session.on('Fetch.requestPaused', (e) => channel.paused(e as unknown as PausedRequest));
+    // Calls waiting for a reply fail with the session: a crashed page POSTs nothing.
+    session.onEnd((kind, reason) => channel.failAll(new DevToolsError('Fetch.requestPaused').settle(kind, reason)));
+    const pattern = (path: string) => ({ urlPattern: `${origin}${path}*`, requestStage: 'Request' });
+    await session.send('Fetch.enable', { patterns: [pattern(INPUT_PATH), pattern(OUTPUT_PATH)] });
+    return channel;
+  }
+
+  /**
+   * Makes `call` in the page; answers its reply, or fails (a timeout BridgeError) at `deadline`.
+   * Calls reach the page in the order made.
+   */
+  async call<Op extends PageOp>(call: GatewayCall<Op>, deadline: Deadline, what: string): Promise<Reply<PageReplies[Op]>> {
+    const id = this.nextId++;
+    const out = { id, body: new BinaryParts(encodeCall(id, call as GatewayCall)) };
+    const replied = new Promise<Reply<PageReplies[PageOp]>>((resolve, reject) => this.waiting.set(out.id, { resolve, reject }));
+    if (this.openFetch) this.handOver(this.openFetch, out);
+    else this.outgoing.push(out);
+    try {
+      return (await withDeadline(replied, deadline, what)) as Reply<PageReplies[Op]>;
+    } finally {
+      // A call that ended (its deadline) before the page took it must not go to the page.
+      this.waiting.delete(out.id);
+      const at = this.outgoing.indexOf(out);
+      if (at >= 0) this.outgoing.splice(at, 1);
+    }
+  }
+
+  private paused({ requestId, request }: PausedRequest): void {
+    if (new URL(request.url).pathname.startsWith(OUTPUT_PATH)) return this.replied(requestId, request);
+    const next = this.outgoing.shift();
+    if (next) this.handOver(requestId, next);
+    else this.openFetch = requestId;
+  }
+
+  private handOver(requestId: string, out: Outgoing): void {
+    if (requestId === this.openFetch) this.openFetch = null;
+    // A failure here is the call's own: it fails with Chromium's reason, not at its deadline.
+    this.session.send('Fetch.fulfillRequest', { requestId, responseCode: 200, body: out.body }).catch((e: Error) => this.waiting.get(out.id)?.reject(e));
+  }
+
+  private replied(requestId: string, request: PausedRequest['request']): void {
+    const body = postBody(request);
+    let decoded: ReturnType<typeof decodeReply> | null = null;
+    let problem: Error | null = null;
+    try {
+      if (!body) throw new Error("Chromium passed no body with the page's reply");
+      decoded = decodeReply(body);
+    } catch (e) {
+      problem = e instanceof Error ? e : new Error(String(e));
+    }
+    const id = Number(request.url.slice(request.url.lastIndexOf('/') + 1));
+    const caller = this.waiting.get(decoded?.id ?? id);
+    // The page's POST is answered whatever became of its call, so the page holds no request open.
+    this.session.send('Fetch.fulfillRequest', { requestId, responseCode: 204 }).catch((e: Error) => log.warn(`answering a page's reply failed: ${e.message}`));
+    if (!caller) return;
+    if (decoded) caller.resolve(decoded.reply);
+    else caller.reject(new DevToolsError('Fetch.requestPaused').settle('protocol', `the reply to call ${id} could not be read: ${problem!.message}`));
+  }
+
+  private failAll(e: Error): void {
+    for (const w of this.waiting.values()) w.reject(e);
+    this.waiting.clear();
+    this.outgoing.length = 0;
+  }
+}
+
+/** The POST body as Chromium passed it, whole, or null if it passed none (a body kept elsewhere). */
+function postBody(request: PausedRequest['request']): Uint8Array | null {
+  const parts = request.postDataEntries?.map((e) => e.bytes);
+  if (!parts?.length || parts.some((p) => !(p instanceof Uint8Array))) return null;
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts as Uint8Array[]);
+}
