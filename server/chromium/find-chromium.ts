@@ -1,8 +1,8 @@
 import { accessSync, constants } from 'node:fs';
 
 // Debian's chromium-headless-shell first: the headless browser alone, without the desktop
-// browser's UI. Measured with the same server (FIELD-NOTES, then BENCHMARKS.md): fewer processes,
-// less memory and a faster start, with the same answers. The binary itself, not the wrapper
+// browser's UI. It gives the same answers with fewer processes, less memory and a
+// faster start (BENCHMARKS.md has the comparison). The binary itself, not the wrapper
 // script in /usr/bin, so the process the server starts and stops is the browser.
 const CANDIDATES = [
   '/usr/lib/chromium/chromium-headless-shell',

@@ -47,10 +47,11 @@ export const UNGATED: DecodeGate = {
 const swapsSides = (orientation: number | undefined) => orientation !== undefined && orientation >= 5 && orientation <= 8;
 
 /**
- * What decoding will cost, roughly, in ns per pixel (measured on a 2-core Xeon): baseline JPEGs
- * are shrunk while they load; each scan of a progressive (or many-scan) one is a pass over every
- * block; other formats decode in full. With `pil` resampling every image is decoded whole and
- * resampled in JavaScript, about 10 ns a pixel more, and a baseline JPEG about 15 more (2-core EPYC).
+ * What decoding will cost, roughly, in ns per pixel: a cost model for choosing the lane, not a
+ * promise, its constants rounded from decode timings on a small machine. Baseline JPEGs are shrunk
+ * while they load; each scan of a progressive (or many-scan) one is a pass over every block; other
+ * formats decode in full. With `pil` resampling every image is decoded whole and resampled in
+ * JavaScript, which adds to every format, and most to a baseline JPEG that is no longer shrunk.
  */
 function nsPerPixel(format: RasterFormat, jpeg: JpegLayout | null, pil: boolean): number {
   const resample = pil ? 10 : 0;

@@ -16,7 +16,7 @@ import { withNewRenderer } from '../chromium/renderer-process.js';
 import type { BatchJob, BatchRun, BatchWorker } from '../pipeline/batch-scheduler.js';
 import type { Tensor, TensorResult, WorkerState, WorkerStatus } from './inference-engine.js';
 
-/** What sets a load's deadline (server.ts): named in the error of a load that runs past it. */
+/** What sets a load's deadline (lifecycle/engine-options.ts): named in the error of a load that runs past it. */
 const LOAD_DEADLINE = 'default_response_timeout (a load may take at least 120 s)';
 
 export class PageWorker implements BatchWorker {
