@@ -70,7 +70,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: ServerConfig, engineOverride?: InferenceEngine): Promise<RunningServer> {
-  const { listeners: addresses, limits, timeouts } = config;
+  const { timeouts } = config;
   const tls = config.tls && readTls(config.tls);
   const store = await ModelStore.open(config.models.store, config.models.load);
   log.info(
@@ -97,29 +97,80 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
   metrics = new Metrics(store, engine);
 
   const shutdown = new Shutdown(timeouts);
+  const guards = requestGuards(config, shutdown);
+  const { admission, uploads, decodes } = guards;
+  const readiness = readinessCheck({ leaving: () => shutdown.leaving, engine, admission, uploads, decodes });
+  const parts: Parts = { config, tls, store, engine, metrics, keys, guards, readiness, shutdown };
+  const http = await startHttpListeners(parts);
+  const grpc = config.grpc ? await startGrpc(parts, config.grpc) : null;
+  decodes.start();
+  log.info(
+    `Inference API on ${urlOf(http.inference)}, Management API on ${urlOf(http.management)}, metrics on ${urlOf(http.metrics)}/metrics${config.web.demoPage ? `; demo page at ${urlOf(http.inference)}/` : ''}`,
+  );
+
+  const t0 = performance.now();
+  const ready = engine.start(store.allVersions()).then(() => {
+    const state = engine.healthy() ? 'healthy' : 'UNHEALTHY (see the errors above)';
+    log.info(`${store.allVersions().length} model version(s) loaded in ${Math.round(performance.now() - t0)} ms; server ${state}`);
+  });
+
+  return {
+    inferenceUrl: urlOf(http.inference),
+    managementUrl: urlOf(http.management),
+    metricsUrl: urlOf(http.metrics),
+    grpc: grpc && { inference: grpc.inference, management: grpc.management },
+    store,
+    engine,
+    decodes,
+    ready,
+    keys,
+    runtimeOrigin: assets?.origin ?? null,
+    admission,
+    uploads,
+    apps: { inference: appOf(http.inference), management: appOf(http.management), metrics: appOf(http.metrics) },
+    close: () => shutdown.close({ listeners: [http.inference, http.management, http.metrics], grpc, engine, decodes, assets }),
+  };
+}
+
+/** What the listeners are built from, once start-up has made it. */
+interface Parts {
+  config: ServerConfig;
+  tls: ReturnType<typeof readTls> | null;
+  store: ModelStore;
+  engine: InferenceEngine;
+  metrics: Metrics;
+  keys: ApiKeys | null;
+  guards: InferenceGuards;
+  readiness: () => boolean;
+  shutdown: Shutdown;
+}
+
+/** The bounds every inference request meets, whichever protocol carried it. */
+function requestGuards({ limits, timeouts }: ServerConfig, shutdown: Shutdown): InferenceGuards {
   // Once a burst is over, what its bodies took goes back to the system (idle-collector.ts).
   const collector = new IdleCollector(64 * 2 ** 20, 1000, fullCollection());
-  const admission = new Admission(limits.jobQueueSize, limits.maxInflightBytes, limits.maxRequestSize, (bytes, held) => collector.given(bytes, held));
-  const uploads = new Uploads(limits.uploads);
-  // One decode process per slot, started once the listeners are up (a failed start leaves none behind).
-  const decodes = new DecodePool(
-    Array.from({ length: limits.decodeSlots }, () => new DecodeProcess()),
-    64 * limits.decodeSlots,
-  );
-  const readiness = readinessCheck({ leaving: () => shutdown.leaving, engine, admission, uploads, decodes });
-  const cors = config.web.cors ? corsHandler(config.web.cors) : undefined;
-  const requestTimeoutMs = timeouts.defaultResponseTimeout * 1000;
-  const guards: InferenceGuards = {
-    admission,
-    decodes,
-    uploads,
+  return {
+    admission: new Admission(limits.jobQueueSize, limits.maxInflightBytes, limits.maxRequestSize, (bytes, held) => collector.given(bytes, held)),
+    // One decode process per slot, started once the listeners are up (a failed start leaves none behind).
+    decodes: new DecodePool(
+      Array.from({ length: limits.decodeSlots }, () => new DecodeProcess()),
+      64 * limits.decodeSlots,
+    ),
+    uploads: new Uploads(limits.uploads),
     maxRequestSize: limits.maxRequestSize,
     maxImagePixels: limits.maxImagePixels,
     maxJpegScans: limits.maxJpegScans,
-    defaultResponseTimeoutMs: requestTimeoutMs,
+    defaultResponseTimeoutMs: timeouts.defaultResponseTimeout * 1000,
     isClosing: () => shutdown.closing,
     track: shutdown.inFlight.track,
   };
+}
+
+/** The inference, management and metrics listeners, each on its own address. */
+async function startHttpListeners({ config, tls, store, engine, metrics, keys, guards, readiness }: Parts) {
+  const { listeners: addresses, timeouts } = config;
+  const cors = config.web.cors ? corsHandler(config.web.cors) : undefined;
+  const requestTimeoutMs = timeouts.defaultResponseTimeout * 1000;
   const { ortBuild, parityTolerance } = config.runtime;
   const inference = await listen(
     createInferenceApp({
@@ -143,55 +194,32 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
     small,
   );
   const metricsServer = await listen(createMetricsApp(metrics, VERSION, keys ? requireKey(keys.management) : undefined), addresses.metrics, small);
-  let grpc: GrpcListeners | null = null;
-  if (config.grpc) {
-    const env = { metrics };
-    const deps = { store, engine, guards, isHealthy: readiness, onClosing: shutdown.onClosing };
-    grpc = await startGrpcListeners({
-      inference: config.grpc.inference,
-      management: config.grpc.management,
-      tls: config.grpc.tls ? tls : null,
-      maxMessageBytes: limits.maxRequestSize,
-      // As the HTTP management and metrics listeners: a gRPC client multiplexes its calls over one connection.
-      limits: config.grpc.limits,
-      keepalive: config.grpc.keepalive,
-      keys: { inference: keys?.inference ?? null, management: keys?.management ?? null },
-      admission,
-      metrics,
-      readiness,
-      services: {
-        torchserveInference: torchserveInferenceService(env, deps),
-        kserve: kserveInferenceService(env, { ...deps, version: VERSION }),
-        torchserveManagement: torchserveManagementService(env, store, engine, workerLimitOf(config), timeouts.defaultResponseTimeout),
-      },
-    });
-    log.info(`gRPC inference (TorchServe, KServe v2) on ${grpc.inference}, gRPC management on ${grpc.management}${config.grpc.tls ? ', over TLS' : ''}`);
-  }
-  decodes.start();
-  log.info(
-    `Inference API on ${urlOf(inference)}, Management API on ${urlOf(management)}, metrics on ${urlOf(metricsServer)}/metrics${config.web.demoPage ? `; demo page at ${urlOf(inference)}/` : ''}`,
-  );
+  return { inference, management, metrics: metricsServer };
+}
 
-  const t0 = performance.now();
-  const ready = engine.start(store.allVersions()).then(() => {
-    const state = engine.healthy() ? 'healthy' : 'UNHEALTHY (see the errors above)';
-    log.info(`${store.allVersions().length} model version(s) loaded in ${Math.round(performance.now() - t0)} ms; server ${state}`);
+/** The gRPC inference and management listeners. */
+async function startGrpc({ config, tls, store, engine, metrics, keys, guards, readiness, shutdown }: Parts, grpcConfig: NonNullable<ServerConfig['grpc']>): Promise<GrpcListeners> {
+  const env = { metrics };
+  const deps = { store, engine, guards, isHealthy: readiness, onClosing: shutdown.onClosing };
+  const defaultResponseTimeout = config.timeouts.defaultResponseTimeout;
+  const grpc = await startGrpcListeners({
+    inference: grpcConfig.inference,
+    management: grpcConfig.management,
+    tls: grpcConfig.tls ? tls : null,
+    maxMessageBytes: config.limits.maxRequestSize,
+    // As the HTTP management and metrics listeners: a gRPC client multiplexes its calls over one connection.
+    limits: grpcConfig.limits,
+    keepalive: grpcConfig.keepalive,
+    keys: { inference: keys?.inference ?? null, management: keys?.management ?? null },
+    admission: guards.admission,
+    metrics,
+    readiness,
+    services: {
+      torchserveInference: torchserveInferenceService(env, deps),
+      kserve: kserveInferenceService(env, { ...deps, version: VERSION }),
+      torchserveManagement: torchserveManagementService(env, store, engine, workerLimitOf(config), defaultResponseTimeout),
+    },
   });
-
-  return {
-    inferenceUrl: urlOf(inference),
-    managementUrl: urlOf(management),
-    metricsUrl: urlOf(metricsServer),
-    grpc: grpc && { inference: grpc.inference, management: grpc.management },
-    store,
-    engine,
-    decodes,
-    ready,
-    keys,
-    runtimeOrigin: assets?.origin ?? null,
-    admission,
-    uploads,
-    apps: { inference: appOf(inference), management: appOf(management), metrics: appOf(metricsServer) },
-    close: () => shutdown.close({ listeners: [inference, management, metricsServer], grpc, engine, decodes, assets }),
-  };
+  log.info(`gRPC inference (TorchServe, KServe v2) on ${grpc.inference}, gRPC management on ${grpc.management}${grpcConfig.tls ? ', over TLS' : ''}`);
+  return grpc;
 }
