@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run test:stress`: the unit suite five times and the integration suite twice, in a row, each
-# run as `npm test` runs it (two files at a time), with two CPU hogs beside it, as on a busy shared
+# run as `npm test` runs it (unit files two at a time), with two CPU hogs beside it, as on a busy shared
 # machine. No test may pass or fail by how fast the machine is, so this must pass whole. Stops at
 # the first failing run and names it.
 #
@@ -56,6 +56,6 @@ for i in $(seq "$UNIT_RUNS"); do
   run "unit run $i of $UNIT_RUNS" node --test --test-concurrency=2 dist/tests/unit/
 done
 for i in $(seq "$INTEGRATION_RUNS"); do
-  run "integration run $i of $INTEGRATION_RUNS" node --test --test-concurrency=2 dist/tests/integration/
+  run "integration run $i of $INTEGRATION_RUNS" node --test --test-concurrency=1 dist/tests/integration/
 done
 echo "test:stress: passed: the unit suite $UNIT_RUNS times and the integration suite $INTEGRATION_RUNS times, each beside $HOGS CPU hogs, in $((SECONDS - started)) s"
