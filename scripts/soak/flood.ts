@@ -31,15 +31,18 @@ export interface FloodOptions {
   tensors: number;
   concurrency: number;
   headers?: Record<string, string>;
+  /** The model flooded (default mobilenet_v2). */
+  model?: string;
 }
 
 /** Sends the flood; answers the count of each status. */
 export async function flood(opts: FloodOptions): Promise<Record<string, number>> {
   const photo = await largeNoisyJpeg();
   const tensor = v2BinaryRequest([10, 3, 224, 224]);
+  const model = opts.model ?? 'mobilenet_v2';
   const jobs = [
-    ...Array.from({ length: opts.images }, () => ({ path: '/predictions/mobilenet_v2?topk=1', body: photo, headers: {} })),
-    ...Array.from({ length: opts.tensors }, () => ({ path: '/v2/models/mobilenet_v2/infer', body: tensor.body, headers: tensor.headers })),
+    ...Array.from({ length: opts.images }, () => ({ path: `/predictions/${model}?topk=1`, body: photo, headers: {} })),
+    ...Array.from({ length: opts.tensors }, () => ({ path: `/v2/models/${model}/infer`, body: tensor.body, headers: tensor.headers })),
   ];
   const statuses: Record<string, number> = {};
   let next = 0;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm run test:stress`: the unit suite five times and the integration suite twice, in a row, each
-# run with two CPU hogs beside it, as on a busy shared machine. No test may pass or fail by how
-# fast the machine is, so this must pass whole. Stops at the first failing run and names it.
+# run as `npm test` runs it (unit files two at a time), with two CPU hogs beside it, as on a busy shared
+# machine. No test may pass or fail by how fast the machine is, so this must pass whole. Stops at
+# the first failing run and names it.
 #
 # The hogs are this script's own children, started for each run and stopped when it ends; the trap
 # stops them however the script ends, and each stops by itself after HOG_LIMIT_S in any case.
@@ -52,7 +53,7 @@ run() {
 }
 
 for i in $(seq "$UNIT_RUNS"); do
-  run "unit run $i of $UNIT_RUNS" node --test --test-concurrency=1 dist/tests/unit/
+  run "unit run $i of $UNIT_RUNS" node --test --test-concurrency=2 dist/tests/unit/
 done
 for i in $(seq "$INTEGRATION_RUNS"); do
   run "integration run $i of $INTEGRATION_RUNS" node --test --test-concurrency=1 dist/tests/integration/

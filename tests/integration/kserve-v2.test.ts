@@ -93,7 +93,8 @@ describe('KServe v2 protocol', () => {
       const header = Buffer.from(
         JSON.stringify({ inputs: inputs.map(({ name, tensor: t }) => ({ name, shape: [1, 3, 224, 224], datatype: 'FP32', parameters: { binary_data_size: t.byteLength } })) }),
       );
-      return call(`${api}/v2/models/mobilenet_v2/infer`, {
+      // Sent one at a time: to the model that runs alone, not to the one that waits for company.
+      return call(`${api}/v2/models/alone/infer`, {
         method: 'POST',
         headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
         body: Buffer.concat([header, ...inputs.map(({ tensor: t }) => bytesOf(t))]),

@@ -4,6 +4,8 @@ import { PROJECT_ROOT } from '../../server/ops/paths.js';
 
 export const FIXTURES = path.join(PROJECT_ROOT, 'tests', 'fixtures');
 export const MODELS = path.join(PROJECT_ROOT, 'models');
+/** The null model's store (scripts/null-model writes it). */
+export const NULL_MODELS = path.join(FIXTURES, 'null-model-store');
 
 export const image = (name: string) => path.join(FIXTURES, 'images', name);
 export const readImage = (name: string) => readFileSync(image(name));

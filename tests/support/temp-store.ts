@@ -1,13 +1,16 @@
 import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MODELS } from './paths.js';
+import { MODELS, NULL_MODELS } from './paths.js';
 
 export interface TempModel {
   /** Name in the temp store. */
   name: string;
-  /** A model of the repo's store to take the .onnx, labels and config from. */
-  from: 'mobilenet_v2' | 'mobilenet_v2_int8';
+  /**
+   * A model of the repo's store to take the .onnx, labels and config from; or the null model
+   * (MobileNetV2's interface at near-zero cost), where what is under test is not the answer.
+   */
+  from: 'mobilenet_v2' | 'mobilenet_v2_int8' | 'null_model';
   versions?: string[];
   config?: Record<string, unknown>;
 }
@@ -22,13 +25,14 @@ export function tempStore(models: TempModel[]): { root: string; remove(): void }
   for (const m of models) {
     const dir = path.join(root, m.name);
     mkdirSync(dir);
-    const base = JSON.parse(readFileSync(path.join(MODELS, m.from, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const from = path.join(m.from === 'null_model' ? NULL_MODELS : MODELS, m.from);
+    const base = JSON.parse(readFileSync(path.join(from, 'config.json'), 'utf8')) as Record<string, unknown>;
     const versions = m.versions ?? ['1.0'];
     writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...base, default_version: versions[0], ...m.config }));
-    copyFileSync(path.join(MODELS, m.from, 'labels.txt'), path.join(dir, 'labels.txt'));
+    copyFileSync(path.join(from, 'labels.txt'), path.join(dir, 'labels.txt'));
     for (const v of versions) {
       mkdirSync(path.join(dir, v));
-      linkOrCopy(path.join(MODELS, m.from, '1.0', 'model.onnx'), path.join(dir, v, 'model.onnx'));
+      linkOrCopy(path.join(from, '1.0', 'model.onnx'), path.join(dir, v, 'model.onnx'));
     }
   }
   return { root, remove: () => rmSync(root, { recursive: true, force: true }) };
