@@ -111,6 +111,8 @@ async function start(opts: LaunchOptions, sandbox: SandboxState): Promise<Launch
     });
     // The first answer says the browser is up and the pipe speaks CBOR.
     ({ product: version } = await Promise.race([connection.browser.send<{ product: string }>('Browser.getVersion'), failed]));
+    // Target.targetDestroyed, by which a closed page is known to be gone (page-worker.ts).
+    await Promise.race([connection.browser.send('Target.setDiscoverTargets', { discover: true }), failed]);
   } catch (e) {
     kill();
     await exited;

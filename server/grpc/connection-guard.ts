@@ -65,8 +65,14 @@ function watchSession(session: ServerHttp2Session, listener: string, limits: Con
   const shut = (reason: string, why: string) => {
     if (closedFor || session.destroyed) return;
     closedBy(reason, why);
-    // The code goes in the GOAWAY that ends the session; its error event is then this one.
-    session.destroy(new Error(why), constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    // Not from inside the handler that noticed: stream 'close', 'ping' and 'remoteSettings' run
+    // while nghttp2 is still consuming the client's frames, and a session destroyed there makes
+    // Node's HTTP/2 code fail an assertion on the frames after it and abort the whole process.
+    // Once nghttp2 is done with this read, the session ends; closedFor stops any second shut.
+    setImmediate(() => {
+      // The code goes in the GOAWAY that ends the session; its error event is then this one.
+      if (!session.destroyed) session.destroy(new Error(why), constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    });
   };
   session.on('stream', (stream: ServerHttp2Stream) => {
     // grpc-js has run the call's start by now: a call answered at once is not read again.

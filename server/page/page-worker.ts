@@ -187,10 +187,31 @@ export class PageWorker implements BatchWorker {
     await this.closePage();
   }
 
-  /** Closing the target ends its renderer's work; one already gone (crashed, closed) is no fault. */
+  /**
+   * Closing the target ends its renderer's work; one already gone (crashed, closed) is no fault.
+   * Chromium answers Target.closeTarget before the page is gone from its targets: this waits for
+   * Target.targetDestroyed, so that whoever closed it (a failed load, a scale-down) answers only
+   * once the page no longer counts.
+   */
   private async closePage(): Promise<void> {
     if (this.targetId === null || !this.launched?.connection.open) return;
-    await this.launched.connection.browser.send('Target.closeTarget', { targetId: this.targetId }).catch(() => undefined);
+    const { browser } = this.launched.connection;
+    const targetId = this.targetId;
+    let stop = () => {};
+    const destroyed = new Promise<void>((resolve) => {
+      stop = browser.on('Target.targetDestroyed', (e) => {
+        if (e['targetId'] === targetId) resolve();
+      });
+      this.launched?.connection.onClose(() => resolve());
+    });
+    try {
+      await browser.send('Target.closeTarget', { targetId });
+      await withDeadline(destroyed, Deadline.after(this.loadTimeoutMs, LOAD_DEADLINE), 'closing the page');
+    } catch {
+      // Gone already, or the browser with it.
+    } finally {
+      stop();
+    }
   }
 
   private async call<Op extends PageOp>(op: Op, args: GatewayArgs[Op], deadline: Deadline, what: string): Promise<PageReplies[Op]> {

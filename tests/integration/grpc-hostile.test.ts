@@ -115,6 +115,16 @@ describe('gRPC under hostile clients', () => {
     await servesAsBefore();
   });
 
+  it('rapid resets paced by PINGs, three connections at once, each lose their connection and the server lives on', BOUNDED, async () => {
+    // Each burst is read whole before the next: the server's bound is then reached inside
+    // nghttp2's read of a frame, where ending the session at once aborted the process.
+    const ended = await Promise.all([0, 1, 2].map(() => rapidReset(connectFrom(inference, '127.0.0.2'), PREDICTIONS, RAPID_RESETS, 'ping')));
+    for (const e of ended) assert.equal(e.goaway, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, `the server's own bound ended it (after ${e.opened} streams)`);
+    assert.equal(server.child.exitCode, null);
+    assert.equal(server.child.signalCode, null);
+    await servesAsBefore();
+  });
+
   it('a connection HTTP/2 stopped reading (resets of streams already answered, past nghttp2 bound) is closed, its client gone', BOUNDED, async () => {
     const before = await connections();
     const c = await rawHttp2(inference, '127.0.0.3');

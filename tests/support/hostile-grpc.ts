@@ -36,10 +36,11 @@ export interface Ended {
 }
 
 /**
- * Opens up to `count` streams to `path`, each reset (CANCEL) at once, in bursts, until the count
- * or the server's GOAWAY; resolves once the connection is closed.
+ * Opens up to `count` streams to `path`, each reset (CANCEL) at once, in bursts of 100, until the
+ * count or the server's GOAWAY; resolves once the connection is closed. `pace: 'ping'` waits for
+ * the answer to a PING after each burst, so that the server reads every burst before the next.
  */
-export function rapidReset(session: http2.ClientHttp2Session, path: string, count: number): Promise<Ended> {
+export function rapidReset(session: http2.ClientHttp2Session, path: string, count: number, pace: 'none' | 'ping' = 'none'): Promise<Ended> {
   let goaway: number | null = null;
   let opened = 0;
   session.on('goaway', (code) => {
@@ -59,7 +60,9 @@ export function rapidReset(session: http2.ClientHttp2Session, path: string, coun
           return;
         }
       }
-      if (opened < count) setImmediate(burst);
+      if (opened >= count) return;
+      if (pace === 'ping') session.ping(() => burst());
+      else setImmediate(burst);
     };
     session.once('connect', burst);
   });

@@ -62,7 +62,9 @@ class ScriptedBrowser {
       case 'Target.closeTarget':
         this.closedTargets.push(params['targetId'] as string);
         t.answer(id, { success: true });
-        return t.event('Target.detachedFromTarget', { sessionId: 'S1' });
+        // As Chromium does: the answer first, the target gone after it.
+        t.event('Target.detachedFromTarget', { sessionId: 'S1' });
+        return t.event('Target.targetDestroyed', { targetId: params['targetId'] });
       case 'Page.crash':
         return t.event('Inspector.targetCrashed', {}, 'S1');
       default:
