@@ -56,6 +56,6 @@ for i in $(seq "$UNIT_RUNS"); do
   run "unit run $i of $UNIT_RUNS" node --test --test-concurrency=2 dist/tests/unit/
 done
 for i in $(seq "$INTEGRATION_RUNS"); do
-  run "integration run $i of $INTEGRATION_RUNS" node --test --test-concurrency=1 dist/tests/integration/
+  run "integration run $i of $INTEGRATION_RUNS" node --test --test-concurrency=2 dist/tests/integration/
 done
 echo "test:stress: passed: the unit suite $UNIT_RUNS times and the integration suite $INTEGRATION_RUNS times, each beside $HOGS CPU hogs, in $((SECONDS - started)) s"
