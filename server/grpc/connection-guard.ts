@@ -65,10 +65,13 @@ function watchSession(session: ServerHttp2Session, listener: string, limits: Con
   const shut = (reason: string, why: string) => {
     if (closedFor || session.destroyed) return;
     closedBy(reason, why);
-    // Not from inside the handler that noticed: stream 'close', 'ping' and 'remoteSettings' run
-    // while nghttp2 is still consuming the client's frames, and a session destroyed there makes
-    // Node's HTTP/2 code fail an assertion on the frames after it and abort the whole process.
-    // Once nghttp2 is done with this read, the session ends; closedFor stops any second shut.
+    // The GOAWAY now, so nghttp2 takes no new stream from the rest of what it is reading; the
+    // session's end not from inside the handler that noticed: stream 'close', 'ping' and
+    // 'remoteSettings' run while nghttp2 is still consuming the client's frames, and a session
+    // destroyed there makes Node's HTTP/2 code fail an assertion on the frames after it and abort
+    // the whole process. Once nghttp2 is done with this read, the session ends; closedFor stops
+    // any second shut.
+    session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
     setImmediate(() => {
       // The code goes in the GOAWAY that ends the session; its error event is then this one.
       if (!session.destroyed) session.destroy(new Error(why), constants.NGHTTP2_ENHANCE_YOUR_CALM);
