@@ -114,7 +114,7 @@ export function encodeCall(id: number, call: GatewayCall): Uint8Array[] {
   const head = (size: number) => {
     const out = new Out(size);
     out.u8(OPS.indexOf(call.op));
-    out.at += 3;
+    out.at += 3; // the flags byte (markOpenAnother), then padding
     out.u32(id);
     return out;
   };
@@ -138,16 +138,22 @@ export function encodeCall(id: number, call: GatewayCall): Uint8Array[] {
   return [out.bytes, asBytes(data)];
 }
 
-export function decodeCall(bytes: Uint8Array): { id: number; call: PageCall } {
+/** Asks the page, in a call's header (encodeCall's first part), to open another request for calls. */
+export function markOpenAnother(header: Uint8Array): void {
+  header[1] = 1;
+}
+
+export function decodeCall(bytes: Uint8Array): { id: number; call: PageCall; openAnother: boolean } {
   const r = new In(bytes, 'a call');
   const op = OPS[r.u8()];
-  r.at += 3;
+  const openAnother = r.u8() === 1;
+  r.at += 2;
   const id = r.u32();
-  if (op === 'load') return { id, call: { op, args: JSON.parse(text.decode(r.rest())) as PageArgs['load'] } };
+  if (op === 'load') return { id, openAnother, call: { op, args: JSON.parse(text.decode(r.rest())) as PageArgs['load'] } };
   if (op === 'infer') {
     const batch = r.u32();
     const k = r.u32();
-    return { id, call: { op, args: { batch, k, pixels: r.rest() } } };
+    return { id, openAnother, call: { op, args: { batch, k, pixels: r.rest() } } };
   }
   if (op === 'runTensor') {
     const dims = r.dims();
@@ -157,7 +163,7 @@ export function decodeCall(bytes: Uint8Array): { id: number; call: PageCall } {
     // body does), the data is viewed where it lies, not copied.
     const at = bytes.byteOffset + r.at;
     const data = at % 4 === 0 ? new Float32Array(bytes.buffer, at, rest / 4) : new Float32Array(r.copy(rest));
-    return { id, call: { op, args: { dims, data } } };
+    return { id, openAnother, call: { op, args: { dims, data } } };
   }
   throw new ProtocolError(`a call of unknown op ${bytes[0]}`);
 }

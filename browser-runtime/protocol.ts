@@ -19,13 +19,19 @@ export const ORT_BUILD_MODULES: Record<OrtBuild, string> = {
 };
 
 /**
- * The page's one channel to the gateway, both ways raw bytes: it keeps one `fetch()` of
- * `<origin>/__input/next` open, which the gateway answers (through the DevTools Fetch domain) with
- * the next call; it POSTs each reply to `<origin>/__output/<call id>`, which the gateway reads
- * from the paused request and answers itself. Neither request reaches a server.
+ * The page's one channel to the gateway, both ways raw bytes, one request per call: the page
+ * keeps a request under `<origin>/__input/` open, which the gateway answers (through the DevTools
+ * Fetch domain) with the next call; the request that asks for the next call after one is a POST
+ * of that call's reply (`__input/reply/<call id>`), which the gateway reads from the paused
+ * request before it answers it. No request reaches a server.
  */
 export const INPUT_PATH = '/__input/';
-export const OUTPUT_PATH = '/__output/';
+/**
+ * Requests the page keeps open at most (its chains): a second lets the next call's bytes cross
+ * while one runs. It opens the second only when the gateway, having had to hold a call back, says
+ * so in a call's header, so that one call at a time costs one request, not two.
+ */
+export const PAGE_CHAINS = 2;
 
 export interface AdapterInfo {
   vendor: string;
@@ -149,7 +155,7 @@ export type PageCall<Op extends PageOp = PageOp> = { [O in Op]: { op: O; args: P
 export type GatewayArgs = Omit<PageArgs, 'infer'> & { infer: { batch: number; k: number; pixels: Uint8Array | readonly Uint8Array[] } };
 export type GatewayCall<Op extends PageOp = PageOp> = { [O in Op]: { op: O; args: GatewayArgs[O] } }[Op];
 
-export { decodeCall, decodeReply, encodeCall, encodeReply, ProtocolError } from './protocol-codec.js';
+export { decodeCall, decodeReply, encodeCall, encodeReply, markOpenAnother, ProtocolError } from './protocol-codec.js';
 
 /** One model version as the demo page lists it (`GET /demo/models`), to run on the server or locally. */
 export interface DemoModel {

@@ -1,21 +1,22 @@
 // The gateway's side of a page's channel (browser-runtime/channel.ts is the page's; protocol.ts
-// says how it travels). A call and its bytes fulfil the page's open fetch of the next call, in
-// the order calls are made; the page's reply is the body of a POST the Fetch domain pauses, read
-// from the paused request as raw bytes and answered here. Nothing on the way is text or base64:
-// both are CBOR byte strings on the DevTools pipe (pipe-transport.ts).
+// says how it travels). A call and its bytes answer one of the page's open requests for calls, in
+// the order calls are made; the page's reply is the body of the request it sends next, paused by
+// the Fetch domain, read from the paused request as raw bytes, and then answered with the next
+// call when there is one. Nothing on the way is text or base64: both are CBOR byte strings on the
+// DevTools pipe (pipe-transport.ts). One call at a time costs one request: the page keeps a second
+// one open only once a call has had to wait for a request (PAGE_CHAINS).
 //
 // Chromium passes a POST body made from an ArrayBuffer whole in `postDataEntries` (checked with
 // Chromium 156 up to 60 MB, far above any reply); a Chromium that cut it or kept it back would
 // fail the call with that reason, since each reply states its own length (protocol-codec.ts).
 //
-// Why an open fetch and not a `Runtime.evaluate` per call: an expression is text the renderer
+// Why open requests and not a `Runtime.evaluate` per call: an expression is text the renderer
 // compiles, and a result crosses as JSON (BENCHMARKS.md, `npm run bench:channel`).
 
-import { decodeReply, encodeCall, type GatewayCall, INPUT_PATH, OUTPUT_PATH, type PageOp, type PageReplies, type Reply } from '../../browser-runtime/protocol.js';
+import { decodeReply, encodeCall, type GatewayCall, INPUT_PATH, markOpenAnother, PAGE_CHAINS, type PageOp, type PageReplies, type Reply } from '../../browser-runtime/protocol.js';
 import { BinaryParts } from '../devtools/cbor.js';
 import { DevToolsError } from '../devtools/protocol-error.js';
 import type { DevToolsSession } from '../devtools/session.js';
-import { log } from '../ops/log.js';
 import { withDeadline } from './bridge-error.js';
 import type { Deadline } from '../ops/deadline.js';
 
@@ -36,8 +37,12 @@ interface PausedRequest {
 }
 
 export class PageChannel {
-  /** The page's open fetch of the next call, once Chromium has paused it. */
-  private openFetch: string | null = null;
+  /** The page's open requests for calls, once Chromium has paused them, oldest first. */
+  private readonly open: string[] = [];
+  /** Calls handed to the page whose reply has not come back: each holds one of its chains. */
+  private inPage = 0;
+  /** A call had to wait for a request: the page is to open another at the next hand-over. */
+  private wantAnother = false;
   /** Calls made and not yet handed over, in order, for the page to open its next fetch. */
   private readonly outgoing: Outgoing[] = [];
   /** Calls made and not yet answered, by id. */
@@ -52,8 +57,7 @@ export class PageChannel {
     session.on('Fetch.requestPaused', (e) => channel.paused(e as unknown as PausedRequest));
     // Calls waiting for a reply fail with the session: a crashed page POSTs nothing.
     session.onEnd((kind, reason) => channel.failAll(new DevToolsError('Fetch.requestPaused').settle(kind, reason)));
-    const pattern = (path: string) => ({ urlPattern: `${origin}${path}*`, requestStage: 'Request' });
-    await session.send('Fetch.enable', { patterns: [pattern(INPUT_PATH), pattern(OUTPUT_PATH)] });
+    await session.send('Fetch.enable', { patterns: [{ urlPattern: `${origin}${INPUT_PATH}*`, requestStage: 'Request' }] });
     return channel;
   }
 
@@ -65,8 +69,12 @@ export class PageChannel {
     const id = this.nextId++;
     const out = { id, body: new BinaryParts(encodeCall(id, call as GatewayCall)) };
     const replied = new Promise<Reply<PageReplies[PageOp]>>((resolve, reject) => this.waiting.set(out.id, { resolve, reject }));
-    if (this.openFetch) this.handOver(this.openFetch, out);
-    else this.outgoing.push(out);
+    const open = this.open.shift();
+    if (open) this.handOver(open, out);
+    else {
+      this.wantAnother = true;
+      this.outgoing.push(out);
+    }
     try {
       return (await withDeadline(replied, deadline, what)) as Reply<PageReplies[Op]>;
     } finally {
@@ -78,19 +86,26 @@ export class PageChannel {
   }
 
   private paused({ requestId, request }: PausedRequest): void {
-    if (new URL(request.url).pathname.startsWith(OUTPUT_PATH)) return this.replied(requestId, request);
+    if (request.method === 'POST') this.replied(request);
     const next = this.outgoing.shift();
     if (next) this.handOver(requestId, next);
-    else this.openFetch = requestId;
+    else this.open.push(requestId);
   }
 
   private handOver(requestId: string, out: Outgoing): void {
-    if (requestId === this.openFetch) this.openFetch = null;
+    // This call's chain, the chains holding calls, and those open: fewer than PAGE_CHAINS in all.
+    if (this.wantAnother && 1 + this.inPage + this.open.length < PAGE_CHAINS) {
+      markOpenAnother(out.body.parts[0]!);
+      this.wantAnother = false;
+    }
+    this.inPage++;
     // A failure here is the call's own: it fails with Chromium's reason, not at its deadline.
     this.session.send('Fetch.fulfillRequest', { requestId, responseCode: 200, body: out.body }).catch((e: Error) => this.waiting.get(out.id)?.reject(e));
   }
 
-  private replied(requestId: string, request: PausedRequest['request']): void {
+  /** The reply a request for the next call carries: to its call, if that still waits for it. */
+  private replied(request: PausedRequest['request']): void {
+    this.inPage = Math.max(0, this.inPage - 1);
     const body = postBody(request);
     let decoded: ReturnType<typeof decodeReply> | null = null;
     let problem: Error | null = null;
@@ -102,8 +117,6 @@ export class PageChannel {
     }
     const id = Number(request.url.slice(request.url.lastIndexOf('/') + 1));
     const caller = this.waiting.get(decoded?.id ?? id);
-    // The page's POST is answered whatever became of its call, so the page holds no request open.
-    this.session.send('Fetch.fulfillRequest', { requestId, responseCode: 204 }).catch((e: Error) => log.warn(`answering a page's reply failed: ${e.message}`));
     if (!caller) return;
     if (decoded) caller.resolve(decoded.reply);
     else caller.reject(new DevToolsError('Fetch.requestPaused').settle('protocol', `the reply to call ${id} could not be read: ${problem!.message}`));

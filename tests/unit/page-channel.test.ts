@@ -40,11 +40,11 @@ async function setUp() {
     if (!m) return null;
     return { ...decodeCall(Buffer.concat((m['params'] as { body: BinaryParts }).body.parts)) };
   };
-  /** The page POSTs `body` as its reply to call `id`. */
+  /** The page asks for its next call with a POST of `body`, its reply to call `id`. */
   const posts = (id: number, body: Uint8Array | null) => {
-    const requestId = `out-${++request}`;
+    const requestId = `reply-${++request}`;
     const entries = body ? [{ bytes: Buffer.from(body.subarray(0, 10)) }, { bytes: Buffer.from(body.subarray(10)) }] : undefined;
-    transport.event('Fetch.requestPaused', { requestId, request: { url: `${ORIGIN}/__output/${id}`, method: 'POST', hasPostData: true, postDataEntries: entries } }, 'S1');
+    transport.event('Fetch.requestPaused', { requestId, request: { url: `${ORIGIN}/__input/reply/${id}`, method: 'POST', hasPostData: true, postDataEntries: entries } }, 'S1');
     return requestId;
   };
   return { transport, session, channel, clock, opens, handedTo, posts, enable };
@@ -56,18 +56,15 @@ const limit = (clock: ManualClock) => Deadline.after(LIMIT_MS, 'response_timeout
 const infer = (n: number) => ({ op: 'infer' as const, args: { batch: 1, k: 1, pixels: Uint8Array.of(n) } });
 
 describe('PageChannel', () => {
-  it('catches the input and output paths of this origin, before the page loads', async () => {
+  it("catches the page's requests for calls on this origin, before the page loads", async () => {
     const { enable } = await setUp();
     assert.deepEqual(enable.params, {
-      patterns: [
-        { urlPattern: `${ORIGIN}/__input/*`, requestStage: 'Request' },
-        { urlPattern: `${ORIGIN}/__output/*`, requestStage: 'Request' },
-      ],
+      patterns: [{ urlPattern: `${ORIGIN}/__input/*`, requestStage: 'Request' }],
     });
   });
 
   it('hands calls to the open fetches in the order made, and each reply to its own call', async () => {
-    const { channel, opens, handedTo, posts, transport, clock } = await setUp();
+    const { channel, opens, handedTo, posts, clock } = await setUp();
     const a = channel.call(infer(1), limit(clock), 'the prediction'); // no fetch open yet: waits
     const b = channel.call(infer(2), limit(clock), 'the prediction'); // waits behind a
     const r1 = opens();
@@ -79,18 +76,40 @@ describe('PageChannel', () => {
       calls.map((x) => [...(x.call.args as { pixels: Uint8Array }).pixels]),
       [[1], [2], [3]],
     );
-    // Replies in another order than the calls: each goes to its own caller.
+    // The first call had to wait for a request: it asks the page for a second chain, and only it.
+    assert.deepEqual(
+      calls.map((x) => x.openAnother),
+      [true, false, false],
+    );
+    // Replies in another order than the calls: each goes to its own caller, and each request
+    // that carried one stays open for the next call.
     for (const x of [calls[2]!, calls[0]!, calls[1]!]) {
       const classOf = (x.call.args as { pixels: Uint8Array }).pixels[0]!;
-      const ack = posts(x.id, encodeReply(x.id, 'infer', { ok: true, value: reply(classOf) }));
-      const answered = transport.sent.findLast((s) => s['method'] === 'Fetch.fulfillRequest')!;
-      assert.deepEqual(answered['params'], { requestId: ack, responseCode: 204 });
+      const asks = posts(x.id, encodeReply(x.id, 'infer', { ok: true, value: reply(classOf) }));
+      assert.equal(handedTo(asks), null);
     }
     const values = await Promise.all([a, b, c]);
     assert.deepEqual(
       values.map((v) => (v.ok ? [...v.value.classes] : null)),
       [[1], [2], [3]],
     );
+  });
+
+  it('one call at a time is one request: the request carrying a reply is answered with the next call, and no second chain is asked for', async () => {
+    const { channel, opens, handedTo, posts, clock } = await setUp();
+    const r1 = opens();
+    const first = channel.call(infer(1), limit(clock), 'the prediction');
+    const one = handedTo(r1)!;
+    assert.equal(one.openAnother, false);
+    const asks = posts(one.id, encodeReply(one.id, 'infer', { ok: true, value: reply(1) }));
+    const v = await first;
+    assert.ok(v.ok && v.value.classes[0] === 1);
+    const second = channel.call(infer(2), limit(clock), 'the prediction');
+    const two = handedTo(asks)!;
+    assert.deepEqual([...(two.call.args as { pixels: Uint8Array }).pixels], [2]);
+    assert.equal(two.openAnother, false);
+    posts(two.id, encodeReply(two.id, 'infer', { ok: true, value: reply(2) }));
+    assert.ok((await second).ok);
   });
 
   it('a call past its deadline before the page took it goes to no later fetch', async () => {
@@ -118,10 +137,10 @@ describe('PageChannel', () => {
     const call = channel.call(infer(1), limit(clock), 'the prediction');
     const { id } = handedTo(opens())!;
     const whole = encodeReply(id, 'infer', { ok: true, value: reply(1) });
-    posts(id, whole.subarray(0, whole.length - 4));
+    const asks = posts(id, whole.subarray(0, whole.length - 4));
     await assert.rejects(call, /the reply to call \d+ could not be read: the reply to call \d+ has (\d+) of its \d+ bytes/);
     const next = channel.call(infer(2), limit(clock), 'the prediction');
-    const second = handedTo(opens())!;
+    const second = handedTo(asks)!;
     posts(second.id, null);
     await assert.rejects(next, /Chromium passed no body/);
   });

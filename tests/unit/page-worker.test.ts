@@ -52,12 +52,13 @@ class ScriptedBrowser {
         t.answer(id);
         const body = params['body'] as BinaryParts | undefined;
         if (!body) return;
-        const { id: callId, call } = decodeCall(new Uint8Array(Buffer.concat(body.parts)));
+        const { id: callId, call, openAnother } = decodeCall(new Uint8Array(Buffer.concat(body.parts)));
         this.calls.push(call);
-        this.pageOpensFetch();
+        if (openAnother) this.pageOpensFetch();
         const reply = await this.answer(call);
         const bytes = Buffer.from(encodeReply(callId, call.op, reply));
-        return t.event('Fetch.requestPaused', { requestId: `out-${callId}`, request: { url: `${ORIGIN}/__output/${callId}`, method: 'POST', postDataEntries: [{ bytes }] } }, 'S1');
+        // As the page does: the reply is the body of its request for the next call.
+        return t.event('Fetch.requestPaused', { requestId: `reply-${callId}`, request: { url: `${ORIGIN}/__input/reply/${callId}`, method: 'POST', postDataEntries: [{ bytes }] } }, 'S1');
       }
       case 'Target.closeTarget':
         this.closedTargets.push(params['targetId'] as string);

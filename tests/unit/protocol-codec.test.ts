@@ -3,7 +3,18 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeCall, decodeReply, encodeCall, encodeReply, ProtocolError, type InferReply, type LoadRequest, type ModelRuntimeInfo, type TensorReply } from '../../browser-runtime/protocol.js';
+import {
+  decodeCall,
+  decodeReply,
+  encodeCall,
+  encodeReply,
+  markOpenAnother,
+  ProtocolError,
+  type InferReply,
+  type LoadRequest,
+  type ModelRuntimeInfo,
+  type TensorReply,
+} from '../../browser-runtime/protocol.js';
 
 /** A call's parts as the pipe writes them: one message. */
 const joined = (parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
@@ -14,7 +25,9 @@ describe('page calls', () => {
     const parts = encodeCall(7, { op: 'infer', args: { batch: 2, k: 5, pixels } });
     assert.equal(parts[1], pixels, 'the pixels are sent as they are, not copied');
     assert.equal(joined(parts).length, 16 + pixels.length);
-    assert.deepEqual(decodeCall(joined(parts)), { id: 7, call: { op: 'infer', args: { batch: 2, k: 5, pixels } } });
+    assert.deepEqual(decodeCall(joined(parts)), { id: 7, openAnother: false, call: { op: 'infer', args: { batch: 2, k: 5, pixels } } });
+    markOpenAnother(parts[0]!);
+    assert.equal(decodeCall(joined(parts)).openAnother, true, 'the flag a hand-over may set in the header');
   });
 
   it("a batch given as its images reads back as the images joined, none copied on the gateway's side", () => {
@@ -39,7 +52,7 @@ describe('page calls', () => {
 
   it('a load request crosses whole', () => {
     const req = { model: 'm', version: '1.0', maxBatch: 8, normalisation: { size: 224, mean: [0.5, 0.5, 0.5] } } as unknown as LoadRequest;
-    assert.deepEqual(decodeCall(joined(encodeCall(1, { op: 'load', args: req }))), { id: 1, call: { op: 'load', args: req } });
+    assert.deepEqual(decodeCall(joined(encodeCall(1, { op: 'load', args: req }))), { id: 1, openAnother: false, call: { op: 'load', args: req } });
   });
 
   it('refuses a call of an unknown op, or one cut inside its header', () => {
