@@ -77,9 +77,11 @@ export class DevToolsConnection implements CallSender {
     return session;
   }
 
-  onClose(listener: (reason: string) => void): void {
+  /** Calls `listener` once when the connection closes (at once if it has); what it returns removes it. */
+  onClose(listener: (reason: string) => void): () => void {
     if (this.closedReason !== null) listener(this.closedReason);
     else this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
   }
 
   close(): void {

@@ -197,12 +197,15 @@ export class PageWorker implements BatchWorker {
     if (this.targetId === null || !this.launched?.connection.open) return;
     const { browser } = this.launched.connection;
     const targetId = this.targetId;
-    let stop = () => {};
+    const stops: Array<() => void> = [];
     const destroyed = new Promise<void>((resolve) => {
-      stop = browser.on('Target.targetDestroyed', (e) => {
-        if (e['targetId'] === targetId) resolve();
-      });
-      this.launched?.connection.onClose(() => resolve());
+      stops.push(
+        browser.on('Target.targetDestroyed', (e) => {
+          if (e['targetId'] === targetId) resolve();
+        }),
+        // Each page closed adds one: removed below, so a long-lived browser does not gather them.
+        this.launched!.connection.onClose(() => resolve()),
+      );
     });
     try {
       await browser.send('Target.closeTarget', { targetId });
@@ -210,7 +213,7 @@ export class PageWorker implements BatchWorker {
     } catch {
       // Gone already, or the browser with it.
     } finally {
-      stop();
+      for (const stop of stops) stop();
     }
   }
 
