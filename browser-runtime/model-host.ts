@@ -4,7 +4,7 @@
 //
 // Load order: onnxruntime-web build -> model bytes -> WebGPU adapter -> WASM session (always:
 // it is the fallback and the parity reference) -> WebGPU session -> parity check -> warm-up
-// (every batch size on WebGPU, the largest on WASM).
+// (every batch size past 1 on WebGPU, the largest on WASM).
 // The WASM session stays alive as long as the host: in the JSEP build, releasing a WASM
 // session broke a live WebGPU session in the same page.
 
@@ -115,13 +115,14 @@ async function tryWebgpu(ort: OrtModule, req: LoadRequest, adapter: GPUAdapter, 
  * On WebGPU every batch size the session will run, once: a new input shape there means new
  * shader pipelines, which no request should wait for. On WASM a new shape costs little; what a
  * warm-up waits for is V8 optimising onnxruntime's code, which it finishes in the background
- * anyway. So WASM runs the largest batch once (batch 1 ran at start), and the model is ready
- * sooner (`npm run bench` reports the start to healthy: BENCHMARKS.md).
+ * anyway. So WASM runs the largest batch once, and the model is ready sooner (`npm run bench`
+ * reports the start to healthy: BENCHMARKS.md). Batch 1 has run on the active session already
+ * (WASM's first run, or WebGPU's parity run): it is not run again.
  */
 async function warmUp(active: ModelRunner, backend: Backend, maxBatch: number, probe: Uint8Array): Promise<void> {
   active.batchSizes = batchSizesFor(backend, Math.max(1, maxBatch));
-  const warm = backend === 'wasm' ? [Math.max(...active.batchSizes)].filter((n) => n > 1) : active.batchSizes;
-  for (const size of warm) {
+  const sizes = backend === 'wasm' ? [Math.max(...active.batchSizes)] : active.batchSizes;
+  for (const size of sizes.filter((n) => n > 1)) {
     const batch = new Uint8Array(probe.length * size);
     for (let i = 0; i < size; i++) batch.set(probe, i * probe.length);
     await active.run(batch, size);
