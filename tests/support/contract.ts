@@ -4,7 +4,7 @@
 // (tests/integration). It also fails when a listener serves a route its table lacks, or its
 // table names an operation nobody calls here.
 
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -29,10 +29,13 @@ interface Call {
   setup?: true;
 }
 
-/** The model the calls name; `extra` is in the store but registered and unregistered by the calls. */
+/**
+ * The model the calls name; `extra`, a model in the store the server has not loaded, is
+ * registered and unregistered by the calls.
+ */
 export const CONTRACT_MODELS = { model: 'mobilenet_v2', extra: 'mobilenet_v2_int8', version: '1.0' };
 
-const { model, extra, version } = CONTRACT_MODELS;
+const { model, version } = CONTRACT_MODELS;
 const kitten = readImage('kitten.jpg');
 const sample = readdirSync(path.join(PROJECT_ROOT, 'public', 'samples'))[0]!;
 const zeros = (n: number) => `[${new Array(n).fill(0).join(',')}]`;
@@ -46,7 +49,7 @@ const m = (method: string, path: string, status: number): Call => ({ listener: '
  * For each operationId, the calls that exercise it, in the order they run: a success and, where
  * a client can cause one, an error. Management calls register `extra` and take it away again.
  */
-const CALLS: Record<string, Call[]> = {
+const callsFor = (extra: string): Record<string, Call[]> => ({
   apiDescription: [i('OPTIONS', '/', 200)],
   apiDescriptionGet: [i('GET', '/api-description', 200)],
   ping: [i('GET', '/ping', 200)],
@@ -106,7 +109,7 @@ const CALLS: Record<string, Call[]> = {
     { listener: 'metrics', method: 'GET', path: '/metrics', status: 200 },
     { listener: 'metrics', method: 'GET', path: '/metrics?name[]=Requests2XX&name[]=ts_inference_requests_total&name[]=nothing', status: 200 },
   ],
-};
+});
 
 /** Every route an Express app serves, as `METHOD /openapi/{path}`; the 405 answers (all methods) left out. */
 export function servedRoutes(app: unknown): string[] {
@@ -142,7 +145,9 @@ function operationFor(doc: any, method: string, target: string): any {
   return undefined;
 }
 
-export function contractSuite(label: string, start: () => Promise<RunningServer>): void {
+/** The suite against the server `source` gives; it leaves the server as it found it, and open. */
+export function contractSuite(label: string, source: () => Promise<RunningServer>, extra = CONTRACT_MODELS.extra): void {
+  const CALLS = callsFor(extra);
   describe(`contract: every operation of the tables (${label})`, () => {
     let server: RunningServer;
     const docs = {} as Record<Listener, any>;
@@ -150,11 +155,10 @@ export function contractSuite(label: string, start: () => Promise<RunningServer>
     const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true });
 
     before(async () => {
-      server = await start();
+      server = await source();
       Object.assign(urls, { inference: server.inferenceUrl, management: server.managementUrl, metrics: server.metricsUrl });
       for (const l of ['inference', 'management', 'metrics'] as const) docs[l] = (await call(`${urls[l]}/`, { method: 'OPTIONS' })).body;
     });
-    after(() => server.close());
 
     it('each listener serves a valid OpenAPI 3.0.1 document of exactly the routes it serves', async () => {
       for (const l of ['inference', 'management', 'metrics'] as const) {

@@ -1,0 +1,79 @@
+// The WebGPU path for real: forced with --backend webgpu (on a machine without a GPU this is
+// SwiftShader, the CPU standing in for a GPU), checked against the shared WASM server on the same
+// image.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RunningServer } from '../../../server/server.js';
+import { sendWhileHeld } from '../../support/held-requests.js';
+import { readImage } from '../../support/paths.js';
+import { call, postImage, startTestServer } from '../../support/server-harness.js';
+import type { ServerSource } from '../../support/shared-server.js';
+import { tempStore } from '../../support/temp-store.js';
+
+const kitten = readImage('kitten.jpg');
+type Classes = Array<{ class: string; probability: number }>;
+
+export const inferenceWebgpuSuite = (shared: ServerSource) =>
+  describe('inference on forced WebGPU (the served onnxruntime-web build)', () => {
+    const store = tempStore([
+      // SwiftShader takes about 5 s per fp32 image: warm up one batch size there. The int8 model
+      // (quantized nodes on the CPU) is quick enough to exercise batching and padding on WebGPU.
+      { name: 'mobilenet_v2', from: 'mobilenet_v2', config: { batch_size: 1 } },
+      { name: 'mobilenet_v2_int8', from: 'mobilenet_v2_int8', config: { batch_size: 3 } },
+    ]);
+    let gpu: RunningServer;
+    let cpu: RunningServer;
+
+    before(async () => {
+      [gpu, cpu] = await Promise.all([startTestServer({ model_store: store.root, backend: 'webgpu' }), shared()]);
+    });
+    after(async () => {
+      await gpu?.close();
+      store.remove();
+    });
+
+    it('both models run on WebGPU, and the description names the adapter and the parity check', async () => {
+      assert.equal((await call(`${gpu.inferenceUrl}/ping`)).status, 200);
+      for (const model of ['mobilenet_v2', 'mobilenet_v2_int8']) {
+        const [d] = (await call(`${gpu.managementUrl}/models/${model}`)).body;
+        assert.equal(d.backend, 'webgpu', `${model}: ${d.fallbackReason}`);
+        assert.equal(d.fallbackReason, null);
+        assert.equal(typeof d.adapter.isFallbackAdapter, 'boolean');
+        assert.ok(d.adapter.vendor || d.adapter.architecture, 'the adapter is named');
+        assert.equal(d.parity.passed, true);
+        assert.ok(d.parity.relativeDiff <= d.parity.tolerance);
+      }
+    });
+
+    it('the kitten on WebGPU matches WASM within 1e-3 on all 1000 probabilities', async () => {
+      const onGpu = (await postImage(`${gpu.inferenceUrl}/predictions/mobilenet_v2?topk=1000`, kitten)).body as Classes;
+      const onCpu = (await postImage(`${cpu.inferenceUrl}/predictions/mobilenet_v2?topk=1000`, kitten)).body as Classes;
+      assert.equal(onGpu[0]!.class, 'n02123045 tabby, tabby cat');
+      const cpuByClass = new Map(onCpu.map((a) => [a.class, a.probability]));
+      assert.equal(cpuByClass.size, 1000);
+      let worst = 0;
+      for (const a of onGpu) worst = Math.max(worst, Math.abs(a.probability - cpuByClass.get(a.class)!));
+      assert.ok(worst < 1e-3, `max |webgpu - wasm| = ${worst}`);
+    });
+
+    it('the int8 model answers correctly on WebGPU in this build, alone and batched', async () => {
+      const [d] = (await call(`${gpu.managementUrl}/models/mobilenet_v2_int8`)).body;
+      assert.deepEqual(d.batchSizes, [1, 2, 3], 'WebGPU warms powers of two and the largest size');
+      const answer = (await postImage(`${gpu.inferenceUrl}/predictions/mobilenet_v2_int8`, kitten)).body as Classes;
+      assert.equal(answer[0]!.class, 'n02123045 tabby, tabby cat');
+      const together = await sendWhileHeld(gpu.managementUrl, 'mobilenet_v2_int8', 5, () => postImage(`${gpu.inferenceUrl}/predictions/mobilenet_v2_int8`, kitten));
+      for (const t of together) {
+        assert.equal(t.status, 200);
+        assert.deepEqual(
+          (t.body as Classes).map((c) => c.class),
+          answer.map((c) => c.class),
+        );
+        assert.ok(Math.abs((t.body as Classes)[0]!.probability - answer[0]!.probability) < 1e-5);
+      }
+      assert.ok(
+        together.some((t) => Number(t.headers.get('x-batch-size')) > 1),
+        'some ran batched',
+      );
+    });
+  });
