@@ -49,7 +49,7 @@ describe('HTTP contract (fake engine)', () => {
     for (const p of ['/', '/api-description', '/ping', '/predictions/{model_name}', '/predictions/{model_name}/{model_version}', '/v2', '/v2/health/ready', '/v2/models/{model_name}/infer']) {
       assert.ok(paths.includes(p), p);
     }
-    // That every documented operation is served, and answers as documented: contract.test.ts.
+    // That every documented operation is served, and answers as documented: the contract suite (tests/support/contract.ts).
   });
 
   it('answers the top 5, highest first, in the classes format', async () => {

@@ -1,6 +1,6 @@
 // The tensor pipeline with a fake engine and the real Admission: the order of admission, body,
 // place, parse, run and answer; refusals; the deadline it passes down; when the request is over.
-// The same behaviours run through Chromium in tests/integration/kserve-v2.test.ts and grpc.test.ts.
+// The same behaviours run through Chromium in tests/integration/apis-on-one-server/kserve-v2.ts and grpc.test.ts.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';

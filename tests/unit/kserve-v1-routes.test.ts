@@ -1,6 +1,6 @@
 // KServe v1 routes with a fake engine that answers by the pixels it is sent, so that each
 // instance's answer can be told apart from the others'. The same behaviours run through
-// Chromium in tests/integration/kserve-v1.test.ts.
+// Chromium in tests/integration/apis-on-one-server/kserve-v1.ts.
 
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

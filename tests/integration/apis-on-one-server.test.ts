@@ -10,15 +10,15 @@ import { MODELS } from '../support/paths.js';
 import { startTestServer } from '../support/server-harness.js';
 import { startOnce } from '../support/shared-server.js';
 import { tempStore } from '../support/temp-store.js';
-import { batchingSuite } from './shared-server/batching.js';
-import { contractOnChromium } from './shared-server/contract.js';
-import { inferenceWasmSuite } from './shared-server/inference-wasm.js';
-import { inferenceWebgpuSuite } from './shared-server/inference-webgpu.js';
-import { kserveV1Suite } from './shared-server/kserve-v1.js';
-import { kserveV2Suite } from './shared-server/kserve-v2.js';
-import { pilResamplingSuite } from './shared-server/pil-resampling.js';
-import { soakSuite } from './shared-server/soak.js';
-import { torchserveMetricsSuite } from './shared-server/torchserve-metrics.js';
+import { batchingSuite } from './apis-on-one-server/batching.js';
+import { contractOnChromium } from './apis-on-one-server/contract.js';
+import { inferenceWasmSuite } from './apis-on-one-server/inference-wasm.js';
+import { inferenceWebgpuSuite } from './apis-on-one-server/inference-webgpu.js';
+import { kserveV1Suite } from './apis-on-one-server/kserve-v1.js';
+import { kserveV2Suite } from './apis-on-one-server/kserve-v2.js';
+import { pilResamplingSuite } from './apis-on-one-server/pil-resampling.js';
+import { soakSuite } from './apis-on-one-server/soak.js';
+import { torchserveMetricsSuite } from './apis-on-one-server/torchserve-metrics.js';
 
 const shipped = JSON.parse(readFileSync(path.join(MODELS, 'mobilenet_v2', 'config.json'), 'utf8'));
 const store = tempStore([
