@@ -22,7 +22,14 @@ interface Case {
 }
 
 describe('bad input against the real server', () => {
-  const store = tempStore([{ name: 'mobilenet_v2', from: 'mobilenet_v2', config: { batch_size: 4 } }]);
+  const store = tempStore([
+    // One image a run: batches are not under test here, and warm-up then runs no larger batch.
+    { name: 'mobilenet_v2', from: 'mobilenet_v2', config: { batch_size: 1 } },
+    // The fuzz's target: what it tests is decoding and the gateway, not the answer, so its
+    // mutated kittens that still decode cost no MobileNet run each. MobileNet classifies the
+    // kitten after it.
+    { name: 'null_model', from: 'null_model', config: { batch_size: 4 } },
+  ]);
   let server: RunningServer;
   let api: string;
   const cases: Case[] = [];
@@ -32,7 +39,7 @@ describe('bad input against the real server', () => {
     cases.push({ name, send: (a) => call(`${a}${p}`, { method, body: method === 'GET' ? undefined : kitten }), status, type });
 
   before(async () => {
-    server = await startTestServer({ model_store: store.root, backend: 'wasm', max_image_pixels: '40000000' });
+    server = await startTestServer({ model_store: store.root, backend: 'wasm', wasm_threads: '1', max_image_pixels: '40000000' });
     api = server.inferenceUrl;
     const png = await sharp(kitten).png().toBuffer();
     const bad = 'BadRequestException';
@@ -211,7 +218,7 @@ describe('bad input against the real server', () => {
     };
     const inputs = Array.from({ length: 300 }, mutate);
     for (let i = 0; i < inputs.length; i += 10) {
-      const answers = await Promise.all(inputs.slice(i, i + 10).map((body) => postImage(`${api}/predictions/mobilenet_v2`, body)));
+      const answers = await Promise.all(inputs.slice(i, i + 10).map((body) => postImage(`${api}/predictions/null_model`, body)));
       for (const a of answers) {
         statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
         assert.ok(a.status === 200 || (a.status >= 400 && a.status < 500), `status ${a.status}: ${JSON.stringify(a.body).slice(0, 200)}`);

@@ -18,8 +18,17 @@ import type { RunningServer } from '../../server/server.js';
 import { FIXTURES, readImage } from '../support/paths.js';
 import { call, postImage, startTestServer } from '../support/server-harness.js';
 import { ANY_PORTS, spawnServer, type SpawnedServer } from '../support/spawned-server.js';
+import { tempStore } from '../support/temp-store.js';
 
 const MODEL = 'mobilenet_v2_int8';
+// Asked to classify the kitten: MobileNet, one image a run (batches are not under test).
+const STORE = tempStore([{ name: MODEL, from: 'mobilenet_v2_int8', config: { batch_size: 1 } }]);
+after(() => STORE.remove());
+// Where the server only has to start and serve (the fallback without user namespaces), or must
+// refuse to: the null model, whose page loads at a fraction of MobileNet's cost.
+const NULL_MODEL = 'null_model';
+const NULL_STORE = tempStore([{ name: NULL_MODEL, from: 'null_model', config: { batch_size: 1 } }]);
+after(() => NULL_STORE.remove());
 /**
  * The wrapper, copied where the unprivileged user Chromium runs as may read it: the checkout may
  * be in a folder only its owner can enter (a clone into mktemp's).
@@ -36,7 +45,7 @@ const NO_USER_NAMESPACES = noUserNamespacesWrapper();
 after(() => rmSync(path.dirname(NO_USER_NAMESPACES), { recursive: true, force: true }));
 const asRoot = process.getuid?.() === 0;
 const MAIN = path.join(PROJECT_ROOT, 'dist/server/main.js');
-const serverArgs = (...more: string[]) => [MAIN, '--backend=wasm', '--load-models', MODEL, '--wasm-threads', '1', ...ANY_PORTS, ...more];
+const serverArgs = (...more: string[]) => [MAIN, '--backend=wasm', '--model-store', NULL_STORE.root, '--load-models', NULL_MODEL, '--wasm-threads', '1', ...ANY_PORTS, ...more];
 
 /** Every process of the server's Chromium: the browser and everything under it. */
 function renderersOf(server: RunningServer): number[] {
@@ -72,7 +81,7 @@ const noUserNamespaces = userNamespaces ? false : 'this host makes no user names
 describe('Chromium sandbox on (the default)', { skip: noUserNamespaces }, () => {
   let server: RunningServer;
   before(async () => {
-    server = await startTestServer({ backend: 'wasm', load_models: MODEL, wasm_threads: '1' });
+    server = await startTestServer({ model_store: STORE.root, backend: 'wasm', load_models: MODEL, wasm_threads: '1' });
   });
   after(() => server?.close());
 
@@ -114,7 +123,7 @@ describe('Chromium sandbox on (the default)', { skip: noUserNamespaces }, () => 
 describe('chromium_sandbox=off', () => {
   let server: RunningServer;
   before(async () => {
-    server = await startTestServer({ backend: 'wasm', load_models: MODEL, wasm_threads: '1', chromium_sandbox: 'off' });
+    server = await startTestServer({ model_store: STORE.root, backend: 'wasm', load_models: MODEL, wasm_threads: '1', chromium_sandbox: 'off' });
   });
   after(() => server?.close());
 
@@ -148,12 +157,12 @@ describe('a host without user namespaces', () => {
     assert.match(warnings[0]!, /user namespaces/);
     assert.match(server.output(), /"event":"browser_launched","sandbox":false,"sandboxSetting":"prefer"/);
     const management = /Management API on (http:\/\/[\d.:]+)/.exec(server.output())![1]!;
-    const { body } = await call(`${management}/models/${MODEL}`);
+    const { body } = await call(`${management}/models/${NULL_MODEL}`);
     const sandbox = body[0].workers[0].sandbox;
     assert.equal(sandbox.enabled, false);
     assert.match(sandbox.reason, /the sandbox could not start: No usable sandbox/);
     assert.equal(sandbox.seccomp, 0);
-    const { status } = await postImage(`${server.inferenceUrl()}/predictions/${MODEL}`, readImage('kitten.jpg'));
+    const { status } = await postImage(`${server.inferenceUrl()}/predictions/${NULL_MODEL}`, readImage('kitten.jpg'));
     assert.equal(status, 200);
     server.child.kill('SIGTERM');
     await once(server.child, 'exit');

@@ -4,7 +4,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { deeplyNestedV2Request, jpegScanBomb, jpegWithFakeEnd, multipart, multipartCuts, v2BinaryRequest } from '../../scripts/hostile/inputs.js';
@@ -12,7 +12,7 @@ import { PROJECT_ROOT } from '../../server/ops/paths.js';
 import type { RunningServer } from '../../server/server.js';
 import { readImage } from '../support/paths.js';
 import { connect, head } from '../support/raw-http.js';
-import { spawnServer, ANY_PORTS } from '../support/spawned-server.js';
+import { spawnServer, ANY_GRPC_PORTS, type SpawnedServer } from '../support/spawned-server.js';
 import { protectedRoutes, routeLeaks } from '../support/route-spellings.js';
 import { freezePage, type FrozenPage } from '../support/frozen-page.js';
 import { call, postImage, startTestServer, type Answer, servesKitten } from '../support/server-harness.js';
@@ -49,10 +49,14 @@ async function timed<T>(work: Promise<T>): Promise<T & { ms: number }> {
 
 describe('hostile input against the real server', () => {
   const store = tempStore([
-    { name: 'mobilenet_v2', from: 'mobilenet_v2' },
+    // Batches are not under test here: one image a run, so that warm-up runs no larger batch.
+    { name: 'mobilenet_v2', from: 'mobilenet_v2', config: { batch_size: 1 } },
     // A model with a deadline of its own, a small part of what one slow decode takes. Its requests
     // never get past decoding: the null model, which loads at a fraction of MobileNet's cost.
-    { name: 'strict', from: 'null_model', config: { response_timeout: 0.5 } },
+    { name: 'strict', from: 'null_model', config: { batch_size: 1, response_timeout: 0.5 } },
+    // The target of the queue flood, whose answers are not under test: the null model, so that
+    // the hundred tensors it lets in cost no hundred MobileNet runs.
+    { name: 'queued', from: 'null_model', config: { batch_size: 4 } },
   ]);
   let server: RunningServer;
   let api: string;
@@ -148,8 +152,8 @@ describe('hostile input against the real server', () => {
   it("KServe v2 goes through the model's queue: a flood past job_queue_size gets 503 with Retry-After at once", async () => {
     const { body, headers } = v2BinaryRequest([1, 3, 224, 224]);
     // The page held still, so the queue fills however fast the machine runs the model.
-    const page = await freezePage(server.managementUrl, 'mobilenet_v2');
-    const answers = await floodHeldPage(page, 150, () => call(`${api}/v2/models/mobilenet_v2/infer`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers }));
+    const page = await freezePage(server.managementUrl, 'queued');
+    const answers = await floodHeldPage(page, 150, () => call(`${api}/v2/models/queued/infer`, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers }));
     const byStatus = new Map<number, number>();
     for (const a of answers) byStatus.set(a.status, (byStatus.get(a.status) ?? 0) + 1);
     assert.deepEqual([...byStatus.keys()].sort(), [200, 503], JSON.stringify(Object.fromEntries(byStatus)));
@@ -162,7 +166,7 @@ describe('hostile input against the real server', () => {
 });
 
 describe('tight limits against the real server', () => {
-  const store = tempStore([{ name: 'mobilenet_v2', from: 'mobilenet_v2' }]);
+  const store = tempStore([{ name: 'mobilenet_v2', from: 'mobilenet_v2', config: { batch_size: 1 } }]);
   const MiB = 1024 * 1024;
   let server: RunningServer;
   let api: string;
@@ -291,63 +295,69 @@ describe('tight limits against the real server', () => {
   });
 });
 
-describe('token authorization through the real server', () => {
-  const store = tempStore([{ name: 'mobilenet_v2', from: 'mobilenet_v2' }]);
+describe('token authorization and the last line of defence, in a server process of its own', () => {
+  // One process serves both: the key test first, then the fault, which the server must outlive.
+  const store = tempStore([{ name: 'mobilenet_v2', from: 'mobilenet_v2', config: { batch_size: 1 } }]);
   const keys = mkdtempSync(path.join(os.tmpdir(), 'keys-'));
-  let server: RunningServer;
+  const keyFile = path.join(keys, 'key_file.json');
+  let server: SpawnedServer;
+  let urls: { inference: string; management: string; metrics: string };
+  let key: { inference: string; management: string };
+  // Bound to every interface, so token authorization is on; requests still go to 127.0.0.1.
+  const local = (u: string) => u.replace('0.0.0.0', '127.0.0.1');
 
   before(async () => {
-    // Bound to every interface, so token authorization is on; requests still go to 127.0.0.1.
     const any = 'http://0.0.0.0:0';
-    server = await startTestServer({
-      model_store: store.root,
-      backend: 'wasm',
-      wasm_threads: '1',
-      inference_address: any,
-      management_address: any,
-      metrics_address: any,
-      key_file: path.join(keys, 'key_file.json'),
-    });
+    server = await spawnServer(
+      process.execPath,
+      [
+        '--import',
+        path.join(PROJECT_ROOT, 'dist/tests/support/fault-after-start.js'),
+        path.join(PROJECT_ROOT, 'dist/server/main.js'),
+        '--model-store',
+        store.root,
+        '--backend',
+        'wasm',
+        '--inference-address',
+        any,
+        '--management-address',
+        any,
+        '--metrics-address',
+        any,
+        ...ANY_GRPC_PORTS,
+        '--key-file',
+        keyFile,
+      ],
+      { TS_WASM_THREADS: '1' },
+    );
+    urls = {
+      inference: local(server.inferenceUrl()),
+      management: local(server.managementUrl()),
+      metrics: local(/metrics on (http:\/\/[\d.:]+)\/metrics/.exec(server.output())![1]!),
+    };
+    const file = JSON.parse(readFileSync(keyFile, 'utf8'));
+    key = { inference: file.inference.key, management: file.management.key };
   });
-  after(async () => {
-    await server?.close();
+  after(() => {
+    if (server?.child.exitCode === null) server.child.kill('SIGKILL');
     store.remove();
     rmSync(keys, { recursive: true, force: true });
   });
 
   it('no spelling of a protected route (case, trailing slash, encoding, dot segments) gets past the key', async () => {
-    const local = (u: string) => u.replace('0.0.0.0', '127.0.0.1');
-    const routes = protectedRoutes({ inference: local(server.inferenceUrl), management: local(server.managementUrl), metrics: local(server.metricsUrl) }, server.keys!);
-    assert.deepEqual(await routeLeaks(routes, kitten), []);
-    const r = await call(`${local(server.inferenceUrl)}/predictions/mobilenet_v2?topk=1`, { method: 'POST', body: kitten, headers: { authorization: `Bearer ${server.keys!.inference}` } });
+    assert.deepEqual(await routeLeaks(protectedRoutes(urls, key), kitten), []);
+    const r = await call(`${urls.inference}/predictions/mobilenet_v2?topk=1`, { method: 'POST', body: kitten, headers: { authorization: `Bearer ${key.inference}` } });
     assert.equal(r.body[0].class, TABBY);
   });
-});
 
-describe('the last line of defence', () => {
   it('an exception thrown outside any request is logged, and the server keeps serving', async () => {
-    const store = tempStore([{ name: 'mobilenet_v2', from: 'mobilenet_v2' }]);
-    const server = await spawnServer(
-      process.execPath,
-      ['--import', path.join(PROJECT_ROOT, 'dist/tests/support/fault-after-start.js'), path.join(PROJECT_ROOT, 'dist/server/main.js'), '--model-store', store.root, '--backend', 'wasm', ...ANY_PORTS],
-      { TS_WASM_THREADS: '1' },
-    ).catch((e: unknown) => {
-      store.remove();
-      throw e;
-    });
     const { child } = server;
-    try {
-      // Once it serves: on this signal, fault-after-start.ts throws from a timer, outside any request.
-      child.kill('SIGUSR2');
-      await server.logged(/uncaught exception/);
-      assert.match(server.output(), /a fault outside any request/);
-      const url = server.inferenceUrl();
-      const r = await postImage(`${url}/predictions/mobilenet_v2?topk=1`, kitten);
-      assert.equal(r.body[0].class, TABBY);
-      assert.equal(child.exitCode, null);
-    } finally {
-      child.kill('SIGKILL');
-      store.remove();
-    }
+    // Once it serves: on this signal, fault-after-start.ts throws from a timer, outside any request.
+    child.kill('SIGUSR2');
+    await server.logged(/uncaught exception/);
+    assert.match(server.output(), /a fault outside any request/);
+    const r = await call(`${urls.inference}/predictions/mobilenet_v2?topk=1`, { method: 'POST', body: kitten, headers: { authorization: `Bearer ${key.inference}` } });
+    assert.equal(r.body[0].class, TABBY);
+    assert.equal(child.exitCode, null);
   });
 });

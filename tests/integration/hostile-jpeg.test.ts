@@ -41,10 +41,11 @@ async function until(done: () => boolean, what: string, ms = 60_000): Promise<vo
 
 describe('hostile JPEGs against the real server', () => {
   const store = tempStore([
-    { name: 'mobilenet_v2', from: 'mobilenet_v2' },
+    // Batches are not under test here: one image a run, so that warm-up runs no larger batch.
+    { name: 'mobilenet_v2', from: 'mobilenet_v2', config: { batch_size: 1 } },
     // A model with a deadline of its own, short enough to run out during a slow decode. Its
     // requests never get past decoding: the null model, which loads at a fraction of MobileNet's cost.
-    { name: 'strict', from: 'null_model', config: { response_timeout: 2 } },
+    { name: 'strict', from: 'null_model', config: { batch_size: 1, response_timeout: 2 } },
   ]);
   let server: RunningServer;
   let api: string;
@@ -157,7 +158,7 @@ describe('hostile JPEGs against the real server', () => {
 
 describe('decode processes end with the server', () => {
   // The bomb never reaches a model: the null model spares each start MobileNet's load.
-  const store = tempStore([{ name: 'null_model', from: 'null_model' }]);
+  const store = tempStore([{ name: 'null_model', from: 'null_model', config: { batch_size: 1 } }]);
   after(() => store.remove());
   const decoders = (root: number) => descendantsAndSelf(root).filter((pid) => readOr(`/proc/${pid}/cmdline`)?.includes('decode-worker.js'));
   // Gone, or ended and waiting for whoever adopted it to reap it.

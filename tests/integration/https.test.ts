@@ -13,6 +13,7 @@ import { PROJECT_ROOT } from '../../server/ops/paths.js';
 import type { RunningServer } from '../../server/server.js';
 import { image, readImage } from '../support/paths.js';
 import { postImage, startTestServer } from '../support/server-harness.js';
+import { tempStore } from '../support/temp-store.js';
 import { selfSignedCertificate } from '../support/tls.js';
 
 const kitten = readImage('kitten.jpg');
@@ -34,10 +35,13 @@ function httpsCall(url: string, ca: Buffer | undefined, method = 'GET', body?: U
 describe('HTTPS listeners', () => {
   const made = selfSignedCertificate();
   const ca = readFileSync(made.cert);
+  // One image a run: batches are not under test here, and warm-up then runs no larger batch.
+  const store = tempStore([{ name: 'mobilenet_v2', from: 'mobilenet_v2', config: { batch_size: 1 } }]);
   let server: RunningServer;
 
   before(async () => {
     server = await startTestServer({
+      model_store: store.root,
       backend: 'wasm',
       wasm_threads: '1',
       load_models: 'mobilenet_v2',
@@ -50,6 +54,7 @@ describe('HTTPS listeners', () => {
   after(async () => {
     await server?.close();
     made.remove();
+    store.remove();
   });
 
   it('says https for the listeners that serve it, and http for the one that does not', () => {

@@ -19,7 +19,8 @@ const TABBY = 'n02123045 tabby, tabby cat';
 
 describe('Management API bounds against the real browser', () => {
   const store = tempStore([
-    { name: 'fp32', from: 'mobilenet_v2' },
+    // Asked to classify the kitten after each: one image a run (batches are not under test here).
+    { name: 'fp32', from: 'mobilenet_v2', config: { batch_size: 1 } },
     { name: 'spare', from: 'mobilenet_v2_int8' },
     { name: 'broken', from: 'mobilenet_v2_int8' },
   ]);

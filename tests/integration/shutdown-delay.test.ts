@@ -19,7 +19,7 @@ const DELAY_S = 10;
 
 describe('shutdown_delay', () => {
   // What is under test is which requests are served, not their answers: the null model.
-  const store = tempStore([{ name: 'm', from: 'null_model' }]);
+  const store = tempStore([{ name: 'm', from: 'null_model', config: { batch_size: 1 } }]);
   let server: SpawnedServer;
 
   before(async () => {

@@ -17,7 +17,8 @@ const kitten = readImage('kitten.jpg');
 const TABBY = 'n02123045 tabby, tabby cat';
 
 describe('TorchServe management semantics', () => {
-  const store = tempStore([{ name: 'fp32', from: 'mobilenet_v2_int8' }]);
+  // Every page of it classifies one image a run: batches are not under test here.
+  const store = tempStore([{ name: 'fp32', from: 'mobilenet_v2_int8', config: { batch_size: 1 } }]);
   let server: RunningServer;
   let api: string;
   let mgmt: string;

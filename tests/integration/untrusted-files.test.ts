@@ -21,7 +21,7 @@ const TABBY = 'n02123045 tabby, tabby cat';
 describe('untrusted files against the real server', () => {
   // A good model, one whose labels link to /etc/passwd, one whose model.onnx links out of the store.
   const store = tempStore([
-    { name: 'mobilenet_v2', from: 'mobilenet_v2' },
+    { name: 'mobilenet_v2', from: 'mobilenet_v2', config: { batch_size: 1 } },
     { name: 'evil_link', from: 'mobilenet_v2_int8' },
     { name: 'evil_onnx', from: 'mobilenet_v2_int8' },
   ]);
