@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `npm run test:stress`: the unit suite five times and the integration suite twice, in a row, each
-# run as `npm test` runs it (unit files two at a time), with two CPU hogs beside it, as on a busy shared
-# machine. No test may pass or fail by how fast the machine is, so this must pass whole. Stops at
+# `npm run test:stress`: the unit suite five times, then the integration and Playwright suites
+# twice, in a row, each run as `npm test` runs it (unit files two at a time; integration files
+# three at a time beside Playwright, scripts/test/real-suites.sh), with two CPU hogs beside it, as
+# on a busy shared machine. No test may pass or fail by how fast the machine is, so this must pass whole. Stops at
 # the first failing run and names it.
 #
 # The hogs are this script's own children, started for each run and stopped when it ends; the trap
@@ -56,6 +57,6 @@ for i in $(seq "$UNIT_RUNS"); do
   run "unit run $i of $UNIT_RUNS" node --test --test-concurrency=2 dist/tests/unit/
 done
 for i in $(seq "$INTEGRATION_RUNS"); do
-  run "integration run $i of $INTEGRATION_RUNS" node --test --test-concurrency=2 dist/tests/integration/
+  run "integration and Playwright run $i of $INTEGRATION_RUNS" bash scripts/test/real-suites.sh
 done
-echo "test:stress: passed: the unit suite $UNIT_RUNS times and the integration suite $INTEGRATION_RUNS times, each beside $HOGS CPU hogs, in $((SECONDS - started)) s"
+echo "test:stress: passed: the unit suite $UNIT_RUNS times and the integration and Playwright suites $INTEGRATION_RUNS times, each beside $HOGS CPU hogs, in $((SECONDS - started)) s"
