@@ -5,7 +5,7 @@ export type OrtModule = typeof Ort;
 
 /**
  * Imports one of onnxruntime-web's builds from the gateway's `/ort/` route. The build is
- * chosen at run time, so one page can host either; both expose the same API.
+ * chosen at run time, so one page can host any; all expose the same API.
  */
 export async function loadOrt(build: OrtBuild, wasmThreads: number): Promise<OrtModule> {
   // Relative to the page: its path holds the runtime listener's secret (server/page/runtime-assets.ts).

@@ -11,11 +11,18 @@ export type Backend = 'webgpu' | 'wasm';
  * onnxruntime-web ships two WebGPU implementations: the JSEP build (the package's default
  * import) and the native WebGPU execution provider (`onnxruntime-web/webgpu`).
  */
-export type OrtBuild = 'webgpu' | 'jsep';
+export type WebgpuBuild = 'webgpu' | 'jsep';
+
+/**
+ * The build a page loads: a WebGPU one, or `wasm` (`onnxruntime-web/wasm`) for a page that runs
+ * on WASM alone, whose module is half the size and quicker to load (BENCHMARKS.md).
+ */
+export type OrtBuild = WebgpuBuild | 'wasm';
 
 export const ORT_BUILD_MODULES: Record<OrtBuild, string> = {
   webgpu: 'ort.webgpu.min.mjs',
   jsep: 'ort.min.mjs',
+  wasm: 'ort.wasm.min.mjs',
 };
 
 /**

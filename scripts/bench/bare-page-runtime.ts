@@ -17,9 +17,9 @@ export interface PageInfo {
   numThreads: number;
 }
 
-/** Loads the same onnxruntime-web build the server's pages load, and the model bytes. */
+/** Loads the onnxruntime-web build the server's WASM pages load, and the model bytes. */
 export async function pageSetup(base: string, threads: number, modelPath: string): Promise<PageInfo> {
-  const ort = (await import(`${base}ort/ort.webgpu.min.mjs`)) as typeof Ort;
+  const ort = (await import(`${base}ort/ort.wasm.min.mjs`)) as typeof Ort;
   ort.env.wasm.wasmPaths = `${base}ort/`;
   ort.env.wasm.numThreads = threads;
   ort.env.logLevel = 'error';

@@ -139,7 +139,7 @@ export function writeReport(file: string, ctx: ReportContext, rows: Row[]): void
     '- gRPC rows: the same server, model and image through TorchServe\'s gRPC Predictions (input["data"]) on 7070, at c=1 and c=32, after the',
     '  HTTP levels: c callers on one channel (one HTTP/2 connection, as a gRPC client uses), each sending again as soon as its answer is in;',
     '  the Server-Timing stages come from the trailers. The load generator (@grpc/grpc-js) runs inside the benchmark process.',
-    '- bare page: onnxruntime-web WASM (the ort.webgpu build the server loads) in the same headless Chromium, no gateway; random input made',
+    "- bare page: onnxruntime-web WASM (the ort.wasm build the server's WASM pages load) in the same headless Chromium, no gateway; random input made",
     '  beforehand, only session.run timed (40 runs or about 5 s per batch size, at least 5), after warming up until run times settle (V8',
     '  keeps optimising the WASM for the first seconds). The worker rows are back-to-back throughput over 4 s, gaps between runs included.',
     '- native: onnxruntime-node, CPU execution provider, same model file and thread count, same run policy as the bare page.',

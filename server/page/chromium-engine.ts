@@ -9,7 +9,7 @@
 // is replaced by a fresh page; if the browser itself is gone, it is relaunched first and every
 // model reloaded. Retries back off from 1 s to 30 s. In-flight and queued requests fail at once.
 
-import type { BackendPreference, LoadRequest, OrtBuild } from '../../browser-runtime/protocol.js';
+import type { BackendPreference, LoadRequest, WebgpuBuild } from '../../browser-runtime/protocol.js';
 import { withoutPreloadedAllocator } from '../ops/allocator.js';
 import { MODEL_DEFAULTS } from '../config/config.js';
 import { log } from '../ops/log.js';
@@ -42,7 +42,7 @@ export interface ChromiumEngineOptions {
   maxWorkers: number;
   jobQueueSize: number;
   chromiumArgs: string[];
-  ortBuild: OrtBuild;
+  ortBuild: WebgpuBuild;
   wasmThreads: number;
   parityTolerance: number;
   loadTimeoutMs: number;

@@ -1,14 +1,15 @@
 // What a page is told to load for a model version: the model's own config plus the choices of
 // whoever runs it (the gateway's pages, or the demo page in a visitor's browser). Pure.
 
-import type { BackendPreference, LoadRequest, OrtBuild } from '../../browser-runtime/protocol.js';
+import type { BackendPreference, LoadRequest, OrtBuild, WebgpuBuild } from '../../browser-runtime/protocol.js';
 import type { ModelVersion } from '../store/model-store.js';
 
 export interface RuntimeChoices {
   /** Where the page fetches the .onnx file from (same origin as the page). */
   modelUrl: string;
   backend: BackendPreference;
-  ortBuild: OrtBuild;
+  /** The WebGPU build, for a page that may use WebGPU; a page asked for WASM loads the WASM build. */
+  ortBuild: WebgpuBuild;
   wasmThreads: number;
   parityTolerance: number;
   maxBatch: number;
@@ -23,5 +24,9 @@ export function loadRequestFor(model: ModelVersion, choices: RuntimeChoices): Lo
     normalisation: model.config.normalisation,
     output: model.config.output,
     ...choices,
+    ortBuild: buildFor(choices.backend, choices.ortBuild),
   };
 }
+
+/** A page that will never run WebGPU needs none of a WebGPU build's code. */
+export const buildFor = (backend: BackendPreference, webgpu: WebgpuBuild): OrtBuild => (backend === 'wasm' ? 'wasm' : webgpu);

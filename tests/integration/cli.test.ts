@@ -70,7 +70,7 @@ describe('the command line', () => {
 
   it('logs, per model, the backend and the adapter it runs on', () => {
     for (const v of ['1.0', '2.0']) {
-      assert.match(output(), new RegExp(`model tabby_ts/${v} worker 0 ready: backend wasm, onnxruntime-web webgpu build, WebGPU not asked for, 1 WASM thread`));
+      assert.match(output(), new RegExp(`model tabby_ts/${v} worker 0 ready: backend wasm, onnxruntime-web wasm build, WebGPU not asked for, 1 WASM thread`));
     }
     assert.match(output(), /launched over a pipe/);
   });

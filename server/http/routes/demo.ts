@@ -7,7 +7,7 @@ import type { Response, Router } from 'express';
 import { Type } from '@sinclair/typebox';
 import { binary, error, json } from '../api-schemas.js';
 import path from 'node:path';
-import type { DemoModel, OrtBuild } from '../../../browser-runtime/protocol.js';
+import type { DemoModel, WebgpuBuild } from '../../../browser-runtime/protocol.js';
 import type { InferenceEngine } from '../../page/inference-engine.js';
 import { loadRequestFor } from '../../page/load-request.js';
 import { shortLabel } from '../../store/model-config.js';
@@ -39,7 +39,7 @@ export async function demoFiles(): Promise<DemoFiles> {
 }
 
 export interface DemoSettings {
-  ortBuild: OrtBuild;
+  ortBuild: WebgpuBuild;
   parityTolerance: number;
 }
 
