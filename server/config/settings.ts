@@ -93,7 +93,12 @@ export const SETTINGS = {
   },
   model_store: { type: 'text', default: 'models', help: 'the model store: a folder of `<model>/config.json` and `<model>/<version>/model.onnx`' },
   backend: { type: 'choice', choices: ['auto', 'webgpu', 'wasm'], default: '', unset: `${EACH_MODEL}, else \`auto\``, help: '`auto`, `webgpu` or `wasm`: where every model runs' },
-  ort_build: { type: 'choice', choices: ['webgpu', 'jsep'], default: 'webgpu', help: 'the onnxruntime-web WebGPU build: `webgpu` (the native WebGPU EP) or `jsep`; pages asked for WASM load the WASM build' },
+  ort_build: {
+    type: 'choice',
+    choices: ['webgpu', 'jsep'],
+    default: 'webgpu',
+    help: 'the onnxruntime-web WebGPU build: `webgpu` (the native WebGPU EP) or `jsep`; pages asked for WASM load the WASM build',
+  },
   wasm_threads: { type: 'integer', min: 0, default: '0', help: 'WASM threads per page, at most 4 per core; 0: one per core' },
   parity_tolerance: { type: 'number', min: 0, default: '0.001', help: 'largest relative WebGPU-vs-WASM difference accepted at load' },
   shutdown_delay: {
