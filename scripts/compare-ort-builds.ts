@@ -13,7 +13,7 @@ import { PROJECT_ROOT } from '../server/ops/paths.js';
 import { startServer } from '../server/server.js';
 import { StageCollector } from './bench/server-timing.js';
 import { median } from './bench/stats.js';
-import type { ParityReport } from '../browser-runtime/protocol.js';
+import type { ParityReport, WebgpuBuild } from '../browser-runtime/protocol.js';
 
 const { values } = parseArgs({ options: { 'wasm-runs': { type: 'string' }, 'webgpu-runs': { type: 'string' } } });
 const runs = { wasm: Number(values['wasm-runs'] ?? 30), webgpu: Number(values['webgpu-runs'] ?? 3) };
@@ -31,7 +31,7 @@ interface Row {
   top1: string;
 }
 
-async function measure(build: 'webgpu' | 'jsep', backend: 'wasm' | 'webgpu'): Promise<Row[]> {
+async function measure(build: WebgpuBuild, backend: 'wasm' | 'webgpu'): Promise<Row[]> {
   const config = resolveConfig({
     args: { inference_address: 'http://127.0.0.1:0', management_address: 'http://127.0.0.1:0', metrics_address: 'http://127.0.0.1:0', disable_grpc: 'true', ort_build: build, backend },
     env: { CHROME_PATH: process.env['CHROME_PATH'] },

@@ -12,7 +12,7 @@ export const LOAD_GENERATOR = 'load generator';
 
 let msPerTickCache: number | null = null;
 /** Milliseconds per clock tick: USER_HZ is 100 on mainstream Linux builds, but asked rather than assumed. */
-function msPerTick(): number {
+export function msPerTick(): number {
   if (msPerTickCache === null) {
     const raw = execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim();
     const hz = Number(raw);

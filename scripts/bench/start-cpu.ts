@@ -5,8 +5,11 @@
 
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { parseCpuTimes } from '../../server/ops/system-metrics.js';
 import { startTestServer } from '../../tests/support/server-harness.js';
 import { type TempModel, tempStore } from '../../tests/support/temp-store.js';
+import { msPerTick } from './proc-cpu.js';
+import { median } from './stats.js';
 
 const RUNS = 4;
 const STORES: Array<[string, TempModel[]]> = [
@@ -18,12 +21,12 @@ const STORES: Array<[string, TempModel[]]> = [
   ['MobileNetV2 int8 as shipped', [{ name: 'm', from: 'mobilenet_v2_int8' }]],
 ];
 
-/** CPU-seconds every core has spent since boot, from /proc/stat (user, nice, system, irq, softirq). */
+/** CPU-seconds every core has spent working since boot. */
 function busySeconds(): number {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]!) / 100;
+  const times = parseCpuTimes(readFileSync('/proc/stat', 'utf8'));
+  if (!times) throw new Error('/proc/stat has no cpu line');
+  return (times.busy * msPerTick()) / 1000;
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 console.log(`${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}; median of ${RUNS} starts each, backend wasm`);
 console.log('| store | start to healthy | CPU-seconds |\n| --- | --- | --- |');

@@ -17,7 +17,7 @@ type Classes = Array<{ class: string; probability: number }>;
 export const inferenceWebgpuSuite = (shared: ServerSource) =>
   describe('inference on forced WebGPU (the served onnxruntime-web build)', () => {
     const store = tempStore([
-      // SwiftShader takes about 5 s per fp32 image: warm up one batch size there. The int8 model
+      // SwiftShader is slow on the fp32 model (BENCHMARKS.md): one batch size there. The int8 model
       // (quantized nodes on the CPU) is quick enough to exercise batching and padding on WebGPU.
       { name: 'mobilenet_v2', from: 'mobilenet_v2', config: { batch_size: 1 } },
       { name: 'mobilenet_v2_int8', from: 'mobilenet_v2_int8', config: { batch_size: 3 } },
