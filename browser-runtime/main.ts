@@ -5,7 +5,7 @@
 
 import { serveCalls } from './channel.js';
 import { ModelHost, RuntimeError } from './model-host.js';
-import type { ErrorKind, InferReply, ModelRuntimeInfo, PageArgs, PageCall, PageOp, PageReplies, Reply, TensorReply } from './protocol.js';
+import type { ErrorKind, HandleReply, InferReply, ModelRuntimeInfo, PageArgs, PageCall, PageOp, PageReplies, Reply, TensorReply } from './protocol.js';
 
 let host: ModelHost | null = null;
 let loading = false;
@@ -29,6 +29,10 @@ async function runTensor({ dims, data }: PageArgs['runTensor'], calledAt: number
   return { output: out.data, dims: out.dims, runMs: out.runMs, waitMs: Math.max(0, performance.now() - t0 - out.runMs), calledAt };
 }
 
+async function handleItems({ items, metaWidth, meta }: PageArgs['handle'], calledAt: number): Promise<HandleReply> {
+  return { ...(await loaded().handle(items, { width: metaWidth, values: meta })), calledAt };
+}
+
 async function load(req: PageArgs['load']): Promise<ModelRuntimeInfo> {
   if (host || loading) throw new RuntimeError('model', 'this page already holds a model');
   loading = true;
@@ -44,6 +48,7 @@ async function handle(call: PageCall, calledAt: number): Promise<Reply<PageRepli
   try {
     if (call.op === 'load') return { ok: true, value: await load(call.args) };
     if (call.op === 'infer') return { ok: true, value: await infer(call.args, calledAt) };
+    if (call.op === 'handle') return { ok: true, value: await handleItems(call.args, calledAt) };
     return { ok: true, value: await runTensor(call.args, calledAt) };
   } catch (e) {
     const kind: ErrorKind = e instanceof RuntimeError ? e.kind : 'runtime';

@@ -15,6 +15,8 @@ import { batchSizesFor, ModelRunner } from './model-runner.js';
 import { loadOrt, type OrtModule, webgpuProvider } from './ort-loader.js';
 import { compareOutputs, parityImage } from './parity.js';
 import { softmaxInto, topK } from './top-k.js';
+import { handlerFor } from './handlers/handler-for.js';
+import type { ItemMeta, PageHandler } from './handlers/page-handler.js';
 import type { Backend, ErrorKind, LoadRequest, ModelRuntimeInfo, ParityReport, RunFacts } from './protocol.js';
 
 export class RuntimeError extends Error {
@@ -24,6 +26,16 @@ export class RuntimeError extends Error {
   ) {
     super(message);
   }
+}
+
+/** A handler's answers to a batch, and where the page's time went. */
+export interface HandledOutput {
+  answers: string[];
+  ranBatch: number;
+  prepareMs: number;
+  waitMs: number;
+  runMs: number;
+  answerMs: number;
 }
 
 export interface RankedOutput extends RunFacts {
@@ -120,7 +132,9 @@ async function tryWebgpu(ort: OrtModule, req: LoadRequest, adapter: GPUAdapter, 
  * (WASM's first run, or WebGPU's parity run): it is not run again.
  */
 async function warmUp(active: ModelRunner, backend: Backend, maxBatch: number, probe: Uint8Array): Promise<void> {
-  active.batchSizes = batchSizesFor(backend, Math.max(1, maxBatch));
+  // A model whose file fixes its batch runs that batch only; a larger one runs as several.
+  const fixed = active.fixedBatch();
+  active.batchSizes = fixed ? [fixed] : batchSizesFor(backend, Math.max(1, maxBatch));
   const sizes = backend === 'wasm' ? [Math.max(...active.batchSizes)] : active.batchSizes;
   for (const size of sizes.filter((n) => n > 1)) {
     const batch = new Uint8Array(probe.length * size);
@@ -139,6 +153,7 @@ export class ModelHost {
     readonly reference: ModelRunner | null,
     private readonly output: LoadRequest['output'],
     readonly info: ModelRuntimeInfo,
+    private readonly handler: PageHandler | null,
   ) {}
 
   /** The steps in the order the note at the top gives. */
@@ -146,6 +161,12 @@ export class ModelHost {
     const timer = new StepTimer();
     const ort = await loadOrt(req.ortBuild, req.wasmThreads);
     timer.done('import onnxruntime-web');
+    let handler: PageHandler | null;
+    try {
+      handler = handlerFor(ort, req);
+    } catch (e) {
+      throw new RuntimeError('model', e instanceof Error ? e.message : String(e));
+    }
     const bytes = await fetchModel(req.modelUrl);
     timer.done('fetch model');
     const lookup = req.backend === 'wasm' ? { adapter: null, info: null, error: null } : await findAdapter();
@@ -158,18 +179,24 @@ export class ModelHost {
     const backend = gpu && !gpu.runner ? 'wasm' : choice.backend;
     await warmUp(active, backend, req.maxBatch, probe);
     timer.done('warm-up');
-    const host = new ModelHost(active, gpu?.runner ? wasm : null, req.output, {
-      backend,
-      ortBuild: req.ortBuild,
-      adapter: lookup.info,
-      fallbackReason: gpu?.fallbackReason ?? choice.reason,
-      parity: gpu?.parity ?? null,
-      wasmThreads: ort.env.wasm.numThreads ?? 1,
-      crossOriginIsolated: globalThis.crossOriginIsolated,
-      batchSizes: active.batchSizes,
-      loadMs: performance.now() - timer.start,
-      loadSteps: timer.steps,
-    });
+    const host = new ModelHost(
+      active,
+      gpu?.runner ? wasm : null,
+      req.output,
+      {
+        backend,
+        ortBuild: req.ortBuild,
+        adapter: lookup.info,
+        fallbackReason: gpu?.fallbackReason ?? choice.reason,
+        parity: gpu?.parity ?? null,
+        wasmThreads: ort.env.wasm.numThreads ?? 1,
+        crossOriginIsolated: globalThis.crossOriginIsolated,
+        batchSizes: active.batchSizes,
+        loadMs: performance.now() - timer.start,
+        loadSteps: timer.steps,
+      },
+      handler,
+    );
     void gpu?.device?.lost.then((lost) => {
       host.deviceLost = `${lost.reason}: ${lost.message}`;
     });
@@ -209,6 +236,48 @@ export class ModelHost {
       runMs: out.runMs,
       rankMs: performance.now() - t0,
     };
+  }
+
+  /**
+   * Items for the model's handler; answers each one's JSON. A batch larger than the session runs
+   * (a model whose file fixes its batch at 1) runs as several, one after another.
+   */
+  async handle(items: readonly Uint8Array[], meta: ItemMeta): Promise<HandledOutput> {
+    this.checkDevice();
+    const handler = this.handler;
+    if (!handler) throw new RuntimeError('input', 'this model is an image classifier: it answers the infer call, not handle');
+    const sizes = this.active.batchSizes;
+    const largest = Math.max(...sizes);
+    const out: HandledOutput = { answers: [], ranBatch: 0, prepareMs: 0, waitMs: 0, runMs: 0, answerMs: 0 };
+    for (let at = 0; at < items.length; at += largest) {
+      const chunk = items.slice(at, at + largest);
+      const ranBatch = sizes.find((s) => s >= chunk.length) ?? largest;
+      const t0 = performance.now();
+      let feeds: Record<string, Ort.Tensor>;
+      try {
+        feeds = handler.inputs(chunk, ranBatch);
+      } catch (e) {
+        throw new RuntimeError('input', e instanceof Error ? e.message : String(e));
+      }
+      out.prepareMs += performance.now() - t0;
+      let ran: Awaited<ReturnType<ModelRunner['runFeeds']>>;
+      try {
+        ran = await this.active.runFeeds(feeds);
+      } catch (e) {
+        throw new RuntimeError('runtime', e instanceof Error ? e.message : String(e));
+      }
+      out.runMs += ran.runMs;
+      out.waitMs += ran.waitMs;
+      const t1 = performance.now();
+      try {
+        out.answers.push(...handler.answers(ran.outputs, { width: meta.width, values: meta.values.subarray(at * meta.width) }, chunk.length));
+      } catch (e) {
+        throw new RuntimeError('model', e instanceof Error ? e.message : String(e));
+      }
+      out.answerMs += performance.now() - t1;
+      out.ranBatch = Math.max(out.ranBatch, ranBatch);
+    }
+    return out;
   }
 
   /** A float32 tensor in the model's own input layout, run as it is; answers the raw output. */

@@ -2,6 +2,7 @@ import type * as Ort from 'onnxruntime-web';
 import type { OrtModule } from './ort-loader.js';
 import type { Normalisation } from './protocol.js';
 import { normalise, tensorDims } from './normalise.js';
+import type { Outputs } from './handlers/page-handler.js';
 
 export interface RunOutput {
   /** One row of `width` values per image asked for (padding dropped). */
@@ -52,6 +53,42 @@ export class ModelRunner {
     const next = this.tail.then(() => this.runNow(prepared.input, batch, prepared.ranBatch, prepared.normaliseMs, performance.now() - queuedAt));
     this.tail = next.catch(() => undefined);
     return next;
+  }
+
+  /**
+   * The handler's input tensors, queued behind any run in progress; answers every output, copied
+   * out of onnxruntime, and how long the run waited and took.
+   */
+  runFeeds(feeds: Record<string, Ort.Tensor>): Promise<{ outputs: Outputs; runMs: number; waitMs: number }> {
+    const queuedAt = performance.now();
+    const next = this.tail.then(async () => {
+      const waitMs = performance.now() - queuedAt;
+      const t0 = performance.now();
+      try {
+        const results = await this.session.run(feeds);
+        const runMs = performance.now() - t0;
+        const outputs: Outputs = {};
+        for (const [name, t] of Object.entries(results)) {
+          outputs[name] = { data: await t.getData(), dims: [...t.dims] };
+          t.dispose();
+        }
+        return { outputs, runMs, waitMs };
+      } finally {
+        for (const t of Object.values(feeds)) t.dispose();
+      }
+    });
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * The batch size the model's first input fixes, where its file fixes one (exports made for one
+   * image at a time): the session cannot run any other.
+   */
+  fixedBatch(): number | null {
+    const first = this.session.inputMetadata.find((m) => m.name === this.inputName) ?? this.session.inputMetadata[0];
+    const dim = first && 'shape' in first ? first.shape[0] : undefined;
+    return typeof dim === 'number' && dim > 0 ? dim : null;
   }
 
   /** A tensor already in the model's input layout, run as it is; answers the raw output. */

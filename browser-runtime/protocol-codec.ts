@@ -6,6 +6,8 @@
 //          load       UTF-8 JSON of the LoadRequest
 //          infer      u32 batch, u32 k, the pixels
 //          runTensor  u32 rank, u32 dims[rank], float32 data
+//          handle     u32 items, u32 metaWidth, u32 lengths[items], float32 meta[items * metaWidth],
+//                     the items back to back
 // Reply: u8 ok (1) or failed (0), u8 op, 2 zero bytes, u32 call id, u32 length of the whole
 //        reply (so a reply cut short on its way is told from a whole one), 4 zero bytes, then
 //          failed     u8 error kind, 3 zero bytes, UTF-8 message
@@ -13,14 +15,16 @@
 //          infer      f64 calledAt, normaliseMs, waitMs, runMs, rankMs; u32 k, ranBatch, rows,
 //                     a zero u32; int32 classes[rows * k]; float32 probabilities[rows * k]
 //          runTensor  f64 calledAt, runMs, waitMs; u32 rank, u32 dims[rank]; float32 output
+//          handle     f64 calledAt, prepareMs, waitMs, runMs, answerMs; u32 ranBatch, u32 answers,
+//                     u32 lengths[answers], a zero u32 where answers is odd; each answer's UTF-8
 // Little-endian throughout; the typed arrays are the platform's own, little-endian wherever
 // Chromium and Node run.
 
-import type { ErrorKind, GatewayCall, InferReply, PageArgs, PageCall, PageOp, PageReplies, Reply, TensorReply } from './protocol.js';
+import type { ErrorKind, GatewayCall, HandleReply, InferReply, PageArgs, PageCall, PageOp, PageReplies, Reply, TensorReply } from './protocol.js';
 
 export class ProtocolError extends Error {}
 
-const OPS: readonly PageOp[] = ['load', 'infer', 'runTensor'];
+const OPS: readonly PageOp[] = ['load', 'infer', 'runTensor', 'handle'];
 const KINDS: readonly ErrorKind[] = ['input', 'model', 'runtime'];
 const REPLY_HEAD = 16;
 const utf8 = new TextEncoder();
@@ -131,6 +135,14 @@ export function encodeCall(id: number, call: GatewayCall): Uint8Array[] {
     const { pixels } = call.args;
     return [out.bytes, ...(pixels instanceof Uint8Array ? [pixels] : pixels)];
   }
+  if (call.op === 'handle') {
+    const { items, metaWidth, meta } = call.args;
+    const out = head(16 + 4 * items.length);
+    out.u32(items.length);
+    out.u32(metaWidth);
+    for (const item of items) out.u32(item.length);
+    return [out.bytes, asBytes(meta), ...items];
+  }
   const { dims, data } = call.args;
   const out = head(12 + 4 * dims.length);
   out.u32(dims.length);
@@ -164,6 +176,21 @@ export function decodeCall(bytes: Uint8Array): { id: number; call: PageCall; ope
     const at = bytes.byteOffset + r.at;
     const data = at % 4 === 0 ? new Float32Array(bytes.buffer, at, rest / 4) : new Float32Array(r.copy(rest));
     return { id, openAnother, call: { op, args: { dims, data } } };
+  }
+  if (op === 'handle') {
+    const count = r.u32();
+    const metaWidth = r.u32();
+    r.need(count * 4);
+    const lengths = Array.from({ length: count }, () => r.u32());
+    const meta = new Float32Array(r.copy(count * metaWidth * 4));
+    const items = lengths.map((n) => {
+      r.need(n);
+      const item = r.bytes.subarray(r.at, r.at + n);
+      r.at += n;
+      return item;
+    });
+    if (r.at !== bytes.length) throw new ProtocolError(`a handle call has ${bytes.length - r.at} bytes past its items`);
+    return { id, openAnother, call: { op, args: { items, metaWidth, meta } } };
   }
   throw new ProtocolError(`a call of unknown op ${bytes[0]}`);
 }
@@ -206,6 +233,19 @@ export function encodeReply<Op extends PageOp>(id: number, op: Op, reply: Reply<
     o.raw(asBytes(v.output));
     return o.bytes;
   }
+  if (op === 'handle') {
+    const v = reply.value as HandleReply;
+    const answers = v.answers.map((a) => utf8.encode(a));
+    const lengths = 4 * (answers.length + (answers.length % 2));
+    const o = head(48 + lengths + answers.reduce((n, a) => n + a.length, 0), true);
+    for (const x of [v.calledAt, v.prepareMs, v.waitMs, v.runMs, v.answerMs]) o.f64(x);
+    o.u32(v.ranBatch);
+    o.u32(answers.length);
+    for (const a of answers) o.u32(a.length);
+    if (answers.length % 2) o.u32(0);
+    for (const a of answers) o.raw(a);
+    return o.bytes;
+  }
   const json = utf8.encode(JSON.stringify(reply.value));
   const o = head(json.length, true);
   o.raw(json);
@@ -242,6 +282,22 @@ export function decodeReply(bytes: Uint8Array): { id: number; op: PageOp; reply:
     const rest = bytes.length - r.at;
     if (rest % 4 !== 0) throw new ProtocolError(`the reply to call ${id} holds ${rest} bytes, not a whole number of float32 values`);
     const value: TensorReply = { calledAt: calledAt!, runMs: runMs!, waitMs: waitMs!, dims, output: new Float32Array(r.copy(rest)) };
+    return { id, op, reply: { ok: true, value } };
+  }
+  if (op === 'handle') {
+    const [calledAt, prepareMs, waitMs, runMs, answerMs] = [r.f64(), r.f64(), r.f64(), r.f64(), r.f64()];
+    const ranBatch = r.u32();
+    const count = r.u32();
+    r.need(count * 4);
+    const lengths = Array.from({ length: count }, () => r.u32());
+    if (count % 2) r.u32();
+    const answers = lengths.map((n) => {
+      r.need(n);
+      const a = text.decode(r.bytes.subarray(r.at, r.at + n));
+      r.at += n;
+      return a;
+    });
+    const value: HandleReply = { calledAt: calledAt!, prepareMs: prepareMs!, waitMs: waitMs!, runMs: runMs!, answerMs: answerMs!, ranBatch, answers };
     return { id, op, reply: { ok: true, value } };
   }
   return { id, op, reply: { ok: true, value: JSON.parse(text.decode(r.rest())) as PageReplies['load'] } };

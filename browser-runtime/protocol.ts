@@ -59,6 +59,31 @@ export interface Normalisation {
   std: [number, number, number];
 }
 
+/**
+ * TorchServe's handler names: what turns a request into the model's input and its output into
+ * the answer. `image_classifier` runs the `infer` op; the others run `handle`, whose answers the
+ * page writes (browser-runtime/handlers/).
+ */
+export type HandlerName = 'image_classifier' | 'object_detector' | 'image_segmenter' | 'text_classifier';
+
+/** How a detector's raw output is read. `yolox`: rows of [cx, cy, w, h, objectness, class scores...] on grid cells of each stride. */
+export interface DetectorSpec {
+  format: 'yolox';
+  strides: number[];
+  /** Boxes scoring below it are dropped (TorchServe's object_detector: 0.5). */
+  scoreThreshold: number;
+  /** Intersection over union above which the lower-scoring of two boxes of a class is dropped. */
+  nmsThreshold: number;
+  maxDetections: number;
+}
+
+export interface HandlerSpec {
+  name: HandlerName;
+  /** Class names by index, for handlers whose page writes the answer. */
+  labels: string[];
+  detector?: DetectorSpec;
+}
+
 export interface LoadRequest {
   model: string;
   version: string;
@@ -76,6 +101,8 @@ export interface LoadRequest {
   output: 'logits' | 'probabilities';
   /** The largest batch the gateway will send; every size it may use is warmed up at load. */
   maxBatch: number;
+  /** Absent: `image_classifier`. */
+  handler?: HandlerSpec;
 }
 
 export interface ParityReport {
@@ -138,6 +165,19 @@ export interface TensorReply extends CallStart {
   waitMs: number;
 }
 
+/** Answers written in the page by the model's handler, one JSON text per item, in order. */
+export interface HandleReply extends CallStart {
+  answers: string[];
+  /** The batch size the session ran, padding included. */
+  ranBatch: number;
+  /** Page work: the input's tensors, session.run, and the answers. */
+  prepareMs: number;
+  /** Not work: waiting in the page for the call before this one to finish. */
+  waitMs: number;
+  runMs: number;
+  answerMs: number;
+}
+
 export type ErrorKind = 'input' | 'model' | 'runtime';
 
 export type Reply<T> = { ok: true; value: T } | { ok: false; error: { kind: ErrorKind; message: string } };
@@ -150,11 +190,18 @@ export interface PageArgs {
   infer: { batch: number; k: number; pixels: Uint8Array };
   /** A float32 tensor laid out as `dims` (the model's own input). */
   runTensor: { dims: number[]; data: Float32Array };
+  /**
+   * `items` for the model's handler (for images: uint8 HWC RGB of the model's input size), each
+   * with `metaWidth` numbers of its own (for images: the original width and height and the scale
+   * the image was resized by).
+   */
+  handle: { items: Uint8Array[]; metaWidth: number; meta: Float32Array };
 }
 export interface PageReplies {
   load: ModelRuntimeInfo;
   infer: InferReply;
   runTensor: TensorReply;
+  handle: HandleReply;
 }
 export type PageOp = keyof PageArgs;
 export type PageCall<Op extends PageOp = PageOp> = { [O in Op]: { op: O; args: PageArgs[O] } }[Op];

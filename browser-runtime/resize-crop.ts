@@ -24,6 +24,33 @@ export function resizeGeometry(width: number, height: number, resize: number, cr
   return { width: w, height: h, left: Math.floor((w - crop) / 2), top: Math.floor((h - crop) / 2) };
 }
 
+/** How an image is fitted to the model's square input. */
+export type Fit = 'crop' | 'letterbox' | 'resize';
+
+/**
+ * A letterbox: the whole image scaled by `scale` to `width` x `height`, within a square of side
+ * `size` whose rest (`left`, `top` and what is past the image) is filled with one grey. Detectors
+ * see the whole image this way, undistorted; their boxes map back by the same numbers.
+ */
+export interface Letterbox {
+  size: number;
+  scale: number;
+  width: number;
+  height: number;
+  left: number;
+  top: number;
+}
+
+/** `align` 'top-left' is YOLOX's (the image at the corner), 'centre' the other common choice. */
+export function letterboxGeometry(width: number, height: number, size: number, align: 'top-left' | 'centre'): Letterbox {
+  const scale = Math.min(size / width, size / height);
+  // Truncated, as YOLOX's preprocessing does (int(w * r)); never below a pixel.
+  const w = Math.max(1, Math.min(size, Math.floor(width * scale)));
+  const h = Math.max(1, Math.min(size, Math.floor(height * scale)));
+  const [left, top] = align === 'centre' ? [Math.floor((size - w) / 2), Math.floor((size - h) / 2)] : [0, 0];
+  return { size, scale, width: w, height: h, left, top };
+}
+
 /** Interleaved pixels; `channels` is 4 only for the RGBA input, whose alpha is dropped. */
 interface Pixels {
   /** Float only between the two passes of an enlargement, which libvips does in one step. */

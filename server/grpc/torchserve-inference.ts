@@ -2,14 +2,14 @@
 // JSON bytes as POST /predictions answers), StreamPredictions (one answer on a stream: these
 // models do not stream) and StreamPredictions2 (a stream of requests, each answered in order,
 // errors in the answer's `status` as TorchServe sends them). Every prediction goes through the
-// same image pipeline as HTTP's (server/pipeline/classify-images.ts).
+// same image pipeline as HTTP's (server/pipeline/image-pipeline.ts).
 
 import { once } from 'node:events';
 import { status as Code, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { InferenceEngine } from '../page/inference-engine.js';
 import { badRequest, type ApiError } from '../errors.js';
 import { shuttingDown, type InferenceGuards } from '../pipeline/inference-core.js';
-import { classifyImages } from '../pipeline/classify-images.js';
+import { answerImages } from '../pipeline/image-pipeline.js';
 import { parseTopK } from '../pipeline/top-k-param.js';
 import type { ModelStore } from '../store/model-store.js';
 import { overGrpc, servedOverGrpc } from './inference-call.js';
@@ -54,7 +54,7 @@ export function torchserveInferenceService(env: CallEnv, deps: GrpcInferenceDeps
     const image = imageOf(request.input);
     const k = parseTopK(request.input['topk']?.toString('latin1'), model.config.topk);
     const served = await overGrpc(info, t0, image.length, (call) =>
-      classifyImages(pipeline, call, {
+      answerImages(pipeline, call, {
         model,
         k,
         read: async (ticket) => {

@@ -21,9 +21,11 @@ export async function listFiles(dir: string, pattern: RegExp): Promise<FileList>
 }
 
 /** The compiled runtime page scripts and onnxruntime-web's builds, as both kinds of page load them. */
-export async function runtimeFiles(): Promise<{ scripts: FileList; ort: FileList }> {
+export async function runtimeFiles(): Promise<{ scripts: FileList; handlers: FileList; ort: FileList }> {
+  const scripts = path.join(PROJECT_ROOT, 'dist', 'browser-runtime');
   return {
-    scripts: await listFiles(path.join(PROJECT_ROOT, 'dist', 'browser-runtime'), /^[a-z0-9-]+\.js(\.map)?$/),
+    scripts: await listFiles(scripts, /^[a-z0-9-]+\.js(\.map)?$/),
+    handlers: await listFiles(path.join(scripts, 'handlers'), /^[a-z0-9-]+\.js(\.map)?$/),
     ort: await listFiles(ORT_DIST, /^ort[a-z0-9.-]*\.(mjs|wasm)$/),
   };
 }

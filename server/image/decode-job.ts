@@ -43,7 +43,14 @@ async function decode(bytes: Buffer, job: PixelsJob, failOn: FailOnOptions): Pro
     .rotate() // EXIF orientation
     .removeAlpha()
     .toColourspace('srgb'); // greyscale and CMYK become RGB
-  if (!pil) pipeline.resize(g.width, g.height, { kernel: 'linear', fit: 'fill' }).extract({ left: g.left, top: g.top, width: crop, height: crop });
+  const box = job.letterbox;
+  if (box) {
+    const grey = { r: box.fill, g: box.fill, b: box.fill };
+    // extend() pads the resized image, not the input: one pipeline, no second decode.
+    pipeline
+      .resize(box.width, box.height, { kernel: 'linear', fit: 'fill' })
+      .extend({ left: box.left, top: box.top, right: box.size - box.width - box.left, bottom: box.size - box.height - box.top, background: grey });
+  } else if (!pil) pipeline.resize(g.width, g.height, { kernel: 'linear', fit: 'fill' }).extract({ left: g.left, top: g.top, width: crop, height: crop });
   const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   if (info.channels !== 3) throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}`);
   return pil ? pilResizeAndCrop(data, info.width, info.height, g, crop) : data;

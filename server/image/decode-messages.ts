@@ -3,7 +3,7 @@
 // can run in a process the gateway may kill. Both sides import this file and nothing else of
 // each other.
 
-import type { CropGeometry } from '../../browser-runtime/resize-crop.js';
+import type { CropGeometry, Letterbox } from '../../browser-runtime/resize-crop.js';
 
 /** Read an image's header only: its size and EXIF orientation. */
 export interface HeaderJob {
@@ -26,6 +26,8 @@ export interface PixelsJob {
   /** The resized image the crop is cut from. */
   geometry: CropGeometry;
   crop: number;
+  /** Instead of the crop: the whole image resized into a square this fills (not with `pil`). */
+  letterbox?: Letterbox & { fill: number };
 }
 
 export type DecodeJob = HeaderJob | PixelsJob;

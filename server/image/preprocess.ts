@@ -6,7 +6,7 @@
 // bounds how many decodes run at once, for how long a request waits for one, and for how long
 // one runs (its process is killed at the deadline).
 
-import { resizeGeometry } from '../../browser-runtime/resize-crop.js';
+import { type Fit, letterboxGeometry, resizeGeometry } from '../../browser-runtime/resize-crop.js';
 import type { DecodeJob, ImageHeader, JobResult } from './decode-messages.js';
 import { ApiError, badRequest, imageTooLarge } from '../errors.js';
 import { describeUnknownBody, sniffRasterFormat, type RasterFormat } from './image-format.js';
@@ -28,6 +28,31 @@ export interface PreprocessOptions {
    * resized and cropped in pil-resample.ts.
    */
   resampling?: Resampling;
+  /** `crop` (the default): shorter side to `resize`, then the centre square; `letterbox`: the whole image in the square, padded; `resize`: the whole image stretched to it. */
+  fit?: Fit;
+  /** The letterbox's grey, 0 to 255, and where the image sits in it. */
+  fill?: number;
+  align?: 'top-left' | 'centre';
+}
+
+/**
+ * Where the model's input came from: the image's size once oriented, the scale it was resized by
+ * on each axis and where it sits in the input, so that a position in the input maps back to the
+ * image: x = (x' - left) / scaleX.
+ */
+export interface Placement {
+  width: number;
+  height: number;
+  scaleX: number;
+  scaleY: number;
+  left: number;
+  top: number;
+}
+
+/** The pixels of the model's input, and where they came from. */
+export interface Placed {
+  pixels: Buffer;
+  placement: Placement;
 }
 
 /** Where decode jobs run. `heavy` ones (large or many-pass images) may be held back so that ordinary images keep a slot. */
@@ -64,6 +89,10 @@ function nsPerPixel(format: RasterFormat, jpeg: JpegLayout | null, pil: boolean)
 const HEAVY_MS = 50;
 
 export async function preprocess(body: Uint8Array, opts: PreprocessOptions, gate: DecodeGate): Promise<Buffer> {
+  return (await preprocessPlaced(body, opts, gate)).pixels;
+}
+
+export async function preprocessPlaced(body: Uint8Array, opts: PreprocessOptions, gate: DecodeGate): Promise<Placed> {
   if (body.length === 0) throw badRequest('The request body is empty; send an image (raw, or as the "data" field of a multipart form).');
   const format = sniffRasterFormat(body);
   if (!format) throw badRequest(`The request body is not a supported image (it looks like ${describeUnknownBody(body)}); send JPEG, PNG, WebP, GIF, TIFF or AVIF.`);
@@ -95,15 +124,20 @@ export async function preprocess(body: Uint8Array, opts: PreprocessOptions, gate
 
   const [w, h] = swapsSides(meta.orientation) ? [meta.height, meta.width] : [meta.width, meta.height];
   const pil = opts.resampling === 'pil';
-  const geometry = pil ? torchvisionGeometry(w, h, opts.resize, opts.crop) : resizeGeometry(w, h, opts.resize, opts.crop);
+  const fit = opts.fit ?? 'crop';
+  const geometry = fit === 'resize' ? { width: opts.crop, height: opts.crop, left: 0, top: 0 } : pil ? torchvisionGeometry(w, h, opts.resize, opts.crop) : resizeGeometry(w, h, opts.resize, opts.crop);
+  const letterbox = fit === 'letterbox' ? { ...letterboxGeometry(w, h, opts.crop, opts.align ?? 'top-left'), fill: opts.fill ?? 114 } : undefined;
+  const placement: Placement = letterbox
+    ? { width: w, height: h, scaleX: letterbox.width / w, scaleY: letterbox.height / h, left: letterbox.left, top: letterbox.top }
+    : { width: w, height: h, scaleX: geometry.width / w, scaleY: geometry.height / h, left: -geometry.left, top: -geometry.top };
   const heavy = (pixels * nsPerPixel(format, jpeg, pil)) / 1e6 > HEAVY_MS;
   // A JPEG is decoded failing on warnings (decode-job.ts) unless its first warning is known to be
   // harmless already: stray bytes before its first scan. It would then be decoded twice.
   const failOn = jpeg && !jpeg.strayBytesBeforeScans ? 'warning' : 'error';
   try {
-    const data = await gate.run(heavy, { kind: 'pixels', bytes: body, maxPixels: opts.maxPixels, failOn, pil, geometry, crop: opts.crop });
+    const data = await gate.run(heavy, { kind: 'pixels', bytes: body, maxPixels: opts.maxPixels, failOn, pil: pil && !letterbox, geometry, crop: opts.crop, ...(letterbox ? { letterbox } : {}) });
     if (data.length !== opts.crop * opts.crop * 3) throw new Error(`decoded to ${data.length} bytes`);
-    return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    return { pixels: Buffer.from(data.buffer, data.byteOffset, data.byteLength), placement };
   } catch (e) {
     throw readFailure(e, `The ${name} image could not be decoded`);
   }

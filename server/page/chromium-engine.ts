@@ -21,7 +21,7 @@ import type { Deadline } from '../ops/deadline.js';
 import { launchBrowser, type LaunchedBrowser } from '../chromium/browser-launch.js';
 import { chromiumFlags } from '../chromium/chromium-flags.js';
 import { sandboxLaunchOptions, type SandboxSetting, type SandboxState } from '../chromium/chromium-sandbox.js';
-import type { ImageResult, InferenceEngine, ModelOverrides, ModelStatus, Tensor, TensorResult } from './inference-engine.js';
+import type { HandlerItem, ImageResult, InferenceEngine, ItemResult, ModelOverrides, ModelStatus, Tensor, TensorResult } from './inference-engine.js';
 import { loadRequestFor } from './load-request.js';
 import { PageWorker } from './page-worker.js';
 import { describeRuntime } from './runtime-summary.js';
@@ -290,6 +290,10 @@ export class ChromiumEngine implements InferenceEngine {
 
   async infer(model: ModelVersion, pixels: Uint8Array, k: number, deadline: Deadline, signal?: AbortSignal): Promise<ImageResult> {
     return this.scheduler(model).submit({ pixels, k }, deadline, signal);
+  }
+
+  async handle(model: ModelVersion, item: HandlerItem, deadline: Deadline, signal?: AbortSignal): Promise<ItemResult> {
+    return this.scheduler(model).submitItem(item, deadline, signal);
   }
 
   async runTensor(model: ModelVersion, tensor: Tensor, deadline: Deadline, signal?: AbortSignal): Promise<TensorResult> {

@@ -34,6 +34,18 @@ export interface ImageResult extends TopK {
   timing: RunTiming;
 }
 
+/** One item for a model's handler (for images: the model's input pixels), with the numbers its answer needs (where the image came from). */
+export interface HandlerItem {
+  bytes: Uint8Array;
+  meta: readonly number[];
+}
+
+/** An item's answer, as the handler in the page wrote it (JSON text), and where its time went. */
+export interface ItemResult {
+  answer: string;
+  timing: RunTiming;
+}
+
 /** A tensor's raw output, and where its time went. */
 export interface TensorResult extends Tensor {
   timing: RunTiming;
@@ -80,6 +92,8 @@ export interface InferenceEngine {
    * share the model's queue, its bound and its workers; `signal` aborts one whose client has gone.
    */
   infer(model: ModelVersion, pixels: Uint8Array, k: number, deadline: Deadline, signal?: AbortSignal): Promise<ImageResult>;
+  /** One item for the model's handler (every handler but the image classifier); answers what the handler writes. */
+  handle(model: ModelVersion, item: HandlerItem, deadline: Deadline, signal?: AbortSignal): Promise<ItemResult>;
   /** An already preprocessed float32 tensor in the model's input layout; answers the raw output. */
   runTensor(model: ModelVersion, tensor: Tensor, deadline: Deadline, signal?: AbortSignal): Promise<TensorResult>;
   status(model: ModelVersion): ModelStatus | undefined;

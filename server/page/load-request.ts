@@ -25,6 +25,8 @@ export function loadRequestFor(model: ModelVersion, choices: RuntimeChoices): Lo
     output: model.config.output,
     ...choices,
     ortBuild: buildFor(choices.backend, choices.ortBuild),
+    // A classifier's page ranks and the gateway labels; other handlers' pages write the answer.
+    ...(model.config.handler === 'image_classifier' ? {} : { handler: { name: model.config.handler, labels: model.labels, ...(model.config.detector ? { detector: model.config.detector } : {}) } }),
   };
 }
 

@@ -14,7 +14,7 @@ import { asBridgeError } from './devtools-failure.js';
 import { PageChannel } from './page-channel.js';
 import { withNewRenderer } from '../chromium/renderer-process.js';
 import type { BatchJob, BatchRun, BatchWorker } from '../pipeline/batch-scheduler.js';
-import type { Tensor, TensorResult, WorkerState, WorkerStatus } from './inference-engine.js';
+import type { HandlerItem, RunTiming, Tensor, TensorResult, WorkerState, WorkerStatus } from './inference-engine.js';
 
 /** What sets a load's deadline (lifecycle/engine-options.ts): named in the error of a load that runs past it. */
 const LOAD_DEADLINE = 'default_response_timeout (a load may take at least 120 s)';
@@ -132,6 +132,19 @@ export class PageWorker implements BatchWorker {
     const { r, roundTripMs, pageWaitMs } = await this.timed(() => this.run('runTensor', { dims, data }, deadline, 'the inference'));
     const waitMs = r.waitMs + pageWaitMs;
     return { data: r.output, dims: r.dims, timing: { batch: 1, queueMs: waitMs, transferMs: Math.max(0, roundTripMs - r.runMs - waitMs), inferMs: r.runMs } };
+  }
+
+  /** A batch of items for the model's handler: they cross once as raw bytes, each one's answer comes back as the page wrote it. */
+  async runItems(items: HandlerItem[], deadline: Deadline): Promise<{ answers: string[]; timing: RunTiming }> {
+    const metaWidth = Math.max(0, ...items.map((i) => i.meta.length));
+    const meta = new Float32Array(items.length * metaWidth);
+    items.forEach((item, i) => meta.set(item.meta, i * metaWidth));
+    const args = { items: items.map((i) => i.bytes), metaWidth, meta };
+    const { r, roundTripMs, pageWaitMs } = await this.timed(() => this.run('handle', args, deadline, 'the prediction'));
+    const inferMs = r.prepareMs + r.runMs + r.answerMs;
+    const waitMs = r.waitMs + pageWaitMs;
+    if (r.answers.length !== items.length) throw new BridgeError('model', `the handler answered ${r.answers.length} of ${items.length} items`);
+    return { answers: r.answers, timing: { batch: items.length, queueMs: waitMs, transferMs: Math.max(0, roundTripMs - inferMs - waitMs), inferMs } };
   }
 
   /**

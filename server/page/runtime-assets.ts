@@ -26,7 +26,7 @@ export interface RuntimeAssetServer {
 }
 
 export async function startRuntimeAssets(store: ModelStore): Promise<RuntimeAssetServer> {
-  const { scripts, ort } = await runtimeFiles();
+  const { scripts, handlers, ort } = await runtimeFiles();
   const page = path.join(PROJECT_ROOT, 'browser-runtime', 'index.html');
 
   const app = strictApp();
@@ -39,6 +39,7 @@ export async function startRuntimeAssets(store: ModelStore): Promise<RuntimeAsse
   const files = express.Router({ caseSensitive: true, strict: true });
   files.get('/', (_req, res) => res.sendFile(page));
   files.get('/browser-runtime/:file', serveListed(scripts));
+  files.get('/browser-runtime/handlers/:file', serveListed(handlers));
   files.get('/ort/:file', serveListed(ort));
   files.get('/models/:name/:version/model.onnx', serveModelFile(store));
   app.get('/favicon.ico', (_req, res) => res.sendStatus(204));

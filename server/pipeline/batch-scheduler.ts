@@ -9,7 +9,7 @@
 
 import { systemClock, type Clock } from '../ops/clock.js';
 import { BridgeError } from '../page/bridge-error.js';
-import type { ImageResult, RunTiming, Tensor, TensorResult, TopK } from '../page/inference-engine.js';
+import type { HandlerItem, ImageResult, ItemResult, RunTiming, Tensor, TensorResult, TopK } from '../page/inference-engine.js';
 import type { Deadline } from '../ops/deadline.js';
 
 export interface BatchJob {
@@ -33,6 +33,8 @@ export interface BatchWorker {
   readonly capacity: number;
   runBatch(jobs: BatchJob[], deadline: Deadline): Promise<BatchRun>;
   runTensor(tensor: Tensor, deadline: Deadline): Promise<TensorResult>;
+  /** A batch of items for the model's handler: each one's answer, in order, and the run's timing. */
+  runItems(items: HandlerItem[], deadline: Deadline): Promise<{ answers: string[]; timing: RunTiming }>;
 }
 
 export interface SchedulerOptions {
@@ -41,7 +43,10 @@ export interface SchedulerOptions {
   queueSize: number;
 }
 
-type Work = { kind: 'image'; job: BatchJob; resolve(r: ImageResult): void } | { kind: 'tensor'; job: Tensor; resolve(r: TensorResult): void };
+type Work =
+  | { kind: 'image'; job: BatchJob; resolve(r: ImageResult): void }
+  | { kind: 'tensor'; job: Tensor; resolve(r: TensorResult): void }
+  | { kind: 'item'; job: HandlerItem; resolve(r: ItemResult): void };
 
 type Pending = Work & {
   enqueuedAt: number;
@@ -77,6 +82,11 @@ export class BatchScheduler {
   /** One tensor in the model's input layout; answers its rows of the raw output. */
   submitTensor(tensor: Tensor, deadline: Deadline, signal?: AbortSignal): Promise<TensorResult> {
     return new Promise((resolve, reject) => this.enqueue({ kind: 'tensor', job: tensor, resolve }, reject, deadline, signal));
+  }
+
+  /** One item for the model's handler; answers what the handler writes. Items batch with items. */
+  submitItem(item: HandlerItem, deadline: Deadline, signal?: AbortSignal): Promise<ItemResult> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'item', job: item, resolve }, reject, deadline, signal));
   }
 
   /** Refuses new requests and resolves when everything queued or running has finished. */
@@ -181,7 +191,7 @@ export class BatchScheduler {
    */
   private batchAt(head: Pending): { count: number; rows: number } {
     const rowsOf = (p: Pending) => (p.kind === 'tensor' ? p.job.dims[0]! : 1);
-    const shape = (p: Pending) => (p.kind === 'tensor' ? p.job.dims.slice(1).join('x') : 'image');
+    const shape = (p: Pending) => (p.kind === 'tensor' ? p.job.dims.slice(1).join('x') : p.kind);
     let count = 1;
     let rows = rowsOf(head);
     for (const p of this.queue.slice(1)) {
@@ -203,15 +213,23 @@ export class BatchScheduler {
     this.inFlight.set(worker, (this.inFlight.get(worker) ?? 0) + 1);
     // Each request's own wait in the queue, before the worker's; the batch counted in requests.
     const timing = (j: Pending, run: RunTiming): RunTiming => ({ ...run, batch: jobs.length, queueMs: started - j.enqueuedAt + run.queueMs });
+    const kind = jobs[0]!.kind;
     const running: Promise<void> =
-      jobs[0]!.kind === 'tensor'
+      kind === 'tensor'
         ? runTensors(worker, jobs as TensorPending[], deadline).then((parts) => (jobs as TensorPending[]).forEach((j, i) => j.resolve({ ...parts[i]!, timing: timing(j, parts[i]!.timing) })))
-        : worker
-            .runBatch(
-              jobs.map((j) => j.job as BatchJob),
-              deadline,
-            )
-            .then((out) => (jobs as ImagePending[]).forEach((j, i) => j.resolve({ ...out.results[i]!, timing: timing(j, out.timing) })));
+        : kind === 'item'
+          ? worker
+              .runItems(
+                jobs.map((j) => j.job as HandlerItem),
+                deadline,
+              )
+              .then((out) => (jobs as ItemPending[]).forEach((j, i) => j.resolve({ answer: out.answers[i]!, timing: timing(j, out.timing) })))
+          : worker
+              .runBatch(
+                jobs.map((j) => j.job as BatchJob),
+                deadline,
+              )
+              .then((out) => (jobs as ImagePending[]).forEach((j, i) => j.resolve({ ...out.results[i]!, timing: timing(j, out.timing) })));
     running
       .catch((e: Error) => jobs.forEach((j) => j.reject(e)))
       .finally(() => {
@@ -223,6 +241,7 @@ export class BatchScheduler {
 
 type ImagePending = Extract<Pending, { kind: 'image' }>;
 type TensorPending = Extract<Pending, { kind: 'tensor' }>;
+type ItemPending = Extract<Pending, { kind: 'item' }>;
 
 /** The tensors' rows joined into one run, and each one's rows of the output, with the run's timing. */
 async function runTensors(worker: BatchWorker, jobs: TensorPending[], deadline: Deadline): Promise<TensorResult[]> {

@@ -3,7 +3,7 @@
 // response timeout, or the client's own gRPC deadline where that is sooner), a ticket from
 // admission (admission.ts) that bounds the model's queue and the bytes held, shutdown told so that
 // it waits for it. The protocol says how the request came (InferenceCall); the pipeline for its
-// input (classify-images.ts, infer-tensor.ts) does the rest.
+// input (image-pipeline.ts, infer-tensor.ts) does the rest.
 
 import type { Admission, Ticket } from './admission.js';
 import type { InferenceEngine } from '../page/inference-engine.js';

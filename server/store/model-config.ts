@@ -1,6 +1,7 @@
 // A model's config.json, parsed and checked. Pure: tested without a model store on disk.
 
-import type { BackendPreference, Normalisation } from '../../browser-runtime/protocol.js';
+import type { BackendPreference, DetectorSpec, HandlerName, Normalisation } from '../../browser-runtime/protocol.js';
+import type { Fit } from '../../browser-runtime/resize-crop.js';
 import { describeRange, inRange, RANGES, type Range } from '../config/limits.js';
 
 export type OutputFormat = 'classes' | 'torchserve';
@@ -9,6 +10,8 @@ export type OutputFormat = 'classes' | 'torchserve';
 export type Resampling = 'sharp' | 'pil';
 
 export interface ModelConfig {
+  /** TorchServe's handler name: what the model's requests and answers are. */
+  handler: HandlerName;
   description: string;
   defaultVersion: string | null;
   labels: string | null;
@@ -19,7 +22,13 @@ export interface ModelConfig {
   /** Shorter side after the resize, before the centre crop. */
   resize: number;
   resampling: Resampling;
+  /** How the image fits the square input; the letterbox's grey and where the image sits in it. */
+  fit: Fit;
+  fill: number;
+  align: 'top-left' | 'centre';
   normalisation: Normalisation;
+  /** How an object detector's output is read; null for other handlers. */
+  detector: DetectorSpec | null;
   backend: BackendPreference | null;
   outputFormat: OutputFormat;
   topk: number;
@@ -58,10 +67,16 @@ export function parseModelConfig(json: unknown): ModelConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ModelConfigError('config.json must hold an object');
   const c = json as Json;
   const pre = field<Json>(c, 'preprocessing', (v): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v), 'an object', {});
-  const crop = bounded(pre, 'crop', RANGES.imageSide, 224);
+  // `size` says the input's side where nothing is cropped (a letterbox, a plain resize).
+  const crop = bounded(pre, pre['size'] !== undefined ? 'size' : 'crop', RANGES.imageSide, 224);
   const resize = bounded(pre, 'resize', RANGES.imageSide, Math.min(RANGES.imageSide.max, Math.round((crop * 256) / 224)));
   if (resize < crop) throw new ModelConfigError(`"resize" (${resize}) must be at least "crop" (${crop})`);
+  const handler = field(c, 'handler', isOneOf<HandlerName>(...HANDLERS), `one of ${HANDLERS.map((h) => `"${h}"`).join(', ')}`, 'image_classifier');
+  const fit = field(pre, 'fit', isOneOf<Fit>('crop', 'letterbox', 'resize'), '"crop", "letterbox" or "resize"', handler === 'object_detector' ? 'letterbox' : 'crop');
+  const resampling = field(pre, 'resampling', isOneOf('sharp', 'pil'), '"sharp" or "pil"', 'sharp');
+  if (fit === 'letterbox' && resampling === 'pil') throw new ModelConfigError('"resampling": "pil" resizes as torchvision crops; it cannot be used with "fit": "letterbox"');
   return {
+    handler,
     description: field(c, 'description', (v): v is string => typeof v === 'string', 'a string', ''),
     defaultVersion: c['default_version'] === undefined ? null : field(c, 'default_version', isString, 'a version string'),
     labels: c['labels'] === undefined ? null : field(c, 'labels', isString, 'a file name'),
@@ -69,7 +84,10 @@ export function parseModelConfig(json: unknown): ModelConfig {
     outputName: field(c, 'output_name', isString, 'the model output name'),
     output: field(c, 'output', isOneOf('logits', 'probabilities'), '"logits" or "probabilities"', 'logits'),
     resize,
-    resampling: field(pre, 'resampling', isOneOf('sharp', 'pil'), '"sharp" or "pil"', 'sharp'),
+    resampling,
+    fit,
+    fill: field(pre, 'fill', (v): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 255, 'an integer from 0 to 255', 114),
+    align: field(pre, 'align', isOneOf('top-left', 'centre'), '"top-left" or "centre"', 'top-left'),
     normalisation: {
       size: crop,
       channelOrder: field(pre, 'channel_order', isOneOf('RGB', 'BGR'), '"RGB" or "BGR"', 'RGB'),
@@ -78,6 +96,7 @@ export function parseModelConfig(json: unknown): ModelConfig {
       mean: field(pre, 'mean', isTriple, 'three numbers', [0, 0, 0]),
       std: field(pre, 'std', isPositiveTriple, 'three positive numbers', [1, 1, 1]),
     },
+    detector: handler === 'object_detector' ? parseDetector(field<Json>(c, 'detector', isObject, 'an object', {})) : null,
     backend: c['backend'] === undefined ? null : field(c, 'backend', isOneOf('auto', 'webgpu', 'wasm'), '"auto", "webgpu" or "wasm"'),
     outputFormat: field(c, 'output_format', isOneOf('classes', 'torchserve'), '"classes" or "torchserve"', 'classes'),
     topk: bounded(c, 'topk', RANGES.topk, 5),
@@ -85,6 +104,29 @@ export function parseModelConfig(json: unknown): ModelConfig {
     maxBatchDelayMs: c['max_batch_delay'] === undefined ? null : bounded(c, 'max_batch_delay', RANGES.maxBatchDelayMs),
     workers: c['workers'] === undefined ? null : bounded(c, 'workers', RANGES.workers),
     responseTimeout: c['response_timeout'] === undefined ? null : bounded(c, 'response_timeout', RANGES.responseTimeoutS),
+  };
+}
+
+export const HANDLERS: readonly HandlerName[] = ['image_classifier', 'object_detector', 'image_segmenter', 'text_classifier'];
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isFraction = (v: unknown): v is number => isNumber(v) && v >= 0 && v <= 1;
+
+/** An object detector's "detector" object; its thresholds default to TorchServe's object_detector's (0.5) and YOLOX's NMS (0.45). */
+function parseDetector(d: Json): DetectorSpec {
+  const strides = field(
+    d,
+    'strides',
+    (v): v is number[] => Array.isArray(v) && v.length > 0 && v.length <= 8 && v.every((s) => Number.isInteger(s) && s >= 1 && s <= 1024),
+    'a list of 1 to 8 integer strides',
+    [8, 16, 32],
+  );
+  return {
+    format: field(d, 'format', isOneOf('yolox'), '"yolox"', 'yolox'),
+    strides,
+    scoreThreshold: field(d, 'score_threshold', isFraction, 'a number from 0 to 1', 0.5),
+    nmsThreshold: field(d, 'nms_threshold', isFraction, 'a number from 0 to 1', 0.45),
+    maxDetections: field(d, 'max_detections', (v): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 1000, 'an integer from 1 to 1000', 100),
   };
 }
 

@@ -7,6 +7,7 @@ import { ApiError, badRequest } from '../errors.js';
 import type { InferenceEngine } from '../page/inference-engine.js';
 import { describeRange, inRange, RANGES, type Range } from '../config/limits.js';
 import { isRemote, remoteRefused, type ModelStore, type ModelVersion } from './model-store.js';
+import type { ModelConfig } from './model-config.js';
 import { processMemory } from '../chromium/renderer-process.js';
 import { confinementOf, type SandboxState } from '../chromium/chromium-sandbox.js';
 import { tooManyPages, type WorkerLimit } from '../page/worker-budget.js';
@@ -65,9 +66,19 @@ function descriptionOf(v: ModelVersion, engine: InferenceEngine, defaultResponse
     batchSizes: runtime?.batchSizes ?? null,
     loadMs: runtime ? Math.round(runtime.loadMs) : null,
     loadSteps: runtime?.loadSteps ?? null,
-    input: { name: v.config.inputName, preprocessing: { resize: v.config.resize, ...v.config.normalisation } },
-    output: { name: v.config.outputName, kind: v.config.output, format: v.config.outputFormat, topk: v.config.topk, classes: v.labels.length },
+    handler: v.config.handler,
+    input: { name: v.config.inputName, preprocessing: preprocessingOf(v.config) },
+    output:
+      v.config.handler === 'image_classifier'
+        ? { name: v.config.outputName, kind: v.config.output, format: v.config.outputFormat, topk: v.config.topk, classes: v.labels.length }
+        : { name: v.config.outputName, classes: v.labels.length, ...(v.config.detector ? { detector: v.config.detector } : {}) },
   };
+}
+
+/** How images are fitted to the input: only the fields that apply to its fit. */
+function preprocessingOf(c: ModelConfig): Record<string, unknown> {
+  const fit = c.fit === 'crop' ? { fit: c.fit, resize: c.resize } : c.fit === 'letterbox' ? { fit: c.fit, fill: c.fill, align: c.align } : { fit: c.fit };
+  return { ...fit, ...c.normalisation };
 }
 
 /** A number within one of this server's bounds, which protect the machine; else 400. */

@@ -60,6 +60,7 @@ const callsFor = (extra: string): Record<string, Call[]> => ({
   demoSample: [i('GET', `/demo/samples/${sample}`, 200), i('GET', '/demo/samples/nothing.jpg', 404)],
   demoFile: [i('GET', '/demo/style.css', 200), i('GET', '/demo/..%2fpackage.json', 404)],
   runtimeScript: [i('GET', '/browser-runtime/main.js', 200), i('GET', '/browser-runtime/nothing.js', 404)],
+  runtimeHandlerScript: [i('GET', '/browser-runtime/handlers/object-detector.js', 200), i('GET', '/browser-runtime/handlers/main.js', 404)],
   ortFile: [i('GET', '/ort/ort.wasm.min.mjs', 200), i('GET', '/ort/nothing.mjs', 404)],
   demoModels: [i('GET', '/demo/models', 200)],
   demoModelFile: [i('GET', `/demo/models/${model}/${version}/model.onnx`, 200), i('GET', `/demo/models/${model}/9.9/model.onnx`, 404)],

@@ -1,4 +1,4 @@
-import type { ImageResult, InferenceEngine, ModelStatus, Tensor, TensorResult } from '../../server/page/inference-engine.js';
+import type { HandlerItem, ImageResult, InferenceEngine, ItemResult, ModelStatus, Tensor, TensorResult } from '../../server/page/inference-engine.js';
 import type { BridgeError } from '../../server/page/bridge-error.js';
 import type { ModelVersion } from '../../server/store/model-store.js';
 import { softmax, topK } from '../../browser-runtime/top-k.js';
@@ -27,6 +27,13 @@ export class FakeEngine implements InferenceEngine {
       probabilities: Float32Array.from(top.map((i) => p[i]!)),
       timing: { batch: 1, queueMs: 0, transferMs: 1, inferMs: 1 },
     };
+  }
+
+  /** Answers each item with its byte count and its numbers, as a handler's JSON. */
+  async handle(model: ModelVersion, item: HandlerItem): Promise<ItemResult> {
+    this.calls.push({ key: model.key, pixels: item.bytes, k: 0 });
+    if (this.failWith) throw this.failWith;
+    return { answer: JSON.stringify({ bytes: item.bytes.length, meta: item.meta }), timing: { batch: 1, queueMs: 0, transferMs: 1, inferMs: 1 } };
   }
 
   async runTensor(_model: ModelVersion, { data, dims }: Tensor): Promise<TensorResult> {

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BatchScheduler, type BatchJob, type BatchRun, type BatchWorker } from '../../server/pipeline/batch-scheduler.js';
 import { Deadline } from '../../server/ops/deadline.js';
-import type { Tensor, TensorResult } from '../../server/page/inference-engine.js';
+import type { HandlerItem, RunTiming, Tensor, TensorResult } from '../../server/page/inference-engine.js';
 import { BridgeError } from '../../server/page/bridge-error.js';
 import { ManualClock } from '../support/manual-clock.js';
 
@@ -50,6 +50,18 @@ class ScriptedWorker implements BatchWorker {
     this.batches.push(Array.from({ length: job.dims[0]! }, (_, r) => -job.data[r * per]!));
     return new Promise((resolve, reject) => {
       const done = () => (this.failWith ? reject(this.failWith) : resolve({ data: job.data, dims: job.dims, timing: { batch: 1, queueMs: 0, transferMs: 1, inferMs: 2 } }));
+      if (this.auto) queueMicrotask(done);
+      else this.releases.push(done);
+    });
+  }
+
+  runItems(items: HandlerItem[], deadline: Deadline): Promise<{ answers: string[]; timing: RunTiming }> {
+    this.deadlines.push(deadline);
+    // Items as their first byte plus 1000: which ran together, told from images.
+    this.batches.push(items.map((i) => 1000 + i.bytes[0]!));
+    return new Promise((resolve, reject) => {
+      const done = () =>
+        this.failWith ? reject(this.failWith) : resolve({ answers: items.map((i) => `[${i.bytes[0]},${i.meta[0]}]`), timing: { batch: items.length, queueMs: 0, transferMs: 1, inferMs: 2 } });
       if (this.auto) queueMicrotask(done);
       else this.releases.push(done);
     });
@@ -319,5 +331,28 @@ describe('BatchScheduler', () => {
     await running;
     await settle();
     assert.deepEqual(w.batches, [[1]]);
+  });
+  it('batches handler items with items, never with images, and gives each its own answer', async () => {
+    const w = new ScriptedWorker();
+    const { s } = scheduler([w], { batchSize: 4, maxBatchDelayMs: 0, queueSize: 10 });
+    const first = s.submit(job(1), within(1000));
+    const items = [2, 3].map((id) => s.submitItem({ bytes: Uint8Array.of(id), meta: [id * 10] }, within(1000)));
+    const last = s.submit(job(4), within(1000));
+    await settle();
+    assert.deepEqual(w.batches, [[1]]);
+    w.release();
+    await settle();
+    assert.deepEqual(w.batches, [[1], [1002, 1003]]);
+    w.release();
+    await settle();
+    assert.deepEqual(w.batches, [[1], [1002, 1003], [4]]);
+    w.release();
+    await Promise.all([first, last]);
+    const answered = await Promise.all(items);
+    assert.deepEqual(
+      answered.map((a) => a.answer),
+      ['[2,20]', '[3,30]'],
+    );
+    assert.equal(answered[0]!.timing.batch, 2);
   });
 });

@@ -61,7 +61,7 @@ describe('demo page routes (fake engine)', () => {
     const models = body.models as DemoModel[];
     assert.deepEqual(
       models.map((m) => `${m.modelName}/${m.modelVersion}`),
-      ['mobilenet_v2/1.0', 'mobilenet_v2_int8/1.0'],
+      ['mobilenet_v2/1.0', 'mobilenet_v2_int8/1.0', 'yolox_nano/1.0'],
     );
     const fp32 = models[0]!;
     assert.equal(fp32.isDefault, true);

@@ -228,7 +228,7 @@ describe('HTTP contract (fake engine)', () => {
     const list = await call(`${server.managementUrl}/models`);
     assert.deepEqual(
       list.body.models.map((m: { modelName: string }) => m.modelName),
-      ['mobilenet_v2', 'mobilenet_v2_int8'],
+      ['mobilenet_v2', 'mobilenet_v2_int8', 'yolox_nano'],
     );
     const one = await call(`${server.managementUrl}/models/mobilenet_v2`);
     assert.equal(one.body[0].modelVersion, '1.0');

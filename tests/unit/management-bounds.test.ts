@@ -126,7 +126,7 @@ describe('the worker pages of the models loaded at start', () => {
   it('stop the start with a ConfigError when together they pass max_workers', async () => {
     await startRefused(
       { workers: '3', max_workers: '4' },
-      new RegExp(`^loading mobilenet_v2/1.0 \\(3 workers\\), mobilenet_v2_int8/1.0 \\(3 workers\\) would make 6 worker pages; ${LIMIT}; lower workers`),
+      new RegExp(`^loading mobilenet_v2/1.0 \\(3 workers\\), mobilenet_v2_int8/1.0 \\(3 workers\\), yolox_nano/1.0 \\(3 workers\\) would make 9 worker pages; ${LIMIT}; lower workers`),
     );
   });
 

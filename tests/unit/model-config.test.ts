@@ -10,6 +10,7 @@ const minimal = { input_name: 'in', output_name: 'out' };
 describe('parseModelConfig', () => {
   it('fills every default from a minimal config', () => {
     assert.deepEqual(parseModelConfig(minimal), {
+      handler: 'image_classifier',
       description: '',
       defaultVersion: null,
       labels: null,
@@ -18,6 +19,9 @@ describe('parseModelConfig', () => {
       output: 'logits',
       resize: 256,
       resampling: 'sharp',
+      fit: 'crop',
+      fill: 114,
+      align: 'top-left',
       normalisation: {
         size: 224,
         channelOrder: 'RGB',
@@ -26,6 +30,7 @@ describe('parseModelConfig', () => {
         mean: [0, 0, 0],
         std: [1, 1, 1],
       },
+      detector: null,
       backend: null,
       outputFormat: 'classes',
       topk: 5,
@@ -82,6 +87,7 @@ describe('parseModelConfig', () => {
       response_timeout: 30,
     });
     assert.deepEqual(c, {
+      handler: 'image_classifier',
       description: 'd',
       defaultVersion: '2.0',
       labels: 'synset.txt',
@@ -90,7 +96,11 @@ describe('parseModelConfig', () => {
       output: 'probabilities',
       resize: 300,
       resampling: 'pil',
+      fit: 'crop',
+      fill: 114,
+      align: 'top-left',
       normalisation: { size: 256, channelOrder: 'BGR', layout: 'NHWC', scale: 1, mean: [103.9, 116.8, -123.7], std: [1, 2, 3] },
+      detector: null,
       backend: 'wasm',
       outputFormat: 'torchserve',
       topk: 3,
@@ -99,6 +109,34 @@ describe('parseModelConfig', () => {
       workers: 2,
       responseTimeout: 30,
     });
+  });
+
+  it("reads an object detector's letterbox and detector settings, with TorchServe's threshold by default", () => {
+    const c = parseModelConfig({ ...minimal, handler: 'object_detector', preprocessing: { size: 416, fill: 0, align: 'centre' }, detector: { nms_threshold: 0.6 } });
+    assert.equal(c.handler, 'object_detector');
+    assert.equal(c.fit, 'letterbox');
+    assert.equal(c.normalisation.size, 416);
+    assert.equal(c.fill, 0);
+    assert.equal(c.align, 'centre');
+    assert.deepEqual(c.detector, { format: 'yolox', strides: [8, 16, 32], scoreThreshold: 0.5, nmsThreshold: 0.6, maxDetections: 100 });
+    assert.equal(parseModelConfig({ ...minimal, preprocessing: { fit: 'resize' } }).fit, 'resize');
+  });
+
+  it('refuses an unknown handler, a bad letterbox and bad detector settings, naming the field', () => {
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+      [{ handler: 'handler.py' }, /"handler" must be one of "image_classifier", "object_detector"/],
+      [{ preprocessing: { fit: 'letterbox', resampling: 'pil' } }, /cannot be used with "fit": "letterbox"/],
+      [{ preprocessing: { fill: 256 } }, /"fill" must be an integer from 0 to 255/],
+      [{ handler: 'object_detector', detector: { score_threshold: 2 } }, /"score_threshold" must be a number from 0 to 1/],
+      [{ handler: 'object_detector', detector: { strides: [] } }, /"strides" must be a list/],
+      [{ handler: 'object_detector', detector: { format: 'ssd' } }, /"format" must be "yolox"/],
+    ];
+    for (const [config, says] of bad)
+      assert.throws(
+        () => parseModelConfig({ ...minimal, ...config }),
+        (e: unknown) => e instanceof ModelConfigError && says.test(e.message),
+        JSON.stringify(config),
+      );
   });
 
   it('rejects bad batching and worker settings', () => {

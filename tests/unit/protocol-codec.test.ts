@@ -10,6 +10,7 @@ import {
   encodeReply,
   markOpenAnother,
   ProtocolError,
+  type HandleReply,
   type InferReply,
   type LoadRequest,
   type ModelRuntimeInfo,
@@ -50,6 +51,20 @@ describe('page calls', () => {
     assert.deepEqual(call.args, { dims: [1, 2, 3], data });
   });
 
+  it("a handler's items cross as their own bytes, with their lengths and each one's numbers", () => {
+    const items = [Uint8Array.of(1, 2, 3), new Uint8Array(0), Uint8Array.of(9)];
+    const meta = Float32Array.of(640, 480, 0.5, 1, 2, 3, 4, 5, 6);
+    const parts = encodeCall(3, { op: 'handle', args: { items, metaWidth: 3, meta } });
+    assert.ok(
+      parts.slice(2).every((p, i) => p === items[i]),
+      'the items are sent as they are, not copied',
+    );
+    assert.deepEqual(decodeCall(joined(parts)), { id: 3, openAnother: false, call: { op: 'handle', args: { items, metaWidth: 3, meta } } });
+    const longer = joined([...parts, Uint8Array.of(0)]);
+    assert.throws(() => decodeCall(longer), /1 bytes past its items/);
+    assert.throws(() => decodeCall(joined(parts).subarray(0, 20)), ProtocolError);
+  });
+
   it('a load request crosses whole', () => {
     const req = { model: 'm', version: '1.0', maxBatch: 8, normalisation: { size: 224, mean: [0.5, 0.5, 0.5] } } as unknown as LoadRequest;
     assert.deepEqual(decodeCall(joined(encodeCall(1, { op: 'load', args: req }))), { id: 1, openAnother: false, call: { op: 'load', args: req } });
@@ -78,6 +93,13 @@ describe('page replies', () => {
     };
     const back = decodeReply(Buffer.from(encodeReply(3, 'infer', { ok: true, value })));
     assert.deepEqual(back, { id: 3, op: 'infer', reply: { ok: true, value } });
+  });
+
+  it("a handler's answers come back as the texts they were, with the run facts, whatever their count", () => {
+    for (const answers of [['[{"dog":[1,2,3,4],"score":0.5}]'], ['[]', '{"é":"✓"}'], []]) {
+      const value: HandleReply = { calledAt: 1, prepareMs: 2, waitMs: 3, runMs: 4, answerMs: 5, ranBatch: 4, answers };
+      assert.deepEqual(decodeReply(encodeReply(9, 'handle', { ok: true, value })), { id: 9, op: 'handle', reply: { ok: true, value } });
+    }
   });
 
   it("a tensor's output comes back with its dims", () => {

@@ -23,6 +23,7 @@ export interface DemoFiles {
   files: FileList;
   samples: FileList;
   scripts: FileList;
+  handlers: FileList;
   ort: FileList;
 }
 
@@ -134,6 +135,7 @@ export function demoPageOperations(files: DemoFiles): Operation[] {
     listed('demoSample', '/demo/samples/{file}', 'A sample image', files.samples, 'image/*'),
     listed('demoFile', '/demo/{file}', "The demo page's scripts and styles", files.files, '*/*'),
     listed('runtimeScript', '/browser-runtime/{file}', "The runtime scripts the gateway's pages run too", files.scripts, 'text/javascript'),
+    listed('runtimeHandlerScript', '/browser-runtime/handlers/{file}', "The handlers' runtime scripts", files.handlers, 'text/javascript'),
     listed('ortFile', '/ort/{file}', 'onnxruntime-web', files.ort, '*/*'),
   ];
 }

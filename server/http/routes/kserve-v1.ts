@@ -2,7 +2,7 @@
 // readiness, and predict with base64 images as instances, answered with what /predictions
 // answers for each. Errors are {"error": "..."}, as KServe's (errors.ts answers so under /v1).
 //
-// A request is admitted as one, on the image pipeline (server/pipeline/classify-images.ts): one
+// A request is admitted as one, on the image pipeline (server/pipeline/image-pipeline.ts): one
 // place among the model's job_queue_size requests once its body is in, its bytes held against
 // the server's budget, one deadline, the drain. Each instance is then an image of its own: the
 // same decode (through the same decoders' line) and one engine.infer each, so the scheduler
@@ -19,7 +19,7 @@ import { MAX_INSTANCES, parseInstances } from '../../kserve/kserve-v1.js';
 import type { Metrics } from '../../ops/metrics.js';
 import type { ModelStore } from '../../store/model-store.js';
 import type { Operation } from '../operation.js';
-import { classifyImages } from '../../pipeline/classify-images.js';
+import { answerImages } from '../../pipeline/image-pipeline.js';
 import type { InferenceGuards } from '../../pipeline/inference-core.js';
 import { MAX_TOPK, parseTopK } from '../../pipeline/top-k-param.js';
 import { readRaw } from '../uploads/request-body.js';
@@ -69,7 +69,7 @@ export function kserveV1Operations(store: ModelStore, engine: InferenceEngine, g
       const call = httpCall(req, res, performance.now());
       const model = modelOf(store, req);
       const k = parseTopK(req.query['topk'], model.config.topk);
-      const served = await classifyImages(pipeline, call, {
+      const served = await answerImages(pipeline, call, {
         model,
         k,
         read: (ticket) => readRaw(req, { maxBytes: guards.maxRequestSize, ticket, uploads: guards.uploads }),

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { binary, error, inferenceAnswers, modelName, modelVersion, query } from '../api-schemas.js';
 import type { InferenceEngine } from '../../page/inference-engine.js';
 import type { ModelStore } from '../../store/model-store.js';
-import { classifyImages } from '../../pipeline/classify-images.js';
+import { answerImages } from '../../pipeline/image-pipeline.js';
 import type { InferenceGuards } from '../../pipeline/inference-core.js';
 import { MAX_TOPK, parseTopK } from '../../pipeline/top-k-param.js';
 import { readImageBody } from '../uploads/request-body.js';
@@ -17,7 +17,7 @@ export const Prediction = Type.Union([
   Type.Record(Type.String(), Type.Number(), { description: 'output_format "torchserve": label to probability' }),
 ]);
 
-// In order: the model, the topk, then the image pipeline (classify-images.ts): admission (503
+// In order: the model, the topk, then the image pipeline (image-pipeline.ts): admission (503
 // before the body is read when full), the body, the model's place (503 before the decode when
 // full), the decode, the run; the request's one deadline covers all of it.
 export function predictionOperations(store: ModelStore, engine: InferenceEngine, guards: InferenceGuards, metrics?: Metrics): Operation[] {
@@ -27,7 +27,7 @@ export function predictionOperations(store: ModelStore, engine: InferenceEngine,
     const params = req.params as { model_name: string; model_version?: string };
     const model = store.resolve(params.model_name, params.model_version);
     const k = parseTopK(req.query['topk'], model.config.topk);
-    const served = await classifyImages(pipeline, call, { model, k, read: (ticket) => readImageBody(req, { maxBytes: guards.maxRequestSize, ticket, uploads: guards.uploads }) });
+    const served = await answerImages(pipeline, call, { model, k, read: (ticket) => readImageBody(req, { maxBytes: guards.maxRequestSize, ticket, uploads: guards.uploads }) });
     recordInference(res, served);
     res.type('application/json').send(served.answer[0]);
   };

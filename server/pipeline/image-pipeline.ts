@@ -2,12 +2,14 @@
 // request admitted before its body is read; the body; the model's place, taken once the body is
 // in and before anything is decoded (503 when full); each image decoded through the decoders'
 // line and run through the engine, which batches them with each other and with other traffic;
-// each answer ranked and labelled. The request's one deadline covers all of it. One image that
-// fails fails the request; the others leave the decoders' line and the queue.
+// each answer written: ranked and labelled here for an image classifier, by the handler in the
+// page for the others (browser-runtime/handlers/). The request's one deadline covers all of it.
+// One image that fails fails the request; the others leave the decoders' line and the queue.
 
-import type { ImageResult, RunTiming } from '../page/inference-engine.js';
+import type { InferenceEngine, RunTiming } from '../page/inference-engine.js';
 import type { ModelVersion } from '../store/model-store.js';
-import { preprocess } from '../image/preprocess.js';
+import type { Deadline } from '../ops/deadline.js';
+import { type Placed, preprocessPlaced } from '../image/preprocess.js';
 import type { Ticket } from './admission.js';
 import { admit, type InferenceCall, type InferenceGuards, type Pipeline } from './inference-core.js';
 import { formatRanked } from './postprocess.js';
@@ -35,10 +37,30 @@ export const imageOptions = (model: ModelVersion, guards: InferenceGuards) => ({
   maxPixels: guards.maxImagePixels,
   maxJpegScans: guards.maxJpegScans,
   resampling: model.config.resampling,
+  fit: model.config.fit,
+  fill: model.config.fill,
+  align: model.config.align,
 });
 
+/** One image's run: its timing, and its answer written as JSON text (the post stage, for a classifier). */
+interface ImageAnswer {
+  write(): string;
+  timing: RunTiming;
+}
+
+/** An image classifier's pixels are ranked in the page and labelled here; every other handler's page writes the answer itself. */
+async function answerOne(engine: InferenceEngine, model: ModelVersion, placed: Placed, k: number, deadline: Deadline, signal: AbortSignal): Promise<ImageAnswer> {
+  if (model.config.handler !== 'image_classifier') {
+    const { width, height, scaleX, scaleY, left, top } = placed.placement;
+    const out = await engine.handle(model, { bytes: placed.pixels, meta: [width, height, scaleX, scaleY, left, top] }, deadline, signal);
+    return { write: () => out.answer, timing: out.timing };
+  }
+  const out = await engine.infer(model, placed.pixels, k, deadline, signal);
+  return { write: () => formatRanked(out.classes, out.probabilities, model.labels, model.config.outputFormat), timing: out.timing };
+}
+
 /** Each image's answer, as /predictions sends it, in the order of the images. */
-export async function classifyImages(pipeline: Pipeline, call: InferenceCall, request: ImageRequest): Promise<Answered<string[]>> {
+export async function answerImages(pipeline: Pipeline, call: InferenceCall, request: ImageRequest): Promise<Answered<string[]>> {
   const { engine, guards } = pipeline;
   const { model, k } = request;
   const { deadline, ticket, signal: gone } = admit(guards, model, call);
@@ -51,14 +73,14 @@ export async function classifyImages(pipeline: Pipeline, call: InferenceCall, re
   const gate = guards.decodes.gate(deadline, signal);
   const options = imageOptions(model, guards);
   let tDecoded = tRead;
-  const runs = images.map(async (bytes, i): Promise<ImageResult> => {
-    const pixels = await preprocess(bytes, options, gate).catch((e: unknown) => Promise.reject(request.blame ? request.blame(i, e) : e));
+  const runs = images.map(async (bytes, i): Promise<ImageAnswer> => {
+    const placed = await preprocessPlaced(bytes, options, gate).catch((e: unknown) => Promise.reject(request.blame ? request.blame(i, e) : e));
     tDecoded = Math.max(tDecoded, performance.now());
     if (deadline.expired()) throw deadline.exceeded('decoding the image');
     signal.throwIfAborted(); // another image failed meanwhile: this one is not run
-    return engine.infer(model, pixels, k, deadline, signal);
+    return answerOne(engine, model, placed, k, deadline, signal);
   });
-  let outs: ImageResult[];
+  let outs: ImageAnswer[];
   try {
     outs = await Promise.all(runs);
   } catch (e) {
@@ -66,7 +88,7 @@ export async function classifyImages(pipeline: Pipeline, call: InferenceCall, re
     throw e;
   }
   const tRan = performance.now();
-  const answers = outs.map((out) => formatRanked(out.classes, out.probabilities, model.labels, model.config.outputFormat));
+  const answers = outs.map((out) => out.write());
   const tWritten = performance.now();
   const run = slowest(outs.map((out) => out.timing));
   return served(pipeline, model, answers, run, stagesOf({ arrived: call.arrivedAt, read: tRead, decoded: tDecoded, ran: tRan, written: tWritten }, run));

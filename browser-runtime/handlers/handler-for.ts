@@ -1,0 +1,17 @@
+// The page's handler for a model, from its load request: the one place that knows every kind.
+
+import type { OrtModule } from '../ort-loader.js';
+import type { LoadRequest } from '../protocol.js';
+import { ObjectDetector } from './object-detector.js';
+import type { PageHandler } from './page-handler.js';
+
+/** null for the image classifier, which model-host.ts ranks itself. */
+export function handlerFor(ort: OrtModule, req: LoadRequest): PageHandler | null {
+  const spec = req.handler;
+  if (!spec || spec.name === 'image_classifier') return null;
+  if (spec.name === 'object_detector') {
+    if (!spec.detector) throw new Error('an object_detector needs its detector settings');
+    return new ObjectDetector(ort, req.inputName, req.outputName, req.normalisation, spec.detector, spec.labels);
+  }
+  throw new Error(`the ${spec.name} handler is not available in this page`);
+}

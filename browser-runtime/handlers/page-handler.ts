@@ -1,0 +1,29 @@
+// What a model's handler does in the page, for every handler but the image classifier (whose
+// ranking is model-host.ts's own): the batch's items to the session's input tensors, and the
+// session's outputs to each item's answer, written here so that only the answer crosses back.
+
+import type * as Ort from 'onnxruntime-web';
+
+/** A session output, copied out of onnxruntime: its values and dimensions. */
+export interface Output {
+  data: Ort.Tensor['data'];
+  dims: readonly number[];
+}
+
+export type Outputs = Record<string, Output>;
+
+/** Numbers the gateway sends with each item: `width` of them per item, back to back. */
+export interface ItemMeta {
+  width: number;
+  values: Float32Array;
+}
+
+/** The `width` numbers of item `i`. */
+export const metaOf = (meta: ItemMeta, i: number): Float32Array => meta.values.subarray(i * meta.width, (i + 1) * meta.width);
+
+export interface PageHandler {
+  /** The session's inputs for the items, `ranBatch` rows: rows past the items are padding. */
+  inputs(items: readonly Uint8Array[], ranBatch: number): Record<string, Ort.Tensor>;
+  /** Each item's answer as JSON text, from the first `count` rows of the outputs. */
+  answers(outputs: Outputs, meta: ItemMeta, count: number): string[];
+}
