@@ -16,6 +16,7 @@ import { inferenceWasmSuite } from './apis-on-one-server/inference-wasm.js';
 import { inferenceWebgpuSuite } from './apis-on-one-server/inference-webgpu.js';
 import { kserveV1Suite } from './apis-on-one-server/kserve-v1.js';
 import { kserveV2Suite } from './apis-on-one-server/kserve-v2.js';
+import { objectDetectorSuite } from './apis-on-one-server/object-detector.js';
 import { pilResamplingSuite } from './apis-on-one-server/pil-resampling.js';
 import { soakSuite } from './apis-on-one-server/soak.js';
 import { torchserveMetricsSuite } from './apis-on-one-server/torchserve-metrics.js';
@@ -33,8 +34,10 @@ const store = tempStore([
   // In the store, not loaded: the contract suite registers it and takes it away again (its answers
   // are checked against the tables, not for a class: the null model).
   { name: 'spare', from: 'null_model', config: { batch_size: 1 } },
+  // The object detector as the repo ships it.
+  { name: 'yolox_nano', from: 'yolox_nano' },
 ]);
-const server = startOnce(() => startTestServer({ model_store: store.root, load_models: 'mobilenet_v2,mobilenet_v2_int8,pair,pil', backend: 'wasm', job_queue_size: '6' }));
+const server = startOnce(() => startTestServer({ model_store: store.root, load_models: 'mobilenet_v2,mobilenet_v2_int8,pair,pil,yolox_nano', backend: 'wasm', job_queue_size: '6' }));
 after(async () => {
   await server.close();
   store.remove();
@@ -43,6 +46,7 @@ after(async () => {
 inferenceWasmSuite(server.get);
 pilResamplingSuite(server.get);
 kserveV1Suite(server.get);
+objectDetectorSuite(server.get);
 kserveV2Suite(server.get);
 batchingSuite(server.get);
 torchserveMetricsSuite(server.get);

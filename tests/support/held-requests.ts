@@ -7,17 +7,23 @@
 import { mock } from 'node:test';
 import type { BatchJob } from '../../server/pipeline/batch-scheduler.js';
 import type { Deadline } from '../../server/ops/deadline.js';
+import type { HandlerItem } from '../../server/page/inference-engine.js';
 import { PageWorker } from '../../server/page/page-worker.js';
 import { freezePage } from './frozen-page.js';
 import { call } from './server-harness.js';
 import { until } from './until.js';
 
 export async function sendWhileHeld<T>(managementUrl: string, model: string, count: number, send: () => Promise<T>): Promise<T[]> {
-  const runBatch = PageWorker.prototype.runBatch;
+  const { runBatch, runItems } = PageWorker.prototype;
   let sent = 0;
   const counting = mock.method(PageWorker.prototype, 'runBatch', function (this: PageWorker, jobs: BatchJob[], deadline: Deadline) {
     if (this.key.startsWith(`${model}/`)) sent += jobs.length;
     return runBatch.call(this, jobs, deadline);
+  });
+  // Handlers other than the image classifier send items.
+  const countingItems = mock.method(PageWorker.prototype, 'runItems', function (this: PageWorker, items: HandlerItem[], deadline: Deadline) {
+    if (this.key.startsWith(`${model}/`)) sent += items.length;
+    return runItems.call(this, items, deadline);
   });
   const page = await freezePage(managementUrl, model);
   let answers: Array<Promise<T>> = [];
@@ -34,6 +40,7 @@ export async function sendWhileHeld<T>(managementUrl: string, model: string, cou
   } finally {
     page.thaw();
     counting.mock.restore();
+    countingItems.mock.restore();
   }
   return Promise.all(answers);
 }

@@ -10,7 +10,7 @@ export interface TempModel {
    * A model of the repo's store to take the .onnx, labels and config from; or the null model
    * (MobileNetV2's interface at near-zero cost), where what is under test is not the answer.
    */
-  from: 'mobilenet_v2' | 'mobilenet_v2_int8' | 'null_model';
+  from: 'mobilenet_v2' | 'mobilenet_v2_int8' | 'yolox_nano' | 'null_model';
   versions?: string[];
   config?: Record<string, unknown>;
 }

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunningServer } from '../../../server/server.js';
 import { sendWhileHeld } from '../../support/held-requests.js';
-import { readImage } from '../../support/paths.js';
+import { assertSameDetections, DETECTIONS, type Detection, readImage } from '../../support/paths.js';
 import { call, postImage, startTestServer } from '../../support/server-harness.js';
 import type { ServerSource } from '../../support/shared-server.js';
 import { tempStore } from '../../support/temp-store.js';
@@ -21,6 +21,7 @@ export const inferenceWebgpuSuite = (shared: ServerSource) =>
       // (quantized nodes on the CPU) is quick enough to exercise batching and padding on WebGPU.
       { name: 'mobilenet_v2', from: 'mobilenet_v2', config: { batch_size: 1 } },
       { name: 'mobilenet_v2_int8', from: 'mobilenet_v2_int8', config: { batch_size: 3 } },
+      { name: 'yolox_nano', from: 'yolox_nano' },
     ]);
     let gpu: RunningServer;
     let cpu: RunningServer;
@@ -44,6 +45,15 @@ export const inferenceWebgpuSuite = (shared: ServerSource) =>
         assert.equal(d.parity.passed, true);
         assert.ok(d.parity.relativeDiff <= d.parity.tolerance);
       }
+    });
+
+    it('the object detector runs on WebGPU and finds what onnxruntime-node finds, boxes within 2 pixels', async () => {
+      const [d] = (await call(`${gpu.managementUrl}/models/yolox_nano`)).body;
+      assert.equal(d.backend, 'webgpu', d.fallbackReason);
+      assert.equal(d.parity.passed, true);
+      const res = await postImage(`${gpu.inferenceUrl}/predictions/yolox_nano`, readImage('dog_malamute.jpg'));
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assertSameDetections(res.body as Detection[], DETECTIONS['dog_malamute.jpg']!, 2, 'dog on WebGPU');
     });
 
     it('the kitten on WebGPU matches WASM within 1e-3 on all 1000 probabilities', async () => {
