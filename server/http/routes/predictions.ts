@@ -11,10 +11,13 @@ import type { Metrics } from '../../ops/metrics.js';
 import { httpCall, recordInference } from './inference-request.js';
 import type { Operation } from '../operation.js';
 
-/** What /predictions answers for one image, in either output_format. */
+/** What /predictions answers for one input, for each handler (and a classifier's output_format). */
 export const Prediction = Type.Union([
-  Type.Array(Type.Object({ class: Type.String(), probability: Type.Number() }), { description: 'output_format "classes" (default)' }),
-  Type.Record(Type.String(), Type.Number(), { description: 'output_format "torchserve": label to probability' }),
+  Type.Array(Type.Object({ class: Type.String(), probability: Type.Number() }), { description: 'image_classifier, output_format "classes" (default)' }),
+  Type.Record(Type.String(), Type.Number(), { description: 'image_classifier, output_format "torchserve": label to probability' }),
+  Type.Array(Type.Intersect([Type.Object({ score: Type.Number() }), Type.Record(Type.String(), Type.Union([Type.Array(Type.Number(), { minItems: 4, maxItems: 4 }), Type.Number()]))]), {
+    description: 'object_detector: one object per item, highest score first: {"<label>": [x1, y1, x2, y2] in the image\'s pixels, "score": s}',
+  }),
 ]);
 
 // In order: the model, the topk, then the image pipeline (image-pipeline.ts): admission (503
@@ -36,7 +39,7 @@ export function predictionOperations(store: ModelStore, engine: InferenceEngine,
       id: `${versioned ? 'versionPredictions' : 'predictions'}${method === 'post' ? 'Post' : 'Put'}`,
       method,
       path: versioned ? '/predictions/{model_name}/{model_version}' : '/predictions/{model_name}',
-      summary: versioned ? 'Classify an image with one version of a model' : "Classify an image with a model's default version",
+      summary: versioned ? 'Run one version of a model on an input (an image, or what its handler takes)' : "Run a model's default version on an input (an image, or what its handler takes)",
       params: [modelName, ...(versioned ? [modelVersion] : []), query('topk', 'How many classes to answer (default: the model config, 5)', Type.Integer({ minimum: 1, maximum: MAX_TOPK }))],
       body: {
         description: 'The image: the raw body (JPEG, PNG, WebP, GIF, TIFF, AVIF), or a multipart form whose "data" (or "body", or first) file holds it',
@@ -44,7 +47,7 @@ export function predictionOperations(store: ModelStore, engine: InferenceEngine,
       },
       responses: inferenceAnswers(
         error,
-        { description: 'The top classes, highest probability first', content: { 'application/json': Prediction } },
+        { description: "The model's answer, as its handler writes it: a classifier's top classes, highest probability first; a detector's objects", content: { 'application/json': Prediction } },
         {
           400: 'Empty, unsupported or undecodable image, or a bad topk',
           404: 'Unknown model (ModelNotFoundException) or version (ModelVersionNotFoundException)',
