@@ -21,8 +21,8 @@ export interface BenchArgs {
   serverArgs: string[];
 }
 
-/** server: MobileNetV2 under load; null: the same server with the null model (the gateway's own ceiling). */
-export const PARTS = ['server', 'null', 'bare', 'native'] as const;
+/** server: MobileNetV2 under load; null: the same server with the null model (the gateway's own ceiling); detector: YOLOX-Nano. */
+export const PARTS = ['server', 'null', 'detector', 'bare', 'native'] as const;
 export type Part = (typeof PARTS)[number];
 
 const OWN = { runs: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, port: { type: 'string' }, only: { type: 'string' } } as const;

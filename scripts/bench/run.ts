@@ -10,7 +10,7 @@ import { benchBarePage } from './bare-page.js';
 import { startCpuNoise } from './cpu-noise.js';
 import { benchNative } from './native.js';
 import { aggregate, tables, writeReport } from './report.js';
-import { benchNullModel, benchServer } from './server-load.js';
+import { benchDetector, benchNullModel, benchServer } from './server-load.js';
 import type { Figure } from './stats.js';
 
 const argv = process.argv.slice(2);
@@ -38,6 +38,7 @@ for (let i = 0; i < args.runs; i++) {
   const serverOpts = { port: args.port, durationS: args.durationS, warmupS: args.warmupS, serverArgs: args.serverArgs, log };
   await part('server', () => benchServer(serverOpts));
   await part('null', () => benchNullModel(serverOpts));
+  await part('detector', () => benchDetector(serverOpts));
   await part('bare', async () => {
     const bare = await benchBarePage(args.threads, log);
     chromium = bare.chromium;

@@ -36,7 +36,9 @@ interface GatewayRun {
   grpcConcurrencies: readonly number[];
 }
 
-const MOBILENET_RUN: GatewayRun = { key: 'server', label: 'server', model: 'mobilenet_v2', args: [], concurrencies: CONCURRENCIES, grpcConcurrencies: [1, 32] };
+// One model per server: another model's idle page would count in its memory and CPU.
+const MOBILENET_RUN: GatewayRun = { key: 'server', label: 'server', model: 'mobilenet_v2', args: ['--load-models', 'mobilenet_v2'], concurrencies: CONCURRENCIES, grpcConcurrencies: [1, 32] };
+const DETECTOR_RUN: GatewayRun = { key: 'detector', label: 'detector (YOLOX-Nano)', model: 'yolox_nano', args: ['--load-models', 'yolox_nano'], concurrencies: [1, 32], grpcConcurrencies: [] };
 const NULL_MODEL_RUN: GatewayRun = {
   key: 'null',
   label: 'null model',
@@ -290,6 +292,9 @@ async function benchGateway(run: GatewayRun, opts: ServerLoadOptions): Promise<F
 
 /** MobileNetV2 from the default store at 1, 8 and 32 concurrent requests. */
 export const benchServer = (opts: ServerLoadOptions): Promise<Figure[]> => benchGateway(MOBILENET_RUN, opts);
+
+/** The object detector as shipped (models/yolox_nano) at 1 and 32. */
+export const benchDetector = (opts: ServerLoadOptions): Promise<Figure[]> => benchGateway(DETECTOR_RUN, opts);
 
 /** The null model (tests/fixtures/null-model-store) at 1 and 32: the gateway's own ceiling and cost. */
 export const benchNullModel = (opts: ServerLoadOptions): Promise<Figure[]> => benchGateway(NULL_MODEL_RUN, opts);
