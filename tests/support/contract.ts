@@ -33,9 +33,9 @@ interface Call {
  * The model the calls name; `extra`, a model in the store the server has not loaded, is
  * registered and unregistered by the calls.
  */
-export const CONTRACT_MODELS = { model: 'mobilenet_v2', extra: 'mobilenet_v2_int8', version: '1.0' };
+export const CONTRACT_MODELS = { model: 'mobilenet_v2', extra: 'mobilenet_v2_int8', version: '1.0', detector: 'yolox_nano' };
 
-const { model, version } = CONTRACT_MODELS;
+const { model, version, detector } = CONTRACT_MODELS;
 const kitten = readImage('kitten.jpg');
 const sample = readdirSync(path.join(PROJECT_ROOT, 'public', 'samples'))[0]!;
 const zeros = (n: number) => `[${new Array(n).fill(0).join(',')}]`;
@@ -67,6 +67,8 @@ const callsFor = (extra: string): Record<string, Call[]> => ({
   demoLabels: [i('GET', `/demo/models/${model}/${version}/labels.json`, 200), i('GET', `/demo/models/nothing/${version}/labels.json`, 404)],
   predictionsPost: [
     i('POST', `/predictions/${model}`, 200, { body: kitten }),
+    // Each handler's answer against the document's shapes.
+    i('POST', `/predictions/${detector}`, 200, { body: kitten }),
     i('POST', `/predictions/${model}?topk=0`, 400, { body: kitten }),
     i('POST', `/predictions/${model}`, 400, { body: 'not an image' }),
     i('POST', '/predictions/nothing', 404, { body: kitten }),
@@ -236,4 +238,4 @@ export function contractSuite(label: string, source: () => Promise<RunningServer
 }
 
 /** What the suite needs of the store: the repo's own models, with `extra` left to register. */
-export const contractSettings = { load_models: model };
+export const contractSettings = { load_models: `${model},${detector}` };

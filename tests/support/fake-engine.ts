@@ -29,11 +29,11 @@ export class FakeEngine implements InferenceEngine {
     };
   }
 
-  /** Answers each item with its byte count and its numbers, as a handler's JSON. */
+  /** Answers each item as an object detector would: one box, the whole original image (the first two numbers sent). */
   async handle(model: ModelVersion, item: HandlerItem): Promise<ItemResult> {
     this.calls.push({ key: model.key, pixels: item.bytes, k: 0 });
     if (this.failWith) throw this.failWith;
-    return { answer: JSON.stringify({ bytes: item.bytes.length, meta: item.meta }), timing: { batch: 1, queueMs: 0, transferMs: 1, inferMs: 1 } };
+    return { answer: JSON.stringify([{ [model.labels[0] ?? '0']: [0, 0, item.meta[0], item.meta[1]], score: 1 }]), timing: { batch: 1, queueMs: 0, transferMs: 1, inferMs: 1 } };
   }
 
   async runTensor(_model: ModelVersion, { data, dims }: Tensor): Promise<TensorResult> {
