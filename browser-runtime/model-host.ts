@@ -13,7 +13,8 @@ import { findAdapter } from './adapter.js';
 import { chooseBackend } from './backend-choice.js';
 import { batchSizesFor, ModelRunner } from './model-runner.js';
 import { loadOrt, type OrtModule, webgpuProvider } from './ort-loader.js';
-import { compareOutputs, parityImage } from './parity.js';
+import { compareOutputs } from './parity.js';
+import { type LoadProbe, probeFor } from './load-probe.js';
 import { softmaxInto, topK } from './top-k.js';
 import { handlerFor } from './handlers/handler-for.js';
 import type { ItemMeta, PageHandler } from './handlers/page-handler.js';
@@ -83,15 +84,14 @@ function runnerMaker(ort: OrtModule, bytes: Uint8Array, req: LoadRequest): MakeR
  * WASM always loads: it is the fallback and the parity reference. Answers it, the parity input
  * (the probe) and its output there.
  */
-async function startWasm(makeRunner: MakeRunner, size: number, timer: StepTimer): Promise<{ wasm: ModelRunner; probe: Uint8Array; expected: Float32Array }> {
+async function startWasm(makeRunner: MakeRunner, probe: LoadProbe, timer: StepTimer): Promise<{ wasm: ModelRunner; expected: Float32Array }> {
   const wasm = await makeRunner('wasm').catch((e: unknown) => {
     throw new RuntimeError('model', `the model does not load on WASM: ${e instanceof Error ? e.message : String(e)}`);
   });
   timer.done('WASM session');
-  const probe = parityImage(size);
-  const expected = (await wasm.run(probe, 1)).data;
+  const expected = await probe.run(wasm, 1);
   timer.done('WASM first run');
-  return { wasm, probe, expected };
+  return { wasm, expected };
 }
 
 /** WebGPU's outcome: its runner and device where it agrees with WASM, else why the model stays on WASM. */
@@ -102,7 +102,7 @@ interface WebgpuAttempt {
   fallbackReason: string | null;
 }
 
-async function tryWebgpu(ort: OrtModule, req: LoadRequest, adapter: GPUAdapter, makeRunner: MakeRunner, probe: Uint8Array, expected: Float32Array, timer: StepTimer): Promise<WebgpuAttempt> {
+async function tryWebgpu(ort: OrtModule, req: LoadRequest, adapter: GPUAdapter, makeRunner: MakeRunner, probe: LoadProbe, expected: Float32Array, timer: StepTimer): Promise<WebgpuAttempt> {
   let gpu: ModelRunner | null = null;
   let parity: ParityReport | null = null;
   let fallbackReason: string;
@@ -111,7 +111,7 @@ async function tryWebgpu(ort: OrtModule, req: LoadRequest, adapter: GPUAdapter, 
     gpu = await makeRunner(provider);
     const device = (typeof provider === 'object' && 'device' in provider ? provider.device : ort.env.webgpu.device) as GPUDevice | undefined;
     timer.done('WebGPU session');
-    parity = compareOutputs((await gpu.run(probe, 1)).data, expected, req.parityTolerance);
+    parity = compareOutputs(await probe.run(gpu, 1), expected, req.parityTolerance);
     timer.done('WebGPU parity run');
     if (parity.passed) return { runner: gpu, device, parity, fallbackReason: null };
     fallbackReason =
@@ -131,16 +131,12 @@ async function tryWebgpu(ort: OrtModule, req: LoadRequest, adapter: GPUAdapter, 
  * reports the start to healthy: BENCHMARKS.md). Batch 1 has run on the active session already
  * (WASM's first run, or WebGPU's parity run): it is not run again.
  */
-async function warmUp(active: ModelRunner, backend: Backend, maxBatch: number, probe: Uint8Array): Promise<void> {
+async function warmUp(active: ModelRunner, backend: Backend, maxBatch: number, probe: LoadProbe): Promise<void> {
   // A model whose file fixes its batch runs that batch only; a larger one runs as several.
   const fixed = active.fixedBatch();
   active.batchSizes = fixed ? [fixed] : batchSizesFor(backend, Math.max(1, maxBatch));
   const sizes = backend === 'wasm' ? [Math.max(...active.batchSizes)] : active.batchSizes;
-  for (const size of sizes.filter((n) => n > 1)) {
-    const batch = new Uint8Array(probe.length * size);
-    for (let i = 0; i < size; i++) batch.set(probe, i * probe.length);
-    await active.run(batch, size);
-  }
+  for (const size of sizes.filter((n) => n > 1)) await probe.run(active, size);
 }
 
 export class ModelHost {
@@ -173,7 +169,8 @@ export class ModelHost {
     timer.done('find adapter');
     const choice = chooseBackend(req.backend, lookup.info, lookup.error);
     const makeRunner = runnerMaker(ort, bytes, req);
-    const { wasm, probe, expected } = await startWasm(makeRunner, req.normalisation.size, timer);
+    const probe = probeFor(handler, req);
+    const { wasm, expected } = await startWasm(makeRunner, probe, timer);
     const gpu = choice.backend === 'webgpu' && lookup.adapter ? await tryWebgpu(ort, req, lookup.adapter, makeRunner, probe, expected, timer) : null;
     const active = gpu?.runner ?? wasm;
     const backend = gpu && !gpu.runner ? 'wasm' : choice.backend;

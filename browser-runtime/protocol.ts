@@ -77,11 +77,24 @@ export interface DetectorSpec {
   maxDetections: number;
 }
 
+/** A text classifier's inputs: the token ids go to the config's `input_name`. */
+export interface TextSpec {
+  /** The model's input for the attention mask (1 per token, 0 per padding), or null where it takes none. */
+  attentionMask: string | null;
+  /** The model's input for the token type ids, or null where it takes none. */
+  tokenTypeIds: string | null;
+  /** The id the page pads shorter texts with (the tokenizer's padding token). */
+  padId: number;
+  /** A text the gateway tokenised for the load-time probe (parity and warm-up). */
+  probe: { ids: number[]; typeIds: number[] };
+}
+
 export interface HandlerSpec {
   name: HandlerName;
   /** Class names by index, for handlers whose page writes the answer. */
   labels: string[];
   detector?: DetectorSpec;
+  text?: TextSpec;
 }
 
 export interface LoadRequest {

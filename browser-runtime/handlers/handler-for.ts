@@ -4,6 +4,7 @@ import type { OrtModule } from '../ort-loader.js';
 import type { LoadRequest } from '../protocol.js';
 import { ObjectDetector } from './object-detector.js';
 import type { PageHandler } from './page-handler.js';
+import { TextClassifier } from './text-classifier.js';
 
 /** null for the image classifier, which model-host.ts ranks itself. */
 export function handlerFor(ort: OrtModule, req: LoadRequest): PageHandler | null {
@@ -12,6 +13,10 @@ export function handlerFor(ort: OrtModule, req: LoadRequest): PageHandler | null
   if (spec.name === 'object_detector') {
     if (!spec.detector) throw new Error('an object_detector needs its detector settings');
     return new ObjectDetector(ort, req.inputName, req.outputName, req.normalisation, spec.detector, spec.labels);
+  }
+  if (spec.name === 'text_classifier') {
+    if (!spec.text) throw new Error('a text_classifier needs its text settings');
+    return new TextClassifier(ort, req.inputName, req.outputName, req.output, spec.text, spec.labels);
   }
   throw new Error(`the ${spec.name} handler is not available in this page`);
 }

@@ -26,4 +26,9 @@ export interface PageHandler {
   inputs(items: readonly Uint8Array[], ranBatch: number): Record<string, Ort.Tensor>;
   /** Each item's answer as JSON text, from the first `count` rows of the outputs. */
   answers(outputs: Outputs, meta: ItemMeta, count: number): string[];
+  /**
+   * An item for the load-time probe (parity, warm-up), for handlers whose model does not take
+   * the image the probe is otherwise: run through `inputs`, read from the config's output.
+   */
+  probeItem?(): Uint8Array;
 }

@@ -110,13 +110,13 @@ function varint(n: number): number[] {
   return out;
 }
 
-const concat = (parts: readonly Bytes[]): Bytes => Buffer.concat(parts);
+export const concat = (parts: readonly Bytes[]): Bytes => Buffer.concat(parts);
 /** Wire type 0: a varint-encoded integer or enum. */
-const intField = (field: number, n: number): Bytes => Uint8Array.from([...varint(field * 8), ...varint(n)]);
+export const intField = (field: number, n: number): Bytes => Uint8Array.from([...varint(field * 8), ...varint(n)]);
 /** Wire type 2: length-delimited bytes (strings, sub-messages, raw tensor data). */
-const bytesField = (field: number, bytes: Bytes): Bytes => concat([Uint8Array.from([...varint(field * 8 + 2), ...varint(bytes.length)]), bytes]);
-const stringField = (field: number, s: string): Bytes => bytesField(field, new TextEncoder().encode(s));
-const message = (field: number, ...parts: Bytes[]): Bytes => bytesField(field, concat(parts));
+export const bytesField = (field: number, bytes: Bytes): Bytes => concat([Uint8Array.from([...varint(field * 8 + 2), ...varint(bytes.length)]), bytes]);
+export const stringField = (field: number, s: string): Bytes => bytesField(field, new TextEncoder().encode(s));
+export const message = (field: number, ...parts: Bytes[]): Bytes => bytesField(field, concat(parts));
 
 // ---------------------------------------------------------------- ONNX messages (field numbers from onnx.proto)
 

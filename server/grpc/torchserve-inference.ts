@@ -10,6 +10,8 @@ import type { InferenceEngine } from '../page/inference-engine.js';
 import { badRequest, type ApiError } from '../errors.js';
 import { shuttingDown, type InferenceGuards } from '../pipeline/inference-core.js';
 import { answerImages } from '../pipeline/image-pipeline.js';
+import { answerTexts } from '../pipeline/text-pipeline.js';
+import type { Ticket } from '../pipeline/admission.js';
 import { parseTopK } from '../pipeline/top-k-param.js';
 import type { ModelStore } from '../store/model-store.js';
 import { overGrpc, servedOverGrpc } from './inference-call.js';
@@ -34,11 +36,11 @@ export interface GrpcInferenceDeps {
  */
 export const STREAM_WINDOW = 32;
 
-/** The image of a request: input "data" (TorchServe's clients), else "body", else its only entry. */
-function imageOf(input: Record<string, Buffer>): Buffer {
+/** The image (or text) of a request: input "data" (TorchServe's clients), else "body", else its only entry. */
+function imageOf(input: Record<string, Buffer>, what = 'image'): Buffer {
   const entries = Object.entries(input).filter(([k]) => k !== 'topk');
   const image = input['data'] ?? input['body'] ?? (entries.length === 1 ? entries[0]![1] : undefined);
-  if (!image || image.length === 0) throw badRequest('The request has no image: put its bytes in input["data"].');
+  if (!image || image.length === 0) throw badRequest(`The request has no ${what}: put its bytes in input["data"].`);
   return image;
 }
 
@@ -51,18 +53,14 @@ export function torchserveInferenceService(env: CallEnv, deps: GrpcInferenceDeps
     const t0 = performance.now();
     if (!request.model_name) throw badRequest('Parameter model_name is required.');
     const model = store.resolve(request.model_name, request.model_version || undefined);
-    const image = imageOf(request.input);
+    const isText = model.config.handler === 'text_classifier';
+    const image = imageOf(request.input, isText ? 'text' : 'image');
     const k = parseTopK(request.input['topk']?.toString('latin1'), model.config.topk);
-    const served = await overGrpc(info, t0, image.length, (call) =>
-      answerImages(pipeline, call, {
-        model,
-        k,
-        read: async (ticket) => {
-          ticket.hold(image.length);
-          return image;
-        },
-      }),
-    );
+    const read = async (ticket: Ticket) => {
+      ticket.hold(image.length);
+      return image;
+    };
+    const served = await overGrpc(info, t0, image.length, (call) => (isText ? answerTexts(pipeline, call, { model, read }) : answerImages(pipeline, call, { model, k, read })));
     return servedOverGrpc(served, { prediction: Buffer.from(served.answer[0]!), ...(request.sequenceId ? { sequenceId: request.sequenceId } : {}) });
   };
 

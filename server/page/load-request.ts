@@ -1,8 +1,9 @@
 // What a page is told to load for a model version: the model's own config plus the choices of
 // whoever runs it (the gateway's pages, or the demo page in a visitor's browser). Pure.
 
-import type { BackendPreference, LoadRequest, OrtBuild, WebgpuBuild } from '../../browser-runtime/protocol.js';
+import type { BackendPreference, LoadRequest, OrtBuild, TextSpec, WebgpuBuild } from '../../browser-runtime/protocol.js';
 import type { ModelVersion } from '../store/model-store.js';
+import { PROBE_TEXT } from '../text/text-tokenizer.js';
 
 export interface RuntimeChoices {
   /** Where the page fetches the .onnx file from (same origin as the page). */
@@ -26,9 +27,18 @@ export function loadRequestFor(model: ModelVersion, choices: RuntimeChoices): Lo
     ...choices,
     ortBuild: buildFor(choices.backend, choices.ortBuild),
     // A classifier's page ranks and the gateway labels; other handlers' pages write the answer.
-    ...(model.config.handler === 'image_classifier' ? {} : { handler: { name: model.config.handler, labels: model.labels, ...(model.config.detector ? { detector: model.config.detector } : {}) } }),
+    ...(model.config.handler === 'image_classifier'
+      ? {}
+      : { handler: { name: model.config.handler, labels: model.labels, ...(model.config.detector ? { detector: model.config.detector } : {}), ...textSpec(model) } }),
   };
 }
 
 /** A page that will never run WebGPU needs none of a WebGPU build's code. */
 export const buildFor = (backend: BackendPreference, webgpu: WebgpuBuild): OrtBuild => (backend === 'wasm' ? 'wasm' : webgpu);
+
+/** A text classifier's inputs, its padding token and its probe text's tokens (server/text/). */
+function textSpec(model: ModelVersion): { text?: TextSpec } {
+  const { text } = model.config;
+  if (!text || !model.tokenizer) return {};
+  return { text: { attentionMask: text.attentionMask, tokenTypeIds: text.tokenTypeIds, padId: model.tokenizer.padId, probe: model.tokenizer.encode(PROBE_TEXT) } };
+}

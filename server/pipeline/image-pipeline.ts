@@ -95,7 +95,7 @@ export async function answerImages(pipeline: Pipeline, call: InferenceCall, requ
 }
 
 /** Runs side by side: the request waited as long as its slowest in each stage. */
-function slowest(runs: RunTiming[]): RunTiming {
+export function slowest(runs: RunTiming[]): RunTiming {
   const most = (stage: (r: RunTiming) => number) => Math.max(...runs.map(stage));
   return { batch: most((r) => r.batch), queueMs: most((r) => r.queueMs), transferMs: most((r) => r.transferMs), inferMs: most((r) => r.inferMs) };
 }

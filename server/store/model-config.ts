@@ -29,6 +29,10 @@ export interface ModelConfig {
   normalisation: Normalisation;
   /** How an object detector's output is read; null for other handlers. */
   detector: DetectorSpec | null;
+  /** A text classifier's tokenizer.json (a file in the model's folder); null for other handlers. */
+  tokenizer: string | null;
+  /** A text classifier's bounds and inputs; null for other handlers. */
+  text: TextSettings | null;
   backend: BackendPreference | null;
   outputFormat: OutputFormat;
   topk: number;
@@ -38,6 +42,18 @@ export interface ModelConfig {
   workers: number | null;
   /** Seconds a prediction may take, overriding the server's default_response_timeout. */
   responseTimeout: number | null;
+}
+
+/** How a text classifier's texts are bounded and fed. */
+export interface TextSettings {
+  /** Tokens at most, special tokens included: longer texts are truncated, as Hugging Face's tokenizers truncate. */
+  maxLength: number;
+  /** UTF-8 bytes a text may have; longer ones are refused (400) before they are tokenised. */
+  maxBytes: number;
+  /** The model's attention mask input, or null where it takes none. */
+  attentionMask: string | null;
+  /** The model's token type ids input, or null where it takes none. */
+  tokenTypeIds: string | null;
 }
 
 export class ModelConfigError extends Error {}
@@ -97,6 +113,8 @@ export function parseModelConfig(json: unknown): ModelConfig {
       std: field(pre, 'std', isPositiveTriple, 'three positive numbers', [1, 1, 1]),
     },
     detector: handler === 'object_detector' ? parseDetector(field<Json>(c, 'detector', isObject, 'an object', {})) : null,
+    tokenizer: handler === 'text_classifier' ? field(c, 'tokenizer', isString, 'the tokenizer.json file of a text_classifier') : null,
+    text: handler === 'text_classifier' ? parseText(field<Json>(c, 'text', isObject, 'an object', {})) : null,
     backend: c['backend'] === undefined ? null : field(c, 'backend', isOneOf('auto', 'webgpu', 'wasm'), '"auto", "webgpu" or "wasm"'),
     outputFormat: field(c, 'output_format', isOneOf('classes', 'torchserve'), '"classes" or "torchserve"', 'classes'),
     topk: bounded(c, 'topk', RANGES.topk, 5),
@@ -127,6 +145,26 @@ function parseDetector(d: Json): DetectorSpec {
     scoreThreshold: field(d, 'score_threshold', isFraction, 'a number from 0 to 1', 0.5),
     nmsThreshold: field(d, 'nms_threshold', isFraction, 'a number from 0 to 1', 0.45),
     maxDetections: field(d, 'max_detections', (v): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 1000, 'an integer from 1 to 1000', 100),
+  };
+}
+
+const isInteger =
+  (min: number, max: number) =>
+  (v: unknown): v is number =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+const inputNameOrNull = (d: Json, key: string, fallback: string | null): string | null => (d[key] === undefined ? fallback : d[key] === null ? null : field(d, key, isString, 'an input name or null'));
+
+/**
+ * A text classifier's "text" object. The byte bound keeps tokenising, which runs on the event
+ * loop, short: the whole text is tokenised before it is truncated. 16 KiB is several times what
+ * 512 tokens take in any script.
+ */
+function parseText(d: Json): TextSettings {
+  return {
+    maxLength: field(d, 'max_length', isInteger(3, 8192), 'an integer from 3 to 8192', 512),
+    maxBytes: field(d, 'max_bytes', isInteger(1, 1 << 20), 'an integer from 1 to 1048576', 1 << 14),
+    attentionMask: inputNameOrNull(d, 'attention_mask', 'attention_mask'),
+    tokenTypeIds: inputNameOrNull(d, 'token_type_ids', null),
   };
 }
 

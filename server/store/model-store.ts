@@ -9,6 +9,8 @@ import { compareVersions, parseModelConfig, SAFE_NAME, type ModelConfig } from '
 import { ApiError, badRequest, modelNotFound, versionNotFound } from '../errors.js';
 import { log } from '../ops/log.js';
 import { isMissing, OutsideStoreError, realPathInside } from './store-paths.js';
+import type { TextTokenizer } from '../text/text-tokenizer.js';
+import { readTokenizer, TokenizerFileError } from '../text/tokenizer-file.js';
 
 export interface ModelVersion {
   name: string;
@@ -21,6 +23,8 @@ export interface ModelVersion {
   bytes: number;
   config: ModelConfig;
   labels: string[];
+  /** A text classifier's tokenizer, read with its config. */
+  tokenizer?: TextTokenizer;
   isDefault: boolean;
 }
 
@@ -185,6 +189,9 @@ async function readModel(realRoot: string, name: string, refuse: (e: OutsideStor
     throw new ModelStoreError(`${name}/config.json: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const labels = config.labels ? await readLabels(realRoot, dir, name, config.labels) : [];
+  const tokenizer = await readTokenizer(realRoot, dir, name, config).catch((e: unknown) => {
+    throw e instanceof TokenizerFileError ? new ModelStoreError(e.message) : e;
+  });
   const found = new Map<string, { file: string; bytes: number }>();
   const refused = new Map<string, OutsideStoreError>();
   for (const entry of await readdir(dir, { withFileTypes: true })) {
@@ -217,6 +224,7 @@ async function readModel(realRoot: string, name: string, refuse: (e: OutsideStor
       bytes,
       config,
       labels,
+      ...(tokenizer ? { tokenizer } : {}),
       isDefault: version === defaultVersion,
     });
   }

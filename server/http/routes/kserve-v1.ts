@@ -20,6 +20,9 @@ import type { Metrics } from '../../ops/metrics.js';
 import type { ModelStore } from '../../store/model-store.js';
 import type { Operation } from '../operation.js';
 import { answerImages } from '../../pipeline/image-pipeline.js';
+import { answerTexts } from '../../pipeline/text-pipeline.js';
+import { parseTextInstances } from '../../kserve/kserve-v1-text.js';
+import type { Ticket } from '../../pipeline/admission.js';
 import type { InferenceGuards } from '../../pipeline/inference-core.js';
 import { MAX_TOPK, parseTopK } from '../../pipeline/top-k-param.js';
 import { readRaw } from '../uploads/request-body.js';
@@ -69,17 +72,31 @@ export function kserveV1Operations(store: ModelStore, engine: InferenceEngine, g
       const call = httpCall(req, res, performance.now());
       const model = modelOf(store, req);
       const k = parseTopK(req.query['topk'], model.config.topk);
-      const served = await answerImages(pipeline, call, {
-        model,
-        k,
-        read: (ticket) => readRaw(req, { maxBytes: guards.maxRequestSize, ticket, uploads: guards.uploads }),
-        images: (body, ticket) => {
-          const images = parseInstances(body, Math.min(MAX_INSTANCES, guards.admission.perModel));
-          ticket.hold(images.reduce((n, b) => n + b.length, 0)); // the images are a second copy of most of the body
-          return images;
-        },
-        blame: naming,
-      });
+      const read = (ticket: Ticket) => readRaw(req, { maxBytes: guards.maxRequestSize, ticket, uploads: guards.uploads });
+      const maxInstances = Math.min(MAX_INSTANCES, guards.admission.perModel);
+      const served =
+        model.config.handler === 'text_classifier'
+          ? await answerTexts(pipeline, call, {
+              model,
+              read,
+              texts: (body, ticket) => {
+                const texts = parseTextInstances(body, maxInstances);
+                ticket.hold(texts.reduce((n, b) => n + b.length, 0));
+                return texts;
+              },
+              name: (i) => `instances[${i}]`,
+            })
+          : await answerImages(pipeline, call, {
+              model,
+              k,
+              read,
+              images: (body, ticket) => {
+                const images = parseInstances(body, maxInstances);
+                ticket.hold(images.reduce((n, b) => n + b.length, 0)); // the images are a second copy of most of the body
+                return images;
+              },
+              blame: naming,
+            });
       recordInference(res, served);
       res.type('application/json').send(`{"predictions":[${served.answer.join(',')}]}`);
     },

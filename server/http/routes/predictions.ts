@@ -4,6 +4,8 @@ import { binary, error, inferenceAnswers, modelName, modelVersion, query } from 
 import type { InferenceEngine } from '../../page/inference-engine.js';
 import type { ModelStore } from '../../store/model-store.js';
 import { answerImages } from '../../pipeline/image-pipeline.js';
+import { answerTexts } from '../../pipeline/text-pipeline.js';
+import type { Ticket } from '../../pipeline/admission.js';
 import type { InferenceGuards } from '../../pipeline/inference-core.js';
 import { MAX_TOPK, parseTopK } from '../../pipeline/top-k-param.js';
 import { readImageBody } from '../uploads/request-body.js';
@@ -30,7 +32,9 @@ export function predictionOperations(store: ModelStore, engine: InferenceEngine,
     const params = req.params as { model_name: string; model_version?: string };
     const model = store.resolve(params.model_name, params.model_version);
     const k = parseTopK(req.query['topk'], model.config.topk);
-    const served = await answerImages(pipeline, call, { model, k, read: (ticket) => readImageBody(req, { maxBytes: guards.maxRequestSize, ticket, uploads: guards.uploads }) });
+    // A text rides in the body, or in a form's field, as an image does.
+    const read = (ticket: Ticket) => readImageBody(req, { maxBytes: guards.maxRequestSize, ticket, uploads: guards.uploads });
+    const served = model.config.handler === 'text_classifier' ? await answerTexts(pipeline, call, { model, read }) : await answerImages(pipeline, call, { model, k, read });
     recordInference(res, served);
     res.type('application/json').send(served.answer[0]);
   };

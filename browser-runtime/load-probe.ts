@@ -1,0 +1,41 @@
+// The input a model runs at load: first on WASM (its output the parity reference), then on
+// WebGPU to compare, then at the batch sizes warmed up. An image through the config's single
+// input for image models; for a handler whose model takes something else (token ids), the
+// handler's own probe item through its own inputs.
+
+import type { PageHandler } from './handlers/page-handler.js';
+import type { ModelRunner } from './model-runner.js';
+import { parityImage } from './parity.js';
+import type { LoadRequest } from './protocol.js';
+
+export interface LoadProbe {
+  /** The probe `batch` times over in one run; the config's output, padding rows dropped. */
+  run(runner: ModelRunner, batch: number): Promise<Float32Array>;
+}
+
+export function probeFor(handler: PageHandler | null, req: LoadRequest): LoadProbe {
+  const item = handler?.probeItem?.();
+  if (handler && item) {
+    return {
+      async run(runner, batch) {
+        const { outputs } = await runner.runFeeds(
+          handler.inputs(
+            Array.from({ length: batch }, () => item),
+            batch,
+          ),
+        );
+        const out = outputs[req.outputName];
+        if (!out) throw new Error(`the model has no output named "${req.outputName}"`);
+        return Float32Array.from(out.data as ArrayLike<number>, Number);
+      },
+    };
+  }
+  const image = parityImage(req.normalisation.size);
+  return {
+    async run(runner, batch) {
+      const pixels = new Uint8Array(image.length * batch);
+      for (let i = 0; i < batch; i++) pixels.set(image, i * image.length);
+      return (await runner.run(pixels, batch)).data;
+    },
+  };
+}

@@ -1,0 +1,44 @@
+// A KServe v1 predict request to a text classifier, as KServe v1 clients send text and
+// TorchServe's kserve envelope reads it: {"instances": ["text", ...]}, or instances of
+// {"data": "text"} (also under "body"), or {"data": {"b64": "<base64 of UTF-8 text>"}}. Each
+// instance becomes its text's UTF-8 bytes, checked (present, bounded, UTF-8) with the rest of
+// the text pipeline (server/text/text-input.ts). Pure.
+
+import { badRequest } from '../errors.js';
+import { decodeBase64, MAX_INSTANCES } from './kserve-v1.js';
+import { nestingExceeds } from './kserve-v2.js';
+
+const MAX_JSON_DEPTH = 8;
+const USAGE = 'send {"instances": ["<text>", ...]} or {"instances": [{"data": "<text>"}, ...]}';
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** Each instance's text as UTF-8 bytes, in order; 400 naming the first bad one. */
+export function parseTextInstances(body: Buffer, maxInstances: number): Buffer[] {
+  if (nestingExceeds(body, MAX_JSON_DEPTH)) throw badRequest(`the request nests deeper than ${MAX_JSON_DEPTH} levels; ${USAGE}`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(utf8.decode(body));
+  } catch {
+    throw badRequest(`the request is not valid JSON in UTF-8; ${USAGE}`);
+  }
+  const instances = isObject(raw) ? raw['instances'] : undefined;
+  if (!Array.isArray(instances) || instances.length === 0) throw badRequest(`the request has no "instances"; ${USAGE}`);
+  if (instances.length > maxInstances) {
+    throw badRequest(
+      `the request has ${instances.length} instances, more than ${maxInstances}: each takes a place in the model's queue (job_queue_size), and at most ${MAX_INSTANCES} (the largest batch_size) may come in one request`,
+    );
+  }
+  return instances.map((instance, i) => {
+    const at = `instances[${i}]`;
+    const value = isObject(instance) ? (instance['data'] ?? instance['body']) : instance;
+    if (typeof value === 'string') return Buffer.from(value, 'utf8');
+    if (isObject(value) && typeof value['b64'] === 'string') {
+      const bytes = decodeBase64(value['b64']);
+      if (bytes === null) throw badRequest(`${at}: "b64" is not base64`);
+      return bytes;
+    }
+    throw badRequest(`${at} must be a string, {"data": "<text>"} or {"data": {"b64": "<base64>"}}`);
+  });
+}
