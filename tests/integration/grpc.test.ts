@@ -242,7 +242,7 @@ describe('gRPC', () => {
     // "patient" holds a lone request for 10 s waiting for a batch; the client gives it 1 s.
     const metric = async () => {
       const text = (await call(`${server.metricsUrl}/metrics`, { headers: { authorization: `Bearer ${server.keys!.management}` } })).body as string;
-      const served = Number(/ts_inference_requests_total\{model_name="patient"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
+      const served = Number(/ts_inference_requests_total\{model_name="patient"[^}]*,\} (\d+\.\d+)/.exec(text)?.[1] ?? 0);
       const ended = (code: string) =>
         Number(
           new RegExp(
