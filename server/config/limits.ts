@@ -29,6 +29,7 @@ export const FIXED_BOUNDS = {
   maxBatchDelayMs: 10_000,
   // An hour; timers in Node overflow past 24.8 days and would fire at once.
   responseTimeoutS: 3600,
+  startupTimeoutS: 3600,
   jobQueueSize: 10_000,
   // libvips' own default ceiling (16383 x 16383).
   imagePixels: 268_402_689,
@@ -57,6 +58,8 @@ export const RANGES = {
   batchSize: { min: 1, max: FIXED_BOUNDS.batchSize, integer: true, why: 'the largest batch runs at load, in a WASM heap of at most 4 GiB' },
   maxBatchDelayMs: { min: 0, max: FIXED_BOUNDS.maxBatchDelayMs, integer: false, unit: 'milliseconds', why: 'a longer wait costs the first request more than batching saves' },
   responseTimeoutS: { min: 0.001, max: FIXED_BOUNDS.responseTimeoutS, integer: false, unit: 'seconds', why: 'a prediction still running after an hour is stuck' },
+  // Whole seconds, as TorchServe's; 0 gives a worker no time at all (its registration fails).
+  startupTimeoutS: { min: 0, max: FIXED_BOUNDS.startupTimeoutS, integer: true, unit: 'seconds', why: 'a page still loading its model after an hour is stuck' },
   topk: { min: 1, max: FIXED_BOUNDS.topk, integer: true, why: 'the classes of an ImageNet model' },
   imageSide: { min: 1, max: FIXED_BOUNDS.imageSide, integer: true, why: 'a 4096 x 4096 input is 200 MB of float32 per image' },
 } as const satisfies Record<string, Range>;

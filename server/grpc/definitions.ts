@@ -86,7 +86,7 @@ export interface RegisterModelRequest {
   synchronous: boolean;
   url: string;
   s3_sse_kms: boolean;
-  queue_timeout: number;
+  startup_timeout: number;
 }
 
 export interface ScaleWorkerRequest {

@@ -1,8 +1,8 @@
 // TorchServe's gRPC ManagementAPIsService, answered by the same operations as the HTTP Management
 // API (model-management.ts): each request's fields fill the operation's typed parameters
-// (proto3's 0 and '' read as absent, as TorchServe reads them; `synchronous` is false unless set,
-// as in TorchServe's gRPC), and `msg` is what TorchServe puts there: the status sentence, or the
-// JSON of a description or a list.
+// (proto3's '' and any number not above 0 read as absent, as TorchServe's GRPCUtils reads them;
+// `synchronous` is false unless set, as in TorchServe's gRPC), and `msg` is what TorchServe puts
+// there: the status sentence, or the JSON of a description or a list.
 
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { InferenceEngine } from '../page/inference-engine.js';
@@ -16,24 +16,31 @@ import { type DescribeModelRequest, type ListModelsRequest, type ModelRef, type 
 
 const SERVICE = SERVICE_NAMES.torchserveManagement;
 
-/** proto3's unset: 0 and '' read as absent, as TorchServe reads them. */
-const given = <T extends number | string>(v: T): T | undefined => v || undefined;
+/** proto3's unset: '' is absent, as TorchServe reads it. */
+const given = (v: string): string | undefined => v || undefined;
 
-export const listParamsOf = (r: ListModelsRequest): ListParams => ({ limit: given(r.limit), nextPageToken: given(r.next_page_token) });
+/**
+ * A number is absent unless above 0, as TorchServe's GRPCUtils.getRegisterParam reads every one:
+ * proto3 cannot tell 0 from unset, and a negative count or timeout means its default there.
+ */
+const positive = (v: number): number | undefined => (v > 0 ? v : undefined);
+
+export const listParamsOf = (r: ListModelsRequest): ListParams => ({ limit: positive(r.limit), nextPageToken: positive(r.next_page_token) });
 
 export const registerParamsOf = (r: RegisterModelRequest): RegisterParams => ({
   url: given(r.url),
   modelName: given(r.model_name),
   runtime: given(r.runtime),
-  batchSize: given(r.batch_size),
-  maxBatchDelayMs: given(r.max_batch_delay),
-  initialWorkers: given(r.initial_workers),
-  responseTimeout: given(r.response_timeout),
+  batchSize: positive(r.batch_size),
+  maxBatchDelayMs: positive(r.max_batch_delay),
+  initialWorkers: positive(r.initial_workers),
+  responseTimeout: positive(r.response_timeout),
+  startupTimeout: positive(r.startup_timeout),
   // false unless set, as in TorchServe's gRPC.
   synchronous: r.synchronous,
 });
 
-export const scaleParamsOf = (r: ScaleWorkerRequest): ScaleParams => ({ minWorker: given(r.min_worker), maxWorker: given(r.max_worker), synchronous: r.synchronous });
+export const scaleParamsOf = (r: ScaleWorkerRequest): ScaleParams => ({ minWorker: positive(r.min_worker), maxWorker: positive(r.max_worker), synchronous: r.synchronous });
 
 /** TorchServe's msg: a status sentence as it is, anything else as pretty JSON. */
 export function messageOf(answer: ManagementAnswer): { msg: string } {

@@ -1,7 +1,8 @@
 // The Management API's query parameters as the management operations take them
 // (store/management-params.ts). TorchServe reads them leniently: one that is empty, repeated or
-// not an integer (or, for synchronous, not true or false) counts as absent. Out of bounds is for
-// the operations to refuse, quoting the query's own text.
+// not an integer (or, for synchronous, not true or false) counts as absent, and so does a
+// startup_timeout of -1, TorchServe's own mark for "not given". Out of bounds is for the
+// operations to refuse, quoting the query's own text.
 
 import { RANGES, type Range } from '../config/limits.js';
 import type { ListParams, RegisterParams, ScaleParams, Spelling } from '../store/management-params.js';
@@ -14,6 +15,12 @@ const decimal = (q: unknown): number | undefined => (typeof q === 'string' && /^
 
 /** A number of the kind `range` holds: an integer, or a decimal. */
 const numberIn = (q: unknown, range: Range): number | undefined => (range.integer ? integer(q) : decimal(q));
+
+/** An integer, where -1 is TorchServe's default (RegisterModelRequest reads it so). */
+const integerOrDefault = (q: unknown): number | undefined => {
+  const n = integer(q);
+  return n === -1 ? undefined : n;
+};
 
 const text = (q: unknown): string | undefined => (typeof q === 'string' ? q : undefined);
 
@@ -29,6 +36,7 @@ export const registerQuery = (q: Query): RegisterParams => ({
   maxBatchDelayMs: numberIn(q['max_batch_delay'], RANGES.maxBatchDelayMs),
   initialWorkers: integer(q['initial_workers']),
   responseTimeout: numberIn(q['response_timeout'], RANGES.responseTimeoutS),
+  startupTimeout: integerOrDefault(q['startup_timeout']),
   synchronous: flag(q['synchronous']),
 });
 

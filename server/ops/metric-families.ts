@@ -1,10 +1,13 @@
 // The metric families, one function per group, each registered in `registers` as it is made.
-// The order of the calls in metrics.ts is the order of the families in /metrics.
+// The order of the calls in metrics.ts is the order of the families in /metrics. TorchServe's
+// own families carry its HELP text and are noted in `torchserve` with their labels, in its
+// order: /metrics writes those as TorchServe does (torchserve-text-format.ts).
 
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { InferenceEngine } from '../page/inference-engine.js';
 import type { ModelStore } from '../store/model-store.js';
 import { HostReadings } from './system-metrics.js';
+import type { TorchServeFamily } from './torchserve-text-format.js';
 
 type Registers = Registry[];
 
@@ -14,12 +17,23 @@ const MODEL_ON_HOST = [...MODEL, 'hostname'] as const;
 /** The labels of TorchServe's host-level series. */
 const ON_HOST = ['Level', 'Hostname'] as const;
 
+/** TorchServe's own families by name, with their type and their labels in TorchServe's order. */
+export type TorchServeFamilies = Map<string, TorchServeFamily>;
+
+/** TorchServe's HELP line: the same words for every family of a type, and the unit (its metrics.yaml's). */
+const torchserveHelp = (type: 'counter' | 'gauge', unit: string) => `Torchserve prometheus ${type} metric with unit: ${unit}`;
+
 /** TorchServe's frontend counters, and this server's HTTP answers by status class. */
-export function requestCounters(registers: Registers) {
+export function requestCounters(registers: Registers, torchserve: TorchServeFamilies) {
+  const frontend = (name: string, unit: string) => {
+    torchserve.set(name, { type: 'counter', labelNames: MODEL_ON_HOST });
+    return new Counter({ name, help: torchserveHelp('counter', unit), labelNames: MODEL_ON_HOST, registers });
+  };
   return {
-    requests: new Counter({ name: 'ts_inference_requests_total', help: 'Successful predictions', labelNames: MODEL_ON_HOST, registers }),
-    latency: new Counter({ name: 'ts_inference_latency_microseconds', help: 'Cumulative prediction latency (TorchServe)', labelNames: MODEL_ON_HOST, registers }),
-    queueLatency: new Counter({ name: 'ts_queue_latency_microseconds', help: 'Cumulative time predictions waited for a worker (TorchServe)', labelNames: MODEL_ON_HOST, registers }),
+    // Successful predictions; their latency, and the time they waited for a worker, summed.
+    requests: frontend('ts_inference_requests_total', 'Count'),
+    latency: frontend('ts_inference_latency_microseconds', 'Microseconds'),
+    queueLatency: frontend('ts_queue_latency_microseconds', 'Microseconds'),
     httpRequests: new Counter({ name: 'ts_requests_total', help: 'HTTP requests by status class (2xx, 4xx, 5xx)', labelNames: ['status_class'], registers }),
   };
 }
@@ -62,10 +76,12 @@ export function grpcFamilies(registers: Registers) {
 }
 
 /** TorchServe's Requests2XX, Requests4XX, Requests5XX, by the status's first digit. */
-export function statusCounters(registers: Registers, host: Record<(typeof ON_HOST)[number], string>): Map<number, Counter<'Level' | 'Hostname'>> {
+export function statusCounters(registers: Registers, host: Record<(typeof ON_HOST)[number], string>, torchserve: TorchServeFamilies): Map<number, Counter<'Level' | 'Hostname'>> {
   const byStatus = new Map<number, Counter<'Level' | 'Hostname'>>();
   for (const digit of [2, 4, 5]) {
-    const counter = new Counter({ name: `Requests${digit}XX`, help: `HTTP responses with a ${digit}xx status (TorchServe; unit: Count)`, labelNames: ON_HOST, registers });
+    const name = `Requests${digit}XX`;
+    torchserve.set(name, { type: 'counter', labelNames: ON_HOST });
+    const counter = new Counter({ name, help: torchserveHelp('counter', 'Count'), labelNames: ON_HOST, registers });
     // Present from the start at 0, so a rate over it is defined before the first such answer.
     counter.inc(host, 0);
     byStatus.set(digit, counter);
@@ -74,13 +90,14 @@ export function statusCounters(registers: Registers, host: Record<(typeof ON_HOS
 }
 
 /** TorchServe's host-level series: labels Level="Host" and Hostname, its names and units. */
-export function hostGauges(registers: Registers, host: Record<(typeof ON_HOST)[number], string>, store: ModelStore): void {
+export function hostGauges(registers: Registers, host: Record<(typeof ON_HOST)[number], string>, store: ModelStore, torchserve: TorchServeFamilies): void {
   const readings = new HostReadings(store.root);
   // Read at scrape time; a figure that cannot be read (no /proc) leaves its series out.
-  const hostGauge = (name: string, help: string, unit: string, read: () => Promise<number | null | undefined>) =>
-    new Gauge({
+  const hostGauge = (name: string, unit: string, read: () => Promise<number | null | undefined>) => {
+    torchserve.set(name, { type: 'gauge', labelNames: ON_HOST });
+    return new Gauge({
       name,
-      help: `${help} (TorchServe; unit: ${unit})`,
+      help: torchserveHelp('gauge', unit),
       labelNames: ON_HOST,
       registers,
       async collect() {
@@ -89,13 +106,15 @@ export function hostGauges(registers: Registers, host: Record<(typeof ON_HOST)[n
         if (value !== null && value !== undefined) this.set(host, value);
       },
     });
-  hostGauge('CPUUtilization', 'CPU utilization on host since the previous scrape', 'Percent', () => readings.cpuUtilization());
-  hostGauge('MemoryUsed', 'Memory used on host', 'Megabytes', async () => (await readings.memory())?.usedMB);
-  hostGauge('MemoryAvailable', 'Memory available on host', 'Megabytes', async () => (await readings.memory())?.availableMB);
-  hostGauge('MemoryUtilization', 'Memory utilization on host', 'Percent', async () => (await readings.memory())?.utilization);
-  hostGauge('DiskUsage', "Disk used on the model store's file system", 'Gigabytes', async () => (await readings.disk())?.usedGB);
-  hostGauge('DiskAvailable', "Disk available on the model store's file system", 'Gigabytes', async () => (await readings.disk())?.availableGB);
-  hostGauge('DiskUtilization', "Disk utilization of the model store's file system", 'Percent', async () => (await readings.disk())?.utilization);
+  };
+  // The CPU since the previous scrape; the memory of the host; the disk of the model store's file system.
+  hostGauge('CPUUtilization', 'Percent', () => readings.cpuUtilization());
+  hostGauge('MemoryUsed', 'Megabytes', async () => (await readings.memory())?.usedMB);
+  hostGauge('MemoryAvailable', 'Megabytes', async () => (await readings.memory())?.availableMB);
+  hostGauge('MemoryUtilization', 'Percent', async () => (await readings.memory())?.utilization);
+  hostGauge('DiskUsage', 'Gigabytes', async () => (await readings.disk())?.usedGB);
+  hostGauge('DiskAvailable', 'Gigabytes', async () => (await readings.disk())?.availableGB);
+  hostGauge('DiskUtilization', 'Percent', async () => (await readings.disk())?.utilization);
 }
 
 /** Where a prediction's time goes, and how full the batches are. */

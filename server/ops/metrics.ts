@@ -1,13 +1,14 @@
 // Prometheus metrics: TorchServe's names and labels where they exist (its frontend counters and
-// its host figures, system-metrics.ts), and what only this server can say (stage times, batch
-// sizes, where each model runs, restarts, parity failures). prom-client is used here and in
-// metric-families.ts, where each family is made, and nowhere else.
+// its host figures, system-metrics.ts), written as TorchServe writes them, and what only this
+// server can say (stage times, batch sizes, where each model runs, restarts, parity failures).
+// prom-client is used here and in metric-families.ts, where each family is made, and nowhere else.
 
 import os from 'node:os';
 import { type Counter, type Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { InferenceEngine, RunTiming } from '../page/inference-engine.js';
 import type { ModelStore, ModelVersion } from '../store/model-store.js';
-import { engineGauges, grpcFamilies, hostGauges, predictionHistograms, recoveryCounters, requestCounters, statusCounters } from './metric-families.js';
+import { engineGauges, grpcFamilies, hostGauges, predictionHistograms, recoveryCounters, requestCounters, statusCounters, type TorchServeFamilies } from './metric-families.js';
+import { torchserveFamilyText } from './torchserve-text-format.js';
 
 export interface StageTimes {
   decode: number;
@@ -19,6 +20,8 @@ export class Metrics {
   private readonly hostname = os.hostname();
   /** The labels of TorchServe's host-level series. */
   private readonly onHost = { Level: 'Host', Hostname: this.hostname };
+  /** TorchServe's own families, written as TorchServe writes them; the others in the standard form. */
+  private readonly torchserve: TorchServeFamilies = new Map();
   private readonly frontend: ReturnType<typeof requestCounters>;
   private readonly grpc: ReturnType<typeof grpcFamilies>;
   private readonly byStatus: Map<number, Counter<'Level' | 'Hostname'>>;
@@ -30,10 +33,10 @@ export class Metrics {
   constructor(store: ModelStore, engine: InferenceEngine) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.frontend = requestCounters(registers);
+    this.frontend = requestCounters(registers, this.torchserve);
     this.grpc = grpcFamilies(registers);
-    this.byStatus = statusCounters(registers, this.onHost);
-    hostGauges(registers, this.onHost, store);
+    this.byStatus = statusCounters(registers, this.onHost, this.torchserve);
+    hostGauges(registers, this.onHost, store, this.torchserve);
     this.prediction = predictionHistograms(registers);
     const recovery = recoveryCounters(registers);
     this.browserRestarts = recovery.browserRestarts;
@@ -78,12 +81,23 @@ export class Metrics {
    * order asked. A name no family has adds nothing; nothing found is an empty body.
    */
   async text(names?: readonly string[]): Promise<string> {
-    if (!names) return this.registry.metrics();
     // Looked up among the families, never as a property: `__proto__` is not a family.
-    const families = new Set(this.registry.getMetricsAsArray().map((m) => m.name));
-    const asked = [...new Set(names)].filter((n) => families.has(n));
-    const parts = await Promise.all(asked.map((n) => this.registry.getSingleMetricAsString(n)));
+    const families = this.registry.getMetricsAsArray().map((m) => m.name);
+    const asked = names ? [...new Set(names)].filter((n) => families.includes(n)) : families;
+    const parts = await Promise.all(asked.map((n) => this.familyText(n)));
+    // Families apart by a blank line, as prom-client writes a whole registry.
     return parts.length ? `${parts.join('\n\n')}\n` : '';
+  }
+
+  /**
+   * TorchServe's own families as its Java client writes them (torchserve-text-format.ts), which
+   * TorchServe's suites and the scripts copied from them match; this server's own in prom-client's
+   * standard form, which the tools built on Prometheus's own clients expect.
+   */
+  private async familyText(name: string): Promise<string> {
+    const declared = this.torchserve.get(name);
+    if (!declared) return this.registry.getSingleMetricAsString(name);
+    return torchserveFamilyText(await this.registry.getSingleMetric(name)!.get(), declared);
   }
 
   observePrediction(model: ModelVersion, out: RunTiming, times: StageTimes, totalMs: number): void {

@@ -23,7 +23,7 @@ import { chromiumFlags } from '../chromium/chromium-flags.js';
 import { sandboxLaunchOptions, type SandboxSetting, type SandboxState } from '../chromium/chromium-sandbox.js';
 import type { HandlerItem, ImageResult, InferenceEngine, ItemResult, ModelOverrides, ModelStatus, Tensor, TensorResult } from './inference-engine.js';
 import { loadRequestFor } from './load-request.js';
-import { PageWorker } from './page-worker.js';
+import { PageWorker, type StartupTimeout } from './page-worker.js';
 import { describeRuntime } from './runtime-summary.js';
 
 export interface ChromiumEngineOptions {
@@ -59,6 +59,8 @@ export interface EngineEvents {
 interface ModelSlot {
   model: ModelVersion;
   request: LoadRequest;
+  /** The model's startup_timeout (config.json, or its registration), for every worker it starts. */
+  startup: StartupTimeout | null;
   workers: PageWorker[];
   scheduler: BatchScheduler;
   /** Only a model that has loaded once is reloaded after a failure: a broken model would loop. */
@@ -141,6 +143,7 @@ export class ChromiumEngine implements InferenceEngine {
         parityTolerance: this.opts.parityTolerance,
         maxBatch: batchSize,
       }),
+      startup: model.config.startupTimeout === null ? null : { ms: model.config.startupTimeout * 1000, setting: 'startup_timeout' },
       workers: [],
       loadedOnce: false,
       loadedAtStartup,
@@ -155,10 +158,18 @@ export class ChromiumEngine implements InferenceEngine {
   }
 
   private makeWorker(slot: ModelSlot, id: number): PageWorker {
-    return new PageWorker(id, slot.model.key, this.opts.runtime, slot.request, this.opts.loadTimeoutMs, () => {
-      slot.scheduler.workersChanged();
-      if (slot.loadedOnce) this.scheduleRecovery(0);
-    });
+    return new PageWorker(
+      id,
+      slot.model.key,
+      this.opts.runtime,
+      slot.request,
+      this.opts.loadTimeoutMs,
+      () => {
+        slot.scheduler.workersChanged();
+        if (slot.loadedOnce) this.scheduleRecovery(0);
+      },
+      slot.startup,
+    );
   }
 
   private async startWorker(slot: ModelSlot, worker: PageWorker): Promise<void> {

@@ -7,7 +7,7 @@ import type { GatewayArgs, GatewayCall, LoadRequest, ModelRuntimeInfo, PageOp, P
 import type { DevToolsSession } from '../devtools/session.js';
 import { log } from '../ops/log.js';
 import { BridgeError, withDeadline } from './bridge-error.js';
-import { Deadline } from '../ops/deadline.js';
+import { Deadline, seconds } from '../ops/deadline.js';
 import type { LaunchedBrowser } from '../chromium/browser-launch.js';
 import type { SandboxState } from '../chromium/chromium-sandbox.js';
 import { asBridgeError } from './devtools-failure.js';
@@ -18,6 +18,12 @@ import type { HandlerItem, RunTiming, Tensor, TensorResult, WorkerState, WorkerS
 
 /** What sets a load's deadline (lifecycle/engine-options.ts): named in the error of a load that runs past it. */
 const LOAD_DEADLINE = 'default_response_timeout (a load may take at least 120 s)';
+
+/** The time a worker has to start, opening its page and loading the model, and the setting that gives it. */
+export interface StartupTimeout {
+  ms: number;
+  setting: string;
+}
 
 export class PageWorker implements BatchWorker {
   state: WorkerState = 'loading';
@@ -44,14 +50,22 @@ export class PageWorker implements BatchWorker {
     private readonly loadTimeoutMs: number,
     /** Told when this worker stops being ready, so queued requests do not wait for it. */
     private readonly onFailure: () => void = () => {},
+    /** The model's startup_timeout; without one, the load deadline. */
+    private readonly startup: StartupTimeout | null = null,
   ) {}
 
   async start(launched: LaunchedBrowser): Promise<ModelRuntimeInfo> {
     this.sandbox = launched.sandbox;
     try {
-      const { pid } = await withNewRenderer(launched.pid, () => this.open(launched));
+      // One deadline for opening the page and loading the model, from when this page's turn to
+      // open comes (withNewRenderer opens one page at a time).
+      let limit!: Deadline;
+      const { pid } = await withNewRenderer(launched.pid, () => {
+        limit = this.startup ? Deadline.after(this.startup.ms, this.startup.setting) : Deadline.after(this.loadTimeoutMs, LOAD_DEADLINE);
+        return this.open(launched, limit);
+      });
       this.pid = pid;
-      this.runtime = await this.call('load', this.request, Deadline.after(this.loadTimeoutMs, LOAD_DEADLINE), 'loading the model');
+      this.runtime = await this.call('load', this.request, limit, 'loading the model');
       this.state = 'ready';
       return this.runtime;
     } catch (e) {
@@ -63,16 +77,17 @@ export class PageWorker implements BatchWorker {
     }
   }
 
-  /** A new page, its DevTools session and events, navigated to the runtime page. */
-  private async open(launched: LaunchedBrowser): Promise<void> {
+  /** A new page, its DevTools session and events, navigated to the runtime page within `limit`. */
+  private async open(launched: LaunchedBrowser, limit: Deadline): Promise<void> {
     this.launched = launched;
-    // One deadline for the whole opening, as for the load after it.
-    const limit = Deadline.after(this.loadTimeoutMs, LOAD_DEADLINE);
     const browser = launched.connection.browser;
-    const { targetId } = await browser.send<{ targetId: string }>('Target.createTarget', { url: 'about:blank' }, limit);
+    // Given the load deadline, however short `limit` is: a page made after its call had given up
+    // would be one nobody knows of, and nobody closes.
+    const { targetId } = await browser.send<{ targetId: string }>('Target.createTarget', { url: 'about:blank' }, Deadline.after(this.loadTimeoutMs, LOAD_DEADLINE));
     this.targetId = targetId;
     // Closed (scaled down, unregistered, shut down) while the page was opening: close() saw no page.
     if (this.state === 'closed') throw new BridgeError('closed', `worker ${this.id} of ${this.key} was closed while it started`);
+    if (limit.expired()) throw new BridgeError('timeout', `worker ${this.id} of ${this.key} did not start within ${seconds(limit.totalMs)} s (raise ${limit.setting} to allow more)`);
     const session = await launched.connection.attach(targetId);
     this.session = session;
     session.onEnd((kind, reason) => this.fail(kind === 'crashed' ? 'crashed' : 'closed', reason));

@@ -24,6 +24,11 @@ export interface RegisterParams {
   initialWorkers?: number;
   /** Seconds; TorchServe's `response_timeout`. */
   responseTimeout?: number;
+  /**
+   * Seconds each worker has to load, past which the registration fails; TorchServe's
+   * `startup_timeout`. 0 or less leaves no time at all, as in TorchServe.
+   */
+  startupTimeout?: number;
   /** Answer once the workers are ready; absent: true, as TorchServe's HTTP API. */
   synchronous?: boolean;
 }

@@ -42,6 +42,8 @@ export interface ModelConfig {
   workers: number | null;
   /** Seconds a prediction may take, overriding the server's default_response_timeout. */
   responseTimeout: number | null;
+  /** Seconds a worker page has to load the model (TorchServe's startup_timeout); null: the server's load deadline. */
+  startupTimeout: number | null;
 }
 
 /** How a text classifier's texts are bounded and fed. */
@@ -122,6 +124,8 @@ export function parseModelConfig(json: unknown): ModelConfig {
     maxBatchDelayMs: c['max_batch_delay'] === undefined ? null : bounded(c, 'max_batch_delay', RANGES.maxBatchDelayMs),
     workers: c['workers'] === undefined ? null : bounded(c, 'workers', RANGES.workers),
     responseTimeout: c['response_timeout'] === undefined ? null : bounded(c, 'response_timeout', RANGES.responseTimeoutS),
+    // At least a second: a config that gives its model no time could never load it.
+    startupTimeout: c['startup_timeout'] === undefined ? null : bounded(c, 'startup_timeout', { ...RANGES.startupTimeoutS, min: 1 }),
   };
 }
 

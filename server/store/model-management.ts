@@ -139,11 +139,15 @@ export function modelManagement(store: ModelStore, engine: InferenceEngine, work
       batchSize: within(p.batchSize, 'batch_size', RANGES.batchSize, spelled),
       maxBatchDelayMs: within(p.maxBatchDelayMs, 'max_batch_delay', RANGES.maxBatchDelayMs, spelled),
     };
-    const workers = workerCount(p.initialWorkers, 'initial_workers') ?? workerLimit.workers ?? 0;
+    // As TorchServe: an initial_workers of 0 or less starts no worker.
+    const workers = p.initialWorkers === undefined ? (workerLimit.workers ?? 0) : Math.max(0, p.initialWorkers);
     const timeout = within(p.responseTimeout, 'response_timeout', RANGES.responseTimeoutS, spelled);
+    // As TorchServe: 0 or less gives each worker no time to load, and the registration fails.
+    const startup = within(p.startupTimeout === undefined ? undefined : Math.max(0, p.startupTimeout), 'startup_timeout', RANGES.startupTimeoutS, spelled);
+    const config = { ...(timeout !== undefined && timeout > 0 ? { responseTimeout: timeout } : {}), ...(startup !== undefined ? { startupTimeout: startup } : {}) };
     const added = await store.register(url, {
       as: p.modelName || undefined,
-      ...(timeout !== undefined && timeout > 0 ? { config: { responseTimeout: timeout } } : {}),
+      config,
       admit: (versions) => refuseBeyondLimit(`initial_workers=${workers}${versions.length > 1 ? ` for each of ${versions.length} versions` : ''}`, pagesInUse() + workers * versions.length),
     });
     const clean = { ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)), workers };
@@ -189,9 +193,12 @@ export function modelManagement(store: ModelStore, engine: InferenceEngine, work
   };
   const scale = async (name: string, version: string | undefined, p: ScaleParams): Promise<ManagementAnswer> => {
     const v = store.resolve(name, version);
-    const min = workerCount(p.minWorker, 'min_worker');
-    const max = workerCount(p.maxWorker, 'max_worker');
-    if (min !== undefined && max !== undefined && max < min) throw badRequest(`max_worker (${max}) cannot be less than min_worker (${min}).`);
+    const { minWorker: min, maxWorker } = p;
+    if (min !== undefined && maxWorker !== undefined && maxWorker < min) throw badRequest(`max_worker (${maxWorker}) cannot be less than min_worker (${min}).`);
+    // TorchServe answers 500 to a negative min_worker (after stopping every worker of the model);
+    // scripts check that status. Here the workers are left as they were.
+    if (min !== undefined && min < 0) throw new ApiError(500, 'InternalServerException', `min_worker cannot be negative; got ${min}. The workers are as they were.`);
+    const max = workerCount(maxWorker, 'max_worker');
     // Without autoscaling the model runs min_worker pages; a max_worker past the limit is a promise it cannot keep.
     const workers = min ?? max ?? 1;
     const others = pagesInUse() - pagesOf(v);

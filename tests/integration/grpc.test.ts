@@ -53,6 +53,8 @@ describe('gRPC', () => {
     { name: 'patient', from: 'null_model', config: { batch_size: 4, max_batch_delay: 10_000 } },
     { name: 'hasty', from: 'null_model', config: { batch_size: 1, response_timeout: 0.001 } },
     { name: 'versioned', from: 'mobilenet_v2_int8', versions: ['1.0', '2.0'], config: { batch_size: 1 } },
+    // Registered and scaled only: the null model.
+    { name: 'idle', from: 'null_model', config: { batch_size: 1 } },
   ]);
   let server: RunningServer;
   let grpc: GrpcClients;
@@ -240,7 +242,7 @@ describe('gRPC', () => {
     // "patient" holds a lone request for 10 s waiting for a batch; the client gives it 1 s.
     const metric = async () => {
       const text = (await call(`${server.metricsUrl}/metrics`, { headers: { authorization: `Bearer ${server.keys!.management}` } })).body as string;
-      const served = Number(/ts_inference_requests_total\{model_name="patient"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
+      const served = Number(/ts_inference_requests_total\{model_name="patient"[^}]*,\} (\d+\.\d+)/.exec(text)?.[1] ?? 0);
       const ended = (code: string) =>
         Number(
           new RegExp(
@@ -297,6 +299,20 @@ describe('gRPC', () => {
     assert.equal((await callFails(grpc.management, 'ScaleWorker', { model_name: 'versioned', min_worker: 2, max_worker: 1 }, m)).code, Code.INVALID_ARGUMENT);
     assert.equal((await callFails(grpc.management, 'DescribeModel', { model_name: '' }, m)).code, Code.INVALID_ARGUMENT);
     assert.equal((await callUnary(grpc.management, 'UnregisterModel', { model_name: 'versioned' }, m)).msg, 'Model "versioned" Version: 2.0 unregistered');
+  });
+
+  it("numbers not above 0 are TorchServe's gRPC defaults: startup_timeout=0 and min_worker=-1 fail nothing", async () => {
+    const m = managementKey;
+    const registered = await callUnary(grpc.management, 'RegisterModel', { url: 'idle', initial_workers: 1, startup_timeout: 0, synchronous: true }, m);
+    assert.equal(registered.msg, 'Model "idle" Version: 1.0 registered with 1 initial workers');
+    const none = await callUnary(grpc.management, 'ScaleWorker', { model_name: 'idle', min_worker: -1, max_worker: -1, synchronous: true }, m);
+    assert.equal(none.msg, 'Workers scaled to 1 for model: idle', 'min_worker -1 is the default, 1');
+    const [described] = JSON.parse((await callUnary(grpc.management, 'DescribeModel', { model_name: 'idle' }, m)).msg);
+    assert.deepEqual(
+      described.workers.map((w: { status: string }) => w.status),
+      ['READY'],
+    );
+    assert.equal((await callUnary(grpc.management, 'UnregisterModel', { model_name: 'idle' }, m)).msg, 'Model "idle" Version: 1.0 unregistered');
   });
 
   it('malformed messages to every method get a status, never a crash or a hang, and the server serves on', async () => {

@@ -1,12 +1,14 @@
 // The Management API as TorchServe's users know it, through the real browser: an empty start,
 // registration with no worker until scaled, synchronous by default, aliases, lenient
-// parameters, TorchServe's description fields, scaling to zero, and an unregistration while
-// the model is still loading, which is no fault.
+// parameters, TorchServe's description fields, scaling to zero, an unregistration while the
+// model is still loading, which is no fault, and the cases of TorchServe's own suite that a
+// startup_timeout of 0 and negative worker counts make.
 
 import { after, before, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { log } from '../../server/ops/log.js';
+import type { ChromiumEngine } from '../../server/page/chromium-engine.js';
 import type { RunningServer } from '../../server/server.js';
 import { readImage } from '../support/paths.js';
 import { call, postImage, startTestServer } from '../support/server-harness.js';
@@ -18,7 +20,11 @@ const TABBY = 'n02123045 tabby, tabby cat';
 
 describe('TorchServe management semantics', () => {
   // Every page of it classifies one image a run: batches are not under test here.
-  const store = tempStore([{ name: 'fp32', from: 'mobilenet_v2_int8', config: { batch_size: 1 } }]);
+  const store = tempStore([
+    { name: 'fp32', from: 'mobilenet_v2_int8', config: { batch_size: 1 } },
+    // Where only whether its workers start is under test: the null model, which loads fastest.
+    { name: 'null_model', from: 'null_model', config: { batch_size: 1 } },
+  ]);
   let server: RunningServer;
   let api: string;
   let mgmt: string;
@@ -138,5 +144,53 @@ describe('TorchServe management semantics', () => {
     }
     assert.equal((await send('GET', '/models/early')).body.type, 'ModelNotFoundException');
     assert.equal((await postImage(`${api}/predictions/fp32?topk=1`, kitten)).body[0].class, TABBY);
+  });
+
+  it("startup_timeout=0 fails a registration as TorchServe's suite expects: 500, every page it opened closed, the name free again", async () => {
+    const pages = () => (server.engine as ChromiumEngine).pageCount();
+    const before = await pages();
+    // TorchServe's own case, synchronous by default.
+    const failed = await send('POST', '/models?url=null_model&batch_size=3&initial_workers=3&startup_timeout=0');
+    assert.equal(failed.status, 500, JSON.stringify(failed.body));
+    assert.deepEqual(Object.keys(failed.body), ['code', 'type', 'message']);
+    assert.equal(failed.body.type, 'InternalServerException');
+    assert.match(
+      failed.body.message,
+      /^Failed to load model "null_model" version 1\.0: worker \d of null_model\/1\.0 did not start within 0\.0 s \(raise startup_timeout to allow more\)\. Nothing was registered\.$/,
+    );
+    assert.equal((await send('GET', '/models/null_model')).body.type, 'ModelNotFoundException');
+    assert.equal(await pages(), before, 'every page it opened is closed');
+    // Its next case: with no worker asked for, startup_timeout=0 has nothing to fail.
+    const idle = await send('POST', '/models?url=null_model&startup_timeout=0');
+    assert.equal(idle.status, 200, JSON.stringify(idle.body));
+    assert.equal((await send('DELETE', '/models/null_model')).status, 200);
+    // The same url registers again, its worker loading within a startup_timeout it can meet.
+    const again = await send('POST', '/models?url=null_model&initial_workers=1&synchronous=true&startup_timeout=600');
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.equal(again.body.status, 'Model "null_model" Version: 1.0 registered with 1 initial workers');
+    assert.equal((await describeModel('null_model')).workers[0].status, 'READY');
+  });
+
+  it('negative worker counts as TorchServe answers them: min_worker=-1 is 500 and changes nothing, max_worker=-1 is 400, initial_workers=-1 starts none', async () => {
+    const [worker] = (await describeModel('null_model')).workers;
+    const negative = await send('PUT', '/models/null_model?min_worker=-1&synchronous=true');
+    assert.equal(negative.status, 500, JSON.stringify(negative.body));
+    assert.deepEqual(negative.body, { code: 500, type: 'InternalServerException', message: 'min_worker cannot be negative; got -1. The workers are as they were.' });
+    const max = await send('PUT', '/models/null_model?max_worker=-1');
+    assert.equal(max.status, 400, JSON.stringify(max.body));
+    assert.equal(max.body.type, 'BadRequestException');
+    const now = (await describeModel('null_model')).workers;
+    assert.deepEqual(
+      now.map((w: { id: number; pid: number; status: string }) => [w.id, w.pid, w.status]),
+      [[worker.id, worker.pid, 'READY']],
+      'the same worker, still ready',
+    );
+    assert.equal((await send('DELETE', '/models/null_model')).status, 200);
+
+    const none = await send('POST', '/models?url=null_model&initial_workers=-1');
+    assert.equal(none.status, 200, JSON.stringify(none.body));
+    assert.equal(none.body.status, 'Model "null_model" Version: 1.0 registered with 0 initial workers. Use scale workers API to add workers for the model.');
+    assert.deepEqual((await describeModel('null_model')).workers, []);
+    assert.equal((await send('DELETE', '/models/null_model')).status, 200);
   });
 });

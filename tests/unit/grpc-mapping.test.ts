@@ -39,9 +39,9 @@ describe('gRPC status codes', () => {
 });
 
 describe('TorchServe management over gRPC', () => {
-  it("reads proto3's 0 and '' as absent, and synchronous as false unless set, as TorchServe reads them", () => {
-    const register = { url: 'm', model_name: '', initial_workers: 0, batch_size: 4, max_batch_delay: 0, response_timeout: 0, runtime: '', synchronous: false };
-    assert.deepEqual(registerParamsOf({ ...register, handler: '', s3_sse_kms: false, queue_timeout: 0 }), {
+  it("reads proto3's '' and any number not above 0 as absent, and synchronous as false unless set, as TorchServe's GRPCUtils reads them", () => {
+    const register = { url: 'm', model_name: '', initial_workers: 0, batch_size: 4, max_batch_delay: 0, response_timeout: 0, runtime: '', synchronous: false, startup_timeout: 0 };
+    assert.deepEqual(registerParamsOf({ ...register, handler: '', s3_sse_kms: false }), {
       url: 'm',
       modelName: undefined,
       runtime: undefined,
@@ -49,16 +49,25 @@ describe('TorchServe management over gRPC', () => {
       maxBatchDelayMs: undefined,
       initialWorkers: undefined,
       responseTimeout: undefined,
+      startupTimeout: undefined,
       synchronous: false,
     });
-    assert.equal(registerParamsOf({ ...register, url: '', handler: '', s3_sse_kms: false, queue_timeout: 0 }).url, undefined, 'an empty url is no url: "Parameter url is required"');
+    assert.equal(registerParamsOf({ ...register, url: '', handler: '', s3_sse_kms: false }).url, undefined, 'an empty url is no url: "Parameter url is required"');
+    const negative = registerParamsOf({ ...register, handler: '', s3_sse_kms: false, initial_workers: -1, batch_size: -1, max_batch_delay: -100, response_timeout: -1, startup_timeout: -1 });
+    assert.deepEqual(
+      [negative.initialWorkers, negative.batchSize, negative.maxBatchDelayMs, negative.responseTimeout, negative.startupTimeout],
+      [undefined, undefined, undefined, undefined, undefined],
+      'TorchServe takes its default for any of them not above 0: startup_timeout=0 does not fail a registration over gRPC',
+    );
+    assert.equal(registerParamsOf({ ...register, handler: '', s3_sse_kms: false, startup_timeout: 30 }).startupTimeout, 30);
     assert.deepEqual(listParamsOf({ limit: 0, next_page_token: 3 }), { limit: undefined, nextPageToken: 3 });
+    assert.deepEqual(listParamsOf({ limit: -1, next_page_token: -1 }), { limit: undefined, nextPageToken: undefined });
     const scale = { model_name: 'm', model_version: '', number_gpu: 0, timeout: 0 };
     assert.deepEqual(scaleParamsOf({ ...scale, min_worker: 0, max_worker: 2, synchronous: true }), { minWorker: undefined, maxWorker: 2, synchronous: true });
     assert.deepEqual(
-      scaleParamsOf({ ...scale, min_worker: -1, max_worker: 0, synchronous: false }),
-      { minWorker: -1, maxWorker: undefined, synchronous: false },
-      'a negative count is kept, for the operation to refuse',
+      scaleParamsOf({ ...scale, min_worker: -1, max_worker: -1, synchronous: false }),
+      { minWorker: undefined, maxWorker: undefined, synchronous: false },
+      'a negative count is the default (1 worker), as TorchServe reads it over gRPC',
     );
   });
 

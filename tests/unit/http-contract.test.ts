@@ -244,10 +244,11 @@ describe('HTTP contract (fake engine)', () => {
     assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
     const text = await res.text();
     const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
-    assert.ok(value(/^ts_inference_requests_total\{model_name="mobilenet_v2",model_version="1.0",hostname="[^"]+"\} (\d+)/m) >= 1);
+    // TorchServe's own families as TorchServe writes them: a comma after the last label, a double.
+    assert.ok(value(/^ts_inference_requests_total\{model_name="mobilenet_v2",model_version="1.0",hostname="[^"]+",\} (\d+\.\d+)$/m) >= 1);
     assert.ok(value(/^ts_requests_total\{status_class="4xx"\} (\d+)/m) >= 1);
     assert.ok(value(/^ts_requests_total\{status_class="2xx"\} (\d+)/m) >= 1);
-    assert.ok(value(/^ts_inference_latency_microseconds\{model_name="mobilenet_v2",model_version="1.0",hostname="[^"]+"\} ([\d.e+]+)/m) > 0);
+    assert.ok(value(/^ts_inference_latency_microseconds\{model_name="mobilenet_v2",model_version="1.0",hostname="[^"]+",\} (\d+\.\d+(E\d+)?)$/m) > 0);
     for (const stage of ['decode', 'queue', 'transfer', 'infer', 'post']) {
       assert.match(text, new RegExp(`^ts_stage_duration_seconds_count\\{model_name="mobilenet_v2",stage="${stage}"\\} \\d+`, 'm'), stage);
     }

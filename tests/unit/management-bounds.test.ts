@@ -62,11 +62,20 @@ describe('Management API bounds (fake engine)', () => {
     assert.deepEqual(engine.scaled, [['a/1.0', 3]]);
   });
 
-  it('worker counts below 0, or a max_worker below min_worker, answer 400; what is not an integer counts as absent, as in TorchServe', async () => {
-    await refused('PUT', '/models/a?min_worker=-1', /^min_worker cannot be negative; got -1\.$/);
-    await refused('POST', '/models?url=spare&initial_workers=-1', /^initial_workers cannot be negative; got -1\.$/);
+  it('negative worker counts as TorchServe answers them: min_worker 500, max_worker 400, initial_workers none; what is not an integer counts as absent', async () => {
+    const negative = await send('PUT', '/models/a?min_worker=-1');
+    assert.deepEqual(negative.body, { code: 500, type: 'InternalServerException', message: 'min_worker cannot be negative; got -1. The workers are as they were.' });
+    assert.equal(negative.status, 500);
+    await refused('PUT', '/models/a?max_worker=-1', /^max_worker cannot be negative; got -1\.$/);
     await refused('PUT', '/models/a?min_worker=2&max_worker=1', /^max_worker \(1\) cannot be less than min_worker \(2\)\.$/);
+    await refused('PUT', '/models/a?min_worker=-1&max_worker=-3', /^max_worker \(-3\) cannot be less than min_worker \(-1\)\.$/);
     assert.deepEqual(engine.scaled, []);
+    for (const none of ['-1', '-7', '0']) {
+      const reg = await send('POST', `/models?url=spare&initial_workers=${none}`);
+      assert.equal(reg.status, 200, `initial_workers=${none}: ${JSON.stringify(reg.body)}`);
+      assert.equal(reg.body.status, 'Model "spare" Version: 1.0 registered with 0 initial workers. Use scale workers API to add workers for the model.');
+      assert.equal((await send('DELETE', '/models/spare')).status, 200);
+    }
     for (const lax of ['1.5', 'abc', '1e3', '', ' 2']) {
       const r = await send('PUT', `/models/a?min_worker=${lax}&synchronous=${lax}`);
       assert.equal(r.status, 202, `min_worker=${lax}: the default, 1, asynchronously`);
@@ -85,6 +94,23 @@ describe('Management API bounds (fake engine)', () => {
     await refused('POST', `/models?url=spare&max_batch_delay=${'9'.repeat(40)}`, /got "9{24}"\.$/);
     assert.equal((await send('GET', '/models/spare')).body.type, 'ModelNotFoundException');
     assert.deepEqual(engine.added, []);
+  });
+
+  it('startup_timeout past an hour answers 400; one within it, or -1 (the default), registers with it', async () => {
+    await refused('POST', '/models?url=spare&initial_workers=1&startup_timeout=3601', /^startup_timeout must be an integer of seconds from 0 to 3600 \(.*\); got "3601"\.$/);
+    assert.deepEqual(engine.added, []);
+    for (const [given, kept] of [
+      ['30', 30],
+      ['0', 0],
+      ['-5', 0],
+      ['-1', null],
+      ['x', null],
+    ] as const) {
+      const reg = await send('POST', `/models?url=spare&startup_timeout=${given}`);
+      assert.equal(reg.status, 200, `startup_timeout=${given}: ${JSON.stringify(reg.body)}`);
+      assert.equal(server.store.resolve('spare').config.startupTimeout, kept, `startup_timeout=${given}`);
+      assert.equal((await send('DELETE', '/models/spare')).status, 200);
+    }
   });
 
   it("initial_workers, or a config.json's workers, past max_workers answers 400; nothing is registered", async () => {

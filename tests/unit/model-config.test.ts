@@ -40,6 +40,7 @@ describe('parseModelConfig', () => {
       maxBatchDelayMs: null,
       workers: null,
       responseTimeout: null,
+      startupTimeout: null,
     });
   });
 
@@ -87,6 +88,7 @@ describe('parseModelConfig', () => {
       max_batch_delay: 2.5,
       workers: 2,
       response_timeout: 30,
+      startup_timeout: 300,
     });
     assert.deepEqual(c, {
       handler: 'image_classifier',
@@ -112,6 +114,7 @@ describe('parseModelConfig', () => {
       maxBatchDelayMs: 2.5,
       workers: 2,
       responseTimeout: 30,
+      startupTimeout: 300,
     });
   });
 
@@ -144,7 +147,17 @@ describe('parseModelConfig', () => {
   });
 
   it('rejects bad batching and worker settings', () => {
-    for (const bad of [{ batch_size: 0 }, { batch_size: 1.5 }, { max_batch_delay: -1 }, { max_batch_delay: '5' }, { workers: 0 }, { response_timeout: 0 }]) {
+    for (const bad of [
+      { batch_size: 0 },
+      { batch_size: 1.5 },
+      { max_batch_delay: -1 },
+      { max_batch_delay: '5' },
+      { workers: 0 },
+      { response_timeout: 0 },
+      { startup_timeout: 0 },
+      { startup_timeout: 1.5 },
+      { startup_timeout: -1 },
+    ]) {
       assert.throws(() => parseModelConfig({ ...minimal, ...bad }), ModelConfigError, JSON.stringify(bad));
     }
   });
@@ -156,6 +169,7 @@ describe('parseModelConfig', () => {
       [{ batch_size: 999999 }, /"batch_size" must be an integer from 1 to 64 \(the largest batch runs at load.*\); got 999999/],
       [{ max_batch_delay: 10001 }, /"max_batch_delay" must be a number of milliseconds from 0 to 10000/],
       [{ response_timeout: 1e12 }, /"response_timeout" must be a number of seconds from 0.001 to 3600/],
+      [{ startup_timeout: 3601 }, /"startup_timeout" must be an integer of seconds from 1 to 3600 \(a page still loading its model after an hour is stuck\); got 3601/],
       [{ topk: 1001 }, /"topk" must be an integer from 1 to 1000/],
       [{ preprocessing: { crop: 5000, resize: 5000 } }, /"crop" must be an integer from 1 to 4096 \(a 4096 x 4096 input is 200 MB/],
       [{ preprocessing: { resize: 100000 } }, /"resize" must be an integer from 1 to 4096/],
@@ -169,8 +183,8 @@ describe('parseModelConfig', () => {
   });
 
   it('accepts every numeric key at its bound', () => {
-    const c = parseModelConfig({ ...minimal, workers: 1024, batch_size: 64, max_batch_delay: 10000, response_timeout: 3600, topk: 1000, preprocessing: { crop: 4096 } });
-    assert.deepEqual([c.workers, c.batchSize, c.maxBatchDelayMs, c.responseTimeout, c.topk, c.normalisation.size], [1024, 64, 10000, 3600, 1000, 4096]);
+    const c = parseModelConfig({ ...minimal, workers: 1024, batch_size: 64, max_batch_delay: 10000, response_timeout: 3600, startup_timeout: 3600, topk: 1000, preprocessing: { crop: 4096 } });
+    assert.deepEqual([c.workers, c.batchSize, c.maxBatchDelayMs, c.responseTimeout, c.startupTimeout, c.topk, c.normalisation.size], [1024, 64, 10000, 3600, 3600, 1000, 4096]);
     assert.equal(c.resize, 4096, 'the resize derived from a crop at the bound stays within it');
   });
 

@@ -10,7 +10,7 @@ import type { LaunchedBrowser } from '../../server/chromium/browser-launch.js';
 import type { BinaryParts } from '../../server/devtools/cbor.js';
 import { DevToolsConnection } from '../../server/devtools/connection.js';
 import { BridgeError } from '../../server/page/bridge-error.js';
-import { PageWorker } from '../../server/page/page-worker.js';
+import { PageWorker, type StartupTimeout } from '../../server/page/page-worker.js';
 import { FakeTransport } from './fake-transport.js';
 
 const ORIGIN = 'http://127.0.0.1:1';
@@ -78,7 +78,8 @@ class ScriptedBrowser {
   }
 }
 
-const worker = (loadTimeoutMs = 5000) => new PageWorker(0, 'm/1.0', { origin: ORIGIN, pageUrl: `${ORIGIN}/s/` }, { model: 'm' } as LoadRequest, loadTimeoutMs);
+const worker = (loadTimeoutMs = 5000, startup: StartupTimeout | null = null) =>
+  new PageWorker(0, 'm/1.0', { origin: ORIGIN, pageUrl: `${ORIGIN}/s/` }, { model: 'm' } as LoadRequest, loadTimeoutMs, () => {}, startup);
 const refused = { ok: false, error: { kind: 'model', message: 'not an ONNX model' } } as const;
 const never = () => new Promise<never>(() => {});
 
@@ -111,6 +112,38 @@ describe('PageWorker start', () => {
     await assert.rejects(started, /closed while it started/);
     assert.deepEqual(browser.closedTargets, ['T']);
     assert.equal(w.state, 'closed');
+  });
+
+  it('a startup_timeout of 0 fails the start once its page exists, closes that page, and names the setting', async () => {
+    const browser = new ScriptedBrowser(async () => ready);
+    const w = worker(5000, { ms: 0, setting: 'startup_timeout' });
+    await assert.rejects(
+      w.start(browser.launched),
+      (e: unknown) => e instanceof BridgeError && e.kind === 'timeout' && e.message === 'worker 0 of m/1.0 did not start within 0.0 s (raise startup_timeout to allow more)',
+    );
+    assert.deepEqual(browser.closedTargets, ['T']);
+    assert.deepEqual(browser.calls, [], 'the model was never sent');
+    assert.equal(w.state, 'failed');
+  });
+
+  it('a page still being made when startup_timeout runs out is waited for, then closed: none is left behind', async () => {
+    const browser = new ScriptedBrowser(async () => ready);
+    let open!: () => void;
+    browser.createTarget = new Promise((r) => (open = r));
+    const w = worker(5000, { ms: 0, setting: 'startup_timeout' });
+    const started = w.start(browser.launched);
+    // Past the 0 ms the start had: a createTarget held to it would have given up by now.
+    await new Promise((r) => setTimeout(r, 20));
+    open();
+    await assert.rejects(started, /did not start within 0\.0 s/);
+    assert.deepEqual(browser.closedTargets, ['T']);
+  });
+
+  it('a load past startup_timeout closes the page and names startup_timeout, not the server default', async () => {
+    const browser = new ScriptedBrowser(never);
+    const w = worker(60_000, { ms: 200, setting: 'startup_timeout' });
+    await assert.rejects(w.start(browser.launched), /loading the model took longer than \d+\.\d s \(raise startup_timeout to allow more\)/);
+    assert.deepEqual(browser.closedTargets, ['T']);
   });
 
   it('a load that succeeds sends the load request and keeps its page', async () => {

@@ -114,11 +114,11 @@ export function modelOperations(store: ModelStore, engine: InferenceEngine, work
         summary: 'Set the number of workers (pages)',
         params: [
           ...params,
-          query('min_worker', `Workers to run; ${pages}`, Type.Integer({ minimum: 1 })),
-          query('max_worker', `Used when min_worker is absent; not less than min_worker; ${pages}`, Type.Integer({ minimum: 1 })),
+          query('min_worker', `Workers to run (default 1; 0 stops the model); ${pages}. A negative one answers 500, as in TorchServe`, Type.Integer({ minimum: 0 })),
+          query('max_worker', `Used when min_worker is absent; not less than min_worker, nor negative (400); ${pages}`, Type.Integer({ minimum: 0 })),
           synchronous,
         ],
-        responses: { 200: json('Scaled', Status), 202: json('Scaling', Status), ...errors },
+        responses: { 200: json('Scaled', Status), 202: json('Scaling', Status), ...errors, 500: error('A negative min_worker, or new workers that failed to load (synchronous)') },
         handler: scale,
       },
       {
@@ -143,10 +143,25 @@ export function modelOperations(store: ModelStore, engine: InferenceEngine, work
         query('model_name', 'Must match the folder name'),
         query('batch_size', 'Largest batch', Type.Integer({ minimum: RANGES.batchSize.min, maximum: RANGES.batchSize.max })),
         query('max_batch_delay', 'ms to wait for a batch to fill', Type.Number({ minimum: RANGES.maxBatchDelayMs.min, maximum: RANGES.maxBatchDelayMs.max })),
-        query('initial_workers', `Workers to start for each version; ${pages}`, Type.Integer({ minimum: 1 })),
+        query('initial_workers', `Workers to start for each version (default: the server's workers setting, else 0); 0 or less starts none, as in TorchServe; ${pages}`, Type.Integer()),
+        query(
+          'response_timeout',
+          "Seconds a prediction may take, instead of the server's default_response_timeout",
+          Type.Number({ minimum: RANGES.responseTimeoutS.min, maximum: RANGES.responseTimeoutS.max }),
+        ),
+        query(
+          'startup_timeout',
+          "Seconds each worker has to open its page and load the model (TorchServe's startup_timeout); -1 or absent: the model's config.json, else the server's load deadline. 0 or less leaves no time: the registration fails (500) and nothing stays registered",
+          Type.Integer({ maximum: RANGES.startupTimeoutS.max }),
+        ),
         synchronous,
       ],
-      responses: { 200: json('Registered', Status), 202: json('Registered, workers loading', Status), ...errors },
+      responses: {
+        200: json('Registered', Status),
+        202: json('Registered, workers loading', Status),
+        ...errors,
+        500: error('The workers did not load, or not within startup_timeout (synchronous): nothing stays registered'),
+      },
       handler: register,
     },
     {

@@ -127,7 +127,7 @@ export const kserveV2Suite = (shared: ServerSource) =>
 
     it('requests batch with each other when their shapes allow, each gets its own rows, and the metrics count them', async () => {
       const requests = async () =>
-        Number(/ts_inference_requests_total\{model_name="pair",model_version="1.0",hostname="[^"]+"\} (\d+)/.exec((await call(`${server.metricsUrl}/metrics`)).body)?.[1] ?? 0);
+        Number(/ts_inference_requests_total\{model_name="pair",model_version="1.0",hostname="[^"]+",\} (\d+\.\d+)/.exec((await call(`${server.metricsUrl}/metrics`)).body)?.[1] ?? 0);
       const before = await requests();
       const infer = (data: Float32Array, model = 'pair') =>
         call(`${api}/v2/models/${model}/infer`, {

@@ -1,5 +1,7 @@
 // What a dashboard built for TorchServe reads from :8082/metrics, through the real browser: its
-// frontend counters and host figures, with its names, types and labels, and its `name[]` filter.
+// frontend counters and host figures, with its names, types and labels, written as TorchServe
+// writes them (a comma after the last label, Java's doubles), the whole scrape still read as
+// Prometheus reads it, and its `name[]` filter.
 
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,11 +9,13 @@ import os from 'node:os';
 import type { RunningServer } from '../../../server/server.js';
 import { readImage } from '../../support/paths.js';
 import { call, postImage } from '../../support/server-harness.js';
+import { parseExposition } from '../../support/prometheus-text.js';
 import type { ServerSource } from '../../support/shared-server.js';
 
 const host = os.hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const onHost = `\\{Level="Host",Hostname="${host}"\\}`;
-const ofModel = `\\{model_name="mobilenet_v2",model_version="1\\.0",hostname="${host}"\\}`;
+// As TorchServe's Java client writes a label set: a comma after every label.
+const onHost = `\\{Level="Host",Hostname="${host}",\\}`;
+const ofModel = `\\{model_name="mobilenet_v2",model_version="1\\.0",hostname="${host}",\\}`;
 
 /** The value of the one sample `series` (name and labels, as a regular expression) has in `text`. */
 const sample = (text: string, series: string): number => {
@@ -82,6 +86,25 @@ export const torchserveMetricsSuite = (shared: ServerSource) =>
           name,
         );
       }
+    });
+
+    it("writes TorchServe's families as TorchServe does, as its own suites match them; the whole scrape reads as Prometheus reads it", async () => {
+      assert.equal((await postImage(`${server.inferenceUrl}/predictions/mobilenet_v2`, readImage('kitten.jpg'))).status, 200);
+      const text = await scrape();
+      // TorchServe's postman collections, as they write the check.
+      assert.match(text, /.*Requests2XX\{Level="Host",Hostname=".*",\} \d+\.\d+.*/);
+      // Its test_metrics.py.
+      for (const name of ['Requests2XX', 'CPUUtilization', 'MemoryUsed', 'MemoryAvailable', 'MemoryUtilization', 'DiskUsage', 'DiskUtilization', 'DiskAvailable']) {
+        assert.match(text, new RegExp(`${name}\\{Level="Host",Hostname=".+",\\} \\d+\\.\\d+`), name);
+      }
+      for (const name of ['ts_inference_requests_total', 'ts_inference_latency_microseconds', 'ts_queue_latency_microseconds']) {
+        assert.match(text, new RegExp(`${name}\\{model_name="mobilenet_v2",model_version="1\\.0",hostname=".+",\\} \\d+\\.\\d+`), name);
+      }
+      const families = parseExposition(text);
+      assert.equal(families.get('Requests2XX')!.type, 'counter');
+      assert.ok(families.get('Requests2XX')!.samples[0]!.value >= 1);
+      assert.ok(families.get('ts_inference_latency_microseconds')!.samples.some((x) => x.labels['model_name'] === 'mobilenet_v2' && x.value > 0));
+      assert.match(text, /^ts_requests_total\{status_class="2xx"\} \d+$/m, 'our own families keep the standard form');
     });
 
     it('Requests2XX counts a 2xx and Requests4XX a 404, one each', async () => {
