@@ -2,6 +2,7 @@
 
 import type { OrtModule } from '../ort-loader.js';
 import type { LoadRequest } from '../protocol.js';
+import { ImageSegmenter } from './image-segmenter.js';
 import { ObjectDetector } from './object-detector.js';
 import type { PageHandler } from './page-handler.js';
 
@@ -13,5 +14,6 @@ export function handlerFor(ort: OrtModule, req: LoadRequest): PageHandler | null
     if (!spec.detector) throw new Error('an object_detector needs its detector settings');
     return new ObjectDetector(ort, req.inputName, req.outputName, req.normalisation, spec.detector, spec.labels);
   }
+  if (spec.name === 'image_segmenter') return new ImageSegmenter(ort, req.inputName, req.outputName, req.normalisation);
   throw new Error(`the ${spec.name} handler is not available in this page`);
 }

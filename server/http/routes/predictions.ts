@@ -9,12 +9,15 @@ import { MAX_TOPK, parseTopK } from '../../pipeline/top-k-param.js';
 import { readImageBody } from '../uploads/request-body.js';
 import type { Metrics } from '../../ops/metrics.js';
 import { httpCall, recordInference } from './inference-request.js';
+import { segmentationPng } from '../../pipeline/segmentation-answer.js';
+import { segmenterForm } from './segmenter-form.js';
 import type { Operation } from '../operation.js';
 
 /** What /predictions answers for one image, in either output_format. */
 export const Prediction = Type.Union([
   Type.Array(Type.Object({ class: Type.String(), probability: Type.Number() }), { description: 'output_format "classes" (default)' }),
   Type.Record(Type.String(), Type.Number(), { description: 'output_format "torchserve": label to probability' }),
+  Type.Array(Type.Array(Type.Tuple([Type.Integer(), Type.Number()])), { description: 'an image_segmenter: height rows of width [class, probability] pairs' }),
 ]);
 
 // In order: the model, the topk, then the image pipeline (image-pipeline.ts): admission (503
@@ -27,9 +30,11 @@ export function predictionOperations(store: ModelStore, engine: InferenceEngine,
     const params = req.params as { model_name: string; model_version?: string };
     const model = store.resolve(params.model_name, params.model_version);
     const k = parseTopK(req.query['topk'], model.config.topk);
-    const served = await answerImages(pipeline, call, { model, k, read: (ticket) => readImageBody(req, { maxBytes: guards.maxRequestSize, ticket, uploads: guards.uploads }) });
+    const form = segmenterForm(req, model);
+    const served = await answerImages(pipeline, call, { model, k, compactSegments: form === 'png', read: (ticket) => readImageBody(req, { maxBytes: guards.maxRequestSize, ticket, uploads: guards.uploads }) });
     recordInference(res, served);
-    res.type('application/json').send(served.answer[0]);
+    if (form === 'png') res.type('image/png').send(await segmentationPng(served.answer[0]!));
+    else res.type('application/json').send(served.answer[0]);
   };
   return [false, true].flatMap((versioned) =>
     (['post', 'put'] as const).map((method) => ({
@@ -44,10 +49,14 @@ export function predictionOperations(store: ModelStore, engine: InferenceEngine,
       },
       responses: inferenceAnswers(
         error,
-        { description: 'The top classes, highest probability first', content: { 'application/json': Prediction } },
+        {
+          description: "The top classes, highest probability first (an image_segmenter: each pixel's top class, or with Accept: image/png the class map as an 8-bit greyscale PNG)",
+          content: { 'application/json': Prediction, 'image/png': binary },
+        },
         {
           400: 'Empty, unsupported or undecodable image, or a bad topk',
           404: 'Unknown model (ModelNotFoundException) or version (ModelVersionNotFoundException)',
+          406: 'An image_segmenter asked for neither application/json nor image/png',
           413: 'Body larger than max_request_size, or image larger than max_image_pixels',
         },
       ),
