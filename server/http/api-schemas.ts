@@ -53,7 +53,7 @@ export const inferenceAnswers = (
   200: { description: ok.description, headers: TIMING_HEADERS, content: ok.content },
   400: shape(faults[400]),
   404: shape(faults[404]),
-  ...(faults[406] ? { 406: shape(faults[406]) } : {}),
+  ...(faults[406] === undefined ? {} : ({ 406: shape(faults[406]) } as Record<number, Answer>)),
   413: shape(faults[413]),
   ...inferenceFailures(shape),
 });

@@ -10,7 +10,8 @@ import { greyscalePng } from './png-class-map.js';
 export function parseSegmentation(text: string): Segmentation {
   const o = JSON.parse(text) as { width?: unknown; height?: unknown; classes?: unknown; probabilities?: unknown };
   const { width, height, classes, probabilities } = o;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || typeof classes !== 'string' || typeof probabilities !== 'string') throw new Error('a segmentation answer needs width, height, classes and probabilities');
+  if (!Number.isInteger(width) || !Number.isInteger(height) || typeof classes !== 'string' || typeof probabilities !== 'string')
+    throw new Error('a segmentation answer needs width, height, classes and probabilities');
   const pixels = (width as number) * (height as number);
   const map = Buffer.from(classes, 'base64');
   const probs = Buffer.from(probabilities, 'base64');

@@ -31,7 +31,12 @@ export function predictionOperations(store: ModelStore, engine: InferenceEngine,
     const model = store.resolve(params.model_name, params.model_version);
     const k = parseTopK(req.query['topk'], model.config.topk);
     const form = segmenterForm(req, model);
-    const served = await answerImages(pipeline, call, { model, k, compactSegments: form === 'png', read: (ticket) => readImageBody(req, { maxBytes: guards.maxRequestSize, ticket, uploads: guards.uploads }) });
+    const served = await answerImages(pipeline, call, {
+      model,
+      k,
+      compactSegments: form === 'png',
+      read: (ticket) => readImageBody(req, { maxBytes: guards.maxRequestSize, ticket, uploads: guards.uploads }),
+    });
     recordInference(res, served);
     if (form === 'png') res.type('image/png').send(await segmentationPng(served.answer[0]!));
     else res.type('application/json').send(served.answer[0]);
