@@ -17,7 +17,7 @@ import type { Operation } from '../operation.js';
 export const Prediction = Type.Union([
   Type.Array(Type.Object({ class: Type.String(), probability: Type.Number() }), { description: 'output_format "classes" (default)' }),
   Type.Record(Type.String(), Type.Number(), { description: 'output_format "torchserve": label to probability' }),
-  Type.Array(Type.Array(Type.Tuple([Type.Integer(), Type.Number()])), { description: 'an image_segmenter: height rows of width [class, probability] pairs' }),
+  Type.Array(Type.Array(Type.Array(Type.Number(), { minItems: 2, maxItems: 2 })), { description: 'an image_segmenter: height rows of width [class, probability] pairs' }),
 ]);
 
 // In order: the model, the topk, then the image pipeline (image-pipeline.ts): admission (503
