@@ -2,6 +2,7 @@
 
 import type { OrtModule } from '../ort-loader.js';
 import type { LoadRequest } from '../protocol.js';
+import { ImageSegmenter } from './image-segmenter.js';
 import { ObjectDetector } from './object-detector.js';
 import type { PageHandler } from './page-handler.js';
 import { TextClassifier } from './text-classifier.js';
@@ -18,5 +19,6 @@ export function handlerFor(ort: OrtModule, req: LoadRequest): PageHandler | null
     if (!spec.text) throw new Error('a text_classifier needs its text settings');
     return new TextClassifier(ort, req.inputName, req.outputName, req.output, spec.text, spec.labels);
   }
+  if (spec.name === 'image_segmenter') return new ImageSegmenter(ort, req.inputName, req.outputName, req.normalisation);
   throw new Error(`the ${spec.name} handler is not available in this page`);
 }

@@ -124,7 +124,7 @@ const FLOAT = 1; // TensorProto.DataType.FLOAT
 const ATTRIBUTE_INT = 2; // AttributeProto.AttributeType.INT
 
 /** TensorProto (as GraphProto.initializer, field 5): dims 1, data_type 2, name 8, raw_data 9 (little-endian). */
-function initializer(name: string, dims: readonly number[], data: Float32Array): Bytes {
+export function initializer(name: string, dims: readonly number[], data: Float32Array): Bytes {
   const raw = new Uint8Array(data.length * 4);
   const view = new DataView(raw.buffer);
   data.forEach((v, i) => view.setFloat32(i * 4, v, true));
@@ -132,13 +132,13 @@ function initializer(name: string, dims: readonly number[], data: Float32Array):
 }
 
 /** ValueInfoProto: name 1, type 2 -> TypeProto.tensor_type 1 -> elem_type 1, shape 2 -> dim 1 -> dim_value 1 | dim_param 2. */
-function valueInfo(field: number, name: string, dims: readonly (number | string)[]): Bytes {
+export function valueInfo(field: number, name: string, dims: readonly (number | string)[]): Bytes {
   const dim = (d: number | string) => message(1, typeof d === 'number' ? intField(1, d) : stringField(2, d));
   return message(field, stringField(1, name), message(2, message(1, intField(1, FLOAT), message(2, ...dims.map(dim)))));
 }
 
 /** NodeProto (GraphProto.node, field 1): input 1, output 2, name 3, op_type 4, attribute 5 (name 1, i 3, type 20). */
-function node(op: string, inputs: readonly string[], outputs: readonly string[], ints: Record<string, number> = {}): Bytes {
+export function node(op: string, inputs: readonly string[], outputs: readonly string[], ints: Record<string, number> = {}): Bytes {
   return message(
     1,
     ...inputs.map((s) => stringField(1, s)),

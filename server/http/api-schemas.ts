@@ -48,11 +48,12 @@ export const TIMING_HEADERS = {
 export const inferenceAnswers = (
   shape: (description: string) => Answer,
   ok: { description: string; content: Record<string, TSchema> },
-  faults: { 400: string; 404: string; 413: string },
+  faults: { 400: string; 404: string; 406?: string; 413: string },
 ): Record<number, Answer> => ({
   200: { description: ok.description, headers: TIMING_HEADERS, content: ok.content },
   400: shape(faults[400]),
   404: shape(faults[404]),
+  ...(faults[406] === undefined ? {} : ({ 406: shape(faults[406]) } as Record<number, Answer>)),
   413: shape(faults[413]),
   ...inferenceFailures(shape),
 });

@@ -13,6 +13,7 @@ import { type Placed, preprocessPlaced } from '../image/preprocess.js';
 import type { Ticket } from './admission.js';
 import { admit, type InferenceCall, type InferenceGuards, type Pipeline } from './inference-core.js';
 import { formatRanked } from './postprocess.js';
+import { parseSegmentation, segmentationJson } from './segmentation-answer.js';
 import { type Answered, served, stagesOf } from './served.js';
 
 export interface ImageRequest {
@@ -26,6 +27,11 @@ export interface ImageRequest {
    * which this counts against the ticket. The body is the one image otherwise.
    */
   images?(body: Buffer, ticket: Ticket): Buffer[];
+  /**
+   * An image segmenter's answers in the page's compact form (segmentation-answer.ts), for a
+   * caller that writes them otherwise (a PNG); TorchServe's nested list where unset.
+   */
+  compactSegments?: boolean;
   /** An image's own fault as its client is told it, where the body holds several. */
   blame?(index: number, error: unknown): unknown;
 }
@@ -49,10 +55,11 @@ interface ImageAnswer {
 }
 
 /** An image classifier's pixels are ranked in the page and labelled here; every other handler's page writes the answer itself. */
-async function answerOne(engine: InferenceEngine, model: ModelVersion, placed: Placed, k: number, deadline: Deadline, signal: AbortSignal): Promise<ImageAnswer> {
+async function answerOne(engine: InferenceEngine, model: ModelVersion, placed: Placed, k: number, deadline: Deadline, signal: AbortSignal, compact: boolean): Promise<ImageAnswer> {
   if (model.config.handler !== 'image_classifier') {
     const { width, height, scaleX, scaleY, left, top } = placed.placement;
     const out = await engine.handle(model, { bytes: placed.pixels, meta: [width, height, scaleX, scaleY, left, top] }, deadline, signal);
+    if (model.config.handler === 'image_segmenter' && !compact) return { write: () => segmentationJson(parseSegmentation(out.answer)), timing: out.timing };
     return { write: () => out.answer, timing: out.timing };
   }
   const out = await engine.infer(model, placed.pixels, k, deadline, signal);
@@ -78,7 +85,7 @@ export async function answerImages(pipeline: Pipeline, call: InferenceCall, requ
     tDecoded = Math.max(tDecoded, performance.now());
     if (deadline.expired()) throw deadline.exceeded('decoding the image');
     signal.throwIfAborted(); // another image failed meanwhile: this one is not run
-    return answerOne(engine, model, placed, k, deadline, signal);
+    return answerOne(engine, model, placed, k, deadline, signal, request.compactSegments === true);
   });
   let outs: ImageAnswer[];
   try {

@@ -6,6 +6,8 @@ import { describeRange, inRange, RANGES, type Range } from '../config/limits.js'
 
 export type OutputFormat = 'classes' | 'torchserve';
 
+export type SegmenterAnswer = 'json' | 'png';
+
 /** How images are resized and cropped: sharp's own way, or the way TorchServe's PIL does it. */
 export type Resampling = 'sharp' | 'pil';
 
@@ -27,6 +29,8 @@ export interface ModelConfig {
   fill: number;
   align: 'top-left' | 'centre';
   normalisation: Normalisation;
+  /** What an image segmenter answers a client that accepts either: TorchServe's JSON, or a PNG class map. */
+  answer: SegmenterAnswer;
   /** How an object detector's output is read; null for other handlers. */
   detector: DetectorSpec | null;
   /** A text classifier's tokenizer.json (a file in the model's folder); null for other handlers. */
@@ -114,6 +118,7 @@ export function parseModelConfig(json: unknown): ModelConfig {
       mean: field(pre, 'mean', isTriple, 'three numbers', [0, 0, 0]),
       std: field(pre, 'std', isPositiveTriple, 'three positive numbers', [1, 1, 1]),
     },
+    answer: field(c, 'answer', isOneOf<SegmenterAnswer>('json', 'png'), '"json" or "png"', 'json'),
     detector: handler === 'object_detector' ? parseDetector(field<Json>(c, 'detector', isObject, 'an object', {})) : null,
     tokenizer: handler === 'text_classifier' ? field(c, 'tokenizer', isString, 'the tokenizer.json file of a text_classifier') : null,
     text: handler === 'text_classifier' ? parseText(field<Json>(c, 'text', isObject, 'an object', {})) : null,

@@ -30,6 +30,7 @@ describe('parseModelConfig', () => {
         mean: [0, 0, 0],
         std: [1, 1, 1],
       },
+      answer: 'json',
       detector: null,
       tokenizer: null,
       text: null,
@@ -104,6 +105,7 @@ describe('parseModelConfig', () => {
       fill: 114,
       align: 'top-left',
       normalisation: { size: 256, channelOrder: 'BGR', layout: 'NHWC', scale: 1, mean: [103.9, 116.8, -123.7], std: [1, 2, 3] },
+      answer: 'json',
       detector: null,
       tokenizer: null,
       text: null,
@@ -127,6 +129,12 @@ describe('parseModelConfig', () => {
     assert.equal(c.align, 'centre');
     assert.deepEqual(c.detector, { format: 'yolox', strides: [8, 16, 32], scoreThreshold: 0.5, nmsThreshold: 0.6, maxDetections: 100 });
     assert.equal(parseModelConfig({ ...minimal, preprocessing: { fit: 'resize' } }).fit, 'resize');
+  });
+
+  it("reads an image segmenter's answer form: TorchServe's JSON unless it says png", () => {
+    assert.equal(parseModelConfig({ ...minimal, handler: 'image_segmenter' }).answer, 'json');
+    assert.equal(parseModelConfig({ ...minimal, handler: 'image_segmenter', answer: 'png' }).answer, 'png');
+    assert.throws(() => parseModelConfig({ ...minimal, answer: 'jpeg' }), /"answer" must be "json" or "png"/);
   });
 
   it('refuses an unknown handler, a bad letterbox and bad detector settings, naming the field', () => {

@@ -11,6 +11,8 @@ import { MAX_TOPK, parseTopK } from '../../pipeline/top-k-param.js';
 import { readImageBody } from '../uploads/request-body.js';
 import type { Metrics } from '../../ops/metrics.js';
 import { httpCall, recordInference } from './inference-request.js';
+import { segmentationPng } from '../../pipeline/segmentation-answer.js';
+import { segmenterForm } from './segmenter-form.js';
 import type { Operation } from '../operation.js';
 
 /** What /predictions answers for one input, for each handler (and a classifier's output_format). */
@@ -20,6 +22,7 @@ export const Prediction = Type.Union([
   Type.Array(Type.Intersect([Type.Object({ score: Type.Number() }), Type.Record(Type.String(), Type.Union([Type.Array(Type.Number(), { minItems: 4, maxItems: 4 }), Type.Number()]))]), {
     description: 'object_detector: one object per item, highest score first: {"<label>": [x1, y1, x2, y2] in the image\'s pixels, "score": s}',
   }),
+  Type.Array(Type.Array(Type.Array(Type.Number(), { minItems: 2, maxItems: 2 })), { description: 'image_segmenter: height rows of width [class, probability] pairs' }),
 ]);
 
 // In order: the model, the topk, then the image pipeline (image-pipeline.ts): admission (503
@@ -34,9 +37,12 @@ export function predictionOperations(store: ModelStore, engine: InferenceEngine,
     const k = parseTopK(req.query['topk'], model.config.topk);
     // A text rides in the body, or in a form's field, as an image does.
     const read = (ticket: Ticket) => readImageBody(req, { maxBytes: guards.maxRequestSize, ticket, uploads: guards.uploads });
-    const served = model.config.handler === 'text_classifier' ? await answerTexts(pipeline, call, { model, read }) : await answerImages(pipeline, call, { model, k, read });
+    const form = segmenterForm(req, model);
+    const served =
+      model.config.handler === 'text_classifier' ? await answerTexts(pipeline, call, { model, read }) : await answerImages(pipeline, call, { model, k, compactSegments: form === 'png', read });
     recordInference(res, served);
-    res.type('application/json').send(served.answer[0]);
+    if (form === 'png') res.type('image/png').send(await segmentationPng(served.answer[0]!));
+    else res.type('application/json').send(served.answer[0]);
   };
   return [false, true].flatMap((versioned) =>
     (['post', 'put'] as const).map((method) => ({
@@ -51,10 +57,15 @@ export function predictionOperations(store: ModelStore, engine: InferenceEngine,
       },
       responses: inferenceAnswers(
         error,
-        { description: "The model's answer, as its handler writes it: a classifier's top classes, highest probability first; a detector's objects", content: { 'application/json': Prediction } },
+        {
+          description:
+            "The model's answer, as its handler writes it: a classifier's top classes, highest probability first; a detector's objects; a segmenter's top class per pixel (with Accept: image/png, the class map as an 8-bit greyscale PNG); a text classifier's probability per class",
+          content: { 'application/json': Prediction, 'image/png': binary },
+        },
         {
           400: 'Empty, unsupported or undecodable image, or a bad topk',
           404: 'Unknown model (ModelNotFoundException) or version (ModelVersionNotFoundException)',
+          406: 'An image_segmenter asked for neither application/json nor image/png',
           413: 'Body larger than max_request_size, or image larger than max_image_pixels',
         },
       ),
