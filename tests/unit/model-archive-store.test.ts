@@ -126,11 +126,18 @@ describe('model archives in the store', () => {
     assert.ok(warned.some((w) => /same\.mar skipped: model null_model version 1\.0 is in the store already/.test(w)));
   });
 
-  it('writes nothing when an archive is refused part-way, and nothing through a link out of the store', async () => {
+  it('writes nothing when an archive is refused part-way, reads no archive linked from outside, and writes nothing through a link out of the store', async () => {
     const { base, root } = makeStore({ 'not-onnx.mar': marArchive({ modelName: 'x', model: Buffer.from('no graph here') }) });
     const store = await ModelStore.open(root, []);
     await assert.rejects(store.register('not-onnx.mar'), (e: unknown) => e instanceof ApiError && e.status === 400 && /not an ONNX model/.test(e.message));
     assert.deepEqual(tree(path.join(root, '.unpacked')), [], 'the temporary folder is gone');
+
+    writeFileSync(path.join(base, 'outside.mar'), squeeze);
+    symlinkSync(path.join(base, 'outside.mar'), path.join(root, 'linked.mar'));
+    await assert.rejects(
+      store.register('linked.mar'),
+      (e: unknown) => e instanceof ApiError && e.status === 400 && /linked\.mar cannot be registered: linked\.mar leads outside the model store/.test(e.message),
+    );
 
     rmSync(path.join(root, '.unpacked'), { recursive: true });
     const elsewhere = path.join(base, 'elsewhere');
