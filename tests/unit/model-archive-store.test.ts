@@ -9,7 +9,7 @@ import path from 'node:path';
 import { ApiError } from '../../server/errors.js';
 import { log } from '../../server/ops/log.js';
 import { ModelStore, ModelStoreError } from '../../server/store/model-store.js';
-import { marArchive, plainIndexToName, synsetIndexToName } from '../support/mar-archive.js';
+import { marArchive, NULL_ONNX, plainIndexToName, synsetIndexToName } from '../support/mar-archive.js';
 import { NULL_MODELS } from '../support/paths.js';
 
 const roots: string[] = [];
@@ -75,6 +75,27 @@ describe('model archives in the store', () => {
     store.unregister('my_model_v2');
     await assert.rejects(store.register('my-model.v2.mar'), (e: unknown) => e instanceof ApiError && e.status === 400 && /names no modelName.*model_name/.test(e.message));
     assert.equal((await store.register('my-model.v2.mar', { as: 'named' }))[0]!.name, 'named');
+  });
+
+  it("unpacks the archive's other files beside the model, but none where the model's own files go", async () => {
+    const files = { 'tokenizer/vocab.txt': 'a\nb\n', '1.0/model.onnx': 'not this one', 'config.json/x': 'x', 'labels.txt': 'not these', 'index_to_name.json': '{"0": "cat"}' };
+    const { root } = makeStore({ 'extras.mar': marArchive({ modelName: 'extras', files }) });
+    const v = (await ModelStore.open(root)).resolve('extras');
+    assert.deepEqual(v.labels, ['cat']);
+    const [folder] = unpacked(root);
+    assert.deepEqual(tree(path.join(root, '.unpacked', folder!)), [
+      '1.0',
+      '1.0/model.onnx',
+      'MAR-INF',
+      'MAR-INF/MANIFEST.json',
+      'config.json',
+      'index_to_name.json',
+      'labels.txt',
+      'tokenizer',
+      'tokenizer/vocab.txt',
+    ]);
+    assert.equal(readFileSync(path.join(root, '.unpacked', folder!, 'tokenizer', 'vocab.txt'), 'utf8'), 'a\nb\n');
+    assert.equal(statSync(v.file).size, NULL_ONNX.length);
   });
 
   it('registers an archive of the store by its file name, once; 404 for anything else', async () => {

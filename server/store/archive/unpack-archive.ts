@@ -118,8 +118,9 @@ async function writeFolder(reader: ArchiveReader, temp: string, archive: string,
   if (handler) await reader.extract(handler, path.join(temp, 'handler.js'));
   // The archive's other files (a tokenizer, a vocabulary) beside them, where the server's own
   // files do not go; config.json and the manifest were read, and are written below.
-  const consumed = (name: string) => name === 'config.json' || name.startsWith('MAR-INF/');
-  const ours = (name: string) => name === 'handler.js' || name.startsWith(`${version}/`) || (labels !== null && name === LABELS);
+  const under = (name: string, part: string) => name === part || name.startsWith(`${part}/`);
+  const consumed = (name: string) => name === 'config.json' || under(name, 'MAR-INF');
+  const ours = (name: string) => ['config.json', 'handler.js', version, ...(labels ? [LABELS] : [])].some((p) => under(name, p));
   const skipped: string[] = [];
   for (const entry of reader.files.values()) {
     if (entry === model || entry === handler || consumed(entry.name)) continue;
