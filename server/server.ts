@@ -72,7 +72,7 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig, engineOverride?: InferenceEngine): Promise<RunningServer> {
   const { timeouts } = config;
   const tls = config.tls && readTls(config.tls);
-  const store = await ModelStore.open(config.models.store, config.models.load);
+  const store = await ModelStore.open(config.models.store, config.models.load, { archiveBytes: config.models.archiveBytes });
   log.info(
     `model store ${store.root}: ${store
       .allVersions()

@@ -135,6 +135,7 @@ function readModels({ read, machine, limits }: Sources): ServerConfig['models'] 
   const load = read('load_models');
   return {
     store: read('model_store'),
+    archiveBytes: read('max_archive_bytes'),
     load:
       load === 'all'
         ? null

@@ -65,8 +65,10 @@ export interface Timeouts {
 /** The model store, which of its models load, and the workers they get. */
 export interface ModelSettings {
   store: string;
-  /** Model names to load, or null for every model in the store. */
+  /** Model names and archives (`x.mar`, `name=x.mar`) to load, or null for every model and archive in the store. */
   load: string[] | null;
+  /** Bytes a model archive may unpack to, all its files together. */
+  archiveBytes: number;
   /** Each null where not set: the model's config decides, else MODEL_DEFAULTS. */
   batchSize: number | null;
   maxBatchDelayMs: number | null;

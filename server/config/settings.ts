@@ -91,7 +91,11 @@ export const SETTINGS = {
     unset: 'none: no address may be `https://`',
     help: 'PEM certificate of the `https://` listeners, followed by any intermediate certificates',
   },
-  model_store: { type: 'text', default: 'models', help: 'the model store: a folder of `<model>/config.json` and `<model>/<version>/model.onnx`' },
+  model_store: {
+    type: 'text',
+    default: 'models',
+    help: 'the model store: a folder of `<model>/config.json` and `<model>/<version>/model.onnx`, and of TorchServe model archives (`.mar`), unpacked into its `.unpacked` folder',
+  },
   backend: { type: 'choice', choices: ['auto', 'webgpu', 'wasm'], default: '', unset: `${EACH_MODEL}, else \`auto\``, help: '`auto`, `webgpu` or `wasm`: where every model runs' },
   ort_build: {
     type: 'choice',
@@ -185,7 +189,18 @@ export const SETTINGS = {
     unset: '4 per core, at most half the memory at 256 MiB a page',
     help: 'worker pages across every model version, at most 1024: the models loaded at start must fit (else the start stops and says which asked for how many), and so must every registration and scaling',
   },
-  load_models: { type: 'text', default: 'all', aliases: ['models'], help: '`all`, or comma-separated model names from the store' },
+  load_models: {
+    type: 'text',
+    default: 'all',
+    aliases: ['models'],
+    help: '`all` (every model folder and `.mar` archive of the store), or comma-separated model names and archives from the store (`squeezenet.mar`, or `name=squeezenet.mar` for another name)',
+  },
+  max_archive_bytes: {
+    type: 'integer',
+    min: 1,
+    default: '2147483648',
+    help: 'bytes a model archive (`.mar`) may unpack to, all its files together as their sizes declare (each file held to its declared size as it inflates); past it the archive is refused (400 at registration, skipped at start). An ONNX model is one protobuf of at most 2 GiB',
+  },
   cors_allowed_origin: {
     type: 'text',
     default: '',

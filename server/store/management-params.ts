@@ -12,9 +12,9 @@ export interface ListParams {
 }
 
 export interface RegisterParams {
-  /** A model folder of the store; required. */
+  /** A model folder or model archive (.mar) of the store; required. */
   url?: string;
-  /** TorchServe's `model_name`: must match the folder's name. */
+  /** TorchServe's `model_name`: the name to register under (an alias of a folder; an archive's instead of its manifest's). */
   modelName?: string;
   /** TorchServe's runtimes are accepted; the model runs in onnxruntime-web either way. */
   runtime?: string;

@@ -19,6 +19,9 @@ function sandboxOf(state: SandboxState, pid: number | null) {
   return { enabled: state.enabled, setting: state.setting, reason: state.reason, user: state.user, ...(renderer ?? { uid: null, seccomp: null, noNewPrivs: null }) };
 }
 
+/** What the model was registered from, as TorchServe says it: the archive's file name, or the model file of a folder. */
+const modelUrlOf = (v: ModelVersion): string => v.archive ?? `${v.name}/${v.version}/model.onnx`;
+
 /** TorchServe's describe-model answer, with where and how the model actually runs. */
 function descriptionOf(v: ModelVersion, engine: InferenceEngine, defaultResponseTimeout: number) {
   const status = engine.status(v);
@@ -28,7 +31,7 @@ function descriptionOf(v: ModelVersion, engine: InferenceEngine, defaultResponse
   return {
     modelName: v.name,
     modelVersion: v.version,
-    modelUrl: `${v.name}/${v.version}/model.onnx`,
+    modelUrl: modelUrlOf(v),
     runtime: 'onnxruntime-web',
     isDefault: v.isDefault,
     description: v.config.description,
@@ -124,14 +127,14 @@ export function modelManagement(store: ModelStore, engine: InferenceEngine, work
     const asked = p.limit ?? 100;
     const limit = asked < 1 || asked > 100 ? 100 : asked;
     const start = Math.max(0, p.nextPageToken ?? 0);
-    const page = all.slice(start, start + limit).map((m) => ({ modelName: m.name, modelUrl: `${m.name}/${m.defaultVersion}/model.onnx` }));
+    const page = all.slice(start, start + limit).map((m) => ({ modelName: m.name, modelUrl: modelUrlOf(m.versions.get(m.defaultVersion)!) }));
     return ok(start + limit < all.length ? { nextPageToken: String(start + limit), models: page } : { models: page });
   };
-  // Only store folders, never a remote URL. As in TorchServe: no worker unless initial_workers
+  // Only store folders and archives, never a remote URL. As in TorchServe: no worker unless initial_workers
   // (or the server's workers setting) says, and synchronous unless told otherwise.
   const register = async (p: RegisterParams, spelled: Spelling = asWritten): Promise<ManagementAnswer> => {
     const { url, runtime } = p;
-    if (url === undefined) throw badRequest('Parameter url is required: the name of a model folder in the model store.');
+    if (url === undefined) throw badRequest('Parameter url is required: the name of a model folder or model archive (.mar) in the model store.');
     if (isRemote(url)) throw remoteRefused(url);
     if (runtime && !RUNTIMES.includes(runtime.toLowerCase()))
       throw badRequest(`runtime "${runtime.slice(0, 40)}" is not one this server has; it runs ONNX models in onnxruntime-web (${RUNTIMES.join(', ')} are accepted).`);

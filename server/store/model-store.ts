@@ -1,6 +1,8 @@
-// The model store on disk: models/<name>/config.json, models/<name>/<version>/model.onnx.
-// Read once at start; requests look models up here and never touch the file system by name.
-// Every file is read, and every model file served, from its real path inside the store.
+// The model store on disk: models/<name>/config.json, models/<name>/<version>/model.onnx, and
+// TorchServe model archives, models/<file>.mar, each unpacked into a folder of that layout
+// (archive/unpack-archive.ts). Read once at start; requests look models up here and never touch
+// the file system by name. Every file is read, and every model file served, from its real path
+// inside the store.
 
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
@@ -11,6 +13,9 @@ import { log } from '../ops/log.js';
 import { isMissing, OutsideStoreError, realPathInside } from './store-paths.js';
 import type { TextTokenizer } from '../text/text-tokenizer.js';
 import { readTokenizer, TokenizerFileError } from '../text/tokenizer-file.js';
+import { ArchiveRefused } from './archive/archive-refused.js';
+import { archiveSpec, readArchiveModel } from './archive/archive-model.js';
+import { isArchiveName } from './archive/unpack-archive.js';
 
 export interface ModelVersion {
   name: string;
@@ -26,6 +31,8 @@ export interface ModelVersion {
   /** A text classifier's tokenizer, read with its config. */
   tokenizer?: TextTokenizer;
   isDefault: boolean;
+  /** The .mar file of the store it was unpacked from; absent for a model folder. */
+  archive?: string;
 }
 
 export interface StoredModel {
@@ -36,19 +43,30 @@ export interface StoredModel {
 
 export class ModelStoreError extends Error {}
 
+export interface StoreOptions {
+  /** Bytes a model archive may unpack to, all its files together. */
+  archiveBytes: number;
+}
+
+/** A model's ONNX file is one protobuf, which cannot pass 2 GiB; an archive's other files fit beside it. */
+export const DEFAULT_ARCHIVE_BYTES = 2 * 1024 ** 3;
+
 export class ModelStore {
   private constructor(
     readonly root: string,
     /** `root` with its links resolved: every part of every model must lie inside it. */
     private readonly realRoot: string,
     private readonly models: Map<string, StoredModel>,
+    private readonly options: StoreOptions,
   ) {}
 
   /**
-   * `only`: the model names to load (TorchServe's load_models); null for all. A model or version
-   * that leads outside the store is skipped, with a warning saying which part and where to.
+   * `only`: the model names to load (TorchServe's load_models), and archives (`x.mar`,
+   * `name=x.mar`); null for all, archives included. A model or version that leads outside the
+   * store is skipped, with a warning saying which part and where to; so is an archive that cannot
+   * be used, unless `only` names it.
    */
-  static async open(root: string, only: readonly string[] | null = null): Promise<ModelStore> {
+  static async open(root: string, only: readonly string[] | null = null, options: StoreOptions = { archiveBytes: DEFAULT_ARCHIVE_BYTES }): Promise<ModelStore> {
     const abs = path.resolve(root);
     const unreadable = (e: NodeJS.ErrnoException): never => {
       throw new ModelStoreError(`cannot read the model store ${abs}: ${e.code ?? e.message}`);
@@ -68,13 +86,33 @@ export class ModelStore {
       if (model) models.set(model.name, model);
     }
     if (only) {
-      const missing = only.filter((n) => !models.has(n));
+      const names = only.filter((n) => archiveSpec(n) === null);
+      const missing = names.filter((n) => !models.has(n));
       if (missing.length) throw new ModelStoreError(`load_models names ${missing.map((n) => `"${n}"`).join(', ')}, not in the model store ${abs}`);
-      for (const name of [...models.keys()]) if (!only.includes(name)) models.delete(name);
+      for (const name of [...models.keys()]) if (!names.includes(name)) models.delete(name);
+    }
+    // In name order, so that of two archives of one model the same one gives the default version at every start.
+    const archives =
+      only === null
+        ? entries
+            .filter((e) => isArchiveName(e.name) && SAFE_NAME.test(e.name) && !e.isDirectory())
+            .map((e) => ({ file: e.name, as: null }))
+            .sort((a, b) => a.file.localeCompare(b.file))
+        : only.flatMap((n) => archiveSpec(n) ?? []);
+    for (const { file, as } of archives) {
+      try {
+        if (!SAFE_NAME.test(file)) throw new ArchiveRefused('an archive is named by its file name in the model store, without a folder');
+        addVersions(models, await readArchiveModel(realRoot, file, { as, maxBytes: options.archiveBytes, atStart: true }, readFolder));
+      } catch (e) {
+        const why = isMissing(e) ? 'not in the model store' : archiveProblem(e, file);
+        // As a folder load_models names: a start without it is not the start asked for.
+        if (only) throw new ModelStoreError(`load_models names ${file}, which cannot be loaded: ${why}`);
+        log.warn(`model store: ${file} skipped: ${why}`, { archive: file });
+      }
     }
     // An empty start is normal (TorchServe starts with none unless told): models are registered later.
-    if (models.size === 0) log.info(`no model loaded from ${abs}: register one with POST /models?url=<folder>&initial_workers=1`);
-    return new ModelStore(abs, realRoot, models);
+    if (models.size === 0) log.info(`no model loaded from ${abs}: register one with POST /models?url=<folder or .mar>&initial_workers=1`);
+    return new ModelStore(abs, realRoot, models, options);
   }
 
   list(): StoredModel[] {
@@ -103,7 +141,8 @@ export class ModelStore {
    * Registers what a store folder holds that is not registered yet (TorchServe's POST /models),
    * under the folder's name or `as` (an alias: the same files registered again are a separate
    * model, as in TorchServe). `url` names a folder of the store (or a path to it inside the
-   * store); anything remote is refused without being read, anything else not a folder of the
+   * store), or a model archive (`x.mar`), registered under its manifest's model name or `as`;
+   * anything remote is refused without being read, anything else not a folder or archive of the
    * store is 404, and so is refused a folder any part of which (a version included) leads outside
    * the store. A new version does not become the default. `config` overrides the folder's
    * config.json. `admit` sees the versions about to be added; what it throws leaves the store as it was.
@@ -114,8 +153,15 @@ export class ModelStore {
     const folder = path.basename(full);
     const notFound = () => new ApiError(404, 'ModelNotFoundException', `Model not found in model store: ${url}`);
     if (!url || path.dirname(full) !== this.root || !SAFE_NAME.test(folder)) throw notFound();
+    if (opts.as !== undefined && !SAFE_NAME.test(opts.as)) throw badRequest(`model_name "${opts.as}" may hold letters, digits, '.', '_' and '-' only.`);
+    if (isArchiveName(folder)) {
+      const model = await readArchiveModel(this.realRoot, folder, { as: opts.as ?? null, maxBytes: this.options.archiveBytes, atStart: false }, readFolder).catch((e: unknown) => {
+        if (isMissing(e)) throw notFound();
+        throw badRequest(`${folder} cannot be registered: ${archiveProblem(e, folder)}`);
+      });
+      return this.add(renamed(model, model.name, opts.config ?? {}), opts.admit);
+    }
     const name = opts.as ?? folder;
-    if (!SAFE_NAME.test(name)) throw badRequest(`model_name "${name}" may hold letters, digits, '.', '_' and '-' only.`);
     const read = await readModel(this.realRoot, folder, (e) => {
       throw e;
     }).catch((e: Error) => {
@@ -125,8 +171,12 @@ export class ModelStore {
       throw badRequest(`${folder} cannot be registered: ${why}`);
     });
     if (!read) throw notFound();
-    const found = renamed(read, name, opts.config ?? {});
-    const admit = opts.admit ?? (() => {});
+    return this.add(renamed(read, name, opts.config ?? {}), opts.admit);
+  }
+
+  /** Adds a model's versions that are not registered yet; 409 when none is new. */
+  private add(found: StoredModel, admit: (versions: readonly ModelVersion[]) => void = () => {}): ModelVersion[] {
+    const { name } = found;
     const existing = this.models.get(name);
     if (!existing) {
       admit([...found.versions.values()]);
@@ -165,13 +215,23 @@ export const isRemote = (url: string) => /^[a-z][a-z0-9+.-]*:/i.test(url);
 
 /** Refused whatever else the request says: the server never downloads a model. */
 export const remoteRefused = (url: string) =>
-  badRequest(`Only models in the model store can be registered: remote URLs are not fetched ("${url.slice(0, 200)}"). Put the model folder in the model store and register it by name.`);
+  badRequest(
+    `Only models in the model store can be registered: remote URLs are not fetched ("${url.slice(0, 200)}"). Put the model folder or .mar archive in the model store and register it by name.`,
+  );
 
 /** A folder's model under the name it is registered as, with the registration's config overrides. */
 function renamed(model: StoredModel, name: string, config: Partial<ModelConfig>): StoredModel {
   const versions = new Map([...model.versions].map(([v, mv]) => [v, { ...mv, name, key: `${name}/${v}`, config: { ...mv.config, ...config } }]));
   return { ...model, name, versions };
 }
+
+/** A folder's model under another name: what an archive's unpacked folder is read as. */
+const readFolder = async (realRoot: string, folder: string, name: string): Promise<StoredModel | null> => {
+  const read = await readModel(realRoot, folder, (e) => {
+    throw e;
+  });
+  return read && renamed(read, name, {});
+};
 
 const isFolderLike = (entry: Dirent) => SAFE_NAME.test(entry.name) && (entry.isDirectory() || entry.isSymbolicLink());
 
@@ -241,4 +301,29 @@ async function readLabels(realRoot: string, dir: string, name: string, file: str
       throw new ModelStoreError(`${name}: cannot read labels ${file}: ${e.code ?? e.message}`);
     });
   return text.split(/\r?\n/).filter((l) => l.trim().length > 0);
+}
+
+/** At start: an archive's versions beside those already read; the first read keeps the default. */
+function addVersions(models: Map<string, StoredModel>, model: StoredModel): void {
+  const existing = models.get(model.name);
+  if (!existing) {
+    models.set(model.name, model);
+    return;
+  }
+  for (const version of model.versions.keys()) if (existing.versions.has(version)) throw new ArchiveRefused(`model ${model.name} version ${version} is in the store already`);
+  for (const [version, v] of model.versions) existing.versions.set(version, { ...v, isDefault: false });
+}
+
+/** What a client or the log is told of an archive that cannot be used; anything unforeseen is thrown on. */
+function archiveProblem(e: unknown, file: string): string {
+  if (e instanceof OutsideStoreError) {
+    log.warn(`model store: ${file}: ${e.message} (to ${e.target})`, { part: e.part, target: e.target });
+    return e.message;
+  }
+  if (e instanceof ArchiveRefused || e instanceof ModelStoreError) return e.message;
+  // A system error's own message holds an absolute path: its code alone.
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EROFS' || code === 'EACCES') return `the model store cannot be written, and an archive is unpacked into it (${code})`;
+  if (code) return code;
+  throw e;
 }

@@ -137,10 +137,10 @@ export function modelOperations(store: ModelStore, engine: InferenceEngine, work
       id: 'registerModel',
       method: 'post',
       path: '/models',
-      summary: 'Register a model folder of the model store (never a remote URL)',
+      summary: 'Register a model folder or model archive (.mar) of the model store (never a remote URL)',
       params: [
-        { ...query('url', 'A model folder of the store'), required: true },
-        query('model_name', 'Must match the folder name'),
+        { ...query('url', 'A model folder or model archive (.mar, an ONNX model inside) of the store'), required: true },
+        query('model_name', "The name to register under; default the folder's name, or the archive manifest's modelName"),
         query('batch_size', 'Largest batch', Type.Integer({ minimum: RANGES.batchSize.min, maximum: RANGES.batchSize.max })),
         query('max_batch_delay', 'ms to wait for a batch to fill', Type.Number({ minimum: RANGES.maxBatchDelayMs.min, maximum: RANGES.maxBatchDelayMs.max })),
         query('initial_workers', `Workers to start for each version (default: the server's workers setting, else 0); 0 or less starts none, as in TorchServe; ${pages}`, Type.Integer()),
