@@ -13,6 +13,7 @@ import { type Placed, preprocessPlaced } from '../image/preprocess.js';
 import type { Ticket } from './admission.js';
 import { admit, type InferenceCall, type InferenceGuards, type Pipeline } from './inference-core.js';
 import { formatRanked } from './postprocess.js';
+import { answerBytes } from './bytes-pipeline.js';
 import { type Answered, served, stagesOf } from './served.js';
 
 export interface ImageRequest {
@@ -61,6 +62,8 @@ async function answerOne(engine: InferenceEngine, model: ModelVersion, placed: P
 
 /** Each image's answer, as /predictions sends it, in the order of the images. */
 export async function answerImages(pipeline: Pipeline, call: InferenceCall, request: ImageRequest): Promise<Answered<string[]>> {
+  // A model's own handler that takes the request's bytes: nothing is decoded.
+  if (request.model.config.handlerInput === 'bytes') return answerBytes(pipeline, call, request);
   const { engine, guards } = pipeline;
   const { model, k } = request;
   const { deadline, ticket, signal: gone } = admit(guards, model, call);
@@ -95,7 +98,7 @@ export async function answerImages(pipeline: Pipeline, call: InferenceCall, requ
 }
 
 /** Runs side by side: the request waited as long as its slowest in each stage. */
-function slowest(runs: RunTiming[]): RunTiming {
+export function slowest(runs: RunTiming[]): RunTiming {
   const most = (stage: (r: RunTiming) => number) => Math.max(...runs.map(stage));
   return { batch: most((r) => r.batch), queueMs: most((r) => r.queueMs), transferMs: most((r) => r.transferMs), inferMs: most((r) => r.inferMs) };
 }
