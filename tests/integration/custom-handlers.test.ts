@@ -120,6 +120,7 @@ describe('custom handlers in the browser sandbox', () => {
 
   it('a handler that never returns: 504 at the deadline, its renderer ends, the page is reloaded, and other models serve meanwhile', async () => {
     const before = await worker('looping');
+    assert.notEqual(before.pid, (await worker('plain')).pid, 'each page has its own renderer: a loop in one stalls no other');
     const late = await send(`${api}/predictions/looping`, 'loop');
     assert.equal(late.status, 504, JSON.stringify(late.body));
     assert.equal(late.body.type, 'RequestTimeoutException');
