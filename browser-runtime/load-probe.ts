@@ -18,12 +18,12 @@ export function probeFor(handler: PageHandler | null, req: LoadRequest): LoadPro
   if (handler && item) {
     return {
       async run(runner, batch) {
-        const { outputs } = await runner.runFeeds(
-          handler.inputs(
-            Array.from({ length: batch }, () => item),
-            batch,
-          ),
+        const feeds = await handler.inputs(
+          Array.from({ length: batch }, () => item),
+          batch,
+          { width: 0, values: new Float32Array(0) },
         );
+        const { outputs } = await runner.runFeeds(feeds);
         const out = outputs[req.outputName];
         if (!out) throw new Error(`the model has no output named "${req.outputName}"`);
         return Float32Array.from(out.data as ArrayLike<number>, Number);

@@ -17,7 +17,7 @@ import { compareOutputs } from './parity.js';
 import { type LoadProbe, probeFor } from './load-probe.js';
 import { softmaxInto, topK } from './top-k.js';
 import { handlerFor } from './handlers/handler-for.js';
-import type { ItemMeta, PageHandler } from './handlers/page-handler.js';
+import { HandlerError, type ItemMeta, type PageHandler } from './handlers/page-handler.js';
 import type { Backend, ErrorKind, LoadRequest, ModelRuntimeInfo, ParityReport, RunFacts } from './protocol.js';
 
 export class RuntimeError extends Error {
@@ -159,10 +159,11 @@ export class ModelHost {
     timer.done('import onnxruntime-web');
     let handler: PageHandler | null;
     try {
-      handler = handlerFor(ort, req);
+      handler = await handlerFor(ort, req);
     } catch (e) {
       throw new RuntimeError('model', e instanceof Error ? e.message : String(e));
     }
+    timer.done('handler');
     const bytes = await fetchModel(req.modelUrl);
     timer.done('fetch model');
     const lookup = req.backend === 'wasm' ? { adapter: null, info: null, error: null } : await findAdapter();
@@ -176,6 +177,12 @@ export class ModelHost {
     const backend = gpu && !gpu.runner ? 'wasm' : choice.backend;
     await warmUp(active, backend, req.maxBatch, probe);
     timer.done('warm-up');
+    if (handler?.initialize) {
+      await handler.initialize({ inputNames: active.session.inputNames, outputNames: active.session.outputNames }).catch((e: unknown) => {
+        throw new RuntimeError('model', e instanceof Error ? e.message : String(e));
+      });
+      timer.done('handler initialize');
+    }
     const host = new ModelHost(
       active,
       gpu?.runner ? wasm : null,
@@ -252,9 +259,9 @@ export class ModelHost {
       const t0 = performance.now();
       let feeds: Record<string, Ort.Tensor>;
       try {
-        feeds = handler.inputs(chunk, ranBatch);
+        feeds = await handler.inputs(chunk, ranBatch, { width: meta.width, values: meta.values.subarray(at * meta.width) });
       } catch (e) {
-        throw new RuntimeError('input', e instanceof Error ? e.message : String(e));
+        throw new RuntimeError(e instanceof HandlerError ? 'handler' : 'input', e instanceof Error ? e.message : String(e));
       }
       out.prepareMs += performance.now() - t0;
       let ran: Awaited<ReturnType<ModelRunner['runFeeds']>>;
@@ -267,9 +274,9 @@ export class ModelHost {
       out.waitMs += ran.waitMs;
       const t1 = performance.now();
       try {
-        out.answers.push(...handler.answers(ran.outputs, { width: meta.width, values: meta.values.subarray(at * meta.width) }, chunk.length));
+        out.answers.push(...(await handler.answers(ran.outputs, { width: meta.width, values: meta.values.subarray(at * meta.width) }, chunk.length, ranBatch)));
       } catch (e) {
-        throw new RuntimeError('model', e instanceof Error ? e.message : String(e));
+        throw new RuntimeError(e instanceof HandlerError ? 'handler' : 'model', e instanceof Error ? e.message : String(e));
       }
       out.answerMs += performance.now() - t1;
       out.ranBatch = Math.max(out.ranBatch, ranBatch);

@@ -25,7 +25,7 @@ import type { ErrorKind, GatewayCall, HandleReply, InferReply, PageArgs, PageCal
 export class ProtocolError extends Error {}
 
 const OPS: readonly PageOp[] = ['load', 'infer', 'runTensor', 'handle'];
-const KINDS: readonly ErrorKind[] = ['input', 'model', 'runtime'];
+const KINDS: readonly ErrorKind[] = ['input', 'model', 'runtime', 'handler'];
 const REPLY_HEAD = 16;
 const utf8 = new TextEncoder();
 const text = new TextDecoder();

@@ -64,7 +64,17 @@ export interface Normalisation {
  * the answer. `image_classifier` runs the `infer` op; the others run `handle`, whose answers the
  * page writes (browser-runtime/handlers/).
  */
-export type HandlerName = 'image_classifier' | 'object_detector' | 'image_segmenter' | 'text_classifier';
+export type HandlerName = 'image_classifier' | 'object_detector' | 'image_segmenter' | 'text_classifier' | 'custom';
+
+/** What a custom handler's `preprocess` is given per item: the decoded image, or the request's bytes. */
+export type CustomHandlerInput = 'image' | 'bytes';
+
+/** A model's own handler.js (config.json `"handler": "handler.js"`), run in its page. */
+export interface CustomSpec {
+  /** Where the page imports the module from, relative to the page (same origin). */
+  url: string;
+  input: CustomHandlerInput;
+}
 
 /** How a detector's raw output is read. `yolox`: rows of [cx, cy, w, h, objectness, class scores...] on grid cells of each stride. */
 export interface DetectorSpec {
@@ -95,6 +105,7 @@ export interface HandlerSpec {
   labels: string[];
   detector?: DetectorSpec;
   text?: TextSpec;
+  custom?: CustomSpec;
 }
 
 export interface LoadRequest {
@@ -191,7 +202,8 @@ export interface HandleReply extends CallStart {
   answerMs: number;
 }
 
-export type ErrorKind = 'input' | 'model' | 'runtime';
+/** `handler`: a custom handler's own code threw; its message is the client's, and the page stays. */
+export type ErrorKind = 'input' | 'model' | 'runtime' | 'handler';
 
 export type Reply<T> = { ok: true; value: T } | { ok: false; error: { kind: ErrorKind; message: string } };
 

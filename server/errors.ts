@@ -49,6 +49,9 @@ export function fromBridgeError(err: BridgeError): ApiError {
       return serviceUnavailable(`The model is unavailable: ${err.message}.`);
     case 'timeout':
       return timeout(`The prediction timed out: ${err.message}.`);
+    case 'handler':
+      // The model's author wrote the message (custom-handler.ts keeps stacks and the page's address out of it).
+      return new ApiError(500, 'InternalServerException', `The model's handler failed: ${err.message}`);
     case 'busy':
       return new ApiError(503, 'ServiceUnavailableException', `The model is overloaded: ${err.message}; retry later.`, { 'Retry-After': '1' });
     default:

@@ -3,12 +3,13 @@
 import type { OrtModule } from '../ort-loader.js';
 import type { LoadRequest } from '../protocol.js';
 import { ImageSegmenter } from './image-segmenter.js';
+import { CustomHandler } from './custom-handler.js';
 import { ObjectDetector } from './object-detector.js';
 import type { PageHandler } from './page-handler.js';
 import { TextClassifier } from './text-classifier.js';
 
-/** null for the image classifier, which model-host.ts ranks itself. */
-export function handlerFor(ort: OrtModule, req: LoadRequest): PageHandler | null {
+/** null for the image classifier, which model-host.ts ranks itself; a model's own module loads first. */
+export function handlerFor(ort: OrtModule, req: LoadRequest): PageHandler | null | Promise<PageHandler> {
   const spec = req.handler;
   if (!spec || spec.name === 'image_classifier') return null;
   if (spec.name === 'object_detector') {
@@ -20,5 +21,9 @@ export function handlerFor(ort: OrtModule, req: LoadRequest): PageHandler | null
     return new TextClassifier(ort, req.inputName, req.outputName, req.output, spec.text, spec.labels);
   }
   if (spec.name === 'image_segmenter') return new ImageSegmenter(ort, req.inputName, req.outputName, req.normalisation);
+  if (spec.name === 'custom') {
+    if (!spec.custom) throw new Error('a custom handler needs its module settings');
+    return CustomHandler.load(ort, req, spec.custom, spec.labels);
+  }
   throw new Error(`the ${spec.name} handler is not available in this page`);
 }

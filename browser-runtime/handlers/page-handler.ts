@@ -21,14 +21,25 @@ export interface ItemMeta {
 /** The `width` numbers of item `i`. */
 export const metaOf = (meta: ItemMeta, i: number): Float32Array => meta.values.subarray(i * meta.width, (i + 1) * meta.width);
 
+/** The session a handler runs with, told once it has loaded. */
+export interface SessionFacts {
+  inputNames: readonly string[];
+  outputNames: readonly string[];
+}
+
+/** A fault of a model's own handler code: answered 500 with its message, and the page stays. */
+export class HandlerError extends Error {}
+
 export interface PageHandler {
   /** The session's inputs for the items, `ranBatch` rows: rows past the items are padding. */
-  inputs(items: readonly Uint8Array[], ranBatch: number): Record<string, Ort.Tensor>;
+  inputs(items: readonly Uint8Array[], ranBatch: number, meta: ItemMeta): Record<string, Ort.Tensor> | Promise<Record<string, Ort.Tensor>>;
   /** Each item's answer as JSON text, from the first `count` rows of the outputs. */
-  answers(outputs: Outputs, meta: ItemMeta, count: number): string[];
+  answers(outputs: Outputs, meta: ItemMeta, count: number, ranBatch: number): string[] | Promise<string[]>;
   /**
    * An item for the load-time probe (parity, warm-up), for handlers whose model does not take
    * the image the probe is otherwise: run through `inputs`, read from the config's output.
    */
   probeItem?(): Uint8Array;
+  /** Once the session has loaded, before the model is ready. */
+  initialize?(session: SessionFacts): Promise<void>;
 }

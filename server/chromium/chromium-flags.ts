@@ -27,7 +27,24 @@ export function chromiumFlags(): string[] {
     '--disable-vulkan-surface',
     // ...and SwiftShader as the fallback adapter where there is none (asked for explicitly by the page).
     '--enable-unsafe-swiftshader',
+    // A model's own handler.js runs in its page, kept to the runtime listener's origin
+    // (docs/handlers.md, "The sandbox"). window.open would start a page outside the DevTools
+    // session that refuses other requests (page-network-guard.ts): no page may open another.
+    '--block-new-web-contents',
+    // Content-Security-Policy does not cover WebRTC: no UDP but through a proxy (the server sets
+    // none), and no local addresses in ICE candidates.
+    '--force-webrtc-ip-handling-policy=disable_non_proxied_udp',
   ];
+}
+
+/**
+ * Bounds on each page's renderer, from the settings. V8's heap limit applies to every renderer
+ * (Chromium passes --js-flags to each): a page that allocates past it dies of V8's out-of-memory
+ * alone, and is reloaded like any crashed page, while other models' pages keep serving.
+ * ArrayBuffers and WASM memory are outside V8's heap and not bounded by it (docs/handlers.md).
+ */
+export function pageLimitFlags({ heapMb }: { heapMb: number }): string[] {
+  return [`--js-flags=--max-old-space-size=${heapMb}`];
 }
 
 /**

@@ -10,6 +10,7 @@ import type { GrpcAddress, GrpcSettings, ListenerSettings, ServerConfig, TlsFile
 import { ConfigError, unknownSetting } from './config-error.js';
 import { fromEnv } from './setting-sources.js';
 import { ROWS, SETTING_NAMED, SETTINGS, type Setting, type SettingName, type SettingValue } from './settings.js';
+import { pageLimitFlags } from '../chromium/chromium-flags.js';
 
 export { ConfigError } from './config-error.js';
 export { parseArgs, parseProperties } from './setting-sources.js';
@@ -232,7 +233,8 @@ function readGrpc({ read }: Sources, listeners: ListenerSettings, timeouts: Serv
 function readChromium({ read }: Sources): ServerConfig['chromium'] {
   return {
     path: read('chrome_path'),
-    args: (read('chromium_args') ?? '').split(/\s+/).filter(Boolean),
+    // The operator's switches last: Chromium takes the last of a repeated one (--js-flags too).
+    args: [...pageLimitFlags({ heapMb: read('page_heap_mb') }), ...(read('chromium_args') ?? '').split(/\s+/).filter(Boolean)],
     sandbox: read('chromium_sandbox'),
     user: read('chromium_user'),
   };

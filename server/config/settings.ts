@@ -216,6 +216,13 @@ export const SETTINGS = {
     default: '100',
     help: 'requests per model version between the end of their body and their answer (decoding, queued, running), at most 10000; past it 503 at once',
   },
+  page_heap_mb: {
+    type: 'integer',
+    min: 16,
+    max: 4096,
+    default: '1024',
+    help: "largest JavaScript heap of a model's page, MiB (V8's --max-old-space-size for every renderer): a page past it crashes alone and is reloaded. Tensors and WASM memory are outside it",
+  },
   chromium_args: { type: 'text', default: '', unset: 'none', help: 'extra Chromium switches, space-separated (`--chromium-args=--foo`), e.g. GPU selection on a GPU host' },
   chromium_sandbox: {
     type: 'choice',

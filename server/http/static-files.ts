@@ -54,3 +54,16 @@ export function serveModelFile(store: ModelStore): RequestHandler {
     else next();
   };
 }
+
+/**
+ * `/:name/:version/handler.js`: a registered version's own handler module, from the store's real
+ * path (model-store.ts found it inside the store); the request passes on where there is none.
+ */
+export function serveHandlerFile(store: ModelStore): RequestHandler {
+  return (req, res, next) => {
+    const { name, version } = req.params as Record<string, string>;
+    const file = name && version ? store.find(name, version)?.handlerFile : undefined;
+    if (file) res.sendFile(file, { dotfiles: 'allow', headers: { 'Content-Type': 'text/javascript; charset=utf-8' } });
+    else next();
+  };
+}

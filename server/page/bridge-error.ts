@@ -1,12 +1,13 @@
 // Failures from the browser side say their kind, so the HTTP layer can answer the right status.
 //   input, model, runtime: the page answered with an error (a bug, or a model that cannot run)
+//   handler: a model's own handler.js threw; its message is the client's
 //   closed, crashed: the page or the browser is gone; everything pending fails at once
 //   timeout: no answer before the deadline
 //   busy: the model's queue is full; the client should retry later
 
 import { seconds, type Deadline } from '../ops/deadline.js';
 
-export type BridgeErrorKind = 'input' | 'model' | 'runtime' | 'closed' | 'crashed' | 'timeout' | 'busy';
+export type BridgeErrorKind = 'input' | 'model' | 'runtime' | 'handler' | 'closed' | 'crashed' | 'timeout' | 'busy';
 
 /**
  * `message` is ours and may reach the client (errors.ts); `detail`, what Chromium or

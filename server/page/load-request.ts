@@ -29,9 +29,21 @@ export function loadRequestFor(model: ModelVersion, choices: RuntimeChoices): Lo
     // A classifier's page ranks and the gateway labels; other handlers' pages write the answer.
     ...(model.config.handler === 'image_classifier'
       ? {}
-      : { handler: { name: model.config.handler, labels: model.labels, ...(model.config.detector ? { detector: model.config.detector } : {}), ...textSpec(model) } }),
+      : {
+          handler: {
+            name: model.config.handler,
+            labels: model.labels,
+            ...(model.config.detector ? { detector: model.config.detector } : {}),
+            ...textSpec(model),
+            ...customSpec(model, choices.modelUrl),
+          },
+        }),
   };
 }
+
+/** A model's own handler.js is served beside its model file (server/page/runtime-assets.ts). */
+const customSpec = (model: ModelVersion, modelUrl: string) =>
+  model.config.handler === 'custom' ? { custom: { url: modelUrl.replace(/model\.onnx$/, 'handler.js'), input: model.config.handlerInput ?? 'image' } } : {};
 
 /** A page that will never run WebGPU needs none of a WebGPU build's code. */
 export const buildFor = (backend: BackendPreference, webgpu: WebgpuBuild): OrtBuild => (backend === 'wasm' ? 'wasm' : webgpu);

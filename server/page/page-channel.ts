@@ -13,12 +13,14 @@
 // Why open requests and not a `Runtime.evaluate` per call: an expression is text the renderer
 // compiles, and a result crosses as JSON (BENCHMARKS.md, `npm run bench:channel`).
 
-import { decodeReply, encodeCall, type GatewayCall, INPUT_PATH, markOpenAnother, PAGE_CHAINS, type PageOp, type PageReplies, type Reply } from '../../browser-runtime/protocol.js';
+import { decodeReply, encodeCall, type GatewayCall, markOpenAnother, PAGE_CHAINS, type PageOp, type PageReplies, type Reply } from '../../browser-runtime/protocol.js';
 import { BinaryParts } from '../devtools/cbor.js';
 import { DevToolsError } from '../devtools/protocol-error.js';
 import type { DevToolsSession } from '../devtools/session.js';
 import { withDeadline } from './bridge-error.js';
 import type { Deadline } from '../ops/deadline.js';
+import { log } from '../ops/log.js';
+import { fetchCommand, verdictFor } from './page-network-guard.js';
 
 interface Outgoing {
   id: number;
@@ -33,6 +35,7 @@ interface Waiting {
 
 interface PausedRequest {
   requestId: string;
+  resourceType?: string;
   request: { url: string; method: string; hasPostData?: boolean; postDataEntries?: Array<{ bytes?: Uint8Array }> };
 }
 
@@ -49,15 +52,21 @@ export class PageChannel {
   private readonly waiting = new Map<number, Waiting>();
   private nextId = 1;
 
-  private constructor(private readonly session: DevToolsSession) {}
+  private constructor(
+    private readonly session: DevToolsSession,
+    private readonly origin: string,
+  ) {}
 
-  /** Before the page loads, so its first fetch is already caught. */
+  /**
+   * Before the page loads, so its first fetch is already caught. Every request of the page is
+   * paused, not only the channel's: those not to `origin` are refused (page-network-guard.ts).
+   */
   static async attach(session: DevToolsSession, origin: string): Promise<PageChannel> {
-    const channel = new PageChannel(session);
+    const channel = new PageChannel(session, origin);
     session.on('Fetch.requestPaused', (e) => channel.paused(e as unknown as PausedRequest));
     // Calls waiting for a reply fail with the session: a crashed page POSTs nothing.
     session.onEnd((kind, reason) => channel.failAll(new DevToolsError('Fetch.requestPaused').settle(kind, reason)));
-    await session.send('Fetch.enable', { patterns: [{ urlPattern: `${origin}${INPUT_PATH}*`, requestStage: 'Request' }] });
+    await session.send('Fetch.enable', { patterns: [{ urlPattern: '*', requestStage: 'Request' }] });
     return channel;
   }
 
@@ -85,7 +94,15 @@ export class PageChannel {
     }
   }
 
-  private paused({ requestId, request }: PausedRequest): void {
+  private paused({ requestId, request, resourceType }: PausedRequest): void {
+    const verdict = verdictFor(request.url, this.origin, resourceType);
+    if (verdict !== 'channel') {
+      if (verdict !== 'continue') log.warn(`a runtime page's request was refused: ${resourceType ?? 'request'} to ${request.url.slice(0, 200)}`);
+      const { method, params } = fetchCommand(verdict, requestId);
+      // Refused by Chromium only where the page has gone meanwhile.
+      this.session.send(method, params).catch(() => undefined);
+      return;
+    }
     if (request.method === 'POST') this.replied(request);
     const next = this.outgoing.shift();
     if (next) this.handOver(requestId, next);

@@ -186,8 +186,9 @@ export class PageWorker implements BatchWorker {
       return await this.call(op, args, deadline, what);
     } catch (e) {
       // A failed or stuck run can leave onnxruntime-web unusable in this page: retire it, so the
-      // engine replaces it with a fresh one. An input the page refused says nothing of its health.
-      if (e instanceof BridgeError && e.kind !== 'input') this.fail('crashed', `retired after a failed run (${e.kind}: ${e.message})`);
+      // engine replaces it with a fresh one. An input the page refused, or a throw of a model's own
+      // handler code, says nothing of its health.
+      if (e instanceof BridgeError && e.kind !== 'input' && e.kind !== 'handler') this.fail('crashed', `retired after a failed run (${e.kind}: ${e.message})`);
       throw e;
     }
   }

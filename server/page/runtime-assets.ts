@@ -1,5 +1,6 @@
 // The loopback-only HTTP server that feeds the runtime pages: the page, its compiled scripts,
-// onnxruntime-web's files and the store's model files, each from a list fixed at start-up.
+// onnxruntime-web's files and the store's model files (and a model's own handler.js), each from a
+// list fixed at start-up or the store's real paths.
 // Nothing else on disk is reachable, whatever the path asked for.
 //
 // Every file is under a path that holds a secret made at each start, which only the pages are
@@ -16,7 +17,8 @@ import { libraryClientError } from '../errors.js';
 import { log } from '../ops/log.js';
 import type { ModelStore } from '../store/model-store.js';
 import { PROJECT_ROOT } from '../ops/paths.js';
-import { runtimeFiles, serveListed, serveModelFile } from '../http/static-files.js';
+import { runtimeFiles, serveHandlerFile, serveListed, serveModelFile } from '../http/static-files.js';
+import { RUNTIME_CONTENT_SECURITY_POLICY } from './runtime-policy.js';
 
 export interface RuntimeAssetServer {
   origin: string;
@@ -30,9 +32,15 @@ export async function startRuntimeAssets(store: ModelStore): Promise<RuntimeAsse
   const page = path.join(PROJECT_ROOT, 'browser-runtime', 'index.html');
 
   const app = strictApp();
-  // Cross-origin isolation lets the page use WASM threads (SharedArrayBuffer).
+  // Cross-origin isolation lets the page use WASM threads (SharedArrayBuffer). The policy keeps
+  // every page, and any model's own handler.js in it, to this origin (runtime-policy.ts).
   app.use((_req, res, next) => {
-    res.set({ 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cache-Control': 'no-store' });
+    res.set({
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Cross-Origin-Embedder-Policy': 'require-corp',
+      'Content-Security-Policy': RUNTIME_CONTENT_SECURITY_POLICY,
+      'Cache-Control': 'no-store',
+    });
     next();
   });
   const secret = randomBytes(24).toString('base64url');
@@ -42,6 +50,7 @@ export async function startRuntimeAssets(store: ModelStore): Promise<RuntimeAsse
   files.get('/browser-runtime/handlers/:file', serveListed(handlers));
   files.get('/ort/:file', serveListed(ort));
   files.get('/models/:name/:version/model.onnx', serveModelFile(store));
+  files.get('/models/:name/:version/handler.js', serveHandlerFile(store));
   app.get('/favicon.ico', (_req, res) => res.sendStatus(204));
   app.use(`/${secret}`, files);
   app.use((_req, res) => res.sendStatus(404));

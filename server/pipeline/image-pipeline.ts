@@ -14,6 +14,7 @@ import type { Ticket } from './admission.js';
 import { admit, type InferenceCall, type InferenceGuards, type Pipeline } from './inference-core.js';
 import { formatRanked } from './postprocess.js';
 import { parseSegmentation, segmentationJson } from './segmentation-answer.js';
+import { answerBytes } from './bytes-pipeline.js';
 import { type Answered, served, stagesOf } from './served.js';
 
 export interface ImageRequest {
@@ -68,6 +69,8 @@ async function answerOne(engine: InferenceEngine, model: ModelVersion, placed: P
 
 /** Each image's answer, as /predictions sends it, in the order of the images. */
 export async function answerImages(pipeline: Pipeline, call: InferenceCall, request: ImageRequest): Promise<Answered<string[]>> {
+  // A model's own handler that takes the request's bytes: nothing is decoded.
+  if (request.model.config.handlerInput === 'bytes') return answerBytes(pipeline, call, request);
   const { engine, guards } = pipeline;
   const { model, k } = request;
   const { deadline, ticket, signal: gone } = admit(guards, model, call);

@@ -1,6 +1,6 @@
 // A model's config.json, parsed and checked. Pure: tested without a model store on disk.
 
-import type { BackendPreference, DetectorSpec, HandlerName, Normalisation } from '../../browser-runtime/protocol.js';
+import type { BackendPreference, CustomHandlerInput, DetectorSpec, HandlerName, Normalisation } from '../../browser-runtime/protocol.js';
 import type { Fit } from '../../browser-runtime/resize-crop.js';
 import { describeRange, inRange, RANGES, type Range } from '../config/limits.js';
 
@@ -14,6 +14,8 @@ export type Resampling = 'sharp' | 'pil';
 export interface ModelConfig {
   /** TorchServe's handler name: what the model's requests and answers are. */
   handler: HandlerName;
+  /** A custom handler's items: the decoded image, or the request's bytes; null for the others. */
+  handlerInput: CustomHandlerInput | null;
   description: string;
   defaultVersion: string | null;
   labels: string | null;
@@ -93,12 +95,17 @@ export function parseModelConfig(json: unknown): ModelConfig {
   const crop = bounded(pre, pre['size'] !== undefined ? 'size' : 'crop', RANGES.imageSide, 224);
   const resize = bounded(pre, 'resize', RANGES.imageSide, Math.min(RANGES.imageSide.max, Math.round((crop * 256) / 224)));
   if (resize < crop) throw new ModelConfigError(`"resize" (${resize}) must be at least "crop" (${crop})`);
-  const handler = field(c, 'handler', isOneOf<HandlerName>(...HANDLERS), `one of ${HANDLERS.map((h) => `"${h}"`).join(', ')}`, 'image_classifier');
+  const handler: HandlerName =
+    c['handler'] === CUSTOM_HANDLER_FILE
+      ? 'custom'
+      : field(c, 'handler', isOneOf<HandlerName>(...HANDLERS), `one of ${HANDLERS.map((h) => `"${h}"`).join(', ')}, or "${CUSTOM_HANDLER_FILE}" (the model's own)`, 'image_classifier');
+  if (handler !== 'custom' && c['handler_input'] !== undefined) throw new ModelConfigError(`"handler_input" is for a model's own handler ("handler": "${CUSTOM_HANDLER_FILE}")`);
   const fit = field(pre, 'fit', isOneOf<Fit>('crop', 'letterbox', 'resize'), '"crop", "letterbox" or "resize"', handler === 'object_detector' ? 'letterbox' : 'crop');
   const resampling = field(pre, 'resampling', isOneOf('sharp', 'pil'), '"sharp" or "pil"', 'sharp');
   if (fit === 'letterbox' && resampling === 'pil') throw new ModelConfigError('"resampling": "pil" resizes as torchvision crops; it cannot be used with "fit": "letterbox"');
   return {
     handler,
+    handlerInput: handler === 'custom' ? field(c, 'handler_input', isOneOf<CustomHandlerInput>('image', 'bytes'), '"image" or "bytes"', 'image') : null,
     description: field(c, 'description', (v): v is string => typeof v === 'string', 'a string', ''),
     defaultVersion: c['default_version'] === undefined ? null : field(c, 'default_version', isString, 'a version string'),
     labels: c['labels'] === undefined ? null : field(c, 'labels', isString, 'a file name'),
@@ -135,6 +142,12 @@ export function parseModelConfig(json: unknown): ModelConfig {
 }
 
 export const HANDLERS: readonly HandlerName[] = ['image_classifier', 'object_detector', 'image_segmenter', 'text_classifier'];
+
+/**
+ * The one name a model's own handler module may have, in the model's folder: config.json names
+ * it, so that a file dropped into a folder never changes what a model runs.
+ */
+export const CUSTOM_HANDLER_FILE = 'handler.js';
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isFraction = (v: unknown): v is number => isNumber(v) && v >= 0 && v <= 1;

@@ -7,7 +7,7 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
 import path from 'node:path';
-import { compareVersions, parseModelConfig, SAFE_NAME, type ModelConfig } from './model-config.js';
+import { compareVersions, CUSTOM_HANDLER_FILE, parseModelConfig, SAFE_NAME, type ModelConfig } from './model-config.js';
 import { ApiError, badRequest, modelNotFound, versionNotFound } from '../errors.js';
 import { log } from '../ops/log.js';
 import { isMissing, OutsideStoreError, realPathInside } from './store-paths.js';
@@ -26,6 +26,8 @@ export interface ModelVersion {
   file: string;
   /** Size of the .onnx file, read when the store was. */
   bytes: number;
+  /** The real path of the model's own handler.js, inside the store, where its config names one. */
+  handlerFile?: string;
   config: ModelConfig;
   labels: string[];
   /** A text classifier's tokenizer, read with its config. */
@@ -252,6 +254,7 @@ async function readModel(realRoot: string, name: string, refuse: (e: OutsideStor
   const tokenizer = await readTokenizer(realRoot, dir, name, config).catch((e: unknown) => {
     throw e instanceof TokenizerFileError ? new ModelStoreError(e.message) : e;
   });
+  const handlerFile = config.handler === 'custom' ? await handlerPath(realRoot, dir, name) : undefined;
   const found = new Map<string, { file: string; bytes: number }>();
   const refused = new Map<string, OutsideStoreError>();
   for (const entry of await readdir(dir, { withFileTypes: true })) {
@@ -286,9 +289,20 @@ async function readModel(realRoot: string, name: string, refuse: (e: OutsideStor
       labels,
       ...(tokenizer ? { tokenizer } : {}),
       isDefault: version === defaultVersion,
+      ...(handlerFile ? { handlerFile } : {}),
     });
   }
   return { name, defaultVersion, versions };
+}
+
+/** The model's handler.js, a file inside the store; a config that names one it lacks is refused. */
+async function handlerPath(realRoot: string, dir: string, name: string): Promise<string> {
+  const file = await realPathInside(realRoot, path.join(dir, CUSTOM_HANDLER_FILE), `${name}/${CUSTOM_HANDLER_FILE}`).catch((e: NodeJS.ErrnoException) => {
+    if (e instanceof OutsideStoreError) throw e;
+    throw new ModelStoreError(`${name}: config.json names "${CUSTOM_HANDLER_FILE}", which the folder lacks (${e.code ?? e.message})`);
+  });
+  if (!(await stat(file)).isFile()) throw new ModelStoreError(`${name}/${CUSTOM_HANDLER_FILE} is not a file`);
+  return file;
 }
 
 async function readLabels(realRoot: string, dir: string, name: string, file: string): Promise<string[]> {

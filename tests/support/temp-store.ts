@@ -13,6 +13,8 @@ export interface TempModel {
   from: 'mobilenet_v2' | 'mobilenet_v2_int8' | 'yolox_nano' | 'null_model';
   versions?: string[];
   config?: Record<string, unknown>;
+  /** More files for the model's folder: its name there, and the file to copy. */
+  files?: Record<string, string>;
 }
 
 /**
@@ -30,6 +32,7 @@ export function tempStore(models: TempModel[]): { root: string; remove(): void }
     const versions = m.versions ?? ['1.0'];
     writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...base, default_version: versions[0], ...m.config }));
     copyFileSync(path.join(from, 'labels.txt'), path.join(dir, 'labels.txt'));
+    for (const [name, file] of Object.entries(m.files ?? {})) copyFileSync(file, path.join(dir, name));
     for (const v of versions) {
       mkdirSync(path.join(dir, v));
       linkOrCopy(path.join(from, '1.0', 'model.onnx'), path.join(dir, v, 'model.onnx'));

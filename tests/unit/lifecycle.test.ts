@@ -156,7 +156,8 @@ describe('engine options', () => {
     assert.equal(options.chromePath, '/bin/chromium');
     assert.equal(options.backend, 'wasm');
     assert.equal(options.sandbox, 'off');
-    assert.deepEqual(options.chromiumArgs, ['--a', '--b']);
+    // The page heap bound (page_heap_mb) first, so that an operator's --js-flags replaces it.
+    assert.deepEqual(options.chromiumArgs, ['--js-flags=--max-old-space-size=1024', '--a', '--b']);
     assert.deepEqual([options.batchSize, options.maxBatchDelayMs, options.workers, options.jobQueueSize], [4, 5, 2, 7]);
     assert.equal(options.maxWorkers, config.models.maxWorkers);
     assert.equal(options.loadTimeoutMs, 120_000);

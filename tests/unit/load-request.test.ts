@@ -25,3 +25,11 @@ describe('the onnxruntime-web build a page loads', () => {
     assert.equal(loadRequestFor(model, { ...choices, backend: 'auto', ortBuild: 'jsep' }).ortBuild, 'jsep');
   });
 });
+
+describe("a model's own handler in the load request", () => {
+  it('names the module beside the model file, and its input', () => {
+    const custom = { ...model, config: parseModelConfig({ input_name: 'input', output_name: 'output', handler: 'handler.js', handler_input: 'bytes' }), labels: ['a'] } as unknown as ModelVersion;
+    const req = loadRequestFor(custom, { ...choices, backend: 'wasm', ortBuild: 'webgpu' });
+    assert.deepEqual(req.handler, { name: 'custom', labels: ['a'], custom: { url: 'models/m/1.0/handler.js', input: 'bytes' } });
+  });
+});

@@ -11,6 +11,7 @@ describe('parseModelConfig', () => {
   it('fills every default from a minimal config', () => {
     assert.deepEqual(parseModelConfig(minimal), {
       handler: 'image_classifier',
+      handlerInput: null,
       description: '',
       defaultVersion: null,
       labels: null,
@@ -93,6 +94,7 @@ describe('parseModelConfig', () => {
     });
     assert.deepEqual(c, {
       handler: 'image_classifier',
+      handlerInput: null,
       description: 'd',
       defaultVersion: '2.0',
       labels: 'synset.txt',
@@ -382,5 +384,24 @@ describe('shortLabel', () => {
   it('only strips an id of n plus exactly eight digits at the start', () => {
     assert.equal(shortLabel('n0212304 short id'), 'n0212304_short_id');
     assert.equal(shortLabel('cat n02123045'), 'cat_n02123045');
+  });
+});
+
+describe("a model's own handler in config.json", () => {
+  const base = { input_name: 'input', output_name: 'output' };
+
+  it('"handler": "handler.js" names it; its items are the decoded image unless "handler_input" says bytes', () => {
+    const image = parseModelConfig({ ...base, handler: 'handler.js' });
+    assert.equal(image.handler, 'custom');
+    assert.equal(image.handlerInput, 'image');
+    assert.equal(parseModelConfig({ ...base, handler: 'handler.js', handler_input: 'bytes' }).handlerInput, 'bytes');
+    assert.equal(parseModelConfig(base).handlerInput, null);
+  });
+
+  it('refuses another file name, "custom" spelled out, an unknown input, and "handler_input" for a built-in handler', () => {
+    assert.throws(() => parseModelConfig({ ...base, handler: 'other.js' }), /or "handler.js"/);
+    assert.throws(() => parseModelConfig({ ...base, handler: 'custom' }), ModelConfigError);
+    assert.throws(() => parseModelConfig({ ...base, handler: 'handler.js', handler_input: 'text' }), /"image" or "bytes"/);
+    assert.throws(() => parseModelConfig({ ...base, handler_input: 'bytes' }), /"handler_input" is for a model's own handler/);
   });
 });

@@ -56,11 +56,24 @@ const limit = (clock: ManualClock) => Deadline.after(LIMIT_MS, 'response_timeout
 const infer = (n: number) => ({ op: 'infer' as const, args: { batch: 1, k: 1, pixels: Uint8Array.of(n) } });
 
 describe('PageChannel', () => {
-  it("catches the page's requests for calls on this origin, before the page loads", async () => {
+  it("catches every request of the page before it loads: its calls' on this origin, and the rest to pass or refuse", async () => {
     const { enable } = await setUp();
     assert.deepEqual(enable.params, {
-      patterns: [{ urlPattern: `${ORIGIN}/__input/*`, requestStage: 'Request' }],
+      patterns: [{ urlPattern: '*', requestStage: 'Request' }],
     });
+  });
+
+  it("lets the page's own files through, cancels a navigation elsewhere and fails any other request elsewhere", async () => {
+    const { transport } = await setUp();
+    const pause = (requestId: string, url: string, resourceType: string) => transport.event('Fetch.requestPaused', { requestId, resourceType, request: { url, method: 'GET' } }, 'S1');
+    pause('own', `${ORIGIN}/secret/ort/ort.wasm.min.mjs`, 'Script');
+    pause('away', 'http://127.0.0.1:2/', 'Document');
+    pause('other', 'http://127.0.0.1:2/x.png', 'Image');
+    const sent = (id: string) => transport.sent.find((s) => (s['params'] as { requestId?: string } | undefined)?.requestId === id);
+    assert.equal(sent('own')?.['method'], 'Fetch.continueRequest');
+    assert.deepEqual(sent('away')?.['params'], { requestId: 'away', errorReason: 'Aborted' });
+    assert.deepEqual(sent('other')?.['params'], { requestId: 'other', errorReason: 'BlockedByClient' });
+    assert.equal(sent('other')?.['method'], 'Fetch.failRequest');
   });
 
   it('hands calls to the open fetches in the order made, and each reply to its own call', async () => {
