@@ -19,6 +19,7 @@ import type { ModelVersion } from '../../server/store/model-store.js';
 import { MODEL_NAME, STORE, VERSION } from '../../scripts/segmenter-model/model.js';
 import { PROJECT_ROOT } from '../../server/ops/paths.js';
 import { readImage } from '../support/paths.js';
+import { callUnary, grpcClients } from '../support/grpc-client.js';
 import { call, postImage } from '../support/server-harness.js';
 import { startTestServer } from '../support/server-harness.js';
 
@@ -149,6 +150,25 @@ describe('image_segmenter on WASM', () => {
     assert.match(refused.body.message, /application\/json or image\/png/);
     assert.equal((await call(`${server.inferenceUrl}/ping`)).status, 200);
     assert.equal((await postImage(url, image)).status, 200);
+  });
+
+  it('answers KServe v1 instances and TorchServe gRPC Predictions with the same JSON as /predictions', async () => {
+    const image = await paletteImage();
+    const direct = (await postImage(url, image)).body;
+    const v1 = await call(`${server.inferenceUrl}/v1/models/${MODEL_NAME}:predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: [{ data: image.toString('base64') }] }),
+    });
+    assert.equal(v1.status, 200, JSON.stringify(v1.body).slice(0, 300));
+    assert.deepEqual(v1.body.predictions, [direct]);
+    const grpc = grpcClients(server.grpc!);
+    try {
+      const reply = await callUnary<{ prediction: Buffer }>(grpc.torchserve, 'Predictions', { model_name: MODEL_NAME, input: { data: image } });
+      assert.deepEqual(JSON.parse(reply.prediction.toString('utf8')), direct);
+    } finally {
+      grpc.close();
+    }
   });
 
   it("answers a bad image 400 in TorchServe's format", async () => {
