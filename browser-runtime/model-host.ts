@@ -18,7 +18,7 @@ import { type LoadProbe, probeFor } from './load-probe.js';
 import { softmaxInto, topK } from './top-k.js';
 import { handlerFor } from './handlers/handler-for.js';
 import { HandlerError, type ItemMeta, type PageHandler } from './handlers/page-handler.js';
-import type { Backend, ErrorKind, LoadRequest, ModelRuntimeInfo, ParityReport, RunFacts } from './protocol.js';
+import type { Backend, ErrorKind, HandleReply, LoadRequest, ModelRuntimeInfo, ParityReport, RunFacts } from './protocol.js';
 
 export class RuntimeError extends Error {
   constructor(
@@ -29,15 +29,8 @@ export class RuntimeError extends Error {
   }
 }
 
-/** A handler's answers to a batch, and where the page's time went. */
-export interface HandledOutput {
-  answers: string[];
-  ranBatch: number;
-  prepareMs: number;
-  waitMs: number;
-  runMs: number;
-  answerMs: number;
-}
+/** A handler's answers to a batch, and where the page's time went: the reply, less when the call came. */
+export type HandledOutput = Omit<HandleReply, 'calledAt'>;
 
 export interface RankedOutput extends RunFacts {
   /** The top k classes of each image, highest first, batch x k. */

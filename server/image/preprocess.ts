@@ -12,6 +12,7 @@ import { ApiError, badRequest, imageTooLarge } from '../errors.js';
 import { describeUnknownBody, sniffRasterFormat, type RasterFormat } from './image-format.js';
 import { jpegLayout, type JpegLayout } from './jpeg-scans.js';
 import type { Resampling } from '../store/model-config.js';
+import type { Placement } from '../../browser-runtime/handler-api.js';
 import { torchvisionGeometry } from './pil-resample.js';
 
 export interface PreprocessOptions {
@@ -38,16 +39,9 @@ export interface PreprocessOptions {
 /**
  * Where the model's input came from: the image's size once oriented, the scale it was resized by
  * on each axis and where it sits in the input, so that a position in the input maps back to the
- * image: x = (x' - left) / scaleX.
+ * image: x = (x' - left) / scaleX. A custom handler is given the same numbers.
  */
-export interface Placement {
-  width: number;
-  height: number;
-  scaleX: number;
-  scaleY: number;
-  left: number;
-  top: number;
-}
+export type { Placement };
 
 /** The pixels of the model's input, and where they came from. */
 export interface Placed {

@@ -6,19 +6,14 @@
 
 import { badRequest } from '../errors.js';
 import { type ImageRequest, slowest } from './image-pipeline.js';
-import { admit, type InferenceCall, type Pipeline } from './inference-core.js';
+import { allParts, type InferenceCall, type Pipeline, receive } from './inference-core.js';
 import { type Answered, served, stagesOf } from './served.js';
 
 export async function answerBytes(pipeline: Pipeline, call: InferenceCall, request: ImageRequest): Promise<Answered<string[]>> {
   const { engine, guards } = pipeline;
   const { model } = request;
-  const { deadline, ticket, signal: gone } = admit(guards, model, call);
-  const body = await request.read(ticket);
-  const tRead = call.arrivedWhole ? call.arrivedAt : performance.now();
-  ticket.place();
-  const items = request.images ? request.images(body, ticket) : [body];
-  const failed = new AbortController();
-  const signal = AbortSignal.any([gone, failed.signal]);
+  const received = await receive(guards, model, call, request.read, request.images);
+  const { deadline, tRead, parts: items, signal } = received;
   const runs = items.map(async (bytes, i) => {
     if (bytes.length === 0) {
       const empty = badRequest("The request body is empty: this model's handler takes the request's bytes.");
@@ -26,13 +21,7 @@ export async function answerBytes(pipeline: Pipeline, call: InferenceCall, reque
     }
     return engine.handle(model, { bytes, meta: [] }, deadline, signal);
   });
-  let outs: Awaited<(typeof runs)[number]>[];
-  try {
-    outs = await Promise.all(runs);
-  } catch (e) {
-    failed.abort(new Error('another instance of the request failed'));
-    throw e;
-  }
+  const outs = await allParts(runs, received);
   const tRan = performance.now();
   const run = slowest(outs.map((out) => out.timing));
   return served(

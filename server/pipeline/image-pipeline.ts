@@ -11,7 +11,7 @@ import type { ModelVersion } from '../store/model-store.js';
 import type { Deadline } from '../ops/deadline.js';
 import { type Placed, preprocessPlaced } from '../image/preprocess.js';
 import type { Ticket } from './admission.js';
-import { admit, type InferenceCall, type InferenceGuards, type Pipeline } from './inference-core.js';
+import { allParts, type InferenceCall, type InferenceGuards, type Pipeline, receive } from './inference-core.js';
 import { formatRanked } from './postprocess.js';
 import { parseSegmentation, segmentationJson } from './segmentation-answer.js';
 import { answerBytes } from './bytes-pipeline.js';
@@ -73,13 +73,8 @@ export async function answerImages(pipeline: Pipeline, call: InferenceCall, requ
   if (request.model.config.handlerInput === 'bytes') return answerBytes(pipeline, call, request);
   const { engine, guards } = pipeline;
   const { model, k } = request;
-  const { deadline, ticket, signal: gone } = admit(guards, model, call);
-  const body = await request.read(ticket);
-  const tRead = call.arrivedWhole ? call.arrivedAt : performance.now();
-  ticket.place();
-  const images = request.images ? request.images(body, ticket) : [body];
-  const failed = new AbortController();
-  const signal = AbortSignal.any([gone, failed.signal]);
+  const received = await receive(guards, model, call, request.read, request.images);
+  const { deadline, tRead, parts: images, signal } = received;
   const gate = guards.decodes.gate(deadline, signal);
   const options = imageOptions(model, guards);
   let tDecoded = tRead;
@@ -90,13 +85,7 @@ export async function answerImages(pipeline: Pipeline, call: InferenceCall, requ
     signal.throwIfAborted(); // another image failed meanwhile: this one is not run
     return answerOne(engine, model, placed, k, deadline, signal, request.compactSegments === true);
   });
-  let outs: ImageAnswer[];
-  try {
-    outs = await Promise.all(runs);
-  } catch (e) {
-    failed.abort(new Error('another instance of the request failed'));
-    throw e;
-  }
+  const outs = await allParts(runs, received);
   const tRan = performance.now();
   const answers = outs.map((out) => out.write());
   const tWritten = performance.now();

@@ -100,3 +100,45 @@ export function admit(guards: InferenceGuards, model: ModelVersion, call: Infere
   });
   return { deadline, ticket, signal };
 }
+
+/** A request admitted, its body in and its place in the model's queue taken. */
+export interface Received {
+  deadline: Deadline;
+  /** When the body was in: the read stage ends here. */
+  tRead: number;
+  /** The body, or the parts a protocol makes of it (KServe v1's instances). */
+  parts: Buffer[];
+  /** Aborts when the client goes, or when `fail` is called: one part failed, the others stop. */
+  signal: AbortSignal;
+  fail(): void;
+}
+
+/**
+ * What every pipeline does first: the request admitted before a byte of it is read (413, 503), its
+ * body read, its place taken (503 when the model's queue is full), and its parts made.
+ */
+export async function receive(
+  guards: InferenceGuards,
+  model: ModelVersion,
+  call: InferenceCall,
+  read: (ticket: Ticket) => Promise<Buffer>,
+  split?: (body: Buffer, ticket: Ticket) => Buffer[],
+): Promise<Received> {
+  const { deadline, ticket, signal: gone } = admit(guards, model, call);
+  const body = await read(ticket);
+  const tRead = call.arrivedWhole ? call.arrivedAt : performance.now();
+  ticket.place();
+  const parts = split ? split(body, ticket) : [body];
+  const failed = new AbortController();
+  return { deadline, tRead, parts, signal: AbortSignal.any([gone, failed.signal]), fail: () => failed.abort(new Error('another instance of the request failed')) };
+}
+
+/** Every part's run, or the first failure, after which the others are told to stop. */
+export async function allParts<T>(runs: Array<Promise<T>>, received: Received): Promise<T[]> {
+  try {
+    return await Promise.all(runs);
+  } catch (e) {
+    received.fail();
+    throw e;
+  }
+}

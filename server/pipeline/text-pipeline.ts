@@ -5,12 +5,11 @@
 // texts; the page's text classifier writes each answer. One deadline covers all of it; one text
 // that fails fails the request, and the others leave the queue.
 
-import type { ItemResult } from '../page/inference-engine.js';
 import type { ModelVersion } from '../store/model-store.js';
 import { encodeTokenItem } from '../../browser-runtime/handlers/token-item.js';
 import { textOf } from '../text/text-input.js';
 import type { Ticket } from './admission.js';
-import { admit, type InferenceCall, type Pipeline } from './inference-core.js';
+import { allParts, type InferenceCall, type Pipeline, receive } from './inference-core.js';
 import { slowest } from './image-pipeline.js';
 import { type Answered, served, stagesOf } from './served.js';
 
@@ -31,26 +30,18 @@ export async function answerTexts(pipeline: Pipeline, call: InferenceCall, reque
   const { tokenizer } = model;
   const bounds = model.config.text;
   if (!tokenizer || !bounds) throw new Error(`${model.key} is a text classifier without a tokenizer`);
-  const { deadline, ticket, signal: gone } = admit(guards, model, call);
-  const body = await request.read(ticket);
-  const tRead = call.arrivedWhole ? call.arrivedAt : performance.now();
-  ticket.place();
-  const texts = request.texts ? request.texts(body, ticket) : [body];
+  const received = await receive(guards, model, call, request.read, request.texts);
+  const { deadline, tRead, parts: texts, signal } = received;
   // Checked and tokenised before any runs: a bad text fails the request with nothing queued.
   const items = texts.map((bytes, i) => {
     const tokens = tokenizer.encode(textOf(bytes, bounds.maxBytes, request.name?.(i)));
     return { bytes: encodeTokenItem(tokens.ids, tokens.typeIds), meta: [] };
   });
   const tTokenised = performance.now();
-  const failed = new AbortController();
-  const signal = AbortSignal.any([gone, failed.signal]);
-  let outs: ItemResult[];
-  try {
-    outs = await Promise.all(items.map((item) => engine.handle(model, item, deadline, signal)));
-  } catch (e) {
-    failed.abort(new Error('another instance of the request failed'));
-    throw e;
-  }
+  const outs = await allParts(
+    items.map((item) => engine.handle(model, item, deadline, signal)),
+    received,
+  );
   const tRan = performance.now();
   const answers = outs.map((out) => out.answer);
   const run = slowest(outs.map((out) => out.timing));
