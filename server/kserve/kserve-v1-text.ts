@@ -5,7 +5,7 @@
 // the text pipeline (server/text/text-input.ts). Pure.
 
 import { badRequest } from '../errors.js';
-import { decodeBase64, MAX_INSTANCES } from './kserve-v1.js';
+import { decodeBase64, instancesOf } from './kserve-v1.js';
 import { nestingExceeds } from './kserve-v2.js';
 
 const MAX_JSON_DEPTH = 8;
@@ -23,14 +23,7 @@ export function parseTextInstances(body: Buffer, maxInstances: number): Buffer[]
   } catch {
     throw badRequest(`the request is not valid JSON in UTF-8; ${USAGE}`);
   }
-  const instances = isObject(raw) ? raw['instances'] : undefined;
-  if (!Array.isArray(instances) || instances.length === 0) throw badRequest(`the request has no "instances"; ${USAGE}`);
-  if (instances.length > maxInstances) {
-    throw badRequest(
-      `the request has ${instances.length} instances, more than ${maxInstances}: each takes a place in the model's queue (job_queue_size), and at most ${MAX_INSTANCES} (the largest batch_size) may come in one request`,
-    );
-  }
-  return instances.map((instance, i) => {
+  return instancesOf(raw, maxInstances, USAGE).map((instance, i) => {
     const at = `instances[${i}]`;
     const value = isObject(instance) ? (instance['data'] ?? instance['body']) : instance;
     if (typeof value === 'string') return Buffer.from(value, 'utf8');

@@ -48,14 +48,7 @@ export function parseInstances(body: Buffer, maxInstances: number): Buffer[] {
     throw badRequest(`the request is not valid JSON; ${USAGE}`);
   }
   if (!isObject(raw)) throw badRequest(`the request must be a JSON object; ${USAGE}`);
-  const { instances } = raw;
-  if (!Array.isArray(instances) || instances.length === 0) throw badRequest(`the request has no "instances"; ${USAGE}`);
-  if (instances.length > maxInstances) {
-    throw badRequest(
-      `the request has ${instances.length} instances, more than ${maxInstances}: each takes a place in the model's queue (job_queue_size), and at most ${MAX_INSTANCES} (the largest batch_size) may come in one request`,
-    );
-  }
-  return instances.map((instance, i) => {
+  return instancesOf(raw, maxInstances, USAGE).map((instance, i) => {
     const at = `instances[${i}]`;
     if (!isObject(instance)) throw badRequest(`${at} must be an object: {"data": "<base64 image>"}`);
     const value = instance['data'] ?? instance['body'];
@@ -68,4 +61,16 @@ export function parseInstances(body: Buffer, maxInstances: number): Buffer[] {
     if (!sniffRasterFormat(bytes)) throw badRequest(`${at}: "data" is not a supported image (it looks like ${describeUnknownBody(bytes)}); send JPEG, PNG, WebP, GIF, TIFF or AVIF`);
     return bytes;
   });
+}
+
+/** A request's "instances": there, and no more than `maxInstances`; `usage` says what a request looks like. */
+export function instancesOf(raw: unknown, maxInstances: number, usage: string): unknown[] {
+  const instances = isObject(raw) ? raw['instances'] : undefined;
+  if (!Array.isArray(instances) || instances.length === 0) throw badRequest(`the request has no "instances"; ${usage}`);
+  if (instances.length > maxInstances) {
+    throw badRequest(
+      `the request has ${instances.length} instances, more than ${maxInstances}: each takes a place in the model's queue (job_queue_size), and at most ${MAX_INSTANCES} (the largest batch_size) may come in one request`,
+    );
+  }
+  return instances;
 }
