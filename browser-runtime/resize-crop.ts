@@ -176,12 +176,14 @@ function resample(src: Pixels, axis: Axis, taps: Taps, unrounded = false): Pixel
     const s = taps.start[o]!;
     const n = taps.count[o]!;
     const w0 = o * taps.stride;
+    const inside = s >= 0 && s + n - 1 <= last;
     for (let line = 0; line < lines; line++) {
       const lineBase = line * across;
       const outBase = line * outAcross + o * outAlong;
       for (let ch = 0; ch < 3; ch++) {
         let sum = 0;
-        for (let j = 0; j < n; j++) sum += src.data[lineBase + Math.min(last, Math.max(0, s + j)) * along + ch]! * taps.weights[w0 + j]!;
+        if (inside) for (let j = 0; j < n; j++) sum += src.data[lineBase + (s + j) * along + ch]! * taps.weights[w0 + j]!;
+        else for (let j = 0; j < n; j++) sum += src.data[lineBase + Math.min(last, Math.max(0, s + j)) * along + ch]! * taps.weights[w0 + j]!;
         if (unrounded) {
           out[outBase + ch] = sum * scale;
           continue;
