@@ -4,9 +4,8 @@
 
 import type { AdapterInfo, BackendPreference, DemoModel, ModelRuntimeInfo } from '../browser-runtime/protocol.js';
 import { inputPlacement } from '../browser-runtime/resize-crop.js';
-import { compareAnswers, displayLabel, type Ranked } from './answers.js';
-import { sameClassShare } from './class-map.js';
-import { compareDetections } from './detections.js';
+import { displayLabel, type Ranked } from './answers.js';
+import { showComparison } from './comparison.js';
 import { type Scene, showClassMap, showDetections } from './drawn-answer.js';
 import { LocalRunner } from './local-runner.js';
 import { type AnswerKind, answerKind, type ModelAnswer } from './model-answer.js';
@@ -66,8 +65,6 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, t
 const percent = (p: number) => `${(p * 100).toFixed(p >= 0.995 || p < 0.0995 ? 2 : 1)}%`;
 const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(x < 10 ? 1 : 0)} ms`);
 const megabytes = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
-// Two significant digits for the tiny differences WebGPU rounding leaves, rather than 0.0000.
-const difference = (d: number) => (d === 0 ? '0' : d < 0.001 ? d.toPrecision(2) : d.toFixed(4));
 
 function showError(e: unknown): void {
   const { lead, detail } = describeError(e);
@@ -328,7 +325,7 @@ async function classify(): Promise<void> {
       // 'run' is part of 'infer' or 'handle'; everything else adds up to the whole.
       const whole = [...answer.stages].filter(([s]) => s !== 'run').reduce((a, [, d]) => a + d, 0);
       renderTiming(local.timing, answer.stages, whole, model);
-      if (serverAnswer) showComparison(serverAnswer, answer.answer);
+      if (serverAnswer) showComparison(ui.comparison, serverAnswer, answer.answer);
     } catch (e) {
       if (mine !== generation) return;
       clearAnswer(local);
@@ -337,44 +334,6 @@ async function classify(): Promise<void> {
     }
   }
   if (mine === generation) setStatus(serverAnswer ? `${words.done} ${current.name}.` : `${current.name} ${words.failed}.`, false);
-}
-
-function showComparison(server: ModelAnswer, local: ModelAnswer): void {
-  if (server.kind === 'ranked' && local.kind === 'ranked') compareRanked(server.ranked, local.ranked);
-  else if (server.kind === 'detections' && local.kind === 'detections') {
-    const c = compareDetections(server.detections, local.detections);
-    const labels = server.detections.map((d) => d.label).join(', ') || 'none';
-    ui.comparison.replaceChildren(
-      el('strong', undefined, c.sameLabels ? `Same objects: ${labels}. ` : `Different objects: ${labels} on the server, ${local.detections.map((d) => d.label).join(', ') || 'none'} here. `),
-      document.createTextNode(
-        !c.paired
-          ? ''
-          : c.maxBoxDifference === 0 && c.maxScoreDifference === 0
-            ? 'The same boxes and scores.'
-            : `Largest box difference: ${c.maxBoxDifference.toFixed(2)} px; largest score difference: ${difference(c.maxScoreDifference)}.`,
-      ),
-    );
-    Object.assign(ui.comparison.dataset, { sameLabels: String(c.sameLabels), maxBoxDifference: String(c.maxBoxDifference), maxScoreDifference: String(c.maxScoreDifference) });
-    ui.comparison.hidden = false;
-  } else if (server.kind === 'classMap' && local.kind === 'classMap') {
-    const same = sameClassShare(server.map, local.map);
-    ui.comparison.replaceChildren(el('strong', undefined, same === null ? 'The two class maps differ in size.' : `Same class on ${(same * 100).toFixed(2)}% of the map.`));
-    ui.comparison.dataset['sameClassShare'] = String(same);
-    ui.comparison.hidden = false;
-  }
-}
-
-function compareRanked(server: Ranked[], local: Ranked[]): void {
-  const c = compareAnswers(server, local);
-  const first = server[0] ? displayLabel(server[0].label) : '?';
-  ui.comparison.replaceChildren(
-    el('strong', undefined, c.sameFirst ? `Same first class: ${first}. ` : `Different first classes: ${first} on the server, ${local[0] ? displayLabel(local[0].label) : '?'} here. `),
-    document.createTextNode(`Largest probability difference over ${c.compared} classes: `),
-    Object.assign(el('span', 'difference', difference(c.maxDifference)), { id: 'max-difference' }),
-    document.createTextNode(c.maxDifference === 0 ? ' (the same probabilities).' : c.at ? ` (${displayLabel(c.at)}).` : '.'),
-  );
-  ui.comparison.dataset['maxDifference'] = String(c.maxDifference);
-  ui.comparison.hidden = false;
 }
 
 function firstImage(files: FileList | null | undefined): File | undefined {
