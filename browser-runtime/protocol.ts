@@ -252,6 +252,11 @@ export interface DemoModel {
   modelBytes: number;
   /** Shorter side before the centre crop of `load.normalisation.size`. */
   resize: number;
+  /** How the image fits the model's square input (the gateway's preprocessing: crop, letterbox or resize). */
+  fit: 'crop' | 'letterbox' | 'resize';
+  /** The letterbox's grey, and where the image sits in it. */
+  fill: number;
+  align: 'top-left' | 'centre';
   /** Class names by index, as the server's answers name them. */
   labelsUrl: string;
   /** What the demo page hands its own runtime; it sets `backend` and `wasmThreads` itself. */

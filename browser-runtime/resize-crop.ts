@@ -5,8 +5,9 @@
 // It follows libvips' resize with sharp's "linear" kernel step by step, because the model
 // notices: resampled within one level but not exactly, the kitten's top probabilities moved
 // by 0.007. Vertical first, each pass rounded to 8 bits; a triangle filter as wide as the
-// reduction, its weights truncated to 12-bit fixed point; reductions of 4x or more start with
-// a box shrink by an integer factor; enlargements interpolate bilinearly.
+// reduction, taken from libvips' table of 1/64-pixel positions, its weights truncated to 12-bit
+// fixed point, the edge repeated past the image; reductions of 4x or more start with a box
+// shrink by an integer factor; enlargements interpolate bilinearly.
 
 export interface CropGeometry {
   /** Size of the resized image the crop is cut from. */
@@ -51,6 +52,31 @@ export function letterboxGeometry(width: number, height: number, size: number, a
   return { size, scale, width: w, height: h, left, top };
 }
 
+/**
+ * Where the model's input came from, as the gateway's preprocessing reports it with each image:
+ * the image's size, the scale on each axis and where the image sits in the input, so that a
+ * position in the input maps back to the image as x = (x' - left) / scaleX.
+ */
+export interface InputPlacement {
+  width: number;
+  height: number;
+  scaleX: number;
+  scaleY: number;
+  left: number;
+  top: number;
+}
+
+/** How an image of `width` x `height` is placed in the `size` square input for each fit. */
+export function inputPlacement(width: number, height: number, fit: Fit, size: number, resize: number, align: 'top-left' | 'centre'): InputPlacement {
+  if (fit === 'letterbox') {
+    const b = letterboxGeometry(width, height, size, align);
+    return { width, height, scaleX: b.width / width, scaleY: b.height / height, left: b.left, top: b.top };
+  }
+  if (fit === 'resize') return { width, height, scaleX: size / width, scaleY: size / height, left: 0, top: 0 };
+  const g = resizeGeometry(width, height, resize, size);
+  return { width, height, scaleX: g.width / width, scaleY: g.height / height, left: -g.left, top: -g.top };
+}
+
 /** Interleaved pixels; `channels` is 4 only for the RGBA input, whose alpha is dropped. */
 interface Pixels {
   /** Float only between the two passes of an enlargement, which libvips does in one step. */
@@ -77,27 +103,37 @@ interface Taps {
   fixed: boolean;
 }
 
-/** libvips' reduce: a triangle as wide as the reduction, placed as its reduceh/reducev place it. */
-function reduceTaps(inSize: number, shrink: number, extraPixels: number, first: number, count: number): Taps {
-  const points = 2 * Math.round(shrink) + 1;
-  const half = (points - 1) / 2;
+/** C's rint in its default mode: halves to even. */
+const rint = (v: number) => (Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v));
+
+// libvips tabulates its masks at this many sub-pixel positions and snaps each output to one.
+const SUBPIXELS = 64;
+
+/**
+ * libvips' reduce (reduceh/reducev): a triangle as wide as the reduction, its mask taken from a
+ * table of 1/64-pixel positions; samples past the edge repeat the edge (its embed "copy").
+ */
+function reduceTaps(shrink: number, extraPixels: number, first: number, count: number): Taps {
+  const points = 2 * rint(shrink) + 1;
   // Where the resize drops or invents part of a pixel, the margins share it.
   const offset = (1 + extraPixels) / 2 - 1;
+  const lead = Math.ceil(points / 2) - 1;
   const taps: Taps = { start: new Int32Array(count), count: new Int32Array(count), weights: new Float64Array(count * points), stride: points, fixed: true };
   const raw = new Float64Array(points);
   for (let o = 0; o < count; o++) {
     const centre = (first + o + 0.5) * shrink - 0.5 - offset;
-    const base = Math.floor(centre);
-    const lo = Math.max(0, base - half);
-    const hi = Math.min(inSize, base + half + 1);
+    // As libvips' C casts do: truncated, then the fraction snapped to the nearest table entry.
+    const whole = Math.trunc(centre);
+    const at = ((Math.trunc(centre * SUBPIXELS * 2) & (SUBPIXELS * 2 - 1)) + 1) >> 1;
+    const half = at / SUBPIXELS + points / 2 - 1;
     let sum = 0;
-    for (let i = 0; i < hi - lo; i++) {
-      raw[i] = Math.max(0, 1 - Math.abs((lo + i + 0.5 - centre) / shrink));
+    for (let i = 0; i < points; i++) {
+      raw[i] = Math.max(0, 1 - Math.abs((i - half) / shrink));
       sum += raw[i]!;
     }
-    taps.start[o] = lo;
-    taps.count[o] = hi - lo;
-    for (let i = 0; i < hi - lo; i++) taps.weights[o * points + i] = Math.trunc((raw[i]! / sum) * FIXED_ONE);
+    taps.start[o] = whole - lead;
+    taps.count[o] = points;
+    for (let i = 0; i < points; i++) taps.weights[o * points + i] = Math.trunc((raw[i]! / sum) * FIXED_ONE);
   }
   return taps;
 }
@@ -120,7 +156,7 @@ function enlargeTaps(inSize: number, outSize: number, first: number, count: numb
 
 const extent = (p: Pixels, axis: Axis) => (axis === 'x' ? p.width : p.height);
 
-/** Applies taps along one axis; the other axis is kept whole. Output is RGB, 8-bit unless `unrounded`. */
+/** Applies taps along one axis, the other kept whole; taps outside the image read its edge. Output is RGB, 8-bit unless `unrounded`. */
 function resample(src: Pixels, axis: Axis, taps: Taps, unrounded = false): Pixels {
   const count = taps.start.length;
   const width = axis === 'x' ? count : src.width;
@@ -130,6 +166,8 @@ function resample(src: Pixels, axis: Axis, taps: Taps, unrounded = false): Pixel
   const along = axis === 'x' ? c : src.width * c;
   const across = axis === 'x' ? src.width * c : c;
   const lines = axis === 'x' ? src.height : src.width;
+  // A tap past either edge reads the edge sample.
+  const last = extent(src, axis) - 1;
   const outAlong = axis === 'x' ? 3 : width * 3;
   const outAcross = axis === 'x' ? width * 3 : 3;
   const round = taps.fixed ? FIXED_ONE / 2 : 0.5;
@@ -138,12 +176,14 @@ function resample(src: Pixels, axis: Axis, taps: Taps, unrounded = false): Pixel
     const s = taps.start[o]!;
     const n = taps.count[o]!;
     const w0 = o * taps.stride;
+    const inside = s >= 0 && s + n - 1 <= last;
     for (let line = 0; line < lines; line++) {
-      const inBase = line * across + s * along;
+      const lineBase = line * across;
       const outBase = line * outAcross + o * outAlong;
       for (let ch = 0; ch < 3; ch++) {
         let sum = 0;
-        for (let j = 0; j < n; j++) sum += src.data[inBase + j * along + ch]! * taps.weights[w0 + j]!;
+        if (inside) for (let j = 0; j < n; j++) sum += src.data[lineBase + (s + j) * along + ch]! * taps.weights[w0 + j]!;
+        else for (let j = 0; j < n; j++) sum += src.data[lineBase + Math.min(last, Math.max(0, s + j)) * along + ch]! * taps.weights[w0 + j]!;
         if (unrounded) {
           out[outBase + ch] = sum * scale;
           continue;
@@ -183,7 +223,7 @@ function resizeAxis(src: Pixels, axis: Axis, outSize: number, first: number, cou
     shrink /= whole;
     extraPixels /= whole;
   }
-  return resample(img, axis, reduceTaps(extent(img, axis), shrink, extraPixels, first, count));
+  return resample(img, axis, reduceTaps(shrink, extraPixels, first, count));
 }
 
 /**
@@ -196,4 +236,35 @@ export function resizeAndCrop(rgba: Uint8Array | Uint8ClampedArray, width: numbe
   const enlarging = g.height > height && g.width > width;
   const rows = resizeAxis({ data: rgba, width, height, channels: 4 }, 'y', g.height, g.top, crop, enlarging);
   return resizeAxis(rows, 'x', g.width, g.left, crop).data as Uint8Array;
+}
+
+/**
+ * RGBA pixels to the letterbox `box` (the `box.size` square, RGB, HWC uint8) as the gateway makes
+ * it with sharp: the whole image resized to `box.width` x `box.height`, then extended with `fill`.
+ */
+export function letterboxPixels(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number, box: Letterbox, fill: number): Uint8Array {
+  if (rgba.length !== width * height * 4) throw new RangeError(`${rgba.length} bytes are not ${width}x${height} RGBA`);
+  const enlarging = box.height > height && box.width > width;
+  const rows = resizeAxis({ data: rgba, width, height, channels: 4 }, 'y', box.height, 0, box.height, enlarging);
+  const resized = resizeAxis(rows, 'x', box.width, 0, box.width).data;
+  const out = new Uint8Array(box.size * box.size * 3).fill(fill);
+  const line = box.width * 3;
+  for (let y = 0; y < box.height; y++) out.set(resized.subarray(y * line, (y + 1) * line), ((box.top + y) * box.size + box.left) * 3);
+  return out;
+}
+
+/** How the model's config fits images to its input (preprocessing's fit, size, resize, fill, align). */
+export interface InputFit {
+  fit: Fit;
+  size: number;
+  resize: number;
+  fill: number;
+  align: 'top-left' | 'centre';
+}
+
+/** RGBA pixels to the model's input square, as the gateway's preprocessing makes it for `f`. */
+export function inputPixels(rgba: Uint8Array | Uint8ClampedArray, width: number, height: number, f: InputFit): Uint8Array {
+  if (f.fit === 'letterbox') return letterboxPixels(rgba, width, height, letterboxGeometry(width, height, f.size, f.align), f.fill);
+  const g = f.fit === 'resize' ? { width: f.size, height: f.size, left: 0, top: 0 } : resizeGeometry(width, height, f.resize, f.size);
+  return resizeAndCrop(rgba, width, height, g, f.size);
 }

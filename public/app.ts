@@ -1,9 +1,14 @@
 // The demo page: wires the controls to the server's Inference API and to a local run of the
-// same model in this tab, and shows the two answers side by side.
+// same model in this tab, and shows the two answers side by side: ranked classes as bars,
+// boxes and class maps drawn over the image.
 
 import type { AdapterInfo, BackendPreference, DemoModel, ModelRuntimeInfo } from '../browser-runtime/protocol.js';
-import { compareAnswers, displayLabel, type Ranked } from './answers.js';
+import { inputPlacement } from '../browser-runtime/resize-crop.js';
+import { displayLabel, type Ranked } from './answers.js';
+import { showComparison } from './comparison.js';
+import { type Scene, showClassMap, showDetections } from './drawn-answer.js';
 import { LocalRunner } from './local-runner.js';
+import { type AnswerKind, answerKind, type ModelAnswer } from './model-answer.js';
 import { describeError, listModels, predict, ServerError, setInferenceKey } from './server-client.js';
 
 const SHOWN = 5;
@@ -60,8 +65,6 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, t
 const percent = (p: number) => `${(p * 100).toFixed(p >= 0.995 || p < 0.0995 ? 2 : 1)}%`;
 const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(x < 10 ? 1 : 0)} ms`);
 const megabytes = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
-// Two significant digits for the tiny differences WebGPU rounding leaves, rather than 0.0000.
-const difference = (d: number) => (d === 0 ? '0' : d < 0.001 ? d.toPrecision(2) : d.toFixed(4));
 
 function showError(e: unknown): void {
   const { lead, detail } = describeError(e);
@@ -119,6 +122,8 @@ const STAGE_NAMES: Record<string, string> = {
   queue: 'wait for a worker',
   transfer: 'to the page and back',
   infer: 'normalise, run, rank',
+  letterbox: 'letterbox',
+  handle: 'normalise, run, answer',
   post: 'format the answer',
   total: 'total on the server',
   load: 'load the model (once)',
@@ -128,11 +133,18 @@ const STAGE_NAMES: Record<string, string> = {
   'round trip': 'round trip from this tab',
 };
 
-function renderTiming(list: HTMLElement, stages: ReadonlyMap<string, number>, whole: number): void {
+/** Only a classifier's page ranks (the others' pages write the answer); not every model's input is cropped. */
+function stageName(stage: string, model: DemoModel): string {
+  if (stage === 'infer' && answerKind(model.load.handler?.name) !== 'ranked') return 'normalise, run, answer';
+  if (stage === 'decode' && model.fit !== 'crop') return `decode, ${model.fit}`;
+  return STAGE_NAMES[stage] ?? stage;
+}
+
+function renderTiming(list: HTMLElement, stages: ReadonlyMap<string, number>, whole: number, model: DemoModel): void {
   list.replaceChildren(
     ...[...stages].map(([stage, dur]) => {
       const row = el('div', stage === 'total' || stage === 'round trip' ? 'sum' : undefined);
-      const name = el('dt', undefined, STAGE_NAMES[stage] ?? stage);
+      const name = el('dt', undefined, stageName(stage, model));
       const value = el('dd', undefined, ms(dur));
       const bar = el('span', 'bar');
       bar.setAttribute('aria-hidden', 'true');
@@ -149,10 +161,52 @@ function renderTiming(list: HTMLElement, stages: ReadonlyMap<string, number>, wh
 function part(article: HTMLElement) {
   return {
     where: article.querySelector<HTMLElement>('.where')!,
+    drawn: { figure: article.querySelector<HTMLElement>('.drawing')!, canvas: article.querySelector<HTMLCanvasElement>('.drawing canvas')!, found: article.querySelector<HTMLUListElement>('.found')! },
     bars: article.querySelector<HTMLOListElement>('.bars')!,
+    raw: article.querySelector<HTMLElement>('.raw')!,
     timing: article.querySelector<HTMLElement>('.timing')!,
     error: article.querySelector<HTMLElement>('.local-error'),
   };
+}
+
+type Part = ReturnType<typeof part>;
+
+/** One answer in its article: bars for ranked classes, a drawing and its list for boxes and class maps. */
+function renderAnswer(p: Part, answer: ModelAnswer, scene: Scene | null): void {
+  p.bars.hidden = answer.kind !== 'ranked';
+  p.drawn.found.hidden = p.drawn.figure.hidden = answer.kind !== 'detections' && answer.kind !== 'classMap';
+  p.raw.hidden = answer.kind !== 'other';
+  if (answer.kind === 'ranked') renderBars(p.bars, answer.ranked);
+  else if (answer.kind === 'other') p.raw.textContent = answer.text;
+  else if (!scene) throw new Error('no image to draw the answer on');
+  else if (answer.kind === 'detections') showDetections(p.drawn, answer.detections, scene);
+  else showClassMap(p.drawn, answer.map, scene);
+}
+
+function clearAnswer(p: Part): void {
+  p.bars.replaceChildren();
+  p.drawn.found.replaceChildren();
+  p.drawn.figure.hidden = p.drawn.found.hidden = p.raw.hidden = true;
+  p.timing.replaceChildren();
+  p.where.textContent = '';
+}
+
+// What the status line says while a kind of model runs, once it has, and when it has not.
+const WORDS: Record<AnswerKind, { running: string; done: string; failed: string }> = {
+  ranked: { running: 'Classifying', done: 'Classified', failed: 'was not classified' },
+  detections: { running: 'Finding objects in', done: 'Found objects in', failed: 'got no boxes' },
+  classMap: { running: 'Segmenting', done: 'Segmented', failed: 'was not segmented' },
+  other: { running: 'Running the model on', done: 'Ran the model on', failed: 'got no answer' },
+};
+
+/** The image decoded once for drawing on, placed as the gateway places the model's input. */
+async function sceneFor(model: DemoModel, blob: Blob): Promise<Scene> {
+  const size = model.load.normalisation.size;
+  const labels = model.load.handler?.labels ?? [];
+  // As sharp reads it for the server: EXIF orientation applied.
+  const image = await createImageBitmap(blob, { imageOrientation: 'from-image' }).catch(() => null);
+  const placement = inputPlacement(image?.width ?? 1, image?.height ?? 1, model.fit, size, model.resize, model.align);
+  return { image, labels, placement, size };
 }
 
 function describeModel(): void {
@@ -232,22 +286,29 @@ async function classify(): Promise<void> {
   clearError();
   const server = part(ui.server);
   const local = part(ui.localAnswer);
+  const kind = answerKind(model.load.handler?.name);
+  const words = WORDS[kind];
   ui.comparison.hidden = true;
   ui.localAnswer.hidden = !wantLocal;
   local.error!.hidden = true;
-  setStatus(`Classifying ${current.name} on the server…`, true);
+  // A drawn answer shows the image itself: the preview would show it a third time.
+  ui.previewFigure.hidden = kind === 'detections' || kind === 'classMap';
+  setStatus(`${words.running} ${current.name} on the server…`, true);
+  const scene = kind === 'detections' || kind === 'classMap' ? await sceneFor(model, current.blob) : null;
+  if (mine !== generation) return;
 
-  let serverRanked: Ranked[] | null = null;
+  let serverAnswer: ModelAnswer | null = null;
   try {
-    const answer = await predict(model, current.blob, wantLocal ? ALL_CLASSES : SHOWN);
+    const answer = await predict(model, kind, current.blob, wantLocal ? ALL_CLASSES : SHOWN);
     if (mine !== generation) return;
-    serverRanked = answer.ranked;
+    serverAnswer = answer.answer;
     server.where.textContent = `${serverWhere(model)}${answer.batch ? ` This image ran in a batch of ${answer.batch}.` : ''}`;
-    renderBars(server.bars, answer.ranked);
+    // Shown first: a drawing is sized to the room it has.
+    ui.server.hidden = false;
+    renderAnswer(server, answer.answer, scene);
     const stages = new Map(answer.stages);
     stages.set('round trip', answer.roundTripMs);
-    renderTiming(server.timing, stages, answer.roundTripMs);
-    ui.server.hidden = false;
+    renderTiming(server.timing, stages, answer.roundTripMs, model);
   } catch (e) {
     if (mine !== generation) return;
     ui.server.hidden = true;
@@ -260,34 +321,19 @@ async function classify(): Promise<void> {
       const answer = await runner.run(model, backend, current.blob);
       if (mine !== generation) return;
       local.where.textContent = `${localWhere(answer.runtime)}${answer.loadedNow ? ` Loaded in ${ms(answer.runtime.loadMs)}.` : ''}`;
-      renderBars(local.bars, answer.ranked);
-      // 'run' is part of 'infer'; everything else adds up to the whole.
+      renderAnswer(local, answer.answer, scene);
+      // 'run' is part of 'infer' or 'handle'; everything else adds up to the whole.
       const whole = [...answer.stages].filter(([s]) => s !== 'run').reduce((a, [, d]) => a + d, 0);
-      renderTiming(local.timing, answer.stages, whole);
-      if (serverRanked) showComparison(serverRanked, answer.ranked);
+      renderTiming(local.timing, answer.stages, whole, model);
+      if (serverAnswer) showComparison(ui.comparison, serverAnswer, answer.answer);
     } catch (e) {
       if (mine !== generation) return;
-      local.bars.replaceChildren();
-      local.timing.replaceChildren();
-      local.where.textContent = '';
+      clearAnswer(local);
       local.error!.textContent = `The run in this browser failed: ${e instanceof Error ? e.message : String(e)}`;
       local.error!.hidden = false;
     }
   }
-  if (mine === generation) setStatus(serverRanked ? `Classified ${current.name}.` : `${current.name} was not classified.`, false);
-}
-
-function showComparison(server: Ranked[], local: Ranked[]): void {
-  const c = compareAnswers(server, local);
-  const first = server[0] ? displayLabel(server[0].label) : '?';
-  ui.comparison.replaceChildren(
-    el('strong', undefined, c.sameFirst ? `Same first class: ${first}. ` : `Different first classes: ${first} on the server, ${local[0] ? displayLabel(local[0].label) : '?'} here. `),
-    document.createTextNode(`Largest probability difference over ${c.compared} classes: `),
-    Object.assign(el('span', 'difference', difference(c.maxDifference)), { id: 'max-difference' }),
-    document.createTextNode(c.maxDifference === 0 ? ' (the same probabilities).' : c.at ? ` (${displayLabel(c.at)}).` : '.'),
-  );
-  ui.comparison.dataset['maxDifference'] = String(c.maxDifference);
-  ui.comparison.hidden = false;
+  if (mine === generation) setStatus(serverAnswer ? `${words.done} ${current.name}.` : `${current.name} ${words.failed}.`, false);
 }
 
 function firstImage(files: FileList | null | undefined): File | undefined {

@@ -1,15 +1,18 @@
 // Runs a model in the visitor's own browser with the runtime the gateway's pages use
 // (browser-runtime/model-host.ts), on the model file and labels the server serves. The image
-// is decoded by the browser and resized and cropped as the server's sharp pipeline does it.
+// is decoded by the browser and fitted to the model's input as the server's sharp pipeline does
+// it (crop, letterbox or resize); a handler other than the classifier is handed the image with
+// the numbers the gateway sends beside it, so that it answers what the server answers.
 
 import { ModelHost } from '../browser-runtime/model-host.js';
 import type { BackendPreference, DemoModel, ModelRuntimeInfo } from '../browser-runtime/protocol.js';
-import { resizeAndCrop, resizeGeometry } from '../browser-runtime/resize-crop.js';
+import { inputPixels, inputPlacement } from '../browser-runtime/resize-crop.js';
 import type { Ranked } from './answers.js';
+import { answerKind, type ModelAnswer, readAnswer } from './model-answer.js';
 import { fetchLabels } from './server-client.js';
 
 export interface LocalAnswer {
-  ranked: Ranked[];
+  answer: ModelAnswer;
   runtime: ModelRuntimeInfo;
   /** Set on the run that loaded the model. */
   loadedNow: boolean;
@@ -59,7 +62,9 @@ export class LocalRunner {
     const key = `${model.modelName}/${model.modelVersion}/${backend}`;
     const known = this.loaded.get(key);
     if (known) return { loading: known, fresh: false };
-    const loading = Promise.all([ModelHost.load({ ...model.load, backend, wasmThreads: wasmThreads() }), fetchLabels(model)]).then(([host, labels]) => ({ host, labels }));
+    // A handler's page writes labelled answers itself: only a classifier's ranks need the labels.
+    const labels = model.load.handler && model.load.handler.name !== 'image_classifier' ? Promise.resolve([]) : fetchLabels(model);
+    const loading = Promise.all([ModelHost.load({ ...model.load, backend, wasmThreads: wasmThreads() }), labels]).then(([host, labels]) => ({ host, labels }));
     loading.catch(() => this.loaded.delete(key));
     this.loaded.set(key, loading);
     return { loading, fresh: true };
@@ -79,13 +84,24 @@ export class LocalRunner {
     else t = performance.now();
     const { rgba, width, height } = await decode(image);
     lap('image');
-    const size = model.load.normalisation.size;
-    const pixels = resizeAndCrop(rgba, width, height, resizeGeometry(width, height, model.resize, size), size);
-    lap('resize');
-    const out = await host.infer(pixels, 1, labels.length || 1000);
-    lap('infer');
-    stages.set('run', out.runMs);
-    const ranked: Ranked[] = Array.from(out.classes, (c, r) => ({ label: labels[c] ?? String(c), probability: out.probabilities[r]! }));
-    return { ranked, runtime: host.info, loadedNow: fresh, stages };
+    const fit = { fit: model.fit, size: model.load.normalisation.size, resize: model.resize, fill: model.fill, align: model.align };
+    const pixels = inputPixels(rgba, width, height, fit);
+    lap(model.fit === 'letterbox' ? 'letterbox' : 'resize');
+    const kind = answerKind(model.load.handler?.name);
+    let answer: ModelAnswer;
+    if (kind === 'ranked') {
+      const out = await host.infer(pixels, 1, labels.length || 1000);
+      lap('infer');
+      stages.set('run', out.runMs);
+      answer = { kind, ranked: Array.from(out.classes, (c, r): Ranked => ({ label: labels[c] ?? String(c), probability: out.probabilities[r]! })) };
+    } else {
+      // The numbers the gateway sends with each image (image-pipeline.ts): where the input came from.
+      const p = inputPlacement(width, height, fit.fit, fit.size, fit.resize, fit.align);
+      const out = await host.handle([pixels], { width: 6, values: Float32Array.of(p.width, p.height, p.scaleX, p.scaleY, p.left, p.top) });
+      lap('handle');
+      stages.set('run', out.runMs);
+      answer = readAnswer(kind, JSON.parse(out.answers[0] ?? 'null'));
+    }
+    return { answer, runtime: host.info, loadedNow: fresh, stages };
   }
 }

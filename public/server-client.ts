@@ -1,7 +1,7 @@
 // The demo page's calls to the gateway, and the server's errors put in plain words.
 
 import type { DemoModel } from '../browser-runtime/protocol.js';
-import { parseAnswer, type Ranked } from './answers.js';
+import { type AnswerKind, type ModelAnswer, readAnswer } from './model-answer.js';
 import { parseServerTiming } from './server-timing.js';
 
 /** A failed call: the server's own TorchServe error body where there was one. */
@@ -17,7 +17,7 @@ export class ServerError extends Error {
 }
 
 export interface ServerAnswer {
-  ranked: Ranked[];
+  answer: ModelAnswer;
   /** Server-Timing stages, in the order the server sent them. */
   stages: Map<string, number>;
   batch: number | null;
@@ -64,14 +64,15 @@ export async function fetchLabels(model: DemoModel): Promise<string[]> {
   return (await (await send(model.labelsUrl)).json()) as string[];
 }
 
-export async function predict(model: DemoModel, image: Blob, topk: number): Promise<ServerAnswer> {
-  const url = `/predictions/${encodeURIComponent(model.modelName)}/${encodeURIComponent(model.modelVersion)}?topk=${topk}`;
+/** `topk` for a classifier only: other handlers answer without it. */
+export async function predict(model: DemoModel, kind: AnswerKind, image: Blob, topk: number): Promise<ServerAnswer> {
+  const url = `/predictions/${encodeURIComponent(model.modelName)}/${encodeURIComponent(model.modelVersion)}${kind === 'ranked' ? `?topk=${topk}` : ''}`;
   const t0 = performance.now();
   const res = await send(url, { method: 'POST', body: image, headers: { 'Content-Type': image.type || 'application/octet-stream' } });
   const body: unknown = await res.json();
   const roundTripMs = performance.now() - t0;
   const batch = Number(res.headers.get('X-Batch-Size'));
-  return { ranked: parseAnswer(body), stages: parseServerTiming(res.headers.get('Server-Timing')), batch: batch > 0 ? batch : null, roundTripMs };
+  return { answer: readAnswer(kind, body), stages: parseServerTiming(res.headers.get('Server-Timing')), batch: batch > 0 ? batch : null, roundTripMs };
 }
 
 const LEADS: Record<number, string> = {

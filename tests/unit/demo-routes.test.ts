@@ -77,6 +77,18 @@ describe('demo page routes (fake engine)', () => {
     const labels = await call(`${api}${fp32.labelsUrl}`);
     assert.equal(labels.body.length, 1000);
     assert.equal(labels.body[281], 'n02123045 tabby, tabby cat');
+    assert.equal(fp32.fit, 'crop');
+  });
+
+  it('describes a detector with what a local run needs to fit the image and run the handler as the gateway does', async () => {
+    const { body } = await call(`${api}/demo/models`);
+    const yolox = (body.models as DemoModel[]).find((m) => m.modelName === 'yolox_nano')!;
+    assert.deepEqual({ fit: yolox.fit, fill: yolox.fill, align: yolox.align }, { fit: 'letterbox', fill: 114, align: 'top-left' });
+    assert.equal(yolox.load.normalisation.size, 416);
+    assert.equal(yolox.load.normalisation.channelOrder, 'BGR');
+    assert.equal(yolox.load.handler?.name, 'object_detector');
+    assert.equal(yolox.load.handler?.labels[16], 'dog');
+    assert.deepEqual(yolox.load.handler?.detector?.strides, [8, 16, 32]);
   });
 
   it('serves nothing else from disk, however the path is spelled', async () => {

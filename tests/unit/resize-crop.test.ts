@@ -32,18 +32,10 @@ async function compare(image: Buffer) {
 }
 
 describe('resizeAndCrop matches sharp', () => {
-  for (const name of ['kitten.jpg', 'espresso_coffee.png']) {
+  for (const name of ['kitten.jpg', 'espresso_coffee.png', 'bald_eagle.jpg', 'cat_chelsea.png', 'dog_malamute.jpg', 'dog_640x480.jpg']) {
     it(`${name}: the same bytes`, async () => {
       const { max } = await compare(readImage(name));
       assert.equal(max, 0);
-    });
-  }
-
-  for (const name of ['bald_eagle.jpg', 'cat_chelsea.png', 'dog_malamute.jpg', 'dog_640x480.jpg']) {
-    it(`${name}: a level or two on a few pixels`, async () => {
-      const { mean, max } = await compare(readImage(name));
-      assert.ok(max <= 2, `max difference ${max}`);
-      assert.ok(mean < 0.1, `mean difference ${mean}`);
     });
   }
 
@@ -55,9 +47,8 @@ describe('resizeAndCrop matches sharp', () => {
 
   it('a reduction of 4x or more shrinks by a whole factor first, as libvips does', async () => {
     const large = await sharp(readImage('dog_malamute.jpg')).resize(3000, 2250, { fit: 'fill' }).png().toBuffer();
-    const { mean, max } = await compare(large);
-    assert.ok(max <= 1, `max difference ${max}`);
-    assert.ok(mean < 0.1, `mean difference ${mean}`);
+    const { max } = await compare(large);
+    assert.equal(max, 0);
   });
 
   it('a large JPEG stays close though sharp decodes it at a fraction of its size', async () => {

@@ -86,6 +86,9 @@ function descriptionOf(v: ModelVersion, engine: InferenceEngine, settings: DemoS
     fallbackReason: runtime?.fallbackReason ?? null,
     modelBytes: v.bytes,
     resize: v.config.resize,
+    fit: v.config.fit,
+    fill: v.config.fill,
+    align: v.config.align,
     labelsUrl: `${modelPath(v)}/labels.json`,
     load: loadRequestFor(v, { modelUrl: `${modelPath(v)}/model.onnx`, backend: 'auto', ortBuild: settings.ortBuild, wasmThreads: 1, parityTolerance: settings.parityTolerance, maxBatch: 1 }),
   };
