@@ -13,7 +13,6 @@ import { tempStore } from '../support/temp-store.js';
 import { batchingSuite } from './apis-on-one-server/batching.js';
 import { contractOnChromium } from './apis-on-one-server/contract.js';
 import { inferenceWasmSuite } from './apis-on-one-server/inference-wasm.js';
-import { inferenceWebgpuSuite } from './apis-on-one-server/inference-webgpu.js';
 import { kserveV1Suite } from './apis-on-one-server/kserve-v1.js';
 import { kserveV2Suite } from './apis-on-one-server/kserve-v2.js';
 import { objectDetectorSuite } from './apis-on-one-server/object-detector.js';
@@ -51,6 +50,5 @@ kserveV2Suite(server.get);
 batchingSuite(server.get);
 torchserveMetricsSuite(server.get);
 contractOnChromium(server.get);
-inferenceWebgpuSuite(server.get);
 // Last: its flood mixes hostile requests in.
 soakSuite(server.get);

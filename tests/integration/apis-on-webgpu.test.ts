@@ -1,0 +1,93 @@
+// The WebGPU path for real: forced with --backend webgpu (on a machine without a GPU this is
+// SwiftShader, the CPU standing in for a GPU), checked against onnxruntime-node (native CPU code)
+// on the same pixels. A file of its own, beside the shared WASM server's: SwiftShader makes it
+// the longest, and alone it runs beside the rest.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RunningServer } from '../../server/server.js';
+import { sendWhileHeld } from '../support/held-requests.js';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { softmax } from '../../browser-runtime/top-k.js';
+import { kittenTensor } from '../support/kitten-tensor.js';
+import { assertSameDetections, DETECTIONS, type Detection, LABELS, MODELS, readImage } from '../support/paths.js';
+import { call, postImage, startTestServer } from '../support/server-harness.js';
+import { tempStore } from '../support/temp-store.js';
+
+const kitten = readImage('kitten.jpg');
+type Classes = Array<{ class: string; probability: number }>;
+
+describe('inference on forced WebGPU (the served onnxruntime-web build)', () => {
+  const store = tempStore([
+    // SwiftShader is slow on the fp32 model (BENCHMARKS.md): one batch size there. The int8 model
+    // (quantized nodes on the CPU) is quick enough to exercise batching and padding on WebGPU.
+    { name: 'mobilenet_v2', from: 'mobilenet_v2', config: { batch_size: 1 } },
+    { name: 'mobilenet_v2_int8', from: 'mobilenet_v2_int8', config: { batch_size: 3 } },
+    { name: 'yolox_nano', from: 'yolox_nano' },
+  ]);
+  let gpu: RunningServer;
+
+  before(async () => {
+    gpu = await startTestServer({ model_store: store.root, backend: 'webgpu' });
+  });
+  after(async () => {
+    await gpu?.close();
+    store.remove();
+  });
+
+  it('both models run on WebGPU, and the description names the adapter and the parity check', async () => {
+    assert.equal((await call(`${gpu.inferenceUrl}/ping`)).status, 200);
+    for (const model of ['mobilenet_v2', 'mobilenet_v2_int8']) {
+      const [d] = (await call(`${gpu.managementUrl}/models/${model}`)).body;
+      assert.equal(d.backend, 'webgpu', `${model}: ${d.fallbackReason}`);
+      assert.equal(d.fallbackReason, null);
+      assert.equal(typeof d.adapter.isFallbackAdapter, 'boolean');
+      assert.ok(d.adapter.vendor || d.adapter.architecture, 'the adapter is named');
+      assert.equal(d.parity.passed, true);
+      assert.ok(d.parity.relativeDiff <= d.parity.tolerance);
+    }
+  });
+
+  it('the object detector runs on WebGPU and finds what onnxruntime-node finds, boxes within 2 pixels', async () => {
+    const [d] = (await call(`${gpu.managementUrl}/models/yolox_nano`)).body;
+    assert.equal(d.backend, 'webgpu', d.fallbackReason);
+    assert.equal(d.parity.passed, true);
+    const res = await postImage(`${gpu.inferenceUrl}/predictions/yolox_nano`, readImage('dog_malamute.jpg'));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assertSameDetections(res.body as Detection[], DETECTIONS['dog_malamute.jpg']!, 2, 'dog on WebGPU');
+  });
+
+  it('the kitten on WebGPU matches onnxruntime-node within 1e-3 on all 1000 probabilities', async () => {
+    const onGpu = (await postImage(`${gpu.inferenceUrl}/predictions/mobilenet_v2?topk=1000`, kitten)).body as Classes;
+    const session = await ort.InferenceSession.create(path.join(MODELS, 'mobilenet_v2', '1.0', 'model.onnx'));
+    const logits = (await session.run({ input: new ort.Tensor('float32', await kittenTensor(), [1, 3, 224, 224]) }))['output']!.data as Float32Array;
+    await session.release();
+    assert.equal(onGpu[0]!.class, 'n02123045 tabby, tabby cat');
+    const cpuByClass = new Map(Array.from(softmax(logits), (p, i) => [LABELS[i]!, p] as const));
+    assert.equal(cpuByClass.size, 1000);
+    let worst = 0;
+    for (const a of onGpu) worst = Math.max(worst, Math.abs(a.probability - cpuByClass.get(a.class)!));
+    assert.ok(worst < 1e-3, `max |webgpu - onnxruntime-node| = ${worst}`);
+  });
+
+  it('the int8 model answers correctly on WebGPU in this build, alone and batched', async () => {
+    const [d] = (await call(`${gpu.managementUrl}/models/mobilenet_v2_int8`)).body;
+    assert.deepEqual(d.batchSizes, [1, 2, 3], 'WebGPU warms powers of two and the largest size');
+    const answer = (await postImage(`${gpu.inferenceUrl}/predictions/mobilenet_v2_int8`, kitten)).body as Classes;
+    assert.equal(answer[0]!.class, 'n02123045 tabby, tabby cat');
+    const together = await sendWhileHeld(gpu.managementUrl, 'mobilenet_v2_int8', 5, () => postImage(`${gpu.inferenceUrl}/predictions/mobilenet_v2_int8`, kitten));
+    for (const t of together) {
+      assert.equal(t.status, 200);
+      assert.deepEqual(
+        (t.body as Classes).map((c) => c.class),
+        answer.map((c) => c.class),
+      );
+      assert.ok(Math.abs((t.body as Classes)[0]!.probability - answer[0]!.probability) < 1e-5);
+    }
+    assert.ok(
+      together.some((t) => Number(t.headers.get('x-batch-size')) > 1),
+      'some ran batched',
+    );
+  });
+});
