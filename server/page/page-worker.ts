@@ -38,6 +38,8 @@ export class PageWorker implements BatchWorker {
   private targetId: string | null = null;
   private session: DevToolsSession | null = null;
   private channel: PageChannel | null = null;
+  /** Closing this worker's page, once asked. */
+  private closing: Promise<void> | null = null;
   /** Calls sent to the page and not answered yet (at most `capacity`). */
   private inPage = 0;
 
@@ -110,7 +112,12 @@ export class PageWorker implements BatchWorker {
     try {
       const { errorText } = await session.send<{ errorText?: string }>('Page.navigate', { url: this.site.pageUrl }, limit);
       if (errorText) throw new BridgeError('model', `the runtime page did not load: ${errorText}`);
-      await withDeadline(load, limit, 'loading the runtime page');
+      // A page closed meanwhile (unregistered while it loads) fires no load event: its end ends the wait.
+      const ended = new Promise<never>((_, reject) =>
+        session.onEnd((kind, reason) => reject(new BridgeError(kind === 'crashed' ? 'crashed' : 'closed', `the runtime page ended while it loaded: ${reason}`))),
+      );
+      ended.catch(() => undefined);
+      await withDeadline(Promise.race([load, ended]), limit, 'loading the runtime page');
     } finally {
       stop();
     }
@@ -222,7 +229,13 @@ export class PageWorker implements BatchWorker {
    * Target.targetDestroyed, so that whoever closed it (a failed load, a scale-down) answers only
    * once the page no longer counts.
    */
-  private async closePage(): Promise<void> {
+  private closePage(): Promise<void> {
+    // Once: a start that fails because its worker was closed meanwhile closes the same page again.
+    if (this.targetId !== null) this.closing ??= this.closeTarget();
+    return this.closing ?? Promise.resolve();
+  }
+
+  private async closeTarget(): Promise<void> {
     if (this.targetId === null || !this.launched?.connection.open) return;
     const { browser } = this.launched.connection;
     const targetId = this.targetId;

@@ -24,6 +24,9 @@ class ScriptedBrowser {
   closedTargets: string[] = [];
   /** Held until the test lets Target.createTarget answer. */
   createTarget: Promise<void> = Promise.resolve();
+  /** Told when the page is navigated; false: the runtime page never fires its load event. */
+  onNavigate: () => void = () => {};
+  pageLoads = true;
   private opened = 0;
 
   constructor(private readonly answer: (call: PageCall) => Promise<Reply<PageReplies[PageOp]>>) {
@@ -46,6 +49,8 @@ class ScriptedBrowser {
         return t.answer(id, { sessionId: 'S1' });
       case 'Page.navigate':
         t.answer(id, { frameId: 'F' });
+        this.onNavigate();
+        if (!this.pageLoads) return;
         t.event('Page.loadEventFired', {}, 'S1');
         return this.pageOpensFetch();
       case 'Fetch.fulfillRequest': {
@@ -110,6 +115,16 @@ describe('PageWorker start', () => {
     await w.close();
     open();
     await assert.rejects(started, /closed while it started/);
+    assert.deepEqual(browser.closedTargets, ['T']);
+    assert.equal(w.state, 'closed');
+  });
+
+  it('a worker closed while its runtime page loads ends its start then, not at the load deadline', { timeout: 60_000 }, async () => {
+    const browser = new ScriptedBrowser(never);
+    browser.pageLoads = false;
+    const w = worker(3_600_000);
+    browser.onNavigate = () => void w.close();
+    await assert.rejects(w.start(browser.launched), (e: unknown) => e instanceof BridgeError && /ended while it loaded|closed while it started/.test(e.message));
     assert.deepEqual(browser.closedTargets, ['T']);
     assert.equal(w.state, 'closed');
   });
