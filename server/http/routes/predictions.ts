@@ -52,8 +52,9 @@ export function predictionOperations(store: ModelStore, engine: InferenceEngine,
       summary: versioned ? 'Run one version of a model on an input (an image, or what its handler takes)' : "Run a model's default version on an input (an image, or what its handler takes)",
       params: [modelName, ...(versioned ? [modelVersion] : []), query('topk', 'How many classes to answer (default: the model config, 5)', Type.Integer({ minimum: 1, maximum: MAX_TOPK }))],
       body: {
-        description: 'The image: the raw body (JPEG, PNG, WebP, GIF, TIFF, AVIF), or a multipart form whose "data" (or "body", or first) file holds it',
-        content: { 'application/octet-stream': binary, 'image/*': binary, 'multipart/form-data': Type.Object({ data: binary }) },
+        description:
+          'The input, as the raw body or a multipart form whose "data" (or "body", or first) file holds it: an image (JPEG, PNG, WebP, GIF, TIFF, AVIF) for image handlers; UTF-8 text for a text_classifier; the bytes as they are for a handler.js that takes them',
+        content: { 'application/octet-stream': binary, 'image/*': binary, 'text/plain': binary, 'multipart/form-data': Type.Object({ data: binary }) },
       },
       responses: inferenceAnswers(
         error,
@@ -63,7 +64,7 @@ export function predictionOperations(store: ModelStore, engine: InferenceEngine,
           content: { 'application/json': Prediction, 'image/png': binary },
         },
         {
-          400: 'Empty, unsupported or undecodable image, or a bad topk',
+          400: 'Empty, unsupported or undecodable image; empty, too long or not UTF-8 text; or a bad topk',
           404: 'Unknown model (ModelNotFoundException) or version (ModelVersionNotFoundException)',
           406: 'An image_segmenter asked for neither application/json nor image/png',
           413: 'Body larger than max_request_size, or image larger than max_image_pixels',
