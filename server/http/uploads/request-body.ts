@@ -179,7 +179,7 @@ function readMultipart(req: Request, limits: BodyLimits): Promise<Buffer> {
     parser.on('close', () => {
       if (settled) return;
       const chosen = PREFERRED_FIELDS.map((f) => parts.get(f)).find((b) => b !== undefined) ?? firstFile;
-      if (!chosen) fail(badRequest('The multipart request has no file; send the image in a field named "data".'));
+      if (!chosen) fail(badRequest('The multipart request has no file; send the input (an image, or the text for a text model) in a field named "data".'));
       else {
         settled = true; // nothing that happens to the streams now gives its bytes back
         resolve(chosen);
