@@ -14,7 +14,7 @@ import { status as Code } from '@grpc/grpc-js';
 import type { RunningServer } from '../../server/server.js';
 import { callFails, callUnary, grpcClients, type GrpcClients } from '../support/grpc-client.js';
 import { manifestOf, marArchive, NULL_ONNX, plainIndexToName, synsetIndexToName } from '../support/mar-archive.js';
-import { NULL_MODELS, readImage } from '../support/paths.js';
+import { FIXTURES, NULL_MODELS, readImage } from '../support/paths.js';
 import { call, postImage, startTestServer } from '../support/server-harness.js';
 import { zip, type ZipEntry } from '../support/zip-writer.js';
 
@@ -104,6 +104,32 @@ describe('TorchServe model archives', () => {
     assert.equal(again.body.type, 'ConflictStatusException');
     assert.equal((await register('url=plain.mar&model_name=plain_alias')).status, 200);
     assert.equal(unpackedOf('plain.mar').length, 1, 'unpacked once');
+  });
+
+  it("registers a text classifier's archive with its tokenizer.json, and answers its texts", async () => {
+    const fixture = path.join(FIXTURES, 'text-model-store', 'tiny_sentiment');
+    const own = JSON.parse(readFileSync(path.join(fixture, 'config.json'), 'utf8')) as Record<string, unknown>;
+    put(
+      'sentiment.mar',
+      marArchive({
+        modelName: 'archived_sentiment',
+        handler: 'text_classifier',
+        model: readFileSync(path.join(fixture, '1.0', 'model.onnx')),
+        files: {
+          'tokenizer.json': readFileSync(path.join(fixture, 'tokenizer.json')),
+          'index_to_name.json': JSON.stringify({ 0: 'negative', 1: 'positive' }),
+          // What TorchServe's setup_config.json says of a transformer's inputs, in this server's keys.
+          'config.json': JSON.stringify({ text: own['text'] }),
+        },
+      }),
+    );
+    const reg = await register('url=sentiment.mar&initial_workers=1&synchronous=true');
+    assert.equal(reg.status, 200, JSON.stringify(reg.body));
+    assert.equal(JSON.parse(unpackedFile('sentiment.mar', 'config.json')).tokenizer, 'tokenizer.json');
+    const res = await call(`${api}/predictions/archived_sentiment`, { method: 'POST', body: 'a terrible, boring film' });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(Object.keys(res.body), ['negative', 'positive']);
+    assert.ok(res.body.negative > 0.98, JSON.stringify(res.body));
   });
 
   it('registers a .mar over gRPC RegisterModel, and refuses a Python handler there as INVALID_ARGUMENT', async () => {

@@ -41,6 +41,13 @@ describe('archiveConfig', () => {
     assert.equal(archiveConfig(sources({ handler: { kind: 'javascript', file: 'pre.js' } })).config['handler'], 'handler.js');
   });
 
+  it("gives a text classifier the archive's tokenizer.json, unless its own config names one", () => {
+    const text = { kind: 'built-in', name: 'text_classifier' } as const;
+    assert.equal(archiveConfig(sources({ handler: text, tokenizerFile: 'tokenizer.json' })).config['tokenizer'], 'tokenizer.json');
+    assert.equal(archiveConfig(sources({ handler: text, tokenizerFile: 'tokenizer.json', configJson: { tokenizer: 'mine.json' } })).config['tokenizer'], 'mine.json');
+    assert.equal(archiveConfig(sources({ tokenizerFile: 'tokenizer.json' })).config['tokenizer'], undefined, 'an image model has no use for it');
+  });
+
   it("layers the archive's config.json, setup_config.json and model-config.yaml, later ones winning", () => {
     const { config, notes } = archiveConfig(
       sources({

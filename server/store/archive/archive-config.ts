@@ -36,6 +36,8 @@ export interface ConfigSources {
   modelConfigYaml: string | null;
   /** The labels file written from index_to_name.json; null where the archive has none. */
   labelsFile: string | null;
+  /** The archive's tokenizer.json, for a text_classifier; null where it has none. */
+  tokenizerFile?: string | null;
 }
 
 export interface ArchiveConfig {
@@ -101,6 +103,7 @@ export function archiveConfig(src: ConfigSources): ArchiveConfig {
   if (src.modelConfigYaml !== null) config = overlay(config, fromYaml(src.modelConfigYaml, notes));
   config['handler'] = src.handler.kind === 'built-in' ? src.handler.name : 'handler.js';
   if (src.labelsFile !== null && config['labels'] === undefined) config['labels'] = src.labelsFile;
+  if (config['handler'] === 'text_classifier' && src.tokenizerFile && config['tokenizer'] === undefined) config['tokenizer'] = src.tokenizerFile;
   return { config, notes };
 }
 

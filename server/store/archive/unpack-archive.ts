@@ -75,6 +75,9 @@ function logLabels(archive: string, labels: ArchiveLabels): void {
   }
 }
 
+/** A Hugging Face tokenizer among the archive's extra files: what a text_classifier reads its texts with. */
+const TOKENIZER = 'tokenizer.json';
+
 /** Everything the archive says, checked, before a byte is written. */
 async function readArchive(reader: ArchiveReader, archive: string) {
   const manifestEntry = reader.files.get(MANIFEST);
@@ -103,6 +106,7 @@ async function readArchive(reader: ArchiveReader, archive: string) {
     setupConfig,
     modelConfigYaml,
     labelsFile: labels ? LABELS : null,
+    tokenizerFile: reader.files.has(TOKENIZER) ? TOKENIZER : null,
   });
   for (const note of notes) log.info(`${archive}: ${note}`);
   if (labels) logLabels(archive, labels);
