@@ -70,4 +70,10 @@ export interface Handler<Item extends ImageItem | BytesItem = ImageItem | BytesI
   preprocess(items: Item[], context: HandlerContext): Record<string, TensorLike> | Promise<Record<string, TensorLike>>;
   /** One JSON-able answer per item, in the items' order, from the session's outputs by name. */
   postprocess(outputs: Record<string, OutputTensor>, context: HandlerContext & { items: number }): unknown[] | Promise<unknown[]>;
+  /**
+   * A request body (`"handler_input": "bytes"`) the load runs through `preprocess` and the session,
+   * without `postprocess`: to compare WebGPU with WASM and to warm up. Without it the load runs an
+   * image through the model's first input, which fails for a model that takes something else.
+   */
+  example?: string | Uint8Array;
 }

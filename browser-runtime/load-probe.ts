@@ -31,11 +31,21 @@ export function probeFor(handler: PageHandler | null, req: LoadRequest): LoadPro
     };
   }
   const image = parityImage(req.normalisation.size);
+  // A model's own handler that takes bytes may serve a model whose input is not an image.
+  const hint =
+    req.handler?.name === 'custom'
+      ? ` (the load runs an image through "${req.inputName}" to check the model: export "example" from handler.js, a request body its preprocess takes, for a model that takes something else)`
+      : '';
   return {
     async run(runner, batch) {
       const pixels = new Uint8Array(image.length * batch);
       for (let i = 0; i < batch; i++) pixels.set(image, i * image.length);
-      return (await runner.run(pixels, batch)).data;
+      try {
+        return (await runner.run(pixels, batch)).data;
+      } catch (e) {
+        if (!hint) throw e;
+        throw new Error(`${e instanceof Error ? e.message : String(e)}${hint}`);
+      }
     },
   };
 }

@@ -2,9 +2,10 @@
 // runtime page (main.ts) holds one and drives it over the DevTools protocol; the demo page
 // holds one per model the visitor picks and runs it in the visitor's own browser.
 //
-// Load order: onnxruntime-web build -> model bytes -> WebGPU adapter -> WASM session (always:
-// it is the fallback and the parity reference) -> WebGPU session -> parity check -> warm-up
-// (every batch size past 1 on WebGPU, the largest on WASM).
+// Load order: onnxruntime-web build -> the handler (a model's own handler.js imported) -> model
+// bytes -> WebGPU adapter -> WASM session (always: it is the fallback and the parity reference)
+// -> the handler's initialize -> WebGPU session -> parity check -> warm-up (every batch size past
+// 1 on WebGPU, the largest on WASM).
 // The WASM session stays alive as long as the host: in the JSEP build, releasing a WASM
 // session broke a live WebGPU session in the same page.
 
@@ -75,13 +76,20 @@ function runnerMaker(ort: OrtModule, bytes: Uint8Array, req: LoadRequest): MakeR
 
 /**
  * WASM always loads: it is the fallback and the parity reference. Answers it, the parity input
- * (the probe) and its output there.
+ * (the probe) and its output there. The handler learns the session's names first: a model's own
+ * handler builds the probe's inputs by them.
  */
-async function startWasm(makeRunner: MakeRunner, probe: LoadProbe, timer: StepTimer): Promise<{ wasm: ModelRunner; expected: Float32Array }> {
+async function startWasm(makeRunner: MakeRunner, handler: PageHandler | null, probe: LoadProbe, timer: StepTimer): Promise<{ wasm: ModelRunner; expected: Float32Array }> {
   const wasm = await makeRunner('wasm').catch((e: unknown) => {
     throw new RuntimeError('model', `the model does not load on WASM: ${e instanceof Error ? e.message : String(e)}`);
   });
   timer.done('WASM session');
+  if (handler?.initialize) {
+    await handler.initialize({ inputNames: wasm.session.inputNames, outputNames: wasm.session.outputNames }).catch((e: unknown) => {
+      throw new RuntimeError('model', e instanceof Error ? e.message : String(e));
+    });
+    timer.done('handler initialize');
+  }
   const expected = await probe.run(wasm, 1);
   timer.done('WASM first run');
   return { wasm, expected };
@@ -164,18 +172,12 @@ export class ModelHost {
     const choice = chooseBackend(req.backend, lookup.info, lookup.error);
     const makeRunner = runnerMaker(ort, bytes, req);
     const probe = probeFor(handler, req);
-    const { wasm, expected } = await startWasm(makeRunner, probe, timer);
+    const { wasm, expected } = await startWasm(makeRunner, handler, probe, timer);
     const gpu = choice.backend === 'webgpu' && lookup.adapter ? await tryWebgpu(ort, req, lookup.adapter, makeRunner, probe, expected, timer) : null;
     const active = gpu?.runner ?? wasm;
     const backend = gpu && !gpu.runner ? 'wasm' : choice.backend;
     await warmUp(active, backend, req.maxBatch, probe);
     timer.done('warm-up');
-    if (handler?.initialize) {
-      await handler.initialize({ inputNames: active.session.inputNames, outputNames: active.session.outputNames }).catch((e: unknown) => {
-        throw new RuntimeError('model', e instanceof Error ? e.message : String(e));
-      });
-      timer.done('handler initialize');
-    }
     const host = new ModelHost(
       active,
       gpu?.runner ? wasm : null,

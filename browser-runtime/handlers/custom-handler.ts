@@ -94,8 +94,17 @@ export class CustomHandler implements PageHandler {
     }
     for (const name of ['preprocess', 'postprocess'] as const) if (typeof module[name] !== 'function') throw new HandlerError(`handler.js must export a function "${name}"`);
     if (module.initialize !== undefined && typeof module.initialize !== 'function') throw new HandlerError('handler.js exports "initialize", but not as a function');
+    const { example } = module;
+    if (example !== undefined && typeof example !== 'string' && !(example instanceof Uint8Array)) throw new HandlerError('handler.js exports "example", but not as a string or a Uint8Array');
+    if (example !== undefined && spec.input !== 'bytes') throw new HandlerError('handler.js exports "example", which only a handler that takes the request\'s bytes ("handler_input": "bytes") uses');
     const base = { model: req.model, version: req.version, labels: Object.freeze([...labels]), maxBatchSize: Math.max(1, req.maxBatch) };
     return new CustomHandler(ort, module as Handler, spec, req.normalisation.size, base, pageBase);
+  }
+
+  /** The module's example body, for the load's probe; none: the load runs an image (load-probe.ts). */
+  probeItem(): Uint8Array | undefined {
+    const { example } = this.module;
+    return typeof example === 'string' ? new TextEncoder().encode(example) : example;
   }
 
   async initialize(session: SessionFacts): Promise<void> {

@@ -39,7 +39,7 @@ export interface PageHandler {
    * An item for the load-time probe (parity, warm-up), for handlers whose model does not take
    * the image the probe is otherwise: run through `inputs`, read from the config's output.
    */
-  probeItem?(): Uint8Array;
+  probeItem?(): Uint8Array | undefined;
   /** Once the session has loaded, before the model is ready. */
   initialize?(session: SessionFacts): Promise<void>;
 }

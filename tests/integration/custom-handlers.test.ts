@@ -6,8 +6,11 @@
 
 import { after, before, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import * as ort from 'onnxruntime-node';
 import type { RunningServer } from '../../server/server.js';
 import { log } from '../../server/ops/log.js';
 import { FIXTURES, readImage } from '../support/paths.js';
@@ -16,6 +19,10 @@ import { tempStore } from '../support/temp-store.js';
 import { until } from '../support/until.js';
 
 const handlers = path.join(FIXTURES, 'custom-handlers');
+const tokenIds = path.join(handlers, 'token-ids', 'handler.js');
+// The same handler without its `example`: the load has no input the model takes.
+const withoutExample = path.join(mkdtempSync(path.join(os.tmpdir(), 'handler-')), 'handler.js');
+writeFileSync(withoutExample, readFileSync(tokenIds, 'utf8').replace(/^export const example = .*$/m, ''));
 const hostile = { 'handler.js': path.join(handlers, 'hostile', 'handler.js') };
 const asBytes = { handler: 'handler.js', handler_input: 'bytes', batch_size: 1 };
 const kitten = readImage('kitten.jpg');
@@ -41,6 +48,9 @@ describe('custom handlers in the browser sandbox', () => {
     // Its run overruns this deadline however fast the machine: it never ends.
     { name: 'looping', from: 'null_model', config: { ...asBytes, response_timeout: 3 }, files: hostile },
     { name: 'hungry', from: 'null_model', config: asBytes, files: hostile },
+    // A model that takes token ids, not an image: checked at load with the handler's example.
+    { name: 'token_ids', from: 'tiny_sentiment', config: asBytes, files: { 'handler.js': tokenIds } },
+    { name: 'token_ids_no_example', from: 'tiny_sentiment', config: asBytes, files: { 'handler.js': withoutExample } },
   ]);
   let server: RunningServer;
   let api: string;
@@ -69,6 +79,26 @@ describe('custom handlers in the browser sandbox', () => {
       custom.body.map((c: { label: string }) => c.label),
       builtIn.body.slice(0, 3).map((c: { class: string }) => c.class),
     );
+  });
+
+  it("a model that takes no image loads with its handler's example, and answers as onnxruntime-node does; without one its load says what to export", async () => {
+    const text = 'not bad at all';
+    const r = await send(`${api}/predictions/token_ids`, text);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const session = await ort.InferenceSession.create(path.join(FIXTURES, 'text-model-store', 'tiny_sentiment', '1.0', 'model.onnx'));
+    const ids = BigInt64Array.from(new TextEncoder().encode(text), (b) => BigInt(b % 35));
+    const dims = [1, ids.length];
+    const out = await session.run({
+      input_ids: new ort.Tensor('int64', ids, dims),
+      attention_mask: new ort.Tensor('int64', new BigInt64Array(ids.length).fill(1n), dims),
+      token_type_ids: new ort.Tensor('int64', new BigInt64Array(ids.length), dims),
+    });
+    await session.release();
+    assert.deepEqual(r.body, { logits: Array.from(out['logits']!.data as Float32Array) });
+    const failed = await worker('token_ids_no_example');
+    assert.equal(failed.status, 'FAILED');
+    assert.match(failed.error, /export "example" from handler\.js/);
+    assert.equal((await send(`${api}/predictions/token_ids`, 'great')).status, 200, 'the failed model harms no other');
   });
 
   it("a bytes handler gets the request's body as it came, and an empty body is refused", async () => {

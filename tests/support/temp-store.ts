@@ -1,7 +1,7 @@
 import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MODELS, NULL_MODELS } from './paths.js';
+import { FIXTURES, MODELS, NULL_MODELS } from './paths.js';
 
 export interface TempModel {
   /** Name in the temp store. */
@@ -10,7 +10,7 @@ export interface TempModel {
    * A model of the repo's store to take the .onnx, labels and config from; or the null model
    * (MobileNetV2's interface at near-zero cost), where what is under test is not the answer.
    */
-  from: 'mobilenet_v2' | 'mobilenet_v2_int8' | 'yolox_nano' | 'null_model';
+  from: 'mobilenet_v2' | 'mobilenet_v2_int8' | 'yolox_nano' | 'null_model' | 'tiny_sentiment';
   versions?: string[];
   config?: Record<string, unknown>;
   /** More files for the model's folder: its name there, and the file to copy. */
@@ -27,7 +27,7 @@ export function tempStore(models: TempModel[]): { root: string; remove(): void }
   for (const m of models) {
     const dir = path.join(root, m.name);
     mkdirSync(dir);
-    const from = path.join(m.from === 'null_model' ? NULL_MODELS : MODELS, m.from);
+    const from = path.join(m.from === 'null_model' ? NULL_MODELS : m.from === 'tiny_sentiment' ? path.join(FIXTURES, 'text-model-store') : MODELS, m.from);
     const base = JSON.parse(readFileSync(path.join(from, 'config.json'), 'utf8')) as Record<string, unknown>;
     const versions = m.versions ?? ['1.0'];
     writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...base, default_version: versions[0], ...m.config }));
