@@ -13,16 +13,20 @@ export interface BenchArgs {
   warmupS: number;
   /** First of two consecutive ports for the server; null picks a free pair in 19000-19999. */
   port: number | null;
-  /** The server's WASM thread count, mirrored by the bare page and the native run. */
+  /** The server's WASM thread count, mirrored by the bare page, the native run and the native peer. */
   threads: number;
-  /** Which parts to run (--only server,null,bare,native); all by default, for iterating on one. */
+  /** Which parts to run (--only server,null,peer,bare,native); all by default, for iterating on one. */
   parts: Set<Part>;
   /** Verbatim, in order, for the server's command line. */
   serverArgs: string[];
 }
 
-/** server: MobileNetV2 under load; null: the same server with the null model (the gateway's own ceiling); detector: YOLOX-Nano. */
-export const PARTS = ['server', 'null', 'detector', 'bare', 'native'] as const;
+/**
+ * server: MobileNetV2 under load; null: the same server with the null model (the gateway's own
+ * ceiling); peer: the native peer (node:http + onnxruntime-node) under the same load, both models;
+ * detector: YOLOX-Nano.
+ */
+export const PARTS = ['server', 'null', 'peer', 'detector', 'bare', 'native'] as const;
 export type Part = (typeof PARTS)[number];
 
 const OWN = { runs: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, port: { type: 'string' }, only: { type: 'string' } } as const;

@@ -4,6 +4,7 @@
 // those come from `run.sh gpu-check` on a GPU host (scripts/bundle/record-gpu-figures.ts).
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { peerTargets } from './peer-ratios.js';
 import { fmt, median, type Figure } from './stats.js';
 
 export interface Row {
@@ -47,16 +48,16 @@ export function aggregate(runs: Figure[][]): Row[] {
   return [...rows.values()];
 }
 
-interface Target {
+export interface Target {
   name: string;
   value: number;
   unit: string;
-  /** Which way is good, and the bound. */
-  op: '>=' | '<=' | '<';
-  bound: number;
+  /** Which way is good, and the bound; null for a figure reported without a target. */
+  op: '>=' | '<=' | '<' | null;
+  bound: number | null;
 }
 
-function targets(rows: Row[]): Target[] {
+export function targets(rows: Row[]): Target[] {
   const m = (key: string) => rows.find((r) => r.key === key)?.median ?? NaN;
   return [
     { name: '(a) server images/s at c=32 / bare page images/s at its best batch', value: m('server.c32.imagesPerS') / m('bare.best.imagesPerS'), unit: '', op: '>=', bound: 0.9 },
@@ -66,16 +67,20 @@ function targets(rows: Row[]): Target[] {
     { name: '(d, upper bound) max RSS summed over the same processes', value: m('server.c32.rssMax'), unit: 'MB', op: '<', bound: 800 },
     { name: '(e) null model images/s at c=32', value: m('null.c32.imagesPerS'), unit: 'img/s', op: '>=', bound: 400 },
     { name: '(e) CPU per image outside the model, null model c=32 (gateway + Chromium)', value: m('null.c32.cpuPerImage.total'), unit: 'core-ms', op: '<=', bound: 5 },
+    ...peerTargets(m),
   ];
 }
 
-function verdict(t: Target): string {
+export function verdict(t: Target): string {
   if (Number.isNaN(t.value)) return 'n/a (not measured)';
+  if (t.op === null || t.bound === null) return 'reported (no target)';
   const pass = t.op === '>=' ? t.value >= t.bound : t.op === '<=' ? t.value <= t.bound : t.value < t.bound;
   const gap = Math.abs(t.value - t.bound);
   const pct = t.bound !== 0 ? ` (${((gap / Math.abs(t.bound)) * 100).toFixed(0)}% of the target)` : '';
   return `${pass ? 'PASS' : 'MISS'} by ${fmt(gap)}${t.unit ? ` ${t.unit}` : ''}${pct}`;
 }
+
+const goal = (t: Target): string => (t.op === null ? '-' : `${t.op} ${t.bound}${t.unit ? ` ${t.unit}` : ''}`);
 
 export function tables(rows: Row[], runCount: number): string {
   const runCols = runCount > 1 ? Array.from({ length: runCount }, (_, i) => ` run ${i + 1} |`).join('') : '';
@@ -86,7 +91,7 @@ export function tables(rows: Row[], runCount: number): string {
     '',
     '| target | value | goal | verdict |',
     '| --- | ---: | --- | --- |',
-    ...targets(rows).map((t) => `| ${t.name} | ${fmt(t.value)}${t.unit ? ` ${t.unit}` : ''} | ${t.op} ${t.bound}${t.unit ? ` ${t.unit}` : ''} | ${verdict(t)} |`),
+    ...targets(rows).map((t) => `| ${t.name} | ${fmt(t.value)}${t.unit ? ` ${t.unit}` : ''} | ${goal(t)} | ${verdict(t)} |`),
   ];
   return lines.join('\n');
 }
@@ -145,6 +150,12 @@ export function writeReport(file: string, ctx: ReportContext, rows: Row[]): void
     '  beforehand, only session.run timed (40 runs or about 5 s per batch size, at least 5), after warming up until run times settle (V8',
     '  keeps optimising the WASM for the first seconds). The worker rows are back-to-back throughput over 4 s, gaps between runs included.',
     '- native: onnxruntime-node, CPU execution provider, same model file and thread count, same run policy as the bare page.',
+    '- native peer: the server a Node user writes in an afternoon instead of this one (scripts/bench/native-peer-server.ts), in a',
+    "  process of its own: node:http; the server's own preprocess() run in that process (sharp: the same decode, resize and crop, so",
+    '  the same pixels) and normalise(); onnxruntime-node, CPU execution provider, intra-op threads as the native row; one request, one',
+    '  session.run, no batching; softmax, top 5 and the same JSON as POST /predictions/<model>. Loaded like the server (same image,',
+    '  same autocannon, same warm-up) at c=1 and c=32 with the null model and with MobileNetV2, one peer process per model; its CPU',
+    '  per image is its utime + stime over the window per 2xx answer. The (p) rows divide or subtract the medians of server and peer.',
     '- "other processes" and "stolen" rows: CPU used outside this benchmark while each part ran; a run where they are high measured a busy machine.',
     '',
     '## Results',

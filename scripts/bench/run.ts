@@ -1,6 +1,7 @@
 // `npm run bench [-- --runs N --duration S --warmup S --port P --only parts <server flags>]`: the server under
-// load, the server with the null model, then the bare page, then native, one after another (never
-// together: they share 2 cores), N times; writes BENCHMARKS.md and prints the same tables.
+// load, the server with the null model, the native peer with both models, the detector, then the
+// bare page, then native, one after another (never together: they share 2 cores), N times; writes
+// BENCHMARKS.md and prints the same tables.
 
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { PARTS, parseBenchArgs, type Part } from './args.js';
 import { benchBarePage } from './bare-page.js';
 import { startCpuNoise } from './cpu-noise.js';
 import { benchNative } from './native.js';
+import { benchPeer } from './peer-load.js';
 import { aggregate, tables, writeReport } from './report.js';
 import { benchDetector, benchNullModel, benchServer } from './server-load.js';
 import type { Figure } from './stats.js';
@@ -38,6 +40,7 @@ for (let i = 0; i < args.runs; i++) {
   const serverOpts = { port: args.port, durationS: args.durationS, warmupS: args.warmupS, serverArgs: args.serverArgs, log };
   await part('server', () => benchServer(serverOpts));
   await part('null', () => benchNullModel(serverOpts));
+  await part('peer', () => benchPeer(args.threads, serverOpts));
   await part('detector', () => benchDetector(serverOpts));
   await part('bare', async () => {
     const bare = await benchBarePage(args.threads, log);

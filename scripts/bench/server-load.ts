@@ -20,7 +20,7 @@ import { StageCollector } from './server-timing.js';
 import { median, percentile, sleep, type Figure } from './stats.js';
 
 export const CONCURRENCIES = [1, 8, 32] as const;
-const IMAGE = path.join(PROJECT_ROOT, 'tests/fixtures/images/dog_640x480.jpg');
+export const IMAGE = path.join(PROJECT_ROOT, 'tests/fixtures/images/dog_640x480.jpg');
 const LAUNCHER = path.join(PROJECT_ROOT, 'bin/webgpu-inference-server');
 
 /** One server run: which model, from which store, at which concurrencies, under which figure names. */
@@ -145,10 +145,15 @@ async function load(url: string, model: string, connections: number, durationS: 
   };
 }
 
-interface RunningServer {
+/** What a load is sent to: a process (whose tree's CPU is read) and where it listens. */
+export interface LoadTarget {
   child: ChildProcess;
   url: string;
-  /** host:port of the gRPC inference listener. */
+  /** host:port of the gRPC inference listener; null where there is none. */
+  grpc: string | null;
+}
+
+interface RunningServer extends LoadTarget {
   grpc: string;
   healthyMs: number;
   stop(): Promise<void>;
@@ -204,7 +209,12 @@ async function startServer(opts: ServerLoadOptions, label: string, extraArgs: re
   }
 }
 
-interface LevelResult {
+function grpcAddress(target: LoadTarget): string {
+  if (target.grpc === null) throw new Error('a gRPC load needs a target with a gRPC listener');
+  return target.grpc;
+}
+
+export interface LevelResult {
   load: LoadResult;
   cpu: CpuDelta;
   mem: ReturnType<ReturnType<typeof sampleTreeRss>['stop']> | null;
@@ -216,8 +226,8 @@ interface LevelResult {
  * warm-up's requests still being served when it opens, and misses that of its own requests
  * abandoned when autocannon stops: at most c each, against thousands of answers.
  */
-async function measureLevel(server: RunningServer, model: string, c: number, opts: ServerLoadOptions, body: Buffer, sampleRss: boolean, transport: 'http' | 'grpc' = 'http'): Promise<LevelResult> {
-  const run = (durationS: number) => (transport === 'http' ? load(server.url, model, c, durationS, body) : grpcLoad(server.grpc, model, c, durationS, body));
+export async function measureLevel(server: LoadTarget, model: string, c: number, opts: ServerLoadOptions, body: Buffer, sampleRss: boolean, transport: 'http' | 'grpc' = 'http'): Promise<LevelResult> {
+  const run = (durationS: number) => (transport === 'http' ? load(server.url, model, c, durationS, body) : grpcLoad(grpcAddress(server), model, c, durationS, body));
   await run(opts.warmupS);
   const rss = sampleRss ? sampleTreeRss(server.child.pid!, 500) : null;
   const before = cpuSnapshot(server.child.pid!);
@@ -227,13 +237,14 @@ async function measureLevel(server: RunningServer, model: string, c: number, opt
 }
 
 /** CPU ms of the server's whole tree (gateway, its decoders, Chromium), the load generator left out. */
-const serverCpuMs = (cpu: CpuDelta): number => [...cpu.msByKind].reduce((sum, [kind, ms]) => (kind === LOAD_GENERATOR ? sum : sum + ms), 0);
+export const serverCpuMs = (cpu: CpuDelta): number => [...cpu.msByKind].reduce((sum, [kind, ms]) => (kind === LOAD_GENERATOR ? sum : sum + ms), 0);
 
 /** Reading order for the CPU rows, stable across runs: the gateway and its decoders, Chromium's processes, then the rest. */
 const KIND_ORDER = ['gateway', 'decoder', 'browser', 'renderer', 'gpu-process', 'utility', 'zygote'];
 const kindRank = (k: string) => (k === LOAD_GENERATOR ? 1000 : KIND_ORDER.includes(k) ? KIND_ORDER.indexOf(k) : 100);
 
-function levelFigures(k: string, l: string, { load: r, cpu, mem }: LevelResult): Figure[] {
+/** `tree` names what the CPU total covers: the server's whole tree unless said otherwise. */
+export function levelFigures(k: string, l: string, { load: r, cpu, mem }: LevelResult, tree = 'gateway + Chromium'): Figure[] {
   const figures: Figure[] = [
     { key: `${k}.imagesPerS`, label: `${l}: images/s`, unit: 'img/s', value: r.imagesPerS },
     { key: `${k}.p50`, label: `${l}: p50 latency`, unit: 'ms', value: percentile(r.latencies, 50) },
@@ -249,7 +260,7 @@ function levelFigures(k: string, l: string, { load: r, cpu, mem }: LevelResult):
   for (const [kind, ms] of kinds) {
     figures.push({ key: `${k}.cpuPerImage.${kind.replaceAll(' ', '-')}`, label: `${l}: CPU per image, ${kind}`, unit: 'core-ms', value: perImage(ms) });
   }
-  figures.push({ key: `${k}.cpuPerImage.total`, label: `${l}: CPU per image, total of gateway + Chromium (load generator excluded)`, unit: 'core-ms', value: perImage(serverCpuMs(cpu)) });
+  figures.push({ key: `${k}.cpuPerImage.total`, label: `${l}: CPU per image, total of ${tree} (load generator excluded)`, unit: 'core-ms', value: perImage(serverCpuMs(cpu)) });
   if (mem) {
     figures.push(
       { key: `${k}.rssMax`, label: `${l}: RSS of server + Chromium, max`, unit: 'MB', value: Math.max(...mem.totals) },
