@@ -41,6 +41,8 @@ export const FIXED_BOUNDS = {
   // The resize's shorter side and the crop's side: a 4096 x 4096 input is already 200 MB of
   // float32 per image in the page, and the same again for each image of a batch.
   imageSide: 4096,
+  // onnxruntime-web's WASM threads a page: its pool, not the machine, is what more would wait on.
+  wasmThreads: 16,
 } as const;
 
 /** A numeric setting's range, and where its upper bound comes from, for the message that refuses it. */
@@ -62,6 +64,7 @@ export const RANGES = {
   startupTimeoutS: { min: 0, max: FIXED_BOUNDS.startupTimeoutS, integer: true, unit: 'seconds', why: 'a page still loading its model after an hour is stuck' },
   topk: { min: 1, max: FIXED_BOUNDS.topk, integer: true, why: 'the classes of an ImageNet model' },
   imageSide: { min: 1, max: FIXED_BOUNDS.imageSide, integer: true, why: 'a 4096 x 4096 input is 200 MB of float32 per image' },
+  wasmThreads: { min: 1, max: FIXED_BOUNDS.wasmThreads, integer: true, why: "onnxruntime-web's thread pool in one page" },
 } as const satisfies Record<string, Range>;
 
 export const inRange = (n: unknown, r: Range): n is number => typeof n === 'number' && Number.isFinite(n) && n >= r.min && n <= r.max && (!r.integer || Number.isInteger(n));

@@ -139,7 +139,7 @@ export class ChromiumEngine implements InferenceEngine {
         modelUrl: `models/${encodeURIComponent(model.name)}/${encodeURIComponent(model.version)}/model.onnx`,
         backend: this.opts.backend ?? model.config.backend ?? 'auto',
         ortBuild: this.opts.ortBuild,
-        wasmThreads: this.opts.wasmThreads,
+        wasmThreads: model.config.wasmThreads ?? this.opts.wasmThreads,
         parityTolerance: this.opts.parityTolerance,
         maxBatch: batchSize,
       }),

@@ -46,6 +46,11 @@ export interface ModelConfig {
   batchSize: number | null;
   maxBatchDelayMs: number | null;
   workers: number | null;
+  /**
+   * WASM threads for this model's pages, overriding the server's wasm_threads: a model that does
+   * little per run is cheaper on one (no thread pool spinning between runs; BENCHMARKS.md).
+   */
+  wasmThreads: number | null;
   /** Seconds a prediction may take, overriding the server's default_response_timeout. */
   responseTimeout: number | null;
   /** Seconds a worker page has to load the model (TorchServe's startup_timeout); null: the server's load deadline. */
@@ -135,6 +140,7 @@ export function parseModelConfig(json: unknown): ModelConfig {
     batchSize: c['batch_size'] === undefined ? null : bounded(c, 'batch_size', RANGES.batchSize),
     maxBatchDelayMs: c['max_batch_delay'] === undefined ? null : bounded(c, 'max_batch_delay', RANGES.maxBatchDelayMs),
     workers: c['workers'] === undefined ? null : bounded(c, 'workers', RANGES.workers),
+    wasmThreads: c['wasm_threads'] === undefined ? null : bounded(c, 'wasm_threads', RANGES.wasmThreads),
     responseTimeout: c['response_timeout'] === undefined ? null : bounded(c, 'response_timeout', RANGES.responseTimeoutS),
     // At least a second: a config that gives its model no time could never load it.
     startupTimeout: c['startup_timeout'] === undefined ? null : bounded(c, 'startup_timeout', { ...RANGES.startupTimeoutS, min: 1 }),

@@ -35,8 +35,10 @@ const store = tempStore([
   { name: 'spare', from: 'null_model', config: { batch_size: 1 } },
   // The object detector as the repo ships it.
   { name: 'yolox_nano', from: 'yolox_nano' },
+  // Its own WASM threads, under the server's (one a core).
+  { name: 'one_thread', from: 'null_model', config: { batch_size: 1, wasm_threads: 1 } },
 ]);
-const server = startOnce(() => startTestServer({ model_store: store.root, load_models: 'mobilenet_v2,mobilenet_v2_int8,pair,pil,yolox_nano', backend: 'wasm', job_queue_size: '6' }));
+const server = startOnce(() => startTestServer({ model_store: store.root, load_models: 'mobilenet_v2,mobilenet_v2_int8,pair,pil,yolox_nano,one_thread', backend: 'wasm', job_queue_size: '6' }));
 after(async () => {
   await server.close();
   store.remove();

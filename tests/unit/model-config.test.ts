@@ -41,6 +41,7 @@ describe('parseModelConfig', () => {
       batchSize: null,
       maxBatchDelayMs: null,
       workers: null,
+      wasmThreads: null,
       responseTimeout: null,
       startupTimeout: null,
     });
@@ -89,6 +90,7 @@ describe('parseModelConfig', () => {
       batch_size: 4,
       max_batch_delay: 2.5,
       workers: 2,
+      wasm_threads: 1,
       response_timeout: 30,
       startup_timeout: 300,
     });
@@ -117,6 +119,7 @@ describe('parseModelConfig', () => {
       batchSize: 4,
       maxBatchDelayMs: 2.5,
       workers: 2,
+      wasmThreads: 1,
       responseTimeout: 30,
       startupTimeout: 300,
     });
@@ -158,6 +161,9 @@ describe('parseModelConfig', () => {
 
   it('rejects bad batching and worker settings', () => {
     for (const bad of [
+      { wasm_threads: 0 },
+      { wasm_threads: 17 },
+      { wasm_threads: 1.5 },
       { batch_size: 0 },
       { batch_size: 1.5 },
       { max_batch_delay: -1 },

@@ -2,6 +2,7 @@
 
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import os from 'node:os';
 import sharp from 'sharp';
 import type { RunningServer } from '../../../server/server.js';
 import { EXPECTED, LABELS, readImage } from '../../support/paths.js';
@@ -24,6 +25,13 @@ export const inferenceWasmSuite = (shared: ServerSource) =>
 
     it('is healthy once every model is loaded', async () => {
       assert.deepEqual((await call(`${api}/ping`)).body, { health: 'healthy!', status: 'Healthy' });
+    });
+
+    it("a model's own wasm_threads sets its pages' threads; the others take the server's", async () => {
+      const threads = async (model: string) => (await call(`${server.managementUrl}/models/${model}`)).body[0].wasmThreads;
+      assert.equal(await threads('one_thread'), 1);
+      assert.equal(await threads('mobilenet_v2'), os.availableParallelism(), "one a core: the server's default");
+      assert.equal((await postImage(`${api}/predictions/one_thread`, kitten)).status, 200);
     });
 
     it('the kitten is a tabby, within 0.05 of the onnxruntime-node reference', async () => {
