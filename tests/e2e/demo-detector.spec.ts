@@ -2,6 +2,8 @@
 // of the server's answer drawn over the image, and the run in this browser answering the same.
 // And a segmenter's class map drawn from a made-up answer in TorchServe's image_segmenter shape.
 
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { openDemo } from './demo-helpers.js';
 
@@ -62,6 +64,10 @@ test('run in this browser: the letterboxed image gives the same boxes as the ser
   await expect(comparison).toHaveAttribute('data-same-labels', 'true');
   // The same input bytes and the same runtime on WASM on both sides: the same boxes, to rounding.
   expect(Number(await comparison.getAttribute('data-max-box-difference'))).toBeLessThan(1);
+  // For a person to look at (docs/demo-page.md), as the classifier's test saves its own.
+  const screenshots = path.join(import.meta.dirname, '..', '..', 'test-results', 'screenshots');
+  mkdirSync(screenshots, { recursive: true });
+  await page.screenshot({ path: path.join(screenshots, 'demo-detector.png'), fullPage: true });
 });
 
 test("a segmenter's class map painted over the image (a made-up answer in TorchServe's shape)", async ({ page }) => {
