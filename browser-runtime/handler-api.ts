@@ -22,7 +22,11 @@ export interface OutputTensor {
   dims: readonly number[];
 }
 
-/** Where the image sits in the model's input: the original's size, the scale it was resized by, and the offset of its top-left corner. */
+/**
+ * Where the image sits in the model's input: the original's size, the scale it was resized by,
+ * and the offset of its top-left corner, so that a position in the input maps back to the image
+ * as x = (x' - left) / scaleX.
+ */
 export interface Placement {
   width: number;
   height: number;

@@ -9,6 +9,8 @@
 // fixed point, the edge repeated past the image; reductions of 4x or more start with a box
 // shrink by an integer factor; enlargements interpolate bilinearly.
 
+import type { Placement } from './handler-api.js';
+
 export interface CropGeometry {
   /** Size of the resized image the crop is cut from. */
   width: number;
@@ -52,29 +54,18 @@ export function letterboxGeometry(width: number, height: number, size: number, a
   return { size, scale, width: w, height: h, left, top };
 }
 
-/**
- * Where the model's input came from, as the gateway's preprocessing reports it with each image:
- * the image's size, the scale on each axis and where the image sits in the input, so that a
- * position in the input maps back to the image as x = (x' - left) / scaleX.
- */
-export interface InputPlacement {
-  width: number;
-  height: number;
-  scaleX: number;
-  scaleY: number;
-  left: number;
-  top: number;
+/** Where a resized image (cropped, or letterboxed) sits in the input: how its positions map back to the `width` x `height` original. */
+export function placementIn(width: number, height: number, fitted: CropGeometry | Letterbox): Placement {
+  // A crop is cut at (left, top) of the resized image; a letterbox puts the image at (left, top).
+  const [left, top] = 'size' in fitted ? [fitted.left, fitted.top] : [-fitted.left, -fitted.top];
+  return { width, height, scaleX: fitted.width / width, scaleY: fitted.height / height, left, top };
 }
 
 /** How an image of `width` x `height` is placed in the `size` square input for each fit. */
-export function inputPlacement(width: number, height: number, fit: Fit, size: number, resize: number, align: 'top-left' | 'centre'): InputPlacement {
-  if (fit === 'letterbox') {
-    const b = letterboxGeometry(width, height, size, align);
-    return { width, height, scaleX: b.width / width, scaleY: b.height / height, left: b.left, top: b.top };
-  }
-  if (fit === 'resize') return { width, height, scaleX: size / width, scaleY: size / height, left: 0, top: 0 };
-  const g = resizeGeometry(width, height, resize, size);
-  return { width, height, scaleX: g.width / width, scaleY: g.height / height, left: -g.left, top: -g.top };
+export function inputPlacement(width: number, height: number, fit: Fit, size: number, resize: number, align: 'top-left' | 'centre'): Placement {
+  if (fit === 'letterbox') return placementIn(width, height, letterboxGeometry(width, height, size, align));
+  if (fit === 'resize') return placementIn(width, height, { width: size, height: size, left: 0, top: 0 });
+  return placementIn(width, height, resizeGeometry(width, height, resize, size));
 }
 
 /** Interleaved pixels; `channels` is 4 only for the RGBA input, whose alpha is dropped. */

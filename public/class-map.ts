@@ -3,7 +3,7 @@
 // colour per class and placed over the image where the model's input came from. Pure: tested
 // without a browser.
 
-import type { InputPlacement } from '../browser-runtime/resize-crop.js';
+import type { Placement } from '../browser-runtime/handler-api.js';
 import type { Rect } from './detections.js';
 
 export interface ClassMap {
@@ -63,7 +63,7 @@ export function classShares(map: ClassMap): { cls: number; share: number }[] {
  * pixels per image pixel: the map covers that square, which reaches past the image where the
  * input was padded and covers part of it where the input was cropped.
  */
-export function inputOnCanvas(placement: InputPlacement, size: number, scale: number): Rect {
+export function inputOnCanvas(placement: Placement, size: number, scale: number): Rect {
   return { x: (-placement.left / placement.scaleX) * scale, y: (-placement.top / placement.scaleY) * scale, width: (size / placement.scaleX) * scale, height: (size / placement.scaleY) * scale };
 }
 

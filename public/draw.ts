@@ -2,7 +2,7 @@
 // in device pixels so that lines and captions stay sharp; boxes with their captions; a
 // translucent class map.
 
-import type { InputPlacement } from '../browser-runtime/resize-crop.js';
+import type { Placement } from '../browser-runtime/handler-api.js';
 import { type ClassMap, classMapPixels, inputOnCanvas } from './class-map.js';
 import { css, textColourOn } from './colours.js';
 import { boxOnCanvas, captionAt, type Detection } from './detections.js';
@@ -64,7 +64,7 @@ export function paintDetections(p: Painted, detections: readonly Detection[], co
 }
 
 /** The class map over the part of the image the model's input came from, a colour per class, cells kept square-edged. */
-export function paintClassMap(p: Painted, map: ClassMap, placement: InputPlacement, size: number, colourOf: (cls: number) => Rgb | null): void {
+export function paintClassMap(p: Painted, map: ClassMap, placement: Placement, size: number, colourOf: (cls: number) => Rgb | null): void {
   const cells = document.createElement('canvas');
   cells.width = map.cols;
   cells.height = map.rows;

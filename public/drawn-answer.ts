@@ -1,7 +1,7 @@
 // An answer drawn over the image (a detector's boxes, a segmenter's class map) with the list
 // beside it that says the same in words: what a screen reader reads, and what a reader copies.
 
-import type { InputPlacement } from '../browser-runtime/resize-crop.js';
+import type { Placement } from '../browser-runtime/handler-api.js';
 import { type ClassMap, classShares } from './class-map.js';
 import { classColour, css, isBackground } from './colours.js';
 import type { Detection } from './detections.js';
@@ -18,7 +18,7 @@ export interface Scene {
   /** null where this browser cannot decode the image: the list is shown alone. */
   image: ImageBitmap | null;
   labels: readonly string[];
-  placement: InputPlacement;
+  placement: Placement;
   /** Side of the model's square input. */
   size: number;
 }

@@ -6,7 +6,7 @@
 // bounds how many decodes run at once, for how long a request waits for one, and for how long
 // one runs (its process is killed at the deadline).
 
-import { type Fit, letterboxGeometry, resizeGeometry } from '../../browser-runtime/resize-crop.js';
+import { type Fit, letterboxGeometry, placementIn, resizeGeometry } from '../../browser-runtime/resize-crop.js';
 import type { DecodeJob, ImageHeader, JobResult } from './decode-messages.js';
 import { ApiError, badRequest, imageTooLarge } from '../errors.js';
 import { describeUnknownBody, sniffRasterFormat, type RasterFormat } from './image-format.js';
@@ -121,9 +121,7 @@ export async function preprocessPlaced(body: Uint8Array, opts: PreprocessOptions
   const fit = opts.fit ?? 'crop';
   const geometry = fit === 'resize' ? { width: opts.crop, height: opts.crop, left: 0, top: 0 } : pil ? torchvisionGeometry(w, h, opts.resize, opts.crop) : resizeGeometry(w, h, opts.resize, opts.crop);
   const letterbox = fit === 'letterbox' ? { ...letterboxGeometry(w, h, opts.crop, opts.align ?? 'top-left'), fill: opts.fill ?? 114 } : undefined;
-  const placement: Placement = letterbox
-    ? { width: w, height: h, scaleX: letterbox.width / w, scaleY: letterbox.height / h, left: letterbox.left, top: letterbox.top }
-    : { width: w, height: h, scaleX: geometry.width / w, scaleY: geometry.height / h, left: -geometry.left, top: -geometry.top };
+  const placement = placementIn(w, h, letterbox ?? geometry);
   const heavy = (pixels * nsPerPixel(format, jpeg, pil)) / 1e6 > HEAVY_MS;
   // A JPEG is decoded failing on warnings (decode-job.ts) unless its first warning is known to be
   // harmless already: stray bytes before its first scan. It would then be decoded twice.

@@ -6,7 +6,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { preprocessPlaced, UNGATED } from '../../server/image/preprocess.js';
-import { type InputFit, type InputPlacement, inputPixels, inputPlacement, letterboxGeometry, letterboxPixels } from '../../browser-runtime/resize-crop.js';
+import type { Placement } from '../../browser-runtime/handler-api.js';
+import { type InputFit, inputPixels, inputPlacement, letterboxGeometry, letterboxPixels } from '../../browser-runtime/resize-crop.js';
 import { readImage } from '../support/paths.js';
 
 const LIMITS = { maxPixels: 40_000_000, maxJpegScans: 100 };
@@ -19,7 +20,7 @@ async function rgba(image: Buffer) {
 }
 
 /** + 0: the gateway's -0 for an uncropped edge is the same place as 0. */
-const plain = (p: InputPlacement) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, v + 0]));
+const plain = (p: Placement) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, v + 0]));
 
 /** The largest difference from the gateway's pixels, once the placements are checked equal. */
 async function maxDifference(image: Buffer, f: InputFit): Promise<number> {
