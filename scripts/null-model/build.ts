@@ -4,20 +4,14 @@
 // Exits 1 if they differ by more than 1e-4 anywhere.
 
 import * as ort from 'onnxruntime-node';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../server/ops/paths.js';
+import { reportCheck, writeStoreFiles } from '../model-fixtures.js';
 import { CHANNELS, CLASSES, INPUT, MODEL_NAME, OUTPUT, SIDE, STORE, VERSION, maxAbsDiff, nullModelReference, patternInput, readNullModelStoreFiles, top1 } from './model.js';
 
 const TOLERANCE = 1e-4;
 
-const store = path.join(PROJECT_ROOT, STORE);
-for (const [rel, bytes] of readNullModelStoreFiles(PROJECT_ROOT)) {
-  const file = path.join(store, rel);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, bytes);
-  console.log(`wrote ${path.relative(PROJECT_ROOT, file)} (${bytes.length} bytes)`);
-}
+const store = writeStoreFiles(STORE, readNullModelStoreFiles(PROJECT_ROOT));
 
 const modelFile = path.join(store, MODEL_NAME, VERSION, 'model.onnx');
 const problems: string[] = [];
@@ -51,8 +45,4 @@ try {
   await session.release();
 }
 
-if (problems.length) {
-  console.error(`null model check FAILED:\n- ${problems.join('\n- ')}`);
-  process.exit(1);
-}
-console.log('null model check passed');
+reportCheck('null model', problems);

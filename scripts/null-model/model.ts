@@ -149,6 +149,16 @@ export function node(op: string, inputs: readonly string[], outputs: readonly st
   );
 }
 
+/** A ModelProto around `graph` (ModelProto.graph, field 7): IR 8, opset 13 of ai.onnx, named by the script that made it. */
+export function modelProto(graph: Bytes, producer: string): Bytes {
+  return concat([
+    intField(1, IR_VERSION), // ModelProto.ir_version
+    stringField(2, producer), // ModelProto.producer_name
+    graph,
+    message(8, stringField(1, ''), intField(2, OPSET)), // ModelProto.opset_import: domain "" (ai.onnx), version
+  ]);
+}
+
 /** The whole ModelProto, deterministic byte for byte. */
 export function encodeNullModel(): Uint8Array {
   const { weight, bias } = nullWeights();
@@ -164,12 +174,7 @@ export function encodeNullModel(): Uint8Array {
     valueInfo(11, INPUT, ['batch', CHANNELS, SIDE, SIDE]), // GraphProto.input
     valueInfo(12, OUTPUT, ['batch', CLASSES]), // GraphProto.output
   );
-  return concat([
-    intField(1, IR_VERSION), // ModelProto.ir_version
-    stringField(2, PRODUCER), // ModelProto.producer_name
-    graph,
-    message(8, stringField(1, ''), intField(2, OPSET)), // ModelProto.opset_import: domain "" (ai.onnx), version
-  ]);
+  return modelProto(graph, PRODUCER);
 }
 
 // ---------------------------------------------------------------- the model store folder

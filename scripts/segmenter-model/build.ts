@@ -4,21 +4,14 @@
 // Exits 1 if they differ by more than 1e-4 anywhere.
 
 import * as ort from 'onnxruntime-node';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../server/ops/paths.js';
+import { reportCheck, writeStoreFiles } from '../model-fixtures.js';
 import { maxAbsDiff } from '../null-model/model.js';
 import { CLASSES, INPUT, MODEL_NAME, OUTPUT, SIDE, STORE, VERSION, paletteReference, paletteStoreFiles } from './model.js';
 
 const TOLERANCE = 1e-4;
 
-const store = path.join(PROJECT_ROOT, STORE);
-for (const [rel, bytes] of paletteStoreFiles()) {
-  const file = path.join(store, rel);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, bytes);
-  console.log(`wrote ${path.relative(PROJECT_ROOT, file)} (${bytes.length} bytes)`);
-}
+const store = writeStoreFiles(STORE, paletteStoreFiles());
 
 const session = await ort.InferenceSession.create(path.join(store, MODEL_NAME, VERSION, 'model.onnx'), { executionProviders: ['cpu'], logSeverityLevel: 3 });
 const problems: string[] = [];
@@ -36,8 +29,4 @@ try {
 } finally {
   await session.release();
 }
-if (problems.length) {
-  console.error(`palette segmenter check FAILED:\n- ${problems.join('\n- ')}`);
-  process.exit(1);
-}
-console.log('palette segmenter check passed');
+reportCheck('palette segmenter', problems);

@@ -8,7 +8,7 @@
 // Encoded by hand with the null model's protobuf writer (../null-model/model.ts). build.ts writes
 // the store folder; a unit test checks the committed files against paletteStoreFiles.
 
-import { concat, initializer, intField, message, node, stringField, valueInfo } from '../null-model/model.js';
+import { initializer, message, modelProto, node, stringField, valueInfo } from '../null-model/model.js';
 
 export const INPUT = 'input';
 /** TorchServe's segmenters read the model's `out`. */
@@ -24,8 +24,6 @@ export const PALETTE: readonly (readonly [string, readonly [number, number, numb
 export const CLASSES = PALETTE.length;
 /** How sharp the softmax is: a pure palette colour gets about 0.9997. */
 const TEMPERATURE = 8;
-const IR_VERSION = 8;
-const OPSET = 13;
 const PRODUCER = 'webgpu-inference-server scripts/segmenter-model';
 
 export function paletteWeights(): { weight: Float32Array; bias: Float32Array } {
@@ -70,7 +68,7 @@ export function encodePaletteModel(): Uint8Array {
     valueInfo(11, INPUT, ['batch', 3, SIDE, SIDE]),
     valueInfo(12, OUTPUT, ['batch', CLASSES, SIDE, SIDE]),
   );
-  return concat([intField(1, IR_VERSION), stringField(2, PRODUCER), graph, message(8, stringField(1, ''), intField(2, OPSET))]);
+  return modelProto(graph, PRODUCER);
 }
 
 export const STORE = 'tests/fixtures/segmenter-store';

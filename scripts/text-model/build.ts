@@ -4,18 +4,11 @@
 // logits with model.ts's reference. Exits 1 if they differ at all.
 
 import * as ort from 'onnxruntime-node';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../server/ops/paths.js';
+import { reportCheck, writeStoreFiles } from '../model-fixtures.js';
 import { idOf, MODEL_NAME, STORE, textModelLogits, textModelStoreFiles, VERSION } from './model.js';
 
-const store = path.join(PROJECT_ROOT, STORE);
-for (const [rel, bytes] of textModelStoreFiles()) {
-  const file = path.join(store, rel);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, bytes);
-  console.log(`wrote ${path.relative(PROJECT_ROOT, file)} (${bytes.length} bytes)`);
-}
+const store = writeStoreFiles(STORE, textModelStoreFiles());
 
 // "[CLS] great movie [SEP]" and "[CLS] bad [SEP] [PAD]": the padding must not count.
 const texts = [
@@ -49,8 +42,4 @@ try {
 } finally {
   await session.release();
 }
-if (problems.length) {
-  console.error(`text model check FAILED:\n- ${problems.join('\n- ')}`);
-  process.exit(1);
-}
-console.log('text model check passed');
+reportCheck('text model', problems);

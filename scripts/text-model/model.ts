@@ -12,15 +12,13 @@
 // WordPiece with "##" pieces, [CLS] text [SEP]), read by Hugging Face's tokenizers as any is.
 // build.ts writes the store folder; a unit test checks the committed files against this.
 
-import { bytesField, concat, intField, message, stringField } from '../null-model/model.js';
+import { bytesField, intField, message, modelProto, stringField } from '../null-model/model.js';
 
 export const STORE = 'tests/fixtures/text-model-store';
 export const MODEL_NAME = 'tiny_sentiment';
 export const VERSION = '1.0';
 export const LABELS = ['negative', 'positive'];
 export const MAX_LENGTH = 16;
-const IR_VERSION = 8;
-const OPSET = 13;
 const PRODUCER = 'webgpu-inference-server scripts/text-model';
 
 /** [token, negative score, positive score], by id. */
@@ -161,7 +159,7 @@ export function encodeTextModel(): Uint8Array {
     valueInfo(11, 'token_type_ids', INT64, ['batch', 'sequence']),
     valueInfo(12, 'logits', FLOAT, ['batch', LABELS.length]),
   );
-  return concat([intField(1, IR_VERSION), stringField(2, PRODUCER), graph, message(8, stringField(1, ''), intField(2, OPSET))]);
+  return modelProto(graph, PRODUCER);
 }
 
 /** Every file of <store>/tiny_sentiment/, by path relative to the store. */
