@@ -7,12 +7,11 @@
 import { badRequest } from '../errors.js';
 import { decodeBase64, instancesOf } from './kserve-v1.js';
 import { nestingExceeds } from './kserve-v2.js';
+import { isJsonObject } from '../ops/json-object.js';
 
 const MAX_JSON_DEPTH = 8;
 const USAGE = 'send {"instances": ["<text>", ...]} or {"instances": [{"data": "<text>"}, ...]}';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /** Each instance's text as UTF-8 bytes, in order; 400 naming the first bad one. */
 export function parseTextInstances(body: Buffer, maxInstances: number): Buffer[] {
@@ -25,9 +24,9 @@ export function parseTextInstances(body: Buffer, maxInstances: number): Buffer[]
   }
   return instancesOf(raw, maxInstances, USAGE).map((instance, i) => {
     const at = `instances[${i}]`;
-    const value = isObject(instance) ? (instance['data'] ?? instance['body']) : instance;
+    const value = isJsonObject(instance) ? (instance['data'] ?? instance['body']) : instance;
     if (typeof value === 'string') return Buffer.from(value, 'utf8');
-    if (isObject(value) && typeof value['b64'] === 'string') {
+    if (isJsonObject(value) && typeof value['b64'] === 'string') {
       const bytes = decodeBase64(value['b64']);
       if (bytes === null) throw badRequest(`${at}: "b64" is not base64`);
       return bytes;

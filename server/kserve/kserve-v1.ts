@@ -8,6 +8,7 @@ import { badRequest } from '../errors.js';
 import { describeUnknownBody, sniffRasterFormat } from '../image/image-format.js';
 import { FIXED_BOUNDS } from '../config/limits.js';
 import { nestingExceeds } from './kserve-v2.js';
+import { isJsonObject } from '../ops/json-object.js';
 
 /**
  * Instances one request may carry: the largest batch_size any model may have. More could never
@@ -18,8 +19,6 @@ export const MAX_INSTANCES = FIXED_BOUNDS.batchSize;
 
 /** {"instances": [{"data": {"b64": "..."}}]} is four levels; anything deeper is not a request. */
 const MAX_JSON_DEPTH = 8;
-
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 const USAGE = 'send {"instances": [{"data": "<base64 image>"}, ...]}';
 
@@ -47,13 +46,13 @@ export function parseInstances(body: Buffer, maxInstances: number): Buffer[] {
   } catch {
     throw badRequest(`the request is not valid JSON; ${USAGE}`);
   }
-  if (!isObject(raw)) throw badRequest(`the request must be a JSON object; ${USAGE}`);
+  if (!isJsonObject(raw)) throw badRequest(`the request must be a JSON object; ${USAGE}`);
   return instancesOf(raw, maxInstances, USAGE).map((instance, i) => {
     const at = `instances[${i}]`;
-    if (!isObject(instance)) throw badRequest(`${at} must be an object: {"data": "<base64 image>"}`);
+    if (!isJsonObject(instance)) throw badRequest(`${at} must be an object: {"data": "<base64 image>"}`);
     const value = instance['data'] ?? instance['body'];
     if (value === undefined || value === null) throw badRequest(`${at} has no "data"; ${USAGE}`);
-    const text = typeof value === 'string' ? value : isObject(value) && typeof value['b64'] === 'string' ? value['b64'] : null;
+    const text = typeof value === 'string' ? value : isJsonObject(value) && typeof value['b64'] === 'string' ? value['b64'] : null;
     if (text === null) throw badRequest(`${at}: "data" must be a base64 string or {"b64": "<base64>"}`);
     const bytes = decodeBase64(text);
     if (bytes === null) throw badRequest(`${at}: "data" is not base64`);
@@ -65,7 +64,7 @@ export function parseInstances(body: Buffer, maxInstances: number): Buffer[] {
 
 /** A request's "instances": there, and no more than `maxInstances`; `usage` says what a request looks like. */
 export function instancesOf(raw: unknown, maxInstances: number, usage: string): unknown[] {
-  const instances = isObject(raw) ? raw['instances'] : undefined;
+  const instances = isJsonObject(raw) ? raw['instances'] : undefined;
   if (!Array.isArray(instances) || instances.length === 0) throw badRequest(`the request has no "instances"; ${usage}`);
   if (instances.length > maxInstances) {
     throw badRequest(

@@ -6,6 +6,7 @@
 import { badRequest } from '../errors.js';
 import type { ModelStore, ModelVersion } from '../store/model-store.js';
 import type { Tensor } from '../page/inference-engine.js';
+import { isJsonObject } from '../ops/json-object.js';
 
 // Answered as {"error": message}, as every error under /v2 is (errors.ts).
 const bad = badRequest;
@@ -51,8 +52,6 @@ export function modelMetadata(store: ModelStore, v: ModelVersion) {
   };
 }
 
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
-
 /**
  * How deep `json` nests, stopping at `limit`: JSON.parse itself copes with any depth, but spends
  * seconds of the event loop on a few megabytes of brackets.
@@ -90,20 +89,20 @@ export function parseRequest(body: Buffer, headerLength: number | null): { reque
   } catch {
     throw bad('the request is not valid JSON');
   }
-  if (!isObject(raw)) throw bad('the request must be a JSON object');
+  if (!isJsonObject(raw)) throw bad('the request must be a JSON object');
   const { id, inputs, outputs, parameters } = raw;
   if (!Array.isArray(inputs) || inputs.length === 0) throw bad('the request has no "inputs"');
   inputs.forEach((input, i) => {
-    if (!isObject(input)) throw bad(`inputs[${i}] must be an object`);
+    if (!isJsonObject(input)) throw bad(`inputs[${i}] must be an object`);
     if (typeof input['name'] !== 'string') throw bad(`inputs[${i}] needs a "name"`);
     if (typeof input['datatype'] !== 'string') throw bad(`input "${input['name']}" needs a "datatype"`);
     if (!Array.isArray(input['shape'])) throw bad(`input "${input['name']}" needs a "shape" array`);
-    if (input['parameters'] !== undefined && !isObject(input['parameters'])) throw bad(`the "parameters" of input "${input['name']}" must be an object`);
+    if (input['parameters'] !== undefined && !isJsonObject(input['parameters'])) throw bad(`the "parameters" of input "${input['name']}" must be an object`);
   });
-  if (outputs !== undefined && (!Array.isArray(outputs) || !outputs.every(isObject))) throw bad('"outputs" must be an array of objects');
-  if (parameters !== undefined && !isObject(parameters)) throw bad('"parameters" must be an object');
+  if (outputs !== undefined && (!Array.isArray(outputs) || !outputs.every(isJsonObject))) throw bad('"outputs" must be an array of objects');
+  if (parameters !== undefined && !isJsonObject(parameters)) throw bad('"parameters" must be an object');
   if (id !== undefined && typeof id !== 'string') throw bad('"id" must be a string');
-  const wantsBinary = (p: unknown, key: string) => isObject(p) && p[key] === true;
+  const wantsBinary = (p: unknown, key: string) => isJsonObject(p) && p[key] === true;
   const binaryOutput = wantsBinary(parameters, 'binary_data_output') || (outputs ?? []).some((o: Record<string, unknown>) => wantsBinary(o['parameters'], 'binary_data'));
   const binary = headerLength === null ? body.subarray(body.length) : body.subarray(headerLength);
   const layout = binaryLayout(inputs as V2Input[], binary.length);

@@ -3,6 +3,7 @@
 import type { BackendPreference, CustomHandlerInput, DetectorSpec, HandlerName, Normalisation } from '../../browser-runtime/protocol.js';
 import type { Fit } from '../../browser-runtime/resize-crop.js';
 import { describeRange, inRange, RANGES, type Range } from '../config/limits.js';
+import { isJsonObject } from '../ops/json-object.js';
 
 export type OutputFormat = 'classes' | 'torchserve';
 
@@ -131,9 +132,9 @@ export function parseModelConfig(json: unknown): ModelConfig {
       std: field(pre, 'std', isPositiveTriple, 'three positive numbers', [1, 1, 1]),
     },
     answer: field(c, 'answer', isOneOf<SegmenterAnswer>('json', 'png'), '"json" or "png"', 'json'),
-    detector: handler === 'object_detector' ? parseDetector(field<Json>(c, 'detector', isObject, 'an object', {})) : null,
+    detector: handler === 'object_detector' ? parseDetector(field<Json>(c, 'detector', isJsonObject, 'an object', {})) : null,
     tokenizer: handler === 'text_classifier' ? field(c, 'tokenizer', isString, 'the tokenizer.json file of a text_classifier') : null,
-    text: handler === 'text_classifier' ? parseText(field<Json>(c, 'text', isObject, 'an object', {})) : null,
+    text: handler === 'text_classifier' ? parseText(field<Json>(c, 'text', isJsonObject, 'an object', {})) : null,
     backend: c['backend'] === undefined ? null : field(c, 'backend', isOneOf('auto', 'webgpu', 'wasm'), '"auto", "webgpu" or "wasm"'),
     outputFormat: field(c, 'output_format', isOneOf('classes', 'torchserve'), '"classes" or "torchserve"', 'classes'),
     topk: bounded(c, 'topk', RANGES.topk, 5),
@@ -155,7 +156,6 @@ export const HANDLERS: readonly HandlerName[] = ['image_classifier', 'object_det
  */
 export const CUSTOM_HANDLER_FILE = 'handler.js';
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isFraction = (v: unknown): v is number => isNumber(v) && v >= 0 && v <= 1;
 
 /** An object detector's "detector" object; its thresholds default to TorchServe's object_detector's (0.5) and YOLOX's NMS (0.45). */

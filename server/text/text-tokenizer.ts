@@ -8,16 +8,13 @@
 // need its own copy of every model's tokenizer.
 
 import { Tokenizer } from '@huggingface/tokenizers';
+import { isJsonObject } from '../ops/json-object.js';
 
 /** One text's tokens: what the page's text classifier is sent (browser-runtime/handlers/token-item.ts). */
 export interface Tokens {
   ids: number[];
   typeIds: number[];
 }
-
-type Json = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Read by the probe at load: a plain sentence that every vocabulary splits into a few tokens. */
 export const PROBE_TEXT = 'The quick brown fox jumps over the lazy dog.';
@@ -35,13 +32,13 @@ export class TextTokenizer {
     config: unknown,
     readonly maxLength: number,
   ) {
-    if (!isObject(json) || !isObject(json['model'])) throw new Error('tokenizer.json must hold an object with a "model"');
+    if (!isJsonObject(json) || !isJsonObject(json['model'])) throw new Error('tokenizer.json must hold an object with a "model"');
     // The library reads these keys unchecked; a tokenizer.json without them means none.
     const full = { normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, added_tokens: [], ...json };
-    this.tokenizer = new Tokenizer(full, isObject(config) ? config : {});
+    this.tokenizer = new Tokenizer(full, isJsonObject(config) ? config : {});
     this.specials = this.withSpecials([]).ids.length;
     if (this.specials >= maxLength) throw new Error(`max_length ${maxLength} leaves no room for a text beside the ${this.specials} special tokens`);
-    const padding = isObject(json['padding']) ? json['padding']['pad_id'] : undefined;
+    const padding = isJsonObject(json['padding']) ? json['padding']['pad_id'] : undefined;
     this.padId = Number.isInteger(padding) ? (padding as number) : (this.tokenizer.token_to_id('[PAD]') ?? this.tokenizer.token_to_id('<pad>') ?? 0);
   }
 

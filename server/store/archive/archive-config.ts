@@ -10,6 +10,7 @@ import { parseModelConfig, ModelConfigError, type ModelConfig } from '../model-c
 import { ArchiveRefused } from './archive-refused.js';
 import type { Handler } from './mar-manifest.js';
 import { topLevelScalars } from './top-level-yaml.js';
+import { isJsonObject } from '../../ops/json-object.js';
 
 type Json = Record<string, unknown>;
 
@@ -46,11 +47,9 @@ export interface ArchiveConfig {
   notes: string[];
 }
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** `from` over `into`, the preprocessing object merged key by key. */
 function overlay(into: Json, from: Json): Json {
-  const pre = isObject(into['preprocessing']) && isObject(from['preprocessing']) ? { preprocessing: { ...into['preprocessing'], ...from['preprocessing'] } } : {};
+  const pre = isJsonObject(into['preprocessing']) && isJsonObject(from['preprocessing']) ? { preprocessing: { ...into['preprocessing'], ...from['preprocessing'] } } : {};
   return { ...into, ...from, ...pre };
 }
 
@@ -89,12 +88,12 @@ export function archiveConfig(src: ConfigSources): ArchiveConfig {
     ...(src.handler.kind === 'built-in' && src.handler.name === 'image_classifier' ? IMAGE_CLASSIFIER : {}),
   };
   if (src.configJson !== null) {
-    if (!isObject(src.configJson)) throw new ArchiveRefused('config.json must hold an object');
+    if (!isJsonObject(src.configJson)) throw new ArchiveRefused('config.json must hold an object');
     const { default_version: _one, ...rest } = src.configJson;
     config = overlay(config, rest);
   }
   if (src.setupConfig !== null) {
-    if (!isObject(src.setupConfig)) throw new ArchiveRefused('setup_config.json must hold an object');
+    if (!isJsonObject(src.setupConfig)) throw new ArchiveRefused('setup_config.json must hold an object');
     const used = Object.fromEntries(Object.entries(src.setupConfig).filter(([k]) => CONFIG_KEYS.includes(k)));
     const unused = Object.keys(src.setupConfig).filter((k) => !CONFIG_KEYS.includes(k));
     if (unused.length > 0) notes.push(`setup_config.json keys this server does not use, ignored: ${unused.join(', ')}`);

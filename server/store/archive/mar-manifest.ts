@@ -8,6 +8,7 @@
 
 import { SAFE_NAME } from '../model-config.js';
 import { ArchiveRefused } from './archive-refused.js';
+import { isJsonObject } from '../../ops/json-object.js';
 
 /** TorchServe's own handlers that this server has counterparts of; the first is TorchServe's usual choice for images. */
 export const BUILT_IN_HANDLERS = ['image_classifier', 'object_detector', 'image_segmenter', 'text_classifier'] as const;
@@ -39,7 +40,6 @@ export const WHAT_RUNS =
   'and archive it with torch-model-archiver --serialized-file model.onnx --handler image_classifier (or the built-in handler that fits).';
 
 type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function optionalString(obj: Json, key: string, where: string): string | null {
   const v = obj[key];
@@ -65,8 +65,8 @@ export function handlerOf(named: string | null): Handler | { kind: 'python'; nam
 
 /** Checks a parsed MANIFEST.json; refuses, naming everything it found wrong, what cannot run here. */
 export function parseManifest(json: unknown): MarManifest {
-  if (!isObject(json)) throw new ArchiveRefused('MAR-INF/MANIFEST.json must hold an object');
-  if (!isObject(json['model'])) throw new ArchiveRefused('MAR-INF/MANIFEST.json has no "model" object (missing Model entry in manifest file)');
+  if (!isJsonObject(json)) throw new ArchiveRefused('MAR-INF/MANIFEST.json must hold an object');
+  if (!isJsonObject(json['model'])) throw new ArchiveRefused('MAR-INF/MANIFEST.json has no "model" object (missing Model entry in manifest file)');
   const model = json['model'];
   const where = 'MAR-INF/MANIFEST.json model';
   const runtime = optionalString(json, 'runtime', 'MAR-INF/MANIFEST.json') ?? 'python';
