@@ -2,6 +2,7 @@ import type * as Ort from 'onnxruntime-web';
 import type { OrtModule } from './ort-loader.js';
 import type { Normalisation } from './protocol.js';
 import { normalise, tensorDims } from './normalise.js';
+import { TensorBuffers } from './tensor-buffers.js';
 import type { Outputs } from './handlers/page-handler.js';
 
 export interface RunOutput {
@@ -31,6 +32,7 @@ export function batchSizesFor(backend: 'wasm' | 'webgpu', maxBatch: number): num
  */
 export class ModelRunner {
   private tail: Promise<unknown> = Promise.resolve();
+  private readonly buffers = new TensorBuffers();
   batchSizes: number[] = [1];
 
   constructor(
@@ -43,14 +45,14 @@ export class ModelRunner {
 
   /** Normalises at once, then queues the run itself behind any run in progress. */
   run(pixels: Uint8Array, batch: number): Promise<RunOutput> {
-    let prepared: { input: Ort.Tensor; ranBatch: number; normaliseMs: number };
+    let prepared: { input: Ort.Tensor; buffer: Float32Array; ranBatch: number; normaliseMs: number };
     try {
       prepared = this.prepare(pixels, batch);
     } catch (e) {
       return Promise.reject(e);
     }
     const queuedAt = performance.now();
-    const next = this.tail.then(() => this.runNow(prepared.input, batch, prepared.ranBatch, prepared.normaliseMs, performance.now() - queuedAt));
+    const next = this.tail.then(() => this.runNow(prepared.input, batch, prepared.ranBatch, prepared.normaliseMs, performance.now() - queuedAt)).finally(() => this.buffers.give(prepared.buffer));
     this.tail = next.catch(() => undefined);
     return next;
   }
@@ -108,8 +110,9 @@ export class ModelRunner {
       padded = new Uint8Array(image * ranBatch);
       padded.set(pixels);
     }
-    const input = new this.ort.Tensor('float32', normalise(padded, ranBatch, this.normalisation), tensorDims(ranBatch, this.normalisation));
-    return { input, ranBatch, normaliseMs: performance.now() - t0 };
+    const buffer = normalise(padded, ranBatch, this.normalisation, this.buffers.take(padded.length));
+    const input = new this.ort.Tensor('float32', buffer, tensorDims(ranBatch, this.normalisation));
+    return { input, buffer, ranBatch, normaliseMs: performance.now() - t0 };
   }
 
   private async runNow(input: Ort.Tensor, batch: number, ranBatch: number, normaliseMs: number, waitMs: number): Promise<RunOutput> {

@@ -122,6 +122,50 @@ describe('normalise', () => {
   });
 });
 
+/**
+ * The per-pixel formula the tables replace, kept here as the reference: the tensor the models'
+ * reference answers were computed from.
+ */
+function perPixel(pixels: Uint8Array, batch: number, n: Normalisation): Float32Array {
+  const plane = n.size * n.size;
+  const out = new Float32Array(pixels.length);
+  for (let img = 0; img < batch; img++) {
+    for (let c = 0; c < 3; c++) {
+      const src = n.channelOrder === 'BGR' ? 2 - c : c;
+      const a = Math.fround(n.scale / n.std[src]!);
+      const b = Math.fround(-n.mean[src]! / n.std[src]!);
+      for (let i = 0; i < plane; i++) {
+        const at = n.layout === 'NCHW' ? img * plane * 3 + c * plane + i : img * plane * 3 + i * 3 + c;
+        out[at] = pixels[img * plane * 3 + i * 3 + src]! * a + b;
+      }
+    }
+  }
+  return out;
+}
+
+describe('normalise against the per-pixel formula', () => {
+  const pixels = Uint8Array.from({ length: 2 * 5 * 5 * 3 }, (_, i) => (i * 97 + (i >> 3)) & 255);
+  for (const layout of ['NCHW', 'NHWC'] as const) {
+    for (const channelOrder of ['RGB', 'BGR'] as const) {
+      it(`is the same to the bit, ${layout} ${channelOrder}, every byte value`, () => {
+        const n = norm({ size: 5, layout, channelOrder, scale: 1 / 255, mean: IMAGENET_MEAN, std: IMAGENET_STD });
+        assert.deepEqual(normalise(pixels, 2, n), perPixel(pixels, 2, n));
+        const every = Uint8Array.from({ length: 16 * 16 * 3 }, (_, i) => i % 256);
+        const n16 = { ...n, size: 16 };
+        assert.deepEqual(normalise(every, 1, n16), perPixel(every, 1, n16));
+      });
+    }
+  }
+
+  it('writes into a buffer it is given, over what was there', () => {
+    const n = norm({ size: 5, scale: 1 / 255, mean: IMAGENET_MEAN, std: IMAGENET_STD });
+    const into = new Float32Array(pixels.length).fill(Number.NaN);
+    assert.equal(normalise(pixels, 2, n, into), into);
+    assert.deepEqual(into, perPixel(pixels, 2, n));
+    assert.throws(() => normalise(pixels, 2, n, new Float32Array(3)), RangeError);
+  });
+});
+
 describe('tensorDims', () => {
   it('gives [batch, 3, size, size] for NCHW', () => {
     assert.deepEqual(tensorDims(1, norm({ size: 224, layout: 'NCHW' })), [1, 3, 224, 224]);
