@@ -146,6 +146,12 @@ export interface ModelRuntimeInfo {
   fallbackReason: string | null;
   parity: ParityReport | null;
   wasmThreads: number;
+  /**
+   * On WASM, the shortest of a few runs of one image after the warm-up (ms), input preparation
+   * included: what the gateway chooses the page's threads by (server/page/wasm-thread-choice.ts).
+   * Null on WebGPU.
+   */
+  singleRunMs: number | null;
   crossOriginIsolated: boolean;
   /** Batch sizes the session runs (on WebGPU, each warmed up at load); other sizes are padded up. */
   batchSizes: number[];

@@ -123,8 +123,10 @@ function readRuntime({ read, machine, limits }: Sources): ServerConfig['runtime'
   return {
     backend: read('backend'),
     ortBuild: read('ort_build'),
-    // 0 means one per core: the page's WASM threads are the only compute this server does.
+    // 0 means chosen per model (server/page/wasm-thread-choice.ts): one per core, the most the
+    // page's WASM threads can use, unless a model's runs are too short to gain from a pool.
     wasmThreads: threads === 0 ? Math.max(1, machine.cores) : threads,
+    wasmThreadsChosen: threads === 0,
     parityTolerance: read('parity_tolerance'),
   };
 }

@@ -85,6 +85,8 @@ export interface RuntimeSettings {
   backend: SettingValue<'backend'>;
   ortBuild: SettingValue<'ort_build'>;
   wasmThreads: number;
+  /** wasm_threads was 0: `wasmThreads` (one a core) is where each model starts, and its pages may take one thread (wasm-thread-choice.ts). */
+  wasmThreadsChosen: boolean;
   parityTolerance: number;
 }
 

@@ -103,7 +103,12 @@ export const SETTINGS = {
     default: 'webgpu',
     help: 'the onnxruntime-web WebGPU build: `webgpu` (the native WebGPU EP) or `jsep`; pages asked for WASM load the WASM build',
   },
-  wasm_threads: { type: 'integer', min: 0, default: '0', help: 'WASM threads per page, at most 4 per core; 0: one per core' },
+  wasm_threads: {
+    type: 'integer',
+    min: 0,
+    default: '0',
+    help: 'WASM threads per page, at most 4 per core; 0: one per core, or one for a model whose runs are shorter than 2 ms or that runs on WebGPU',
+  },
   parity_tolerance: { type: 'number', min: 0, default: '0.001', help: 'largest relative WebGPU-vs-WASM difference accepted at load' },
   shutdown_delay: {
     type: 'number',

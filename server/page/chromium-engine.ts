@@ -9,7 +9,7 @@
 // is replaced by a fresh page; if the browser itself is gone, it is relaunched first and every
 // model reloaded. Retries back off from 1 s to 30 s. In-flight and queued requests fail at once.
 
-import type { BackendPreference, LoadRequest, WebgpuBuild } from '../../browser-runtime/protocol.js';
+import type { BackendPreference, LoadRequest, ModelRuntimeInfo, WebgpuBuild } from '../../browser-runtime/protocol.js';
 import { withoutPreloadedAllocator } from '../ops/allocator.js';
 import { MODEL_DEFAULTS } from '../config/config.js';
 import { log } from '../ops/log.js';
@@ -25,6 +25,7 @@ import type { HandlerItem, ImageResult, InferenceEngine, ItemResult, ModelOverri
 import { loadRequestFor } from './load-request.js';
 import { PageWorker, type StartupTimeout } from './page-worker.js';
 import { describeRuntime } from './runtime-summary.js';
+import { ServedRuns, type ThreadChoice, wasmThreadsFor } from './wasm-thread-choice.js';
 
 export interface ChromiumEngineOptions {
   chromePath: string;
@@ -44,6 +45,8 @@ export interface ChromiumEngineOptions {
   chromiumArgs: string[];
   ortBuild: WebgpuBuild;
   wasmThreads: number;
+  /** wasm_threads was 0: a model without its own starts on `wasmThreads` and may be reloaded on one (wasm-thread-choice.ts). */
+  wasmThreadsChosen?: boolean;
   parityTolerance: number;
   loadTimeoutMs: number;
   /** Told of restarts and parity failures, for metrics. */
@@ -58,7 +61,10 @@ export interface EngineEvents {
 
 interface ModelSlot {
   model: ModelVersion;
+  /** What its pages load; the WASM threads may change once its runs are timed (rethinkThreads). */
   request: LoadRequest;
+  /** Its runs until they settle its WASM threads; null where they were set (wasm_threads). */
+  servedRuns: ServedRuns | null;
   /** The model's startup_timeout (config.json, or its registration), for every worker it starts. */
   startup: StartupTimeout | null;
   workers: PageWorker[];
@@ -145,6 +151,7 @@ export class ChromiumEngine implements InferenceEngine {
       }),
       startup: model.config.startupTimeout === null ? null : { ms: model.config.startupTimeout * 1000, setting: 'startup_timeout' },
       workers: [],
+      servedRuns: this.opts.wasmThreadsChosen && model.config.wasmThreads === null ? new ServedRuns() : null,
       loadedOnce: false,
       loadedAtStartup,
       scheduler: new BatchScheduler(() => slot.workers, {
@@ -169,6 +176,7 @@ export class ChromiumEngine implements InferenceEngine {
         if (slot.loadedOnce) this.scheduleRecovery(0);
       },
       slot.startup,
+      (ms) => this.sawRun(slot, ms),
     );
   }
 
@@ -189,6 +197,7 @@ export class ChromiumEngine implements InferenceEngine {
         loadSteps: info.loadSteps,
       });
       if (info.parity && !info.parity.passed) this.opts.events?.parityFailed(slot.model);
+      await this.rethinkThreads(slot, worker, info);
       // WASM on a machine without a GPU is expected under "auto"; WebGPU refused when asked for is not.
       if (slot.request.backend === 'webgpu' && info.backend !== 'webgpu') {
         log.warn(`model ${key} was asked to run on WebGPU but runs on ${info.backend}: ${info.fallbackReason}`);
@@ -199,6 +208,56 @@ export class ChromiumEngine implements InferenceEngine {
       if (worker.state === 'closed') log.info(`model ${key} worker ${worker.id} closed before it was ready: ${why}`);
       else log.error(`model ${key} worker ${worker.id} failed to load: ${why}`);
     }
+  }
+
+  /**
+   * Where nobody set a model's WASM threads, what its runs cost says how many pay
+   * (wasm-thread-choice.ts): its first load where that settles it (WebGPU, or runs short already),
+   * else its first served runs (sawRun).
+   */
+  private async rethinkThreads(slot: ModelSlot, worker: PageWorker, info: ModelRuntimeInfo): Promise<void> {
+    if (!slot.servedRuns || slot.servedRuns.settled) return;
+    const choice = wasmThreadsFor(info, this.opts.wasmThreads);
+    if (info.backend === 'webgpu' || choice.threads === 1) slot.servedRuns.settled = true;
+    if (choice.threads !== info.wasmThreads) await this.reloadOnThreads(slot, worker, choice);
+  }
+
+  private sawRun(slot: ModelSlot, runMsPerImage: number): void {
+    const median = slot.servedRuns?.add(runMsPerImage);
+    if (median === null || median === undefined) return;
+    const choice = wasmThreadsFor({ backend: 'wasm', singleRunMs: median }, this.opts.wasmThreads);
+    for (const w of slot.workers) {
+      if (w.state === 'ready' && w.runtime?.backend === 'wasm' && w.runtime.wasmThreads !== choice.threads) void this.reloadOnThreads(slot, w, choice);
+    }
+  }
+
+  /**
+   * Later pages of the model start on `choice.threads`; `worker`, on others, is replaced by a page
+   * loaded on them, which serves before the first closes, so no request waits for the swap.
+   */
+  private async reloadOnThreads(slot: ModelSlot, worker: PageWorker, choice: ThreadChoice): Promise<void> {
+    slot.request = { ...slot.request, wasmThreads: choice.threads };
+    const key = slot.model.key;
+    log.info(`model ${key} worker ${worker.id}: loading again on ${choice.threads} WASM thread(s), not ${worker.runtime?.wasmThreads}: ${choice.why}`);
+    const fresh = this.makeWorker(slot, worker.id);
+    try {
+      await fresh.start(this.launched!);
+    } catch (e) {
+      // The page loaded first keeps serving.
+      log.warn(`model ${key} worker ${worker.id} did not load again on ${choice.threads} WASM thread(s): ${e instanceof Error ? e.message : String(e)}`);
+      await fresh.close();
+      return;
+    }
+    const at = slot.workers.indexOf(worker);
+    // Unregistered, scaled down, failed or shutting down meanwhile: the new page has no place.
+    if (this.closing || this.slots.get(key) !== slot || at < 0 || worker.state !== 'ready') {
+      await fresh.close();
+      return;
+    }
+    log.info(`model ${key} worker ${worker.id} ready again: ${describeRuntime(fresh.runtime!)}`);
+    slot.workers[at] = fresh;
+    slot.scheduler.workersChanged();
+    void slot.scheduler.whenIdle(worker).then(() => worker.close());
   }
 
   private scheduleRecovery(delayMs: number): void {

@@ -54,6 +54,8 @@ export class PageWorker implements BatchWorker {
     private readonly onFailure: () => void = () => {},
     /** The model's startup_timeout; without one, the load deadline. */
     private readonly startup: StartupTimeout | null = null,
+    /** Told of each run's session.run time per image, as the page measured it. */
+    private readonly onRun: (runMsPerImage: number) => void = () => {},
   ) {}
 
   async start(launched: LaunchedBrowser): Promise<ModelRuntimeInfo> {
@@ -140,6 +142,7 @@ export class PageWorker implements BatchWorker {
     const { classes, probabilities } = r;
     const inferMs = r.normaliseMs + r.runMs + r.rankMs;
     const waitMs = r.waitMs + pageWaitMs;
+    this.onRun(r.runMs / jobs.length);
     return {
       results: jobs.map((j, i) => ({
         classes: classes.subarray(i * r.k, i * r.k + Math.min(j.k, r.k)),
@@ -166,6 +169,7 @@ export class PageWorker implements BatchWorker {
     const inferMs = r.prepareMs + r.runMs + r.answerMs;
     const waitMs = r.waitMs + pageWaitMs;
     if (r.answers.length !== items.length) throw new BridgeError('model', `the handler answered ${r.answers.length} of ${items.length} items`);
+    this.onRun(r.runMs / items.length);
     return { answers: r.answers, timing: { batch: items.length, queueMs: waitMs, transferMs: Math.max(0, roundTripMs - inferMs - waitMs), inferMs } };
   }
 

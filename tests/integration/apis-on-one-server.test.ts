@@ -37,8 +37,12 @@ const store = tempStore([
   { name: 'yolox_nano', from: 'yolox_nano' },
   // Its own WASM threads, under the server's (one a core).
   { name: 'one_thread', from: 'null_model', config: { batch_size: 1, wasm_threads: 1 } },
+  // No threads of its own: its runs are short, so its page is loaded again on one.
+  { name: 'short_runs', from: 'null_model', config: { batch_size: 1 } },
 ]);
-const server = startOnce(() => startTestServer({ model_store: store.root, load_models: 'mobilenet_v2,mobilenet_v2_int8,pair,pil,yolox_nano,one_thread', backend: 'wasm', job_queue_size: '6' }));
+const server = startOnce(() =>
+  startTestServer({ model_store: store.root, load_models: 'mobilenet_v2,mobilenet_v2_int8,pair,pil,yolox_nano,one_thread,short_runs', backend: 'wasm', job_queue_size: '6' }),
+);
 after(async () => {
   await server.close();
   store.remove();
