@@ -53,6 +53,10 @@ describe('memory after a flood of large requests', { skip: JEMALLOC ? false : 'l
     for (const pid of chromium) assert.ok(!readFileSync(`/proc/${pid}/maps`, 'utf8').includes('libjemalloc'), `Chromium process ${pid}`);
   });
 
+  it("the gateway's old generation starts at 64 MB, so that request buffers do not bring a full collection every few requests", () => {
+    assert.ok(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0').includes('--initial-old-space-size=64'));
+  });
+
   it('memory taken by a flood of 4 MB photos and 6 MB tensors is given back once it is over', async () => {
     const kitten = readImage('kitten.jpg');
     assert.equal((await postImage(`${url}/predictions/mobilenet_v2`, kitten)).status, 200);
