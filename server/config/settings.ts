@@ -107,7 +107,7 @@ export const SETTINGS = {
     type: 'integer',
     min: 0,
     default: '0',
-    help: 'WASM threads per page, at most 4 per core; 0: one per core, or one for a model whose runs are shorter than 2 ms or that runs on WebGPU',
+    help: 'WASM threads per page, at most 4 per core; 0: one per core, or one for a model whose runs are shorter than 2 ms or that is asked to run on WebGPU',
   },
   parity_tolerance: { type: 'number', min: 0, default: '0.001', help: 'largest relative WebGPU-vs-WASM difference accepted at load' },
   shutdown_delay: {

@@ -25,7 +25,7 @@ import type { HandlerItem, ImageResult, InferenceEngine, ItemResult, ModelOverri
 import { loadRequestFor } from './load-request.js';
 import { PageWorker, type StartupTimeout } from './page-worker.js';
 import { describeRuntime } from './runtime-summary.js';
-import { ServedRuns, type ThreadChoice, wasmThreadsFor } from './wasm-thread-choice.js';
+import { ServedRuns, startingWasmThreads, type ThreadChoice, wasmThreadsFor } from './wasm-thread-choice.js';
 
 export interface ChromiumEngineOptions {
   chromePath: string;
@@ -139,13 +139,14 @@ export class ChromiumEngine implements InferenceEngine {
   private makeSlot(model: ModelVersion, overrides: ModelOverrides = {}, loadedAtStartup = false): ModelSlot {
     const batchSize = overrides.batchSize ?? this.opts.batchSize ?? model.config.batchSize ?? MODEL_DEFAULTS.batchSize;
     const count = initialWorkers(model, this.opts.workers, overrides.workers);
+    const backend = this.opts.backend ?? model.config.backend ?? 'auto';
     const slot: ModelSlot = {
       model,
       request: loadRequestFor(model, {
         modelUrl: `models/${encodeURIComponent(model.name)}/${encodeURIComponent(model.version)}/model.onnx`,
-        backend: this.opts.backend ?? model.config.backend ?? 'auto',
+        backend,
         ortBuild: this.opts.ortBuild,
-        wasmThreads: model.config.wasmThreads ?? this.opts.wasmThreads,
+        wasmThreads: model.config.wasmThreads ?? (this.opts.wasmThreadsChosen ? startingWasmThreads(backend, this.opts.wasmThreads) : this.opts.wasmThreads),
         parityTolerance: this.opts.parityTolerance,
         maxBatch: batchSize,
       }),
@@ -218,14 +219,14 @@ export class ChromiumEngine implements InferenceEngine {
   private async rethinkThreads(slot: ModelSlot, worker: PageWorker, info: ModelRuntimeInfo): Promise<void> {
     if (!slot.servedRuns || slot.servedRuns.settled) return;
     const choice = wasmThreadsFor(info, this.opts.wasmThreads);
-    if (info.backend === 'webgpu' || choice.threads === 1) slot.servedRuns.settled = true;
-    if (choice.threads !== info.wasmThreads) await this.reloadOnThreads(slot, worker, choice);
+    if (!choice || choice.threads === 1) slot.servedRuns.settled = true;
+    if (choice && choice.threads !== info.wasmThreads) await this.reloadOnThreads(slot, worker, choice);
   }
 
   private sawRun(slot: ModelSlot, runMsPerImage: number): void {
     const median = slot.servedRuns?.add(runMsPerImage);
     if (median === null || median === undefined) return;
-    const choice = wasmThreadsFor({ backend: 'wasm', singleRunMs: median }, this.opts.wasmThreads);
+    const choice = wasmThreadsFor({ backend: 'wasm', singleRunMs: median }, this.opts.wasmThreads)!;
     for (const w of slot.workers) {
       if (w.state === 'ready' && w.runtime?.backend === 'wasm' && w.runtime.wasmThreads !== choice.threads) void this.reloadOnThreads(slot, w, choice);
     }

@@ -21,9 +21,22 @@ export interface ThreadChoice {
   why: string;
 }
 
-/** The threads a page of this model should run, as loaded: `info` from its first load, `cores` the default. */
-export function wasmThreadsFor(info: Pick<ModelRuntimeInfo, 'backend' | 'singleRunMs'>, cores: number): ThreadChoice {
-  if (info.backend === 'webgpu') return { threads: 1, why: 'WebGPU runs the model; WASM only checked it at load' };
+/**
+ * The threads a page asked for `backend` starts on: one where WebGPU is asked for outright (its
+ * WASM session only checks the model at load, and its pool would sit idle), else one a core.
+ * Under `auto` a page may well end on WebGPU too, but is not loaded again for it: a WebGPU load
+ * (its shaders, its parity run) costs far more than an idle pool.
+ */
+export function startingWasmThreads(backend: 'auto' | 'wasm' | 'webgpu', cores: number): number {
+  return backend === 'webgpu' ? 1 : Math.max(1, cores);
+}
+
+/**
+ * The threads a WASM page of this model should run: `singleRunMs` from its load or the median of
+ * its served runs, `cores` the default. Null for a page on WebGPU: whatever it started on stays.
+ */
+export function wasmThreadsFor(info: Pick<ModelRuntimeInfo, 'backend' | 'singleRunMs'>, cores: number): ThreadChoice | null {
+  if (info.backend === 'webgpu') return null;
   if (info.singleRunMs !== null && info.singleRunMs < SHORT_RUN_MS) {
     return { threads: 1, why: `a run of one image takes ${info.singleRunMs.toFixed(2)} ms, shorter than a thread pool's spin after it` };
   }

@@ -46,6 +46,7 @@ describe('inference on forced WebGPU (the served onnxruntime-web build)', () => 
       assert.ok(d.adapter.vendor || d.adapter.architecture, 'the adapter is named');
       assert.equal(d.parity.passed, true);
       assert.ok(d.parity.relativeDiff <= d.parity.tolerance);
+      assert.equal(d.wasmThreads, 1, 'asked for WebGPU: its WASM session only checks the model, on one thread');
     }
   });
 

@@ -1,25 +1,31 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ServedRuns, SHORT_RUN_MS, wasmThreadsFor } from '../../server/page/wasm-thread-choice.js';
+import { ServedRuns, SHORT_RUN_MS, startingWasmThreads, wasmThreadsFor } from '../../server/page/wasm-thread-choice.js';
 
 describe('wasmThreadsFor', () => {
   it('gives a model whose runs are long one thread a core', () => {
-    assert.equal(wasmThreadsFor({ backend: 'wasm', singleRunMs: 17 }, 4).threads, 4);
-    assert.equal(wasmThreadsFor({ backend: 'wasm', singleRunMs: SHORT_RUN_MS }, 2).threads, 2, 'the bound itself is long');
+    assert.equal(wasmThreadsFor({ backend: 'wasm', singleRunMs: 17 }, 4)?.threads, 4);
+    assert.equal(wasmThreadsFor({ backend: 'wasm', singleRunMs: SHORT_RUN_MS }, 2)?.threads, 2, 'the bound itself is long');
   });
 
   it('gives a model whose runs are short one thread, and says so', () => {
     const choice = wasmThreadsFor({ backend: 'wasm', singleRunMs: 0.25 }, 8);
-    assert.equal(choice.threads, 1);
-    assert.match(choice.why, /0\.25 ms/);
+    assert.equal(choice?.threads, 1);
+    assert.match(choice?.why ?? '', /0\.25 ms/);
   });
 
-  it('gives a WebGPU model one thread, however long its runs', () => {
-    assert.equal(wasmThreadsFor({ backend: 'webgpu', singleRunMs: null }, 8).threads, 1);
+  it('leaves a page on WebGPU on the threads it started on', () => {
+    assert.equal(wasmThreadsFor({ backend: 'webgpu', singleRunMs: null }, 8), null);
   });
 
   it('keeps a core count of one or more', () => {
-    assert.equal(wasmThreadsFor({ backend: 'wasm', singleRunMs: null }, 0).threads, 1);
+    assert.equal(wasmThreadsFor({ backend: 'wasm', singleRunMs: null }, 0)?.threads, 1);
+  });
+
+  it('starts a page asked for WebGPU outright on one thread, any other on one a core', () => {
+    assert.equal(startingWasmThreads('webgpu', 8), 1);
+    assert.equal(startingWasmThreads('auto', 8), 8);
+    assert.equal(startingWasmThreads('wasm', 8), 8);
   });
 });
 
