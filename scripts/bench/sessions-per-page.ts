@@ -1,9 +1,9 @@
 // What a model costs in memory, in a page of its own against as one more session in a shared
-// page: `npm run bench:sessions`. MobileNetV2 (fp32) on onnxruntime-web WASM (the build the
+// page, and in pages that share one renderer process: `npm run bench:sessions`. MobileNetV2 (fp32) on onnxruntime-web WASM (the build the
 // server's WASM pages load, 2 threads) in the server's headless Chromium, no gateway. Each session
 // runs batches of 1 and 8 before the renderers' proportional set size (PSS, shared pages counted
 // once) is read, so what a run allocates is counted. The question it answers is whether models
-// sharing a renderer (and its compiled onnxruntime) would fit more models in a gigabyte.
+// sharing a renderer, or one onnxruntime instance, would fit more models in a gigabyte.
 
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -68,10 +68,11 @@ async function addSession(page: Page): Promise<void> {
 const store = await ModelStore.open('models');
 const assets = await startRuntimeAssets(store);
 const rows: Array<[string, number[]]> = [];
-for (const layout of ['one page per model', 'one page, one session per model'] as const) {
-  const browser = await puppeteer.launch({ executablePath: findChromium(process.env['CHROME_PATH'] ?? null), headless: true, pipe: true, args: toolChromiumFlags() });
+for (const layout of ['one page per model', 'one page per model, one renderer (--process-per-site)', 'one page, one session per model'] as const) {
+  const extra = layout.includes('--process-per-site') ? ['--process-per-site'] : [];
+  const browser = await puppeteer.launch({ executablePath: findChromium(process.env['CHROME_PATH'] ?? null), headless: true, pipe: true, args: [...toolChromiumFlags(), ...extra] });
   const pss: number[] = [];
-  const shared = layout === 'one page per model' ? null : await openPage(browser, assets.pageUrl);
+  const shared = layout.startsWith('one page per model') ? null : await openPage(browser, assets.pageUrl);
   for (let n = 1; n <= Math.max(...COUNTS); n++) {
     await addSession(shared ?? (await openPage(browser, assets.pageUrl)));
     if (COUNTS.includes(n)) pss.push(renderersPss(browser));
