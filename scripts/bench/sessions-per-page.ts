@@ -1,68 +1,40 @@
 // What a model costs in memory, in a page of its own against as one more session in a shared
-// page, and in pages that share one renderer process: `npm run bench:sessions`. MobileNetV2 (fp32) on onnxruntime-web WASM (the build the
-// server's WASM pages load, 2 threads) in the server's headless Chromium, no gateway. Each session
-// runs batches of 1 and 8 before the renderers' proportional set size (PSS, shared pages counted
-// once) is read, so what a run allocates is counted. The question it answers is whether models
-// sharing a renderer, or one onnxruntime instance, would fit more models in a gigabyte.
+// page, and in pages that share one renderer process: `npm run bench:sessions`. MobileNetV2 (fp32)
+// on onnxruntime-web WASM as the bare page of `npm run bench` loads it (bare-page-runtime.ts: the
+// build the server's WASM pages load, 2 threads) in the server's headless Chromium, no gateway.
+// Each session runs batches of 1 and 8 (their inputs kept by the page) before the renderers'
+// proportional set size (PSS, shared pages counted once) is read, so what a run allocates is
+// counted. The question it answers is whether models sharing a renderer, or one onnxruntime
+// instance, would fit more models in a gigabyte.
 
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import type * as Ort from 'onnxruntime-web';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { toolChromiumFlags } from '../../server/chromium/chromium-flags.js';
 import { findChromium } from '../../server/chromium/find-chromium.js';
-import { descendantsAndSelf } from '../../server/ops/process-tree.js';
+import { processMemory, rendererPids } from '../../server/chromium/renderer-process.js';
 import { startRuntimeAssets } from '../../server/page/runtime-assets.js';
 import { ModelStore } from '../../server/store/model-store.js';
+import { pageAddSession, pageSetup, pageTimeBatch } from './bare-page-runtime.js';
 
 const COUNTS = [1, 2, 4, 8];
 const MODEL = 'models/mobilenet_v2/1.0/model.onnx';
 
-/** What the page keeps on globalThis between evaluations. */
-interface PageState {
-  ort: typeof Ort;
-  bytes: Uint8Array;
-  sessions: Ort.InferenceSession[];
+function renderersPssMb(browser: Browser): number {
+  return [...rendererPids(browser.process()!.pid!)].reduce((n, pid) => n + (processMemory(pid) ?? 0), 0) / 2 ** 20;
 }
 
-const pssMb = (pid: number) => Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) / 1024;
-
-function renderersPss(browser: Browser): number {
-  const pids = descendantsAndSelf(browser.process()!.pid!).filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('--type=renderer'));
-  return pids.map(pssMb).reduce((a, b) => a + b, 0);
-}
-
+/** A page with the bare page's onnxruntime-web (2 threads) and the model's bytes, no session yet. */
 async function openPage(browser: Browser, base: string): Promise<Page> {
   const page = await browser.newPage();
   await page.goto(base, { waitUntil: 'load' });
-  await page.evaluate(
-    async (base: string, model: string) => {
-      const ort = await import(`${base}ort/ort.wasm.min.mjs`);
-      ort.env.wasm.wasmPaths = `${base}ort/`;
-      ort.env.wasm.numThreads = 2;
-      const g = globalThis as unknown as PageState;
-      g.ort = ort;
-      g.bytes = new Uint8Array(await (await fetch(base + model)).arrayBuffer());
-      g.sessions = [];
-    },
-    base,
-    MODEL,
-  );
+  await page.evaluate(pageSetup, base, 2, MODEL);
   return page;
 }
 
-/** One more session of the model in `page`, run at batch 1 and 8. */
+/** One more session of the model in `page`, run once at batch 1 and once at 8; the page keeps it. */
 async function addSession(page: Page): Promise<void> {
-  await page.evaluate(async () => {
-    const g = globalThis as unknown as PageState;
-    const session = await g.ort.InferenceSession.create(g.bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-    for (const b of [1, 8]) {
-      const input = new g.ort.Tensor('float32', new Float32Array(b * 3 * 224 * 224).fill(0.5), [b, 3, 224, 224]);
-      for (const o of Object.values(await session.run({ input }))) o.dispose();
-    }
-    // Kept, so that none is collected before the last reading.
-    g.sessions.push(session);
-  });
+  const session = await page.evaluate(pageAddSession);
+  for (const batch of [1, 8]) await page.evaluate(pageTimeBatch, session, batch, 0, 1, 1, 0);
 }
 
 const store = await ModelStore.open('models');
@@ -75,7 +47,7 @@ for (const layout of ['one page per model', 'one page per model, one renderer (-
   const shared = layout.startsWith('one page per model') ? null : await openPage(browser, assets.pageUrl);
   for (let n = 1; n <= Math.max(...COUNTS); n++) {
     await addSession(shared ?? (await openPage(browser, assets.pageUrl)));
-    if (COUNTS.includes(n)) pss.push(renderersPss(browser));
+    if (COUNTS.includes(n)) pss.push(renderersPssMb(browser));
   }
   rows.push([layout, pss]);
   await browser.close();
