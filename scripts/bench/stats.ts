@@ -18,13 +18,7 @@ export function percentile(xs: readonly number[], p: number): number {
 }
 
 /** Middle value; the mean of the two middle ones for an even count (matters for --runs 2). */
-export function median(xs: readonly number[]): number {
-  const v = xs.filter((x) => !Number.isNaN(x));
-  if (v.length === 0) return NaN;
-  const sorted = [...v].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
+export { median } from '../../server/ops/median.js';
 
 export function fmt(x: number): string {
   if (Number.isNaN(x)) return 'n/a';

@@ -9,6 +9,7 @@
 // serves. Pure.
 
 import type { ModelRuntimeInfo } from '../../browser-runtime/protocol.js';
+import { median } from '../ops/median.js';
 
 /** A model whose single-image run takes less than this, on the threads it loaded with, gets one thread. */
 export const SHORT_RUN_MS = 2;
@@ -56,8 +57,6 @@ export class ServedRuns {
     this.perImageMs.push(ms);
     if (this.perImageMs.length < this.needed) return null;
     this.settled = true;
-    const sorted = this.perImageMs.sort((a, b) => a - b);
-    const mid = sorted.length >> 1;
-    return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+    return median(this.perImageMs);
   }
 }
