@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { archiveConfig, checkedConfig, type ConfigSources, needsIoNames } from '../../server/store/archive/archive-config.js';
-import { ArchiveRefused } from '../../server/store/archive/archive-refused.js';
+import { archiveRefusal } from '../support/archive-refusal.js';
 import { NESTED, scalarOf, topLevelScalars } from '../../server/store/archive/top-level-yaml.js';
 
 const sources = (over: Partial<ConfigSources> = {}): ConfigSources => ({
@@ -91,10 +91,7 @@ describe('archiveConfig', () => {
     assert.throws(() => archiveConfig(sources({ setupConfig: [1] })), /setup_config\.json must hold an object/);
     assert.throws(() => archiveConfig(sources({ configJson: 'x' })), /config\.json must hold an object/);
     const { config } = archiveConfig(sources({ modelConfigYaml: 'batchSize: 500\n' }));
-    assert.throws(
-      () => checkedConfig({ ...config, input_name: 'i', output_name: 'o' }),
-      (e: unknown) => e instanceof ArchiveRefused && /its config: "batch_size" must be an integer from 1 to 64/.test(e.message),
-    );
+    assert.throws(() => checkedConfig({ ...config, input_name: 'i', output_name: 'o' }), archiveRefusal(/its config: "batch_size" must be an integer from 1 to 64/));
   });
 });
 

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ArchiveReader, kindOf, nameProblem } from '../../server/store/archive/archive-reader.js';
-import { ArchiveRefused } from '../../server/store/archive/archive-refused.js';
+import { archiveRefusal } from '../support/archive-refusal.js';
 import { zip, type ZipEntry } from '../support/zip-writer.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'archive-reader-'));
@@ -16,7 +16,7 @@ const archive = (entries: ZipEntry[]) => {
   return file;
 };
 const limits = { entries: 10, bytes: 1024 * 1024 };
-const refused = (promise: Promise<unknown>, pattern: RegExp) => assert.rejects(promise, (e: unknown) => e instanceof ArchiveRefused && pattern.test(e.message));
+const refused = (promise: Promise<unknown>, pattern: RegExp) => assert.rejects(promise, archiveRefusal(pattern));
 
 describe('entry names and types', () => {
   it('refuses names that leave the folder or are not plain paths', () => {

@@ -1,14 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ArchiveRefused } from '../../server/store/archive/archive-refused.js';
+import { archiveRefusal } from '../support/archive-refusal.js';
 import { labelsOf, MAX_CLASSES } from '../../server/store/archive/index-to-name.js';
 import { formatAnswer } from '../../server/pipeline/postprocess.js';
 
-const refused = (json: unknown, pattern: RegExp) =>
-  assert.throws(
-    () => labelsOf(json),
-    (e: unknown) => e instanceof ArchiveRefused && pattern.test(e.message),
-  );
+const refused = (json: unknown, pattern: RegExp) => assert.throws(() => labelsOf(json), archiveRefusal(pattern));
 
 describe('labelsOf (index_to_name.json)', () => {
   it('reads the synset form as this store\'s lines, so answers read "tabby" as TorchServe\'s do', () => {

@@ -1,14 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ArchiveRefused } from '../../server/store/archive/archive-refused.js';
+import { archiveRefusal } from '../support/archive-refusal.js';
 import { defaultModelName, handlerOf, parseManifest } from '../../server/store/archive/mar-manifest.js';
 import { manifestOf } from '../support/mar-archive.js';
 
-const refused = (json: unknown, pattern: RegExp) =>
-  assert.throws(
-    () => parseManifest(json),
-    (e: unknown) => e instanceof ArchiveRefused && pattern.test(e.message),
-  );
+const refused = (json: unknown, pattern: RegExp) => assert.throws(() => parseManifest(json), archiveRefusal(pattern));
 
 describe('parseManifest', () => {
   it("reads torch-model-archiver's manifest", () => {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { ArchiveRefused } from '../../server/store/archive/archive-refused.js';
+import { archiveRefusal } from '../support/archive-refusal.js';
 import { ioNamesOf, onnxIoNames } from '../../server/store/archive/onnx-io-names.js';
 import { MODELS, NULL_MODELS } from '../support/paths.js';
 
@@ -13,7 +13,7 @@ const int = (field: number, n: number) => Buffer.from([...varint(field * 8), ...
 const graph = (...parts: Buffer[]) => Buffer.concat([int(1, 8), text(2, 'producer'), bytes(7, Buffer.concat(parts))]);
 
 const fromBuffer = (b: Buffer) => ioNamesOf({ size: b.length, read: async (p, n) => b.subarray(p, p + n) });
-const refused = (b: Buffer, pattern: RegExp) => assert.rejects(fromBuffer(b), (e: unknown) => e instanceof ArchiveRefused && pattern.test(e.message));
+const refused = (b: Buffer, pattern: RegExp) => assert.rejects(fromBuffer(b), archiveRefusal(pattern));
 
 describe('ONNX input and output names', () => {
   it("reads the null model's and MobileNet's, as their config.json names them", async () => {
