@@ -9,6 +9,7 @@
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { modelFolderFiles } from '../model-fixtures.js';
 
 export const INPUT = 'input';
 export const OUTPUT = 'output';
@@ -206,11 +207,7 @@ export function nullModelStoreFiles(mobilenetConfig: Record<string, unknown>, mo
     workers: 1,
   };
   if (typeof config.preprocessing !== 'object' || config.preprocessing === null) throw new Error('the MobileNetV2 config has no "preprocessing" object to copy');
-  return new Map<string, Uint8Array>([
-    [`${MODEL_NAME}/config.json`, new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`)],
-    [`${MODEL_NAME}/labels.txt`, new TextEncoder().encode(mobilenetLabels)],
-    [`${MODEL_NAME}/${VERSION}/model.onnx`, encodeNullModel()],
-  ]);
+  return modelFolderFiles(MODEL_NAME, VERSION, { config, labels: mobilenetLabels, model: encodeNullModel() });
 }
 
 /** nullModelStoreFiles from the MobileNetV2 files in the checkout at `projectRoot`. */

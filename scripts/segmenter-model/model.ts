@@ -8,6 +8,7 @@
 // Encoded by hand with the null model's protobuf writer (../null-model/model.ts). build.ts writes
 // the store folder; a unit test checks the committed files against paletteStoreFiles.
 
+import { modelFolderFiles } from '../model-fixtures.js';
 import { initializer, message, modelProto, node, stringField, valueInfo } from '../null-model/model.js';
 
 export const INPUT = 'input';
@@ -91,10 +92,5 @@ export function paletteStoreFiles(): Map<string, Uint8Array> {
     max_batch_delay: 0,
     workers: 1,
   };
-  const text = (s: string) => new TextEncoder().encode(s);
-  return new Map<string, Uint8Array>([
-    [`${MODEL_NAME}/config.json`, text(`${JSON.stringify(config, null, 2)}\n`)],
-    [`${MODEL_NAME}/labels.txt`, text(`${PALETTE.map(([name]) => name).join('\n')}\n`)],
-    [`${MODEL_NAME}/${VERSION}/model.onnx`, encodePaletteModel()],
-  ]);
+  return modelFolderFiles(MODEL_NAME, VERSION, { config, labels: `${PALETTE.map(([name]) => name).join('\n')}\n`, model: encodePaletteModel() });
 }

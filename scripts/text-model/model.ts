@@ -12,6 +12,7 @@
 // WordPiece with "##" pieces, [CLS] text [SEP]), read by Hugging Face's tokenizers as any is.
 // build.ts writes the store folder; a unit test checks the committed files against this.
 
+import { modelFolderFiles } from '../model-fixtures.js';
 import { bytesField, intField, message, modelProto, stringField } from '../null-model/model.js';
 
 export const STORE = 'tests/fixtures/text-model-store';
@@ -180,11 +181,10 @@ export function textModelStoreFiles(): Map<string, Uint8Array> {
     max_batch_delay: 0,
     workers: 1,
   };
-  const text = (s: string) => new TextEncoder().encode(s);
-  return new Map<string, Uint8Array>([
-    [`${MODEL_NAME}/config.json`, text(`${JSON.stringify(config, null, 2)}\n`)],
-    [`${MODEL_NAME}/labels.txt`, text(`${LABELS.join('\n')}\n`)],
-    [`${MODEL_NAME}/tokenizer.json`, text(`${JSON.stringify(tokenizerJson(), null, 2)}\n`)],
-    [`${MODEL_NAME}/${VERSION}/model.onnx`, encodeTextModel()],
-  ]);
+  return modelFolderFiles(MODEL_NAME, VERSION, {
+    config,
+    labels: `${LABELS.join('\n')}\n`,
+    texts: { 'tokenizer.json': `${JSON.stringify(tokenizerJson(), null, 2)}\n` },
+    model: encodeTextModel(),
+  });
 }
