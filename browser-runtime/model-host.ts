@@ -194,7 +194,7 @@ export class ModelHost {
     const backend = gpu && !gpu.runner ? 'wasm' : choice.backend;
     await warmUp(active, backend, req.maxBatch, probe);
     timer.done('warm-up');
-    const singleRunMs = backend === 'wasm' ? await shortestRunMs(active, probe) : null;
+    const singleRunMs = backend === 'wasm' && req.timeSingleRun ? await shortestRunMs(active, probe) : null;
     if (singleRunMs !== null) timer.done('timing a run');
     const host = new ModelHost(
       active,

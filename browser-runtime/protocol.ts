@@ -118,6 +118,8 @@ export interface LoadRequest {
   backend: BackendPreference;
   ortBuild: OrtBuild;
   wasmThreads: number;
+  /** The gateway chooses this model's threads by its runs (server/page/wasm-thread-choice.ts): time one at load, on WASM. */
+  timeSingleRun?: boolean;
   normalisation: Normalisation;
   /** Largest accepted |webgpu - wasm| on the parity input, relative to the largest |wasm| output. */
   parityTolerance: number;
@@ -147,9 +149,9 @@ export interface ModelRuntimeInfo {
   parity: ParityReport | null;
   wasmThreads: number;
   /**
-   * On WASM, the shortest of a few runs of one image after the warm-up (ms), input preparation
-   * included: what the gateway chooses the page's threads by (server/page/wasm-thread-choice.ts).
-   * Null on WebGPU.
+   * On WASM where the load request asked (timeSingleRun), the shortest of a few runs of one image
+   * after the warm-up (ms), input preparation included: what the gateway chooses the page's
+   * threads by (server/page/wasm-thread-choice.ts). Else null.
    */
   singleRunMs: number | null;
   crossOriginIsolated: boolean;

@@ -140,19 +140,22 @@ export class ChromiumEngine implements InferenceEngine {
     const batchSize = overrides.batchSize ?? this.opts.batchSize ?? model.config.batchSize ?? MODEL_DEFAULTS.batchSize;
     const count = initialWorkers(model, this.opts.workers, overrides.workers);
     const backend = this.opts.backend ?? model.config.backend ?? 'auto';
+    // Nobody set this model's threads: its runs choose them (rethinkThreads).
+    const chosen = this.opts.wasmThreadsChosen === true && model.config.wasmThreads === null;
     const slot: ModelSlot = {
       model,
       request: loadRequestFor(model, {
         modelUrl: `models/${encodeURIComponent(model.name)}/${encodeURIComponent(model.version)}/model.onnx`,
         backend,
         ortBuild: this.opts.ortBuild,
-        wasmThreads: model.config.wasmThreads ?? (this.opts.wasmThreadsChosen ? startingWasmThreads(backend, this.opts.wasmThreads) : this.opts.wasmThreads),
+        wasmThreads: chosen ? startingWasmThreads(backend, this.opts.wasmThreads) : (model.config.wasmThreads ?? this.opts.wasmThreads),
+        ...(chosen ? { timeSingleRun: true } : {}),
         parityTolerance: this.opts.parityTolerance,
         maxBatch: batchSize,
       }),
       startup: model.config.startupTimeout === null ? null : { ms: model.config.startupTimeout * 1000, setting: 'startup_timeout' },
       workers: [],
-      servedRuns: this.opts.wasmThreadsChosen && model.config.wasmThreads === null ? new ServedRuns() : null,
+      servedRuns: chosen ? new ServedRuns() : null,
       loadedOnce: false,
       loadedAtStartup,
       scheduler: new BatchScheduler(() => slot.workers, {
@@ -237,7 +240,8 @@ export class ChromiumEngine implements InferenceEngine {
    * loaded on them, which serves before the first closes, so no request waits for the swap.
    */
   private async reloadOnThreads(slot: ModelSlot, worker: PageWorker, choice: ThreadChoice): Promise<void> {
-    slot.request = { ...slot.request, wasmThreads: choice.threads };
+    // Chosen: later pages need not time a run.
+    slot.request = { ...slot.request, wasmThreads: choice.threads, timeSingleRun: false };
     const key = slot.model.key;
     log.info(`model ${key} worker ${worker.id}: loading again on ${choice.threads} WASM thread(s), not ${worker.runtime?.wasmThreads}: ${choice.why}`);
     const fresh = this.makeWorker(slot, worker.id);

@@ -12,6 +12,8 @@ export interface RuntimeChoices {
   /** The WebGPU build, for a page that may use WebGPU; a page asked for WASM loads the WASM build. */
   ortBuild: WebgpuBuild;
   wasmThreads: number;
+  /** The page times a single-image run at load, for the gateway's choice of its threads. */
+  timeSingleRun?: boolean;
   parityTolerance: number;
   maxBatch: number;
 }
