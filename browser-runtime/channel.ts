@@ -8,7 +8,7 @@
 import { decodeCall, encodeReply, INPUT_PATH, PAGE_CHAINS, type PageCall, type PageOp, type PageReplies, type Reply } from './protocol.js';
 
 /** Answers one call; `calledAt` is when it reached the page. */
-export type CallHandler = (call: PageCall, calledAt: number) => Promise<Reply<PageReplies[PageOp]>>;
+export type CallHandler = (tenant: number, call: PageCall, calledAt: number) => Promise<Reply<PageReplies[PageOp]>>;
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -54,7 +54,7 @@ async function chain(handle: CallHandler): Promise<never> {
       continue;
     }
     if (decoded.openAnother && chains < PAGE_CHAINS) openChain(handle);
-    const { id, call } = decoded;
-    reply = { id, body: encodeReply(id, call.op, await handle(call, calledAt)) };
+    const { id, tenant, call } = decoded;
+    reply = { id, body: encodeReply(id, call.op, await handle(tenant, call, calledAt)) };
   }
 }

@@ -1,26 +1,28 @@
-// The gateway's runtime page: one model version per page, driven by the gateway through the
-// calls channel.ts brings. Calls run one after another: the one queue is the model's
-// (model-runner.ts), which also reports how long each waited there, so the gateway counts that
-// wait as queueing, not as transfer.
+// The gateway's runtime page, driven by the gateway through the calls channel.ts brings. It holds
+// one model version, or, where the gateway shares pages (share_pages), one per tenant: each call
+// names its tenant. Runs take turns on the page's one queue (model-runner.ts), which also reports
+// how long each waited there, so the gateway counts that wait as queueing, not as transfer.
 
 import { serveCalls } from './channel.js';
 import { ModelHost, RuntimeError } from './model-host.js';
-import type { ErrorKind, HandleReply, InferReply, ModelRuntimeInfo, PageArgs, PageCall, PageOp, PageReplies, Reply, TensorReply } from './protocol.js';
+import type { ErrorKind, HandleReply, InferReply, ModelRuntimeInfo, PageArgs, PageCall, PageOp, PageReplies, Reply, TensorReply, UnloadReply } from './protocol.js';
 
-let host: ModelHost | null = null;
-let loading = false;
+const hosts = new Map<number, ModelHost>();
+const loading = new Set<number>();
+/** Loads take turns: the first one sets up onnxruntime-web (its build and threads) for the page. */
+let loads: Promise<unknown> = Promise.resolve();
 
-function loaded(): ModelHost {
-  if (!host) throw new RuntimeError('model', 'no model is loaded in this page');
+function loaded(tenant: number): ModelHost {
+  const host = hosts.get(tenant);
+  if (!host) throw new RuntimeError('model', `no model is loaded in this page as tenant ${tenant}`);
   return host;
 }
 
-async function infer({ batch, k, pixels }: PageArgs['infer'], calledAt: number): Promise<InferReply> {
-  return { ...(await loaded().infer(pixels, batch, k)), calledAt };
+async function infer(model: ModelHost, { batch, k, pixels }: PageArgs['infer'], calledAt: number): Promise<InferReply> {
+  return { ...(await model.infer(pixels, batch, k)), calledAt };
 }
 
-async function runTensor({ dims, data }: PageArgs['runTensor'], calledAt: number): Promise<TensorReply> {
-  const model = loaded();
+async function runTensor(model: ModelHost, { dims, data }: PageArgs['runTensor'], calledAt: number): Promise<TensorReply> {
   const count = dims.reduce((a, b) => a * b, 1);
   if (data.length !== count) throw new RuntimeError('input', `${data.byteLength} bytes do not hold a float32 tensor of shape [${dims.join(', ')}]`);
   const t0 = performance.now();
@@ -29,27 +31,38 @@ async function runTensor({ dims, data }: PageArgs['runTensor'], calledAt: number
   return { output: out.data, dims: out.dims, runMs: out.runMs, waitMs: Math.max(0, performance.now() - t0 - out.runMs), calledAt };
 }
 
-async function handleItems({ items, metaWidth, meta }: PageArgs['handle'], calledAt: number): Promise<HandleReply> {
-  return { ...(await loaded().handle(items, { width: metaWidth, values: meta })), calledAt };
+async function handleItems(model: ModelHost, { items, metaWidth, meta }: PageArgs['handle'], calledAt: number): Promise<HandleReply> {
+  return { ...(await model.handle(items, { width: metaWidth, values: meta })), calledAt };
 }
 
-async function load(req: PageArgs['load']): Promise<ModelRuntimeInfo> {
-  if (host || loading) throw new RuntimeError('model', 'this page already holds a model');
-  loading = true;
+async function load(tenant: number, req: PageArgs['load']): Promise<ModelRuntimeInfo> {
+  if (hosts.has(tenant) || loading.has(tenant)) throw new RuntimeError('model', `this page already holds a model as tenant ${tenant}`);
+  loading.add(tenant);
   try {
-    host = await ModelHost.load(req);
+    const next = loads.then(() => ModelHost.load(req));
+    loads = next.catch(() => undefined);
+    const host = await next;
+    hosts.set(tenant, host);
     return host.info;
   } finally {
-    loading = false;
+    loading.delete(tenant);
   }
 }
 
-async function handle(call: PageCall, calledAt: number): Promise<Reply<PageReplies[PageOp]>> {
+async function unload(tenant: number): Promise<UnloadReply> {
+  const host = loaded(tenant);
+  hosts.delete(tenant);
+  return { released: await host.release() };
+}
+
+async function handle(tenant: number, call: PageCall, calledAt: number): Promise<Reply<PageReplies[PageOp]>> {
   try {
-    if (call.op === 'load') return { ok: true, value: await load(call.args) };
-    if (call.op === 'infer') return { ok: true, value: await infer(call.args, calledAt) };
-    if (call.op === 'handle') return { ok: true, value: await handleItems(call.args, calledAt) };
-    return { ok: true, value: await runTensor(call.args, calledAt) };
+    if (call.op === 'load') return { ok: true, value: await load(tenant, call.args) };
+    if (call.op === 'unload') return { ok: true, value: await unload(tenant) };
+    const model = loaded(tenant);
+    if (call.op === 'infer') return { ok: true, value: await infer(model, call.args, calledAt) };
+    if (call.op === 'handle') return { ok: true, value: await handleItems(model, call.args, calledAt) };
+    return { ok: true, value: await runTensor(model, call.args, calledAt) };
   } catch (e) {
     const kind: ErrorKind = e instanceof RuntimeError ? e.kind : 'runtime';
     return { ok: false, error: { kind, message: e instanceof Error ? e.message : String(e) } };

@@ -308,6 +308,17 @@ export class ModelHost {
     }
   }
 
+  /**
+   * Frees the model's sessions as it leaves a page that other models share; answers whether it
+   * did. Not in the JSEP build (see the note at the top): there they stay until the page goes.
+   */
+  async release(): Promise<boolean> {
+    if (this.info.ortBuild === 'jsep') return false;
+    await this.active.release();
+    await this.reference?.release();
+    return true;
+  }
+
   private checkDevice(): void {
     if (this.deviceLost) throw new RuntimeError('runtime', `the WebGPU device was lost (${this.deviceLost})`);
   }

@@ -26,12 +26,18 @@ export function batchSizesFor(backend: 'wasm' | 'webgpu', maxBatch: number): num
 
 /**
  * One inference session and what it needs to turn pixels into output. onnxruntime-web
- * rejects overlapping run() calls on one session, so runs are chained. A batch whose size the
+ * rejects overlapping run() calls on one session, so runs are chained (on the page's queue). A batch whose size the
  * session was not warmed up with is padded to the next size it was: on WebGPU a new input
  * shape can mean new shader pipelines, far slower than the padding.
  */
+/**
+ * The page's one run queue: every runner of the page chains on it, so that models sharing a page
+ * (the gateway's share_pages) take turns on its one onnxruntime instance and WASM thread pool,
+ * as two runs of one model do, and each run's wait behind the others is measured the same way.
+ */
+let tail: Promise<unknown> = Promise.resolve();
+
 export class ModelRunner {
-  private tail: Promise<unknown> = Promise.resolve();
   private readonly buffers = new TensorBuffers();
   batchSizes: number[] = [1];
 
@@ -52,8 +58,8 @@ export class ModelRunner {
       return Promise.reject(e);
     }
     const queuedAt = performance.now();
-    const next = this.tail.then(() => this.runNow(prepared.input, batch, prepared.ranBatch, prepared.normaliseMs, performance.now() - queuedAt)).finally(() => this.buffers.give(prepared.buffer));
-    this.tail = next.catch(() => undefined);
+    const next = tail.then(() => this.runNow(prepared.input, batch, prepared.ranBatch, prepared.normaliseMs, performance.now() - queuedAt)).finally(() => this.buffers.give(prepared.buffer));
+    tail = next.catch(() => undefined);
     return next;
   }
 
@@ -63,7 +69,7 @@ export class ModelRunner {
    */
   runFeeds(feeds: Record<string, Ort.Tensor>): Promise<{ outputs: Outputs; runMs: number; waitMs: number }> {
     const queuedAt = performance.now();
-    const next = this.tail.then(async () => {
+    const next = tail.then(async () => {
       const waitMs = performance.now() - queuedAt;
       const t0 = performance.now();
       try {
@@ -79,7 +85,14 @@ export class ModelRunner {
         for (const t of Object.values(feeds)) t.dispose();
       }
     });
-    this.tail = next.catch(() => undefined);
+    tail = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Releases the session once the runs queued before it have ended. */
+  release(): Promise<void> {
+    const next = tail.then(() => this.session.release());
+    tail = next.catch(() => undefined);
     return next;
   }
 
@@ -95,8 +108,8 @@ export class ModelRunner {
 
   /** A tensor already in the model's input layout, run as it is; answers the raw output. */
   runTensor(data: Float32Array, dims: number[]): Promise<{ data: Float32Array; dims: number[]; runMs: number }> {
-    const next = this.tail.then(() => this.runSession(new this.ort.Tensor('float32', data, dims)));
-    this.tail = next.catch(() => undefined);
+    const next = tail.then(() => this.runSession(new this.ort.Tensor('float32', data, dims)));
+    tail = next.catch(() => undefined);
     return next;
   }
 

@@ -2,8 +2,10 @@
 // calls to the page and its replies, numbers and arrays as they are, never as text, except the
 // load request and the model's description, which cross once per page.
 //
-// Call:  u8 op, 3 zero bytes, u32 call id, then
+// Call:  u8 op, u8 flags (markOpenAnother), u16 tenant (the model's place in a shared page),
+//        u32 call id, then
 //          load       UTF-8 JSON of the LoadRequest
+//          unload     nothing
 //          infer      u32 batch, u32 k, the pixels
 //          runTensor  u32 rank, u32 dims[rank], float32 data
 //          handle     u32 items, u32 metaWidth, u32 lengths[items], float32 meta[items * metaWidth],
@@ -12,6 +14,7 @@
 //        reply (so a reply cut short on its way is told from a whole one), 4 zero bytes, then
 //          failed     u8 error kind, 3 zero bytes, UTF-8 message
 //          load       UTF-8 JSON of the ModelRuntimeInfo
+//          unload     UTF-8 JSON of the UnloadReply
 //          infer      f64 calledAt, normaliseMs, waitMs, runMs, rankMs; u32 k, ranBatch, rows,
 //                     a zero u32; int32 classes[rows * k]; float32 probabilities[rows * k]
 //          runTensor  f64 calledAt, runMs, waitMs; u32 rank, u32 dims[rank]; float32 output
@@ -24,7 +27,9 @@ import type { ErrorKind, GatewayCall, HandleReply, InferReply, PageArgs, PageCal
 
 export class ProtocolError extends Error {}
 
-const OPS: readonly PageOp[] = ['load', 'infer', 'runTensor', 'handle'];
+const OPS: readonly PageOp[] = ['load', 'infer', 'runTensor', 'handle', 'unload'];
+/** Tenants a shared page can tell apart: the header's u16. */
+export const MAX_TENANTS = 0x10000;
 const KINDS: readonly ErrorKind[] = ['input', 'model', 'runtime', 'handler'];
 const REPLY_HEAD = 16;
 const utf8 = new TextEncoder();
@@ -42,6 +47,10 @@ class Out {
   u8(v: number) {
     this.view.setUint8(this.at, v);
     this.at += 1;
+  }
+  u16(v: number) {
+    this.view.setUint16(this.at, v, true);
+    this.at += 2;
   }
   u32(v: number) {
     this.view.setUint32(this.at, v, true);
@@ -73,6 +82,12 @@ class In {
   u8() {
     this.need(1);
     return this.view.getUint8(this.at++);
+  }
+  u16() {
+    this.need(2);
+    const v = this.view.getUint16(this.at, true);
+    this.at += 2;
+    return v;
   }
   u32() {
     this.need(4);
@@ -114,14 +129,17 @@ const asBytes = (a: Int32Array | Float32Array) => new Uint8Array(a.buffer, a.byt
  * A call as the parts of one message, in order: a header, then its bytes as given (not copied,
  * so a batch's images need not be joined first); the transport writes them as one.
  */
-export function encodeCall(id: number, call: GatewayCall): Uint8Array[] {
+export function encodeCall(id: number, call: GatewayCall, tenant = 0): Uint8Array[] {
+  if (!Number.isInteger(tenant) || tenant < 0 || tenant >= MAX_TENANTS) throw new ProtocolError(`tenant ${tenant} is not a u16`);
   const head = (size: number) => {
     const out = new Out(size);
     out.u8(OPS.indexOf(call.op));
-    out.at += 3; // the flags byte (markOpenAnother), then padding
+    out.at += 1; // the flags byte (markOpenAnother)
+    out.u16(tenant);
     out.u32(id);
     return out;
   };
+  if (call.op === 'unload') return [head(8).bytes];
   if (call.op === 'load') {
     const json = utf8.encode(JSON.stringify(call.args));
     const out = head(8 + json.length);
@@ -155,17 +173,26 @@ export function markOpenAnother(header: Uint8Array): void {
   header[1] = 1;
 }
 
-export function decodeCall(bytes: Uint8Array): { id: number; call: PageCall; openAnother: boolean } {
+export function decodeCall(bytes: Uint8Array): { id: number; tenant: number; call: PageCall; openAnother: boolean } {
   const r = new In(bytes, 'a call');
   const op = OPS[r.u8()];
   const openAnother = r.u8() === 1;
-  r.at += 2;
+  const tenant = r.u16();
   const id = r.u32();
-  if (op === 'load') return { id, openAnother, call: { op, args: JSON.parse(text.decode(r.rest())) as PageArgs['load'] } };
+  const decoded = decodeArgs(op, r, bytes);
+  return { id, tenant, openAnother, call: decoded };
+}
+
+function decodeArgs(op: PageOp | undefined, r: In, bytes: Uint8Array): PageCall {
+  if (op === 'load') return { op, args: JSON.parse(text.decode(r.rest())) as PageArgs['load'] };
+  if (op === 'unload') {
+    if (r.at !== bytes.length) throw new ProtocolError(`an unload call has ${bytes.length - r.at} bytes past its header`);
+    return { op, args: {} };
+  }
   if (op === 'infer') {
     const batch = r.u32();
     const k = r.u32();
-    return { id, openAnother, call: { op, args: { batch, k, pixels: r.rest() } } };
+    return { op, args: { batch, k, pixels: r.rest() } };
   }
   if (op === 'runTensor') {
     const dims = r.dims();
@@ -175,7 +202,7 @@ export function decodeCall(bytes: Uint8Array): { id: number; call: PageCall; ope
     // body does), the data is viewed where it lies, not copied.
     const at = bytes.byteOffset + r.at;
     const data = at % 4 === 0 ? new Float32Array(bytes.buffer, at, rest / 4) : new Float32Array(r.copy(rest));
-    return { id, openAnother, call: { op, args: { dims, data } } };
+    return { op, args: { dims, data } };
   }
   if (op === 'handle') {
     const count = r.u32();
@@ -190,7 +217,7 @@ export function decodeCall(bytes: Uint8Array): { id: number; call: PageCall; ope
       return item;
     });
     if (r.at !== bytes.length) throw new ProtocolError(`a handle call has ${bytes.length - r.at} bytes past its items`);
-    return { id, openAnother, call: { op, args: { items, metaWidth, meta } } };
+    return { op, args: { items, metaWidth, meta } };
   }
   throw new ProtocolError(`a call of unknown op ${bytes[0]}`);
 }

@@ -210,6 +210,16 @@ export interface HandleReply extends CallStart {
   answerMs: number;
 }
 
+/** What leaving a shared page freed. */
+export interface UnloadReply {
+  /**
+   * Whether its sessions were released. In the JSEP build they are not: there, releasing a WASM
+   * session broke a live WebGPU session of the same page (model-host.ts), so they stay until the
+   * page is replaced.
+   */
+  released: boolean;
+}
+
 /** `handler`: a custom handler's own code threw; its message is the client's, and the page stays. */
 export type ErrorKind = 'input' | 'model' | 'runtime' | 'handler';
 
@@ -229,9 +239,12 @@ export interface PageArgs {
    * the image was resized by).
    */
   handle: { items: Uint8Array[]; metaWidth: number; meta: Float32Array };
+  /** The tenant's model leaves a shared page; the page and its other models stay. */
+  unload: Record<string, never>;
 }
 export interface PageReplies {
   load: ModelRuntimeInfo;
+  unload: UnloadReply;
   infer: InferReply;
   runTensor: TensorReply;
   handle: HandleReply;
@@ -242,7 +255,7 @@ export type PageCall<Op extends PageOp = PageOp> = { [O in Op]: { op: O; args: P
 export type GatewayArgs = Omit<PageArgs, 'infer'> & { infer: { batch: number; k: number; pixels: Uint8Array | readonly Uint8Array[] } };
 export type GatewayCall<Op extends PageOp = PageOp> = { [O in Op]: { op: O; args: GatewayArgs[O] } }[Op];
 
-export { decodeCall, decodeReply, encodeCall, encodeReply, markOpenAnother, ProtocolError } from './protocol-codec.js';
+export { decodeCall, decodeReply, encodeCall, encodeReply, MAX_TENANTS, markOpenAnother, ProtocolError } from './protocol-codec.js';
 
 /** One model version as the demo page lists it (`GET /demo/models`), to run on the server or locally. */
 export interface DemoModel {

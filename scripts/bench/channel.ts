@@ -20,6 +20,7 @@ import { sandboxLaunchOptions } from '../../server/chromium/chromium-sandbox.js'
 import { findChromium } from '../../server/chromium/find-chromium.js';
 import { loadRequestFor } from '../../server/page/load-request.js';
 import { PageWorker } from '../../server/page/page-worker.js';
+import { RuntimePage } from '../../server/page/runtime-page.js';
 import { startRuntimeAssets } from '../../server/page/runtime-assets.js';
 import { ModelStore } from '../../server/store/model-store.js';
 import { cpuDelta, cpuSnapshot } from './proc-cpu.js';
@@ -69,7 +70,7 @@ const rows: Row[] = [];
   const launched = await launchBrowser({ executablePath: chromePath, args: chromiumFlags(), env: process.env, protocolTimeout: LIMIT, ...sandboxLaunchOptions('prefer', null) });
   const model = store.resolve('null_model');
   const request = loadRequestFor(model, { modelUrl: 'models/null_model/1.0/model.onnx', backend: 'wasm', ortBuild: 'webgpu', wasmThreads: 1, parityTolerance: 0.01, maxBatch: 8 });
-  const worker = new PageWorker(0, model.key, assets, request, LIMIT.ms);
+  const worker = new PageWorker(0, model.key, new RuntimePage(assets, LIMIT.ms, model.key), request, LIMIT.ms);
   await worker.start(launched);
   const batch = (n: number) => Array.from({ length: n }, () => ({ pixels: pattern(IMAGE), k: 5 }));
   const one = batch(1);

@@ -127,6 +127,7 @@ function readRuntime({ read, machine, limits }: Sources): ServerConfig['runtime'
     // page's WASM threads can use, unless a model's runs are too short to gain from a pool.
     wasmThreads: threads === 0 ? Math.max(1, machine.cores) : threads,
     wasmThreadsChosen: threads === 0,
+    sharePages: read('share_pages'),
     parityTolerance: read('parity_tolerance'),
   };
 }

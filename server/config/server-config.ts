@@ -87,6 +87,8 @@ export interface RuntimeSettings {
   wasmThreads: number;
   /** wasm_threads was 0: `wasmThreads` (one a core) is where each model starts, and its pages may take one thread (wasm-thread-choice.ts). */
   wasmThreadsChosen: boolean;
+  /** share_pages: worker i of every model in page i (server/page/runtime-page.ts). */
+  sharePages: boolean;
   parityTolerance: number;
 }
 

@@ -109,6 +109,11 @@ export const SETTINGS = {
     default: '0',
     help: 'WASM threads per page, at most 4 per core; 0: one per core, or one for a model whose runs are shorter than 2 ms or that is asked to run on WebGPU',
   },
+  share_pages: {
+    type: 'boolean',
+    default: 'false',
+    help: "worker i of every model shares page i, one Chromium renderer and one onnxruntime-web, with the models of the same build and threads: far less memory for each model more (BENCHMARKS.md), but their runs take turns, a crash or failed run in the page reloads every model in it, and no model's WASM threads are chosen by its runs; max_workers still counts each model's workers",
+  },
   parity_tolerance: { type: 'number', min: 0, default: '0.001', help: 'largest relative WebGPU-vs-WASM difference accepted at load' },
   shutdown_delay: {
     type: 'number',

@@ -24,6 +24,7 @@ import { sandboxLaunchOptions, type SandboxSetting, type SandboxState } from '..
 import type { HandlerItem, ImageResult, InferenceEngine, ItemResult, ModelOverrides, ModelStatus, Tensor, TensorResult } from './inference-engine.js';
 import { loadRequestFor } from './load-request.js';
 import { PageWorker, type StartupTimeout } from './page-worker.js';
+import { RuntimePage } from './runtime-page.js';
 import { describeRuntime } from './runtime-summary.js';
 import { ServedRuns, startingWasmThreads, type ThreadChoice, wasmThreadsFor } from './wasm-thread-choice.js';
 
@@ -49,6 +50,8 @@ export interface ChromiumEngineOptions {
   wasmThreadsChosen?: boolean;
   parityTolerance: number;
   loadTimeoutMs: number;
+  /** Worker i of every model shares page i (with the same onnxruntime build and threads): share_pages. */
+  sharePages?: boolean;
   /** Told of restarts and parity failures, for metrics. */
   events?: EngineEvents;
 }
@@ -77,6 +80,8 @@ interface ModelSlot {
 export class ChromiumEngine implements InferenceEngine {
   private launched: LaunchedBrowser | null = null;
   private readonly slots = new Map<string, ModelSlot>();
+  /** With share_pages: the page each worker number joins, by onnxruntime build, threads and number. */
+  private readonly sharedPages = new Map<string, RuntimePage>();
   private closing = false;
   private recovering = false;
   private recoverAgain = false;
@@ -141,7 +146,8 @@ export class ChromiumEngine implements InferenceEngine {
     const count = initialWorkers(model, this.opts.workers, overrides.workers);
     const backend = this.opts.backend ?? model.config.backend ?? 'auto';
     // Nobody set this model's threads: its runs choose them (rethinkThreads).
-    const chosen = this.opts.wasmThreadsChosen === true && model.config.wasmThreads === null;
+    // Not in shared pages: the first model of a page sets its threads for all.
+    const chosen = this.opts.wasmThreadsChosen === true && model.config.wasmThreads === null && !this.opts.sharePages;
     const slot: ModelSlot = {
       model,
       request: loadRequestFor(model, {
@@ -172,7 +178,7 @@ export class ChromiumEngine implements InferenceEngine {
     return new PageWorker(
       id,
       slot.model.key,
-      this.opts.runtime,
+      this.pageFor(slot, id),
       slot.request,
       this.opts.loadTimeoutMs,
       () => {
@@ -182,6 +188,22 @@ export class ChromiumEngine implements InferenceEngine {
       slot.startup,
       (ms) => this.sawRun(slot, ms),
     );
+  }
+
+  /**
+   * The page worker `id` of `slot` loads into: a page of its own, or with share_pages the one
+   * worker `id` of other models with the same onnxruntime build and threads is in, while it lasts.
+   */
+  private pageFor(slot: ModelSlot, id: number): RuntimePage {
+    const { ortBuild, wasmThreads } = slot.request;
+    if (!this.opts.sharePages) return new RuntimePage(this.opts.runtime, this.opts.loadTimeoutMs, slot.model.key);
+    const key = `${ortBuild}/${wasmThreads}/${id}`;
+    let page = this.sharedPages.get(key);
+    if (!page?.usable) {
+      page = new RuntimePage(this.opts.runtime, this.opts.loadTimeoutMs, `shared page ${id} (${ortBuild}, ${wasmThreads} WASM thread${wasmThreads === 1 ? '' : 's'})`);
+      this.sharedPages.set(key, page);
+    }
+    return page;
   }
 
   private async startWorker(slot: ModelSlot, worker: PageWorker): Promise<void> {

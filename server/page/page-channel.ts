@@ -71,12 +71,12 @@ export class PageChannel {
   }
 
   /**
-   * Makes `call` in the page; answers its reply, or fails (a timeout BridgeError) at `deadline`.
+   * Makes `call` in the page, for the model that is `tenant` there; answers its reply, or fails (a timeout BridgeError) at `deadline`.
    * Calls reach the page in the order made.
    */
-  async call<Op extends PageOp>(call: GatewayCall<Op>, deadline: Deadline, what: string): Promise<Reply<PageReplies[Op]>> {
+  async call<Op extends PageOp>(call: GatewayCall<Op>, deadline: Deadline, what: string, tenant = 0): Promise<Reply<PageReplies[Op]>> {
     const id = this.nextId++;
-    const out = { id, body: new BinaryParts(encodeCall(id, call as GatewayCall)) };
+    const out = { id, body: new BinaryParts(encodeCall(id, call as GatewayCall, tenant)) };
     const replied = new Promise<Reply<PageReplies[PageOp]>>((resolve, reject) => this.waiting.set(out.id, { resolve, reject }));
     const open = this.open.shift();
     if (open) this.handOver(open, out);

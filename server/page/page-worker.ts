@@ -1,23 +1,18 @@
-// One Chromium page hosting one model version: its load, its runs, its health.
+// One model version's worker: its load, its runs, its health, in a runtime page (runtime-page.ts)
+// of its own or, where the server shares pages, one it shares with worker i of other models.
 //
-// A call and its bytes cross through page-channel.ts, the page's reply comes back the same way;
-// DevTools failures (devtools-failure.ts) become BridgeErrors of the matching kind.
+// A call and its bytes cross through the page's channel (page-channel.ts), the page's reply comes
+// back the same way; DevTools failures (devtools-failure.ts) become BridgeErrors of the matching kind.
 
-import type { GatewayArgs, GatewayCall, LoadRequest, ModelRuntimeInfo, PageOp, PageReplies } from '../../browser-runtime/protocol.js';
-import type { DevToolsSession } from '../devtools/session.js';
+import type { GatewayArgs, LoadRequest, ModelRuntimeInfo, PageOp, PageReplies } from '../../browser-runtime/protocol.js';
 import { log } from '../ops/log.js';
-import { BridgeError, withDeadline } from './bridge-error.js';
-import { Deadline, seconds } from '../ops/deadline.js';
+import { BridgeError } from './bridge-error.js';
+import { Deadline } from '../ops/deadline.js';
 import type { LaunchedBrowser } from '../chromium/browser-launch.js';
 import type { SandboxState } from '../chromium/chromium-sandbox.js';
-import { asBridgeError } from './devtools-failure.js';
-import { PageChannel } from './page-channel.js';
-import { withNewRenderer } from '../chromium/renderer-process.js';
+import { LOAD_DEADLINE, type RuntimePage } from './runtime-page.js';
 import type { BatchJob, BatchRun, BatchWorker } from '../pipeline/batch-scheduler.js';
 import type { HandlerItem, RunTiming, Tensor, TensorResult, WorkerState, WorkerStatus } from './inference-engine.js';
-
-/** What sets a load's deadline (lifecycle/engine-options.ts): named in the error of a load that runs past it. */
-const LOAD_DEADLINE = 'default_response_timeout (a load may take at least 120 s)';
 
 /** The time a worker has to start, opening its page and loading the model, and the setting that gives it. */
 export interface StartupTimeout {
@@ -34,20 +29,18 @@ export class PageWorker implements BatchWorker {
   pid: number | null = null;
   /** Chromium's sandbox as the browser this page runs in got it. */
   sandbox: SandboxState | null = null;
-  private launched: LaunchedBrowser | null = null;
-  private targetId: string | null = null;
-  private session: DevToolsSession | null = null;
-  private channel: PageChannel | null = null;
-  /** Closing this worker's page, once asked. */
-  private closing: Promise<void> | null = null;
+  /** This worker's place in its page: what its calls name. */
+  private readonly tenant: number;
+  /** Leaving the page, once asked. */
+  private leaving: Promise<void> | null = null;
   /** Calls sent to the page and not answered yet (at most `capacity`). */
   private inPage = 0;
 
   constructor(
     readonly id: number,
     readonly key: string,
-    /** The runtime listener's origin and the page's URL on it (server/page/runtime-assets.ts). */
-    private readonly site: { origin: string; pageUrl: string },
+    /** The page it loads its model into: its own, or one it shares (runtime-page.ts). */
+    private readonly page: RuntimePage,
     private readonly request: LoadRequest,
     private readonly loadTimeoutMs: number,
     /** Told when this worker stops being ready, so queued requests do not wait for it. */
@@ -56,72 +49,34 @@ export class PageWorker implements BatchWorker {
     private readonly startup: StartupTimeout | null = null,
     /** Told of each run's session.run time per image, as the page measured it. */
     private readonly onRun: (runMsPerImage: number) => void = () => {},
-  ) {}
+  ) {
+    this.tenant = page.join(this);
+  }
 
   async start(launched: LaunchedBrowser): Promise<ModelRuntimeInfo> {
     this.sandbox = launched.sandbox;
     try {
       // One deadline for opening the page and loading the model, from when this page's turn to
-      // open comes (withNewRenderer opens one page at a time).
-      let limit!: Deadline;
-      const { pid } = await withNewRenderer(launched.pid, () => {
-        limit = this.startup ? Deadline.after(this.startup.ms, this.startup.setting) : Deadline.after(this.loadTimeoutMs, LOAD_DEADLINE);
-        return this.open(launched, limit);
-      });
-      this.pid = pid;
-      this.runtime = await this.call('load', this.request, limit, 'loading the model');
+      // open comes (one page opens at a time); a worker joining a page already open starts its
+      // clock once the page is.
+      let limit: Deadline | null = null;
+      const limitNow = () => (limit ??= this.startup ? Deadline.after(this.startup.ms, this.startup.setting) : Deadline.after(this.loadTimeoutMs, LOAD_DEADLINE));
+      await this.page.open(launched, limitNow, `worker ${this.id} of ${this.key}`);
+      // Closed (scaled down, unregistered, shut down) while the page opened.
+      if (this.state === 'closed') throw new BridgeError('closed', `worker ${this.id} of ${this.key} was closed while it started`);
+      this.pid = this.page.pid;
+      this.runtime = await this.call('load', this.request, limitNow(), 'loading the model');
       this.state = 'ready';
       return this.runtime;
     } catch (e) {
-      this.fail('model', e instanceof Error ? e.message : String(e));
+      const why = e instanceof Error ? e.message : String(e);
+      this.fail('model', why);
       // A load past its deadline is still running in the page (a warm-up keeps every WASM
-      // thread busy), and a failed one holds a renderer: only closing the page ends either.
-      await this.closePage();
+      // thread busy), and a failed one holds a renderer: only closing the page ends either. A
+      // page other models share closes for the first (they load again elsewhere), not the second.
+      if (e instanceof BridgeError && e.kind === 'timeout' && this.page.tenantCount > 1) await this.page.retire(`${this.key} worker ${this.id} did not load in time: ${why}`);
+      await this.leavePage();
       throw e;
-    }
-  }
-
-  /** A new page, its DevTools session and events, navigated to the runtime page within `limit`. */
-  private async open(launched: LaunchedBrowser, limit: Deadline): Promise<void> {
-    this.launched = launched;
-    const browser = launched.connection.browser;
-    // Given the load deadline, however short `limit` is: a page made after its call had given up
-    // would be one nobody knows of, and nobody closes.
-    const { targetId } = await browser.send<{ targetId: string }>('Target.createTarget', { url: 'about:blank' }, Deadline.after(this.loadTimeoutMs, LOAD_DEADLINE));
-    this.targetId = targetId;
-    // Closed (scaled down, unregistered, shut down) while the page was opening: close() saw no page.
-    if (this.state === 'closed') throw new BridgeError('closed', `worker ${this.id} of ${this.key} was closed while it started`);
-    if (limit.expired()) throw new BridgeError('timeout', `worker ${this.id} of ${this.key} did not start within ${seconds(limit.totalMs)} s (raise ${limit.setting} to allow more)`);
-    const session = await launched.connection.attach(targetId);
-    this.session = session;
-    session.onEnd((kind, reason) => this.fail(kind === 'crashed' ? 'crashed' : 'closed', reason));
-    session.on('Runtime.exceptionThrown', (e) => {
-      const d = e['exceptionDetails'] as { text: string; exception?: { description?: string } };
-      log.warn(`${this.key}: page error: ${d.exception?.description ?? d.text}`);
-    });
-    session.on('Runtime.consoleAPICalled', (e) => {
-      if (e['type'] !== 'error' && e['type'] !== 'warning') return;
-      const text = (e['args'] as Array<{ value?: unknown; description?: string }>).map((a) => (a.value !== undefined ? String(a.value) : (a.description ?? ''))).join(' ');
-      // onnxruntime colours its own log lines; a log file wants plain text.
-      log.warn(`${this.key}: page console: ${text.replace(/\x1b\[[0-9;]*m/g, '')}`);
-    });
-    // Inspector for targetCrashed; the channel's Fetch patterns before the page asks for anything.
-    await Promise.all([session.send('Inspector.enable', {}, limit), session.send('Runtime.enable', {}, limit), session.send('Page.enable', {}, limit)]);
-    this.channel = await PageChannel.attach(session, this.site.origin);
-    let loaded!: () => void;
-    const load = new Promise<void>((resolve) => (loaded = resolve));
-    const stop = session.on('Page.loadEventFired', () => loaded());
-    try {
-      const { errorText } = await session.send<{ errorText?: string }>('Page.navigate', { url: this.site.pageUrl }, limit);
-      if (errorText) throw new BridgeError('model', `the runtime page did not load: ${errorText}`);
-      // A page closed meanwhile (unregistered while it loads) fires no load event: its end ends the wait.
-      const ended = new Promise<never>((_, reject) =>
-        session.onEnd((kind, reason) => reject(new BridgeError(kind === 'crashed' ? 'crashed' : 'closed', `the runtime page ended while it loaded: ${reason}`))),
-      );
-      ended.catch(() => undefined);
-      await withDeadline(Promise.race([load, ended]), limit, 'loading the runtime page');
-    } finally {
-      stop();
     }
   }
 
@@ -199,7 +154,12 @@ export class PageWorker implements BatchWorker {
       // A failed or stuck run can leave onnxruntime-web unusable in this page: retire it, so the
       // engine replaces it with a fresh one. An input the page refused, or a throw of a model's own
       // handler code, says nothing of its health.
-      if (e instanceof BridgeError && e.kind !== 'input' && e.kind !== 'handler') this.fail('crashed', `retired after a failed run (${e.kind}: ${e.message})`);
+      if (e instanceof BridgeError && e.kind !== 'input' && e.kind !== 'handler') {
+        const why = `retired after a failed run (${e.kind}: ${e.message})`;
+        this.fail('crashed', why);
+        // The page's other models share its onnxruntime: they are loaded again with this one.
+        if (this.page.tenantCount > 1) void this.page.retire(`${this.key} worker ${this.id} ${why}`);
+      }
       throw e;
     }
   }
@@ -217,58 +177,22 @@ export class PageWorker implements BatchWorker {
   }
 
   /** Fault injection for tests: crashes this page's renderer as a real crash would. */
-  async crash(): Promise<void> {
-    // Never answered: the renderer is gone before it could be, and the call fails as crashed.
-    await this.session?.send('Page.crash').catch(() => undefined);
+  crash(): Promise<void> {
+    return this.page.crash();
   }
 
   async close(): Promise<void> {
     this.state = 'closed';
-    await this.closePage();
+    await this.leavePage();
   }
 
-  /**
-   * Closing the target ends its renderer's work; one already gone (crashed, closed) is no fault.
-   * Chromium answers Target.closeTarget before the page is gone from its targets: this waits for
-   * Target.targetDestroyed, so that whoever closed it (a failed load, a scale-down) answers only
-   * once the page no longer counts.
-   */
-  private closePage(): Promise<void> {
-    // Once: a start that fails because its worker was closed meanwhile closes the same page again.
-    if (this.targetId !== null) this.closing ??= this.closeTarget();
-    return this.closing ?? Promise.resolve();
+  /** Once: a start that fails because its worker was closed meanwhile leaves the same page again. */
+  private leavePage(): Promise<void> {
+    this.leaving ??= this.page.leave(this.tenant, this.runtime !== null);
+    return this.leaving;
   }
 
-  private async closeTarget(): Promise<void> {
-    if (this.targetId === null || !this.launched?.connection.open) return;
-    const { browser } = this.launched.connection;
-    const targetId = this.targetId;
-    const stops: Array<() => void> = [];
-    const destroyed = new Promise<void>((resolve) => {
-      stops.push(
-        browser.on('Target.targetDestroyed', (e) => {
-          if (e['targetId'] === targetId) resolve();
-        }),
-        // Each page closed adds one: removed below, so a long-lived browser does not gather them.
-        this.launched!.connection.onClose(() => resolve()),
-      );
-    });
-    try {
-      await browser.send('Target.closeTarget', { targetId });
-      await withDeadline(destroyed, Deadline.after(this.loadTimeoutMs, LOAD_DEADLINE), 'closing the page');
-    } catch {
-      // Gone already, or the browser with it.
-    } finally {
-      for (const stop of stops) stop();
-    }
-  }
-
-  private async call<Op extends PageOp>(op: Op, args: GatewayArgs[Op], deadline: Deadline, what: string): Promise<PageReplies[Op]> {
-    if (!this.channel) throw new BridgeError('closed', `the page for ${this.key} is not open`);
-    const reply = await this.channel.call({ op, args } as GatewayCall<Op>, deadline, what).catch((e: unknown) => {
-      throw asBridgeError(e, `the page for ${this.key}`);
-    });
-    if (!reply.ok) throw new BridgeError(reply.error.kind, reply.error.message);
-    return reply.value;
+  private call<Op extends PageOp>(op: Op, args: GatewayArgs[Op], deadline: Deadline, what: string): Promise<PageReplies[Op]> {
+    return this.page.call(this.tenant, op, args, deadline, what);
   }
 }

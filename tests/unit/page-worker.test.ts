@@ -11,6 +11,7 @@ import type { BinaryParts } from '../../server/devtools/cbor.js';
 import { DevToolsConnection } from '../../server/devtools/connection.js';
 import { BridgeError } from '../../server/page/bridge-error.js';
 import { PageWorker, type StartupTimeout } from '../../server/page/page-worker.js';
+import { RuntimePage } from '../../server/page/runtime-page.js';
 import { FakeTransport } from './fake-transport.js';
 
 const ORIGIN = 'http://127.0.0.1:1';
@@ -21,6 +22,9 @@ class ScriptedBrowser {
   readonly transport = new FakeTransport();
   readonly connection: DevToolsConnection;
   readonly calls: PageCall[] = [];
+  /** The tenant each call named, in the order of `calls`. */
+  readonly tenants: number[] = [];
+  targetsCreated = 0;
   closedTargets: string[] = [];
   /** Held until the test lets Target.createTarget answer. */
   createTarget: Promise<void> = Promise.resolve();
@@ -42,6 +46,7 @@ class ScriptedBrowser {
     const t = this.transport;
     switch (method) {
       case 'Target.createTarget':
+        this.targetsCreated++;
         await this.createTarget;
         return t.answer(id, { targetId: 'T' });
       case 'Target.attachToTarget':
@@ -57,8 +62,9 @@ class ScriptedBrowser {
         t.answer(id);
         const body = params['body'] as BinaryParts | undefined;
         if (!body) return;
-        const { id: callId, call, openAnother } = decodeCall(new Uint8Array(Buffer.concat(body.parts)));
+        const { id: callId, call, openAnother, tenant } = decodeCall(new Uint8Array(Buffer.concat(body.parts)));
         this.calls.push(call);
+        this.tenants.push(tenant);
         if (openAnother) this.pageOpensFetch();
         const reply = await this.answer(call);
         const bytes = Buffer.from(encodeReply(callId, call.op, reply));
@@ -84,7 +90,7 @@ class ScriptedBrowser {
 }
 
 const worker = (loadTimeoutMs = 5000, startup: StartupTimeout | null = null) =>
-  new PageWorker(0, 'm/1.0', { origin: ORIGIN, pageUrl: `${ORIGIN}/s/` }, { model: 'm' } as LoadRequest, loadTimeoutMs, () => {}, startup);
+  new PageWorker(0, 'm/1.0', new RuntimePage({ origin: ORIGIN, pageUrl: `${ORIGIN}/s/` }, loadTimeoutMs, 'm/1.0'), { model: 'm' } as LoadRequest, loadTimeoutMs, () => {}, startup);
 const refused = { ok: false, error: { kind: 'model', message: 'not an ONNX model' } } as const;
 const never = () => new Promise<never>(() => {});
 
@@ -210,5 +216,63 @@ describe('PageWorker runs', () => {
     await assert.rejects(run, (e: unknown) => e instanceof BridgeError && e.kind === 'crashed');
     assert.equal(w.state, 'failed');
     assert.equal(w.error, 'the page crashed');
+  });
+});
+
+describe('PageWorkers sharing a page (share_pages)', () => {
+  const shared = () => new RuntimePage({ origin: ORIGIN, pageUrl: `${ORIGIN}/s/` }, 5000, 'shared page 0');
+  const tenantOf = (page: RuntimePage, key: string) => new PageWorker(0, key, page, { model: key } as LoadRequest, 5000);
+
+  it('open one page, each load naming its place; one leaving unloads its model only, the last closes the page', async () => {
+    const browser = new ScriptedBrowser(async () => ready);
+    const page = shared();
+    const a = tenantOf(page, 'a/1');
+    const b = tenantOf(page, 'b/1');
+    await Promise.all([a.start(browser.launched), b.start(browser.launched)]);
+    assert.equal(browser.targetsCreated, 1);
+    assert.deepEqual(
+      browser.calls.map((c, i) => [c.op, browser.tenants[i]]),
+      [
+        ['load', 0],
+        ['load', 1],
+      ],
+    );
+    await a.close();
+    assert.deepEqual(browser.calls.at(-1), { op: 'unload', args: {} });
+    assert.equal(browser.tenants.at(-1), 0);
+    assert.deepEqual(browser.closedTargets, [], 'b still serves from it');
+    assert.equal(b.state, 'ready');
+    await b.close();
+    assert.deepEqual(browser.closedTargets, ['T']);
+    assert.equal(browser.calls.length, 3, 'the last to leave closes the page, with no unload first');
+    assert.equal(page.usable, false, 'a closed page takes no new model');
+  });
+
+  it('a run that fails retires the page: every model in it fails, so that each is loaded again elsewhere', async () => {
+    const browser = new ScriptedBrowser(async (call) => (call.op === 'load' ? ready : never()));
+    const page = shared();
+    const a = tenantOf(page, 'a/1');
+    const b = tenantOf(page, 'b/1');
+    await Promise.all([a.start(browser.launched), b.start(browser.launched)]);
+    await assert.rejects(
+      a.runTensor({ data: Float32Array.of(1), dims: [1] } as never, Deadline.after(50, 'default_response_timeout')),
+      (e: unknown) => e instanceof BridgeError && e.kind === 'timeout',
+    );
+    assert.equal(a.state, 'failed');
+    assert.equal(b.state, 'failed');
+    assert.match(b.error ?? '', /a\/1 worker 0 retired after a failed run/);
+    assert.deepEqual(browser.closedTargets, ['T']);
+    assert.equal(page.usable, false);
+  });
+
+  it('a crash fails every model of the page', async () => {
+    const browser = new ScriptedBrowser(async () => ready);
+    const page = shared();
+    const a = tenantOf(page, 'a/1');
+    const b = tenantOf(page, 'b/1');
+    await Promise.all([a.start(browser.launched), b.start(browser.launched)]);
+    await b.crash();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual([a.state, b.state, a.error], ['failed', 'failed', 'the page crashed']);
   });
 });

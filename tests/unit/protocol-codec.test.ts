@@ -8,6 +8,7 @@ import {
   decodeReply,
   encodeCall,
   encodeReply,
+  MAX_TENANTS,
   markOpenAnother,
   ProtocolError,
   type HandleReply,
@@ -26,7 +27,7 @@ describe('page calls', () => {
     const parts = encodeCall(7, { op: 'infer', args: { batch: 2, k: 5, pixels } });
     assert.equal(parts[1], pixels, 'the pixels are sent as they are, not copied');
     assert.equal(joined(parts).length, 16 + pixels.length);
-    assert.deepEqual(decodeCall(joined(parts)), { id: 7, openAnother: false, call: { op: 'infer', args: { batch: 2, k: 5, pixels } } });
+    assert.deepEqual(decodeCall(joined(parts)), { id: 7, tenant: 0, openAnother: false, call: { op: 'infer', args: { batch: 2, k: 5, pixels } } });
     markOpenAnother(parts[0]!);
     assert.equal(decodeCall(joined(parts)).openAnother, true, 'the flag a hand-over may set in the header');
   });
@@ -59,7 +60,7 @@ describe('page calls', () => {
       parts.slice(2).every((p, i) => p === items[i]),
       'the items are sent as they are, not copied',
     );
-    assert.deepEqual(decodeCall(joined(parts)), { id: 3, openAnother: false, call: { op: 'handle', args: { items, metaWidth: 3, meta } } });
+    assert.deepEqual(decodeCall(joined(parts)), { id: 3, tenant: 0, openAnother: false, call: { op: 'handle', args: { items, metaWidth: 3, meta } } });
     const longer = joined([...parts, Uint8Array.of(0)]);
     assert.throws(() => decodeCall(longer), /1 bytes past its items/);
     assert.throws(() => decodeCall(joined(parts).subarray(0, 20)), ProtocolError);
@@ -67,7 +68,21 @@ describe('page calls', () => {
 
   it('a load request crosses whole', () => {
     const req = { model: 'm', version: '1.0', maxBatch: 8, normalisation: { size: 224, mean: [0.5, 0.5, 0.5] } } as unknown as LoadRequest;
-    assert.deepEqual(decodeCall(joined(encodeCall(1, { op: 'load', args: req }))), { id: 1, openAnother: false, call: { op: 'load', args: req } });
+    assert.deepEqual(decodeCall(joined(encodeCall(1, { op: 'load', args: req }))), { id: 1, tenant: 0, openAnother: false, call: { op: 'load', args: req } });
+  });
+
+  it("a call names the model's place in a shared page, and an unload is its header alone", () => {
+    const parts = encodeCall(5, { op: 'infer', args: { batch: 1, k: 1, pixels: new Uint8Array(3) } }, 0xfffe);
+    markOpenAnother(parts[0]!);
+    const { tenant, openAnother } = decodeCall(joined(parts));
+    assert.deepEqual({ tenant, openAnother }, { tenant: 0xfffe, openAnother: true }, 'the tenant beside the flag, neither overwriting the other');
+    const unload = joined(encodeCall(6, { op: 'unload', args: {} }, 3));
+    assert.equal(unload.length, 8);
+    assert.deepEqual(decodeCall(unload), { id: 6, tenant: 3, openAnother: false, call: { op: 'unload', args: {} } });
+    assert.throws(() => decodeCall(joined([unload, Uint8Array.of(0)])), /past its header/);
+    assert.throws(() => encodeCall(1, { op: 'unload', args: {} }, MAX_TENANTS), /not a u16/);
+    const reply = decodeReply(encodeReply(6, 'unload', { ok: true, value: { released: true } }));
+    assert.deepEqual(reply, { id: 6, op: 'unload', reply: { ok: true, value: { released: true } } });
   });
 
   it('refuses a call of an unknown op, or one cut inside its header', () => {
