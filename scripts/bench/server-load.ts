@@ -153,14 +153,14 @@ export interface LoadTarget {
   grpc: string | null;
 }
 
-interface RunningServer extends LoadTarget {
+export interface RunningServer extends LoadTarget {
   grpc: string;
   healthyMs: number;
   stop(): Promise<void>;
 }
 
 /** The real server on `port` and the next one, with the user's flags then `extraArgs`; resolves once /ping answers. */
-async function startServer(opts: ServerLoadOptions, label: string, extraArgs: readonly string[]): Promise<RunningServer> {
+export async function startServer(opts: ServerLoadOptions, label: string, extraArgs: readonly string[]): Promise<RunningServer> {
   const port = opts.port ?? (await freePortPair());
   const url = `http://127.0.0.1:${port}`;
   const args = [

@@ -7,6 +7,7 @@
 // counted. The question it answers is whether models sharing a renderer, or one onnxruntime
 // instance, would fit more models in a gigabyte.
 
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { toolChromiumFlags } from '../../server/chromium/chromium-flags.js';
@@ -15,6 +16,8 @@ import { processMemory, rendererPids } from '../../server/chromium/renderer-proc
 import { startRuntimeAssets } from '../../server/page/runtime-assets.js';
 import { ModelStore } from '../../server/store/model-store.js';
 import { pageAddSession, pageSetup, pageTimeBatch } from './bare-page-runtime.js';
+import { treeRss } from './proc-memory.js';
+import { startServer } from './server-load.js';
 
 const COUNTS = [1, 2, 4, 8];
 const MODEL = 'models/mobilenet_v2/1.0/model.onnx';
@@ -37,6 +40,40 @@ async function addSession(page: Page): Promise<void> {
   for (const batch of [1, 8]) await page.evaluate(pageTimeBatch, session, batch, 0, 1, 1, 0);
 }
 
+/**
+ * The real server (npm start's launcher) holding 1 to 8 copies of MobileNetV2, registered one by
+ * one through the Management API, each run once: the PSS of its whole tree (gateway, decoders,
+ * Chromium), in pages of their own and with share_pages.
+ */
+async function serverRows(): Promise<Array<[string, number[]]>> {
+  const kitten = readFileSync('tests/fixtures/images/kitten.jpg');
+  const out: Array<[string, number[]]> = [];
+  for (const [layout, args] of [
+    ['the server, a page per model', []],
+    ['the server, share_pages', ['--share-pages']],
+  ] as const) {
+    const server = await startServer({ port: null, durationS: 0, warmupS: 0, serverArgs: ['--load-models', 'mobilenet_v2'], log: (line) => console.error(line) }, layout, args);
+    const management = server.url.replace(/:(\d+)$/, (_, port: string) => `:${Number(port) + 1}`);
+    const pss: number[] = [];
+    try {
+      for (let n = 1; n <= Math.max(...COUNTS); n++) {
+        const name = n === 1 ? 'mobilenet_v2' : `mobilenet_v2_copy${n}`;
+        if (n > 1) {
+          const res = await fetch(`${management}/models?url=mobilenet_v2&model_name=${name}&initial_workers=1&synchronous=true`, { method: 'POST' });
+          if (!res.ok) throw new Error(`registering ${name}: ${res.status} ${await res.text()}`);
+        }
+        const answer = await fetch(`${server.url}/predictions/${name}`, { method: 'POST', body: kitten });
+        if (!answer.ok) throw new Error(`${name} answered ${answer.status} ${await answer.text()}`);
+        if (COUNTS.includes(n)) pss.push(treeRss(server.child.pid!).pssMb);
+      }
+    } finally {
+      await server.stop();
+    }
+    out.push([layout, pss]);
+  }
+  return out;
+}
+
 const store = await ModelStore.open('models');
 const assets = await startRuntimeAssets(store);
 const rows: Array<[string, number[]]> = [];
@@ -54,11 +91,17 @@ for (const layout of ['one page per model', 'one page per model, one renderer (-
 }
 await assets.close();
 
-console.log(`\n${os.cpus()[0]?.model ?? ''}, ${os.cpus().length} cores; renderer PSS in MB (every renderer of the browser), MobileNetV2 fp32 on WASM\n`);
-console.log(`| layout | ${COUNTS.map((n) => `${n} model${n > 1 ? 's' : ''}`).join(' | ')} | each model past the first |`);
-console.log(`| --- | ${COUNTS.map(() => '---:').join(' | ')} | ---: |`);
-for (const [layout, pss] of rows) {
-  const per = (pss.at(-1)! - pss[0]!) / (COUNTS.at(-1)! - 1);
-  console.log(`| ${layout} | ${pss.map((p) => p.toFixed(0)).join(' | ')} | ${per.toFixed(0)} |`);
-}
+const table = (title: string, rows: Array<[string, number[]]>) => {
+  console.log(`\n${title}\n`);
+  console.log(`| layout | ${COUNTS.map((n) => `${n} model${n > 1 ? 's' : ''}`).join(' | ')} | each model past the first |`);
+  console.log(`| --- | ${COUNTS.map(() => '---:').join(' | ')} | ---: |`);
+  for (const [layout, pss] of rows) {
+    const per = (pss.at(-1)! - pss[0]!) / (COUNTS.at(-1)! - 1);
+    console.log(`| ${layout} | ${pss.map((p) => p.toFixed(0)).join(' | ')} | ${per.toFixed(0)} |`);
+  }
+};
+const server = await serverRows();
+const machine = `${os.cpus()[0]?.model ?? ''}, ${os.cpus().length} cores; MobileNetV2 fp32 on WASM`;
+table(`${machine}; renderer PSS in MB (every renderer of the browser), bare pages, no gateway`, rows);
+table(`${machine}; PSS in MB of the server's whole process tree (gateway, decoders, Chromium)`, server);
 process.exit(0);
