@@ -15,6 +15,7 @@ import { chooseBackend } from './backend-choice.js';
 import { batchSizesFor, ModelRunner } from './model-runner.js';
 import { loadOrt, type OrtModule, webgpuProvider } from './ort-loader.js';
 import { compareOutputs } from './parity.js';
+import { GpuNormaliser } from './gpu-normalise.js';
 import { type LoadProbe, probeFor } from './load-probe.js';
 import { softmaxInto, topK } from './top-k.js';
 import { handlerFor } from './handlers/handler-for.js';
@@ -111,6 +112,14 @@ async function tryWebgpu(ort: OrtModule, req: LoadRequest, adapter: GPUAdapter, 
     const provider = await webgpuProvider(ort, req.ortBuild, adapter);
     gpu = await makeRunner(provider);
     const device = (typeof provider === 'object' && 'device' in provider ? provider.device : ort.env.webgpu.device) as GPUDevice | undefined;
+    // Before the parity run, so that the parity input takes this path too. A device that cannot
+    // run it leaves the model on WebGPU, normalised in JavaScript (its description says which).
+    if (req.gpuPreprocess && !req.handler && device) {
+      gpu.gpuInput = await GpuNormaliser.create(device, ort, req.normalisation).catch((e: unknown) => {
+        console.warn(`gpu_preprocess is off for ${req.model}: ${e instanceof Error ? e.message : String(e)}`);
+        return null;
+      });
+    }
     timer.done('WebGPU session');
     parity = compareOutputs(await probe.run(gpu, 1), expected, req.parityTolerance);
     timer.done('WebGPU parity run');
@@ -207,6 +216,7 @@ export class ModelHost {
         fallbackReason: gpu?.fallbackReason ?? choice.reason,
         parity: gpu?.parity ?? null,
         wasmThreads: ort.env.wasm.numThreads ?? 1,
+        gpuPreprocess: active.gpuInput !== null,
         singleRunMs,
         crossOriginIsolated: globalThis.crossOriginIsolated,
         batchSizes: active.batchSizes,

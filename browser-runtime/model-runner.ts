@@ -1,7 +1,8 @@
 import type * as Ort from 'onnxruntime-web';
 import type { OrtModule } from './ort-loader.js';
 import type { Normalisation } from './protocol.js';
-import { normalise, tensorDims } from './normalise.js';
+import { checkPixelCount, normalise, tensorDims } from './normalise.js';
+import type { GpuNormaliser } from './gpu-normalise.js';
 import { TensorBuffers } from './tensor-buffers.js';
 import type { Outputs } from './handlers/page-handler.js';
 
@@ -49,8 +50,12 @@ export class ModelRunner {
     private readonly normalisation: Normalisation,
   ) {}
 
+  /** Set on a WebGPU session where the gateway asks (gpu_preprocess): the pixels are normalised on the GPU. */
+  gpuInput: GpuNormaliser | null = null;
+
   /** Normalises at once, then queues the run itself behind any run in progress. */
   run(pixels: Uint8Array, batch: number): Promise<RunOutput> {
+    if (this.gpuInput) return this.runFromPixelsOnGpu(this.gpuInput, pixels, batch);
     let prepared: { input: Ort.Tensor; buffer: Float32Array; ranBatch: number; normaliseMs: number };
     try {
       prepared = this.prepare(pixels, batch);
@@ -113,16 +118,42 @@ export class ModelRunner {
     return next;
   }
 
-  private prepare(pixels: Uint8Array, batch: number) {
+  /**
+   * The uint8 pixels go to the GPU as they are, on the run queue: the normalising pass writes the
+   * buffer the run before may still be reading until then.
+   */
+  private runFromPixelsOnGpu(gpu: GpuNormaliser, pixels: Uint8Array, batch: number): Promise<RunOutput> {
+    let padded: { pixels: Uint8Array; ranBatch: number };
+    try {
+      checkPixelCount(pixels.length, batch, this.normalisation);
+      padded = this.padded(pixels, batch);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const queuedAt = performance.now();
+    const next = tail.then(() => {
+      const t0 = performance.now();
+      const input = gpu.tensor(padded.pixels, padded.ranBatch);
+      return this.runNow(input, batch, padded.ranBatch, performance.now() - t0, t0 - queuedAt);
+    });
+    tail = next.catch(() => undefined);
+    return next;
+  }
+
+  /** The batch size the session runs for `batch` images, and the pixels padded with zeros to it. */
+  private padded(pixels: Uint8Array, batch: number): { pixels: Uint8Array; ranBatch: number } {
     const ranBatch = this.batchSizes.find((s) => s >= batch);
     if (ranBatch === undefined) throw new RangeError(`batch ${batch} is larger than the largest batch size ${this.batchSizes.at(-1)}`);
-    const t0 = performance.now();
     const image = pixels.length / batch;
-    let padded = pixels;
-    if (ranBatch !== batch && Number.isInteger(image)) {
-      padded = new Uint8Array(image * ranBatch);
-      padded.set(pixels);
-    }
+    if (ranBatch === batch || !Number.isInteger(image)) return { pixels, ranBatch };
+    const out = new Uint8Array(image * ranBatch);
+    out.set(pixels);
+    return { pixels: out, ranBatch };
+  }
+
+  private prepare(pixels: Uint8Array, batch: number) {
+    const t0 = performance.now();
+    const { pixels: padded, ranBatch } = this.padded(pixels, batch);
     const buffer = normalise(padded, ranBatch, this.normalisation, this.buffers.take(padded.length));
     const input = new this.ort.Tensor('float32', buffer, tensorDims(ranBatch, this.normalisation));
     return { input, buffer, ranBatch, normaliseMs: performance.now() - t0 };

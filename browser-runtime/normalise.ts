@@ -8,9 +8,7 @@ import type { Normalisation } from './protocol.js';
  */
 export function normalise(pixels: Uint8Array, batch: number, n: Normalisation, into?: Float32Array): Float32Array {
   const plane = n.size * n.size;
-  if (pixels.length !== batch * plane * 3) {
-    throw new RangeError(`expected ${batch * plane * 3} bytes for ${batch} image(s) of ${n.size}x${n.size}x3, got ${pixels.length}`);
-  }
+  checkPixelCount(pixels.length, batch, n);
   if (into && into.length !== pixels.length) throw new RangeError(`a buffer of ${into.length} values for ${pixels.length} pixels`);
   const out = into ?? new Float32Array(pixels.length);
   const lut = channelTables(n);
@@ -38,6 +36,12 @@ export function normalise(pixels: Uint8Array, batch: number, n: Normalisation, i
     }
   }
   return out;
+}
+
+/** A RangeError unless `length` bytes are `batch` images of the model's input size. */
+export function checkPixelCount(length: number, batch: number, n: Normalisation): void {
+  const want = batch * n.size * n.size * 3;
+  if (length !== want) throw new RangeError(`expected ${want} bytes for ${batch} image(s) of ${n.size}x${n.size}x3, got ${length}`);
 }
 
 /**

@@ -118,6 +118,8 @@ export interface LoadRequest {
   backend: BackendPreference;
   ortBuild: OrtBuild;
   wasmThreads: number;
+  /** On WebGPU, an image classifier's pixels are normalised there (browser-runtime/gpu-normalise.ts), not in JavaScript. */
+  gpuPreprocess?: boolean;
   /** The gateway chooses this model's threads by its runs (server/page/wasm-thread-choice.ts): time one at load, on WASM. */
   timeSingleRun?: boolean;
   normalisation: Normalisation;
@@ -148,6 +150,8 @@ export interface ModelRuntimeInfo {
   fallbackReason: string | null;
   parity: ParityReport | null;
   wasmThreads: number;
+  /** The model's input is normalised on the GPU (gpu_preprocess), not in JavaScript. */
+  gpuPreprocess: boolean;
   /**
    * On WASM where the load request asked (timeSingleRun), the shortest of a few runs of one image
    * after the warm-up (ms), input preparation included: what the gateway chooses the page's

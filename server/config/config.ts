@@ -128,6 +128,7 @@ function readRuntime({ read, machine, limits }: Sources): ServerConfig['runtime'
     wasmThreads: threads === 0 ? Math.max(1, machine.cores) : threads,
     wasmThreadsChosen: threads === 0,
     sharePages: read('share_pages'),
+    gpuPreprocess: read('gpu_preprocess'),
     parityTolerance: read('parity_tolerance'),
   };
 }

@@ -89,6 +89,8 @@ export interface RuntimeSettings {
   wasmThreadsChosen: boolean;
   /** share_pages: worker i of every model in page i (server/page/runtime-page.ts). */
   sharePages: boolean;
+  /** gpu_preprocess: WebGPU pages normalise an image classifier's pixels on the GPU. */
+  gpuPreprocess: boolean;
   parityTolerance: number;
 }
 

@@ -109,6 +109,11 @@ export const SETTINGS = {
     default: '0',
     help: 'WASM threads per page, at most 4 per core; 0: one per core, or one for a model whose runs are shorter than 2 ms or that is asked to run on WebGPU',
   },
+  gpu_preprocess: {
+    type: 'boolean',
+    default: 'false',
+    help: "on WebGPU, an image classifier's uint8 pixels go to the GPU and are normalised there, a quarter of the bytes uploaded and no JavaScript loop over the pixels; a model's config.json `gpu_preprocess` overrides it (off by default until a GPU host's check shows it pays: docs/performance.md)",
+  },
   share_pages: {
     type: 'boolean',
     default: 'false',

@@ -34,6 +34,7 @@ export function chromiumEngineOptions(config: ServerConfig, chromePath: string, 
     wasmThreads: ort.wasmThreads,
     wasmThreadsChosen: ort.wasmThreadsChosen,
     sharePages: ort.sharePages,
+    gpuPreprocess: ort.gpuPreprocess,
     parityTolerance: ort.parityTolerance,
     // A model's load is never cut shorter than two minutes, however short the response timeout.
     loadTimeoutMs: Math.max(config.timeouts.defaultResponseTimeout * 1000, 120_000),

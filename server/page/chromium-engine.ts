@@ -52,6 +52,8 @@ export interface ChromiumEngineOptions {
   loadTimeoutMs: number;
   /** Worker i of every model shares page i (with the same onnxruntime build and threads): share_pages. */
   sharePages?: boolean;
+  /** WebGPU pages normalise an image classifier's pixels on the GPU, where the model's config does not say. */
+  gpuPreprocess?: boolean;
   /** Told of restarts and parity failures, for metrics. */
   events?: EngineEvents;
 }
@@ -158,6 +160,7 @@ export class ChromiumEngine implements InferenceEngine {
         ...(chosen ? { timeSingleRun: true } : {}),
         parityTolerance: this.opts.parityTolerance,
         maxBatch: batchSize,
+        gpuPreprocess: model.config.gpuPreprocess ?? this.opts.gpuPreprocess ?? false,
       }),
       startup: model.config.startupTimeout === null ? null : { ms: model.config.startupTimeout * 1000, setting: 'startup_timeout' },
       workers: [],

@@ -16,6 +16,8 @@ export interface RuntimeChoices {
   timeSingleRun?: boolean;
   parityTolerance: number;
   maxBatch: number;
+  /** On WebGPU, an image classifier's pixels are normalised on the GPU. */
+  gpuPreprocess?: boolean;
 }
 
 export function loadRequestFor(model: ModelVersion, choices: RuntimeChoices): LoadRequest {

@@ -52,7 +52,7 @@ function descriptionOf(v: ModelVersion, engine: InferenceEngine, defaultResponse
       id: w.id,
       status: w.state.toUpperCase(),
       startTime: w.startedAt.toISOString(),
-      // The page's renderer process (a page shares it with no one): its proportional set size, in bytes.
+      // The page's renderer process: its proportional set size, in bytes (with share_pages, every model of the page reports the same).
       memoryUsage: w.pid === null ? null : processMemory(w.pid),
       pid: w.pid,
       gpu: w.runtime?.backend === 'webgpu',
@@ -66,6 +66,7 @@ function descriptionOf(v: ModelVersion, engine: InferenceEngine, defaultResponse
     fallbackReason: runtime?.fallbackReason ?? null,
     parity: runtime?.parity ?? null,
     wasmThreads: runtime?.wasmThreads ?? null,
+    gpuPreprocess: runtime?.gpuPreprocess ?? null,
     batchSizes: runtime?.batchSizes ?? null,
     loadMs: runtime ? Math.round(runtime.loadMs) : null,
     loadSteps: runtime?.loadSteps ?? null,

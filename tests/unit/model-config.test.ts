@@ -42,6 +42,7 @@ describe('parseModelConfig', () => {
       maxBatchDelayMs: null,
       workers: null,
       wasmThreads: null,
+      gpuPreprocess: null,
       responseTimeout: null,
       startupTimeout: null,
     });
@@ -91,6 +92,7 @@ describe('parseModelConfig', () => {
       max_batch_delay: 2.5,
       workers: 2,
       wasm_threads: 1,
+      gpu_preprocess: true,
       response_timeout: 30,
       startup_timeout: 300,
     });
@@ -120,6 +122,7 @@ describe('parseModelConfig', () => {
       maxBatchDelayMs: 2.5,
       workers: 2,
       wasmThreads: 1,
+      gpuPreprocess: true,
       responseTimeout: 30,
       startupTimeout: 300,
     });
@@ -164,6 +167,7 @@ describe('parseModelConfig', () => {
       { wasm_threads: 0 },
       { wasm_threads: 17 },
       { wasm_threads: 1.5 },
+      { gpu_preprocess: 'yes' },
       { batch_size: 0 },
       { batch_size: 1.5 },
       { max_batch_delay: -1 },

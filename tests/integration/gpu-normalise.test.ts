@@ -1,0 +1,77 @@
+// Normalising on the GPU (gpu_preprocess) in the real Chromium's WebGPU (SwiftShader here): the
+// compute pass writes what normalise.ts writes, for both layouts and both channel orders, and for
+// pixel counts whose bytes are no whole number of 4-byte words, to the last bit of float32.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { toolChromiumFlags } from '../../server/chromium/chromium-flags.js';
+import { findChromium } from '../../server/chromium/find-chromium.js';
+import { startRuntimeAssets } from '../../server/page/runtime-assets.js';
+import { ModelStore } from '../../server/store/model-store.js';
+import { NULL_MODELS } from '../support/paths.js';
+
+type Case = [channelOrder: 'RGB' | 'BGR', layout: 'NCHW' | 'NHWC', size: number];
+
+/** In the page: each case's pixels through the GPU pass and through normalise.ts; answers the largest difference of each. */
+async function compareInPage(base: string, cases: Case[]): Promise<Array<{ length: number; expected: number; worst: number }>> {
+  const ort = await import(`${base}ort/ort.webgpu.min.mjs`);
+  const { GpuNormaliser } = await import(`${base}browser-runtime/gpu-normalise.js`);
+  const { normalise } = await import(`${base}browser-runtime/normalise.js`);
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) throw new Error('no WebGPU adapter');
+  const device = await adapter.requestDevice();
+  const out = [];
+  for (const [channelOrder, layout, size] of cases) {
+    const n = { size, channelOrder, layout, scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+    const batch = 2;
+    const pixels = new Uint8Array(batch * size * size * 3).map((_, i) => (i * 37 + 11) % 256);
+    const gpu = await GpuNormaliser.create(device, ort, n);
+    const buffer = gpu.tensor(pixels, batch).gpuBuffer as GPUBuffer;
+    const read = device.createBuffer({ size: buffer.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const encoder = device.createCommandEncoder();
+    encoder.copyBufferToBuffer(buffer, 0, read, 0, buffer.size);
+    device.queue.submit([encoder.finish()]);
+    await read.mapAsync(GPUMapMode.READ);
+    const got = new Float32Array(read.getMappedRange().slice(0));
+    const want = normalise(pixels, batch, n) as Float32Array;
+    let worst = 0;
+    want.forEach((v: number, i: number) => (worst = Math.max(worst, Math.abs(v - got[i]!) / Math.max(1, Math.abs(v)))));
+    out.push({ length: got.length, expected: want.length, worst });
+    gpu.destroy();
+  }
+  return out;
+}
+
+describe('normalising on the GPU, in Chromium (SwiftShader)', () => {
+  let browser: Browser;
+  let page: Page;
+  let assets: Awaited<ReturnType<typeof startRuntimeAssets>>;
+
+  before(async () => {
+    assets = await startRuntimeAssets(await ModelStore.open(NULL_MODELS));
+    browser = await puppeteer.launch({ executablePath: findChromium(process.env['CHROME_PATH'] ?? null), headless: true, pipe: true, args: toolChromiumFlags() });
+    page = await browser.newPage();
+    // The runtime page's origin serves the page's scripts and onnxruntime-web; its channel is not needed.
+    await page.goto(assets.pageUrl, { waitUntil: 'load' });
+  });
+  after(async () => {
+    await browser?.close();
+    await assets?.close();
+  });
+
+  it('writes what normalise.ts writes, in both layouts and channel orders, whatever the byte count', async () => {
+    const cases: Case[] = [
+      ['RGB', 'NCHW', 4],
+      ['BGR', 'NCHW', 5],
+      ['RGB', 'NHWC', 3],
+      ['BGR', 'NHWC', 7],
+    ];
+    const results = await page.evaluate(compareInPage, assets.pageUrl, cases);
+    results.forEach((r, i) => {
+      assert.equal(r.length, r.expected, `case ${cases[i]}: the buffer holds the tensor`);
+      // One float32 rounding apart at most: the GPU rounds the product and the sum apart.
+      assert.ok(r.worst <= 2 ** -22, `case ${cases[i]}: relative difference ${r.worst}`);
+    });
+  });
+});
