@@ -304,6 +304,10 @@ async function benchGateway(run: GatewayRun, opts: ServerLoadOptions): Promise<F
 /** MobileNetV2 from the default store at 1, 8 and 32 concurrent requests. */
 export const benchServer = (opts: ServerLoadOptions): Promise<Figure[]> => benchGateway(MOBILENET_RUN, opts);
 
+/** The same over HTTP with gpu_preprocess (pixels normalised on the GPU): on a GPU host, whether it pays. */
+export const benchServerGpuPreprocess = (opts: ServerLoadOptions): Promise<Figure[]> =>
+  benchGateway({ ...MOBILENET_RUN, key: 'server.gpuPreprocess', label: 'server, gpu_preprocess', args: [...MOBILENET_RUN.args, '--gpu-preprocess'], grpcConcurrencies: [] }, opts);
+
 /** The object detector as shipped (models/yolox_nano) at 1 and 32. */
 export const benchDetector = (opts: ServerLoadOptions): Promise<Figure[]> => benchGateway(DETECTOR_RUN, opts);
 

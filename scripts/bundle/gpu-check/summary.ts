@@ -48,6 +48,18 @@ export function comparisons(r: CheckRecord): Figure[] {
       unit: 'ms',
       value: value(r.serverFigures, 'server.c1.p50') - value(r.bareFigures, 'bare.webgpu.b1.ms'),
     },
+    {
+      key: 'gpu.gpuPreprocessC32',
+      label: 'server images/s at c=32 with gpu_preprocess / without',
+      unit: '',
+      value: value(r.serverFigures, 'server.gpuPreprocess.c32.imagesPerS') / value(r.serverFigures, 'server.c32.imagesPerS'),
+    },
+    {
+      key: 'gpu.gpuPreprocessC1',
+      label: 'server p50 at c=1 with gpu_preprocess minus without',
+      unit: 'ms',
+      value: value(r.serverFigures, 'server.gpuPreprocess.c1.p50') - value(r.serverFigures, 'server.c1.p50'),
+    },
   ];
 }
 
