@@ -1,6 +1,6 @@
-import { after, describe, it } from 'node:test';
+import { after, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import fs, { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ArchiveReader, kindOf, nameProblem } from '../../server/store/archive/archive-reader.js';
@@ -92,6 +92,24 @@ describe('ArchiveReader', () => {
       await refused(reader.extract(reader.files.get('bomb')!, out), /entry "bomb" inflates to more than the 100 bytes it declares/);
       assert.ok(readFileSync(out).length <= 100, 'no more than the declared bytes were written');
     } finally {
+      reader.close();
+    }
+  });
+
+  it('settles a refusal only once its file is closed, however late the file opens', async () => {
+    // A refusal used to come before the write stream had opened its file, which appeared after
+    // the caller had moved on (and could remove the folder). Opening is held here to force that.
+    const open = fs.open;
+    const slowOpen = mock.method(fs, 'open', (...args: Parameters<typeof fs.open>) => void setTimeout(() => open(...args), 200));
+    const reader = await ArchiveReader.open(archive([{ name: 'bomb', data: Buffer.alloc(8 * 1024 * 1024), declaredSize: 100 }]), limits);
+    try {
+      const out = path.join(dir, 'late.out');
+      await refused(reader.extract(reader.files.get('bomb')!, out), /inflates to more than the 100 bytes it declares/);
+      assert.ok(slowOpen.mock.callCount() > 0, 'the file was opened through the held open');
+      assert.ok(existsSync(out), 'the file exists, closed, when the refusal comes');
+      assert.ok(readFileSync(out).length <= 100);
+    } finally {
+      slowOpen.mock.restore();
       reader.close();
     }
   });

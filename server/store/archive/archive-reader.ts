@@ -6,6 +6,7 @@
 // which a zip bomb lies about. Names are checked here rather than by yauzl, so that every
 // refusal says the same way what it refused.
 
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -122,8 +123,17 @@ export class ArchiveReader {
   }
 
   /** Inflates an entry into a new file (never an existing one, nor through a link). */
+  /**
+   * Settles only once the file is closed: a refusal can come before the file has even opened,
+   * and a caller that then removes the folder must not see the file appear after it.
+   */
   async extract(file: ArchiveEntry, to: string): Promise<void> {
-    await this.inflate(file, createWriteStream(to, { flags: 'wx', mode: 0o644 }));
+    const out = createWriteStream(to, { flags: 'wx', mode: 0o644 });
+    try {
+      await this.inflate(file, out);
+    } finally {
+      if (!out.closed) await once(out, 'close').catch(() => undefined);
+    }
   }
 
   close(): void {
