@@ -70,7 +70,7 @@ const rows: Row[] = [];
   const launched = await launchBrowser({ executablePath: chromePath, args: chromiumFlags(), env: process.env, protocolTimeout: LIMIT, ...sandboxLaunchOptions('prefer', null) });
   const model = store.resolve('null_model');
   const request = loadRequestFor(model, { modelUrl: 'models/null_model/1.0/model.onnx', backend: 'wasm', ortBuild: 'webgpu', wasmThreads: 1, parityTolerance: 0.01, maxBatch: 8 });
-  const worker = new PageWorker(0, model.key, new RuntimePage(assets, LIMIT.ms, model.key), request, LIMIT.ms);
+  const worker = new PageWorker(0, model.key, new RuntimePage(assets, LIMIT.ms, model.key), request);
   await worker.start(launched);
   const batch = (n: number) => Array.from({ length: n }, () => ({ pixels: pattern(IMAGE), k: 5 }));
   const one = batch(1);

@@ -183,7 +183,6 @@ export class ChromiumEngine implements InferenceEngine {
       slot.model.key,
       this.pageFor(slot, id),
       slot.request,
-      this.opts.loadTimeoutMs,
       () => {
         slot.scheduler.workersChanged();
         if (slot.loadedOnce) this.scheduleRecovery(0);

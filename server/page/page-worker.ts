@@ -10,7 +10,7 @@ import { BridgeError } from './bridge-error.js';
 import { Deadline } from '../ops/deadline.js';
 import type { LaunchedBrowser } from '../chromium/browser-launch.js';
 import type { SandboxState } from '../chromium/chromium-sandbox.js';
-import { LOAD_DEADLINE, type RuntimePage } from './runtime-page.js';
+import type { RuntimePage } from './runtime-page.js';
 import type { BatchJob, BatchRun, BatchWorker } from '../pipeline/batch-scheduler.js';
 import type { HandlerItem, RunTiming, Tensor, TensorResult, WorkerState, WorkerStatus } from './inference-engine.js';
 
@@ -25,8 +25,6 @@ export class PageWorker implements BatchWorker {
   runtime: ModelRuntimeInfo | null = null;
   error: string | null = null;
   readonly startedAt = new Date();
-  /** The page's renderer process, where it could be told (renderer-process.ts). */
-  pid: number | null = null;
   /** Chromium's sandbox as the browser this page runs in got it. */
   sandbox: SandboxState | null = null;
   /** This worker's place in its page: what its calls name. */
@@ -42,7 +40,6 @@ export class PageWorker implements BatchWorker {
     /** The page it loads its model into: its own, or one it shares (runtime-page.ts). */
     private readonly page: RuntimePage,
     private readonly request: LoadRequest,
-    private readonly loadTimeoutMs: number,
     /** Told when this worker stops being ready, so queued requests do not wait for it. */
     private readonly onFailure: () => void = () => {},
     /** The model's startup_timeout; without one, the load deadline. */
@@ -53,6 +50,11 @@ export class PageWorker implements BatchWorker {
     this.tenant = page.join(this);
   }
 
+  /** The page's renderer process, where it could be told (renderer-process.ts). */
+  get pid(): number | null {
+    return this.page.pid;
+  }
+
   async start(launched: LaunchedBrowser): Promise<ModelRuntimeInfo> {
     this.sandbox = launched.sandbox;
     try {
@@ -60,11 +62,10 @@ export class PageWorker implements BatchWorker {
       // open comes (one page opens at a time); a worker joining a page already open starts its
       // clock once the page is.
       let limit: Deadline | null = null;
-      const limitNow = () => (limit ??= this.startup ? Deadline.after(this.startup.ms, this.startup.setting) : Deadline.after(this.loadTimeoutMs, LOAD_DEADLINE));
+      const limitNow = () => (limit ??= this.startup ? Deadline.after(this.startup.ms, this.startup.setting) : this.page.loadDeadline());
       await this.page.open(launched, limitNow, `worker ${this.id} of ${this.key}`);
       // Closed (scaled down, unregistered, shut down) while the page opened.
       if (this.state === 'closed') throw new BridgeError('closed', `worker ${this.id} of ${this.key} was closed while it started`);
-      this.pid = this.page.pid;
       this.runtime = await this.call('load', this.request, limitNow(), 'loading the model');
       this.state = 'ready';
       return this.runtime;

@@ -15,7 +15,7 @@ import { asBridgeError } from './devtools-failure.js';
 import { PageChannel } from './page-channel.js';
 
 /** What sets a load's deadline (lifecycle/engine-options.ts): named in the error of a load that runs past it. */
-export const LOAD_DEADLINE = 'default_response_timeout (a load may take at least 120 s)';
+const LOAD_DEADLINE = 'default_response_timeout (a load may take at least 120 s)';
 
 /** A model's worker in the page: told when the page ends under it. */
 export interface PageTenant {
@@ -49,6 +49,11 @@ export class RuntimePage {
     /** What log lines and errors call the page before a tenant names it. */
     private readonly name: string,
   ) {}
+
+  /** The deadline of a load (lifecycle/engine-options.ts), from now: for a step with none of its own. */
+  loadDeadline(): Deadline {
+    return Deadline.after(this.loadTimeoutMs, LOAD_DEADLINE);
+  }
 
   /** Open, or still opening, and not ended: a model may still join it. */
   get usable(): boolean {
@@ -86,7 +91,7 @@ export class RuntimePage {
     const browser = launched.connection.browser;
     // Given the load deadline, however short `limit` is: a page made after its call had given up
     // would be one nobody knows of, and nobody closes.
-    const { targetId } = await browser.send<{ targetId: string }>('Target.createTarget', { url: 'about:blank' }, Deadline.after(this.loadTimeoutMs, LOAD_DEADLINE));
+    const { targetId } = await browser.send<{ targetId: string }>('Target.createTarget', { url: 'about:blank' }, this.loadDeadline());
     this.targetId = targetId;
     // Closed (scaled down, unregistered, shut down) while the page was opening: close() saw no page.
     if (this.closing) {
@@ -156,7 +161,7 @@ export class RuntimePage {
     if (this.tenants.size === 0) return this.close();
     if (!loaded || !this.channel || this.ended !== null || this.closing !== null) return;
     try {
-      await this.call(tenant, 'unload', {}, Deadline.after(this.loadTimeoutMs, LOAD_DEADLINE), 'unloading a model');
+      await this.call(tenant, 'unload', {}, this.loadDeadline(), 'unloading a model');
     } catch (e) {
       // The page went meanwhile (crashed, retired, its last model left): its end freed the model.
       if (this.ended !== null || this.closing !== null) return;
@@ -203,7 +208,7 @@ export class RuntimePage {
     });
     try {
       await browser.send('Target.closeTarget', { targetId });
-      await withDeadline(destroyed, Deadline.after(this.loadTimeoutMs, LOAD_DEADLINE), 'closing the page');
+      await withDeadline(destroyed, this.loadDeadline(), 'closing the page');
     } catch {
       // Gone already, or the browser with it.
     } finally {

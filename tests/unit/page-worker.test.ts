@@ -90,7 +90,7 @@ class ScriptedBrowser {
 }
 
 const worker = (loadTimeoutMs = 5000, startup: StartupTimeout | null = null) =>
-  new PageWorker(0, 'm/1.0', new RuntimePage({ origin: ORIGIN, pageUrl: `${ORIGIN}/s/` }, loadTimeoutMs, 'm/1.0'), { model: 'm' } as LoadRequest, loadTimeoutMs, () => {}, startup);
+  new PageWorker(0, 'm/1.0', new RuntimePage({ origin: ORIGIN, pageUrl: `${ORIGIN}/s/` }, loadTimeoutMs, 'm/1.0'), { model: 'm' } as LoadRequest, () => {}, startup);
 const refused = { ok: false, error: { kind: 'model', message: 'not an ONNX model' } } as const;
 const never = () => new Promise<never>(() => {});
 
@@ -221,7 +221,7 @@ describe('PageWorker runs', () => {
 
 describe('PageWorkers sharing a page (share_pages)', () => {
   const shared = () => new RuntimePage({ origin: ORIGIN, pageUrl: `${ORIGIN}/s/` }, 5000, 'shared page 0');
-  const tenantOf = (page: RuntimePage, key: string) => new PageWorker(0, key, page, { model: key } as LoadRequest, 5000);
+  const tenantOf = (page: RuntimePage, key: string) => new PageWorker(0, key, page, { model: key } as LoadRequest);
 
   it('open one page, each load naming its place; one leaving unloads its model only, the last closes the page', async () => {
     const browser = new ScriptedBrowser(async () => ready);
