@@ -5,12 +5,13 @@
 
 import { serveCalls } from './channel.js';
 import { ModelHost, RuntimeError } from './model-host.js';
+import { Turns } from './turns.js';
 import type { ErrorKind, HandleReply, InferReply, ModelRuntimeInfo, PageArgs, PageCall, PageOp, PageReplies, Reply, TensorReply, UnloadReply } from './protocol.js';
 
 const hosts = new Map<number, ModelHost>();
 const loading = new Set<number>();
 /** Loads take turns: the first one sets up onnxruntime-web (its build and threads) for the page. */
-let loads: Promise<unknown> = Promise.resolve();
+const loads = new Turns();
 
 function loaded(tenant: number): ModelHost {
   const host = hosts.get(tenant);
@@ -39,9 +40,7 @@ async function load(tenant: number, req: PageArgs['load']): Promise<ModelRuntime
   if (hosts.has(tenant) || loading.has(tenant)) throw new RuntimeError('model', `this page already holds a model as tenant ${tenant}`);
   loading.add(tenant);
   try {
-    const next = loads.then(() => ModelHost.load(req));
-    loads = next.catch(() => undefined);
-    const host = await next;
+    const host = await loads.take(() => ModelHost.load(req));
     hosts.set(tenant, host);
     return host.info;
   } finally {

@@ -4,6 +4,7 @@ import type { Normalisation } from './protocol.js';
 import { checkPixelCount, normalise, tensorDims } from './normalise.js';
 import type { GpuNormaliser } from './gpu-normalise.js';
 import { TensorBuffers } from './tensor-buffers.js';
+import { Turns } from './turns.js';
 import type { Outputs } from './handlers/page-handler.js';
 
 export interface RunOutput {
@@ -26,18 +27,19 @@ export function batchSizesFor(backend: 'wasm' | 'webgpu', maxBatch: number): num
 }
 
 /**
- * One inference session and what it needs to turn pixels into output. onnxruntime-web
- * rejects overlapping run() calls on one session, so runs are chained (on the page's queue). A batch whose size the
- * session was not warmed up with is padded to the next size it was: on WebGPU a new input
- * shape can mean new shader pipelines, far slower than the padding.
+ * The page's one run queue: every runner of the page takes its turns on it, so that models
+ * sharing a page (the gateway's share_pages) take turns on its one onnxruntime instance and WASM
+ * thread pool, as two runs of one model do, and each run's wait behind the others is measured
+ * the same way.
  */
-/**
- * The page's one run queue: every runner of the page chains on it, so that models sharing a page
- * (the gateway's share_pages) take turns on its one onnxruntime instance and WASM thread pool,
- * as two runs of one model do, and each run's wait behind the others is measured the same way.
- */
-let tail: Promise<unknown> = Promise.resolve();
+const pageRuns = new Turns();
 
+/**
+ * One inference session and what it needs to turn pixels into output. onnxruntime-web rejects
+ * overlapping run() calls on one session, so runs take turns (on the page's queue). A batch whose
+ * size the session was not warmed up with is padded to the next size it was: on WebGPU a new
+ * input shape can mean new shader pipelines, far slower than the padding.
+ */
 export class ModelRunner {
   private readonly buffers = new TensorBuffers();
   batchSizes: number[] = [1];
@@ -63,9 +65,7 @@ export class ModelRunner {
       return Promise.reject(e);
     }
     const queuedAt = performance.now();
-    const next = tail.then(() => this.runNow(prepared.input, batch, prepared.ranBatch, prepared.normaliseMs, performance.now() - queuedAt)).finally(() => this.buffers.give(prepared.buffer));
-    tail = next.catch(() => undefined);
-    return next;
+    return pageRuns.take(() => this.runNow(prepared.input, batch, prepared.ranBatch, prepared.normaliseMs, performance.now() - queuedAt)).finally(() => this.buffers.give(prepared.buffer));
   }
 
   /**
@@ -74,7 +74,7 @@ export class ModelRunner {
    */
   runFeeds(feeds: Record<string, Ort.Tensor>): Promise<{ outputs: Outputs; runMs: number; waitMs: number }> {
     const queuedAt = performance.now();
-    const next = tail.then(async () => {
+    return pageRuns.take(async () => {
       const waitMs = performance.now() - queuedAt;
       const t0 = performance.now();
       try {
@@ -90,15 +90,11 @@ export class ModelRunner {
         for (const t of Object.values(feeds)) t.dispose();
       }
     });
-    tail = next.catch(() => undefined);
-    return next;
   }
 
   /** Releases the session once the runs queued before it have ended. */
   release(): Promise<void> {
-    const next = tail.then(() => this.session.release());
-    tail = next.catch(() => undefined);
-    return next;
+    return pageRuns.take(() => this.session.release());
   }
 
   /**
@@ -113,9 +109,7 @@ export class ModelRunner {
 
   /** A tensor already in the model's input layout, run as it is; answers the raw output. */
   runTensor(data: Float32Array, dims: number[]): Promise<{ data: Float32Array; dims: number[]; runMs: number }> {
-    const next = tail.then(() => this.runSession(new this.ort.Tensor('float32', data, dims)));
-    tail = next.catch(() => undefined);
-    return next;
+    return pageRuns.take(() => this.runSession(new this.ort.Tensor('float32', data, dims)));
   }
 
   /**
@@ -131,13 +125,11 @@ export class ModelRunner {
       return Promise.reject(e);
     }
     const queuedAt = performance.now();
-    const next = tail.then(() => {
+    return pageRuns.take(() => {
       const t0 = performance.now();
       const input = gpu.tensor(padded.pixels, padded.ranBatch);
       return this.runNow(input, batch, padded.ranBatch, performance.now() - t0, t0 - queuedAt);
     });
-    tail = next.catch(() => undefined);
-    return next;
   }
 
   /** The batch size the session runs for `batch` images, and the pixels padded with zeros to it. */
