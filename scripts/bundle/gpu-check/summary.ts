@@ -33,33 +33,19 @@ function value(figures: Figure[], key: string): number {
   return figures.find((f) => f.key === key)?.value ?? NaN;
 }
 
-/** The server against the bare page: what the gateway keeps of the GPU at c=32, and what it adds at c=1. */
+/**
+ * The server against the bare page (what the gateway keeps of the GPU at c=32, and what it adds
+ * at c=1), and the server with gpu_preprocess against without.
+ */
 export function comparisons(r: CheckRecord): Figure[] {
+  const all = [...r.serverFigures, ...r.bareFigures];
+  const ratio = (key: string, label: string, of: string, to: string): Figure => ({ key, label, unit: '', value: value(all, of) / value(all, to) });
+  const difference = (key: string, label: string, of: string, less: string): Figure => ({ key, label, unit: 'ms', value: value(all, of) - value(all, less) });
   return [
-    {
-      key: 'gpu.c32OverBare',
-      label: 'server images/s at c=32 / bare page WebGPU images/s at its best batch',
-      unit: '',
-      value: value(r.serverFigures, 'server.c32.imagesPerS') / value(r.bareFigures, 'bare.webgpu.best.imagesPerS'),
-    },
-    {
-      key: 'gpu.c1OverBare',
-      label: 'server p50 at c=1 minus bare page WebGPU session.run at batch 1',
-      unit: 'ms',
-      value: value(r.serverFigures, 'server.c1.p50') - value(r.bareFigures, 'bare.webgpu.b1.ms'),
-    },
-    {
-      key: 'gpu.gpuPreprocessC32',
-      label: 'server images/s at c=32 with gpu_preprocess / without',
-      unit: '',
-      value: value(r.serverFigures, 'server.gpuPreprocess.c32.imagesPerS') / value(r.serverFigures, 'server.c32.imagesPerS'),
-    },
-    {
-      key: 'gpu.gpuPreprocessC1',
-      label: 'server p50 at c=1 with gpu_preprocess minus without',
-      unit: 'ms',
-      value: value(r.serverFigures, 'server.gpuPreprocess.c1.p50') - value(r.serverFigures, 'server.c1.p50'),
-    },
+    ratio('gpu.c32OverBare', 'server images/s at c=32 / bare page WebGPU images/s at its best batch', 'server.c32.imagesPerS', 'bare.webgpu.best.imagesPerS'),
+    difference('gpu.c1OverBare', 'server p50 at c=1 minus bare page WebGPU session.run at batch 1', 'server.c1.p50', 'bare.webgpu.b1.ms'),
+    ratio('gpu.gpuPreprocessC32', 'server images/s at c=32 with gpu_preprocess / without', 'server.gpuPreprocess.c32.imagesPerS', 'server.c32.imagesPerS'),
+    difference('gpu.gpuPreprocessC1', 'server p50 at c=1 with gpu_preprocess minus without', 'server.gpuPreprocess.c1.p50', 'server.c1.p50'),
   ];
 }
 
