@@ -155,6 +155,8 @@ export interface LoadTarget {
 
 export interface RunningServer extends LoadTarget {
   grpc: string;
+  /** The Management API's base URL (the port after the inference one). */
+  management: string;
   healthyMs: number;
   stop(): Promise<void>;
 }
@@ -163,13 +165,14 @@ export interface RunningServer extends LoadTarget {
 export async function startServer(opts: ServerLoadOptions, label: string, extraArgs: readonly string[]): Promise<RunningServer> {
   const port = opts.port ?? (await freePortPair());
   const url = `http://127.0.0.1:${port}`;
+  const management = `http://127.0.0.1:${port + 1}`;
   const args = [
     '--backend',
     'wasm',
     '--inference-address',
     url,
     '--management-address',
-    `http://127.0.0.1:${port + 1}`,
+    management,
     '--metrics-address',
     'http://127.0.0.1:0',
     '--grpc-inference-port',
@@ -202,7 +205,7 @@ export async function startServer(opts: ServerLoadOptions, label: string, extraA
     const healthyMs = await waitHealthy(url, child, () => log, t0);
     opts.log(`${label}: healthy after ${healthyMs.toFixed(0)} ms`);
     if (!grpc) throw new Error(`the server named no gRPC inference address:\n${log}`);
-    return { child, url, grpc, healthyMs, stop };
+    return { child, url, grpc, management, healthyMs, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -53,13 +53,12 @@ async function serverRows(): Promise<Array<[string, number[]]>> {
     ['the server, share_pages', ['--share-pages']],
   ] as const) {
     const server = await startServer({ port: null, durationS: 0, warmupS: 0, serverArgs: ['--load-models', 'mobilenet_v2'], log: (line) => console.error(line) }, layout, args);
-    const management = server.url.replace(/:(\d+)$/, (_, port: string) => `:${Number(port) + 1}`);
     const pss: number[] = [];
     try {
       for (let n = 1; n <= Math.max(...COUNTS); n++) {
         const name = n === 1 ? 'mobilenet_v2' : `mobilenet_v2_copy${n}`;
         if (n > 1) {
-          const res = await fetch(`${management}/models?url=mobilenet_v2&model_name=${name}&initial_workers=1&synchronous=true`, { method: 'POST' });
+          const res = await fetch(`${server.management}/models?url=mobilenet_v2&model_name=${name}&initial_workers=1&synchronous=true`, { method: 'POST' });
           if (!res.ok) throw new Error(`registering ${name}: ${res.status} ${await res.text()}`);
         }
         const answer = await fetch(`${server.url}/predictions/${name}`, { method: 'POST', body: kitten });
