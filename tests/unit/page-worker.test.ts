@@ -220,15 +220,17 @@ describe('PageWorker runs', () => {
 });
 
 describe('PageWorkers sharing a page (share_pages)', () => {
-  const shared = () => new RuntimePage({ origin: ORIGIN, pageUrl: `${ORIGIN}/s/` }, 5000, 'shared page 0');
-  const tenantOf = (page: RuntimePage, key: string) => new PageWorker(0, key, page, { model: key } as LoadRequest);
+  /** Models a/1 and b/1 as worker 0 of one page, both started, the page answering each call with `answer`. */
+  async function twoTenants(answer: ConstructorParameters<typeof ScriptedBrowser>[0]) {
+    const browser = new ScriptedBrowser(answer);
+    const page = new RuntimePage({ origin: ORIGIN, pageUrl: `${ORIGIN}/s/` }, 5000, 'shared page 0');
+    const [a, b] = ['a/1', 'b/1'].map((key) => new PageWorker(0, key, page, { model: key } as LoadRequest)) as [PageWorker, PageWorker];
+    await Promise.all([a.start(browser.launched), b.start(browser.launched)]);
+    return { browser, page, a, b };
+  }
 
   it('open one page, each load naming its place; one leaving unloads its model only, the last closes the page', async () => {
-    const browser = new ScriptedBrowser(async () => ready);
-    const page = shared();
-    const a = tenantOf(page, 'a/1');
-    const b = tenantOf(page, 'b/1');
-    await Promise.all([a.start(browser.launched), b.start(browser.launched)]);
+    const { browser, page, a, b } = await twoTenants(async () => ready);
     assert.equal(browser.targetsCreated, 1);
     assert.deepEqual(
       browser.calls.map((c, i) => [c.op, browser.tenants[i]]),
@@ -249,11 +251,7 @@ describe('PageWorkers sharing a page (share_pages)', () => {
   });
 
   it('a run that fails retires the page: every model in it fails, so that each is loaded again elsewhere', async () => {
-    const browser = new ScriptedBrowser(async (call) => (call.op === 'load' ? ready : never()));
-    const page = shared();
-    const a = tenantOf(page, 'a/1');
-    const b = tenantOf(page, 'b/1');
-    await Promise.all([a.start(browser.launched), b.start(browser.launched)]);
+    const { browser, page, a, b } = await twoTenants(async (call) => (call.op === 'load' ? ready : never()));
     await assert.rejects(
       a.runTensor({ data: Float32Array.of(1), dims: [1] } as never, Deadline.after(50, 'default_response_timeout')),
       (e: unknown) => e instanceof BridgeError && e.kind === 'timeout',
@@ -266,11 +264,7 @@ describe('PageWorkers sharing a page (share_pages)', () => {
   });
 
   it('a crash fails every model of the page', async () => {
-    const browser = new ScriptedBrowser(async () => ready);
-    const page = shared();
-    const a = tenantOf(page, 'a/1');
-    const b = tenantOf(page, 'b/1');
-    await Promise.all([a.start(browser.launched), b.start(browser.launched)]);
+    const { a, b } = await twoTenants(async () => ready);
     await b.crash();
     await new Promise((r) => setImmediate(r));
     assert.deepEqual([a.state, b.state, a.error], ['failed', 'failed', 'the page crashed']);
