@@ -54,7 +54,7 @@ run() {
 }
 
 for i in $(seq "$UNIT_RUNS"); do
-  run "unit run $i of $UNIT_RUNS" node --test --test-concurrency=2 dist/tests/unit/
+  run "unit run $i of $UNIT_RUNS" bash scripts/test/unit-suite.sh
 done
 for i in $(seq "$INTEGRATION_RUNS"); do
   run "integration and Playwright run $i of $INTEGRATION_RUNS" bash scripts/test/real-suites.sh
