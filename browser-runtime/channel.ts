@@ -5,6 +5,7 @@
 // gateway says so in a call's header, a second chain opens, so that a second call can arrive
 // while the first runs.
 
+import { callReceived } from './progress.js';
 import { decodeCall, encodeReply, INPUT_PATH, PAGE_CHAINS, type PageCall, type PageOp, type PageReplies, type Reply } from './protocol.js';
 
 /** Answers one call; `calledAt` is when it reached the page. */
@@ -54,6 +55,7 @@ async function chain(handle: CallHandler): Promise<never> {
       continue;
     }
     if (decoded.openAnother && chains < PAGE_CHAINS) openChain(handle);
+    callReceived();
     const { id, tenant, call } = decoded;
     reply = { id, body: encodeReply(id, call.op, await handle(tenant, call, calledAt)) };
   }

@@ -6,6 +6,7 @@
 import { serveCalls } from './channel.js';
 import { ModelHost, RuntimeError } from './model-host.js';
 import { Turns } from './turns.js';
+import { loadEnded, loadStarted } from './progress.js';
 import type { ErrorKind, HandleReply, InferReply, ModelRuntimeInfo, PageArgs, PageCall, PageOp, PageReplies, Reply, TensorReply, UnloadReply } from './protocol.js';
 
 const hosts = new Map<number, ModelHost>();
@@ -40,7 +41,14 @@ async function load(tenant: number, req: PageArgs['load']): Promise<ModelRuntime
   if (hosts.has(tenant) || loading.has(tenant)) throw new RuntimeError('model', `this page already holds a model as tenant ${tenant}`);
   loading.add(tenant);
   try {
-    const host = await loads.take(() => ModelHost.load(req));
+    const host = await loads.take(async () => {
+      loadStarted(`${req.model}/${req.version}`);
+      try {
+        return await ModelHost.load(req);
+      } finally {
+        loadEnded();
+      }
+    });
     hosts.set(tenant, host);
     return host.info;
   } finally {

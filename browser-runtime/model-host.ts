@@ -4,8 +4,8 @@
 //
 // Load order: onnxruntime-web build -> the handler (a model's own handler.js imported) -> model
 // bytes -> WebGPU adapter -> WASM session (always: it is the fallback and the parity reference)
-// -> the handler's initialize -> WebGPU session -> parity check -> warm-up (every batch size past
-// 1 on WebGPU, the largest on WASM).
+// -> the handler's initialize -> WebGPU session (and, with graph_capture, a captured one per
+// batch size) -> parity check -> warm-up (every batch size past 1 on WebGPU, the largest on WASM).
 // The WASM session stays alive as long as the host: in the JSEP build, releasing a WASM
 // session broke a live WebGPU session in the same page.
 
@@ -16,7 +16,9 @@ import { batchSizesFor, ModelRunner } from './model-runner.js';
 import { loadOrt, type OrtModule, webgpuProvider } from './ort-loader.js';
 import { compareOutputs } from './parity.js';
 import { GpuNormaliser } from './gpu-normalise.js';
+import { CapturedSessions, type SessionFor } from './graph-capture.js';
 import { type LoadProbe, probeFor } from './load-probe.js';
+import { loadStep } from './progress.js';
 import { softmaxInto, topK } from './top-k.js';
 import { handlerFor } from './handlers/handler-for.js';
 import { HandlerError, type ItemMeta, type PageHandler } from './handlers/page-handler.js';
@@ -56,23 +58,28 @@ class StepTimer {
     const now = performance.now();
     this.steps[name] = Math.round(now - this.last);
     this.last = now;
+    loadStep(name, this.steps[name]);
   }
 }
 
+type MakeSession = (provider: Ort.InferenceSession.ExecutionProviderConfig, options?: Ort.InferenceSession.SessionOptions) => Promise<Ort.InferenceSession>;
 type MakeRunner = (provider: Ort.InferenceSession.ExecutionProviderConfig) => Promise<ModelRunner>;
 
-function runnerMaker(ort: OrtModule, bytes: Uint8Array, req: LoadRequest): MakeRunner {
-  return async (provider) => {
-    const session = await ort.InferenceSession.create(bytes, {
+function sessionMaker(ort: OrtModule, bytes: Uint8Array): MakeSession {
+  return (provider, options) =>
+    ort.InferenceSession.create(bytes, {
       executionProviders: [provider],
       graphOptimizationLevel: 'all',
       logSeverityLevel: 3,
       // No `session.intra_op.allow_spinning`: onnxruntime-web runs every session on one global
       // thread pool, which ignores the session's setting, and its threads spin after each run
       // (BENCHMARKS.md, "onnxruntime-web's threads spin").
+      ...options,
     });
-    return new ModelRunner(ort, session, req.inputName, req.outputName, req.normalisation);
-  };
+}
+
+function runnerMaker(ort: OrtModule, makeSession: MakeSession, req: LoadRequest): MakeRunner {
+  return async (provider) => new ModelRunner(ort, await makeSession(provider), req.inputName, req.outputName, req.normalisation);
 }
 
 /**
@@ -104,13 +111,13 @@ interface WebgpuAttempt {
   fallbackReason: string | null;
 }
 
-async function tryWebgpu(ort: OrtModule, req: LoadRequest, adapter: GPUAdapter, makeRunner: MakeRunner, probe: LoadProbe, expected: Float32Array, timer: StepTimer): Promise<WebgpuAttempt> {
+async function tryWebgpu(ort: OrtModule, req: LoadRequest, adapter: GPUAdapter, makeSession: MakeSession, probe: LoadProbe, expected: Float32Array, timer: StepTimer): Promise<WebgpuAttempt> {
   let gpu: ModelRunner | null = null;
   let parity: ParityReport | null = null;
   let fallbackReason: string;
   try {
     const provider = await webgpuProvider(ort, req.ortBuild, adapter);
-    gpu = await makeRunner(provider);
+    gpu = await runnerMaker(ort, makeSession, req)(provider);
     const device = (typeof provider === 'object' && 'device' in provider ? provider.device : ort.env.webgpu.device) as GPUDevice | undefined;
     // Before the parity run, so that the parity input takes this path too. A device that cannot
     // run it leaves the model on WebGPU, normalised in JavaScript (its description says which).
@@ -120,6 +127,8 @@ async function tryWebgpu(ort: OrtModule, req: LoadRequest, adapter: GPUAdapter, 
         return null;
       });
     }
+    gpu.batchSizes = plannedBatchSizes(gpu, 'webgpu', req.maxBatch);
+    if (req.graphCapture && !req.handler && device) await capture(gpu, ort, device, (options) => makeSession(provider, options), req);
     timer.done('WebGPU session');
     parity = compareOutputs(await probe.run(gpu, 1), expected, req.parityTolerance);
     timer.done('WebGPU parity run');
@@ -129,8 +138,21 @@ async function tryWebgpu(ort: OrtModule, req: LoadRequest, adapter: GPUAdapter, 
   } catch (e) {
     fallbackReason = `WebGPU failed: ${e instanceof Error ? e.message : String(e)}`;
   }
-  await gpu?.session.release().catch(() => undefined);
+  await gpu?.release().catch(() => undefined);
   return { runner: null, device: undefined, parity, fallbackReason };
+}
+
+/**
+ * A captured session for each batch size the runner will run (graph_capture). A model that
+ * cannot be captured (a node onnxruntime places off the GPU) stays on WebGPU uncaptured, as its
+ * description says. The parity run that follows is the batch-1 session's capture: a capture that
+ * fails or answers wrong leaves the model on WASM, as any WebGPU failure does.
+ */
+async function capture(gpu: ModelRunner, ort: OrtModule, device: GPUDevice, sessionFor: SessionFor, req: LoadRequest): Promise<void> {
+  gpu.captured = await CapturedSessions.create(ort, device, sessionFor, gpu.batchSizes, req.outputName).catch((e: unknown) => {
+    console.warn(`graph_capture is off for ${req.model}: ${e instanceof Error ? e.message : String(e)}`);
+    return null;
+  });
 }
 
 /**
@@ -142,11 +164,15 @@ async function tryWebgpu(ort: OrtModule, req: LoadRequest, adapter: GPUAdapter, 
  * (WASM's first run, or WebGPU's parity run): it is not run again.
  */
 async function warmUp(active: ModelRunner, backend: Backend, maxBatch: number, probe: LoadProbe): Promise<void> {
-  // A model whose file fixes its batch runs that batch only; a larger one runs as several.
-  const fixed = active.fixedBatch();
-  active.batchSizes = fixed ? [fixed] : batchSizesFor(backend, Math.max(1, maxBatch));
+  active.batchSizes = plannedBatchSizes(active, backend, maxBatch);
   const sizes = backend === 'wasm' ? [Math.max(...active.batchSizes)] : active.batchSizes;
   for (const size of sizes.filter((n) => n > 1)) await probe.run(active, size);
+}
+
+/** A model whose file fixes its batch runs that batch only; a larger one runs as several. */
+function plannedBatchSizes(runner: ModelRunner, backend: Backend, maxBatch: number): number[] {
+  const fixed = runner.fixedBatch();
+  return fixed ? [fixed] : batchSizesFor(backend, Math.max(1, maxBatch));
 }
 
 /**
@@ -195,10 +221,10 @@ export class ModelHost {
     const lookup = req.backend === 'wasm' ? { adapter: null, info: null, error: null } : await findAdapter();
     timer.done('find adapter');
     const choice = chooseBackend(req.backend, lookup.info, lookup.error);
-    const makeRunner = runnerMaker(ort, bytes, req);
+    const makeSession = sessionMaker(ort, bytes);
     const probe = probeFor(handler, req);
-    const { wasm, expected } = await startWasm(makeRunner, handler, probe, timer);
-    const gpu = choice.backend === 'webgpu' && lookup.adapter ? await tryWebgpu(ort, req, lookup.adapter, makeRunner, probe, expected, timer) : null;
+    const { wasm, expected } = await startWasm(runnerMaker(ort, makeSession, req), handler, probe, timer);
+    const gpu = choice.backend === 'webgpu' && lookup.adapter ? await tryWebgpu(ort, req, lookup.adapter, makeSession, probe, expected, timer) : null;
     const active = gpu?.runner ?? wasm;
     const backend = gpu && !gpu.runner ? 'wasm' : choice.backend;
     await warmUp(active, backend, req.maxBatch, probe);
@@ -217,6 +243,7 @@ export class ModelHost {
         parity: gpu?.parity ?? null,
         wasmThreads: ort.env.wasm.numThreads ?? 1,
         gpuPreprocess: active.gpuInput !== null,
+        graphCapture: active.captured !== null,
         singleRunMs,
         crossOriginIsolated: globalThis.crossOriginIsolated,
         batchSizes: active.batchSizes,

@@ -3,6 +3,7 @@ import type { OrtModule } from './ort-loader.js';
 import type { Normalisation } from './protocol.js';
 import { checkPixelCount, normalise, tensorDims } from './normalise.js';
 import type { GpuNormaliser } from './gpu-normalise.js';
+import type { CapturedSessions } from './graph-capture.js';
 import { TensorBuffers } from './tensor-buffers.js';
 import { Turns } from './turns.js';
 import type { Outputs } from './handlers/page-handler.js';
@@ -55,8 +56,15 @@ export class ModelRunner {
   /** Set on a WebGPU session where the gateway asks (gpu_preprocess): the pixels are normalised on the GPU. */
   gpuInput: GpuNormaliser | null = null;
 
+  /**
+   * Set on a WebGPU session where the gateway asks (graph_capture): a session for each batch
+   * size, whose runs replay the GPU commands their first recorded.
+   */
+  captured: CapturedSessions | null = null;
+
   /** Normalises at once, then queues the run itself behind any run in progress. */
   run(pixels: Uint8Array, batch: number): Promise<RunOutput> {
+    if (this.captured) return this.runCaptured(this.captured, pixels, batch);
     if (this.gpuInput) return this.runFromPixelsOnGpu(this.gpuInput, pixels, batch);
     let prepared: { input: Ort.Tensor; buffer: Float32Array; ranBatch: number; normaliseMs: number };
     try {
@@ -92,9 +100,12 @@ export class ModelRunner {
     });
   }
 
-  /** Releases the session once the runs queued before it have ended. */
+  /** Releases the sessions once the runs queued before it have ended. */
   release(): Promise<void> {
-    return pageRuns.take(() => this.session.release());
+    return pageRuns.take(async () => {
+      await this.captured?.release();
+      await this.session.release();
+    });
   }
 
   /**
@@ -130,6 +141,41 @@ export class ModelRunner {
       const input = gpu.tensor(padded.pixels, padded.ranBatch);
       return this.runNow(input, batch, padded.ranBatch, performance.now() - t0, t0 - queuedAt);
     });
+  }
+
+  /**
+   * A run on the captured session of the batch size it pads to. Its input goes to that size's
+   * fixed buffer on the run queue, as in runFromPixelsOnGpu; normalised in JavaScript first
+   * where the GPU does not normalise.
+   */
+  private runCaptured(captured: CapturedSessions, pixels: Uint8Array, batch: number): Promise<RunOutput> {
+    const gpu = this.gpuInput;
+    let ready: { pixels: Uint8Array; ranBatch: number; floats: { input: Ort.Tensor; buffer: Float32Array } | null; normaliseMs: number };
+    try {
+      if (gpu) {
+        checkPixelCount(pixels.length, batch, this.normalisation);
+        ready = { ...this.padded(pixels, batch), floats: null, normaliseMs: 0 };
+      } else {
+        const prepared = this.prepare(pixels, batch);
+        ready = { pixels, ranBatch: prepared.ranBatch, floats: prepared, normaliseMs: prepared.normaliseMs };
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const queuedAt = performance.now();
+    const dims = tensorDims(ready.ranBatch, this.normalisation);
+    return pageRuns
+      .take(async () => {
+        const t0 = performance.now();
+        const input = gpu ? gpu.tensor(ready.pixels, ready.ranBatch) : captured.upload(ready.floats!.buffer, ready.ranBatch, dims);
+        const normaliseMs = ready.normaliseMs + performance.now() - t0;
+        const { data, runMs } = await captured.run(ready.ranBatch, this.inputName, input);
+        const width = data.length / ready.ranBatch;
+        return { data: data.subarray(0, width * batch), width, ranBatch: ready.ranBatch, normaliseMs, waitMs: t0 - queuedAt, runMs };
+      })
+      .finally(() => {
+        if (ready.floats) this.buffers.give(ready.floats.buffer);
+      });
   }
 
   /** The batch size the session runs for `batch` images, and the pixels padded with zeros to it. */

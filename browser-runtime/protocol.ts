@@ -40,6 +40,13 @@ export const INPUT_PATH = '/__input/';
  */
 export const PAGE_CHAINS = 2;
 
+/**
+ * A function the runtime page sets on its global object: where the page is (the calls it got,
+ * the steps of the load in progress), in words. The gateway reads it (Runtime.evaluate) when a
+ * load runs past its deadline, to say where it stopped.
+ */
+export const PAGE_PROGRESS = '__runtimePageProgress';
+
 export interface AdapterInfo {
   vendor: string;
   architecture: string;
@@ -120,6 +127,8 @@ export interface LoadRequest {
   wasmThreads: number;
   /** On WebGPU, an image classifier's pixels are normalised there (browser-runtime/gpu-normalise.ts), not in JavaScript. */
   gpuPreprocess?: boolean;
+  /** On WebGPU, an image classifier runs captured sessions, one per batch size (browser-runtime/graph-capture.ts). */
+  graphCapture?: boolean;
   /** The gateway chooses this model's threads by its runs (server/page/wasm-thread-choice.ts): time one at load, on WASM. */
   timeSingleRun?: boolean;
   normalisation: Normalisation;
@@ -152,6 +161,8 @@ export interface ModelRuntimeInfo {
   wasmThreads: number;
   /** The model's input is normalised on the GPU (gpu_preprocess), not in JavaScript. */
   gpuPreprocess: boolean;
+  /** The model's WebGPU runs replay captured GPU commands (graph_capture). */
+  graphCapture: boolean;
   /**
    * On WASM where the load request asked (timeSingleRun), the shortest of a few runs of one image
    * after the warm-up (ms), input preparation included: what the gateway chooses the page's

@@ -311,6 +311,10 @@ export const benchServer = (opts: ServerLoadOptions): Promise<Figure[]> => bench
 export const benchServerGpuPreprocess = (opts: ServerLoadOptions): Promise<Figure[]> =>
   benchGateway({ ...MOBILENET_RUN, key: 'server.gpuPreprocess', label: 'server, gpu_preprocess', args: [...MOBILENET_RUN.args, '--gpu-preprocess'], grpcConcurrencies: [] }, opts);
 
+/** The same with graph_capture (one captured session per batch size, runs replayed): on a GPU host, whether it pays. */
+export const benchServerGraphCapture = (opts: ServerLoadOptions): Promise<Figure[]> =>
+  benchGateway({ ...MOBILENET_RUN, key: 'server.graphCapture', label: 'server, graph_capture', args: [...MOBILENET_RUN.args, '--graph-capture'], grpcConcurrencies: [] }, opts);
+
 /** The object detector as shipped (models/yolox_nano) at 1 and 32. */
 export const benchDetector = (opts: ServerLoadOptions): Promise<Figure[]> => benchGateway(DETECTOR_RUN, opts);
 

@@ -129,6 +129,7 @@ function readRuntime({ read, machine, limits }: Sources): ServerConfig['runtime'
     wasmThreadsChosen: threads === 0,
     sharePages: read('share_pages'),
     gpuPreprocess: read('gpu_preprocess'),
+    graphCapture: read('graph_capture'),
     parityTolerance: read('parity_tolerance'),
   };
 }

@@ -91,6 +91,8 @@ export interface RuntimeSettings {
   sharePages: boolean;
   /** gpu_preprocess: WebGPU pages normalise an image classifier's pixels on the GPU. */
   gpuPreprocess: boolean;
+  /** graph_capture: WebGPU pages replay an image classifier's captured GPU commands. */
+  graphCapture: boolean;
   parityTolerance: number;
 }
 

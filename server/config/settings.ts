@@ -114,6 +114,11 @@ export const SETTINGS = {
     default: 'false',
     help: "on WebGPU, an image classifier's uint8 pixels go to the GPU and are normalised there, a quarter of the bytes uploaded and no JavaScript loop over the pixels; a model's config.json `gpu_preprocess` overrides it (off by default until a GPU host's check shows it pays: docs/performance.md)",
   },
+  graph_capture: {
+    type: 'boolean',
+    default: 'false',
+    help: "on WebGPU, an image classifier runs one captured session per batch size, whose runs replay the GPU commands the first recorded instead of walking the graph on the CPU; each batch size holds its own copy of the model, and a model that cannot be captured runs uncaptured (its `/models` description says `graphCapture`); a model's config.json `graph_capture` overrides it (off by default until a GPU host's check shows it pays: docs/performance.md)",
+  },
   share_pages: {
     type: 'boolean',
     default: 'false',

@@ -35,6 +35,7 @@ export function chromiumEngineOptions(config: ServerConfig, chromePath: string, 
     wasmThreadsChosen: ort.wasmThreadsChosen,
     sharePages: ort.sharePages,
     gpuPreprocess: ort.gpuPreprocess,
+    graphCapture: ort.graphCapture,
     parityTolerance: ort.parityTolerance,
     // A model's load is never cut shorter than two minutes, however short the response timeout.
     loadTimeoutMs: Math.max(config.timeouts.defaultResponseTimeout * 1000, 120_000),

@@ -54,6 +54,8 @@ export interface ChromiumEngineOptions {
   sharePages?: boolean;
   /** WebGPU pages normalise an image classifier's pixels on the GPU, where the model's config does not say. */
   gpuPreprocess?: boolean;
+  /** WebGPU pages run an image classifier's captured sessions, where the model's config does not say. */
+  graphCapture?: boolean;
   /** Told of restarts and parity failures, for metrics. */
   events?: EngineEvents;
 }
@@ -161,6 +163,7 @@ export class ChromiumEngine implements InferenceEngine {
         parityTolerance: this.opts.parityTolerance,
         maxBatch: batchSize,
         gpuPreprocess: model.config.gpuPreprocess ?? this.opts.gpuPreprocess ?? false,
+        graphCapture: model.config.graphCapture ?? this.opts.graphCapture ?? false,
       }),
       startup: model.config.startupTimeout === null ? null : { ms: model.config.startupTimeout * 1000, setting: 'startup_timeout' },
       workers: [],

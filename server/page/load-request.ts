@@ -18,6 +18,8 @@ export interface RuntimeChoices {
   maxBatch: number;
   /** On WebGPU, an image classifier's pixels are normalised on the GPU. */
   gpuPreprocess?: boolean;
+  /** On WebGPU, an image classifier runs captured sessions, one per batch size. */
+  graphCapture?: boolean;
 }
 
 export function loadRequestFor(model: ModelVersion, choices: RuntimeChoices): LoadRequest {

@@ -66,7 +66,11 @@ export class PageWorker implements BatchWorker {
       await this.page.open(launched, limitNow, `worker ${this.id} of ${this.key}`);
       // Closed (scaled down, unregistered, shut down) while the page opened.
       if (this.state === 'closed') throw new BridgeError('closed', `worker ${this.id} of ${this.key} was closed while it started`);
-      this.runtime = await this.call('load', this.request, limitNow(), 'loading the model');
+      this.runtime = await this.call('load', this.request, limitNow(), 'loading the model').catch(async (e: unknown) => {
+        // Past its deadline, the load is still somewhere in the page: the error says where.
+        if (e instanceof BridgeError && e.kind === 'timeout') throw new BridgeError('timeout', `${e.message}; the page: ${await this.page.progress()}`);
+        throw e;
+      });
       this.state = 'ready';
       return this.runtime;
     } catch (e) {

@@ -4,7 +4,7 @@
 // ends the page (a crash, a retired run, the browser gone) ends every tenant in it.
 
 import type { GatewayArgs, GatewayCall, PageOp, PageReplies } from '../../browser-runtime/protocol.js';
-import { MAX_TENANTS } from '../../browser-runtime/protocol.js';
+import { MAX_TENANTS, PAGE_PROGRESS } from '../../browser-runtime/protocol.js';
 import type { LaunchedBrowser } from '../chromium/browser-launch.js';
 import { withNewRenderer } from '../chromium/renderer-process.js';
 import type { DevToolsSession } from '../devtools/session.js';
@@ -16,6 +16,9 @@ import { PageChannel } from './page-channel.js';
 
 /** What sets a load's deadline (lifecycle/engine-options.ts): named in the error of a load that runs past it. */
 const LOAD_DEADLINE = 'default_response_timeout (a load may take at least 120 s)';
+
+/** How long the page has to say where it is (progress()): it answers at once unless its main thread is stuck. */
+const PROGRESS_MS = 5_000;
 
 /** A model's worker in the page: told when the page ends under it. */
 export interface PageTenant {
@@ -141,6 +144,24 @@ export class RuntimePage {
     });
     if (!reply.ok) throw new BridgeError(reply.error.kind, reply.error.message);
     return reply.value;
+  }
+
+  /**
+   * Where the page is, in its own words (browser-runtime/progress.ts): for the error of a load
+   * that ran past its deadline. Never fails: a page that cannot answer is said to.
+   */
+  async progress(): Promise<string> {
+    if (!this.session) return 'the page is not open';
+    try {
+      const { result } = await this.session.send<{ result?: { value?: unknown } }>(
+        'Runtime.evaluate',
+        { expression: `globalThis.${PAGE_PROGRESS}?.()`, returnByValue: true },
+        Deadline.after(PROGRESS_MS, 'none'),
+      );
+      return typeof result?.value === 'string' ? result.value : 'the runtime page has not started';
+    } catch (e) {
+      return `the page did not say where it is within ${seconds(PROGRESS_MS)} s (${e instanceof Error ? e.message : String(e)})`;
+    }
   }
 
   /**

@@ -54,6 +54,8 @@ export interface ModelConfig {
   wasmThreads: number | null;
   /** On WebGPU, normalise the image on the GPU (browser-runtime/gpu-normalise.ts), overriding the server's gpu_preprocess. */
   gpuPreprocess: boolean | null;
+  /** On WebGPU, run captured sessions (browser-runtime/graph-capture.ts), overriding the server's graph_capture. */
+  graphCapture: boolean | null;
   /** Seconds a prediction may take, overriding the server's default_response_timeout. */
   responseTimeout: number | null;
   /** Seconds a worker page has to load the model (TorchServe's startup_timeout); null: the server's load deadline. */
@@ -145,6 +147,7 @@ export function parseModelConfig(json: unknown): ModelConfig {
     workers: c['workers'] === undefined ? null : bounded(c, 'workers', RANGES.workers),
     wasmThreads: c['wasm_threads'] === undefined ? null : bounded(c, 'wasm_threads', RANGES.wasmThreads),
     gpuPreprocess: c['gpu_preprocess'] === undefined ? null : field(c, 'gpu_preprocess', (v): v is boolean => typeof v === 'boolean', 'true or false'),
+    graphCapture: c['graph_capture'] === undefined ? null : field(c, 'graph_capture', (v): v is boolean => typeof v === 'boolean', 'true or false'),
     responseTimeout: c['response_timeout'] === undefined ? null : bounded(c, 'response_timeout', RANGES.responseTimeoutS),
     // At least a second: a config that gives its model no time could never load it.
     startupTimeout: c['startup_timeout'] === undefined ? null : bounded(c, 'startup_timeout', { ...RANGES.startupTimeoutS, min: 1 }),

@@ -67,6 +67,7 @@ function descriptionOf(v: ModelVersion, engine: InferenceEngine, defaultResponse
     parity: runtime?.parity ?? null,
     wasmThreads: runtime?.wasmThreads ?? null,
     gpuPreprocess: runtime?.gpuPreprocess ?? null,
+    graphCapture: runtime?.graphCapture ?? null,
     batchSizes: runtime?.batchSizes ?? null,
     loadMs: runtime ? Math.round(runtime.loadMs) : null,
     loadSteps: runtime?.loadSteps ?? null,

@@ -22,14 +22,19 @@ describe('inference on forced WebGPU (the served onnxruntime-web build)', () => 
   const store = tempStore([
     // SwiftShader is slow on the fp32 model (BENCHMARKS.md): one batch size there. The int8 model
     // (quantized nodes on the CPU) is quick enough to exercise batching and padding on WebGPU.
-    // Its pixels normalised on the GPU (gpu_preprocess): checked against onnxruntime-node below.
-    { name: 'mobilenet_v2', from: 'mobilenet_v2', config: { batch_size: 1, gpu_preprocess: true } },
-    { name: 'mobilenet_v2_int8', from: 'mobilenet_v2_int8', config: { batch_size: 3 } },
+    // Its pixels normalised on the GPU (gpu_preprocess) and its runs replayed (graph_capture):
+    // checked against onnxruntime-node below.
+    { name: 'mobilenet_v2', from: 'mobilenet_v2', config: { batch_size: 1, gpu_preprocess: true, graph_capture: true } },
+    // Its quantized nodes on the CPU: onnxruntime cannot capture it, so it runs uncaptured.
+    { name: 'mobilenet_v2_int8', from: 'mobilenet_v2_int8', config: { batch_size: 3, graph_capture: true } },
     { name: 'yolox_nano', from: 'yolox_nano' },
     // The null model's answer follows each channel's mean: normalised in JavaScript and on the GPU,
     // batched, the two must agree image for image (a channel, layout or slot mixed up would not).
+    // Captured (graph_capture), a replay that read the run before's input would not agree either.
     { name: 'nil', from: 'null_model', config: { batch_size: 3 } },
     { name: 'nil_gpu', from: 'null_model', config: { batch_size: 3, gpu_preprocess: true } },
+    { name: 'nil_captured', from: 'null_model', config: { batch_size: 3, graph_capture: true } },
+    { name: 'nil_gpu_captured', from: 'null_model', config: { batch_size: 3, gpu_preprocess: true, graph_capture: true } },
   ]);
   let gpu: RunningServer;
 
@@ -53,6 +58,8 @@ describe('inference on forced WebGPU (the served onnxruntime-web build)', () => 
       assert.ok(d.parity.relativeDiff <= d.parity.tolerance);
       assert.equal(d.wasmThreads, 1, 'asked for WebGPU: its WASM session only checks the model, on one thread');
       assert.equal(d.gpuPreprocess, model === 'mobilenet_v2', 'as its config says');
+      // Both asked for it; only the fp32 model can be captured.
+      assert.equal(d.graphCapture, model === 'mobilenet_v2');
     }
   });
 
@@ -98,26 +105,29 @@ describe('inference on forced WebGPU (the served onnxruntime-web build)', () => 
     );
   });
 
-  it('pixels normalised on the GPU give the answers normalised in JavaScript give, alone and batched', async () => {
-    const [d] = (await call(`${gpu.managementUrl}/models/nil_gpu`)).body;
-    assert.deepEqual([d.backend, d.gpuPreprocess, d.parity.passed], ['webgpu', true, true], d.fallbackReason);
-    const images = ['kitten.jpg', 'dog_malamute.jpg', 'bald_eagle.jpg'].map(readImage);
-    const alone: Classes[] = [];
-    for (const image of images) {
-      const [js, onGpu] = await Promise.all(['nil', 'nil_gpu'].map((m) => postImage(`${gpu.inferenceUrl}/predictions/${m}?topk=1000`, image)));
-      assert.equal(onGpu!.status, 200, JSON.stringify(onGpu!.body));
-      assertSameClasses(onGpu!.body as Classes, js!.body as Classes, 1e-5);
-      alone.push(js!.body as Classes);
-    }
-    assert.notDeepEqual(alone[0]!.slice(0, 5), alone[1]!.slice(0, 5), 'the images differ in what the model sees');
-    let next = 0;
-    const together = await sendWhileHeld(gpu.managementUrl, 'nil_gpu', 6, () => postImage(`${gpu.inferenceUrl}/predictions/nil_gpu?topk=1000`, images[next++ % 3]!));
-    together.forEach((t, i) => assertSameClasses(t.body as Classes, alone[i % 3]!, 1e-5));
-    assert.ok(
-      together.some((t) => Number(t.headers.get('x-batch-size')) > 1),
-      'some ran batched',
-    );
-  });
+  for (const model of ['nil_gpu', 'nil_captured', 'nil_gpu_captured']) {
+    it(`${model}: the answers of the model normalised in JavaScript and run uncaptured, alone and batched`, async () => {
+      const [d] = (await call(`${gpu.managementUrl}/models/${model}`)).body;
+      assert.deepEqual([d.backend, d.gpuPreprocess, d.graphCapture, d.parity.passed], ['webgpu', model.includes('gpu'), model.includes('captured'), true], d.fallbackReason);
+      assert.deepEqual(d.batchSizes, [1, 2, 3]);
+      const images = ['kitten.jpg', 'dog_malamute.jpg', 'bald_eagle.jpg'].map(readImage);
+      const alone: Classes[] = [];
+      for (const image of images) {
+        const [js, other] = await Promise.all(['nil', model].map((m) => postImage(`${gpu.inferenceUrl}/predictions/${m}?topk=1000`, image)));
+        assert.equal(other!.status, 200, JSON.stringify(other!.body));
+        assertSameClasses(other!.body as Classes, js!.body as Classes, 1e-5);
+        alone.push(js!.body as Classes);
+      }
+      assert.notDeepEqual(alone[0]!.slice(0, 5), alone[1]!.slice(0, 5), 'the images differ in what the model sees');
+      let next = 0;
+      const together = await sendWhileHeld(gpu.managementUrl, model, 6, () => postImage(`${gpu.inferenceUrl}/predictions/${model}?topk=1000`, images[next++ % 3]!));
+      together.forEach((t, i) => assertSameClasses(t.body as Classes, alone[i % 3]!, 1e-5));
+      assert.ok(
+        together.some((t) => Number(t.headers.get('x-batch-size')) > 1),
+        'some ran batched',
+      );
+    });
+  }
 });
 
 /** Every class's probability within `tolerance` of the other answer's. */

@@ -43,6 +43,7 @@ describe('parseModelConfig', () => {
       workers: null,
       wasmThreads: null,
       gpuPreprocess: null,
+      graphCapture: null,
       responseTimeout: null,
       startupTimeout: null,
     });
@@ -93,6 +94,7 @@ describe('parseModelConfig', () => {
       workers: 2,
       wasm_threads: 1,
       gpu_preprocess: true,
+      graph_capture: false,
       response_timeout: 30,
       startup_timeout: 300,
     });
@@ -123,6 +125,7 @@ describe('parseModelConfig', () => {
       workers: 2,
       wasmThreads: 1,
       gpuPreprocess: true,
+      graphCapture: false,
       responseTimeout: 30,
       startupTimeout: 300,
     });
@@ -168,6 +171,7 @@ describe('parseModelConfig', () => {
       { wasm_threads: 17 },
       { wasm_threads: 1.5 },
       { gpu_preprocess: 'yes' },
+      { graph_capture: 1 },
       { batch_size: 0 },
       { batch_size: 1.5 },
       { max_batch_delay: -1 },

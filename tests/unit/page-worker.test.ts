@@ -31,6 +31,8 @@ class ScriptedBrowser {
   /** Told when the page is navigated; false: the runtime page never fires its load event. */
   onNavigate: () => void = () => {};
   pageLoads = true;
+  /** What the page says of where it is (browser-runtime/progress.ts), asked through Runtime.evaluate. */
+  progress = 'no load in progress';
   private opened = 0;
 
   constructor(private readonly answer: (call: PageCall) => Promise<Reply<PageReplies[PageOp]>>) {
@@ -79,6 +81,8 @@ class ScriptedBrowser {
         return t.event('Target.targetDestroyed', { targetId: params['targetId'] });
       case 'Page.crash':
         return t.event('Inspector.targetCrashed', {}, 'S1');
+      case 'Runtime.evaluate':
+        return t.answer(id, { result: { type: 'string', value: this.progress } });
       default:
         return t.answer(id);
     }
@@ -106,8 +110,17 @@ describe('PageWorker start', () => {
 
   it('a load past its deadline closes the page, which is what stops the load', async () => {
     const browser = new ScriptedBrowser(never);
+    browser.progress = '1 call(s) received; loading m/1.0 for 200 ms, steps ended: import onnxruntime-web 5 ms';
     const w = worker(200);
-    await assert.rejects(w.start(browser.launched), /loading the model took longer than \d+\.\d s \(raise default_response_timeout/);
+    await assert.rejects(
+      w.start(browser.launched),
+      (e: unknown) =>
+        e instanceof BridgeError &&
+        e.kind === 'timeout' &&
+        /^loading the model took longer than \d+\.\d s \(raise default_response_timeout .*\); the page: 1 call\(s\) received; loading m\/1\.0 for 200 ms, steps ended: import onnxruntime-web 5 ms$/.test(
+          e.message,
+        ),
+    );
     assert.deepEqual(browser.closedTargets, ['T']);
     assert.equal(w.state, 'failed');
   });

@@ -3,7 +3,7 @@
 // try the extra switches only where the server's own give no hardware adapter); start the server
 // with `--backend webgpu` and read from each model's description the adapter and the parity
 // guard's result; classify the test images; then the benchmark's load at concurrency 1, 8 and 32
-// (and again with gpu_preprocess) and the same model bare on WebGPU. Everything goes into one
+// (and again with gpu_preprocess, and with graph_capture) and the same model bare on WebGPU. Everything goes into one
 // folder; the last line says PASS or what failed, and the exit code is 0 only on PASS. Bounded: it
 // gives up after 7.5 minutes.
 
@@ -15,7 +15,7 @@ import { findChromium } from '../../../server/chromium/find-chromium.js';
 import { ModelStore } from '../../../server/store/model-store.js';
 import { PROJECT_ROOT } from '../../../server/ops/paths.js';
 import { startRuntimeAssets } from '../../../server/page/runtime-assets.js';
-import { benchServer, benchServerGpuPreprocess } from '../../bench/server-load.js';
+import { benchServer, benchServerGpuPreprocess, benchServerGraphCapture } from '../../bench/server-load.js';
 import { FLAG_SETS, probeAdapter } from './adapter-probe.js';
 import { adapterName, judgeAdapter } from './adapter-verdict.js';
 import { benchBareWebGpu } from './bare-webgpu.js';
@@ -120,8 +120,9 @@ if (record.failures.length) {
 // 4. The figures.
 try {
   record.serverFigures = await benchServer({ port: null, durationS, warmupS: 2, serverArgs: record.serverArgs, log });
-  // gpu_preprocess is off by default until a GPU host shows it pays (docs/performance.md).
+  // gpu_preprocess and graph_capture are off by default until a GPU host shows they pay (docs/performance.md).
   record.serverFigures.push(...(await benchServerGpuPreprocess({ port: null, durationS, warmupS: 2, serverArgs: record.serverArgs, log })));
+  record.serverFigures.push(...(await benchServerGraphCapture({ port: null, durationS, warmupS: 2, serverArgs: record.serverArgs, log })));
   const bare = await benchBareWebGpu(chrome, record.chromiumArgs, chromiumEnv, log);
   record.bareAdapter = bare.adapter;
   record.bareFigures = bare.figures;

@@ -35,7 +35,7 @@ function value(figures: Figure[], key: string): number {
 
 /**
  * The server against the bare page (what the gateway keeps of the GPU at c=32, and what it adds
- * at c=1), and the server with gpu_preprocess against without.
+ * at c=1), and the server with gpu_preprocess, and with graph_capture, against without.
  */
 export function comparisons(r: CheckRecord): Figure[] {
   const all = [...r.serverFigures, ...r.bareFigures];
@@ -46,6 +46,8 @@ export function comparisons(r: CheckRecord): Figure[] {
     difference('gpu.c1OverBare', 'server p50 at c=1 minus bare page WebGPU session.run at batch 1', 'server.c1.p50', 'bare.webgpu.b1.ms'),
     ratio('gpu.gpuPreprocessC32', 'server images/s at c=32 with gpu_preprocess / without', 'server.gpuPreprocess.c32.imagesPerS', 'server.c32.imagesPerS'),
     difference('gpu.gpuPreprocessC1', 'server p50 at c=1 with gpu_preprocess minus without', 'server.gpuPreprocess.c1.p50', 'server.c1.p50'),
+    ratio('gpu.graphCaptureC32', 'server images/s at c=32 with graph_capture / without', 'server.graphCapture.c32.imagesPerS', 'server.c32.imagesPerS'),
+    difference('gpu.graphCaptureC1', 'server p50 at c=1 with graph_capture minus without', 'server.graphCapture.c1.p50', 'server.c1.p50'),
   ];
 }
 
