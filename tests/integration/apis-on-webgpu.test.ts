@@ -33,13 +33,17 @@ describe('inference on forced WebGPU (the served onnxruntime-web build)', () => 
     // Captured (graph_capture), a replay that read the run before's input would not agree either.
     { name: 'nil', from: 'null_model', config: { batch_size: 3 } },
     { name: 'nil_gpu', from: 'null_model', config: { batch_size: 3, gpu_preprocess: true } },
+    // (The fp32 model above runs both at once.)
     { name: 'nil_captured', from: 'null_model', config: { batch_size: 3, graph_capture: true } },
-    { name: 'nil_gpu_captured', from: 'null_model', config: { batch_size: 3, gpu_preprocess: true, graph_capture: true } },
   ]);
   let gpu: RunningServer;
 
   before(async () => {
-    gpu = await startTestServer({ model_store: store.root, backend: 'webgpu' });
+    // Every model's WebGPU work goes through Chromium's one GPU process, here SwiftShader on the
+    // CPU: loaded together beside the other test files, a load took up to 106 s on this 2-core
+    // machine, close to the 120 s a load gets by default. Ten times that, so that no verdict
+    // rests on the machine's speed.
+    gpu = await startTestServer({ model_store: store.root, backend: 'webgpu', default_response_timeout: '1200' });
   });
   after(async () => {
     await gpu?.close();
@@ -105,7 +109,7 @@ describe('inference on forced WebGPU (the served onnxruntime-web build)', () => 
     );
   });
 
-  for (const model of ['nil_gpu', 'nil_captured', 'nil_gpu_captured']) {
+  for (const model of ['nil_gpu', 'nil_captured']) {
     it(`${model}: the answers of the model normalised in JavaScript and run uncaptured, alone and batched`, async () => {
       const [d] = (await call(`${gpu.managementUrl}/models/${model}`)).body;
       assert.deepEqual([d.backend, d.gpuPreprocess, d.graphCapture, d.parity.passed], ['webgpu', model.includes('gpu'), model.includes('captured'), true], d.fallbackReason);
