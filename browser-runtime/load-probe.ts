@@ -23,10 +23,14 @@ export function probeFor(handler: PageHandler | null, req: LoadRequest): LoadPro
           batch,
           { width: 0, values: new Float32Array(0) },
         );
-        const { outputs } = await runner.runFeeds(feeds);
-        const out = outputs[req.outputName];
-        if (!out) throw new Error(`the model has no output named "${req.outputName}"`);
-        return Float32Array.from(out.data as ArrayLike<number>, Number);
+        const { outputs, release } = await runner.runFeeds(feeds);
+        try {
+          const out = outputs[req.outputName];
+          if (!out) throw new Error(`the model has no output named "${req.outputName}"`);
+          return Float32Array.from((out.gpu ? await out.gpu.read() : out.data) as ArrayLike<number>, Number);
+        } finally {
+          release();
+        }
       },
     };
   }

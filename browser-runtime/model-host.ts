@@ -63,7 +63,7 @@ class StepTimer {
 }
 
 type MakeSession = (provider: Ort.InferenceSession.ExecutionProviderConfig, options?: Ort.InferenceSession.SessionOptions) => Promise<Ort.InferenceSession>;
-type MakeRunner = (provider: Ort.InferenceSession.ExecutionProviderConfig) => Promise<ModelRunner>;
+type MakeRunner = (provider: Ort.InferenceSession.ExecutionProviderConfig, options?: Ort.InferenceSession.SessionOptions) => Promise<ModelRunner>;
 
 function sessionMaker(ort: OrtModule, bytes: Uint8Array): MakeSession {
   return (provider, options) =>
@@ -79,7 +79,7 @@ function sessionMaker(ort: OrtModule, bytes: Uint8Array): MakeSession {
 }
 
 function runnerMaker(ort: OrtModule, makeSession: MakeSession, req: LoadRequest): MakeRunner {
-  return async (provider) => new ModelRunner(ort, await makeSession(provider), req.inputName, req.outputName, req.normalisation);
+  return async (provider, options) => new ModelRunner(ort, await makeSession(provider, options), req.inputName, req.outputName, req.normalisation);
 }
 
 /**
@@ -111,14 +111,26 @@ interface WebgpuAttempt {
   fallbackReason: string | null;
 }
 
-async function tryWebgpu(ort: OrtModule, req: LoadRequest, adapter: GPUAdapter, makeSession: MakeSession, probe: LoadProbe, expected: Float32Array, timer: StepTimer): Promise<WebgpuAttempt> {
+async function tryWebgpu(
+  ort: OrtModule,
+  req: LoadRequest,
+  adapter: GPUAdapter,
+  makeSession: MakeSession,
+  handler: PageHandler | null,
+  probe: LoadProbe,
+  expected: Float32Array,
+  timer: StepTimer,
+): Promise<WebgpuAttempt> {
   let gpu: ModelRunner | null = null;
   let parity: ParityReport | null = null;
   let fallbackReason: string;
   try {
     const provider = await webgpuProvider(ort, req.ortBuild, adapter);
-    gpu = await runnerMaker(ort, makeSession, req)(provider);
+    // Outputs the handler reduces on the GPU stay there (image-segmenter.ts).
+    const kept = handler?.gpuOutputs?.() ?? [];
+    gpu = await runnerMaker(ort, makeSession, req)(provider, kept.length ? { preferredOutputLocation: Object.fromEntries(kept.map((name) => [name, 'gpu-buffer'])) } : undefined);
     const device = (typeof provider === 'object' && 'device' in provider ? provider.device : ort.env.webgpu.device) as GPUDevice | undefined;
+    gpu.device = device ?? null;
     // Before the parity run, so that the parity input takes this path too. A device that cannot
     // run it leaves the model on WebGPU, normalised in JavaScript (its description says which).
     if (req.gpuPreprocess && !req.handler && device) {
@@ -224,7 +236,7 @@ export class ModelHost {
     const makeSession = sessionMaker(ort, bytes);
     const probe = probeFor(handler, req);
     const { wasm, expected } = await startWasm(runnerMaker(ort, makeSession, req), handler, probe, timer);
-    const gpu = choice.backend === 'webgpu' && lookup.adapter ? await tryWebgpu(ort, req, lookup.adapter, makeSession, probe, expected, timer) : null;
+    const gpu = choice.backend === 'webgpu' && lookup.adapter ? await tryWebgpu(ort, req, lookup.adapter, makeSession, handler, probe, expected, timer) : null;
     const active = gpu?.runner ?? wasm;
     const backend = gpu && !gpu.runner ? 'wasm' : choice.backend;
     await warmUp(active, backend, req.maxBatch, probe);
@@ -328,6 +340,8 @@ export class ModelHost {
         out.answers.push(...(await handler.answers(ran.outputs, { width: meta.width, values: meta.values.subarray(at * meta.width) }, chunk.length, ranBatch)));
       } catch (e) {
         throw new RuntimeError(e instanceof HandlerError ? 'handler' : 'model', e instanceof Error ? e.message : String(e));
+      } finally {
+        ran.release();
       }
       out.answerMs += performance.now() - t1;
       out.ranBatch = Math.max(out.ranBatch, ranBatch);

@@ -76,11 +76,15 @@ export class ModelRunner {
     return pageRuns.take(() => this.runNow(prepared.input, batch, prepared.ranBatch, prepared.normaliseMs, performance.now() - queuedAt)).finally(() => this.buffers.give(prepared.buffer));
   }
 
+  /** The WebGPU device of a WebGPU session: where outputs a handler keeps on the GPU live. */
+  device: GPUDevice | null = null;
+
   /**
    * The handler's input tensors, queued behind any run in progress; answers every output, copied
-   * out of onnxruntime, and how long the run waited and took.
+   * out of onnxruntime (or, where the session leaves it on the GPU, its buffer there), how long
+   * the run waited and took, and `release`, to call once the outputs are no longer read.
    */
-  runFeeds(feeds: Record<string, Ort.Tensor>): Promise<{ outputs: Outputs; runMs: number; waitMs: number }> {
+  runFeeds(feeds: Record<string, Ort.Tensor>): Promise<{ outputs: Outputs; runMs: number; waitMs: number; release: () => void }> {
     const queuedAt = performance.now();
     return pageRuns.take(async () => {
       const waitMs = performance.now() - queuedAt;
@@ -89,11 +93,18 @@ export class ModelRunner {
         const results = await this.session.run(feeds);
         const runMs = performance.now() - t0;
         const outputs: Outputs = {};
+        // Held until released: onnxruntime reuses an output's GPU buffer once its tensor is disposed.
+        const held: Ort.Tensor[] = [];
         for (const [name, t] of Object.entries(results)) {
+          if (t.location === 'gpu-buffer' && this.device) {
+            outputs[name] = { data: new Float32Array(0), dims: [...t.dims], gpu: { buffer: t.gpuBuffer as GPUBuffer, device: this.device, read: () => t.getData() } };
+            held.push(t);
+            continue;
+          }
           outputs[name] = { data: await t.getData(), dims: [...t.dims] };
           t.dispose();
         }
-        return { outputs, runMs, waitMs };
+        return { outputs, runMs, waitMs, release: () => held.forEach((t) => t.dispose()) };
       } finally {
         for (const t of Object.values(feeds)) t.dispose();
       }

@@ -8,6 +8,7 @@
 import type * as Ort from 'onnxruntime-web';
 import type { OrtModule } from '../ort-loader.js';
 import type { Normalisation } from '../protocol.js';
+import { GpuSegmenter } from './gpu-segment.js';
 import { imageInputs } from './image-input.js';
 import type { ItemMeta, Outputs, PageHandler } from './page-handler.js';
 
@@ -70,6 +71,9 @@ export function segmentationText(s: Segmentation): string {
 }
 
 export class ImageSegmenter implements PageHandler {
+  /** Made on the first answer from logits left on the GPU, for that device; null where its shader did not compile. */
+  private onGpu: Promise<GpuSegmenter | null> | null = null;
+
   constructor(
     private readonly ort: OrtModule,
     private readonly inputName: string,
@@ -81,12 +85,29 @@ export class ImageSegmenter implements PageHandler {
     return imageInputs(this.ort, this.inputName, this.normalisation, items, ranBatch);
   }
 
-  answers(outputs: Outputs, _meta: ItemMeta, count: number): string[] {
+  /** On WebGPU the logits stay there, and only each pixel's class and probability are read back (gpu-segment.ts). */
+  gpuOutputs(): string[] {
+    return [this.outputName];
+  }
+
+  async answers(outputs: Outputs, _meta: ItemMeta, count: number): Promise<string[]> {
     const out = outputs[this.outputName];
-    if (!out || !(out.data instanceof Float32Array) || out.dims.length !== 4) throw new Error(`output "${this.outputName}" is not a float32 [batch, classes, height, width] tensor`);
+    if (!out || !(out.gpu || out.data instanceof Float32Array) || out.dims.length !== 4) throw new Error(`output "${this.outputName}" is not a float32 [batch, classes, height, width] tensor`);
     const [batch, classes, height, width] = out.dims as [number, number, number, number];
+    if (classes < 1 || classes > MAX_SEGMENTER_CLASSES) throw new RangeError(`the model has ${classes} classes; a segmenter answers 1 to ${MAX_SEGMENTER_CLASSES}`);
+    const images = Math.min(count, batch);
+    let data = out.data as Float32Array;
+    if (out.gpu) {
+      const { buffer, device } = out.gpu;
+      this.onGpu ??= GpuSegmenter.create(device).catch((e: unknown) => {
+        console.warn(`segmenting in JavaScript: ${e instanceof Error ? e.message : String(e)}`);
+        return null;
+      });
+      const onGpu = await this.onGpu;
+      if (onGpu) return (await onGpu.segment(buffer, images, classes, height, width)).map(segmentationText);
+      data = (await out.gpu.read()) as Float32Array;
+    }
     const per = classes * height * width;
-    const data = out.data;
-    return Array.from({ length: Math.min(count, batch) }, (_, i) => segmentationText(segment(data.subarray(i * per, (i + 1) * per), classes, height, width)));
+    return Array.from({ length: images }, (_, i) => segmentationText(segment(data.subarray(i * per, (i + 1) * per), classes, height, width)));
   }
 }

@@ -4,10 +4,15 @@
 
 import type * as Ort from 'onnxruntime-web';
 
-/** A session output, copied out of onnxruntime: its values and dimensions. */
+/**
+ * A session output: its values copied out of onnxruntime and its dimensions; or, for an output
+ * the handler asked to keep on the GPU (gpuOutputs) on a WebGPU session, its buffer there, unread
+ * (`data` is then empty), valid until the handler's answers settle.
+ */
 export interface Output {
   data: Ort.Tensor['data'];
   dims: readonly number[];
+  gpu?: { buffer: GPUBuffer; device: GPUDevice; read(): Promise<Ort.Tensor['data']> };
 }
 
 export type Outputs = Record<string, Output>;
@@ -40,6 +45,11 @@ export interface PageHandler {
    * the image the probe is otherwise: run through `inputs`, read from the config's output.
    */
   probeItem?(): Uint8Array | undefined;
+  /**
+   * Outputs to leave on the GPU on a WebGPU session, for answers() to reduce there and read back
+   * only what the answer needs (Output's `gpu`).
+   */
+  gpuOutputs?(): string[];
   /** Once the session has loaded, before the model is ready. */
   initialize?(session: SessionFacts): Promise<void>;
 }

@@ -20,6 +20,7 @@ import { MODEL_NAME, STORE, VERSION } from '../../scripts/segmenter-model/model.
 import { PROJECT_ROOT } from '../../server/ops/paths.js';
 import { readImage } from '../support/paths.js';
 import { callUnary, grpcClients } from '../support/grpc-client.js';
+import { sendWhileHeld } from '../support/held-requests.js';
 import { call, postImage } from '../support/server-harness.js';
 import { startTestServer } from '../support/server-harness.js';
 
@@ -175,5 +176,57 @@ describe('image_segmenter on WASM', () => {
     const res = await postImage(url, Buffer.from('not an image'));
     assert.equal(res.status, 400);
     assert.equal(res.body.type, 'BadRequestException');
+  });
+});
+
+describe('image_segmenter on forced WebGPU: the logits stay on the GPU, reduced there', () => {
+  let server: RunningServer;
+  let session: ort.InferenceSession;
+  let url: string;
+
+  before(async () => {
+    session = await ort.InferenceSession.create(path.join(store, MODEL_NAME, VERSION, 'model.onnx'), { executionProviders: ['cpu'], logSeverityLevel: 3 });
+    // SwiftShader on the CPU, beside the other test files: far more than the default for its load (apis-on-webgpu.test.ts).
+    server = await startTestServer({ model_store: store, backend: 'webgpu', default_response_timeout: '1200' });
+    url = `${server.inferenceUrl}/predictions/${MODEL_NAME}`;
+  });
+  after(async () => {
+    await server?.close();
+    await session?.release();
+  });
+
+  it('runs on WebGPU and answers every pixel as onnxruntime-node does, alone and batched', async () => {
+    const [d] = (await call(`${server.managementUrl}/models/${MODEL_NAME}`)).body;
+    assert.deepEqual([d.backend, d.parity.passed], ['webgpu', true], d.fallbackReason);
+    const images = [await paletteImage(), readImage('dog_malamute.jpg'), readImage('kitten.jpg')];
+    const refs = await Promise.all(images.map((image) => reference(session, image)));
+    const check = (body: unknown, i: number) => {
+      const pairs = (body as [number, number][][]).flat();
+      assert.equal(pairs.length, SIDE * SIDE);
+      let differ = 0;
+      pairs.forEach(([cls, p], at) => {
+        // A near tie may fall either way between two runtimes' float rounding.
+        if (cls !== refs[i]!.classes[at]) {
+          assert.ok(refs[i]!.gaps[at]! < 1e-4, `image ${i} pixel ${at}: class ${cls}, onnxruntime-node ${refs[i]!.classes[at]} by ${refs[i]!.gaps[at]}`);
+          differ++;
+        } else assert.ok(Math.abs(p - refs[i]!.probabilities[at]!) < 1e-5, `image ${i} pixel ${at}: ${p} vs ${refs[i]!.probabilities[at]}`);
+      });
+      assert.ok(differ < 10, `${differ} pixels differ`);
+    };
+    for (const [i, image] of images.entries()) {
+      const res = await postImage(url, image);
+      assert.equal(res.status, 200, JSON.stringify(res.body).slice(0, 300));
+      check(res.body, i);
+    }
+    let next = 0;
+    const together = await sendWhileHeld(server.managementUrl, MODEL_NAME, 5, () => postImage(url, images[next++ % 3]!));
+    together.forEach((t, i) => {
+      assert.equal(t.status, 200);
+      check(t.body, i % 3);
+    });
+    assert.ok(
+      together.some((t) => Number(t.headers.get('x-batch-size')) > 1),
+      'some ran batched',
+    );
   });
 });

@@ -1,6 +1,8 @@
-// Normalising on the GPU (gpu_preprocess) in the real Chromium's WebGPU (SwiftShader here): the
-// compute pass writes what normalise.ts writes, for both layouts and both channel orders, and for
-// pixel counts whose bytes are no whole number of 4-byte words, to the last bit of float32.
+// The page's own WebGPU compute passes in the real Chromium (SwiftShader here), against the
+// JavaScript they stand in for. Normalising (gpu_preprocess): the pass writes what normalise.ts
+// writes, for both layouts and both channel orders, and for pixel counts whose bytes are no whole
+// number of 4-byte words, to the last bit of float32. Segmenting (the image_segmenter on WebGPU):
+// each pixel's class and probability as segment() gives them, ties and padding images included.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -43,7 +45,31 @@ async function compareInPage(base: string, cases: Case[]): Promise<Array<{ lengt
   return out;
 }
 
-describe('normalising on the GPU, in Chromium (SwiftShader)', () => {
+/** In the page: logits of `images` images through the GPU pass and through segment(); the worst probability difference, and whether every class agreed. */
+async function segmentInPage(base: string, classes: number, height: number, width: number, images: number, count: number) {
+  const { GpuSegmenter } = await import(`${base}browser-runtime/handlers/gpu-segment.js`);
+  const { segment } = await import(`${base}browser-runtime/handlers/image-segmenter.js`);
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) throw new Error('no WebGPU adapter');
+  const device = await adapter.requestDevice();
+  const per = classes * height * width;
+  // Spread out, with every pixel's classes 2 and 3 tied at its top in the first image.
+  const logits = new Float32Array(images * per).map((_, i) => Math.sin(i * 12.9898) * 8);
+  for (let i = 0; i < height * width; i++) logits[2 * height * width + i] = logits[3 * height * width + i] = 100;
+  const buffer = device.createBuffer({ size: logits.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(buffer, 0, logits);
+  const got = await (await GpuSegmenter.create(device)).segment(buffer, count, classes, height, width);
+  let worst = 0;
+  let classesAgree = got.length === count;
+  for (let i = 0; i < count; i++) {
+    const want = segment(logits.subarray(i * per, (i + 1) * per), classes, height, width);
+    classesAgree &&= got[i].width === width && got[i].height === height && want.classes.every((c: number, j: number) => c === got[i].classes[j]);
+    want.probabilities.forEach((p: number, j: number) => (worst = Math.max(worst, Math.abs(p - got[i].probabilities[j]))));
+  }
+  return { worst, classesAgree, firstTopClass: got[0].classes[0], firstProbability: got[0].probabilities[0] };
+}
+
+describe("the page's WebGPU passes, in Chromium (SwiftShader)", () => {
   let browser: Browser;
   let page: Page;
   let assets: Awaited<ReturnType<typeof startRuntimeAssets>>;
@@ -73,5 +99,14 @@ describe('normalising on the GPU, in Chromium (SwiftShader)', () => {
       // One float32 rounding apart at most: the GPU rounds the product and the sum apart.
       assert.ok(r.worst <= 2 ** -22, `case ${cases[i]}: relative difference ${r.worst}`);
     });
+  });
+
+  it('segments as segment() does: the first class wins a tie, and only the images asked for are read', async () => {
+    // 3 images in the buffer, 2 asked for (the third is the batch's padding); 7 classes of 5x9.
+    const r = await page.evaluate(segmentInPage, assets.pageUrl, 7, 5, 9, 3, 2);
+    assert.ok(r.classesAgree, "every pixel's class");
+    assert.equal(r.firstTopClass, 2, 'a tie between classes 2 and 3 goes to 2');
+    assert.ok(Math.abs(r.firstProbability - 0.5) < 1e-6, `a two-way tie is one half: ${r.firstProbability}`);
+    assert.ok(r.worst < 1e-6, `largest probability difference ${r.worst}`);
   });
 });
