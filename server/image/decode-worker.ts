@@ -3,8 +3,14 @@
 // gateway kills it outright (SIGKILL) when a decode overruns its deadline. It ends when the
 // channel closes: when the gateway closes it, and when the gateway dies, however it dies.
 
+import sharp from 'sharp';
 import type { JobMessage, WorkerMessage } from './decode-messages.js';
 import { runDecodeJob } from './decode-job.js';
+
+// One libvips thread: the gateway runs one process per decode slot, one slot per core, and more
+// threads per decode only contend for the same cores (BENCHMARKS.md, "One libvips thread a decode
+// process").
+sharp.concurrency(1);
 
 const send = (message: WorkerMessage) => process.send?.(message);
 
