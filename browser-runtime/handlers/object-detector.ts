@@ -7,6 +7,7 @@
 import type * as Ort from 'onnxruntime-web';
 import type { OrtModule } from '../ort-loader.js';
 import type { DetectorSpec, Normalisation } from '../protocol.js';
+import { GpuDetectionFilter, KEPT_VALUES } from './gpu-detect.js';
 import { imageInputs } from './image-input.js';
 import { type ItemMeta, metaOf, type Outputs, type PageHandler } from './page-handler.js';
 
@@ -20,6 +21,40 @@ export interface Detection {
   score: number;
 }
 
+/** The rows a YOLOX output has for `strides` at `inputSize` px: each stride's grid, row by row. */
+export function yoloxRows(inputSize: number, strides: readonly number[]): number {
+  return strides.reduce((n, stride) => n + Math.floor(inputSize / stride) ** 2, 0);
+}
+
+/** Row `row`'s grid cell and stride. */
+function cellOf(row: number, inputSize: number, strides: readonly number[]): { gx: number; gy: number; stride: number } {
+  let first = 0;
+  for (const stride of strides) {
+    const cells = Math.floor(inputSize / stride);
+    if (row < first + cells * cells) {
+      const at = row - first;
+      return { gx: at % cells, gy: Math.floor(at / cells), stride };
+    }
+    first += cells * cells;
+  }
+  throw new RangeError(`row ${row} is past the grids of strides ${strides.join(', ')} at ${inputSize} px`);
+}
+
+/** A row's box from its raw cx, cy, w, h (offsets on its cell), scored objectness x class score. */
+function detectionOf(row: number, values: ArrayLike<number>, at: number, cls: number, best: number, inputSize: number, strides: readonly number[]): Detection {
+  const { gx, gy, stride } = cellOf(row, inputSize, strides);
+  const cx = (values[at]! + gx) * stride;
+  const cy = (values[at + 1]! + gy) * stride;
+  const w = Math.exp(values[at + 2]!) * stride;
+  const h = Math.exp(values[at + 3]!) * stride;
+  return { x1: cx - w / 2, y1: cy - h / 2, x2: cx + w / 2, y2: cy + h / 2, cls, score: values[at + 4]! * best };
+}
+
+function checkRows(rows: number, inputSize: number, strides: readonly number[]): void {
+  const expected = yoloxRows(inputSize, strides);
+  if (rows !== expected) throw new RangeError(`the output has ${rows} rows; strides ${strides.join(', ')} at ${inputSize} px give ${expected}`);
+}
+
 /**
  * One image's YOLOX rows (`rows` x (5 + classes): cx, cy, w, h as offsets on the grid cell of
  * its stride, then objectness and class scores, both already through a sigmoid) to its boxes
@@ -29,36 +64,41 @@ export function decodeYolox(raw: ArrayLike<number>, rows: number, inputSize: num
   const width = raw.length / rows;
   const classes = width - 5;
   if (!Number.isInteger(width) || classes < 1) throw new RangeError(`a YOLOX output of ${raw.length} values is not ${rows} rows of 5 + classes`);
+  checkRows(rows, inputSize, strides);
   const out: Detection[] = [];
-  let row = 0;
-  for (const stride of strides) {
-    const cells = Math.floor(inputSize / stride);
-    for (let gy = 0; gy < cells; gy++) {
-      for (let gx = 0; gx < cells; gx++, row++) {
-        if (row >= rows) throw new RangeError(`the output has ${rows} rows; strides ${strides.join(', ')} at ${inputSize} px need more`);
-        const at = row * width;
-        const objectness = raw[at + 4]!;
-        if (objectness < threshold) continue; // no class can score more than the objectness
-        let cls = 0;
-        let best = raw[at + 5]!;
-        for (let c = 1; c < classes; c++) {
-          const s = raw[at + 5 + c]!;
-          if (s > best) {
-            best = s;
-            cls = c;
-          }
-        }
-        const score = objectness * best;
-        if (score < threshold) continue;
-        const cx = (raw[at]! + gx) * stride;
-        const cy = (raw[at + 1]! + gy) * stride;
-        const w = Math.exp(raw[at + 2]!) * stride;
-        const h = Math.exp(raw[at + 3]!) * stride;
-        out.push({ x1: cx - w / 2, y1: cy - h / 2, x2: cx + w / 2, y2: cy + h / 2, cls, score });
+  for (let row = 0; row < rows; row++) {
+    const at = row * width;
+    const objectness = raw[at + 4]!;
+    if (objectness < threshold) continue; // no class can score more than the objectness
+    let cls = 0;
+    let best = raw[at + 5]!;
+    for (let c = 1; c < classes; c++) {
+      const s = raw[at + 5 + c]!;
+      if (s > best) {
+        best = s;
+        cls = c;
       }
     }
+    if (objectness * best < threshold) continue;
+    out.push(detectionOf(row, raw, at, cls, best, inputSize, strides));
   }
-  if (row !== rows) throw new RangeError(`the output has ${rows} rows; strides ${strides.join(', ')} at ${inputSize} px give ${row}`);
+  return out;
+}
+
+/**
+ * The same from the rows the GPU kept (gpu-detect.ts: index, class, cx, cy, w, h, objectness and
+ * class score each, in row order), thresholded again here: the same detections as decodeYolox
+ * gives from the whole output.
+ */
+export function decodeKeptRows(kept: Float32Array, rows: number, inputSize: number, strides: readonly number[], threshold: number): Detection[] {
+  checkRows(rows, inputSize, strides);
+  const out: Detection[] = [];
+  for (let at = 0; at < kept.length; at += KEPT_VALUES) {
+    const objectness = kept[at + 6]!;
+    const best = kept[at + 7]!;
+    if (objectness < threshold || objectness * best < threshold) continue;
+    out.push(detectionOf(kept[at]!, kept, at + 2, kept[at + 1]!, best, inputSize, strides));
+  }
   return out;
 }
 
@@ -95,7 +135,13 @@ export function detectionAnswer(kept: readonly Detection[], meta: ArrayLike<numb
   return `[${members.join(',')}]`;
 }
 
+/** Rows the GPU keeps per image at most; an image with more is read back whole. */
+const GPU_KEPT_ROWS = 1024;
+
 export class ObjectDetector implements PageHandler {
+  /** Made on the first answer from rows left on the GPU, for that device; null where its shader did not compile. */
+  private onGpu: Promise<GpuDetectionFilter | null> | null = null;
+
   constructor(
     private readonly ort: OrtModule,
     private readonly inputName: string,
@@ -109,15 +155,34 @@ export class ObjectDetector implements PageHandler {
     return imageInputs(this.ort, this.inputName, this.normalisation, items, ranBatch);
   }
 
-  answers(outputs: Outputs, meta: ItemMeta, count: number): string[] {
+  /** On WebGPU the raw rows stay there, and only the rows that may pass the threshold are read back (gpu-detect.ts). */
+  gpuOutputs(): string[] {
+    return [this.outputName];
+  }
+
+  async answers(outputs: Outputs, meta: ItemMeta, count: number): Promise<string[]> {
     const out = outputs[this.outputName];
-    if (!out || !(out.data instanceof Float32Array) || out.dims.length !== 3) throw new Error(`output "${this.outputName}" is not a float32 [batch, rows, 5 + classes] tensor`);
+    if (!out || !(out.gpu || out.data instanceof Float32Array) || out.dims.length !== 3) throw new Error(`output "${this.outputName}" is not a float32 [batch, rows, 5 + classes] tensor`);
     const [batch, rows, width] = out.dims as [number, number, number];
+    if (width < 6) throw new RangeError(`a YOLOX output of ${width} values a row is not 5 + classes`);
+    const images = Math.min(count, batch);
+    const { size } = this.normalisation;
+    const { strides, scoreThreshold, nmsThreshold, maxDetections } = this.spec;
+    const answer = (found: Detection[], i: number) => detectionAnswer(nonMaximumSuppression(found, nmsThreshold, maxDetections), metaOf(meta, i), this.labels);
+    let data = out.data as Float32Array;
+    if (out.gpu) {
+      const { buffer, device } = out.gpu;
+      this.onGpu ??= GpuDetectionFilter.create(device).catch((e: unknown) => {
+        console.warn(`detecting in JavaScript: ${e instanceof Error ? e.message : String(e)}`);
+        return null;
+      });
+      const onGpu = await this.onGpu;
+      const kept = onGpu ? await onGpu.filter(buffer, images, rows, width, scoreThreshold, GPU_KEPT_ROWS) : null;
+      // Every image within the cap: done from the kept rows alone; else the whole output is read.
+      if (kept?.every((k) => k !== null)) return kept.map((k, i) => answer(decodeKeptRows(k!, rows, size, strides, scoreThreshold), i));
+      data = (await out.gpu.read()) as Float32Array;
+    }
     const per = rows * width;
-    const data = out.data;
-    return Array.from({ length: Math.min(count, batch) }, (_, i) => {
-      const found = decodeYolox(data.subarray(i * per, (i + 1) * per), rows, this.normalisation.size, this.spec.strides, this.spec.scoreThreshold);
-      return detectionAnswer(nonMaximumSuppression(found, this.spec.nmsThreshold, this.spec.maxDetections), metaOf(meta, i), this.labels);
-    });
+    return Array.from({ length: images }, (_, i) => answer(decodeYolox(data.subarray(i * per, (i + 1) * per), rows, size, strides, scoreThreshold), i));
   }
 }

@@ -69,6 +69,25 @@ async function segmentInPage(base: string, classes: number, height: number, widt
   return { worst, classesAgree, firstTopClass: got[0].classes[0], firstProbability: got[0].probabilities[0] };
 }
 
+/** In the page: YOLOX rows of `images` images filtered on the GPU, then decoded; against decodeYolox on the whole output. */
+async function detectInPage(base: string, images: number, cap: number) {
+  const { GpuDetectionFilter } = await import(`${base}browser-runtime/handlers/gpu-detect.js`);
+  const { decodeKeptRows, decodeYolox } = await import(`${base}browser-runtime/handlers/object-detector.js`);
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) throw new Error('no WebGPU adapter');
+  const device = await adapter.requestDevice();
+  // A 128 px input, strides 8, 16 and 32: 336 rows of 5 + 4 classes.
+  const [rows, width, size, strides, threshold] = [336, 9, 128, [8, 16, 32], 0.25];
+  const raw = new Float32Array((images + 1) * rows * width).map((_, i) => Math.abs(Math.sin(i * 12.9898)) ** 2);
+  const buffer = device.createBuffer({ size: raw.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(buffer, 0, raw);
+  const kept = await (await GpuDetectionFilter.create(device)).filter(buffer, images, rows, width, threshold, cap);
+  return kept.map((k: Float32Array | null, i: number) => {
+    const whole = decodeYolox(raw.subarray(i * rows * width, (i + 1) * rows * width), rows, size, strides, threshold);
+    return { overflowed: k === null, found: whole.length, same: k !== null && JSON.stringify(decodeKeptRows(k, rows, size, strides, threshold)) === JSON.stringify(whole) };
+  });
+}
+
 describe("the page's WebGPU passes, in Chromium (SwiftShader)", () => {
   let browser: Browser;
   let page: Page;
@@ -108,5 +127,20 @@ describe("the page's WebGPU passes, in Chromium (SwiftShader)", () => {
     assert.equal(r.firstTopClass, 2, 'a tie between classes 2 and 3 goes to 2');
     assert.ok(Math.abs(r.firstProbability - 0.5) < 1e-6, `a two-way tie is one half: ${r.firstProbability}`);
     assert.ok(r.worst < 1e-6, `largest probability difference ${r.worst}`);
+  });
+
+  it("keeps the detector's rows that pass, so that they decode to what the whole output does; more than the cap is said", async () => {
+    const within = await page.evaluate(detectInPage, assets.pageUrl, 2, 336);
+    assert.equal(within.length, 2, 'the padding image is not read');
+    for (const r of within) {
+      assert.ok(r.found > 5 && r.found < 336, `some rows pass and some do not: ${r.found}`);
+      assert.deepEqual([r.overflowed, r.same], [false, true]);
+    }
+    const over = await page.evaluate(detectInPage, assets.pageUrl, 1, 4);
+    assert.deepEqual(
+      over.map((r: { overflowed: boolean }) => r.overflowed),
+      [true],
+      'more rows passed than the cap',
+    );
   });
 });

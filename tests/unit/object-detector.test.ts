@@ -3,7 +3,8 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeYolox, type Detection, detectionAnswer, nonMaximumSuppression } from '../../browser-runtime/handlers/object-detector.js';
+import { KEPT_VALUES } from '../../browser-runtime/handlers/gpu-detect.js';
+import { decodeKeptRows, decodeYolox, type Detection, detectionAnswer, nonMaximumSuppression } from '../../browser-runtime/handlers/object-detector.js';
 import { letterboxGeometry } from '../../browser-runtime/resize-crop.js';
 
 /** YOLOX rows for a 32 px input with strides 16 and 32: 4 + 1 cells, 3 classes. */
@@ -30,6 +31,27 @@ describe('decodeYolox', () => {
     assert.deepEqual([b.x1, b.y1, b.x2, b.y2, b.cls], [-16, -16, 16, 16, 2]);
     assert.ok(Math.abs(b.score - 0.15) < 1e-6);
     assert.equal(decodeYolox(raw, 5, 32, [16, 32], 0.2).length, 1, 'the threshold applies to objectness x class');
+  });
+
+  it('gives from the rows the GPU keeps exactly what it gives from the whole output', () => {
+    // 20 rows (a 64 px input, strides 16 and 32), 3 classes, values spread so that some rows fall
+    // on either side of the threshold; kept as the GPU pass keeps them (gpu-detect.ts): every row
+    // that may pass, a hair below the threshold, as index, class, cx, cy, w, h, objectness, score.
+    const width = 8;
+    const raw = new Float32Array(20 * width).map((_, i) => Math.abs(Math.sin(i * 12.9898)));
+    const threshold = 0.3;
+    const kept: number[] = [];
+    for (let row = 0; row < 20; row++) {
+      const at = row * width;
+      let cls = 0;
+      for (let c = 1; c < 3; c++) if (raw[at + 5 + c]! > raw[at + 5 + cls]!) cls = c;
+      if (Math.fround(raw[at + 4]! * raw[at + 5 + cls]!) >= threshold * (1 - 1e-5)) kept.push(row, cls, ...raw.subarray(at, at + 5), raw[at + 5 + cls]!);
+    }
+    const fromKept = decodeKeptRows(Float32Array.from(kept), 20, 64, [16, 32], threshold);
+    const whole = decodeYolox(raw, 20, 64, [16, 32], threshold);
+    assert.ok(whole.length > 2 && whole.length < 20, `some rows pass and some do not: ${whole.length}`);
+    assert.equal(kept.length / KEPT_VALUES >= whole.length, true);
+    assert.deepEqual(fromKept, whole);
   });
 
   it('refuses an output whose rows do not match the strides, or have no class', () => {
