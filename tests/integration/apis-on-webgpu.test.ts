@@ -1,5 +1,5 @@
-// The WebGPU path for real: forced with --backend webgpu (on a machine without a GPU this is
-// SwiftShader, the CPU standing in for a GPU), checked against onnxruntime-node (native CPU code)
+// The WebGPU path for real: forced with each model's `"backend": "webgpu"` (on a machine without
+// a GPU this is SwiftShader, the CPU standing in for a GPU), checked against onnxruntime-node (native CPU code)
 // on the same pixels. A file of its own, beside the shared WASM server's: SwiftShader makes it
 // the longest, and alone it runs beside the rest.
 
@@ -24,17 +24,18 @@ describe('inference on forced WebGPU (the served onnxruntime-web build)', () => 
     // (quantized nodes on the CPU) is quick enough to exercise batching and padding on WebGPU.
     // Its pixels normalised on the GPU (gpu_preprocess) and its runs replayed (graph_capture):
     // checked against onnxruntime-node below.
-    { name: 'mobilenet_v2', from: 'mobilenet_v2', config: { batch_size: 1, gpu_preprocess: true, graph_capture: true } },
+    { name: 'mobilenet_v2', from: 'mobilenet_v2', config: { backend: 'webgpu', batch_size: 1, gpu_preprocess: true, graph_capture: true } },
     // Its quantized nodes on the CPU: onnxruntime cannot capture it, so it runs uncaptured.
-    { name: 'mobilenet_v2_int8', from: 'mobilenet_v2_int8', config: { batch_size: 3, graph_capture: true } },
-    { name: 'yolox_nano', from: 'yolox_nano' },
-    // The null model's answer follows each channel's mean: normalised in JavaScript and on the GPU,
-    // batched, the two must agree image for image (a channel, layout or slot mixed up would not).
-    // Captured (graph_capture), a replay that read the run before's input would not agree either.
-    { name: 'nil', from: 'null_model', config: { batch_size: 3 } },
-    { name: 'nil_gpu', from: 'null_model', config: { batch_size: 3, gpu_preprocess: true } },
+    { name: 'mobilenet_v2_int8', from: 'mobilenet_v2_int8', config: { backend: 'webgpu', batch_size: 3, graph_capture: true } },
+    { name: 'yolox_nano', from: 'yolox_nano', config: { backend: 'webgpu' } },
+    // The null model's answer follows each channel's mean: normalised on the GPU, or captured
+    // (graph_capture), batched, it must agree image for image with the same model on WASM,
+    // normalised in JavaScript (a channel, layout or slot mixed up would not, nor a replay that
+    // read the run before's input). On WASM, the reference costs the suite no SwiftShader load.
+    { name: 'nil', from: 'null_model', config: { batch_size: 3, backend: 'wasm' } },
+    { name: 'nil_gpu', from: 'null_model', config: { backend: 'webgpu', batch_size: 3, gpu_preprocess: true } },
     // (The fp32 model above runs both at once.)
-    { name: 'nil_captured', from: 'null_model', config: { batch_size: 3, graph_capture: true } },
+    { name: 'nil_captured', from: 'null_model', config: { backend: 'webgpu', batch_size: 3, graph_capture: true } },
   ]);
   let gpu: RunningServer;
 
@@ -43,7 +44,7 @@ describe('inference on forced WebGPU (the served onnxruntime-web build)', () => 
     // CPU: loaded together beside the other test files, a load took up to 106 s on this 2-core
     // machine, close to the 120 s a load gets by default. Ten times that, so that no verdict
     // rests on the machine's speed.
-    gpu = await startTestServer({ model_store: store.root, backend: 'webgpu', default_response_timeout: '1200' });
+    gpu = await startTestServer({ model_store: store.root, default_response_timeout: '1200' });
   });
   after(async () => {
     await gpu?.close();
@@ -110,7 +111,7 @@ describe('inference on forced WebGPU (the served onnxruntime-web build)', () => 
   });
 
   for (const model of ['nil_gpu', 'nil_captured']) {
-    it(`${model}: the answers of the model normalised in JavaScript and run uncaptured, alone and batched`, async () => {
+    it(`${model}: the answers of the model on WASM, normalised in JavaScript, alone and batched`, async () => {
       const [d] = (await call(`${gpu.managementUrl}/models/${model}`)).body;
       assert.deepEqual([d.backend, d.gpuPreprocess, d.graphCapture, d.parity.passed], ['webgpu', model.includes('gpu'), model.includes('captured'), true], d.fallbackReason);
       assert.deepEqual(d.batchSizes, [1, 2, 3]);
