@@ -8,9 +8,8 @@
 import type * as Ort from 'onnxruntime-web';
 import type { OrtModule } from './ort-loader.js';
 import type { Normalisation } from './protocol.js';
+import { computePipeline, encodePass, ITEM_INDEX, WORKGROUP } from './compute-pass.js';
 import { tensorDims } from './normalise.js';
-
-const WORKGROUP = 64;
 
 /** One invocation per pixel: its three bytes in, its three channels out, in the model's layout and order. */
 const SHADER = /* wgsl */ `
@@ -33,7 +32,7 @@ fn byteAt(i: u32) -> f32 {
 
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = id.x + id.y * groups.x * ${WORKGROUP}u;
+  let i = ${ITEM_INDEX};
   if (i >= p.pixels) { return; }
   let image = i / p.plane;
   let at = i % p.plane;
@@ -51,11 +50,9 @@ interface BatchBuffers {
   src: GPUBuffer;
   dst: GPUBuffer;
   params: GPUBuffer;
-  bind: GPUBindGroup;
 }
 
 export class GpuNormaliser {
-  private readonly pipeline: GPUComputePipeline;
   /** By batch size: a run reuses its size's buffers (runs are one at a time on the page's queue). */
   private readonly buffers = new Map<number, BatchBuffers>();
 
@@ -63,18 +60,12 @@ export class GpuNormaliser {
     private readonly device: GPUDevice,
     private readonly ort: OrtModule,
     private readonly normalisation: Normalisation,
-    pipeline: GPUComputePipeline,
-  ) {
-    this.pipeline = pipeline;
-  }
+    private readonly pipeline: GPUComputePipeline,
+  ) {}
 
-  /** Its pipeline compiled, or the device's reason why not: WebGPU reports that apart, not by throwing. */
+  /** Its pipeline compiled (compute-pass.ts), or why not. */
   static async create(device: GPUDevice, ort: OrtModule, normalisation: Normalisation): Promise<GpuNormaliser> {
-    device.pushErrorScope('validation');
-    const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: SHADER }), entryPoint: 'main' } });
-    const error = await device.popErrorScope();
-    if (error) throw new Error(`the normalising shader did not compile: ${error.message}`);
-    return new GpuNormaliser(device, ort, normalisation, pipeline);
+    return new GpuNormaliser(device, ort, normalisation, await computePipeline(device, SHADER, 'normalising'));
   }
 
   /**
@@ -93,16 +84,7 @@ export class GpuNormaliser {
       tail.set(pixels.subarray(whole));
       this.device.queue.writeBuffer(b.src, whole, tail);
     }
-    const encoder = this.device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    pass.setPipeline(this.pipeline);
-    pass.setBindGroup(0, b.bind);
-    const groups = Math.ceil(pixels.byteLength / 3 / WORKGROUP);
-    // A dispatch's dimension is capped (65535 by default): the rest goes to y.
-    const x = Math.min(groups, 65_535);
-    pass.dispatchWorkgroups(x, Math.ceil(groups / x));
-    pass.end();
-    this.device.queue.submit([encoder.finish()]);
+    this.device.queue.submit([encodePass(this.device, this.pipeline, [{ buffer: b.src }, { buffer: b.dst }, { buffer: b.params }], pixels.byteLength / 3).finish()]);
     return this.ort.Tensor.fromGpuBuffer(b.dst, { dataType: 'float32', dims: tensorDims(batch, this.normalisation) });
   }
 
@@ -123,15 +105,7 @@ export class GpuNormaliser {
       factors[4 + c] = -mean[c]! / std[c]!;
     }
     this.device.queue.writeBuffer(params, 0, words);
-    const bind = this.device.createBindGroup({
-      layout: this.pipeline.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: { buffer: src } },
-        { binding: 1, resource: { buffer: dst } },
-        { binding: 2, resource: { buffer: params } },
-      ],
-    });
-    const made = { src, dst, params, bind };
+    const made = { src, dst, params };
     this.buffers.set(batch, made);
     return made;
   }

@@ -6,7 +6,8 @@
 // filters (a hair below the threshold, so that float32 rounding never drops a row JavaScript keeps)
 // and JavaScript scores and thresholds again in the same arithmetic as before.
 
-const WORKGROUP = 64;
+import { computePipeline, encodePass, ITEM_INDEX, submitAndRead, WORKGROUP } from '../compute-pass.js';
+
 /** Values kept a row: index, class, cx, cy, w, h, objectness, class score. */
 export const KEPT_VALUES = 8;
 
@@ -25,7 +26,7 @@ struct Params {
 
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = id.x + id.y * groups.x * ${WORKGROUP}u;
+  let i = ${ITEM_INDEX};
   if (i >= p.total) { return; }
   let at = i * p.width;
   let objectness = raw[at + 4u];
@@ -58,11 +59,7 @@ export class GpuDetectionFilter {
   ) {}
 
   static async create(device: GPUDevice): Promise<GpuDetectionFilter> {
-    device.pushErrorScope('validation');
-    const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: SHADER }), entryPoint: 'main' } });
-    const error = await device.popErrorScope();
-    if (error) throw new Error(`the detection filter's shader did not compile: ${error.message}`);
-    return new GpuDetectionFilter(device, pipeline);
+    return new GpuDetectionFilter(device, await computePipeline(device, SHADER, "detection filter's"));
   }
 
   /**
@@ -78,7 +75,6 @@ export class GpuDetectionFilter {
     const counts = this.device.createBuffer({ size: countsBytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
     const kept = this.device.createBuffer({ size: keptBytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
     const params = this.device.createBuffer({ size: 32, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    const read = this.device.createBuffer({ size: countsBytes + keptBytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     try {
       const words = new ArrayBuffer(32);
       new Uint32Array(words, 0, 4).set([rows, width, total, cap]);
@@ -86,40 +82,20 @@ export class GpuDetectionFilter {
       new Float32Array(words, 16, 1)[0] = threshold * (1 - 1e-5);
       this.device.queue.writeBuffer(params, 0, words);
       this.device.queue.writeBuffer(counts, 0, new Uint32Array(countsBytes / 4));
-      const encoder = this.device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      pass.setPipeline(this.pipeline);
-      pass.setBindGroup(
-        0,
-        this.device.createBindGroup({
-          layout: this.pipeline.getBindGroupLayout(0),
-          entries: [
-            { binding: 0, resource: { buffer: raw, size: total * width * 4 } },
-            { binding: 1, resource: { buffer: counts } },
-            { binding: 2, resource: { buffer: kept } },
-            { binding: 3, resource: { buffer: params } },
-          ],
-        }),
-      );
-      const groups = Math.ceil(total / WORKGROUP);
-      const x = Math.min(groups, 65_535);
-      pass.dispatchWorkgroups(x, Math.ceil(groups / x));
-      pass.end();
-      encoder.copyBufferToBuffer(counts, 0, read, 0, countsBytes);
-      encoder.copyBufferToBuffer(kept, 0, read, countsBytes, keptBytes);
-      this.device.queue.submit([encoder.finish()]);
-      await read.mapAsync(GPUMapMode.READ);
-      const bytes = read.getMappedRange();
+      const encoder = encodePass(this.device, this.pipeline, [{ buffer: raw, size: total * width * 4 }, { buffer: counts }, { buffer: kept }, { buffer: params }], total);
+      const bytes = await submitAndRead(this.device, encoder, [
+        { buffer: counts, bytes: countsBytes },
+        { buffer: kept, bytes: keptBytes },
+      ]);
       const found = new Uint32Array(bytes, 0, count);
       const all = new Float32Array(bytes, countsBytes, count * cap * KEPT_VALUES);
       return Array.from({ length: count }, (_, image) => {
         const n = found[image]!;
         if (n > cap) return null;
-        const mine = all.slice(image * cap * KEPT_VALUES, (image * cap + n) * KEPT_VALUES);
-        return sortedByRow(mine);
+        return sortedByRow(all.slice(image * cap * KEPT_VALUES, (image * cap + n) * KEPT_VALUES));
       });
     } finally {
-      for (const buffer of [counts, kept, params, read]) buffer.destroy();
+      for (const buffer of [counts, kept, params]) buffer.destroy();
     }
   }
 }

@@ -4,9 +4,8 @@
 // Only that is read back: 8 bytes a pixel instead of 4 a class (a 21-class model at 520x520 reads
 // 2.2 MB, not 22.7 MB), and no JavaScript loop over every logit.
 
+import { computePipeline, encodePass, ITEM_INDEX, submitAndRead, WORKGROUP } from '../compute-pass.js';
 import type { Segmentation } from './image-segmenter.js';
-
-const WORKGROUP = 64;
 
 /** One invocation per pixel: the first class wins a tie, as in segment(); 1 / sum(exp(l - max)). */
 const SHADER = /* wgsl */ `
@@ -22,7 +21,7 @@ struct Params {
 
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = id.x + id.y * groups.x * ${WORKGROUP}u;
+  let i = ${ITEM_INDEX};
   if (i >= p.pixels) { return; }
   let base = (i / p.plane) * p.classes * p.plane + i % p.plane;
   var best = 0u;
@@ -44,13 +43,8 @@ export class GpuSegmenter {
     private readonly pipeline: GPUComputePipeline,
   ) {}
 
-  /** Its pipeline compiled, or the device's reason why not (WebGPU reports it apart, not by throwing). */
   static async create(device: GPUDevice): Promise<GpuSegmenter> {
-    device.pushErrorScope('validation');
-    const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: SHADER }), entryPoint: 'main' } });
-    const error = await device.popErrorScope();
-    if (error) throw new Error(`the segmenting shader did not compile: ${error.message}`);
-    return new GpuSegmenter(device, pipeline);
+    return new GpuSegmenter(device, await computePipeline(device, SHADER, 'segmenting'));
   }
 
   /**
@@ -65,34 +59,13 @@ export class GpuSegmenter {
     const top = this.device.createBuffer({ size: pixels * 4, usage });
     const probability = this.device.createBuffer({ size: pixels * 4, usage });
     const params = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    const read = this.device.createBuffer({ size: pixels * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     try {
       this.device.queue.writeBuffer(params, 0, Uint32Array.of(pixels, plane, classes, 0));
-      const encoder = this.device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      pass.setPipeline(this.pipeline);
-      pass.setBindGroup(
-        0,
-        this.device.createBindGroup({
-          layout: this.pipeline.getBindGroupLayout(0),
-          entries: [
-            { binding: 0, resource: { buffer: logits, size: pixels * classes * 4 } },
-            { binding: 1, resource: { buffer: top } },
-            { binding: 2, resource: { buffer: probability } },
-            { binding: 3, resource: { buffer: params } },
-          ],
-        }),
-      );
-      const groups = Math.ceil(pixels / WORKGROUP);
-      // A dispatch's dimension is capped (65535 by default): the rest goes to y.
-      const x = Math.min(groups, 65_535);
-      pass.dispatchWorkgroups(x, Math.ceil(groups / x));
-      pass.end();
-      encoder.copyBufferToBuffer(top, 0, read, 0, pixels * 4);
-      encoder.copyBufferToBuffer(probability, 0, read, pixels * 4, pixels * 4);
-      this.device.queue.submit([encoder.finish()]);
-      await read.mapAsync(GPUMapMode.READ);
-      const bytes = read.getMappedRange();
+      const encoder = encodePass(this.device, this.pipeline, [{ buffer: logits, size: pixels * classes * 4 }, { buffer: top }, { buffer: probability }, { buffer: params }], pixels);
+      const bytes = await submitAndRead(this.device, encoder, [
+        { buffer: top, bytes: pixels * 4 },
+        { buffer: probability, bytes: pixels * 4 },
+      ]);
       const classIndex = new Uint32Array(bytes, 0, pixels);
       const probabilities = new Float32Array(bytes, pixels * 4, pixels);
       return Array.from({ length: count }, (_, i) => ({
@@ -102,7 +75,7 @@ export class GpuSegmenter {
         probabilities: probabilities.slice(i * plane, (i + 1) * plane),
       }));
     } finally {
-      for (const buffer of [top, probability, params, read]) buffer.destroy();
+      for (const buffer of [top, probability, params]) buffer.destroy();
     }
   }
 }

@@ -15,7 +15,9 @@ describe('parity guard: int8 model, JSEP build, forced WebGPU', () => {
   let server: RunningServer;
 
   before(async () => {
-    server = await startTestServer({ model_store: store.root, backend: 'webgpu', ort_build: 'jsep' });
+    // SwiftShader on the CPU beside the other test files: its load took 44 s in a CI run, against
+    // the 120 s a load gets by default. Ten times more than that, as in apis-on-webgpu.test.ts.
+    server = await startTestServer({ model_store: store.root, backend: 'webgpu', ort_build: 'jsep', default_response_timeout: '1200' });
   });
   after(async () => {
     await server?.close();
