@@ -16,7 +16,7 @@ interface CapturedSize {
   upload: GPUBuffer | null;
 }
 
-export type SessionFor = (options: Ort.InferenceSession.SessionOptions) => Promise<Ort.InferenceSession>;
+type SessionFor = (options: Ort.InferenceSession.SessionOptions) => Promise<Ort.InferenceSession>;
 
 export class CapturedSessions {
   private constructor(

@@ -16,8 +16,9 @@ import { batchSizesFor, ModelRunner } from './model-runner.js';
 import { loadOrt, type OrtModule, webgpuProvider } from './ort-loader.js';
 import { compareOutputs } from './parity.js';
 import { GpuNormaliser } from './gpu-normalise.js';
-import { CapturedSessions, type SessionFor } from './graph-capture.js';
+import { CapturedSessions } from './graph-capture.js';
 import { type LoadProbe, probeFor } from './load-probe.js';
+import { orNull } from './optional.js';
 import { loadStep } from './progress.js';
 import { softmaxInto, topK } from './top-k.js';
 import { handlerFor } from './handlers/handler-for.js';
@@ -134,13 +135,17 @@ async function tryWebgpu(
     // Before the parity run, so that the parity input takes this path too. A device that cannot
     // run it leaves the model on WebGPU, normalised in JavaScript (its description says which).
     if (req.gpuPreprocess && !req.handler && device) {
-      gpu.gpuInput = await GpuNormaliser.create(device, ort, req.normalisation).catch((e: unknown) => {
-        console.warn(`gpu_preprocess is off for ${req.model}: ${e instanceof Error ? e.message : String(e)}`);
-        return null;
-      });
+      gpu.gpuInput = await orNull(GpuNormaliser.create(device, ort, req.normalisation), `gpu_preprocess is off for ${req.model}`);
     }
     gpu.batchSizes = plannedBatchSizes(gpu, 'webgpu', req.maxBatch);
-    if (req.graphCapture && !req.handler && device) await capture(gpu, ort, device, (options) => makeSession(provider, options), req);
+    // A captured session for each batch size (graph_capture). A model that cannot be captured (a
+    // node onnxruntime places off the GPU) stays on WebGPU uncaptured, as its description says.
+    // The parity run below is the batch-1 session's capture: a capture that fails or answers
+    // wrong leaves the model on WASM, as any WebGPU failure does.
+    if (req.graphCapture && !req.handler && device) {
+      const sessionFor = (options: Ort.InferenceSession.SessionOptions) => makeSession(provider, options);
+      gpu.captured = await orNull(CapturedSessions.create(ort, device, sessionFor, gpu.batchSizes, req.outputName), `graph_capture is off for ${req.model}`);
+    }
     timer.done('WebGPU session');
     parity = compareOutputs(await probe.run(gpu, 1), expected, req.parityTolerance);
     timer.done('WebGPU parity run');
@@ -152,19 +157,6 @@ async function tryWebgpu(
   }
   await gpu?.release().catch(() => undefined);
   return { runner: null, device: undefined, parity, fallbackReason };
-}
-
-/**
- * A captured session for each batch size the runner will run (graph_capture). A model that
- * cannot be captured (a node onnxruntime places off the GPU) stays on WebGPU uncaptured, as its
- * description says. The parity run that follows is the batch-1 session's capture: a capture that
- * fails or answers wrong leaves the model on WASM, as any WebGPU failure does.
- */
-async function capture(gpu: ModelRunner, ort: OrtModule, device: GPUDevice, sessionFor: SessionFor, req: LoadRequest): Promise<void> {
-  gpu.captured = await CapturedSessions.create(ort, device, sessionFor, gpu.batchSizes, req.outputName).catch((e: unknown) => {
-    console.warn(`graph_capture is off for ${req.model}: ${e instanceof Error ? e.message : String(e)}`);
-    return null;
-  });
 }
 
 /**

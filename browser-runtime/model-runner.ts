@@ -62,22 +62,44 @@ export class ModelRunner {
    */
   captured: CapturedSessions | null = null;
 
-  /** Normalises at once, then queues the run itself behind any run in progress. */
+  /** The WebGPU device of a WebGPU session: where outputs a handler keeps on the GPU live. */
+  device: GPUDevice | null = null;
+
+  /**
+   * Pads the batch to a size the session runs and normalises it in JavaScript (unless the GPU
+   * normalises it) at once, then queues the run behind any run in progress. On the queue, the
+   * input goes where the run reads it: a tensor of the JavaScript floats; or, on WebGPU, a fixed
+   * buffer the run before may still be reading until then (the normalising pass's with
+   * gpu_preprocess, the captured session's otherwise).
+   */
   run(pixels: Uint8Array, batch: number): Promise<RunOutput> {
-    if (this.captured) return this.runCaptured(this.captured, pixels, batch);
-    if (this.gpuInput) return this.runFromPixelsOnGpu(this.gpuInput, pixels, batch);
-    let prepared: { input: Ort.Tensor; buffer: Float32Array; ranBatch: number; normaliseMs: number };
+    const { gpuInput, captured } = this;
+    let padded: { pixels: Uint8Array; ranBatch: number };
+    let floats: Float32Array | null = null;
+    const t0 = performance.now();
     try {
-      prepared = this.prepare(pixels, batch);
+      checkPixelCount(pixels.length, batch, this.normalisation);
+      padded = this.padded(pixels, batch);
+      if (!gpuInput) floats = normalise(padded.pixels, padded.ranBatch, this.normalisation, this.buffers.take(padded.pixels.length));
     } catch (e) {
       return Promise.reject(e);
     }
+    const { ranBatch } = padded;
+    const dims = tensorDims(ranBatch, this.normalisation);
     const queuedAt = performance.now();
-    return pageRuns.take(() => this.runNow(prepared.input, batch, prepared.ranBatch, prepared.normaliseMs, performance.now() - queuedAt)).finally(() => this.buffers.give(prepared.buffer));
+    return pageRuns
+      .take(async () => {
+        const t1 = performance.now();
+        const input = gpuInput ? gpuInput.tensor(padded.pixels, ranBatch) : captured ? captured.upload(floats!, ranBatch, dims) : new this.ort.Tensor('float32', floats!, dims);
+        const normaliseMs = queuedAt - t0 + performance.now() - t1;
+        const { data, runMs } = captured ? await captured.run(ranBatch, this.inputName, input) : await this.runSession(input);
+        const width = data.length / ranBatch;
+        return { data: data.subarray(0, width * batch), width, ranBatch, normaliseMs, waitMs: t1 - queuedAt, runMs };
+      })
+      .finally(() => {
+        if (floats) this.buffers.give(floats);
+      });
   }
-
-  /** The WebGPU device of a WebGPU session: where outputs a handler keeps on the GPU live. */
-  device: GPUDevice | null = null;
 
   /**
    * The handler's input tensors, queued behind any run in progress; answers every output, copied
@@ -134,61 +156,6 @@ export class ModelRunner {
     return pageRuns.take(() => this.runSession(new this.ort.Tensor('float32', data, dims)));
   }
 
-  /**
-   * The uint8 pixels go to the GPU as they are, on the run queue: the normalising pass writes the
-   * buffer the run before may still be reading until then.
-   */
-  private runFromPixelsOnGpu(gpu: GpuNormaliser, pixels: Uint8Array, batch: number): Promise<RunOutput> {
-    let padded: { pixels: Uint8Array; ranBatch: number };
-    try {
-      checkPixelCount(pixels.length, batch, this.normalisation);
-      padded = this.padded(pixels, batch);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    const queuedAt = performance.now();
-    return pageRuns.take(() => {
-      const t0 = performance.now();
-      const input = gpu.tensor(padded.pixels, padded.ranBatch);
-      return this.runNow(input, batch, padded.ranBatch, performance.now() - t0, t0 - queuedAt);
-    });
-  }
-
-  /**
-   * A run on the captured session of the batch size it pads to. Its input goes to that size's
-   * fixed buffer on the run queue, as in runFromPixelsOnGpu; normalised in JavaScript first
-   * where the GPU does not normalise.
-   */
-  private runCaptured(captured: CapturedSessions, pixels: Uint8Array, batch: number): Promise<RunOutput> {
-    const gpu = this.gpuInput;
-    let ready: { pixels: Uint8Array; ranBatch: number; floats: { input: Ort.Tensor; buffer: Float32Array } | null; normaliseMs: number };
-    try {
-      if (gpu) {
-        checkPixelCount(pixels.length, batch, this.normalisation);
-        ready = { ...this.padded(pixels, batch), floats: null, normaliseMs: 0 };
-      } else {
-        const prepared = this.prepare(pixels, batch);
-        ready = { pixels, ranBatch: prepared.ranBatch, floats: prepared, normaliseMs: prepared.normaliseMs };
-      }
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    const queuedAt = performance.now();
-    const dims = tensorDims(ready.ranBatch, this.normalisation);
-    return pageRuns
-      .take(async () => {
-        const t0 = performance.now();
-        const input = gpu ? gpu.tensor(ready.pixels, ready.ranBatch) : captured.upload(ready.floats!.buffer, ready.ranBatch, dims);
-        const normaliseMs = ready.normaliseMs + performance.now() - t0;
-        const { data, runMs } = await captured.run(ready.ranBatch, this.inputName, input);
-        const width = data.length / ready.ranBatch;
-        return { data: data.subarray(0, width * batch), width, ranBatch: ready.ranBatch, normaliseMs, waitMs: t0 - queuedAt, runMs };
-      })
-      .finally(() => {
-        if (ready.floats) this.buffers.give(ready.floats.buffer);
-      });
-  }
-
   /** The batch size the session runs for `batch` images, and the pixels padded with zeros to it. */
   private padded(pixels: Uint8Array, batch: number): { pixels: Uint8Array; ranBatch: number } {
     const ranBatch = this.batchSizes.find((s) => s >= batch);
@@ -198,20 +165,6 @@ export class ModelRunner {
     const out = new Uint8Array(image * ranBatch);
     out.set(pixels);
     return { pixels: out, ranBatch };
-  }
-
-  private prepare(pixels: Uint8Array, batch: number) {
-    const t0 = performance.now();
-    const { pixels: padded, ranBatch } = this.padded(pixels, batch);
-    const buffer = normalise(padded, ranBatch, this.normalisation, this.buffers.take(padded.length));
-    const input = new this.ort.Tensor('float32', buffer, tensorDims(ranBatch, this.normalisation));
-    return { input, buffer, ranBatch, normaliseMs: performance.now() - t0 };
-  }
-
-  private async runNow(input: Ort.Tensor, batch: number, ranBatch: number, normaliseMs: number, waitMs: number): Promise<RunOutput> {
-    const { data, runMs } = await this.runSession(input);
-    const width = data.length / ranBatch;
-    return { data: data.subarray(0, width * batch), width, ranBatch, normaliseMs, waitMs, runMs };
   }
 
   /** session.run on one input; the tensors are released and the float32 output copied out. */

@@ -8,6 +8,7 @@
 import type * as Ort from 'onnxruntime-web';
 import type { OrtModule } from '../ort-loader.js';
 import type { Normalisation } from '../protocol.js';
+import { orNull } from '../optional.js';
 import { GpuSegmenter } from './gpu-segment.js';
 import { imageInputs } from './image-input.js';
 import type { ItemMeta, Outputs, PageHandler } from './page-handler.js';
@@ -99,10 +100,7 @@ export class ImageSegmenter implements PageHandler {
     let data = out.data as Float32Array;
     if (out.gpu) {
       const { buffer, device } = out.gpu;
-      this.onGpu ??= GpuSegmenter.create(device).catch((e: unknown) => {
-        console.warn(`segmenting in JavaScript: ${e instanceof Error ? e.message : String(e)}`);
-        return null;
-      });
+      this.onGpu ??= orNull(GpuSegmenter.create(device), 'segmenting in JavaScript');
       const onGpu = await this.onGpu;
       if (onGpu) return (await onGpu.segment(buffer, images, classes, height, width)).map(segmentationText);
       data = (await out.gpu.read()) as Float32Array;

@@ -7,6 +7,7 @@
 import type * as Ort from 'onnxruntime-web';
 import type { OrtModule } from '../ort-loader.js';
 import type { DetectorSpec, Normalisation } from '../protocol.js';
+import { orNull } from '../optional.js';
 import { GpuDetectionFilter, KEPT_VALUES } from './gpu-detect.js';
 import { imageInputs } from './image-input.js';
 import { type ItemMeta, metaOf, type Outputs, type PageHandler } from './page-handler.js';
@@ -172,10 +173,7 @@ export class ObjectDetector implements PageHandler {
     let data = out.data as Float32Array;
     if (out.gpu) {
       const { buffer, device } = out.gpu;
-      this.onGpu ??= GpuDetectionFilter.create(device).catch((e: unknown) => {
-        console.warn(`detecting in JavaScript: ${e instanceof Error ? e.message : String(e)}`);
-        return null;
-      });
+      this.onGpu ??= orNull(GpuDetectionFilter.create(device), 'detecting in JavaScript');
       const onGpu = await this.onGpu;
       const kept = onGpu ? await onGpu.filter(buffer, images, rows, width, scoreThreshold, GPU_KEPT_ROWS) : null;
       // Every image within the cap: done from the kept rows alone; else the whole output is read.
