@@ -69,30 +69,51 @@ async function reference(session: ort.InferenceSession, image: Buffer): Promise<
   return r;
 }
 
+/** The JSON answer's pairs, checked for TorchServe's shape: height rows of width [class, probability]. */
+function pairsOf(body: unknown): [number, number][] {
+  assert.ok(Array.isArray(body) && body.length === SIDE, 'height rows');
+  for (const row of body as unknown[]) {
+    assert.ok(Array.isArray(row) && row.length === SIDE, 'width pairs a row');
+    for (const pair of row as unknown[]) assert.ok(Array.isArray(pair) && pair.length === 2 && Number.isInteger(pair[0]) && typeof pair[1] === 'number');
+  }
+  return (body as [number, number][][]).flat();
+}
+
+/**
+ * Every pixel's class as onnxruntime-node's, and its probability within 1e-5; but for fewer than
+ * 10 near ties, which may fall either way between two runtimes' float rounding.
+ */
+function assertLikeReference(pairs: [number, number][], ref: Awaited<ReturnType<typeof reference>>, what: string): void {
+  let differ = 0;
+  pairs.forEach(([cls, p], i) => {
+    if (cls !== ref.classes[i]) {
+      assert.ok(ref.gaps[i]! < 1e-4, `${what} pixel ${i}: class ${cls}, onnxruntime-node ${ref.classes[i]} by ${ref.gaps[i]}`);
+      differ++;
+    } else assert.ok(Math.abs(p - ref.probabilities[i]!) < 1e-5, `${what} pixel ${i}: ${p} vs ${ref.probabilities[i]}`);
+  });
+  assert.ok(differ < 10, `${what}: ${differ} pixels differ`);
+}
+
+/** onnxruntime-node's session of the model, for both backends' tests. */
+let session: ort.InferenceSession;
+before(async () => {
+  session = await ort.InferenceSession.create(path.join(store, MODEL_NAME, VERSION, 'model.onnx'), { executionProviders: ['cpu'], logSeverityLevel: 3 });
+});
+after(async () => {
+  await session?.release();
+});
+
 describe('image_segmenter on WASM', () => {
   let server: RunningServer;
-  let session: ort.InferenceSession;
   let url: string;
 
   before(async () => {
-    session = await ort.InferenceSession.create(path.join(store, MODEL_NAME, VERSION, 'model.onnx'), { executionProviders: ['cpu'], logSeverityLevel: 3 });
     server = await startTestServer({ model_store: store, backend: 'wasm' });
     url = `${server.inferenceUrl}/predictions/${MODEL_NAME}`;
   });
   after(async () => {
     await server?.close();
-    await session?.release();
   });
-
-  /** The JSON answer's pairs, checked for TorchServe's shape: height rows of width [class, probability]. */
-  function pairsOf(body: unknown): [number, number][] {
-    assert.ok(Array.isArray(body) && body.length === SIDE, 'height rows');
-    for (const row of body as unknown[]) {
-      assert.ok(Array.isArray(row) && row.length === SIDE, 'width pairs a row');
-      for (const pair of row as unknown[]) assert.ok(Array.isArray(pair) && pair.length === 2 && Number.isInteger(pair[0]) && typeof pair[1] === 'number');
-    }
-    return (body as [number, number][][]).flat();
-  }
 
   it('answers the known class of every pixel of a palette image, as onnxruntime-node does', async () => {
     const image = await paletteImage();
@@ -112,16 +133,7 @@ describe('image_segmenter on WASM', () => {
   it('answers a photo as onnxruntime-node does (resized to the model input)', async () => {
     const image = readImage('dog_malamute.jpg');
     const pairs = pairsOf((await postImage(url, image)).body);
-    const ref = await reference(session, image);
-    let differ = 0;
-    pairs.forEach(([cls, p], i) => {
-      // A near tie may fall either way between two runtimes' float rounding.
-      if (cls !== ref.classes[i]) {
-        assert.ok(ref.gaps[i]! < 1e-4, `pixel ${i}: class ${cls}, onnxruntime-node ${ref.classes[i]} by ${ref.gaps[i]}`);
-        differ++;
-      } else assert.ok(Math.abs(p - ref.probabilities[i]!) < 1e-5, `pixel ${i}: ${p} vs ${ref.probabilities[i]}`);
-    });
-    assert.ok(differ < 10, `${differ} pixels differ`);
+    assertLikeReference(pairs, await reference(session, image), 'the photo');
     assert.ok(new Set(pairs.map(([c]) => c)).size >= 2, 'a photo is not one colour');
   });
 
@@ -181,18 +193,15 @@ describe('image_segmenter on WASM', () => {
 
 describe('image_segmenter on forced WebGPU: the logits stay on the GPU, reduced there', () => {
   let server: RunningServer;
-  let session: ort.InferenceSession;
   let url: string;
 
   before(async () => {
-    session = await ort.InferenceSession.create(path.join(store, MODEL_NAME, VERSION, 'model.onnx'), { executionProviders: ['cpu'], logSeverityLevel: 3 });
     // SwiftShader on the CPU, beside the other test files: far more than the default for its load (apis-on-webgpu.test.ts).
     server = await startTestServer({ model_store: store, backend: 'webgpu', default_response_timeout: '1200' });
     url = `${server.inferenceUrl}/predictions/${MODEL_NAME}`;
   });
   after(async () => {
     await server?.close();
-    await session?.release();
   });
 
   it('runs on WebGPU and answers every pixel as onnxruntime-node does, alone and batched', async () => {
@@ -200,19 +209,7 @@ describe('image_segmenter on forced WebGPU: the logits stay on the GPU, reduced 
     assert.deepEqual([d.backend, d.parity.passed], ['webgpu', true], d.fallbackReason);
     const images = [await paletteImage(), readImage('dog_malamute.jpg'), readImage('kitten.jpg')];
     const refs = await Promise.all(images.map((image) => reference(session, image)));
-    const check = (body: unknown, i: number) => {
-      const pairs = (body as [number, number][][]).flat();
-      assert.equal(pairs.length, SIDE * SIDE);
-      let differ = 0;
-      pairs.forEach(([cls, p], at) => {
-        // A near tie may fall either way between two runtimes' float rounding.
-        if (cls !== refs[i]!.classes[at]) {
-          assert.ok(refs[i]!.gaps[at]! < 1e-4, `image ${i} pixel ${at}: class ${cls}, onnxruntime-node ${refs[i]!.classes[at]} by ${refs[i]!.gaps[at]}`);
-          differ++;
-        } else assert.ok(Math.abs(p - refs[i]!.probabilities[at]!) < 1e-5, `image ${i} pixel ${at}: ${p} vs ${refs[i]!.probabilities[at]}`);
-      });
-      assert.ok(differ < 10, `${differ} pixels differ`);
-    };
+    const check = (body: unknown, i: number) => assertLikeReference(pairsOf(body), refs[i]!, `image ${i}`);
     for (const [i, image] of images.entries()) {
       const res = await postImage(url, image);
       assert.equal(res.status, 200, JSON.stringify(res.body).slice(0, 300));
