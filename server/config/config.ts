@@ -151,6 +151,7 @@ function readModels({ read, machine, limits }: Sources): ServerConfig['models'] 
             .filter(Boolean),
     batchSize: read('batch_size'),
     maxBatchDelayMs: read('max_batch_delay'),
+    maxBatchDecodeWaitMs: read('max_batch_decode_wait'),
     workers: read('workers', { max: maxWorkers, why: maxWorkersWhy }),
     maxWorkers,
     maxWorkersWhy,

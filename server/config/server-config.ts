@@ -72,6 +72,8 @@ export interface ModelSettings {
   /** Each null where not set: the model's config decides, else MODEL_DEFAULTS. */
   batchSize: number | null;
   maxBatchDelayMs: number | null;
+  /** How long a batch that is not full may wait for images of its model still decoding (batch-scheduler.ts). */
+  maxBatchDecodeWaitMs: number;
   workers: number | null;
   /** Worker pages across every model version. */
   maxWorkers: number;

@@ -193,6 +193,13 @@ export const SETTINGS = {
     unset: EACH_MODEL,
     help: "the model config's `max_batch_delay`, for every model: ms a free worker waits for a batch to fill",
   },
+  max_batch_decode_wait: {
+    type: 'number',
+    min: 0,
+    max: FIXED_BOUNDS.maxBatchDelayMs,
+    default: '20',
+    help: 'ms a batch that is not full may also wait for images of its model already received and still decoding, while they are more than the idle workers could each take alone: TorchServe decodes inside the batch, so requests that arrive together run together there, and here too (a request alone never waits; 0: never wait for them)',
+  },
   workers: {
     type: 'integer',
     min: 1,

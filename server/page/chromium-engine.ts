@@ -39,6 +39,8 @@ export interface ChromiumEngineOptions {
   backend: BackendPreference | null;
   batchSize: number | null;
   maxBatchDelayMs: number | null;
+  /** How long a batch that is not full may wait for images of its model still decoding; 0 where not given. */
+  maxBatchDecodeWaitMs?: number;
   workers: number | null;
   /** Worker pages across every model version: nothing opens more. */
   maxWorkers: number;
@@ -174,6 +176,7 @@ export class ChromiumEngine implements InferenceEngine {
         batchSize,
         maxBatchDelayMs: overrides.maxBatchDelayMs ?? this.opts.maxBatchDelayMs ?? model.config.maxBatchDelayMs ?? MODEL_DEFAULTS.maxBatchDelayMs,
         queueSize: this.opts.jobQueueSize,
+        decodeWaitMs: this.opts.maxBatchDecodeWaitMs ?? 0,
       }),
     };
     for (let id = 0; id < count; id++) slot.workers.push(this.makeWorker(slot, id));
@@ -392,6 +395,10 @@ export class ChromiumEngine implements InferenceEngine {
 
   async infer(model: ModelVersion, pixels: Uint8Array, k: number, deadline: Deadline, signal?: AbortSignal): Promise<ImageResult> {
     return this.scheduler(model).submit({ pixels, k }, deadline, signal);
+  }
+
+  expect(model: ModelVersion): () => void {
+    return this.slots.get(model.key)?.scheduler.expect() ?? (() => undefined);
   }
 
   async handle(model: ModelVersion, item: HandlerItem, deadline: Deadline, signal?: AbortSignal): Promise<ItemResult> {

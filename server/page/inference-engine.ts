@@ -92,6 +92,11 @@ export interface InferenceEngine {
    * share the model's queue, its bound and its workers; `signal` aborts one whose client has gone.
    */
   infer(model: ModelVersion, pixels: Uint8Array, k: number, deadline: Deadline, signal?: AbortSignal): Promise<ImageResult>;
+  /**
+   * An image for the model is being decoded: its batch may wait for it. Call what this returns
+   * just before the image is submitted (`infer`, `handle`, in the same turn) or once it has failed.
+   */
+  expect(model: ModelVersion): () => void;
   /** One item for the model's handler (every handler but the image classifier); answers what the handler writes. */
   handle(model: ModelVersion, item: HandlerItem, deadline: Deadline, signal?: AbortSignal): Promise<ItemResult>;
   /** An already preprocessed float32 tensor in the model's input layout; answers the raw output. */

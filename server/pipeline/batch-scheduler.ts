@@ -1,6 +1,12 @@
 // Dynamic batching for one model version, with TorchServe's meaning: up to `batchSize` queued
 // images run as one batch; a free worker waits at most `maxBatchDelayMs` for a batch to fill.
 // Requests that arrive while every worker is busy are batched together without any wait.
+// TorchServe decodes in its handler, inside the batch, so a batch holds every request received
+// by the time it starts. Here images are decoded before they queue, and two photos sent together
+// would reach the queue a decode apart and run alone: so a batch that is not full also waits for
+// images of its model already received and still decoding (`expect`), when they are more than
+// the idle workers could each take alone, for at most `decodeWaitMs` (max_batch_decode_wait). A
+// request alone never waits.
 // Already-preprocessed tensors (KServe v2) share the same queue, bound and deadlines, and batch
 // with each other the same way when their shapes past the batch dimension agree: their rows
 // are joined into one tensor of at most `batchSize` rows, and its output split back.
@@ -41,6 +47,12 @@ export interface SchedulerOptions {
   batchSize: number;
   maxBatchDelayMs: number;
   queueSize: number;
+  /**
+   * The longest a batch that is not full waits for images of its model still decoding. An
+   * ordinary photo decodes in a few ms; a large one may take far longer, and the batch does not
+   * wait for it past this.
+   */
+  decodeWaitMs?: number;
 }
 
 type Work =
@@ -61,6 +73,10 @@ export class BatchScheduler {
   private readonly queue: Pending[] = [];
   private readonly inFlight = new Map<BatchWorker, number>();
   private fillTimer: unknown = null;
+  /** When `fillTimer` fires, on the clock. */
+  private fillDue = Number.POSITIVE_INFINITY;
+  /** Images of this model received and still decoding (`expect`). */
+  private decoding = 0;
   private draining = false;
 
   constructor(
@@ -72,6 +88,23 @@ export class BatchScheduler {
 
   get queued(): number {
     return this.queue.length;
+  }
+
+  /**
+   * An image for this model has been received and is being decoded: batches that are not full
+   * may wait for it. Call what this returns when it has failed, or just before it is submitted:
+   * the batches are looked at again only once the turn ends, so it joins the batch rather than
+   * following it. A second call counts for nothing.
+   */
+  expect(): () => void {
+    this.decoding++;
+    let arrived = false;
+    return () => {
+      if (arrived) return;
+      arrived = true;
+      this.decoding--;
+      queueMicrotask(() => this.dispatch());
+    };
   }
 
   /** One image; answers its top k. */
@@ -173,15 +206,34 @@ export class BatchScheduler {
       // A request queued behind that cannot join the batch ends it: it may not wait for company.
       const full = rows >= this.options.batchSize || count < this.queue.length;
       if (!full && (this.inFlight.get(worker) ?? 0) > 0) return;
-      if (!full && waited < this.options.maxBatchDelayMs) {
-        this.fillTimer ??= this.clock.setTimeout(() => {
-          this.fillTimer = null;
-          this.dispatch();
-        }, this.options.maxBatchDelayMs - waited);
+      const hold = Math.max(this.options.maxBatchDelayMs, this.awaitsDecodes(count) ? (this.options.decodeWaitMs ?? 0) : 0);
+      if (!full && waited < hold) {
+        this.wakeAt(head.enqueuedAt + hold);
         return;
       }
       this.run(worker, this.queue.splice(0, count));
     }
+  }
+
+  /** Images still decoding are more than the idle workers could each take alone: a batch waits for them. */
+  private awaitsDecodes(count: number): boolean {
+    if (this.decoding === 0) return false;
+    const idle = this.workers().filter((w) => w.ready && (this.inFlight.get(w) ?? 0) === 0).length;
+    return count + this.decoding > idle;
+  }
+
+  /** Dispatches again at `due` on the clock, unless a wake-up is already set for no later. */
+  private wakeAt(due: number): void {
+    if (this.fillTimer !== null) {
+      if (this.fillDue <= due) return;
+      this.clock.clearTimeout(this.fillTimer);
+    }
+    this.fillDue = due;
+    this.fillTimer = this.clock.setTimeout(() => {
+      this.fillTimer = null;
+      this.fillDue = Number.POSITIVE_INFINITY;
+      this.dispatch();
+    }, due - this.clock.now());
   }
 
   /**

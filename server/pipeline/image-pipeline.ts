@@ -79,11 +79,18 @@ export async function answerImages(pipeline: Pipeline, call: InferenceCall, requ
   const options = imageOptions(model, guards);
   let tDecoded = tRead;
   const runs = images.map(async (bytes, i): Promise<ImageAnswer> => {
-    const placed = await preprocessPlaced(bytes, options, gate).catch((e: unknown) => Promise.reject(request.blame ? request.blame(i, e) : e));
-    tDecoded = Math.max(tDecoded, performance.now());
-    if (deadline.expired()) throw deadline.exceeded('decoding the image');
-    signal.throwIfAborted(); // another image failed meanwhile: this one is not run
-    return answerOne(engine, model, placed, k, deadline, signal, request.compactSegments === true);
+    // Its batch may wait for it while it decodes, until it is submitted or has failed.
+    const arrived = engine.expect(model);
+    try {
+      const placed = await preprocessPlaced(bytes, options, gate).catch((e: unknown) => Promise.reject(request.blame ? request.blame(i, e) : e));
+      tDecoded = Math.max(tDecoded, performance.now());
+      if (deadline.expired()) throw deadline.exceeded('decoding the image');
+      signal.throwIfAborted(); // another image failed meanwhile: this one is not run
+      arrived();
+      return answerOne(engine, model, placed, k, deadline, signal, request.compactSegments === true);
+    } finally {
+      arrived();
+    }
   });
   const outs = await allParts(runs, received);
   const tRan = performance.now();

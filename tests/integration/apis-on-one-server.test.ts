@@ -41,7 +41,13 @@ const store = tempStore([
   { name: 'short_runs', from: 'null_model', config: { batch_size: 1 } },
 ]);
 const server = startOnce(() =>
-  startTestServer({ model_store: store.root, load_models: 'mobilenet_v2,mobilenet_v2_int8,pair,pil,yolox_nano,one_thread,short_runs', backend: 'wasm', job_queue_size: '6' }),
+  startTestServer({
+    model_store: store.root,
+    load_models: 'mobilenet_v2,mobilenet_v2_int8,pair,pil,yolox_nano,one_thread,short_runs',
+    backend: 'wasm',
+    job_queue_size: '6',
+    max_batch_decode_wait: '2000',
+  }),
 );
 after(async () => {
   await server.close();

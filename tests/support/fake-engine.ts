@@ -29,6 +29,18 @@ export class FakeEngine implements InferenceEngine {
     };
   }
 
+  /** Images in decode: how many were announced, and how many of those have arrived. */
+  expected = { announced: 0, arrived: 0 };
+
+  expect(): () => void {
+    this.expected.announced++;
+    let done = false;
+    return () => {
+      if (!done) this.expected.arrived++;
+      done = true;
+    };
+  }
+
   /** Answers each item as an object detector would: one box, the whole original image (the first two numbers sent). */
   async handle(model: ModelVersion, item: HandlerItem): Promise<ItemResult> {
     this.calls.push({ key: model.key, pixels: item.bytes, k: 0 });

@@ -4,7 +4,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BatchScheduler, type BatchJob, type BatchRun, type BatchWorker } from '../../server/pipeline/batch-scheduler.js';
+import { BatchScheduler, type BatchJob, type BatchRun, type BatchWorker, type SchedulerOptions } from '../../server/pipeline/batch-scheduler.js';
 import { Deadline } from '../../server/ops/deadline.js';
 import type { HandlerItem, RunTiming, Tensor, TensorResult } from '../../server/page/inference-engine.js';
 import { BridgeError } from '../../server/page/bridge-error.js';
@@ -74,13 +74,16 @@ class ScriptedWorker implements BatchWorker {
 
 const job = (id: number, k = 5): BatchJob => ({ pixels: Uint8Array.of(id), k });
 
+/** max_batch_decode_wait in the tests that wait for decodes. */
+const DECODE_WAIT = 20;
+
 describe('BatchScheduler', () => {
   /** The clock of the test's scheduler, which its deadlines are on. */
   let testClock = new ManualClock();
   /** A deadline `ms` from now on the test's clock, set by `setting`. */
   const within = (ms: number, setting = 'default_response_timeout') => Deadline.after(ms, setting, testClock);
   /** A scheduler on a clock of the test's own, which stands still until advanced. */
-  const scheduler = (workers: BatchWorker[], options: { batchSize: number; maxBatchDelayMs: number; queueSize: number }) => {
+  const scheduler = (workers: BatchWorker[], options: SchedulerOptions) => {
     const clock = new ManualClock();
     testClock = clock;
     return { s: new BatchScheduler(() => workers, options, clock), clock };
@@ -181,6 +184,115 @@ describe('BatchScheduler', () => {
     b.release();
     await Promise.all(all);
   });
+
+  it('waits for images of its model still decoding, and runs them together as they arrive', async () => {
+    const w = new ScriptedWorker(true);
+    const { s, clock } = scheduler([w], { batchSize: 8, maxBatchDelayMs: 0, queueSize: 10, decodeWaitMs: DECODE_WAIT });
+    const arrived = [s.expect(), s.expect(), s.expect()];
+    arrived[0]!();
+    const first = s.submit(job(1), within(1000));
+    clock.advance(3);
+    arrived[1]!();
+    const second = s.submit(job(2), within(1000));
+    await settle();
+    assert.deepEqual(w.batches, [], 'the third is still decoding: the batch waits');
+    clock.advance(2);
+    arrived[2]!();
+    const third = s.submit(job(3), within(1000));
+    await settle();
+    assert.deepEqual(w.batches, [[1, 2, 3]], 'the last to arrive ends the wait');
+    const results = await Promise.all([first, second, third]);
+    assert.deepEqual(
+      results.map((r) => r.timing.queueMs),
+      [5, 2, 0],
+    );
+  });
+
+  it(`waits for decoding images ${DECODE_WAIT} ms at most`, async () => {
+    const w = new ScriptedWorker(true);
+    const { s, clock } = scheduler([w], { batchSize: 8, maxBatchDelayMs: 0, queueSize: 10, decodeWaitMs: DECODE_WAIT });
+    const [a, slow] = [s.expect(), s.expect()];
+    a();
+    const first = s.submit(job(1), within(1000));
+    await settle();
+    clock.advance(DECODE_WAIT - 1);
+    assert.deepEqual(w.batches, []);
+    clock.advance(1);
+    assert.deepEqual(w.batches, [[1]], 'the slow decode is left behind');
+    assert.equal((await first).timing.queueMs, DECODE_WAIT);
+    slow();
+    const late = s.submit(job(2), within(1000));
+    await late;
+    assert.deepEqual(w.batches, [[1], [2]]);
+  });
+
+  it('an image that fails its decode ends the wait for it', async () => {
+    const w = new ScriptedWorker(true);
+    const { s } = scheduler([w], { batchSize: 8, maxBatchDelayMs: 0, queueSize: 10, decodeWaitMs: DECODE_WAIT });
+    const [a, failed] = [s.expect(), s.expect()];
+    a();
+    const first = s.submit(job(1), within(1000));
+    await settle();
+    assert.deepEqual(w.batches, []);
+    failed();
+    failed(); // told twice, counted once
+    await settle();
+    assert.deepEqual(w.batches, [[1]]);
+    await first;
+    const next = [s.expect()];
+    next[0]!();
+    const second = s.submit(job(2), within(1000));
+    await second;
+    assert.deepEqual(w.batches, [[1], [2]], 'nothing is still counted as decoding');
+  });
+
+  it('does not wait for decoding images that idle workers can each take alone', async () => {
+    const a = new ScriptedWorker();
+    const b = new ScriptedWorker();
+    const { s } = scheduler([a, b], { batchSize: 8, maxBatchDelayMs: 0, queueSize: 10, decodeWaitMs: DECODE_WAIT });
+    const arrived = [s.expect(), s.expect()];
+    arrived[0]!();
+    const first = s.submit(job(1), within(1000));
+    assert.deepEqual(a.batches, [[1]], 'one decoding, one idle worker besides: no wait');
+    arrived[1]!();
+    const second = s.submit(job(2), within(1000));
+    assert.deepEqual(b.batches, [[2]]);
+    a.release();
+    b.release();
+    await Promise.all([first, second]);
+  });
+
+  it('a longer max_batch_delay governs, and the wait returns to it once nothing decodes', async () => {
+    const w = new ScriptedWorker(true);
+    const { s, clock } = scheduler([w], { batchSize: 8, maxBatchDelayMs: 5, queueSize: 10, decodeWaitMs: DECODE_WAIT });
+    const [a, failed] = [s.expect(), s.expect()];
+    a();
+    const first = s.submit(job(1), within(1000));
+    clock.advance(2);
+    failed();
+    await settle();
+    clock.advance(2);
+    assert.deepEqual(w.batches, []);
+    clock.advance(1);
+    assert.deepEqual(w.batches, [[1]], 'at max_batch_delay, not at the longer wait for decodes');
+    await first;
+  });
+
+  for (const [what, options] of [
+    ['a max_batch_decode_wait of 0', { batchSize: 8, decodeWaitMs: 0 }],
+    ['a batch_size of 1', { batchSize: 1, decodeWaitMs: DECODE_WAIT }],
+  ] as const) {
+    it(`${what} never waits for decoding images`, async () => {
+      const w = new ScriptedWorker(true);
+      const { s } = scheduler([w], { ...options, maxBatchDelayMs: 0, queueSize: 10 });
+      const arrived = [s.expect(), s.expect()];
+      arrived[0]!();
+      const first = s.submit(job(1), within(1000));
+      assert.deepEqual(w.batches, [[1]]);
+      arrived[1]!();
+      await first;
+    });
+  }
 
   it('a worker with room for two takes a second batch only when it is full', async () => {
     const w = new ScriptedWorker();

@@ -14,7 +14,8 @@ import { until } from '../../support/until.js';
 
 const FILES = Object.keys(EXPECTED);
 
-// `mobilenet_v2` as shipped: batches of up to 4, no wait for company; a queue of six.
+// `mobilenet_v2` as shipped: batches of up to 4, no wait for company but for images of it still
+// decoding (the server's max_batch_decode_wait, long enough here for any machine); a queue of six.
 export const batchingSuite = (shared: ServerSource) =>
   describe('dynamic batching on WASM', () => {
     let server: RunningServer;
@@ -54,6 +55,23 @@ export const batchingSuite = (shared: ServerSource) =>
           assert.ok(Math.abs(c.probability - single[r]!.probability) < 1e-5, 'a batch answers like a single run');
         });
       });
+    });
+
+    it('images received together run together though they reach the queue a decode apart', async () => {
+      // Three photos in one KServe v1 request: all three are received before any is decoded, and
+      // each reaches the queue when its own decode ends.
+      const alone = FILES.slice(0, 3).map((f) => readImage(f));
+      const res = await call(`${api}/v1/models/mobilenet_v2:predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ instances: alone.map((b) => ({ data: Buffer.from(b).toString('base64') })) }),
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.body).slice(0, 300));
+      assert.equal(res.headers.get('x-batch-size'), '3', 'one session.run for the three');
+      res.body.predictions.forEach((p: Array<{ class: string }>, i: number) => assert.equal(LABELS.indexOf(p[0]!.class), EXPECTED[FILES[i]!]!.expected_top1));
+      // A request alone waits for nothing: its batch is itself.
+      const single = await postImage(`${api}/predictions/mobilenet_v2`, alone[0]!);
+      assert.equal(single.headers.get('x-batch-size'), '1');
     });
 
     it('a full queue answers 503 with Retry-After at once, and the rest are served', async () => {
