@@ -22,7 +22,8 @@ const ANY_ADDRESS = 'http://127.0.0.1:0';
 describe('the command line', () => {
   const store = tempStore([
     // No default_version: the highest version is the default.
-    // Batches of up to 4 with no delay: with its page held, the first request runs alone and the
+    // Batches of up to 4 with no delay, nor any wait for images still decoding (the server's
+    // max_batch_decode_wait 0 below): with its page held, the first request runs alone and the
     // next three queue behind it, short of a full batch, where the SIGTERM test can count them.
     { name: 'tabby_ts', from: 'mobilenet_v2_int8', versions: ['1.0', '2.0'], config: { default_version: undefined, output_format: 'torchserve', batch_size: 4, max_batch_delay: 0 } },
   ]);
@@ -56,7 +57,7 @@ describe('the command line', () => {
         'http://127.0.0.1:0',
         ...ANY_GRPC_PORTS,
       ],
-      { TS_WASM_THREADS: '1' },
+      { TS_WASM_THREADS: '1', TS_MAX_BATCH_DECODE_WAIT: '0' },
     );
     child = server.child;
     api = server.inferenceUrl();
