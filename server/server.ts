@@ -94,11 +94,10 @@ export async function startServer(config: ServerConfig, engineOverride?: Inferen
         engineEvents(() => metrics),
       ),
     );
-  metrics = new Metrics(store, engine);
-
   const shutdown = new Shutdown(timeouts);
   const guards = requestGuards(config, shutdown);
   const { admission, uploads, decodes } = guards;
+  metrics = new Metrics(store, engine, (key) => admission.inProgress(key));
   const readiness = readinessCheck({ leaving: () => shutdown.leaving, engine, admission, uploads, decodes });
   const parts: Parts = { config, tls, store, engine, metrics, keys, guards, readiness, shutdown };
   const http = await startHttpListeners(parts);

@@ -117,6 +117,9 @@ export function hostGauges(registers: Registers, host: Record<(typeof ON_HOST)[n
   hostGauge('DiskUtilization', 'Percent', async () => (await readings.disk())?.utilization);
 }
 
+/** The buckets of every duration histogram, in seconds: from a null model's stage to a slow CPU's large batch. */
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
 /** Where a prediction's time goes, and how full the batches are. */
 export function predictionHistograms(registers: Registers) {
   return {
@@ -124,7 +127,15 @@ export function predictionHistograms(registers: Registers) {
       name: 'ts_stage_duration_seconds',
       help: 'Time per prediction stage: decode, queue, transfer, infer, post',
       labelNames: ['model_name', 'stage'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      buckets: DURATION_BUCKETS,
+      registers,
+    }),
+    // The Server-Timing total: from the request's arrival to its answer written, whatever carried it.
+    requests: new Histogram({
+      name: 'ts_request_duration_seconds',
+      help: "Time per served prediction, from its arrival to its answer (Server-Timing's total)",
+      labelNames: ['model_name'],
+      buckets: DURATION_BUCKETS,
       registers,
     }),
     batchSizes: new Histogram({ name: 'ts_batch_size', help: 'Requests per model run', labelNames: ['model_name'], buckets: [1, 2, 4, 8, 16, 32], registers }),
@@ -141,7 +152,7 @@ export function recoveryCounters(registers: Registers) {
 }
 
 /** Where each model runs, Chromium's sandbox and its pages: read from the engine at scrape time, so never stale. */
-export function engineGauges(registers: Registers, store: ModelStore, engine: InferenceEngine): void {
+export function engineGauges(registers: Registers, store: ModelStore, engine: InferenceEngine, inProgress: (modelKey: string) => number): void {
   new Gauge({
     name: 'ts_model_backend_info',
     help: 'One per worker: the backend and WebGPU adapter it runs on',
@@ -182,6 +193,7 @@ export function engineGauges(registers: Registers, store: ModelStore, engine: In
       },
     });
   }
+  saturationGauges(registers, store, engine, inProgress);
   const { pageCount } = engine;
   if (pageCount) {
     // Counted by the browser, not the engine: a page that outlived its worker shows here.
@@ -194,4 +206,29 @@ export function engineGauges(registers: Registers, store: ModelStore, engine: In
       },
     });
   }
+}
+
+/**
+ * How full each model version is, before its latency shows it: the requests it holds (bounded by
+ * job_queue_size), those waiting for a worker, and the batches its pages are running. Read at
+ * scrape time; a version with no worker slot (not loaded) has no series.
+ */
+function saturationGauges(registers: Registers, store: ModelStore, engine: InferenceEngine, inProgress: (modelKey: string) => number): void {
+  const perVersion = (name: string, help: string, read: (status: NonNullable<ReturnType<InferenceEngine['status']>>, key: string) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: MODEL,
+      registers,
+      collect() {
+        this.reset();
+        for (const v of store.allVersions()) {
+          const status = engine.status(v);
+          if (status) this.set({ model_name: v.name, model_version: v.version }, read(status, v.key));
+        }
+      },
+    });
+  perVersion('ts_requests_in_progress', 'Requests whose body is in and whose answer is not (decoding, queued or running); at job_queue_size more are refused with 503', (_, key) => inProgress(key));
+  perVersion('ts_queue_depth', "Requests waiting in the model's queue for a worker", (status) => status.queued);
+  perVersion('ts_batches_in_flight', "Batches sent to the model's pages and not answered yet", (status) => status.batchesInFlight);
 }

@@ -30,7 +30,8 @@ export class Metrics {
   readonly pageRestarts: Counter<'model_name' | 'model_version'>;
   readonly parityFailures: Counter<'model_name' | 'model_version'>;
 
-  constructor(store: ModelStore, engine: InferenceEngine) {
+  /** `inProgress`: each model version's requests in progress, from admission. */
+  constructor(store: ModelStore, engine: InferenceEngine, inProgress: (modelKey: string) => number = () => 0) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.frontend = requestCounters(registers, this.torchserve);
@@ -42,7 +43,7 @@ export class Metrics {
     this.browserRestarts = recovery.browserRestarts;
     this.pageRestarts = recovery.pageRestarts;
     this.parityFailures = recovery.parityFailures;
-    engineGauges(registers, store, engine);
+    engineGauges(registers, store, engine, inProgress);
   }
 
   /** What the gRPC listeners meet of hostile clients (grpc/connection-guard.ts, grpc/call-guard.ts). */
@@ -112,5 +113,6 @@ export class Metrics {
     stage('infer', out.inferMs);
     stage('post', times.post);
     this.prediction.batchSizes.observe({ model_name: model.name }, out.batch);
+    this.prediction.requests.observe({ model_name: model.name }, totalMs / 1000);
   }
 }

@@ -422,7 +422,7 @@ export class ChromiumEngine implements InferenceEngine {
     const states = new Set(workers.map((w) => w.state));
     const state = workers.length === 0 ? 'stopped' : states.size === 1 ? workers[0]!.state : states.has('loading') ? 'loading' : 'failed';
     const { batchSize, maxBatchDelayMs, queueSize } = slot.scheduler.options;
-    return { state, loadedAtStartup: slot.loadedAtStartup, workers, batchSize, maxBatchDelayMs, queueSize, queued: slot.scheduler.queued };
+    return { state, loadedAtStartup: slot.loadedAtStartup, workers, batchSize, maxBatchDelayMs, queueSize, queued: slot.scheduler.queued, batchesInFlight: slot.scheduler.batchesInFlight };
   }
 
   /**

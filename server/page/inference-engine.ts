@@ -75,6 +75,8 @@ export interface ModelStatus {
   maxBatchDelayMs: number;
   queueSize: number;
   queued: number;
+  /** Batches sent to the model's pages and not answered yet. */
+  batchesInFlight: number;
 }
 
 /** Per-registration settings (the Management API's query parameters). */

@@ -38,6 +38,11 @@ export class Admission {
     return new Ticket(this, '');
   }
 
+  /** Requests to `modelKey` whose body is in and whose answer is not: decoding, queued or running. */
+  inProgress(modelKey: string): number {
+    return this.places.get(modelKey) ?? 0;
+  }
+
   get bytesHeld(): number {
     return this.heldBytes;
   }

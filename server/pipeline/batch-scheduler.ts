@@ -90,6 +90,13 @@ export class BatchScheduler {
     return this.queue.length;
   }
 
+  /** Batches handed to workers and not answered yet, over every worker. */
+  get batchesInFlight(): number {
+    let n = 0;
+    for (const count of this.inFlight.values()) n += count;
+    return n;
+  }
+
   /**
    * An image for this model has been received and is being decoded: batches that are not full
    * may wait for it. Call what this returns when it has failed, or just before it is submitted:

@@ -16,6 +16,7 @@ import { inferenceWasmSuite } from './apis-on-one-server/inference-wasm.js';
 import { kserveV1Suite } from './apis-on-one-server/kserve-v1.js';
 import { kserveV2Suite } from './apis-on-one-server/kserve-v2.js';
 import { objectDetectorSuite } from './apis-on-one-server/object-detector.js';
+import { operatorMetricsSuite } from './apis-on-one-server/operator-metrics.js';
 import { pilResamplingSuite } from './apis-on-one-server/pil-resampling.js';
 import { soakSuite } from './apis-on-one-server/soak.js';
 import { torchserveMetricsSuite } from './apis-on-one-server/torchserve-metrics.js';
@@ -61,6 +62,7 @@ objectDetectorSuite(server.get);
 kserveV2Suite(server.get);
 batchingSuite(server.get);
 torchserveMetricsSuite(server.get);
+operatorMetricsSuite(server.get);
 contractOnChromium(server.get);
 // Last: its flood mixes hostile requests in.
 soakSuite(server.get);

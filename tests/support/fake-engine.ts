@@ -68,6 +68,7 @@ export class FakeEngine implements InferenceEngine {
       maxBatchDelayMs: 0,
       queueSize: 100,
       queued: 0,
+      batchesInFlight: 0,
     };
   }
 

@@ -11,13 +11,16 @@ describe('Admission', () => {
     const t1 = a.arrive('m/1', 0);
     const t2 = a.arrive('m/1', 0);
     const t3 = a.arrive('m/1', 0);
+    assert.equal(a.inProgress('m/1'), 0, 'arrived, not yet in progress');
     t1.place();
     t2.place();
+    assert.equal(a.inProgress('m/1'), 2);
     assert.throws(() => t3.place(), refused(/job_queue_size 2/));
     assert.throws(() => a.arrive('m/1', 0), refused(/job_queue_size 2/), 'refused on arrival while full');
     assert.doesNotThrow(() => a.arrive('other/1', 0).place(), 'other models have their own places');
     t1.release();
     t1.release();
+    assert.equal(a.inProgress('m/1'), 1);
     t3.place();
     assert.throws(() => a.arrive('m/1', 0).place(), 'a double release gave back one place only');
   });

@@ -177,9 +177,11 @@ describe('BatchScheduler', () => {
     const all = [1, 2, 3].map((i) => s.submit(job(i), within(1000)));
     assert.deepEqual(a.batches, [[1]]);
     assert.deepEqual(b.batches, [[2]]);
+    assert.deepEqual([s.queued, s.batchesInFlight], [1, 2]);
     b.release();
     await settle();
     assert.deepEqual(b.batches, [[2], [3]]);
+    assert.deepEqual([s.queued, s.batchesInFlight], [0, 2]);
     a.release();
     b.release();
     await Promise.all(all);
